@@ -1,0 +1,47 @@
+import type { Op } from '../wal/records.js';
+import { createIndex, VaultState } from '../vault/vault-state.js';
+import type { DbState } from './state.js';
+
+/**
+ * Applies one validated operation to memory. The live path and WAL replay share this, so a
+ * replayed log rebuilds exactly what the live writer had. Returns false when the operation
+ * names a vault that does not exist (replay treats that as corruption; live calls never do it).
+ */
+export function applyOp(state: DbState, op: Op, lsn: number): boolean {
+  const { identity } = state;
+  switch (op.type) {
+    case 'vaultCreate': {
+      if (state.vaults.has(op.vault) || state.names.has(op.name)) return false;
+      const index = createIndex(identity.index, identity.metric, identity.dimension);
+      state.vaults.set(op.vault, new VaultState(op.vault, op.name, op.quota, identity.dimension, index, lsn));
+      state.names.set(op.name, op.vault);
+      state.nextVaultNumber = Math.max(state.nextVaultNumber, op.vault + 1);
+      return true;
+    }
+    case 'vaultDrop': {
+      const vault = state.vaults.get(op.vault);
+      if (!vault) return false;
+      state.vaults.delete(op.vault);
+      state.names.delete(vault.name);
+      return true;
+    }
+    case 'insert': {
+      const vault = state.vaults.get(op.vault);
+      if (!vault) return false;
+      const existing = vault.records.get(op.id);
+      const label = existing ? existing.label : vault.records.nextLabel;
+      vault.records.put({ id: op.id, label, vector: op.vector, payload: op.payload, payloadBytes: op.payloadBytes, lsn });
+      vault.index.add(label, op.vector);
+      vault.lsn = lsn;
+      return true;
+    }
+    case 'erase': {
+      const vault = state.vaults.get(op.vault);
+      if (!vault) return false;
+      const old = vault.records.delete(op.id);
+      if (old) vault.index.remove(old.label);
+      vault.lsn = lsn;
+      return true;
+    }
+  }
+}

@@ -1,0 +1,138 @@
+import * as path from 'node:path';
+import { FileName, SEGMENT_FILE_PATTERN, TMP_SUFFIX, graphPath, segmentPath } from '../format/constants.js';
+import { crc32c } from '../format/crc.js';
+import { sectionedByteLength } from '../format/sectioned-file.js';
+import { atomicReplace } from '../fs/atomic-replace.js';
+import type { FileSystem } from '../fs/file-system.js';
+import { encodeManifest, type Manifest } from '../segments/manifest.js';
+import { encodeSegment } from '../segments/segment-file.js';
+import { encodeSnapshot } from '../segments/snapshot-file.js';
+import { isPersistent } from '../vault/index/vector-index.js';
+import type { FileRef, SegmentRef, VaultState } from '../vault/vault-state.js';
+import type { DbState } from './state.js';
+
+export interface CheckpointResult {
+  epoch: number;
+  /** Every operation up to this LSN is now in the checkpoint files. */
+  lsn: number;
+  /** Vaults whose files were rewritten (unchanged vaults keep theirs). */
+  vaultsWritten: number;
+  bytesWritten: number;
+  /** Obsolete files removed. */
+  filesRemoved: number;
+}
+
+/** Writes a vault's saved graph through a tmp file and returns its reference. */
+async function writeGraph(fs: FileSystem, dir: string, vault: VaultState, rel: string): Promise<FileRef | null> {
+  const index = vault.index;
+  if (!isPersistent(index)) return null;
+  await index.flush();
+  const file = path.join(dir, rel);
+  const tmp = file + TMP_SUFFIX;
+  await index.save(tmp);
+  await fs.syncFile(tmp);
+  const bytes = await fs.readFile(tmp);
+  await fs.rename(tmp, file);
+  return { path: rel, bytes: bytes.byteLength, crc32c: crc32c(bytes) };
+}
+
+/**
+ * Segmented checkpoint (FORMAT.md "Checkpoint protocol"):
+ * 1. write a segment and a graph for each vault changed since its last checkpoint;
+ * 2. fsync the segments directory;
+ * 3. atomically replace quiver.manifest (the commit point);
+ * 4. remove files the new manifest no longer names.
+ * The caller then truncates the log. A crash before step 3 leaves the old manifest and the full
+ * log; after it, the log's records are at or below the manifest's LSN and replay skips them.
+ */
+export async function writeSegmentedCheckpoint(fs: FileSystem, dir: string, state: DbState): Promise<CheckpointResult> {
+  const epoch = state.epoch + 1;
+  const lsn = state.lastLsn;
+  const segmentsDir = path.join(dir, FileName.segments);
+  await fs.mkdir(segmentsDir);
+  const written = new Map<number, SegmentRef>();
+  let bytesWritten = 0;
+  for (const vault of state.vaults.values()) {
+    if (!vault.dirty) continue;
+    const rel = segmentPath(vault.number, epoch);
+    const chunks = encodeSegment(vault);
+    const file = path.join(dir, rel);
+    await fs.writeFileSynced(file + TMP_SUFFIX, chunks);
+    await fs.rename(file + TMP_SUFFIX, file);
+    const bytes = sectionedByteLength(chunks);
+    const segment: FileRef = { path: rel, bytes, crc32c: chunks.reduce((crc, c) => crc32c(c, crc), 0) };
+    const graph = await writeGraph(fs, dir, vault, graphPath(vault.number, epoch));
+    bytesWritten += bytes + (graph?.bytes ?? 0);
+    written.set(vault.number, { epoch, segment, graph });
+  }
+  await fs.syncDir(segmentsDir);
+  const manifest: Manifest = {
+    epoch,
+    checkpointLsn: lsn,
+    nextVaultNumber: state.nextVaultNumber,
+    vaults: [...state.vaults.values()]
+      .sort((a, b) => a.number - b.number)
+      .map((vault) => {
+        const ref = written.get(vault.number) ?? vault.segment!;
+        return { number: vault.number, name: vault.name, epoch: ref.epoch, segment: ref.segment, graph: ref.graph };
+      }),
+  };
+  const manifestChunks = encodeManifest(manifest);
+  await atomicReplace(fs, path.join(dir, FileName.manifest), manifestChunks);
+  bytesWritten += sectionedByteLength(manifestChunks);
+  // The manifest is committed: memory now describes the new epoch.
+  for (const [number, ref] of written) {
+    const vault = state.vaults.get(number)!;
+    vault.segment = ref;
+    vault.segmentLsn = vault.lsn;
+  }
+  state.epoch = epoch;
+  state.checkpointLsn = lsn;
+  const filesRemoved = await removeUnreferenced(fs, dir, manifest);
+  return { epoch, lsn, vaultsWritten: written.size, bytesWritten, filesRemoved };
+}
+
+/** Removes segment files the manifest does not name and leftover tmp files. Best effort. */
+export async function removeUnreferenced(fs: FileSystem, dir: string, manifest: Manifest | null): Promise<number> {
+  const keep = new Set<string>();
+  for (const v of manifest?.vaults ?? []) {
+    keep.add(v.segment.path);
+    if (v.graph) keep.add(v.graph.path);
+  }
+  let removed = 0;
+  const names = await fs.readdir(path.join(dir, FileName.segments)).catch(() => [] as string[]);
+  for (const name of names) {
+    const rel = `${FileName.segments}/${name}`;
+    const ours = SEGMENT_FILE_PATTERN.test(rel) || (name.endsWith(TMP_SUFFIX) && SEGMENT_FILE_PATTERN.test(rel.slice(0, -TMP_SUFFIX.length)));
+    if (!ours || keep.has(rel)) continue;
+    await fs.unlink(path.join(dir, rel)).then(() => removed++, () => undefined);
+  }
+  return removed;
+}
+
+/** Snapshot checkpoint: the whole state into quiver.snapshot through tmp + rename. */
+export async function writeSnapshotCheckpoint(fs: FileSystem, dir: string, state: DbState): Promise<CheckpointResult> {
+  const epoch = state.epoch + 1;
+  const lsn = state.lastLsn;
+  const vaults = [];
+  for (const vault of [...state.vaults.values()].sort((a, b) => a.number - b.number)) {
+    let graph: Uint8Array = new Uint8Array(0);
+    if (isPersistent(vault.index)) {
+      await vault.index.flush();
+      const tmp = path.join(dir, `${FileName.snapshot}.graph${TMP_SUFFIX}`);
+      try {
+        await vault.index.save(tmp);
+        graph = await fs.readFile(tmp);
+      } finally {
+        await fs.unlink(tmp).catch(() => undefined);
+      }
+    }
+    vaults.push({ vault, graph });
+  }
+  const chunks = encodeSnapshot({ epoch, checkpointLsn: lsn, nextVaultNumber: state.nextVaultNumber, vaults: vaults.length }, vaults);
+  await atomicReplace(fs, path.join(dir, FileName.snapshot), chunks);
+  state.epoch = epoch;
+  state.checkpointLsn = lsn;
+  for (const vault of state.vaults.values()) vault.segmentLsn = vault.lsn;
+  return { epoch, lsn, vaultsWritten: vaults.length, bytesWritten: sectionedByteLength(chunks), filesRemoved: 0 };
+}

@@ -1,0 +1,354 @@
+import * as path from 'node:path';
+import { ConflictError, NotFoundError, StorageError, ValidationError, ioError, type QuiverError } from '../errors.js';
+import { FileName, MAX_FRAME_BODY, WAL_HEADER_SIZE } from '../format/constants.js';
+import type { Identity } from '../format/identity.js';
+import type { FileSystem } from '../fs/file-system.js';
+import type { WriterLock } from '../lock/writer-lock.js';
+import { RecordStore } from '../vault/record-store.js';
+import type { Vault, VaultInfo } from '../vault/vault.js';
+import { createIndex } from '../vault/vault-state.js';
+import { encodeRecord, type Op } from '../wal/records.js';
+import type { Durability, WalWriter } from '../wal/wal-writer.js';
+import { applyOp } from './apply.js';
+import { writeSegmentedCheckpoint, writeSnapshotCheckpoint, type CheckpointResult } from './checkpoint.js';
+import type { ResolvedOptions } from './options.js';
+import type { RecoveryReport } from './recovery.js';
+import type { DbState } from './state.js';
+import { collectStats, type DatabaseStats } from './stats.js';
+import { checkQuota, checkQuotas, checkVaultName, checkId } from './validate.js';
+import { insertOp, VaultHandle, type VaultHost } from './vault-handle.js';
+
+export type DatabaseStatus = 'opening' | 'open' | 'closing' | 'closed' | 'failed';
+
+export type BatchOp =
+  | { op: 'insert'; vault: string; id: string; vector: Float32Array | readonly number[]; payload?: Record<string, unknown> | null }
+  | { op: 'erase'; vault: string; id: string };
+
+export interface CompactResult extends CheckpointResult {
+  /** Graph slots of erased records that the rebuild dropped. */
+  slotsFreed: number;
+}
+
+export interface DatabaseParts {
+  dir: string | null;
+  fs: FileSystem;
+  options: ResolvedOptions;
+  state: DbState;
+  wal: WalWriter | null;
+  lock: WriterLock | null;
+  recovery: RecoveryReport | null;
+}
+
+/**
+ * An open database. Writes are serialised in call order: each is validated, framed into the
+ * log, applied in memory, then acknowledged when the log reaches the durability mode's point.
+ * Checkpoint, compact and close run exclusively; writes that arrive meanwhile wait for them.
+ */
+export class Database implements AsyncDisposable {
+  private statusValue: DatabaseStatus = 'open';
+  private failure: unknown = null;
+  /** Set while an exclusive operation runs; writes wait on it. */
+  private barrier: Promise<void> | null = null;
+  private closing: Promise<void> | null = null;
+  private autoCheckpoint: Promise<unknown> | null = null;
+  /** The last background (auto-checkpoint) failure, reported in stats. */
+  private backgroundError: QuiverError | null = null;
+  private readonly handles = new Map<number, VaultHandle>();
+  private readonly host: VaultHost;
+
+  constructor(private readonly parts: DatabaseParts) {
+    this.host = {
+      readable: () => this.readable(),
+      maxPayloadBytes: () => this.parts.options.maxPayloadBytes,
+      mutate: (build, asBatch) => this.mutate(build, asBatch),
+    };
+  }
+
+  get status(): DatabaseStatus {
+    return this.statusValue;
+  }
+
+  /** The database directory, or null for an in-memory database. */
+  get path(): string | null {
+    return this.parts.dir;
+  }
+
+  get identity(): Identity {
+    return { ...this.readable().identity };
+  }
+
+  get durability(): Durability {
+    return this.parts.dir === null ? 'ephemeral' : this.parts.options.durability;
+  }
+
+  // ---- vaults -------------------------------------------------------------------------------
+
+  async createVault(name: string, options: { quota?: { maxRecords?: number; maxBytes?: number } } = {}): Promise<Vault> {
+    let number = 0;
+    await this.mutate(() => {
+      const state = this.readable();
+      checkVaultName(name);
+      const quota = checkQuota(options?.quota);
+      if (state.names.has(name)) throw new ConflictError('ALREADY_EXISTS', `vault "${name}" already exists`);
+      number = state.nextVaultNumber;
+      return [{ type: 'vaultCreate', vault: number, name, quota }];
+    }, false);
+    return this.vault(name);
+  }
+
+  async dropVault(name: string): Promise<void> {
+    await this.mutate(() => [{ type: 'vaultDrop', vault: this.vaultNumber(name) }], false);
+  }
+
+  vault(name: string): Vault {
+    const number = this.vaultNumber(name);
+    let handle = this.handles.get(number);
+    if (!handle) {
+      handle = new VaultHandle(this.host, number, name);
+      this.handles.set(number, handle);
+    }
+    return handle;
+  }
+
+  hasVault(name: string): boolean {
+    return this.readable().names.has(name);
+  }
+
+  vaults(): VaultInfo[] {
+    return [...this.readable().vaults.values()]
+      .sort((a, b) => a.name.localeCompare(b.name))
+      .map((v) => ({ name: v.name, number: v.number, records: v.records.count, bytes: v.records.bytes, quota: { ...v.quota } }));
+  }
+
+  private vaultNumber(name: string): number {
+    checkVaultName(name, 'vault');
+    const number = this.readable().names.get(name);
+    if (number === undefined) throw new NotFoundError('vault', `vault "${name}" does not exist`);
+    return number;
+  }
+
+  // ---- writes -------------------------------------------------------------------------------
+
+  /** Applies inserts and erases across vaults as one record: all of them or none. */
+  async batch(ops: readonly BatchOp[]): Promise<void> {
+    if (!Array.isArray(ops)) throw new ValidationError('ops', 'must be an array');
+    await this.mutate(() => {
+      const state = this.readable();
+      return ops.map((o, i): Op => {
+        const at = `ops[${i}].`;
+        if (typeof o !== 'object' || o === null) throw new ValidationError(`ops[${i}]`, 'must be an object');
+        const number = this.vaultNumber(o.vault);
+        if (o.op === 'insert') return insertOp(state, number, o.id, o.vector, o.payload, this.parts.options.maxPayloadBytes, at);
+        if (o.op === 'erase') return { type: 'erase', vault: number, id: checkId(o.id, `${at}id`) };
+        throw new ValidationError(`${at}op`, "must be 'insert' or 'erase'");
+      });
+    }, true);
+  }
+
+  private async mutate(build: () => Op[], asBatch: boolean): Promise<number | null> {
+    this.writable();
+    while (this.barrier) {
+      await this.barrier;
+      this.writable();
+    }
+    const ops = build();
+    if (ops.length === 0) return null;
+    const state = this.parts.state;
+    checkQuotas(state, ops);
+    const lsn = state.lastLsn + 1;
+    const wal = this.parts.wal;
+    if (wal) {
+      const { type, body } = encodeRecord(ops, asBatch);
+      if (body.byteLength > MAX_FRAME_BODY) throw new ValidationError('ops', `encode to ${body.byteLength} bytes, over the ${MAX_FRAME_BODY}-byte record limit; split them`);
+      try {
+        wal.append(type, lsn, body);
+      } catch (err) {
+        throw this.fail(err);
+      }
+    }
+    state.lastLsn = lsn;
+    for (const op of ops) applyOp(state, op, lsn);
+    this.maybeAutoCheckpoint();
+    if (wal) {
+      try {
+        await wal.durable();
+      } catch (err) {
+        throw this.fail(err);
+      }
+    }
+    return lsn;
+  }
+
+  /** relaxed mode: writes buffered records and fsyncs. Other modes: fsyncs the log. */
+  async flush(): Promise<void> {
+    this.writable();
+    try {
+      await this.parts.wal?.flush();
+    } catch (err) {
+      throw this.fail(err);
+    }
+  }
+
+  // ---- checkpoint and compaction --------------------------------------------------------------
+
+  async checkpoint(): Promise<CheckpointResult> {
+    this.writable();
+    return this.exclusive(() => this.checkpointLocked());
+  }
+
+  private async checkpointLocked(): Promise<CheckpointResult> {
+    const { dir, fs, state } = this.parts;
+    if (dir === null) return { epoch: state.epoch, lsn: state.lastLsn, vaultsWritten: 0, bytesWritten: 0, filesRemoved: 0 };
+    const epochBefore = state.epoch;
+    try {
+      const result = state.identity.storage === 'snapshot' ? await writeSnapshotCheckpoint(fs, dir, state) : await writeSegmentedCheckpoint(fs, dir, state);
+      await this.truncateLog();
+      return result;
+    } catch (err) {
+      // Before the commit point the old checkpoint and the full log still stand: the database
+      // stays usable. After it, memory and disk may disagree about the log: stop.
+      if (state.epoch !== epochBefore) throw this.fail(err);
+      throw err instanceof StorageError ? err : ioError('checkpoint of', dir, err);
+    }
+  }
+
+  private async truncateLog(): Promise<void> {
+    const { dir, fs, wal } = this.parts;
+    if (wal) return wal.reset();
+    // ephemeral: no writer, but a log left by an earlier session is now covered by the checkpoint.
+    const file = path.join(dir!, FileName.wal);
+    if (!(await fs.exists(file))) return;
+    const fd = fs.openSync(file, 'readwrite');
+    try {
+      if (fs.sizeSync(fd) > WAL_HEADER_SIZE) {
+        await fs.truncate(fd, WAL_HEADER_SIZE);
+        await fs.fsync(fd);
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  /** Rebuilds every vault's index from its records (erased records leave no trace), then checkpoints. */
+  async compact(): Promise<CompactResult> {
+    this.writable();
+    return this.exclusive(async () => {
+      const state = this.parts.state;
+      let slotsFreed = 0;
+      for (const vault of state.vaults.values()) {
+        const records = [...vault.records.values()].sort((a, b) => a.label - b.label);
+        const before = 'elementCount' in vault.index ? (vault.index.elementCount as number) : vault.index.size;
+        const store = new RecordStore(vault.dimension);
+        const index = createIndex(state.identity.index, state.identity.metric, vault.dimension);
+        records.forEach((r, label) => {
+          store.put({ ...r, label });
+          index.add(label, r.vector);
+        });
+        await index.flush();
+        slotsFreed += Math.max(0, before - records.length);
+        vault.records = store;
+        vault.index = index;
+        vault.segmentLsn = -1;
+      }
+      return { ...(await this.checkpointLocked()), slotsFreed };
+    });
+  }
+
+  private async exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.barrier) await this.barrier;
+    let release!: () => void;
+    this.barrier = new Promise<void>((resolve) => (release = resolve));
+    try {
+      return await fn();
+    } finally {
+      this.barrier = null;
+      release();
+    }
+  }
+
+  private maybeAutoCheckpoint(): void {
+    const { wal, options } = this.parts;
+    if (!wal || options.autoCheckpointBytes === 0 || this.autoCheckpoint || wal.byteLength < options.autoCheckpointBytes) return;
+    this.autoCheckpoint = new Promise((resolve) => setImmediate(resolve))
+      .then(() => (this.statusValue === 'open' ? this.checkpoint() : undefined))
+      .catch((err: QuiverError) => {
+        this.backgroundError = err;
+      })
+      .finally(() => {
+        this.autoCheckpoint = null;
+      });
+  }
+
+  // ---- lifecycle ------------------------------------------------------------------------------
+
+  stats(): DatabaseStats {
+    const state = this.readable();
+    return collectStats({
+      dir: this.parts.dir,
+      status: this.statusValue,
+      durability: this.durability,
+      state,
+      walBytes: this.parts.wal?.byteLength ?? null,
+      recovery: this.parts.recovery,
+      writer: this.parts.lock?.holder ?? null,
+      backgroundError: this.backgroundError,
+    });
+  }
+
+  /** Flushes the log (relaxed mode's buffer included), closes it and releases the lock. Idempotent. */
+  close(): Promise<void> {
+    if (this.statusValue === 'closed') return Promise.resolve();
+    if (this.closing) return this.closing;
+    const failed = this.statusValue === 'failed';
+    this.statusValue = 'closing';
+    this.closing = (async () => {
+      let error: unknown = null;
+      try {
+        if (!failed) {
+          await this.autoCheckpoint;
+          await this.exclusive(async () => this.parts.wal?.close());
+        } else {
+          this.parts.wal?.abandon();
+        }
+      } catch (err) {
+        error = err;
+      } finally {
+        await this.parts.lock?.unlock().catch((err: unknown) => (error ??= err));
+        this.statusValue = 'closed';
+      }
+      if (error) throw error instanceof StorageError ? error : ioError('closing', this.parts.dir ?? ':memory:', error);
+    })();
+    return this.closing;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /** Stops the database after an I/O failure left memory and disk in doubt. Returns the error to throw. */
+  fail(cause: unknown): StorageError {
+    if (this.statusValue === 'open') {
+      this.statusValue = 'failed';
+      this.failure = cause;
+      this.parts.wal?.abandon();
+    }
+    return new StorageError('DATABASE_FAILED', `the database failed and must be reopened: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+  }
+
+  private readable(): DbState {
+    this.checkStatus();
+    return this.parts.state;
+  }
+
+  private writable(): void {
+    this.checkStatus();
+  }
+
+  private checkStatus(): void {
+    if (this.statusValue === 'open') return;
+    if (this.statusValue === 'failed') {
+      throw new StorageError('DATABASE_FAILED', 'the database failed after an I/O error; close and reopen it', { cause: this.failure });
+    }
+    throw new StorageError('DATABASE_CLOSED', `the database is ${this.statusValue}`);
+  }
+}

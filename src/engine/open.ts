@@ -1,0 +1,114 @@
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ConfigError, CorruptionError, NotFoundError, SchemaError, ioError } from '../errors.js';
+import { FORMAT_VERSION, FileName, TMP_SUFFIX } from '../format/constants.js';
+import { decodeIdentity, encodeIdentity, newIdentity, type Identity } from '../format/identity.js';
+import { planMigrations } from '../format/migrations.js';
+import { decodeSectionedHeader } from '../format/sectioned-file.js';
+import { atomicReplace } from '../fs/atomic-replace.js';
+import { nodeFileSystem, type FileSystem } from '../fs/file-system.js';
+import { WriterLock } from '../lock/writer-lock.js';
+import { WalWriter } from '../wal/wal-writer.js';
+import { removeUnreferenced } from './checkpoint.js';
+import { Database } from './database.js';
+import { checkAgainstIdentity, identityFields, resolveOptions, type OpenOptions } from './options.js';
+import { loadSegmented, loadSnapshot, replayWal } from './recovery.js';
+import { emptyState } from './state.js';
+import { decodeManifest } from '../segments/manifest.js';
+
+/** Entries a directory may hold and still count as empty (no database yet). */
+const HARMLESS = new Set([FileName.lock, `${FileName.lock}.lock`, FileName.readers, FileName.identity + TMP_SUFFIX]);
+
+/**
+ * Opens (creating on first use) the database in `dir`; with no `dir`, an in-memory database
+ * with the same API whose state lives and dies with the process.
+ */
+export async function open(dir?: string, options: OpenOptions = {}): Promise<Database> {
+  if (typeof dir === 'object' && dir !== null) throw new ConfigError('CONFIG_INVALID', 'path', 'path: pass undefined for an in-memory database, then the options');
+  const resolved = resolveOptions(options);
+  const fs = options.fs ?? nodeFileSystem;
+  if (dir === undefined) {
+    const identity = newIdentity(identityFields({ ...options, storage: options.storage ?? 'segmented' }));
+    return new Database({ dir: null, fs, options: { ...resolved, durability: 'ephemeral' }, state: emptyState(identity), wal: null, lock: null, recovery: null });
+  }
+  if (typeof dir !== 'string' || dir.length === 0) throw new ConfigError('CONFIG_INVALID', 'path', 'path: must be a non-empty string');
+  if (os.endianness() !== 'LE') throw new ConfigError('CONFIG_INVALID', 'platform', 'quiverdb files are little-endian; this host is big-endian');
+  const root = path.resolve(dir);
+
+  let entries: string[];
+  try {
+    entries = await fs.readdir(root);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError('reading', root, err);
+    if (!resolved.create) throw new NotFoundError('database', `no database at ${root}`);
+    await fs.mkdir(root).catch((e: unknown) => {
+      throw ioError('creating', root, e);
+    });
+    entries = [];
+  }
+
+  let database: Database | null = null;
+  const lock = await WriterLock.acquire(root, {
+    staleMs: resolved.lockStaleMs,
+    timeoutMs: resolved.lockTimeoutMs,
+    onCompromised: (err) => database?.fail(err),
+  });
+  try {
+    const identity = await loadOrCreateIdentity(fs, root, entries, options, resolved.create);
+    const state = identity.storage === 'snapshot' ? await loadSnapshot(fs, root, identity) : await loadSegmented(fs, root, identity);
+    const recovery = await replayWal(fs, root, state, resolved.recovery, true);
+    await removeStrays(fs, root, identity);
+    const wal = resolved.durability === 'ephemeral' ? null : await WalWriter.open(fs, path.join(root, FileName.wal), resolved.durability, recovery.validEnd);
+    const { validEnd: _validEnd, ...report } = recovery;
+    database = new Database({ dir: root, fs, options: resolved, state, wal, lock, recovery: report });
+    return database;
+  } catch (err) {
+    await lock.unlock().catch(() => undefined);
+    throw err;
+  }
+}
+
+async function loadOrCreateIdentity(fs: FileSystem, root: string, entries: readonly string[], options: OpenOptions, create: boolean): Promise<Identity> {
+  const file = path.join(root, FileName.identity);
+  let bytes: Buffer | null = null;
+  try {
+    bytes = await fs.readFile(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError('reading', FileName.identity, err);
+  }
+  if (bytes === null) {
+    if (entries.some((e) => !HARMLESS.has(e))) {
+      throw new SchemaError('SCHEMA_VERSION_ABSENT', `${root} is not empty but has no ${FileName.identity}: it is not a quiverdb database, or its identity was lost`, undefined, FORMAT_VERSION);
+    }
+    if (!create) throw new NotFoundError('database', `no database at ${root}`);
+    // IDENTITY is written first and atomically: every other file is optional on open.
+    const identity = newIdentity(identityFields(options));
+    await atomicReplace(fs, file, encodeIdentity(identity));
+    await fs.mkdir(path.join(root, FileName.segments));
+    return identity;
+  }
+  const { version } = decodeSectionedHeader(bytes, 'identity', FileName.identity);
+  const migrations = planMigrations(version);
+  for (const step of migrations) await step.run(root);
+  if (migrations.length > 0) bytes = await fs.readFile(file);
+  const identity = decodeIdentity(bytes);
+  checkAgainstIdentity(options, identity);
+  return identity;
+}
+
+/** Leftovers of an interrupted checkpoint: tmp files and segment files no manifest names. */
+async function removeStrays(fs: FileSystem, root: string, identity: Identity): Promise<void> {
+  for (const name of [FileName.manifest, FileName.snapshot, FileName.identity]) {
+    await fs.unlink(path.join(root, name + TMP_SUFFIX)).catch(() => undefined);
+  }
+  await fs.unlink(path.join(root, `${FileName.snapshot}.graph${TMP_SUFFIX}`)).catch(() => undefined);
+  let manifest = null;
+  if (identity.storage === 'segmented') {
+    try {
+      manifest = decodeManifest(await fs.readFile(path.join(root, FileName.manifest)));
+    } catch (err) {
+      if (err instanceof CorruptionError) throw err;
+    }
+  }
+  await removeUnreferenced(fs, root, manifest);
+}

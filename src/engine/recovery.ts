@@ -1,0 +1,194 @@
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { CorruptionError, ioError } from '../errors.js';
+import { FileName } from '../format/constants.js';
+import { crc32c } from '../format/crc.js';
+import type { FileSystem } from '../fs/file-system.js';
+import { decodeManifest } from '../segments/manifest.js';
+import { decodeSegment } from '../segments/segment-file.js';
+import { decodeSnapshot } from '../segments/snapshot-file.js';
+import type { VaultImage } from '../segments/vault-image.js';
+import { HnswIndex } from '../vault/index/hnsw-index.js';
+import { createIndex, VaultState, type FileRef, type SegmentRef } from '../vault/vault-state.js';
+import { decodeRecord } from '../wal/records.js';
+import { scanWal, type DroppedSpan } from '../wal/wal-reader.js';
+import { applyOp } from './apply.js';
+import { emptyState, type DbState } from './state.js';
+import type { Identity } from '../format/identity.js';
+
+/** What opening the database found and did (db.stats().recovery). */
+export interface RecoveryReport {
+  /** The damaged span at the end of the log, if there was one. */
+  dropped: DroppedSpan | null;
+  /** Where salvage put the bytes after the damage (relative path), when it did. */
+  salvagedTo: string | null;
+  /** Log records applied on top of the checkpoint. */
+  replayedRecords: number;
+  /** Log records already covered by the checkpoint (a crash between manifest and truncation). */
+  skippedRecords: number;
+  checkpointLsn: number;
+  lastLsn: number;
+}
+
+async function readRef(fs: FileSystem, dir: string, ref: FileRef): Promise<Buffer> {
+  let bytes: Buffer;
+  try {
+    bytes = await fs.readFile(path.join(dir, ref.path));
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') throw new CorruptionError(ref.path, 'named by the manifest but missing', { cause });
+    throw ioError('reading', ref.path, cause);
+  }
+  if (bytes.byteLength !== ref.bytes) throw new CorruptionError(ref.path, `is ${bytes.byteLength} bytes, the manifest says ${ref.bytes}`);
+  if (crc32c(bytes) !== ref.crc32c) throw new CorruptionError(ref.path, 'checksum does not match the manifest');
+  return bytes;
+}
+
+function vaultFromImage(identity: Identity, image: VaultImage): VaultState {
+  const vault = new VaultState(image.number, image.name, image.quota, identity.dimension, createIndex(identity.index, identity.metric, identity.dimension), image.lsn);
+  for (const record of image.records) vault.records.put(record);
+  vault.records.nextLabel = Math.max(vault.records.nextLabel, image.nextLabel);
+  return vault;
+}
+
+function rebuildIndex(vault: VaultState): void {
+  for (const record of vault.records.values()) vault.index.add(record.label, record.vector);
+}
+
+/** Loads the graph saved beside a segment; the caller has checked its size and CRC. */
+async function loadGraph(identity: Identity, vault: VaultState, file: string): Promise<void> {
+  const labels = [...vault.records.values()].map((r) => r.label);
+  try {
+    vault.index = await HnswIndex.load(file, identity.metric, identity.dimension, labels);
+  } catch (cause) {
+    throw new CorruptionError(path.basename(file), 'hnswlib could not read the graph', { cause });
+  }
+}
+
+function register(state: DbState, vault: VaultState, segment: SegmentRef): void {
+  vault.segment = segment;
+  vault.segmentLsn = vault.lsn;
+  state.vaults.set(vault.number, vault);
+  state.names.set(vault.name, vault.number);
+}
+
+/** Segmented mode: the manifest, then each vault's segment and saved graph. */
+export async function loadSegmented(fs: FileSystem, dir: string, identity: Identity): Promise<DbState> {
+  const state = emptyState(identity);
+  let bytes: Buffer;
+  try {
+    bytes = await fs.readFile(path.join(dir, FileName.manifest));
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return state;
+    throw ioError('reading', FileName.manifest, cause);
+  }
+  const manifest = decodeManifest(bytes);
+  state.epoch = manifest.epoch;
+  state.checkpointLsn = state.lastLsn = manifest.checkpointLsn;
+  state.nextVaultNumber = manifest.nextVaultNumber;
+  for (const entry of manifest.vaults) {
+    const image = decodeSegment(await readRef(fs, dir, entry.segment), identity.dimension, entry.segment.path);
+    if (image.number !== entry.number || image.name !== entry.name) throw new CorruptionError(entry.segment.path, 'holds a different vault than the manifest says');
+    const vault = vaultFromImage(identity, image);
+    if (entry.graph) {
+      await readRef(fs, dir, entry.graph);
+      await loadGraph(identity, vault, path.join(dir, entry.graph.path));
+    } else {
+      rebuildIndex(vault);
+    }
+    register(state, vault, { epoch: entry.epoch, segment: entry.segment, graph: entry.graph });
+  }
+  return state;
+}
+
+/** Snapshot mode: everything from quiver.snapshot; graphs go through a private temp file. */
+export async function loadSnapshot(fs: FileSystem, dir: string, identity: Identity): Promise<DbState> {
+  const state = emptyState(identity);
+  let bytes: Buffer;
+  try {
+    bytes = await fs.readFile(path.join(dir, FileName.snapshot));
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return state;
+    throw ioError('reading', FileName.snapshot, cause);
+  }
+  const { meta, vaults } = decodeSnapshot(bytes, identity.dimension);
+  state.epoch = meta.epoch;
+  state.checkpointLsn = state.lastLsn = meta.checkpointLsn;
+  state.nextVaultNumber = meta.nextVaultNumber;
+  for (const { image, graph } of vaults) {
+    const vault = vaultFromImage(identity, image);
+    if (identity.index.type === 'hnsw' && graph.byteLength > 0) {
+      const tmp = path.join(os.tmpdir(), `quiver-graph-${process.pid}-${randomBytes(6).toString('hex')}.hnsw`);
+      try {
+        await fs.writeFileSynced(tmp, [graph]);
+        await loadGraph(identity, vault, tmp);
+      } finally {
+        await fs.unlink(tmp).catch(() => undefined);
+      }
+    } else {
+      rebuildIndex(vault);
+    }
+    const whole = { path: FileName.snapshot, bytes: bytes.byteLength, crc32c: 0 };
+    register(state, vault, { epoch: meta.epoch, segment: whole, graph: null });
+  }
+  return state;
+}
+
+export type RecoveryPolicy = 'strict' | 'salvage';
+
+/**
+ * Replays wal.log on top of a loaded checkpoint. A torn tail (nothing valid after the damage)
+ * is dropped; damage followed by valid frames is corruption: under 'strict' it raises
+ * CorruptionError and changes nothing; under 'salvage' the bytes from the damage on are
+ * copied aside to `wal.log.salvaged-<offset>-<time>` and the log is cut there. When not
+ * `writable`, nothing on disk changes and the damaged span is simply not replayed.
+ */
+export async function replayWal(fs: FileSystem, dir: string, state: DbState, policy: RecoveryPolicy, writable: boolean): Promise<RecoveryReport & { validEnd: number }> {
+  const file = path.join(dir, FileName.wal);
+  let bytes: Buffer;
+  try {
+    bytes = await fs.readFile(file);
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError('reading', FileName.wal, cause);
+    bytes = Buffer.alloc(0);
+  }
+  const scan = scanWal(bytes);
+  if (scan.dropped && scan.validFrameAfter !== null && policy === 'strict') {
+    const d = scan.dropped;
+    throw new CorruptionError(
+      FileName.wal,
+      `damaged record at offset ${d.offset} (${d.reason}) is followed by a valid record at offset ${scan.validFrameAfter}; ` +
+        `this is corruption, not a torn tail. Nothing was changed. Open with { recovery: 'salvage' } or run 'quiver recover' to keep the first ${d.offset} bytes and move the rest aside`,
+      { offset: d.offset },
+    );
+  }
+  const report: RecoveryReport = { dropped: scan.dropped, salvagedTo: null, replayedRecords: 0, skippedRecords: 0, checkpointLsn: state.checkpointLsn, lastLsn: state.lastLsn };
+  for (const frame of scan.frames) {
+    if (frame.lsn <= state.checkpointLsn) {
+      report.skippedRecords++;
+      continue;
+    }
+    for (const op of decodeRecord(frame.type, frame.body, state.identity.dimension, frame.offset)) {
+      if (!applyOp(state, op, frame.lsn)) throw new CorruptionError(FileName.wal, `record at offset ${frame.offset} names a vault that does not exist`, { offset: frame.offset });
+    }
+    state.lastLsn = frame.lsn;
+    report.replayedRecords++;
+  }
+  report.lastLsn = state.lastLsn;
+  if (writable && scan.dropped) {
+    if (scan.validFrameAfter !== null) {
+      const aside = `${FileName.wal}.salvaged-${scan.dropped.offset}-${Date.now()}`;
+      await fs.writeFileSynced(path.join(dir, aside), [bytes.subarray(scan.validEnd)]);
+      await fs.syncDir(dir);
+      report.salvagedTo = aside;
+    }
+    const fd = fs.openSync(file, 'readwrite');
+    try {
+      await fs.truncate(fd, scan.validEnd);
+      await fs.fsync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+  return { ...report, validEnd: scan.tornHeader ? 0 : writable || !scan.dropped ? scan.validEnd : bytes.byteLength };
+}

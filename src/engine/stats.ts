@@ -1,0 +1,127 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { LockHolder, QuiverError } from '../errors.js';
+import { FileName, SEGMENT_FILE_PATTERN } from '../format/constants.js';
+import type { Identity } from '../format/identity.js';
+import type { Quota } from '../vault/vault-state.js';
+import type { RecoveryReport } from './recovery.js';
+import type { DbState } from './state.js';
+
+export interface VaultStats {
+  name: string;
+  number: number;
+  records: number;
+  /** Bytes counted against maxBytes: ids, vectors, payloads. */
+  bytes: number;
+  quota: Quota;
+  /** Fraction of each quota in use (null where no quota is set). */
+  usage: { records: number | null; bytes: number | null };
+  /** Epoch of the vault's last checkpoint files (null before its first checkpoint). */
+  segmentEpoch: number | null;
+  /** Live labels in the index and, for HNSW, elements including erased ones. */
+  index: { type: string; size: number };
+}
+
+export interface FileStats {
+  identity: number;
+  manifest: number;
+  wal: number;
+  segments: number;
+  graphs: number;
+  snapshot: number;
+  other: number;
+  total: number;
+}
+
+export interface DatabaseStats {
+  path: string | null;
+  status: string;
+  durability: string;
+  identity: Identity;
+  epoch: number;
+  checkpointLsn: number;
+  lastLsn: number;
+  wal: { bytes: number | null };
+  files: FileStats | null;
+  vaults: VaultStats[];
+  writer: LockHolder | null;
+  recovery: RecoveryReport | null;
+  backgroundError: { code: string; message: string } | null;
+}
+
+/** Bytes on disk by file kind (what `quiver stats` prints). */
+export function fileStats(dir: string): FileStats {
+  const out: FileStats = { identity: 0, manifest: 0, wal: 0, segments: 0, graphs: 0, snapshot: 0, other: 0, total: 0 };
+  const size = (rel: string): number => {
+    try {
+      return fs.statSync(path.join(dir, rel)).size;
+    } catch {
+      return 0;
+    }
+  };
+  out.identity = size(FileName.identity);
+  out.manifest = size(FileName.manifest);
+  out.wal = size(FileName.wal);
+  out.snapshot = size(FileName.snapshot);
+  let names: string[] = [];
+  try {
+    names = fs.readdirSync(path.join(dir, FileName.segments));
+  } catch {
+    // no segments yet
+  }
+  for (const name of names) {
+    const rel = `${FileName.segments}/${name}`;
+    const m = SEGMENT_FILE_PATTERN.exec(rel);
+    if (m?.[3] === 'segment') out.segments += size(rel);
+    else if (m?.[3] === 'hnsw') out.graphs += size(rel);
+    else out.other += size(rel);
+  }
+  out.total = out.identity + out.manifest + out.wal + out.snapshot + out.segments + out.graphs + out.other;
+  return out;
+}
+
+export function collectStats(input: {
+  dir: string | null;
+  status: string;
+  durability: string;
+  state: DbState;
+  walBytes: number | null;
+  recovery: RecoveryReport | null;
+  writer: LockHolder | null;
+  backgroundError: QuiverError | null;
+}): DatabaseStats {
+  const { state } = input;
+  const vaults = [...state.vaults.values()]
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .map((v): VaultStats => {
+      const index = v.index as { type: string; size: number; elementCount?: number };
+      return {
+        name: v.name,
+        number: v.number,
+        records: v.records.count,
+        bytes: v.records.bytes,
+        quota: { ...v.quota },
+        usage: {
+          records: v.quota.maxRecords ? v.records.count / v.quota.maxRecords : null,
+          bytes: v.quota.maxBytes ? v.records.bytes / v.quota.maxBytes : null,
+        },
+        segmentEpoch: v.segment?.epoch ?? null,
+        index: { type: index.type, size: index.size, ...(index.elementCount !== undefined ? { elements: index.elementCount } : {}) },
+      };
+    });
+  return {
+    path: input.dir,
+    status: input.status,
+    durability: input.durability,
+    identity: { ...state.identity },
+    epoch: state.epoch,
+    checkpointLsn: state.checkpointLsn,
+    lastLsn: state.lastLsn,
+    wal: { bytes: input.walBytes },
+    files: input.dir ? fileStats(input.dir) : null,
+    vaults,
+    writer: input.writer,
+    recovery: input.recovery,
+    backgroundError: input.backgroundError ? { code: input.backgroundError.code, message: input.backgroundError.message } : null,
+  };
+}

@@ -1,0 +1,76 @@
+import { QuotaExceededError, ValidationError } from '../errors.js';
+import { recordBytes } from '../vault/record-store.js';
+import type { Quota } from '../vault/vault-state.js';
+import type { Op } from '../wal/records.js';
+import type { DbState } from './state.js';
+
+/** README "Names and limits". */
+export const VAULT_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+export const MAX_ID_BYTES = 256;
+
+export function checkVaultName(name: unknown, field = 'name'): string {
+  if (typeof name !== 'string' || !VAULT_NAME.test(name)) {
+    throw new ValidationError(field, `vault names match ${VAULT_NAME.source}, got ${JSON.stringify(name)}`);
+  }
+  return name;
+}
+
+export function checkId(id: unknown, field = 'id'): string {
+  if (typeof id !== 'string' || id.length === 0) throw new ValidationError(field, 'must be a non-empty string');
+  const bytes = Buffer.byteLength(id, 'utf8');
+  if (bytes > MAX_ID_BYTES) throw new ValidationError(field, `is ${bytes} UTF-8 bytes, over the ${MAX_ID_BYTES}-byte limit`);
+  if (id.isWellFormed && !id.isWellFormed()) throw new ValidationError(field, 'is not well-formed UTF-16 (lone surrogate)');
+  return id;
+}
+
+export function checkQuota(quota: unknown, field = 'quota'): Quota {
+  if (quota === undefined || quota === null) return {};
+  if (typeof quota !== 'object' || Array.isArray(quota)) throw new ValidationError(field, 'must be an object');
+  const out: Quota = {};
+  for (const [key, value] of Object.entries(quota)) {
+    if (key !== 'maxRecords' && key !== 'maxBytes') throw new ValidationError(`${field}.${key}`, 'unknown quota');
+    if (value === undefined) continue;
+    if (!Number.isSafeInteger(value) || (value as number) < 0) throw new ValidationError(`${field}.${key}`, 'must be a non-negative integer');
+    out[key] = value as number;
+  }
+  return out;
+}
+
+/**
+ * Checks a group of record operations against quotas as one unit: the group is refused
+ * (nothing changes) if, after all of it, a vault whose usage grew is over a quota.
+ */
+export function checkQuotas(state: DbState, ops: readonly Op[]): void {
+  const usage = new Map<number, { count: number; bytes: number; grew: boolean; sizes: Map<string, number | null> }>();
+  const dim = state.identity.dimension;
+  for (const op of ops) {
+    if (op.type !== 'insert' && op.type !== 'erase') continue;
+    const vault = state.vaults.get(op.vault)!;
+    let u = usage.get(op.vault);
+    if (!u) {
+      u = { count: vault.records.count, bytes: vault.records.bytes, grew: false, sizes: new Map() };
+      usage.set(op.vault, u);
+    }
+    const before = u.sizes.has(op.id) ? u.sizes.get(op.id)! : sizeOf(vault.records.get(op.id), dim);
+    const after = op.type === 'insert' ? recordBytes(op.id, dim, op.payloadBytes) : null;
+    u.sizes.set(op.id, after);
+    u.count += (after === null ? 0 : 1) - (before === null ? 0 : 1);
+    u.bytes += (after ?? 0) - (before ?? 0);
+    if ((after ?? 0) > (before ?? 0) || (before === null && after !== null)) u.grew = true;
+  }
+  for (const [number, u] of usage) {
+    if (!u.grew) continue;
+    const vault = state.vaults.get(number)!;
+    const { maxRecords, maxBytes } = vault.quota;
+    if (maxRecords !== undefined && u.count > maxRecords && u.count > vault.records.count) {
+      throw new QuotaExceededError(vault.name, 'maxRecords', maxRecords, u.count);
+    }
+    if (maxBytes !== undefined && u.bytes > maxBytes && u.bytes > vault.records.bytes) {
+      throw new QuotaExceededError(vault.name, 'maxBytes', maxBytes, u.bytes);
+    }
+  }
+}
+
+function sizeOf(record: { id: string; payloadBytes: Uint8Array | null } | undefined, dim: number): number | null {
+  return record ? recordBytes(record.id, dim, record.payloadBytes) : null;
+}

@@ -1,0 +1,82 @@
+/**
+ * On-disk constants. FORMAT.md is the specification; each constant names its section there.
+ * Every number in this file is written to disk: never renumber, never reuse a retired value.
+ */
+
+/** FORMAT.md "Versions". The format version this build writes and the oldest it can migrate. */
+export const FORMAT_VERSION = 1;
+
+/** FORMAT.md "Conventions": all integers are little-endian. */
+export const LITTLE_ENDIAN = true;
+
+/** FORMAT.md "Sectioned files": magic of each file kind (4 ASCII bytes). */
+export const Magic = {
+  identity: 'QVID',
+  manifest: 'QVMF',
+  segment: 'QVSG',
+  snapshot: 'QVSN',
+  wal: 'QVWL',
+} as const;
+export type MagicKind = keyof typeof Magic;
+
+/** FORMAT.md "Sectioned files": file header = magic(4) + version(4) + section count(4) + crc(4). */
+export const FILE_HEADER_SIZE = 4 + 4 + 4 + 4;
+/** FORMAT.md "Sectioned files": section header = length(8) + kind(4) + crc(4). */
+export const SECTION_HEADER_SIZE = 8 + 4 + 4;
+/** Sections start on 8-byte boundaries so vector blocks can be viewed in place. */
+export const SECTION_ALIGN = 8;
+
+/** FORMAT.md "Section kinds". Never renumber. */
+export const SectionKind = {
+  json: 1,
+  vaultMeta: 2,
+  vectors: 3,
+  records: 4,
+  graph: 5,
+  snapshotMeta: 6,
+  // 7..15 reserved: layers, branches, traces, payload index, text index.
+} as const;
+export type SectionKindName = keyof typeof SectionKind;
+
+/** FORMAT.md "wal.log": file header = magic(4) + version(4) + reserved(4) + crc(4). */
+export const WAL_HEADER_SIZE = 4 + 4 + 4 + 4;
+/** FORMAT.md "wal.log": frame header = length(4) + crc(4) + type(1) + reserved(3) + lsn(8). */
+export const FRAME_HEADER_SIZE = 4 + 4 + 1 + 3 + 8;
+/** A frame body larger than this is refused when written and read as a bad frame. */
+export const MAX_FRAME_BODY = 512 * 1024 * 1024;
+
+/** FORMAT.md "Record types". Never renumber. */
+export const RecordType = {
+  insert: 1,
+  erase: 2,
+  insertEx: 3,
+  vaultCreate: 4,
+  vaultDrop: 5,
+  // 6..10 reserved: layer commit, branch set, branch delete, trace put, trace delete.
+  batch: 11,
+} as const;
+export type RecordTypeName = keyof typeof RecordType;
+export const RECORD_TYPE_VALUES: ReadonlySet<number> = new Set(Object.values(RecordType));
+
+/** FORMAT.md "Directory": file names inside a database directory. */
+export const FileName = {
+  lock: 'LOCK',
+  readers: 'readers',
+  identity: 'IDENTITY',
+  embedderManifest: 'TEXT_EMBEDDER.manifest',
+  wal: 'wal.log',
+  manifest: 'quiver.manifest',
+  segments: 'segments',
+  snapshot: 'quiver.snapshot',
+} as const;
+
+export const TMP_SUFFIX = '.tmp';
+
+/** FORMAT.md "Segment files": `segments/vault_<n>_<epoch>.segment` and `.hnsw`. */
+export function segmentPath(vaultNumber: number, epoch: number): string {
+  return `${FileName.segments}/vault_${vaultNumber}_${epoch}.segment`;
+}
+export function graphPath(vaultNumber: number, epoch: number): string {
+  return `${FileName.segments}/vault_${vaultNumber}_${epoch}.hnsw`;
+}
+export const SEGMENT_FILE_PATTERN = /^segments\/vault_(\d+)_(\d+)\.(segment|hnsw)$/;

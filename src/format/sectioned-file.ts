@@ -1,0 +1,112 @@
+import { CorruptionError } from '../errors.js';
+import { FILE_HEADER_SIZE, Magic, SECTION_ALIGN, SECTION_HEADER_SIZE, type MagicKind } from './constants.js';
+import { crc32c } from './crc.js';
+
+/**
+ * The container shared by IDENTITY, quiver.manifest, segments and quiver.snapshot
+ * (FORMAT.md "Sectioned files"): a 16-byte file header, then sections, each framed by a
+ * 16-byte header whose CRC32C covers the header's first 12 bytes and the payload.
+ */
+
+export interface Section {
+  kind: number;
+  payload: Uint8Array;
+}
+
+export interface SectionedFile {
+  version: number;
+  sections: Section[];
+}
+
+function padding(length: number): number {
+  return (SECTION_ALIGN - (length % SECTION_ALIGN)) % SECTION_ALIGN;
+}
+
+/** Encodes a file as a list of chunks (no single copy of large payloads). */
+export function encodeSectioned(kind: MagicKind, version: number, sections: readonly Section[]): Uint8Array[] {
+  const header = Buffer.alloc(FILE_HEADER_SIZE);
+  header.write(Magic[kind], 0, 'latin1');
+  header.writeUInt32LE(version, 4);
+  header.writeUInt32LE(sections.length, 8);
+  header.writeUInt32LE(crc32c(header.subarray(0, 12)), 12);
+  const chunks: Uint8Array[] = [header];
+  for (const section of sections) {
+    const sh = Buffer.alloc(SECTION_HEADER_SIZE);
+    sh.writeBigUInt64LE(BigInt(section.payload.byteLength), 0);
+    sh.writeUInt32LE(section.kind, 8);
+    sh.writeUInt32LE(crc32c(section.payload, crc32c(sh.subarray(0, 12))), 12);
+    chunks.push(sh, section.payload);
+    const pad = padding(section.payload.byteLength);
+    if (pad > 0) chunks.push(Buffer.alloc(pad));
+  }
+  return chunks;
+}
+
+export function sectionedByteLength(chunks: readonly Uint8Array[]): number {
+  return chunks.reduce((sum, c) => sum + c.byteLength, 0);
+}
+
+export interface SectionedHeader {
+  version: number;
+  sectionCount: number;
+}
+
+/** Reads and verifies the file header only: magic, then CRC, then returns the version. */
+export function decodeSectionedHeader(bytes: Uint8Array, kind: MagicKind, file: string): SectionedHeader {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (buf.byteLength < FILE_HEADER_SIZE) {
+    throw new CorruptionError(file, `file is ${buf.byteLength} bytes, shorter than its ${FILE_HEADER_SIZE}-byte header`);
+  }
+  const magic = buf.toString('latin1', 0, 4);
+  if (magic !== Magic[kind]) {
+    throw new CorruptionError(file, `bad magic ${JSON.stringify(magic)}, expected ${JSON.stringify(Magic[kind])}`, { offset: 0 });
+  }
+  if (crc32c(buf.subarray(0, 12)) !== buf.readUInt32LE(12)) {
+    throw new CorruptionError(file, 'file header checksum mismatch', { offset: 0 });
+  }
+  return { version: buf.readUInt32LE(4), sectionCount: buf.readUInt32LE(8) };
+}
+
+/** Decodes and verifies every section. Payloads are views into `bytes`. */
+export function decodeSectioned(bytes: Uint8Array, kind: MagicKind, file: string): SectionedFile {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const { version, sectionCount } = decodeSectionedHeader(buf, kind, file);
+  const sections: Section[] = [];
+  let offset = FILE_HEADER_SIZE;
+  for (let i = 0; i < sectionCount; i++) {
+    if (offset + SECTION_HEADER_SIZE > buf.byteLength) {
+      throw new CorruptionError(file, `section ${i} header runs past the end of the file`, { offset });
+    }
+    const length = buf.readBigUInt64LE(offset);
+    const sectionKind = buf.readUInt32LE(offset + 8);
+    const stored = buf.readUInt32LE(offset + 12);
+    const start = offset + SECTION_HEADER_SIZE;
+    if (length > BigInt(buf.byteLength - start)) {
+      throw new CorruptionError(file, `section ${i} length ${length} runs past the end of the file`, { offset });
+    }
+    const end = start + Number(length);
+    const payload = buf.subarray(start, end);
+    if (crc32c(payload, crc32c(buf.subarray(offset, offset + 12))) !== stored) {
+      throw new CorruptionError(file, `section ${i} (kind ${sectionKind}) checksum mismatch`, { offset });
+    }
+    const pad = padding(end - start);
+    if (end + pad > buf.byteLength || buf.subarray(end, end + pad).some((b) => b !== 0)) {
+      throw new CorruptionError(file, `section ${i} padding is damaged`, { offset: end });
+    }
+    sections.push({ kind: sectionKind, payload });
+    offset = end + pad;
+  }
+  if (offset !== buf.byteLength) {
+    throw new CorruptionError(file, `${buf.byteLength - offset} unexpected bytes after the last section`, { offset });
+  }
+  return { version, sections };
+}
+
+/** The single section of `kind`, or a CorruptionError naming what is missing. */
+export function requireSection(file: SectionedFile, kind: number, fileName: string, what: string): Uint8Array {
+  const found = file.sections.filter((s) => s.kind === kind);
+  if (found.length !== 1) {
+    throw new CorruptionError(fileName, `expected one ${what} section, found ${found.length}`);
+  }
+  return found[0]!.payload;
+}

@@ -1,0 +1,115 @@
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+
+/**
+ * The filesystem seam: the few calls the engine makes that touch durable state. Production
+ * uses `nodeFileSystem`; crash tests wrap it to fail the n-th call or to record what was synced.
+ * Small appends to the log are synchronous (a write(2) of a few KiB is cheaper than a trip
+ * through the thread pool); anything that may wait on the device (fsync, bulk I/O) is async.
+ */
+export interface FileSystem {
+  /** Opens an existing file for reading and writing, or creates it when `create`. */
+  openSync(path: string, mode: 'read' | 'readwrite' | 'create'): number;
+  writeSync(fd: number, data: Uint8Array, position: number): void;
+  readSync(fd: number, into: Uint8Array, position: number): number;
+  sizeSync(fd: number): number;
+  closeSync(fd: number): void;
+  fsync(fd: number): Promise<void>;
+  truncate(fd: number, length: number): Promise<void>;
+  readFile(path: string): Promise<Buffer>;
+  /** Writes a whole new file (truncating any old one) and fsyncs it before resolving. */
+  writeFileSynced(path: string, chunks: readonly Uint8Array[]): Promise<void>;
+  /** fsync a file written by someone else (hnswlib writes its graph files itself). */
+  syncFile(path: string): Promise<void>;
+  rename(from: string, to: string): Promise<void>;
+  unlink(path: string): Promise<void>;
+  mkdir(path: string): Promise<void>;
+  readdir(path: string): Promise<string[]>;
+  /** fsync a directory so that renames and creations inside it are durable. */
+  syncDir(path: string): Promise<void>;
+  exists(path: string): Promise<boolean>;
+}
+
+const openFlags = { read: 'r', readwrite: 'r+', create: 'a+' } as const;
+
+export const nodeFileSystem: FileSystem = {
+  openSync(path, mode) {
+    const fd = fs.openSync(path, openFlags[mode]);
+    return fd;
+  },
+  writeSync(fd, data, position) {
+    let written = 0;
+    while (written < data.byteLength) {
+      written += fs.writeSync(fd, data, written, data.byteLength - written, position + written);
+    }
+  },
+  readSync(fd, into, position) {
+    let total = 0;
+    while (total < into.byteLength) {
+      const n = fs.readSync(fd, into, total, into.byteLength - total, position + total);
+      if (n === 0) break;
+      total += n;
+    }
+    return total;
+  },
+  sizeSync(fd) {
+    return fs.fstatSync(fd).size;
+  },
+  closeSync(fd) {
+    fs.closeSync(fd);
+  },
+  fsync(fd) {
+    return new Promise((resolve, reject) => fs.fdatasync(fd, (err) => (err ? reject(err) : resolve())));
+  },
+  truncate(fd, length) {
+    return new Promise((resolve, reject) => fs.ftruncate(fd, length, (err) => (err ? reject(err) : resolve())));
+  },
+  readFile(path) {
+    return fsp.readFile(path);
+  },
+  async writeFileSynced(path, chunks) {
+    const handle = await fsp.open(path, 'w');
+    try {
+      for (const chunk of chunks) await handle.write(chunk);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  },
+  async syncFile(path) {
+    const handle = await fsp.open(path, 'r+');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  },
+  rename(from, to) {
+    return fsp.rename(from, to);
+  },
+  unlink(path) {
+    return fsp.unlink(path);
+  },
+  async mkdir(path) {
+    await fsp.mkdir(path, { recursive: true });
+  },
+  readdir(path) {
+    return fsp.readdir(path);
+  },
+  async syncDir(path) {
+    const handle = await fsp.open(path, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  },
+  async exists(path) {
+    try {
+      await fsp.access(path);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+};

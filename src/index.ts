@@ -1,0 +1,32 @@
+export { open } from './engine/open.js';
+export type { OpenOptions } from './engine/options.js';
+export type { Database, DatabaseStatus, BatchOp, CompactResult } from './engine/database.js';
+export type { CheckpointResult } from './engine/checkpoint.js';
+export type { DatabaseStats, VaultStats, FileStats } from './engine/stats.js';
+export type { RecoveryReport, RecoveryPolicy } from './engine/recovery.js';
+export type { Vault, VaultInfo, RecordInput, RecordOutput } from './vault/vault.js';
+export type { Hit, SearchOptions } from './vault/search.js';
+export type { Filter } from './vault/filter.js';
+export type { Payload, PayloadValue } from './vault/payload.js';
+export type { Quota } from './vault/vault-state.js';
+export type { Identity, Metric, IndexConfig, StorageMode } from './format/identity.js';
+export type { Durability } from './wal/wal-writer.js';
+export type { DroppedSpan, DropReason } from './wal/wal-reader.js';
+export type { FileSystem } from './fs/file-system.js';
+export type { Embedder, EmbedderManifest } from './embedder/embedder.js';
+export {
+  QuiverError,
+  ConfigError,
+  ValidationError,
+  StorageError,
+  LockedError,
+  CorruptionError,
+  SchemaError,
+  EmbedderDriftError,
+  QuotaExceededError,
+  NotFoundError,
+  ConflictError,
+  type ErrorCode,
+  type LockHolder,
+  type DriftField,
+} from './errors.js';

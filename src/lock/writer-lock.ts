@@ -1,0 +1,77 @@
+import { createRequire } from 'node:module';
+import * as fs from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ioError, LockedError, type LockHolder } from '../errors.js';
+import { FileName } from '../format/constants.js';
+
+const require = createRequire(import.meta.url);
+const lockfile = require('proper-lockfile') as typeof import('proper-lockfile');
+
+export interface WriterLockOptions {
+  /** A lock not refreshed for this long belongs to a dead writer and is taken over. */
+  staleMs: number;
+  /** How long to keep trying before raising LockedError. */
+  timeoutMs: number;
+  /** Called if the lock is lost while held (its directory removed or not refreshable). */
+  onCompromised: (err: LockedError) => void;
+}
+
+/**
+ * The writer's exclusive lock (FORMAT.md "LOCK"): proper-lockfile's `LOCK.lock` directory,
+ * refreshed every staleMs/2 while the writer lives. `LOCK` itself holds the holder's pid,
+ * host and start time as JSON, for the error a second writer gets and for `quiver stats`.
+ */
+export class WriterLock {
+  private constructor(
+    private readonly release: () => Promise<void>,
+    readonly holder: LockHolder,
+  ) {}
+
+  static async acquire(dir: string, options: WriterLockOptions): Promise<WriterLock> {
+    const target = path.join(dir, FileName.lock);
+    let release: () => Promise<void>;
+    const retryEvery = 100;
+    try {
+      release = await lockfile.lock(target, {
+        stale: options.staleMs,
+        realpath: false,
+        retries: options.timeoutMs > 0 ? { retries: Math.ceil(options.timeoutMs / retryEvery), factor: 1, minTimeout: retryEvery, maxTimeout: retryEvery } : 0,
+        onCompromised: (cause) => options.onCompromised(new LockedError('LOCK_COMPROMISED', `the writer lock on ${dir} was lost: ${cause.message}`, { cause })),
+      });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ELOCKED') {
+        const holder = await readHolder(dir);
+        const who = holder ? `pid ${holder.pid} on ${holder.host} since ${holder.since}` : 'another process';
+        throw new LockedError('LOCKED', `${dir} is locked for writing by ${who}`, { cause: err, ...(holder ? { holder } : {}) });
+      }
+      throw ioError('locking', target, err);
+    }
+    const holder: LockHolder = { pid: process.pid, host: os.hostname(), since: new Date().toISOString() };
+    try {
+      await fs.writeFile(target, JSON.stringify(holder) + '\n');
+    } catch (err) {
+      await release().catch(() => undefined);
+      throw ioError('writing', target, err);
+    }
+    return new WriterLock(release, holder);
+  }
+
+  async unlock(): Promise<void> {
+    await this.release().catch((err: NodeJS.ErrnoException) => {
+      // Already released or compromised: there is nothing left to give back.
+      if (err.code !== 'ERELEASED' && err.code !== 'ENOTACQUIRED') throw err;
+    });
+  }
+}
+
+/** The holder recorded in LOCK, if it can be read. */
+export async function readHolder(dir: string): Promise<LockHolder | undefined> {
+  try {
+    const text = await fs.readFile(path.join(dir, FileName.lock), 'utf8');
+    const value = JSON.parse(text) as LockHolder;
+    return Number.isInteger(value.pid) && typeof value.host === 'string' ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,61 @@
+import { CorruptionError } from '../errors.js';
+import { FORMAT_VERSION, FileName, SEGMENT_FILE_PATTERN, SectionKind } from '../format/constants.js';
+import { decodeSectioned, encodeSectioned, requireSection } from '../format/sectioned-file.js';
+import type { FileRef } from '../vault/vault-state.js';
+
+/**
+ * FORMAT.md "quiver.manifest": the root of segmented mode. It names, for each vault, the
+ * segment and graph files of its last checkpoint, with their sizes and CRC32Cs.
+ */
+export interface ManifestVault {
+  number: number;
+  name: string;
+  epoch: number;
+  segment: FileRef;
+  graph: FileRef | null;
+}
+
+export interface Manifest {
+  epoch: number;
+  checkpointLsn: number;
+  nextVaultNumber: number;
+  vaults: ManifestVault[];
+}
+
+export function encodeManifest(manifest: Manifest): Uint8Array[] {
+  const body = Buffer.from(JSON.stringify(manifest, null, 2) + '\n', 'utf8');
+  return encodeSectioned('manifest', FORMAT_VERSION, [{ kind: SectionKind.json, payload: body }]);
+}
+
+export function decodeManifest(bytes: Uint8Array): Manifest {
+  const file = FileName.manifest;
+  const parsed = decodeSectioned(bytes, 'manifest', file);
+  const fail = (why: string): never => {
+    throw new CorruptionError(file, why);
+  };
+  if (parsed.version !== FORMAT_VERSION) fail(`version ${parsed.version} differs from IDENTITY's ${FORMAT_VERSION}`);
+  let m: Manifest;
+  try {
+    m = JSON.parse(Buffer.from(requireSection(parsed, SectionKind.json, file, 'JSON')).toString('utf8')) as Manifest;
+  } catch (cause) {
+    if (cause instanceof CorruptionError) throw cause;
+    throw new CorruptionError(file, 'body is not JSON', { cause });
+  }
+  const int = (v: unknown): boolean => Number.isSafeInteger(v) && (v as number) >= 0;
+  if (!int(m.epoch) || !int(m.checkpointLsn) || !int(m.nextVaultNumber) || !Array.isArray(m.vaults)) fail('header fields are invalid');
+  const seen = new Set<number>();
+  for (const v of m.vaults) {
+    if (!int(v.number) || typeof v.name !== 'string' || !int(v.epoch) || seen.has(v.number)) fail('a vault entry is invalid');
+    seen.add(v.number);
+    checkRef(v.segment, 'segment', fail);
+    if (v.graph !== null) checkRef(v.graph, 'hnsw', fail);
+  }
+  return m;
+}
+
+/** A path read from the manifest must name a segment file inside segments/: anything else is corruption. */
+function checkRef(ref: FileRef | undefined, ext: string, fail: (why: string) => never): void {
+  const match = typeof ref?.path === 'string' ? SEGMENT_FILE_PATTERN.exec(ref.path) : null;
+  if (!ref || !match || match[3] !== ext) fail(`file reference ${JSON.stringify(ref?.path)} is not a ${ext} file inside segments/`);
+  if (!Number.isSafeInteger(ref!.bytes) || !Number.isSafeInteger(ref!.crc32c)) fail(`file reference ${ref!.path} lacks size or checksum`);
+}

@@ -1,0 +1,44 @@
+import { CorruptionError } from '../errors.js';
+import { decode, encode } from '../format/codec.js';
+import { FORMAT_VERSION, FileName, SectionKind } from '../format/constants.js';
+import { decodeSectioned, encodeSectioned, type Section } from '../format/sectioned-file.js';
+import type { VaultState } from '../vault/vault-state.js';
+import { decodeVaultImage, vaultSections, type VaultImage } from './vault-image.js';
+
+/**
+ * FORMAT.md "quiver.snapshot": snapshot mode keeps the whole state in one sectioned file
+ * (magic QVSN): a meta section, then for each vault its three vault sections and a graph
+ * section (the saved hnswlib graph, empty for a flat index).
+ */
+export interface SnapshotMeta {
+  epoch: number;
+  checkpointLsn: number;
+  nextVaultNumber: number;
+  vaults: number;
+}
+
+export function encodeSnapshot(meta: SnapshotMeta, vaults: readonly { vault: VaultState; graph: Uint8Array }[]): Uint8Array[] {
+  const sections: Section[] = [{ kind: SectionKind.snapshotMeta, payload: encode(meta) }];
+  for (const { vault, graph } of vaults) sections.push(...vaultSections(vault), { kind: SectionKind.graph, payload: graph });
+  return encodeSectioned('snapshot', FORMAT_VERSION, sections);
+}
+
+export function decodeSnapshot(bytes: Uint8Array, dimension: number): { meta: SnapshotMeta; vaults: { image: VaultImage; graph: Uint8Array }[] } {
+  const file = FileName.snapshot;
+  const parsed = decodeSectioned(bytes, 'snapshot', file);
+  const [first, ...rest] = parsed.sections;
+  if (!first || first.kind !== SectionKind.snapshotMeta) throw new CorruptionError(file, 'missing snapshot meta section');
+  const meta = decode(first.payload) as SnapshotMeta;
+  const ints = [meta?.epoch, meta?.checkpointLsn, meta?.nextVaultNumber, meta?.vaults];
+  if (!ints.every((v) => Number.isSafeInteger(v) && (v as number) >= 0) || rest.length !== meta.vaults * 4) {
+    throw new CorruptionError(file, 'snapshot meta does not match its sections');
+  }
+  const order = [SectionKind.vaultMeta, SectionKind.vectors, SectionKind.records, SectionKind.graph];
+  const vaults = [];
+  for (let i = 0; i < meta.vaults; i++) {
+    const group = rest.slice(i * 4, i * 4 + 4);
+    if (group.some((s, j) => s.kind !== order[j])) throw new CorruptionError(file, `vault ${i}: sections out of order`);
+    vaults.push({ image: decodeVaultImage(group[0]!.payload, group[1]!.payload, group[2]!.payload, dimension, file), graph: group[3]!.payload });
+  }
+  return { meta, vaults };
+}

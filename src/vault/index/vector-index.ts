@@ -1,0 +1,37 @@
+/**
+ * A vault's vector index, behind a small interface. Mutations are queued calls that may
+ * complete later (`flush()` waits for them); search is async so graph work can move off the
+ * main thread without changing callers. Labels are the u32 integers the index knows records by.
+ */
+export interface Neighbor {
+  label: number;
+  /** hnswlib's distance for the metric (see metric.ts); lower is nearer. */
+  distance: number;
+}
+
+export interface IndexSearchOptions {
+  ef?: number;
+  /** Only labels for which this returns true may be returned. */
+  accept?: (label: number) => boolean;
+}
+
+export interface VectorIndex {
+  readonly type: 'hnsw' | 'flat';
+  /** Number of live (searchable) labels. */
+  readonly size: number;
+  /** Adds `label`, or replaces its vector when it is already present. */
+  add(label: number, vector: Float32Array): void;
+  remove(label: number): void;
+  search(query: Float32Array, k: number, options: IndexSearchOptions): Promise<Neighbor[]>;
+  /** Resolves when every queued mutation is reflected in the index. */
+  flush(): Promise<void>;
+}
+
+/** An index whose structure is worth saving beside the segment (FORMAT.md "Graph files"). */
+export interface PersistentIndex extends VectorIndex {
+  save(path: string): Promise<void>;
+}
+
+export function isPersistent(index: VectorIndex): index is PersistentIndex {
+  return typeof (index as Partial<PersistentIndex>).save === 'function';
+}

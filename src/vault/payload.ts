@@ -1,0 +1,47 @@
+import { ValidationError } from '../errors.js';
+import { decode, encode } from '../format/codec.js';
+
+/** A payload: a plain object of msgpack-encodable values (README "Payloads"). */
+export type PayloadValue = null | boolean | number | string | Uint8Array | PayloadValue[] | { [key: string]: PayloadValue };
+export type Payload = { [key: string]: PayloadValue };
+
+const MAX_DEPTH = 32;
+
+function isPlainObject(value: object): boolean {
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+function check(value: unknown, path: string, depth: number): void {
+  if (depth > MAX_DEPTH) throw new ValidationError(path, `nesting deeper than ${MAX_DEPTH}`);
+  if (value === null || typeof value === 'boolean' || typeof value === 'string') return;
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new ValidationError(path, `must be finite, got ${value}`);
+    return;
+  }
+  if (value instanceof Uint8Array) return;
+  if (Array.isArray(value)) {
+    value.forEach((v, i) => check(v, `${path}[${i}]`, depth + 1));
+    return;
+  }
+  if (typeof value === 'object' && isPlainObject(value)) {
+    for (const [k, v] of Object.entries(value)) check(v, `${path}.${k}`, depth + 1);
+    return;
+  }
+  throw new ValidationError(path, `unsupported value of type ${value === undefined ? 'undefined' : typeof value === 'object' ? value.constructor?.name ?? 'object' : typeof value}`);
+}
+
+/**
+ * Validates a payload and encodes it. The stored payload is decoded from those bytes, so a
+ * caller mutating its object afterwards cannot change what the database holds.
+ */
+export function validatePayload(payload: unknown, maxBytes: number): { payload: Payload | null; bytes: Uint8Array | null } {
+  if (payload === undefined || payload === null) return { payload: null, bytes: null };
+  if (typeof payload !== 'object' || Array.isArray(payload) || !isPlainObject(payload)) {
+    throw new ValidationError('payload', 'must be a plain object');
+  }
+  check(payload, 'payload', 0);
+  const bytes = encode(payload);
+  if (bytes.byteLength > maxBytes) throw new ValidationError('payload', `encodes to ${bytes.byteLength} bytes, over the ${maxBytes}-byte limit`);
+  return { payload: decode(bytes) as Payload, bytes };
+}

@@ -1,0 +1,55 @@
+import type { IndexConfig, Metric } from '../format/identity.js';
+import { FlatIndex } from './index/flat-index.js';
+import { HnswIndex } from './index/hnsw-index.js';
+import type { VectorIndex } from './index/vector-index.js';
+import { RecordStore } from './record-store.js';
+
+export interface Quota {
+  maxRecords?: number;
+  maxBytes?: number;
+}
+
+/** Where a vault's last checkpoint put it (an entry of quiver.manifest). */
+export interface FileRef {
+  path: string;
+  bytes: number;
+  crc32c: number;
+}
+
+export interface SegmentRef {
+  epoch: number;
+  segment: FileRef;
+  graph: FileRef | null;
+}
+
+/** The in-memory state of one vault: records (authoritative) and the index derived from them. */
+export class VaultState {
+  /** Replaced wholesale by compaction, which renumbers labels. */
+  records: RecordStore;
+  /** LSN of the last operation that changed this vault. */
+  lsn: number;
+  /** The files of its last checkpoint; null until it has one. */
+  segment: SegmentRef | null = null;
+  /** LSN covered by `segment` (a vault is rewritten at checkpoint only when lsn > segmentLsn). */
+  segmentLsn = -1;
+
+  constructor(
+    readonly number: number,
+    readonly name: string,
+    public quota: Quota,
+    readonly dimension: number,
+    public index: VectorIndex,
+    lsn: number,
+  ) {
+    this.records = new RecordStore(dimension);
+    this.lsn = lsn;
+  }
+
+  get dirty(): boolean {
+    return this.segment === null || this.lsn > this.segmentLsn;
+  }
+}
+
+export function createIndex(config: IndexConfig, metric: Metric, dimension: number): VectorIndex {
+  return config.type === 'hnsw' ? HnswIndex.create(metric, dimension, config) : new FlatIndex(metric);
+}

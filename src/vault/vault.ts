@@ -1,0 +1,45 @@
+import type { Payload } from './payload.js';
+import type { Hit, SearchOptions } from './search.js';
+import type { Quota } from './vault-state.js';
+
+export interface RecordInput {
+  id: string;
+  vector: Float32Array | readonly number[];
+  payload?: Payload | null;
+}
+
+export interface RecordOutput {
+  id: string;
+  vector: Float32Array;
+  payload: Payload | null;
+  /** LSN of the operation that wrote this version. */
+  lsn: number;
+}
+
+export interface VaultInfo {
+  name: string;
+  number: number;
+  records: number;
+  bytes: number;
+  quota: Quota;
+}
+
+/**
+ * A handle on one vault. Writes are asynchronous and resolve under the database's durability
+ * mode; reads see every write that has been applied, acknowledged or not yet.
+ * The engine implements it; the handle stays valid until its vault is dropped.
+ */
+export interface Vault {
+  readonly name: string;
+  /** Inserts or replaces the record `id`. */
+  insert(id: string, vector: Float32Array | readonly number[], payload?: Payload | null): Promise<void>;
+  /** Inserts or replaces several records as one all-or-nothing operation. */
+  insertMany(records: readonly RecordInput[]): Promise<void>;
+  /** Erases `id`; resolves false (and writes nothing) when there was no such record. */
+  erase(id: string): Promise<boolean>;
+  get(id: string): RecordOutput | null;
+  has(id: string): boolean;
+  count(): number;
+  search(query: Float32Array | readonly number[], options?: SearchOptions): Promise<Hit[]>;
+  info(): VaultInfo;
+}

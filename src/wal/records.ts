@@ -1,0 +1,108 @@
+import { CorruptionError } from '../errors.js';
+import { decode, encode } from '../format/codec.js';
+import { FileName, RecordType } from '../format/constants.js';
+import { vectorFromBytes, vectorToBytes } from '../format/vector.js';
+import type { Payload } from '../vault/payload.js';
+import type { Quota } from '../vault/vault-state.js';
+
+/**
+ * Operations, as applied in memory and as framed in the log (FORMAT.md "Record bodies").
+ * A body is a msgpack map with short keys; payloads travel as embedded msgpack documents
+ * (bin), vectors as little-endian float32 bytes (bin).
+ */
+export type Op =
+  | { type: 'insert'; vault: number; id: string; vector: Float32Array; payload: Payload | null; payloadBytes: Uint8Array | null }
+  | { type: 'erase'; vault: number; id: string }
+  | { type: 'vaultCreate'; vault: number; name: string; quota: Quota }
+  | { type: 'vaultDrop'; vault: number };
+
+type Body = Record<string, unknown>;
+
+function encodeBody(op: Op): [number, Body] {
+  switch (op.type) {
+    case 'insert':
+      return [RecordType.insert, { v: op.vault, id: op.id, vec: vectorToBytes(op.vector), p: op.payloadBytes }];
+    case 'erase':
+      return [RecordType.erase, { v: op.vault, id: op.id }];
+    case 'vaultCreate': {
+      const q: Body = {};
+      if (op.quota.maxRecords !== undefined) q.r = op.quota.maxRecords;
+      if (op.quota.maxBytes !== undefined) q.b = op.quota.maxBytes;
+      return [RecordType.vaultCreate, { v: op.vault, name: op.name, q }];
+    }
+    case 'vaultDrop':
+      return [RecordType.vaultDrop, { v: op.vault }];
+  }
+}
+
+/** One log record for `ops`: the op itself, or a batch record applied all or none. */
+export function encodeRecord(ops: readonly Op[], asBatch: boolean): { type: number; body: Buffer } {
+  if (!asBatch && ops.length === 1) {
+    const [type, body] = encodeBody(ops[0]!);
+    return { type, body: encode(body) };
+  }
+  return { type: RecordType.batch, body: encode({ ops: ops.map(encodeBody) }) };
+}
+
+/** Decodes a frame that passed its CRC. A body that does not decode is corruption. */
+export function decodeRecord(type: number, body: Uint8Array, dimension: number, offset: number): Op[] {
+  const fail = (why: string): never => {
+    throw new CorruptionError(FileName.wal, `record at offset ${offset}: ${why}`, { offset });
+  };
+  let value: unknown;
+  try {
+    value = decode(body);
+  } catch (cause) {
+    throw new CorruptionError(FileName.wal, `record at offset ${offset} does not decode`, { offset, cause });
+  }
+  if (type === RecordType.batch) {
+    const ops = (value as { ops?: unknown } | null)?.ops;
+    if (!Array.isArray(ops)) return fail('batch without ops');
+    return ops.map((entry) => {
+      if (!Array.isArray(entry) || entry.length !== 2 || entry[0] === RecordType.batch) return fail('bad batch entry');
+      return decodeOne(entry[0] as number, entry[1], dimension, fail);
+    });
+  }
+  return [decodeOne(type, value, dimension, fail)];
+}
+
+function decodeOne(type: number, value: unknown, dimension: number, fail: (why: string) => never): Op {
+  if (typeof value !== 'object' || value === null) return fail('body is not a map');
+  const b = value as Body;
+  const vault = b.v;
+  if (!Number.isSafeInteger(vault) || (vault as number) < 0) return fail('bad vault number');
+  const v = vault as number;
+  const id = (): string => (typeof b.id === 'string' && b.id.length > 0 ? b.id : fail('bad id'));
+  switch (type) {
+    case RecordType.insert: {
+      const vector = b.vec instanceof Uint8Array ? vectorFromBytes(b.vec, dimension) : null;
+      if (!vector) return fail('bad vector');
+      const payloadBytes = b.p === null || b.p === undefined ? null : b.p instanceof Uint8Array ? b.p : fail('bad payload');
+      return { type: 'insert', vault: v, id: id(), vector, payload: payloadBytes ? decodePayload(payloadBytes, fail) : null, payloadBytes };
+    }
+    case RecordType.erase:
+      return { type: 'erase', vault: v, id: id() };
+    case RecordType.vaultCreate: {
+      if (typeof b.name !== 'string') return fail('bad vault name');
+      const q = (b.q ?? {}) as Body;
+      const quota: Quota = {};
+      if (q.r !== undefined) quota.maxRecords = q.r as number;
+      if (q.b !== undefined) quota.maxBytes = q.b as number;
+      return { type: 'vaultCreate', vault: v, name: b.name, quota };
+    }
+    case RecordType.vaultDrop:
+      return { type: 'vaultDrop', vault: v };
+    default:
+      return fail(`record type ${type} is not supported by this build`);
+  }
+}
+
+export function decodePayload(bytes: Uint8Array, fail: (why: string) => never): Payload {
+  try {
+    const payload = decode(bytes);
+    if (typeof payload === 'object' && payload !== null && !Array.isArray(payload)) return payload as Payload;
+  } catch {
+    // fall through
+  }
+  return fail('payload is not a msgpack map');
+}

@@ -1,0 +1,103 @@
+import { CorruptionError } from '../errors.js';
+import { FRAME_HEADER_SIZE, FileName, FORMAT_VERSION, MAX_FRAME_BODY, RECORD_TYPE_VALUES, WAL_HEADER_SIZE } from '../format/constants.js';
+import { frameCrc, walHeader } from './frame.js';
+
+/** Why a span of the log was not replayed. A fixed set: tests and operators rely on it. */
+export type DropReason =
+  | 'truncated_header' // fewer bytes left than a frame header: the writer died mid-header
+  | 'truncated_body' // the length runs past the end of the file: the writer died mid-body
+  | 'bad_length' // the length is larger than any frame may be
+  | 'checksum_mismatch'
+  | 'unknown_type'
+  | 'lsn_not_increasing';
+
+export interface DroppedSpan {
+  file: string;
+  offset: number;
+  bytes: number;
+  reason: DropReason;
+}
+
+export interface WalFrame {
+  offset: number;
+  type: number;
+  lsn: number;
+  body: Buffer;
+}
+
+export interface WalScan {
+  /** Valid frames, in order, up to the first bad one. */
+  frames: WalFrame[];
+  /** Byte offset where the valid prefix ends. */
+  validEnd: number;
+  /** The span from the first bad frame to the end of the file, when there is one. */
+  dropped: DroppedSpan | null;
+  /**
+   * Offset of a valid frame found after the bad one. Non-null means the damage is not a torn
+   * tail but corruption in the middle of the log; whether to fail is the caller's policy.
+   */
+  validFrameAfter: number | null;
+  /** True when the file holds only a prefix of the constant header (a crash while creating it). */
+  tornHeader: boolean;
+}
+
+type Probe = { ok: true; frame: WalFrame; next: number } | { ok: false; reason: DropReason };
+
+function probe(buf: Buffer, offset: number, lastLsn: number): Probe {
+  if (buf.byteLength - offset < FRAME_HEADER_SIZE) return { ok: false, reason: 'truncated_header' };
+  const length = buf.readUInt32LE(offset);
+  if (length > MAX_FRAME_BODY) return { ok: false, reason: 'bad_length' };
+  if (offset + FRAME_HEADER_SIZE + length > buf.byteLength) return { ok: false, reason: 'truncated_body' };
+  const frame = buf.subarray(offset, offset + FRAME_HEADER_SIZE + length);
+  if (frameCrc(frame, length) !== buf.readUInt32LE(offset + 4)) return { ok: false, reason: 'checksum_mismatch' };
+  const type = buf.readUInt8(offset + 8);
+  if (!RECORD_TYPE_VALUES.has(type)) return { ok: false, reason: 'unknown_type' };
+  const lsn = Number(buf.readBigUInt64LE(offset + 12));
+  if (lsn <= lastLsn) return { ok: false, reason: 'lsn_not_increasing' };
+  return { ok: true, frame: { offset, type, lsn, body: frame.subarray(FRAME_HEADER_SIZE) }, next: offset + frame.byteLength };
+}
+
+/**
+ * Reads every valid frame of a log image. Never throws for damage after the header: it
+ * reports the first bad span and whether any valid frame follows it, and the caller decides.
+ */
+export function scanWal(buf: Buffer, file: string = FileName.wal): WalScan {
+  const empty = { frames: [], validEnd: 0, dropped: null, validFrameAfter: null };
+  const header = walHeader();
+  if (buf.byteLength < WAL_HEADER_SIZE) {
+    if (header.subarray(0, buf.byteLength).equals(buf)) return { ...empty, tornHeader: true };
+    throw new CorruptionError(file, 'log header is damaged', { offset: 0 });
+  }
+  if (!buf.subarray(0, WAL_HEADER_SIZE).equals(header)) {
+    const version = buf.readUInt32LE(4);
+    const why = buf.toString('latin1', 0, 4) !== header.toString('latin1', 0, 4) ? 'bad magic' : version !== FORMAT_VERSION ? `unsupported version ${version}` : 'header checksum mismatch';
+    throw new CorruptionError(file, `log header: ${why}`, { offset: 0 });
+  }
+  const frames: WalFrame[] = [];
+  let offset = WAL_HEADER_SIZE;
+  let lastLsn = 0;
+  while (offset < buf.byteLength) {
+    const p = probe(buf, offset, lastLsn);
+    if (!p.ok) {
+      return {
+        frames,
+        validEnd: offset,
+        dropped: { file, offset, bytes: buf.byteLength - offset, reason: p.reason },
+        validFrameAfter: findValidFrame(buf, offset + 1, lastLsn),
+        tornHeader: false,
+      };
+    }
+    frames.push(p.frame);
+    lastLsn = p.frame.lsn;
+    offset = p.next;
+  }
+  return { frames, validEnd: offset, dropped: null, validFrameAfter: null, tornHeader: false };
+}
+
+/** The first offset at or after `from` where a whole valid frame starts, or null. */
+function findValidFrame(buf: Buffer, from: number, lastLsn: number): number | null {
+  for (let offset = from; offset + FRAME_HEADER_SIZE <= buf.byteLength; offset++) {
+    if (probe(buf, offset, lastLsn).ok) return offset;
+  }
+  return null;
+}

@@ -1,0 +1,167 @@
+import { WAL_HEADER_SIZE } from '../format/constants.js';
+import type { FileSystem } from '../fs/file-system.js';
+import { encodeFrame, walHeader } from './frame.js';
+
+/** When an operation resolves (README "Durability"). `ephemeral` has no writer at all. */
+export type Durability = 'paranoid' | 'standard' | 'relaxed' | 'ephemeral';
+export const DURABILITY_MODES: readonly Durability[] = ['paranoid', 'standard', 'relaxed', 'ephemeral'];
+
+/** relaxed mode writes its buffer out (without fsync) once it holds this much. */
+const RELAXED_BUFFER_LIMIT = 4 * 1024 * 1024;
+
+/**
+ * Appends frames to wal.log. Ordering is the caller's: frames are written in call order.
+ * - standard: append() writes the frame to the OS before returning.
+ * - paranoid: the same, and durable() resolves after an fsync that began after the write;
+ *   concurrent callers share one fsync (group commit).
+ * - relaxed: append() buffers; flush() writes the buffer and fsyncs.
+ * A failed write leaves the log in an unknown state; the owner must stop using it.
+ */
+export class WalWriter {
+  private size: number;
+  private buffered: Buffer[] = [];
+  private bufferedBytes = 0;
+  private inFlight: Promise<void> | null = null;
+  private nextSync: { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void } | null = null;
+  /** Bytes written (not merely buffered) since the last fsync started. */
+  private unsynced = false;
+  private closed = false;
+
+  private constructor(
+    private readonly fs: FileSystem,
+    private readonly fd: number,
+    size: number,
+    readonly mode: Exclude<Durability, 'ephemeral'>,
+  ) {
+    this.size = size;
+  }
+
+  /** Opens the log for appending at `validEnd` (the scan already truncated anything past it). */
+  static async open(fs: FileSystem, path: string, mode: Exclude<Durability, 'ephemeral'>, validEnd: number): Promise<WalWriter> {
+    const fd = fs.openSync(path, 'create');
+    try {
+      if (validEnd < WAL_HEADER_SIZE) {
+        await fs.truncate(fd, 0);
+        fs.writeSync(fd, walHeader(), 0);
+        await fs.fsync(fd);
+        return new WalWriter(fs, fd, WAL_HEADER_SIZE, mode);
+      }
+      const size = fs.sizeSync(fd);
+      if (size !== validEnd) throw new Error(`log is ${size} bytes, expected ${validEnd}`);
+      return new WalWriter(fs, fd, size, mode);
+    } catch (err) {
+      fs.closeSync(fd);
+      throw err;
+    }
+  }
+
+  /** Bytes in the log, including what relaxed mode still buffers. */
+  get byteLength(): number {
+    return this.size + this.bufferedBytes;
+  }
+
+  /** Appends one frame. Throws if the write fails (the log is then unusable). */
+  append(type: number, lsn: number, body: Uint8Array): void {
+    const frame = encodeFrame(type, lsn, body);
+    if (this.mode === 'relaxed') {
+      this.buffered.push(frame);
+      this.bufferedBytes += frame.byteLength;
+      if (this.bufferedBytes >= RELAXED_BUFFER_LIMIT) this.writeBuffered();
+      return;
+    }
+    this.write(frame);
+  }
+
+  /** Resolves when everything appended so far has reached the mode's durability point. */
+  durable(): Promise<void> {
+    return this.mode === 'paranoid' ? this.sync() : Promise.resolve();
+  }
+
+  /** Writes anything buffered and fsyncs: after this, every appended frame survives power loss. */
+  async flush(): Promise<void> {
+    this.writeBuffered();
+    await this.sync();
+  }
+
+  /** Empties the log back to its header (after a checkpoint made its frames redundant). */
+  async reset(): Promise<void> {
+    await this.settle();
+    this.buffered = [];
+    this.bufferedBytes = 0;
+    await this.fs.truncate(this.fd, WAL_HEADER_SIZE);
+    await this.fs.fsync(this.fd);
+    this.size = WAL_HEADER_SIZE;
+    this.unsynced = false;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    try {
+      await this.flush();
+    } finally {
+      this.closed = true;
+      this.fs.closeSync(this.fd);
+    }
+  }
+
+  /** Closes without writing buffered frames (used when the database has failed). Idempotent. */
+  abandon(): void {
+    this.buffered = [];
+    this.bufferedBytes = 0;
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      this.fs.closeSync(this.fd);
+    } catch {
+      // already failing; nothing more to do
+    }
+  }
+
+  private writeBuffered(): void {
+    if (this.buffered.length === 0) return;
+    const data = this.buffered.length === 1 ? this.buffered[0]! : Buffer.concat(this.buffered, this.bufferedBytes);
+    this.buffered = [];
+    this.bufferedBytes = 0;
+    this.write(data);
+  }
+
+  private write(data: Buffer): void {
+    this.fs.writeSync(this.fd, data, this.size);
+    this.size += data.byteLength;
+    this.unsynced = true;
+  }
+
+  /** Group commit: one fsync in flight; callers arriving meanwhile share the next one. */
+  private sync(): Promise<void> {
+    if (!this.inFlight) return this.startSync();
+    if (!this.nextSync) {
+      let resolve!: () => void;
+      let reject!: (e: unknown) => void;
+      const promise = new Promise<void>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      this.nextSync = { promise, resolve, reject };
+    }
+    return this.nextSync.promise;
+  }
+
+  private startSync(): Promise<void> {
+    if (!this.unsynced) return Promise.resolve();
+    this.unsynced = false;
+    const run = this.fs.fsync(this.fd).finally(() => {
+      this.inFlight = null;
+      const waiting = this.nextSync;
+      this.nextSync = null;
+      if (waiting) this.startSync().then(waiting.resolve, waiting.reject);
+    });
+    this.inFlight = run;
+    return run;
+  }
+
+  private async settle(): Promise<void> {
+    while (this.inFlight || this.nextSync) {
+      await (this.nextSync?.promise ?? this.inFlight)?.catch(() => undefined);
+    }
+  }
+}
