@@ -30,3 +30,4 @@ export {
   type LockHolder,
   type DriftField,
 } from './errors.js';
+export { checkDatabase, type CheckReport, type CheckProblem } from './engine/check.js';

@@ -77,6 +77,10 @@ export class Database implements AsyncDisposable {
     return { ...this.readable().identity };
   }
 
+  get readOnly(): boolean {
+    return this.parts.options.readOnly;
+  }
+
   get durability(): Durability {
     return this.parts.dir === null ? 'ephemeral' : this.parts.options.durability;
   }
@@ -342,6 +346,7 @@ export class Database implements AsyncDisposable {
 
   private writable(): void {
     this.checkStatus();
+    if (this.parts.options.readOnly) throw new StorageError('READ_ONLY', 'this database was opened read-only');
   }
 
   private checkStatus(): void {

@@ -11,7 +11,7 @@ import { WriterLock } from '../lock/writer-lock.js';
 import { WalWriter } from '../wal/wal-writer.js';
 import { removeUnreferenced } from './checkpoint.js';
 import { Database } from './database.js';
-import { checkAgainstIdentity, identityFields, resolveOptions, type OpenOptions } from './options.js';
+import { checkAgainstIdentity, identityFields, resolveOptions, type OpenOptions, type ResolvedOptions } from './options.js';
 import { loadSegmented, loadSnapshot, replayWal } from './recovery.js';
 import { emptyState } from './state.js';
 import { decodeManifest } from '../segments/manifest.js';
@@ -47,6 +47,7 @@ export async function open(dir?: string, options: OpenOptions = {}): Promise<Dat
     entries = [];
   }
 
+  if (resolved.readOnly) return openReadOnly(fs, root, entries, options, resolved);
   let database: Database | null = null;
   const lock = await WriterLock.acquire(root, {
     staleMs: resolved.lockStaleMs,
@@ -68,7 +69,14 @@ export async function open(dir?: string, options: OpenOptions = {}): Promise<Dat
   }
 }
 
-async function loadOrCreateIdentity(fs: FileSystem, root: string, entries: readonly string[], options: OpenOptions, create: boolean): Promise<Identity> {
+async function openReadOnly(fs: FileSystem, root: string, entries: readonly string[], options: OpenOptions, resolved: ResolvedOptions): Promise<Database> {
+  const identity = await loadOrCreateIdentity(fs, root, entries, options, false, false);
+  const state = identity.storage === 'snapshot' ? await loadSnapshot(fs, root, identity) : await loadSegmented(fs, root, identity);
+  const { validEnd: _validEnd, ...report } = await replayWal(fs, root, state, resolved.recovery, false);
+  return new Database({ dir: root, fs, options: { ...resolved, durability: 'ephemeral' }, state, wal: null, lock: null, recovery: report });
+}
+
+async function loadOrCreateIdentity(fs: FileSystem, root: string, entries: readonly string[], options: OpenOptions, create: boolean, writable = true): Promise<Identity> {
   const file = path.join(root, FileName.identity);
   let bytes: Buffer | null = null;
   try {
@@ -89,6 +97,9 @@ async function loadOrCreateIdentity(fs: FileSystem, root: string, entries: reado
   }
   const { version } = decodeSectionedHeader(bytes, 'identity', FileName.identity);
   const migrations = planMigrations(version);
+  if (migrations.length > 0 && !writable) {
+    throw new SchemaError('SCHEMA_MIGRATION_MISSING', `format version ${version} needs migrating; open it read-write once`, version, FORMAT_VERSION);
+  }
   for (const step of migrations) await step.run(root);
   if (migrations.length > 0) bytes = await fs.readFile(file);
   const identity = decodeIdentity(bytes);

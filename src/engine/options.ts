@@ -23,8 +23,13 @@ export interface OpenOptions {
   lockTimeoutMs?: number;
   /** A writer lock not refreshed for this long is stale and taken over (default 10 s, at least 2 s). */
   lockStaleMs?: number;
-  /** Create the database when the directory has none (default true). */
+  /** Create the database when the directory has none (default true; never when readOnly). */
   create?: boolean;
+  /**
+   * Open an existing database without taking the writer lock or attaching a log writer.
+   * Nothing on disk changes; every mutation raises StorageError READ_ONLY.
+   */
+  readOnly?: boolean;
   /** The filesystem seam. For tests; production uses node:fs. */
   fs?: FileSystem;
 }
@@ -37,9 +42,10 @@ export interface ResolvedOptions {
   lockTimeoutMs: number;
   lockStaleMs: number;
   create: boolean;
+  readOnly: boolean;
 }
 
-const KNOWN = new Set(['dimension', 'metric', 'index', 'storage', 'durability', 'recovery', 'autoCheckpointBytes', 'maxPayloadBytes', 'lockTimeoutMs', 'lockStaleMs', 'create', 'fs']);
+const KNOWN = new Set(['dimension', 'metric', 'index', 'storage', 'durability', 'recovery', 'autoCheckpointBytes', 'maxPayloadBytes', 'lockTimeoutMs', 'lockStaleMs', 'create', 'readOnly', 'fs']);
 
 function invalid(field: string, message: string): never {
   throw new ConfigError('CONFIG_INVALID', field, `${field}: ${message}`);
@@ -64,7 +70,8 @@ export function resolveOptions(options: OpenOptions): ResolvedOptions {
     maxPayloadBytes: nonNegativeInt(options.maxPayloadBytes, 'maxPayloadBytes', 1024 * 1024),
     lockTimeoutMs: nonNegativeInt(options.lockTimeoutMs, 'lockTimeoutMs', 0),
     lockStaleMs: Math.max(2000, nonNegativeInt(options.lockStaleMs, 'lockStaleMs', 10_000)),
-    create: options.create ?? true,
+    create: options.readOnly ? false : options.create ?? true,
+    readOnly: options.readOnly ?? false,
   };
 }
 

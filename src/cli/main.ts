@@ -1,0 +1,143 @@
+#!/usr/bin/env node
+import { Command, CommanderError, Option } from 'commander';
+import { checkDatabase } from '../engine/check.js';
+import { open } from '../engine/open.js';
+import type { OpenOptions } from '../engine/options.js';
+import { runDemo } from './demo.js';
+import { ExitCode, describe, print, reportError, type OutputOptions } from './output.js';
+
+type Action = (...args: never[]) => Promise<number | void>;
+
+/** Wraps a command so every failure becomes a message and an exit code, never a stack trace. */
+function run(action: Action) {
+  return async (...args: unknown[]): Promise<void> => {
+    const command = args[args.length - 1] as Command;
+    const opts = command.optsWithGlobals() as OutputOptions;
+    try {
+      const code = await (action as (...a: unknown[]) => Promise<number | void>)(...args);
+      process.exitCode = code ?? ExitCode.ok;
+    } catch (err) {
+      process.exitCode = reportError(err, opts);
+    }
+  };
+}
+
+const integer = (value: string): number => {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n)) throw new CommanderError(ExitCode.usage, 'quiver.invalidArgument', `not an integer: ${value}`);
+  return n;
+};
+
+export function buildProgram(): Command {
+  const program = new Command('quiver')
+    .description('Operate a quiverdb database directory.')
+    .option('--json', 'print JSON for scripts')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  program
+    .command('init <db>')
+    .description('create a database')
+    .requiredOption('--dim <n>', 'vector dimension', integer)
+    .addOption(new Option('--metric <metric>', 'distance metric').choices(['cosine', 'l2', 'ip']).default('cosine'))
+    .addOption(new Option('--index <type>', 'vector index').choices(['hnsw', 'flat']).default('hnsw'))
+    .option('--m <n>', 'HNSW M', integer)
+    .option('--ef-construction <n>', 'HNSW efConstruction', integer)
+    .addOption(new Option('--storage <mode>', 'storage mode').choices(['segmented', 'snapshot']).default('segmented'))
+    .action(
+      run(async (dbPath: string, o: { dim: number; metric: OpenOptions['metric']; index: 'hnsw' | 'flat'; m?: number; efConstruction?: number; storage: OpenOptions['storage'] }, cmd: Command) => {
+        const index: OpenOptions['index'] = o.index === 'flat' ? 'flat' : { type: 'hnsw', ...(o.m ? { M: o.m } : {}), ...(o.efConstruction ? { efConstruction: o.efConstruction } : {}) };
+        const db = await open(dbPath, { dimension: o.dim, metric: o.metric, index, storage: o.storage });
+        const identity = db.identity;
+        await db.close();
+        print({ created: db.path, identity }, cmd.optsWithGlobals(), () => `database ${db.path}\n${describe(identity, 1)}`);
+      }),
+    );
+
+  program
+    .command('stats <db>')
+    .description('sizes by file kind, vaults, log, epoch, last recovery (read-only)')
+    .action(
+      run(async (dbPath: string, _o: unknown, cmd: Command) => {
+        const db = await open(dbPath, { readOnly: true });
+        try {
+          print(db.stats(), cmd.optsWithGlobals());
+        } finally {
+          await db.close();
+        }
+      }),
+    );
+
+  program
+    .command('check <db>')
+    .description('verify every checksum and reference; exit 3 when anything is corrupt')
+    .action(
+      run(async (dbPath: string, _o: unknown, cmd: Command) => {
+        const report = await checkDatabase(dbPath);
+        print(report, cmd.optsWithGlobals(), () => {
+          const lines = [`${report.ok ? 'ok' : 'CORRUPT'}: ${report.filesChecked.length} files verified, ${report.vaults} vaults, ${report.records} checkpointed records, ${report.walRecords} log records`];
+          for (const p of report.problems) lines.push(`  ${p.file}${p.offset !== undefined ? ` @${p.offset}` : ''}: ${p.message}`);
+          if (report.tornTail) lines.push(`  note: wal.log ends in a torn record at ${report.tornTail.offset} (${report.tornTail.bytes} bytes, ${report.tornTail.reason}); the next writer drops it`);
+          return lines.join('\n');
+        });
+        return report.ok ? ExitCode.ok : ExitCode.corruption;
+      }),
+    );
+
+  for (const [name, description] of [
+    ['checkpoint', 'write segments and manifest, then truncate the log'],
+    ['compact', 'rebuild every index from its records, then checkpoint'],
+  ] as const) {
+    program
+      .command(`${name} <db>`)
+      .description(description)
+      .action(
+        run(async (dbPath: string, _o: unknown, cmd: Command) => {
+          const db = await open(dbPath, { create: false });
+          try {
+            print(name === 'checkpoint' ? await db.checkpoint() : await db.compact(), cmd.optsWithGlobals());
+          } finally {
+            await db.close();
+          }
+        }),
+      );
+  }
+
+  program
+    .command('recover <db>')
+    .description('open with salvage: keep the valid prefix of a corrupt log, move the rest aside')
+    .action(
+      run(async (dbPath: string, _o: unknown, cmd: Command) => {
+        const db = await open(dbPath, { create: false, recovery: 'salvage' });
+        const recovery = db.stats().recovery;
+        await db.close();
+        print({ recovery }, cmd.optsWithGlobals());
+      }),
+    );
+
+  program
+    .command('demo [db]')
+    .description('build a small database, search it, print stats')
+    .action(
+      run(async (dbPath: string | undefined) => {
+        await runDemo(dbPath, (line) => process.stdout.write(line + '\n'));
+      }),
+    );
+  return program;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv as string[]);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return ExitCode.ok;
+      return ExitCode.usage;
+    }
+    return reportError(err, {});
+  }
+  return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.ok;
+}
+
+process.exitCode = await main(process.argv);
