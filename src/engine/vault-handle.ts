@@ -85,6 +85,10 @@ export class VaultHandle implements Vault {
     return this.state().records.count;
   }
 
+  ids(): string[] {
+    return [...this.state().records.values()].map((r) => r.id).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  }
+
   async search(query: Float32Array | readonly number[], options: SearchOptions = {}): Promise<Hit[]> {
     const vault = this.state();
     const identity = this.host.readable().identity;

@@ -40,6 +40,8 @@ export interface Vault {
   get(id: string): RecordOutput | null;
   has(id: string): boolean;
   count(): number;
+  /** Every record id, in code-unit order. */
+  ids(): string[];
   search(query: Float32Array | readonly number[], options?: SearchOptions): Promise<Hit[]>;
   info(): VaultInfo;
 }

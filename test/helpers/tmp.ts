@@ -1,0 +1,60 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { createHash } from 'node:crypto';
+import { after } from 'node:test';
+
+const made: string[] = [];
+after(() => {
+  for (const dir of made) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh empty directory, removed when the test file ends. */
+export function tmpDir(prefix = 'quiver-test-'): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+}
+
+/** A path inside a fresh directory that does not exist yet. */
+export function dbPath(): string {
+  return path.join(tmpDir(), 'db');
+}
+
+/** Seeded uniform floats in [-1, 1). */
+export function seeded(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
+  };
+}
+
+export function vectors(count: number, dim: number, seed = 1): Float32Array[] {
+  const r = seeded(seed);
+  return Array.from({ length: count }, () => Float32Array.from({ length: dim }, r));
+}
+
+/**
+ * Every file under `dir` (lock artefacts aside) with its size and SHA-256: two equal
+ * fingerprints mean nothing on disk changed.
+ */
+export function fingerprint(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (rel: string): void => {
+    for (const entry of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
+      const child = rel ? `${rel}/${entry.name}` : entry.name;
+      if (child === 'LOCK' || child === 'LOCK.lock' || child.startsWith('readers')) continue;
+      if (entry.isDirectory()) walk(child);
+      else {
+        const bytes = fs.readFileSync(path.join(dir, child));
+        out[child] = `${bytes.byteLength}:${createHash('sha256').update(bytes).digest('hex').slice(0, 16)}`;
+      }
+    }
+  };
+  walk('');
+  return out;
+}
