@@ -270,11 +270,16 @@ export class Database implements AsyncDisposable {
     }
   }
 
+  /**
+   * Starts a checkpoint from the write that took the log past its threshold. It is started
+   * here, not scheduled: a caller awaiting writes in a tight loop never lets the event loop
+   * reach a timer, so a deferred checkpoint might never run. The checkpoint takes the barrier
+   * synchronously, so the writes that follow wait for it.
+   */
   private maybeAutoCheckpoint(): void {
     const { wal, options } = this.parts;
     if (!wal || options.autoCheckpointBytes === 0 || this.autoCheckpoint || wal.byteLength < options.autoCheckpointBytes) return;
-    this.autoCheckpoint = new Promise((resolve) => setImmediate(resolve))
-      .then(() => (this.statusValue === 'open' ? this.checkpoint() : undefined))
+    this.autoCheckpoint = this.checkpoint()
       .catch((err: QuiverError) => {
         this.backgroundError = err;
       })

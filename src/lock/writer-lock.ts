@@ -30,15 +30,25 @@ export class WriterLock {
 
   static async acquire(dir: string, options: WriterLockOptions): Promise<WriterLock> {
     const target = path.join(dir, FileName.lock);
-    let release: () => Promise<void>;
-    const retryEvery = 100;
-    try {
-      release = await lockfile.lock(target, {
+    const attempt = (timeoutMs: number) =>
+      lockfile.lock(target, {
         stale: options.staleMs,
         realpath: false,
-        retries: options.timeoutMs > 0 ? { retries: Math.ceil(options.timeoutMs / retryEvery), factor: 1, minTimeout: retryEvery, maxTimeout: retryEvery } : 0,
+        retries: timeoutMs > 0 ? { retries: Math.ceil(timeoutMs / RETRY_EVERY_MS), factor: 1, minTimeout: RETRY_EVERY_MS, maxTimeout: RETRY_EVERY_MS } : 0,
         onCompromised: (cause) => options.onCompromised(new LockedError('LOCK_COMPROMISED', `the writer lock on ${dir} was lost: ${cause.message}`, { cause })),
       });
+    let release: () => Promise<void>;
+    try {
+      try {
+        release = await attempt(options.timeoutMs);
+      } catch (err) {
+        // A writer that died on this host leaves a lock nobody refreshes: rather than fail a
+        // restart, wait until it goes stale, then take it over. The wait is bounded by staleMs,
+        // plus up to one second because proper-lockfile rounds mtimes up to their precision.
+        const holder = (err as NodeJS.ErrnoException).code === 'ELOCKED' ? await readHolder(dir) : undefined;
+        if (!holder || holder.host !== os.hostname() || isAlive(holder.pid)) throw err;
+        release = await attempt(options.staleMs + 1000 + 5 * RETRY_EVERY_MS);
+      }
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ELOCKED') {
         const holder = await readHolder(dir);
@@ -62,6 +72,18 @@ export class WriterLock {
       // Already released or compromised: there is nothing left to give back.
       if (err.code !== 'ERELEASED' && err.code !== 'ENOTACQUIRED') throw err;
     });
+  }
+}
+
+const RETRY_EVERY_MS = 100;
+
+/** Whether a process with this pid exists on this host (EPERM: it exists, owned by another user). */
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -1,0 +1,89 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { open, StorageError, type OpenOptions } from '../../src/index.js';
+import { FaultFileSystem, InjectedFault } from '../helpers/fault-fs.js';
+import { dbPath, tmpDir, vectors } from '../helpers/tmp.js';
+import { dump, type Dump } from '../helpers/state.js';
+
+/** A database with a checkpoint behind it and more records in its log, and its logical state. */
+async function source(options: OpenOptions): Promise<{ dir: string; expected: Dump }> {
+  const dir = dbPath();
+  const db = await open(dir, { dimension: 6, ...options });
+  const a = await db.createVault('a');
+  const vs = vectors(120, 6, 21);
+  await a.insertMany(vs.slice(0, 60).map((vector, i) => ({ id: `a${i}`, vector, payload: { i } })));
+  await db.checkpoint();
+  const b = await db.createVault('b');
+  await b.insertMany(vs.slice(60).map((vector, i) => ({ id: `b${i}`, vector })));
+  for (let i = 0; i < 60; i += 5) await a.erase(`a${i}`);
+  await a.insert('a1', vs[0]!, { replaced: true });
+  const expected = dump(db);
+  await db.close();
+  return { dir, expected };
+}
+
+function copy(src: string): string {
+  const dir = path.join(tmpDir(), 'db');
+  fs.cpSync(src, dir, { recursive: true });
+  return dir;
+}
+
+for (const storage of ['segmented', 'snapshot'] as const) {
+  describe(`a crash at every filesystem call of a ${storage} checkpoint reopens to the same logical state`, () => {
+    it('fails each call in turn', async () => {
+      const { dir: src, expected } = await source({ storage });
+      // Count the calls one whole checkpoint makes.
+      const probe = new FaultFileSystem();
+      const probeDir = copy(src);
+      const db0 = await open(probeDir, { fs: probe });
+      const opened = probe.calls.length;
+      await db0.checkpoint();
+      const steps = probe.calls.slice(opened);
+      await db0.close();
+      assert.ok(steps.length >= (storage === 'segmented' ? 10 : 5), steps.map((c) => c.name).join(', '));
+      const names = new Set(steps.map((c) => c.name));
+      for (const name of ['writeFileSynced', 'rename', 'syncDir', 'truncate']) assert.ok(names.has(name as never), `the checkpoint calls ${name}`);
+
+      for (let n = 1; n <= steps.length; n++) {
+        const dir = copy(src);
+        const ffs = new FaultFileSystem();
+        const db = await open(dir, { fs: ffs });
+        ffs.failAt = ffs.calls.length + n;
+        await assert.rejects(db.checkpoint(), (err: unknown) => err instanceof InjectedFault || (err instanceof StorageError && err.cause instanceof InjectedFault), `step ${n}`);
+        await db.close().catch(() => undefined);
+
+        const again = await open(dir);
+        assert.deepEqual(dump(again), expected, `after a crash at step ${n} (${steps[n - 1]!.name} ${steps[n - 1]!.arg})`);
+        // ...and it can checkpoint and reopen again, still the same.
+        await again.checkpoint();
+        await again.close();
+        const third = await open(dir);
+        assert.deepEqual(dump(third), expected, `after recovering from step ${n}`);
+        assert.equal(third.stats().recovery!.replayedRecords, 0);
+        await third.close();
+        fs.rmSync(path.dirname(dir), { recursive: true, force: true });
+      }
+    });
+  });
+}
+
+describe('a failed log write stops the database; what was acknowledged survives', () => {
+  it('DATABASE_FAILED on the failing write and every call after it', async () => {
+    const dir = dbPath();
+    const ffs = new FaultFileSystem();
+    const db = await open(dir, { dimension: 2, fs: ffs });
+    const v = await db.createVault('v');
+    await v.insert('ok', [1, 0]);
+    ffs.failAt = ffs.calls.length + 1;
+    await assert.rejects(v.insert('lost', [0, 1]), (err: unknown) => err instanceof StorageError && err.code === 'DATABASE_FAILED');
+    assert.equal(db.status, 'failed');
+    await assert.rejects(v.insert('after', [0, 1]), (err: unknown) => err instanceof StorageError && err.code === 'DATABASE_FAILED');
+    assert.throws(() => v.count(), (err: unknown) => err instanceof StorageError && err.code === 'DATABASE_FAILED');
+    await db.close();
+    const again = await open(dir);
+    assert.deepEqual(again.vault('v').ids(), ['ok']);
+    await again.close();
+  });
+});

@@ -1,0 +1,32 @@
+/**
+ * A child process for crash and lock tests. Modes:
+ *   insert <dir> <durability> <concurrency>  insert forever, printing "ack <n>" as each insert resolves
+ *   hold <dir>                               open for writing, print "ready", wait to be killed
+ */
+import { open, type Durability } from '../../src/index.js';
+
+const [mode, dir, durability, concurrency] = process.argv.slice(2);
+
+if (mode === 'insert') {
+  const db = await open(dir!, { dimension: 8, durability: durability as Durability, autoCheckpointBytes: 16 * 1024 });
+  const v = db.hasVault('v') ? db.vault('v') : await db.createVault('v');
+  let next = 0;
+  const lanes = Number(concurrency ?? 1);
+  process.stdout.write('ready\n');
+  await Promise.all(
+    Array.from({ length: lanes }, async () => {
+      for (;;) {
+        const n = next++;
+        const vector = Float32Array.from({ length: 8 }, (_, i) => Math.sin(n + i) + 1.5);
+        await v.insert(`k${n}`, vector, { n, pad: 'x'.repeat(n % 50) });
+        process.stdout.write(`ack ${n}\n`);
+      }
+    }),
+  );
+} else if (mode === 'hold') {
+  await open(dir!, { dimension: 8, lockStaleMs: 2000 });
+  process.stdout.write('ready\n');
+  setInterval(() => undefined, 1000);
+} else {
+  throw new Error(`unknown mode ${mode}`);
+}
