@@ -1,0 +1,85 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { open } from '../../src/index.js';
+import { dbPath, vectors } from '../helpers/tmp.js';
+
+const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+
+function quiver(...args: string[]): { code: number; stdout: string; stderr: string; json: () => any } {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', MAIN, ...args], { encoding: 'utf8' });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, json: () => JSON.parse(r.stdout) };
+}
+
+describe('quiver', () => {
+  it('init, stats, checkpoint, compact, check with --json; exit codes 0, 1, 2, 3', async () => {
+    const dir = dbPath();
+    const init = quiver('init', dir, '--dim', '8', '--metric', 'l2', '--json');
+    assert.equal(init.code, 0, init.stderr);
+    assert.equal(init.json().identity.metric, 'l2');
+
+    const db = await open(dir);
+    const v = await db.createVault('docs', { quota: { maxRecords: 100 } });
+    await v.insertMany(vectors(30, 8, 1).map((vector, i) => ({ id: `r${i}`, vector })));
+    await v.erase('r3');
+    await db.close();
+
+    const stats = quiver('stats', dir, '--json');
+    assert.equal(stats.code, 0, stats.stderr);
+    const s = stats.json();
+    assert.equal(s.vaults[0].name, 'docs');
+    assert.equal(s.vaults[0].records, 29);
+    assert.equal(s.vaults[0].quota.maxRecords, 100);
+    assert.ok(s.files.wal > 16);
+    assert.equal(s.recovery.replayedRecords, 3, 'vault create, one insertMany batch, one erase');
+    const human = quiver('stats', dir);
+    assert.match(human.stdout, /records: 29/);
+
+    const cp = quiver('checkpoint', dir, '--json');
+    assert.equal(cp.code, 0, cp.stderr);
+    assert.equal(cp.json().epoch, 1);
+    const compact = quiver('compact', dir, '--json');
+    assert.equal(compact.code, 0, compact.stderr);
+    assert.equal(compact.json().slotsFreed, 1);
+
+    const check = quiver('check', dir, '--json');
+    assert.equal(check.code, 0, check.stdout);
+    assert.equal(check.json().ok, true);
+    assert.equal(check.json().records, 29);
+
+    const seg = fs.readdirSync(path.join(dir, 'segments')).find((f) => f.endsWith('.segment'))!;
+    const file = path.join(dir, 'segments', seg);
+    const bytes = fs.readFileSync(file);
+    bytes[bytes.byteLength - 5]! ^= 0xff;
+    fs.writeFileSync(file, bytes);
+    const bad = quiver('check', dir);
+    assert.equal(bad.code, 3);
+    assert.match(bad.stdout, new RegExp(`CORRUPT[\\s\\S]*${seg}`));
+    const corruptOpen = quiver('stats', dir, '--json');
+    assert.equal(corruptOpen.code, 3);
+    assert.equal(corruptOpen.json().error.code, 'CORRUPTION');
+
+    assert.equal(quiver('stats', path.join(dir, 'nope')).code, 1);
+    assert.equal(quiver('frobnicate').code, 2);
+    assert.equal(quiver('init', dir + '-x').code, 2, 'missing --dim is a usage error');
+  });
+
+  it('recover salvages a log with corruption in the middle', async () => {
+    const dir = dbPath();
+    const db = await open(dir, { dimension: 2 });
+    const v = await db.createVault('v');
+    for (let i = 0; i < 5; i++) await v.insert(`r${i}`, [1, i]);
+    await db.close();
+    const wal = fs.readFileSync(path.join(dir, 'wal.log'));
+    wal[16 + 60]! ^= 0xff; // inside the second record
+    fs.writeFileSync(path.join(dir, 'wal.log'), wal);
+    assert.equal(quiver('stats', dir).code, 3);
+    const r = quiver('recover', dir, '--json');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.json().recovery.salvagedTo, /^wal\.log\.salvaged-/);
+    assert.equal(quiver('check', dir).code, 0);
+  });
+});
