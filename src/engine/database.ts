@@ -81,6 +81,7 @@ export class Database implements AsyncDisposable {
     return this.parts.options.readOnly;
   }
 
+  /** The durability mode writes get ('ephemeral' in memory; meaningless read-only). */
   get durability(): Durability {
     return this.parts.dir === null ? 'ephemeral' : this.parts.options.durability;
   }
@@ -171,7 +172,12 @@ export class Database implements AsyncDisposable {
       }
     }
     state.lastLsn = lsn;
-    for (const op of ops) applyOp(state, op, lsn);
+    try {
+      for (const op of ops) applyOp(state, op, lsn);
+    } catch (err) {
+      // The record is logged but memory holds only part of it: stop, and let reopen replay it whole.
+      throw this.fail(err);
+    }
     this.maybeAutoCheckpoint();
     if (wal) {
       try {
@@ -296,6 +302,7 @@ export class Database implements AsyncDisposable {
       dir: this.parts.dir,
       status: this.statusValue,
       durability: this.durability,
+      readOnly: this.parts.options.readOnly,
       state,
       walBytes: this.parts.wal?.byteLength ?? null,
       recovery: this.parts.recovery,

@@ -73,7 +73,7 @@ async function openReadOnly(fs: FileSystem, root: string, entries: readonly stri
   const identity = await loadOrCreateIdentity(fs, root, entries, options, false, false);
   const state = identity.storage === 'snapshot' ? await loadSnapshot(fs, root, identity) : await loadSegmented(fs, root, identity);
   const { validEnd: _validEnd, ...report } = await replayWal(fs, root, state, resolved.recovery, false);
-  return new Database({ dir: root, fs, options: { ...resolved, durability: 'ephemeral' }, state, wal: null, lock: null, recovery: report });
+  return new Database({ dir: root, fs, options: resolved, state, wal: null, lock: null, recovery: report });
 }
 
 async function loadOrCreateIdentity(fs: FileSystem, root: string, entries: readonly string[], options: OpenOptions, create: boolean, writable = true): Promise<Identity> {

@@ -37,6 +37,7 @@ export interface DatabaseStats {
   path: string | null;
   status: string;
   durability: string;
+  readOnly: boolean;
   identity: Identity;
   epoch: number;
   checkpointLsn: number;
@@ -84,6 +85,7 @@ export function collectStats(input: {
   dir: string | null;
   status: string;
   durability: string;
+  readOnly: boolean;
   state: DbState;
   walBytes: number | null;
   recovery: RecoveryReport | null;
@@ -113,6 +115,7 @@ export function collectStats(input: {
     path: input.dir,
     status: input.status,
     durability: input.durability,
+    readOnly: input.readOnly,
     identity: { ...state.identity },
     epoch: state.epoch,
     checkpointLsn: state.checkpointLsn,
