@@ -2,19 +2,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as fs from 'node:fs/promises';
 import { open } from '../engine/open.js';
+import { gaussian, seededRandom } from '../util/random.js';
 import { progress } from './progress.js';
-
-/** A seeded generator so the demo prints the same thing every run. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const TOPICS = ['astronomy', 'botany', 'cooking', 'geology', 'music', 'poetry', 'sailing', 'weather'];
 
@@ -25,8 +14,7 @@ const TOPICS = ['astronomy', 'botany', 'cooking', 'geology', 'music', 'poetry', 
 export async function runDemo(target: string | undefined, log: (line: string) => void): Promise<void> {
   const dir = target ?? (await fs.mkdtemp(path.join(os.tmpdir(), 'quiver-demo-')));
   const dim = 64;
-  const random = rng(42);
-  const gauss = (): number => Math.sqrt(-2 * Math.log(random() + 1e-12)) * Math.cos(2 * Math.PI * random());
+  const gauss = gaussian(seededRandom(42));
   const centres = TOPICS.map(() => Float32Array.from({ length: dim }, gauss));
   const near = (c: Float32Array, spread: number): Float32Array => c.map((x) => x + spread * gauss());
 

@@ -6,7 +6,7 @@ import { decodeIdentity, encodeIdentity, newIdentity, type Identity } from '../f
 import { planMigrations } from '../format/migrations.js';
 import { decodeSectionedHeader } from '../format/sectioned-file.js';
 import { atomicReplace } from '../fs/atomic-replace.js';
-import { nodeFileSystem, type FileSystem } from '../fs/file-system.js';
+import { nodeFileSystem, readIfExists, type FileSystem } from '../fs/file-system.js';
 import { WriterLock } from '../lock/writer-lock.js';
 import { WalWriter } from '../wal/wal-writer.js';
 import { removeUnreferenced } from './checkpoint.js';
@@ -78,12 +78,7 @@ async function openReadOnly(fs: FileSystem, root: string, entries: readonly stri
 
 async function loadOrCreateIdentity(fs: FileSystem, root: string, entries: readonly string[], options: OpenOptions, create: boolean, writable = true): Promise<Identity> {
   const file = path.join(root, FileName.identity);
-  let bytes: Buffer | null = null;
-  try {
-    bytes = await fs.readFile(file);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError('reading', FileName.identity, err);
-  }
+  let bytes = await readIfExists(fs, file, FileName.identity);
   if (bytes === null) {
     if (entries.some((e) => !HARMLESS.has(e))) {
       throw new SchemaError('SCHEMA_VERSION_ABSENT', `${root} is not empty but has no ${FileName.identity}: it is not a quiverdb database, or its identity was lost`, undefined, FORMAT_VERSION);

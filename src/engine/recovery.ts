@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { CorruptionError, ioError } from '../errors.js';
 import { FileName } from '../format/constants.js';
 import { crc32c } from '../format/crc.js';
-import type { FileSystem } from '../fs/file-system.js';
+import { readIfExists, type FileSystem } from '../fs/file-system.js';
 import { decodeManifest } from '../segments/manifest.js';
 import { decodeSegment } from '../segments/segment-file.js';
 import { decodeSnapshot } from '../segments/snapshot-file.js';
@@ -75,13 +75,8 @@ function register(state: DbState, vault: VaultState, segment: SegmentRef): void 
 /** Segmented mode: the manifest, then each vault's segment and saved graph. */
 export async function loadSegmented(fs: FileSystem, dir: string, identity: Identity): Promise<DbState> {
   const state = emptyState(identity);
-  let bytes: Buffer;
-  try {
-    bytes = await fs.readFile(path.join(dir, FileName.manifest));
-  } catch (cause) {
-    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return state;
-    throw ioError('reading', FileName.manifest, cause);
-  }
+  const bytes = await readIfExists(fs, path.join(dir, FileName.manifest), FileName.manifest);
+  if (!bytes) return state;
   const manifest = decodeManifest(bytes);
   state.epoch = manifest.epoch;
   state.checkpointLsn = state.lastLsn = manifest.checkpointLsn;
@@ -104,13 +99,8 @@ export async function loadSegmented(fs: FileSystem, dir: string, identity: Ident
 /** Snapshot mode: everything from quiver.snapshot; graphs go through a private temp file. */
 export async function loadSnapshot(fs: FileSystem, dir: string, identity: Identity): Promise<DbState> {
   const state = emptyState(identity);
-  let bytes: Buffer;
-  try {
-    bytes = await fs.readFile(path.join(dir, FileName.snapshot));
-  } catch (cause) {
-    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return state;
-    throw ioError('reading', FileName.snapshot, cause);
-  }
+  const bytes = await readIfExists(fs, path.join(dir, FileName.snapshot), FileName.snapshot);
+  if (!bytes) return state;
   const { meta, vaults } = decodeSnapshot(bytes, identity.dimension);
   state.epoch = meta.epoch;
   state.checkpointLsn = state.lastLsn = meta.checkpointLsn;
@@ -145,13 +135,7 @@ export type RecoveryPolicy = 'strict' | 'salvage';
  */
 export async function replayWal(fs: FileSystem, dir: string, state: DbState, policy: RecoveryPolicy, writable: boolean): Promise<RecoveryReport & { validEnd: number }> {
   const file = path.join(dir, FileName.wal);
-  let bytes: Buffer;
-  try {
-    bytes = await fs.readFile(file);
-  } catch (cause) {
-    if ((cause as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError('reading', FileName.wal, cause);
-    bytes = Buffer.alloc(0);
-  }
+  const bytes = (await readIfExists(fs, file, FileName.wal)) ?? Buffer.alloc(0);
   const scan = scanWal(bytes);
   if (scan.dropped && scan.validFrameAfter !== null && policy === 'strict') {
     const d = scan.dropped;

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
+import { ioError } from '../errors.js';
 
 /**
  * The filesystem seam: the few calls the engine makes that touch durable state. Production
@@ -28,6 +29,25 @@ export interface FileSystem {
   /** fsync a directory so that renames and creations inside it are durable. */
   syncDir(path: string): Promise<void>;
   exists(path: string): Promise<boolean>;
+}
+
+async function syncPath(path: string, flags: 'r' | 'r+'): Promise<void> {
+  const handle = await fsp.open(path, flags);
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The file's bytes, or null when it does not exist; other failures throw StorageError IO_ERROR. */
+export async function readIfExists(fs: FileSystem, path: string, name: string): Promise<Buffer | null> {
+  try {
+    return await fs.readFile(path);
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw ioError('reading', name, cause);
+  }
 }
 
 const openFlags = { read: 'r', readwrite: 'r+', create: 'a+' } as const;
@@ -76,13 +96,8 @@ export const nodeFileSystem: FileSystem = {
       await handle.close();
     }
   },
-  async syncFile(path) {
-    const handle = await fsp.open(path, 'r+');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+  syncFile(path) {
+    return syncPath(path, 'r+');
   },
   rename(from, to) {
     return fsp.rename(from, to);
@@ -96,13 +111,8 @@ export const nodeFileSystem: FileSystem = {
   readdir(path) {
     return fsp.readdir(path);
   },
-  async syncDir(path) {
-    const handle = await fsp.open(path, 'r');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+  syncDir(path) {
+    return syncPath(path, 'r');
   },
   async exists(path) {
     try {

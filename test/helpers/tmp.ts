@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { after } from 'node:test';
+import { seededRandom } from '../../src/util/random.js';
 
 const made: string[] = [];
 after(() => {
@@ -23,14 +24,8 @@ export function dbPath(): string {
 
 /** Seeded uniform floats in [-1, 1). */
 export function seeded(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  };
+  const r = seededRandom(seed);
+  return () => r() * 2 - 1;
 }
 
 export function vectors(count: number, dim: number, seed = 1): Float32Array[] {
