@@ -3,7 +3,9 @@ import { ConflictError, NotFoundError, StorageError, ValidationError, ioError, t
 import { FileName, MAX_FRAME_BODY, WAL_HEADER_SIZE } from '../format/constants.js';
 import type { Identity } from '../format/identity.js';
 import type { FileSystem } from '../fs/file-system.js';
-import type { WriterLock } from '../lock/writer-lock.js';
+import { writerStatus, type WriterLock } from '../lock/writer-lock.js';
+import { listLeases, removeStaleLeases, type ReaderLease } from '../lock/reader-lease.js';
+import { refreshView, type ReaderView, type RefreshResult } from './reader.js';
 import { RecordStore } from '../vault/record-store.js';
 import type { Vault, VaultInfo } from '../vault/vault.js';
 import { createIndex } from '../vault/vault-state.js';
@@ -29,13 +31,21 @@ export interface CompactResult extends CheckpointResult {
   slotsFreed: number;
 }
 
+/** What a read-only process keeps to follow the writer. */
+export interface ReaderParts {
+  view: ReaderView;
+  lease: ReaderLease | null;
+}
+
 export interface DatabaseParts {
   dir: string | null;
   fs: FileSystem;
   options: ResolvedOptions;
+  /** Replaced wholesale when a reader reloads after a checkpoint. */
   state: DbState;
   wal: WalWriter | null;
   lock: WriterLock | null;
+  reader: ReaderParts | null;
   recovery: RecoveryReport | null;
 }
 
@@ -55,6 +65,8 @@ export class Database implements AsyncDisposable {
   private backgroundError: QuiverError | null = null;
   private readonly handles = new Map<number, VaultHandle>();
   private readonly host: VaultHost;
+  private refreshing: Promise<RefreshResult> | null = null;
+  private refreshTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly parts: DatabaseParts) {
     this.host = {
@@ -62,6 +74,13 @@ export class Database implements AsyncDisposable {
       maxPayloadBytes: () => this.parts.options.maxPayloadBytes,
       mutate: (build, asBatch) => this.mutate(build, asBatch),
     };
+    const every = parts.options.refreshIntervalMs;
+    if (parts.reader && every > 0) {
+      this.refreshTimer = setInterval(() => {
+        if (this.statusValue === 'open') this.refresh().catch((err: QuiverError) => (this.backgroundError = err));
+      }, every);
+      this.refreshTimer.unref();
+    }
   }
 
   get status(): DatabaseStatus {
@@ -199,6 +218,35 @@ export class Database implements AsyncDisposable {
     }
   }
 
+  // ---- readers --------------------------------------------------------------------------------
+
+  /**
+   * Read-only handles: moves this handle to the latest committed state (README "Readers").
+   * Concurrent calls share one refresh. A writer is always current: it returns at once.
+   */
+  refresh(): Promise<RefreshResult> {
+    const state = this.readable();
+    const reader = this.parts.reader;
+    if (!reader || this.parts.dir === null) return Promise.resolve({ epoch: state.epoch, lsn: state.lastLsn, appliedRecords: 0 });
+    this.refreshing ??= (async () => {
+      try {
+        const next = await refreshView(this.parts.fs, this.parts.dir!, reader.view);
+        this.readable();
+        const before = this.parts.state.lastLsn;
+        // One synchronous step: apply the pending records and install the view.
+        next.commit();
+        this.parts.state = next.state;
+        reader.view = { state: next.state, walOffset: next.walOffset, root: next.root };
+        const { epoch, lastLsn } = next.state;
+        await reader.lease?.update(epoch, lastLsn);
+        return { epoch, lsn: lastLsn, appliedRecords: Math.max(0, lastLsn - before) };
+      } finally {
+        this.refreshing = null;
+      }
+    })();
+    return this.refreshing;
+  }
+
   // ---- checkpoint and compaction --------------------------------------------------------------
 
   async checkpoint(): Promise<CheckpointResult> {
@@ -213,6 +261,7 @@ export class Database implements AsyncDisposable {
     try {
       const result = state.identity.storage === 'snapshot' ? await writeSnapshotCheckpoint(fs, dir, state) : await writeSegmentedCheckpoint(fs, dir, state);
       await this.truncateLog();
+      await removeStaleLeases(dir, this.parts.options.lockStaleMs).catch(() => undefined);
       return result;
     } catch (err) {
       // Before the commit point the old checkpoint and the full log still stand: the database
@@ -306,7 +355,8 @@ export class Database implements AsyncDisposable {
       state,
       walBytes: this.parts.wal?.byteLength ?? null,
       recovery: this.parts.recovery,
-      writer: this.parts.lock?.holder ?? null,
+      writer: this.parts.lock?.holder ?? (this.parts.dir ? writerStatus(this.parts.dir, this.parts.options.lockStaleMs) : null),
+      readers: this.parts.dir ? listLeases(this.parts.dir, this.parts.options.lockStaleMs) : [],
       backgroundError: this.backgroundError,
     });
   }
@@ -317,9 +367,12 @@ export class Database implements AsyncDisposable {
     if (this.closing) return this.closing;
     const failed = this.statusValue === 'failed';
     this.statusValue = 'closing';
+    if (this.refreshTimer) clearInterval(this.refreshTimer);
     this.closing = (async () => {
       let error: unknown = null;
       try {
+        await this.refreshing?.catch(() => undefined);
+        await this.parts.reader?.lease?.release();
         if (!failed) {
           await this.autoCheckpoint;
           await this.exclusive(async () => this.parts.wal?.close());

@@ -8,6 +8,8 @@ import { decodeSectionedHeader } from '../format/sectioned-file.js';
 import { atomicReplace } from '../fs/atomic-replace.js';
 import { nodeFileSystem, readIfExists, type FileSystem } from '../fs/file-system.js';
 import { WriterLock } from '../lock/writer-lock.js';
+import { ReaderLease, removeStaleLeases } from '../lock/reader-lease.js';
+import { loadView } from './reader.js';
 import { WalWriter } from '../wal/wal-writer.js';
 import { removeUnreferenced } from './checkpoint.js';
 import { Database } from './database.js';
@@ -29,7 +31,7 @@ export async function open(dir?: string, options: OpenOptions = {}): Promise<Dat
   const fs = options.fs ?? nodeFileSystem;
   if (dir === undefined) {
     const identity = newIdentity(identityFields({ ...options, storage: options.storage ?? 'segmented' }));
-    return new Database({ dir: null, fs, options: { ...resolved, durability: 'ephemeral' }, state: emptyState(identity), wal: null, lock: null, recovery: null });
+    return new Database({ dir: null, fs, options: { ...resolved, durability: 'ephemeral' }, state: emptyState(identity), wal: null, lock: null, reader: null, recovery: null });
   }
   if (typeof dir !== 'string' || dir.length === 0) throw new ConfigError('CONFIG_INVALID', 'path', 'path: must be a non-empty string');
   if (os.endianness() !== 'LE') throw new ConfigError('CONFIG_INVALID', 'platform', 'quiverdb files are little-endian; this host is big-endian');
@@ -61,7 +63,8 @@ export async function open(dir?: string, options: OpenOptions = {}): Promise<Dat
     await removeStrays(fs, root, identity);
     const wal = resolved.durability === 'ephemeral' ? null : await WalWriter.open(fs, path.join(root, FileName.wal), resolved.durability, recovery.validEnd);
     const { validEnd: _validEnd, ...report } = recovery;
-    database = new Database({ dir: root, fs, options: resolved, state, wal, lock, recovery: report });
+    await removeStaleLeases(root, resolved.lockStaleMs).catch(() => undefined);
+    database = new Database({ dir: root, fs, options: resolved, state, wal, lock, reader: null, recovery: report });
     return database;
   } catch (err) {
     await lock.unlock().catch(() => undefined);
@@ -69,11 +72,18 @@ export async function open(dir?: string, options: OpenOptions = {}): Promise<Dat
   }
 }
 
+/**
+ * A read-only open: no writer lock, no log writer, nothing changed on disk but the reader's own
+ * lease under readers/. The view is a checkpoint plus the log after it (FORMAT.md "Readers").
+ */
 async function openReadOnly(fs: FileSystem, root: string, entries: readonly string[], options: OpenOptions, resolved: ResolvedOptions): Promise<Database> {
   const identity = await loadOrCreateIdentity(fs, root, entries, options, false, false);
-  const state = identity.storage === 'snapshot' ? await loadSnapshot(fs, root, identity) : await loadSegmented(fs, root, identity);
-  const { validEnd: _validEnd, ...report } = await replayWal(fs, root, state, resolved.recovery, false);
-  return new Database({ dir: root, fs, options: resolved, state, wal: null, lock: null, recovery: report });
+  const view = await loadView(fs, root, identity);
+  const replayed = view.commit();
+  const { state } = view;
+  const lease = await ReaderLease.take(root, { epoch: state.epoch, lsn: state.lastLsn }, resolved.lockStaleMs);
+  const recovery = { dropped: null, salvagedTo: null, replayedRecords: replayed, skippedRecords: 0, checkpointLsn: state.checkpointLsn, lastLsn: state.lastLsn };
+  return new Database({ dir: root, fs, options: resolved, state, wal: null, lock: null, reader: { view: { state, walOffset: view.walOffset, root: view.root }, lease }, recovery });
 }
 
 async function loadOrCreateIdentity(fs: FileSystem, root: string, entries: readonly string[], options: OpenOptions, create: boolean, writable = true): Promise<Identity> {

@@ -30,6 +30,8 @@ export interface OpenOptions {
    * Nothing on disk changes; every mutation raises StorageError READ_ONLY.
    */
   readOnly?: boolean;
+  /** Read-only handles: refresh to the latest committed state this often (default 0: only on refresh()). */
+  refreshIntervalMs?: number;
   /** The filesystem seam. For tests; production uses node:fs. */
   fs?: FileSystem;
 }
@@ -43,9 +45,10 @@ export interface ResolvedOptions {
   lockStaleMs: number;
   create: boolean;
   readOnly: boolean;
+  refreshIntervalMs: number;
 }
 
-const KNOWN = new Set(['dimension', 'metric', 'index', 'storage', 'durability', 'recovery', 'autoCheckpointBytes', 'maxPayloadBytes', 'lockTimeoutMs', 'lockStaleMs', 'create', 'readOnly', 'fs']);
+const KNOWN = new Set(['dimension', 'metric', 'index', 'storage', 'durability', 'recovery', 'autoCheckpointBytes', 'maxPayloadBytes', 'lockTimeoutMs', 'lockStaleMs', 'create', 'readOnly', 'refreshIntervalMs', 'fs']);
 
 function invalid(field: string, message: string): never {
   throw new ConfigError('CONFIG_INVALID', field, `${field}: ${message}`);
@@ -72,6 +75,7 @@ export function resolveOptions(options: OpenOptions): ResolvedOptions {
     lockStaleMs: Math.max(2000, nonNegativeInt(options.lockStaleMs, 'lockStaleMs', 10_000)),
     create: options.readOnly ? false : options.create ?? true,
     readOnly: options.readOnly ?? false,
+    refreshIntervalMs: nonNegativeInt(options.refreshIntervalMs, 'refreshIntervalMs', 0),
   };
 }
 

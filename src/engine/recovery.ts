@@ -72,16 +72,25 @@ function register(state: DbState, vault: VaultState, segment: SegmentRef): void 
   state.names.set(vault.name, vault.number);
 }
 
-/** Segmented mode: the manifest, then each vault's segment and saved graph. */
-export async function loadSegmented(fs: FileSystem, dir: string, identity: Identity): Promise<DbState> {
+/**
+ * Segmented mode: the manifest, then each vault's segment and saved graph. `reuse` offers
+ * vaults already in memory: one whose segment file is the one the manifest names, and which
+ * has not changed since it was loaded, is kept instead of being read again (reader refresh).
+ */
+export async function loadSegmented(fs: FileSystem, dir: string, identity: Identity, manifestBytes?: Buffer | null, reuse?: DbState): Promise<DbState> {
   const state = emptyState(identity);
-  const bytes = await readIfExists(fs, path.join(dir, FileName.manifest), FileName.manifest);
+  const bytes = manifestBytes === undefined ? await readIfExists(fs, path.join(dir, FileName.manifest), FileName.manifest) : manifestBytes;
   if (!bytes) return state;
   const manifest = decodeManifest(bytes);
   state.epoch = manifest.epoch;
   state.checkpointLsn = state.lastLsn = manifest.checkpointLsn;
   state.nextVaultNumber = manifest.nextVaultNumber;
   for (const entry of manifest.vaults) {
+    const known = reuse?.vaults.get(entry.number);
+    if (known && known.segment?.segment.path === entry.segment.path && known.lsn === known.segmentLsn && known.name === entry.name) {
+      register(state, known, known.segment);
+      continue;
+    }
     const image = decodeSegment(await readRef(fs, dir, entry.segment), identity.dimension, entry.segment.path);
     if (image.number !== entry.number || image.name !== entry.name) throw new CorruptionError(entry.segment.path, 'holds a different vault than the manifest says');
     const vault = vaultFromImage(identity, image);
@@ -97,9 +106,9 @@ export async function loadSegmented(fs: FileSystem, dir: string, identity: Ident
 }
 
 /** Snapshot mode: everything from quiver.snapshot; graphs go through a private temp file. */
-export async function loadSnapshot(fs: FileSystem, dir: string, identity: Identity): Promise<DbState> {
+export async function loadSnapshot(fs: FileSystem, dir: string, identity: Identity, snapshotBytes?: Buffer | null): Promise<DbState> {
   const state = emptyState(identity);
-  const bytes = await readIfExists(fs, path.join(dir, FileName.snapshot), FileName.snapshot);
+  const bytes = snapshotBytes === undefined ? await readIfExists(fs, path.join(dir, FileName.snapshot), FileName.snapshot) : snapshotBytes;
   if (!bytes) return state;
   const { meta, vaults } = decodeSnapshot(bytes, identity.dimension);
   state.epoch = meta.epoch;
@@ -151,6 +160,9 @@ export async function replayWal(fs: FileSystem, dir: string, state: DbState, pol
     if (frame.lsn <= state.checkpointLsn) {
       report.skippedRecords++;
       continue;
+    }
+    if (frame.lsn !== state.lastLsn + 1) {
+      throw new CorruptionError(FileName.wal, `record at offset ${frame.offset} has LSN ${frame.lsn}, expected ${state.lastLsn + 1}: the log does not continue the checkpoint`, { offset: frame.offset });
     }
     for (const op of decodeRecord(frame.type, frame.body, state.identity.dimension, frame.offset)) {
       if (!applyOp(state, op, frame.lsn)) throw new CorruptionError(FileName.wal, `record at offset ${frame.offset} names a vault that does not exist`, { offset: frame.offset });

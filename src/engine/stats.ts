@@ -5,6 +5,7 @@ import { FileName, SEGMENT_FILE_PATTERN } from '../format/constants.js';
 import type { Identity } from '../format/identity.js';
 import type { Quota } from '../vault/vault-state.js';
 import type { RecoveryReport } from './recovery.js';
+import type { LeaseStatus } from '../lock/reader-lease.js';
 import type { DbState } from './state.js';
 
 export interface VaultStats {
@@ -45,7 +46,10 @@ export interface DatabaseStats {
   wal: { bytes: number | null };
   files: FileStats | null;
   vaults: VaultStats[];
+  /** The live writer (this process's lock when it is the writer), or null. */
   writer: LockHolder | null;
+  /** Reader leases in readers/, live and stale. */
+  readers: LeaseStatus[];
   recovery: RecoveryReport | null;
   backgroundError: { code: string; message: string } | null;
 }
@@ -90,6 +94,7 @@ export function collectStats(input: {
   walBytes: number | null;
   recovery: RecoveryReport | null;
   writer: LockHolder | null;
+  readers: LeaseStatus[];
   backgroundError: QuiverError | null;
 }): DatabaseStats {
   const { state } = input;
@@ -124,6 +129,7 @@ export function collectStats(input: {
     files: input.dir ? fileStats(input.dir) : null,
     vaults,
     writer: input.writer,
+    readers: input.readers,
     recovery: input.recovery,
     backgroundError: input.backgroundError ? { code: input.backgroundError.code, message: input.backgroundError.message } : null,
   };

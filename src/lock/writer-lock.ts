@@ -1,9 +1,11 @@
 import { createRequire } from 'node:module';
 import * as fs from 'node:fs/promises';
+import * as fsSync from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ioError, LockedError, type LockHolder } from '../errors.js';
 import { FileName } from '../format/constants.js';
+import { isAlive } from './liveness.js';
 
 const require = createRequire(import.meta.url);
 const lockfile = require('proper-lockfile') as typeof import('proper-lockfile');
@@ -77,16 +79,6 @@ export class WriterLock {
 
 const RETRY_EVERY_MS = 100;
 
-/** Whether a process with this pid exists on this host (EPERM: it exists, owned by another user). */
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** The holder recorded in LOCK, if it can be read. */
 export async function readHolder(dir: string): Promise<LockHolder | undefined> {
   try {
@@ -95,5 +87,18 @@ export async function readHolder(dir: string): Promise<LockHolder | undefined> {
     return Number.isInteger(value.pid) && typeof value.host === 'string' ? value : undefined;
   } catch {
     return undefined;
+  }
+}
+
+/** The live writer, as seen from outside: its recorded holder, or null when no lock is held or it is stale. */
+export function writerStatus(dir: string, staleMs: number): (LockHolder & { refreshedAt: string }) | null {
+  try {
+    const stat = fsSync.statSync(path.join(dir, `${FileName.lock}.lock`));
+    if (Date.now() - stat.mtimeMs > staleMs) return null;
+    const holder = JSON.parse(fsSync.readFileSync(path.join(dir, FileName.lock), 'utf8')) as LockHolder;
+    if (holder.host === os.hostname() && !isAlive(holder.pid)) return null;
+    return { ...holder, refreshedAt: stat.mtime.toISOString() };
+  } catch {
+    return null;
   }
 }

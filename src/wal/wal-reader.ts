@@ -73,29 +73,35 @@ export function scanWal(buf: Buffer, file: string = FileName.wal): WalScan {
     const why = buf.toString('latin1', 0, 4) !== header.toString('latin1', 0, 4) ? 'bad magic' : version !== FORMAT_VERSION ? `unsupported version ${version}` : 'header checksum mismatch';
     throw new CorruptionError(file, `log header: ${why}`, { offset: 0 });
   }
+  const run = readFrames(buf, WAL_HEADER_SIZE, 0);
+  if (!run.stop) return { frames: run.frames, validEnd: run.end, dropped: null, validFrameAfter: null, tornHeader: false };
+  return {
+    frames: run.frames,
+    validEnd: run.end,
+    dropped: { file, offset: run.end, bytes: buf.byteLength - run.end, reason: run.stop },
+    validFrameAfter: findValidFrame(buf, run.end + 1, run.frames.at(-1)?.lsn ?? 0),
+    tornHeader: false,
+  };
+}
+
+/**
+ * Valid frames from `offset` on, until the end or the first invalid frame (`stop` says why).
+ * Frame offsets are positions in `buf` plus `base` (for a buffer read from the middle of the log).
+ */
+export function readFrames(buf: Buffer, offset: number, lastLsn: number, base = 0): { frames: WalFrame[]; end: number; stop: DropReason | null } {
   const frames: WalFrame[] = [];
-  let offset = WAL_HEADER_SIZE;
-  let lastLsn = 0;
   while (offset < buf.byteLength) {
     const p = probe(buf, offset, lastLsn);
-    if (!p.ok) {
-      return {
-        frames,
-        validEnd: offset,
-        dropped: { file, offset, bytes: buf.byteLength - offset, reason: p.reason },
-        validFrameAfter: findValidFrame(buf, offset + 1, lastLsn),
-        tornHeader: false,
-      };
-    }
-    frames.push(p.frame);
+    if (!p.ok) return { frames, end: offset, stop: p.reason };
+    frames.push(base === 0 ? p.frame : { ...p.frame, offset: p.frame.offset + base });
     lastLsn = p.frame.lsn;
     offset = p.next;
   }
-  return { frames, validEnd: offset, dropped: null, validFrameAfter: null, tornHeader: false };
+  return { frames, end: offset, stop: null };
 }
 
 /** The first offset at or after `from` where a whole valid frame starts, or null. */
-function findValidFrame(buf: Buffer, from: number, lastLsn: number): number | null {
+export function findValidFrame(buf: Buffer, from: number, lastLsn: number): number | null {
   for (let offset = from; offset + FRAME_HEADER_SIZE <= buf.byteLength; offset++) {
     if (probe(buf, offset, lastLsn).ok) return offset;
   }

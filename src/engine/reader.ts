@@ -1,0 +1,149 @@
+import * as path from 'node:path';
+import { CorruptionError } from '../errors.js';
+import { FileName, WAL_HEADER_SIZE } from '../format/constants.js';
+import type { Identity } from '../format/identity.js';
+import { readIfExists, type FileSystem } from '../fs/file-system.js';
+import { decodeManifest } from '../segments/manifest.js';
+import { decodeRecord, type Op } from '../wal/records.js';
+import { findValidFrame, readFrames } from '../wal/wal-reader.js';
+import { applyOp } from './apply.js';
+import { loadSegmented, loadSnapshot } from './recovery.js';
+import type { DbState } from './state.js';
+
+/**
+ * How a read-only process follows a live writer (FORMAT.md "Readers").
+ *
+ * A reader's state is a checkpoint plus the log records after it, applied strictly in LSN order.
+ * LSNs are contiguous, so a valid frame whose LSN is lastLsn + 1 is the next operation wherever
+ * it is found; a reader applies nothing else. Frames are checked for that before any is applied,
+ * so a read that raced a checkpoint (the log truncated and rewritten under it, or segment files
+ * removed) is retried from the manifest and never leaves a half-advanced state.
+ */
+export interface ReaderView {
+  state: DbState;
+  /** Log bytes consumed so far, and the root file's bytes they follow. */
+  walOffset: number;
+  root: Buffer | null;
+}
+
+/** A view ready to be installed: `commit()` applies its pending records; call it and swap in one step. */
+export interface PendingView extends ReaderView {
+  commit(): number;
+}
+
+export interface RefreshResult {
+  epoch: number;
+  lsn: number;
+  /** Log records applied by this refresh. */
+  appliedRecords: number;
+}
+
+const ATTEMPTS = 20;
+
+class Raced extends Error {}
+
+function rootName(identity: Identity): string {
+  return identity.storage === 'snapshot' ? FileName.snapshot : FileName.manifest;
+}
+
+/**
+ * The records after `state.lastLsn` found in the log from `from` on: decoded, contiguous, not
+ * yet applied. `null` means the log no longer continues this state (it was truncated by a newer
+ * checkpoint): start again from the root.
+ */
+async function pendingRecords(fs: FileSystem, dir: string, state: DbState, from: number): Promise<{ ops: [number, Op[]][]; end: number } | null> {
+  const log = await readIfExists(fs, path.join(dir, FileName.wal), FileName.wal);
+  if (!log || log.byteLength < WAL_HEADER_SIZE) return { ops: [], end: WAL_HEADER_SIZE };
+  if (log.byteLength < from) return null;
+  const { frames, end, stop } = readFrames(log, from, 0);
+  // A live writer leaves at most a torn tail; valid frames after damage are corruption
+  // (loadView retries first, in case a checkpoint rewrote the log under this read).
+  const resumes = stop ? findValidFrame(log, end + 1, frames.at(-1)?.lsn ?? 0) : null;
+  if (resumes !== null) {
+    throw new CorruptionError(FileName.wal, `damaged record at offset ${end} (${stop}) is followed by a valid record at offset ${resumes}`, { offset: end });
+  }
+  const ops: [number, Op[]][] = [];
+  let next = state.lastLsn + 1;
+  for (const frame of frames) {
+    if (frame.lsn < next) continue;
+    if (frame.lsn !== next) return null;
+    ops.push([frame.lsn, decodeRecord(frame.type, frame.body, state.identity.dimension, frame.offset)]);
+    next++;
+  }
+  return { ops, end: Math.max(end, from) };
+}
+
+function apply(state: DbState, ops: [number, Op[]][]): number {
+  for (const [lsn, group] of ops) {
+    for (const op of group) {
+      if (!applyOp(state, op, lsn)) throw new CorruptionError(FileName.wal, `LSN ${lsn} names a vault that does not exist`);
+    }
+    state.lastLsn = lsn;
+  }
+  return ops.length;
+}
+
+async function loadRoot(fs: FileSystem, dir: string, identity: Identity, root: Buffer | null, reuse?: DbState): Promise<DbState> {
+  return identity.storage === 'snapshot' ? loadSnapshot(fs, dir, identity, root) : loadSegmented(fs, dir, identity, root, reuse);
+}
+
+/**
+ * Loads (or reloads) a consistent view: the root file, the checkpoint it names, the log after it.
+ * Damage that may be a race (a file named by the manifest gone, a log that skips) is retried while
+ * the root keeps changing; when the root stands still and the damage remains, it is corruption.
+ */
+export async function loadView(fs: FileSystem, dir: string, identity: Identity, previous?: ReaderView): Promise<PendingView> {
+  let lastError: unknown = null;
+  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+    const root = await readIfExists(fs, path.join(dir, rootName(identity)), rootName(identity));
+    try {
+      const state = await loadRoot(fs, dir, identity, root, previous?.state);
+      const pending = await pendingRecords(fs, dir, state, WAL_HEADER_SIZE);
+      if (!pending) throw new Raced('the log was truncated by a newer checkpoint');
+      return { state, walOffset: pending.end, root, commit: () => apply(state, pending.ops) };
+    } catch (err) {
+      if (!(err instanceof CorruptionError) && !(err instanceof Raced)) throw err;
+      lastError = err;
+      const now = await readIfExists(fs, path.join(dir, rootName(identity)), rootName(identity));
+      const moved = !(now === root || (now && root && now.equals(root)));
+      if (!moved && err instanceof CorruptionError) throw err;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(50, 2 ** attempt)));
+    }
+  }
+  throw lastError instanceof CorruptionError ? lastError : new CorruptionError(rootName(identity), `could not read a consistent state in ${ATTEMPTS} attempts while a writer checkpointed: ${(lastError as Error)?.message}`);
+}
+
+/**
+ * Moves a view to the latest committed state. Cheap when no checkpoint happened (the log is read
+ * from where the last refresh stopped) or when the reader is already past the new checkpoint
+ * (the new log is read from its start); otherwise only vaults whose segments changed are reloaded.
+ */
+export async function refreshView(fs: FileSystem, dir: string, view: ReaderView): Promise<PendingView> {
+  const identity = view.state.identity;
+  const root = await readIfExists(fs, path.join(dir, rootName(identity)), rootName(identity));
+  const sameRoot = root === view.root || (root !== null && view.root !== null && root.equals(view.root));
+  if (sameRoot) {
+    const pending = await pendingRecords(fs, dir, view.state, view.walOffset);
+    if (pending) return { state: view.state, root: view.root, walOffset: pending.end, commit: () => apply(view.state, pending.ops) };
+  } else if (root && identity.storage === 'segmented') {
+    const manifest = decodeManifest(root);
+    if (manifest.checkpointLsn <= view.state.lastLsn) {
+      // Already past the new checkpoint: keep the state, follow the new log from its start.
+      const pending = await pendingRecords(fs, dir, view.state, WAL_HEADER_SIZE);
+      if (pending) {
+        const state = view.state;
+        return {
+          state,
+          walOffset: pending.end,
+          root,
+          commit: () => {
+            state.epoch = manifest.epoch;
+            state.checkpointLsn = manifest.checkpointLsn;
+            return apply(state, pending.ops);
+          },
+        };
+      }
+    }
+  }
+  return loadView(fs, dir, identity, view);
+}
