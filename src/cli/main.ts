@@ -1,8 +1,12 @@
 #!/usr/bin/env node
 import { Command, CommanderError, Option } from 'commander';
+import { backupDirectory } from '../engine/backup.js';
 import { checkDatabase } from '../engine/check.js';
+import { restore } from '../engine/maintenance.js';
+import { nodeFileSystem } from '../fs/file-system.js';
 import { open } from '../engine/open.js';
 import type { OpenOptions } from '../engine/options.js';
+import type { Filter } from '../vault/filter.js';
 import { runDemo } from './demo.js';
 import { ExitCode, describe, print, reportError, type OutputOptions } from './output.js';
 
@@ -102,6 +106,59 @@ export function buildProgram(): Command {
         }),
       );
   }
+
+  program
+    .command('search <db>')
+    .description('nearest records to a vector (read-only)')
+    .requiredOption('--vault <name>', 'vault to search')
+    .requiredOption('--vector <json>', 'query vector as a JSON array')
+    .option('-k <n>', 'hits', integer, 10)
+    .option('--ef <n>', 'HNSW search breadth', integer)
+    .option('--filter <json>', 'payload filter as JSON')
+    .option('--exact', 'exact search, no graph')
+    .action(
+      run(async (dbPath: string, o: { vault: string; vector: string; k: number; ef?: number; filter?: string; exact?: boolean }, cmd: Command) => {
+        const parse = (what: string, text: string): unknown => {
+          try {
+            return JSON.parse(text);
+          } catch {
+            throw new CommanderError(ExitCode.usage, 'quiver.invalidArgument', `--${what} is not valid JSON`);
+          }
+        };
+        const db = await open(dbPath, { readOnly: true });
+        try {
+          const hits = await db.vault(o.vault).search(parse('vector', o.vector) as number[], {
+            k: o.k,
+            ...(o.ef ? { ef: o.ef } : {}),
+            ...(o.filter ? { filter: parse('filter', o.filter) as Filter } : {}),
+            ...(o.exact ? { exact: true } : {}),
+          });
+          print(hits, cmd.optsWithGlobals(), () => hits.map((h) => `${h.score.toFixed(6)}  ${h.id}  ${h.payload ? JSON.stringify(h.payload) : ''}`).join('\n') || '(no hits)');
+        } finally {
+          await db.close();
+        }
+      }),
+    );
+
+  program
+    .command('backup <db> <dest>')
+    .description('a consistent, openable copy, taken while a writer keeps writing (no lock needed)')
+    .action(
+      run(async (dbPath: string, dest: string, _o: unknown, cmd: Command) => {
+        const result = await backupDirectory(nodeFileSystem, dbPath, dest);
+        print(result, cmd.optsWithGlobals(), () => `backup of ${dbPath} at LSN ${result.lsn} (epoch ${result.epoch}) in ${result.path}: ${result.files} files, ${result.bytes} bytes`);
+      }),
+    );
+
+  program
+    .command('restore <backup> <db>')
+    .description('replace <db> with a verified copy of <backup>; refuses while a writer or live reader holds <db>')
+    .action(
+      run(async (backup: string, dbPath: string, _o: unknown, cmd: Command) => {
+        const result = await restore(backup, dbPath);
+        print(result, cmd.optsWithGlobals(), () => `restored ${dbPath} from ${backup} (LSN ${result.lsn})`);
+      }),
+    );
 
   program
     .command('recover <db>')

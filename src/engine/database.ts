@@ -5,6 +5,7 @@ import type { Identity } from '../format/identity.js';
 import type { FileSystem } from '../fs/file-system.js';
 import { writerStatus, type WriterLock } from '../lock/writer-lock.js';
 import { listLeases, removeStaleLeases, type ReaderLease } from '../lock/reader-lease.js';
+import { backupDirectory, type BackupResult } from './backup.js';
 import { refreshView, type ReaderView, type RefreshResult } from './reader.js';
 import { RecordStore } from '../vault/record-store.js';
 import type { Vault, VaultInfo } from '../vault/vault.js';
@@ -66,6 +67,8 @@ export class Database implements AsyncDisposable {
   private readonly handles = new Map<number, VaultHandle>();
   private readonly host: VaultHost;
   private refreshing: Promise<RefreshResult> | null = null;
+  /** Set while a backup copies files: checkpoints wait for it (writes do not). */
+  private checkpointHold: Promise<unknown> | null = null;
   private refreshTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly parts: DatabaseParts) {
@@ -251,7 +254,35 @@ export class Database implements AsyncDisposable {
 
   async checkpoint(): Promise<CheckpointResult> {
     this.writable();
+    while (this.checkpointHold) await this.checkpointHold.catch(() => undefined);
     return this.exclusive(() => this.checkpointLocked());
+  }
+
+  /**
+   * Copies the database into the new directory `dest` while writes go on (README "Backup").
+   * The copy opens on its own and holds exactly the operations up to the returned LSN.
+   */
+  async backup(dest: string): Promise<BackupResult> {
+    this.readable();
+    const dir = this.parts.dir;
+    if (dir === null) throw new StorageError('IO_ERROR', 'an in-memory database has no files to back up');
+    while (this.checkpointHold) await this.checkpointHold.catch(() => undefined);
+    const run = (async () => {
+      if (this.parts.wal) {
+        try {
+          await this.parts.wal.flush();
+        } catch (err) {
+          throw this.fail(err);
+        }
+      }
+      return backupDirectory(this.parts.fs, dir, dest);
+    })();
+    this.checkpointHold = run;
+    try {
+      return await run;
+    } finally {
+      this.checkpointHold = null;
+    }
   }
 
   private async checkpointLocked(): Promise<CheckpointResult> {

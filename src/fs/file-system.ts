@@ -25,6 +25,8 @@ export interface FileSystem {
   rename(from: string, to: string): Promise<void>;
   unlink(path: string): Promise<void>;
   mkdir(path: string): Promise<void>;
+  /** Removes an empty directory. */
+  unlinkDir(path: string): Promise<void>;
   readdir(path: string): Promise<string[]>;
   /** fsync a directory so that renames and creations inside it are durable. */
   syncDir(path: string): Promise<void>;
@@ -107,6 +109,9 @@ export const nodeFileSystem: FileSystem = {
   },
   async mkdir(path) {
     await fsp.mkdir(path, { recursive: true });
+  },
+  unlinkDir(path) {
+    return fsp.rmdir(path);
   },
   readdir(path) {
     return fsp.readdir(path);

@@ -1,7 +1,7 @@
 import { nodeFileSystem, type FileSystem } from '../../src/fs/file-system.js';
 
 /** The calls that change durable state, in the order the engine makes them. */
-const MUTATING = ['writeSync', 'fsync', 'truncate', 'writeFileSynced', 'syncFile', 'rename', 'unlink', 'mkdir', 'syncDir'] as const;
+const MUTATING = ['writeSync', 'fsync', 'truncate', 'writeFileSynced', 'syncFile', 'rename', 'unlink', 'unlinkDir', 'mkdir', 'syncDir'] as const;
 type Mutating = (typeof MUTATING)[number];
 
 export class InjectedFault extends Error {
@@ -50,5 +50,6 @@ export class FaultFileSystem implements FileSystem {
   async rename(from: string, to: string) { this.step('rename', `${from} -> ${to}`); return this.inner.rename(from, to); }
   async unlink(p: string) { this.step('unlink', p); return this.inner.unlink(p); }
   async mkdir(p: string) { this.step('mkdir', p); return this.inner.mkdir(p); }
+  async unlinkDir(p: string) { this.step('unlinkDir', p); return this.inner.unlinkDir(p); }
   async syncDir(p: string) { this.step('syncDir', p); return this.inner.syncDir(p); }
 }

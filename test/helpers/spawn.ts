@@ -2,17 +2,19 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const CHILD = fileURLToPath(new URL('./child.ts', import.meta.url));
+const FLEET = fileURLToPath(new URL('./fleet.ts', import.meta.url));
 
 export interface Child {
   proc: ChildProcess;
   lines: string[];
+  exited: Promise<void>;
   /** Resolves when a line satisfying `test` has been printed. */
   waitFor(test: (line: string) => boolean, timeoutMs?: number): Promise<string>;
   kill(): Promise<void>;
 }
 
-export function spawnChild(args: string[]): Child {
-  const proc = spawn(process.execPath, ['--import', 'tsx', CHILD, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+export function spawnChild(args: string[], script: 'child' | 'fleet' = 'child'): Child {
+  const proc = spawn(process.execPath, ['--import', 'tsx', script === 'child' ? CHILD : FLEET, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   const waiters: { test: (l: string) => boolean; resolve: (l: string) => void }[] = [];
   let partial = '';
@@ -34,6 +36,7 @@ export function spawnChild(args: string[]): Child {
   return {
     proc,
     lines,
+    exited,
     waitFor(test, timeoutMs = 20_000) {
       const found = lines.find(test);
       if (found) return Promise.resolve(found);

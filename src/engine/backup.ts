@@ -1,0 +1,109 @@
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { ConflictError, CorruptionError, NotFoundError } from '../errors.js';
+import { FileName, WAL_HEADER_SIZE } from '../format/constants.js';
+import { crc32c } from '../format/crc.js';
+import { decodeIdentity } from '../format/identity.js';
+import { readIfExists, type FileSystem } from '../fs/file-system.js';
+import { decodeManifest } from '../segments/manifest.js';
+import { decodeSnapshot } from '../segments/snapshot-file.js';
+import { walHeader } from '../wal/frame.js';
+import { readFrames } from '../wal/wal-reader.js';
+
+export interface BackupResult {
+  path: string;
+  /** The copy holds exactly the operations up to this LSN. */
+  lsn: number;
+  /** The checkpoint epoch the copy starts from. */
+  epoch: number;
+  bytes: number;
+  files: number;
+  /** Attempts it took (a checkpoint racing the copy forces another). */
+  attempts: number;
+}
+
+const ATTEMPTS = 50;
+
+/**
+ * Copies a database directory into a new directory `dest` while a writer may be running, without
+ * taking a lock (FORMAT.md "Backup"). Checkpoint files are immutable once named, so the copy
+ * takes the root (manifest or snapshot), the files it names (each checked against the manifest's
+ * size and CRC), then the log, and re-reads the root: unchanged, the log belongs to that
+ * checkpoint and its contiguous valid prefix is kept; changed, a checkpoint raced the copy and
+ * it starts again. The copy is written into a temporary sibling and renamed into place.
+ */
+export async function backupDirectory(fs: FileSystem, source: string, dest: string): Promise<BackupResult> {
+  const src = path.resolve(source);
+  const target = path.resolve(dest);
+  const identityBytes = await readIfExists(fs, path.join(src, FileName.identity), FileName.identity);
+  if (!identityBytes) throw new NotFoundError('database', `no database at ${src}`);
+  const identity = decodeIdentity(identityBytes);
+  if (await fs.exists(target)) {
+    const entries = await fs.readdir(target).catch(() => ['(not a directory)']);
+    if (entries.length > 0) throw new ConflictError('ALREADY_EXISTS', `backup destination ${target} exists and is not empty`);
+  }
+  const rootName = identity.storage === 'snapshot' ? FileName.snapshot : FileName.manifest;
+
+  for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
+    const root = await readIfExists(fs, path.join(src, rootName), rootName);
+    const files = new Map<string, Buffer>();
+    let epoch = 0;
+    let checkpointLsn = 0;
+    let raced = false;
+    if (root && identity.storage === 'segmented') {
+      const manifest = decodeManifest(root);
+      ({ epoch, checkpointLsn } = manifest);
+      for (const v of manifest.vaults) {
+        for (const ref of [v.segment, v.graph]) {
+          if (!ref) continue;
+          const bytes = await readIfExists(fs, path.join(src, ref.path), ref.path);
+          if (!bytes || bytes.byteLength !== ref.bytes || crc32c(bytes) !== ref.crc32c) {
+            raced = true;
+            break;
+          }
+          files.set(ref.path, bytes);
+        }
+        if (raced) break;
+      }
+    } else if (root) {
+      ({ epoch, checkpointLsn } = decodeSnapshot(root, identity.dimension).meta);
+    }
+    const log = (await readIfExists(fs, path.join(src, FileName.wal), FileName.wal)) ?? Buffer.alloc(0);
+    const again = await readIfExists(fs, path.join(src, rootName), rootName);
+    if (raced || !(again === root || (again && root && again.equals(root)))) {
+      if (again !== null && root !== null && again.equals(root) && raced) {
+        throw new CorruptionError(rootName, 'names a file that is missing or does not match its checksum');
+      }
+      continue;
+    }
+    // The log's contiguous run of records after the checkpoint, re-framed behind a fresh header.
+    let lsn = checkpointLsn;
+    const kept: Buffer[] = [walHeader()];
+    if (log.byteLength >= WAL_HEADER_SIZE) {
+      for (const frame of readFrames(log, WAL_HEADER_SIZE, 0).frames) {
+        if (frame.lsn <= lsn) continue;
+        if (frame.lsn !== lsn + 1) break;
+        kept.push(log.subarray(frame.offset, frame.offset + 20 + frame.body.byteLength));
+        lsn = frame.lsn;
+      }
+    }
+    const staging = `${target}.backup-${randomBytes(4).toString('hex')}`;
+    await fs.mkdir(path.join(staging, FileName.segments));
+    let bytes = 0;
+    const write = async (rel: string, chunks: Uint8Array[]): Promise<void> => {
+      await fs.writeFileSynced(path.join(staging, rel), chunks);
+      bytes += chunks.reduce((n, c) => n + c.byteLength, 0);
+    };
+    await write(FileName.identity, [identityBytes]);
+    for (const [rel, data] of files) await write(rel, [data]);
+    if (root) await write(rootName, [root]);
+    await write(FileName.wal, kept);
+    await fs.syncDir(path.join(staging, FileName.segments));
+    await fs.syncDir(staging);
+    if (await fs.exists(target)) await fs.unlinkDir(target);
+    await fs.rename(staging, target);
+    await fs.syncDir(path.dirname(target));
+    return { path: target, lsn, epoch, bytes, files: files.size + (root ? 3 : 2), attempts: attempt };
+  }
+  throw new CorruptionError(rootName, `no consistent copy after ${ATTEMPTS} attempts: checkpoints kept racing the copy`);
+}
