@@ -35,3 +35,9 @@ export { destroy, restore, type MaintenanceOptions } from './engine/maintenance.
 export type { BackupResult } from './engine/backup.js';
 export type { RefreshResult } from './engine/reader.js';
 export type { LeaseStatus } from './lock/reader-lease.js';
+export { LocalEmbedder } from './embedder/local-embedder.js';
+export { TransformersEmbedder, type TransformersOptions } from './embedder/transformers-embedder.js';
+export { chunkText, type ChunkOptions } from './embedder/chunker.js';
+export { tokenize } from './embedder/tokenize.js';
+export type { EmbedderOption } from './embedder/resolve.js';
+export type { ChunkInfo, DocumentInfo, DocumentInput, Lineage } from './vault/document.js';

@@ -1,20 +1,20 @@
 /**
- * The embedder interface (brief section 3). Implementations arrive with the embedder work;
- * the engine stores vectors and knows nothing of text until then.
- *
- * Construction is `await SomeEmbedder.create(...)`; `embed()` returns one Float32Array of
- * `dimension` values per text.
+ * The embedder interface (brief section 3). Every embedder is built with `await X.create(...)`,
+ * returns one normalised Float32Array of `dimension` values per text, and describes itself with
+ * a manifest that the database stores as part of its identity (TEXT_EMBEDDER.manifest).
  */
 export interface EmbedderManifest {
+  /** 'local' (built in) or 'transformers'. */
   provider: string;
+  /** The model: 'default_v1', or the folder / hub id a transformers model came from. */
   model: string;
   revision: string;
   dimension: number;
-  /** A hash that changes whenever the embedder would produce different vectors. */
+  /** SHA-256 (hex) of what determines the vectors: the artifact, or the model files. */
   fingerprint: string;
-  /** True when the manifest and its artifact alone can recreate the embedder. */
+  /** True when the manifest and its artifact alone recreate the embedder. */
   rehydratable: boolean;
-  /** Path of the embedder's artifact, relative to the database directory, if it has one. */
+  /** The artifact's path relative to the database directory, if it has one. */
   artifact: string | null;
 }
 
@@ -22,4 +22,9 @@ export interface Embedder {
   readonly dimension: number;
   readonly manifest: EmbedderManifest;
   embed(texts: readonly string[]): Promise<Float32Array[]>;
+  /** The bytes to store at `manifest.artifact` (rehydratable embedders). */
+  artifact?(): Uint8Array;
 }
+
+/** Fields compared to decide whether two embedders produce the same vectors. */
+export const IDENTITY_FIELDS = ['provider', 'model', 'revision', 'dimension', 'fingerprint'] as const;

@@ -30,7 +30,7 @@ export function applyOp(state: DbState, op: Op, lsn: number): boolean {
       if (!vault) return false;
       const existing = vault.records.get(op.id);
       const label = existing ? existing.label : vault.records.nextLabel;
-      vault.records.put({ id: op.id, label, vector: op.vector, payload: op.payload, payloadBytes: op.payloadBytes, lsn });
+      vault.records.put({ id: op.id, label, vector: op.vector, payload: op.payload, payloadBytes: op.payloadBytes, doc: op.doc, lsn });
       vault.index.add(label, op.vector);
       vault.lsn = lsn;
       return true;

@@ -1,5 +1,6 @@
 import * as path from 'node:path';
-import { ConflictError, NotFoundError, StorageError, ValidationError, ioError, type QuiverError } from '../errors.js';
+import { ConfigError, ConflictError, NotFoundError, StorageError, ValidationError, ioError, type QuiverError } from '../errors.js';
+import type { Embedder } from '../embedder/embedder.js';
 import { FileName, MAX_FRAME_BODY, WAL_HEADER_SIZE } from '../format/constants.js';
 import type { Identity } from '../format/identity.js';
 import type { FileSystem } from '../fs/file-system.js';
@@ -47,6 +48,7 @@ export interface DatabaseParts {
   wal: WalWriter | null;
   lock: WriterLock | null;
   reader: ReaderParts | null;
+  embedder: Embedder | null;
   recovery: RecoveryReport | null;
 }
 
@@ -76,6 +78,11 @@ export class Database implements AsyncDisposable {
       readable: () => this.readable(),
       maxPayloadBytes: () => this.parts.options.maxPayloadBytes,
       mutate: (build, asBatch) => this.mutate(build, asBatch),
+      embedder: () => {
+        this.readable();
+        if (!this.parts.embedder) throw new ConfigError('CONFIG_INVALID', 'embedder', 'this database has no embedder: text needs open(path, { embedder })');
+        return this.parts.embedder;
+      },
     };
     const every = parts.options.refreshIntervalMs;
     if (parts.reader && every > 0) {
@@ -93,6 +100,11 @@ export class Database implements AsyncDisposable {
   /** The database directory, or null for an in-memory database. */
   get path(): string | null {
     return this.parts.dir;
+  }
+
+  /** The text embedder (recorded in TEXT_EMBEDDER.manifest), or null. */
+  get embedder(): Embedder | null {
+    return this.parts.embedder;
   }
 
   get identity(): Identity {
@@ -383,6 +395,7 @@ export class Database implements AsyncDisposable {
       status: this.statusValue,
       durability: this.durability,
       readOnly: this.parts.options.readOnly,
+      embedder: this.parts.embedder?.manifest ?? null,
       state,
       walBytes: this.parts.wal?.byteLength ?? null,
       recovery: this.parts.recovery,

@@ -1,6 +1,8 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ConfigError, CorruptionError, NotFoundError, SchemaError, ioError } from '../errors.js';
+import type { Embedder } from '../embedder/embedder.js';
+import { createEmbedder, readEmbedderManifest, resolveEmbedder, writeEmbedder } from '../embedder/resolve.js';
 import { FORMAT_VERSION, FileName, TMP_SUFFIX } from '../format/constants.js';
 import { decodeIdentity, encodeIdentity, newIdentity, type Identity } from '../format/identity.js';
 import { planMigrations } from '../format/migrations.js';
@@ -19,7 +21,16 @@ import { emptyState } from './state.js';
 import { decodeManifest } from '../segments/manifest.js';
 
 /** Entries a directory may hold and still count as empty (no database yet). */
-const HARMLESS = new Set([FileName.lock, `${FileName.lock}.lock`, FileName.readers, FileName.identity + TMP_SUFFIX]);
+const HARMLESS = new Set<string>([
+  FileName.lock,
+  `${FileName.lock}.lock`,
+  FileName.readers,
+  FileName.identity + TMP_SUFFIX,
+  // Written before IDENTITY at creation, so a retried creation finds them and overwrites them.
+  FileName.embedderManifest,
+  FileName.embedderManifest + TMP_SUFFIX,
+  FileName.textEmbedder,
+]);
 
 /**
  * Opens (creating on first use) the database in `dir`; with no `dir`, an in-memory database
@@ -30,8 +41,9 @@ export async function open(dir?: string, options: OpenOptions = {}): Promise<Dat
   const resolved = resolveOptions(options);
   const fs = options.fs ?? nodeFileSystem;
   if (dir === undefined) {
-    const identity = newIdentity(identityFields({ ...options, storage: options.storage ?? 'segmented' }));
-    return new Database({ dir: null, fs, options: { ...resolved, durability: 'ephemeral' }, state: emptyState(identity), wal: null, lock: null, reader: null, recovery: null });
+    const embedder = options.embedder === undefined ? null : await createEmbedder(options.embedder);
+    const identity = newIdentity(identityFields(withEmbedderDimension(options, embedder)));
+    return new Database({ dir: null, fs, options: { ...resolved, durability: 'ephemeral' }, state: emptyState(identity), wal: null, lock: null, reader: null, recovery: null, embedder });
   }
   if (typeof dir !== 'string' || dir.length === 0) throw new ConfigError('CONFIG_INVALID', 'path', 'path: must be a non-empty string');
   if (os.endianness() !== 'LE') throw new ConfigError('CONFIG_INVALID', 'platform', 'quiverdb files are little-endian; this host is big-endian');
@@ -57,14 +69,14 @@ export async function open(dir?: string, options: OpenOptions = {}): Promise<Dat
     onCompromised: (err) => database?.fail(err),
   });
   try {
-    const identity = await loadOrCreateIdentity(fs, root, entries, options, resolved.create);
+    const { identity, embedder } = await loadOrCreateIdentity(fs, root, entries, options, resolved.create);
     const state = identity.storage === 'snapshot' ? await loadSnapshot(fs, root, identity) : await loadSegmented(fs, root, identity);
     const recovery = await replayWal(fs, root, state, resolved.recovery, true);
     await removeStrays(fs, root, identity);
     const wal = resolved.durability === 'ephemeral' ? null : await WalWriter.open(fs, path.join(root, FileName.wal), resolved.durability, recovery.validEnd);
     const { validEnd: _validEnd, ...report } = recovery;
     await removeStaleLeases(root, resolved.lockStaleMs).catch(() => undefined);
-    database = new Database({ dir: root, fs, options: resolved, state, wal, lock, reader: null, recovery: report });
+    database = new Database({ dir: root, fs, options: resolved, state, wal, lock, reader: null, recovery: report, embedder });
     return database;
   } catch (err) {
     await lock.unlock().catch(() => undefined);
@@ -77,16 +89,26 @@ export async function open(dir?: string, options: OpenOptions = {}): Promise<Dat
  * lease under readers/. The view is a checkpoint plus the log after it (FORMAT.md "Readers").
  */
 async function openReadOnly(fs: FileSystem, root: string, entries: readonly string[], options: OpenOptions, resolved: ResolvedOptions): Promise<Database> {
-  const identity = await loadOrCreateIdentity(fs, root, entries, options, false, false);
+  const { identity, embedder } = await loadOrCreateIdentity(fs, root, entries, options, false, false);
   const view = await loadView(fs, root, identity);
   const replayed = view.commit();
   const { state } = view;
   const lease = await ReaderLease.take(root, { epoch: state.epoch, lsn: state.lastLsn }, resolved.lockStaleMs);
   const recovery = { dropped: null, salvagedTo: null, replayedRecords: replayed, skippedRecords: 0, checkpointLsn: state.checkpointLsn, lastLsn: state.lastLsn };
-  return new Database({ dir: root, fs, options: resolved, state, wal: null, lock: null, reader: { view: { state, walOffset: view.walOffset, root: view.root }, lease }, recovery });
+  return new Database({ dir: root, fs, options: resolved, state, wal: null, lock: null, reader: { view: { state, walOffset: view.walOffset, root: view.root }, lease }, recovery, embedder });
 }
 
-async function loadOrCreateIdentity(fs: FileSystem, root: string, entries: readonly string[], options: OpenOptions, create: boolean, writable = true): Promise<Identity> {
+/** A database's dimension comes from its embedder when it has one; a contradicting option is a ConfigError. */
+function withEmbedderDimension(options: OpenOptions, embedder: Embedder | null): OpenOptions {
+  if (!embedder) return options;
+  if (options.dimension !== undefined && options.dimension !== embedder.dimension) {
+    throw new ConfigError('CONFIG_MISMATCH', 'dimension', `dimension: the embedder produces ${embedder.dimension} dimensions, the options ask for ${options.dimension}`);
+  }
+  return { ...options, dimension: embedder.dimension };
+}
+
+/** IDENTITY and the embedder: read and checked against the options, or created. */
+async function loadOrCreateIdentity(fs: FileSystem, root: string, entries: readonly string[], options: OpenOptions, create: boolean, writable = true): Promise<{ identity: Identity; embedder: Embedder | null }> {
   const file = path.join(root, FileName.identity);
   let bytes = await readIfExists(fs, file, FileName.identity);
   if (bytes === null) {
@@ -94,11 +116,13 @@ async function loadOrCreateIdentity(fs: FileSystem, root: string, entries: reado
       throw new SchemaError('SCHEMA_VERSION_ABSENT', `${root} is not empty but has no ${FileName.identity}: it is not a quiverdb database, or its identity was lost`, undefined, FORMAT_VERSION);
     }
     if (!create) throw new NotFoundError('database', `no database at ${root}`);
-    // IDENTITY is written first and atomically: every other file is optional on open.
-    const identity = newIdentity(identityFields(options));
+    const embedder = options.embedder === undefined ? null : await createEmbedder(options.embedder);
+    const identity = newIdentity(identityFields(withEmbedderDimension(options, embedder)));
+    // The embedder's files first; then IDENTITY, atomically: the commit point of creation.
+    if (embedder) await writeEmbedder(fs, root, embedder);
     await atomicReplace(fs, file, encodeIdentity(identity));
     await fs.mkdir(path.join(root, FileName.segments));
-    return identity;
+    return { identity, embedder };
   }
   const { version } = decodeSectionedHeader(bytes, 'identity', FileName.identity);
   const migrations = planMigrations(version);
@@ -109,7 +133,14 @@ async function loadOrCreateIdentity(fs: FileSystem, root: string, entries: reado
   if (migrations.length > 0) bytes = await fs.readFile(file);
   const identity = decodeIdentity(bytes);
   checkAgainstIdentity(options, identity);
-  return identity;
+  const stored = await readEmbedderManifest(fs, root);
+  const embedder = await resolveEmbedder(fs, root, options.embedder, stored);
+  if (embedder && embedder.dimension !== identity.dimension) {
+    throw new ConfigError('CONFIG_MISMATCH', 'embedder', `embedder: it produces ${embedder.dimension} dimensions, the database holds ${identity.dimension}`);
+  }
+  // A database without an embedder takes the one it is first opened with.
+  if (embedder && !stored && writable) await writeEmbedder(fs, root, embedder);
+  return { identity, embedder };
 }
 
 /** Leftovers of an interrupted checkpoint: tmp files and segment files no manifest names. */

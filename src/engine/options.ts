@@ -1,12 +1,19 @@
 import { ConfigError } from '../errors.js';
 import { METRICS, STORAGE_MODES, type Identity, type IndexConfig, type Metric, type StorageMode } from '../format/identity.js';
 import type { FileSystem } from '../fs/file-system.js';
+import type { EmbedderOption } from '../embedder/resolve.js';
 import { DURABILITY_MODES, type Durability } from '../wal/wal-writer.js';
 import type { RecoveryPolicy } from './recovery.js';
 
 export interface OpenOptions {
-  /** Vector dimension. Required to create a database; checked against IDENTITY on reopen. */
+  /** Vector dimension. Required to create a database without an embedder; checked against IDENTITY on reopen. */
   dimension?: number;
+  /**
+   * The text embedder: 'local' (built in), { transformers: '<model folder>' }, or an Embedder.
+   * Recorded at creation; a different one on reopen raises EmbedderDriftError; omitted, the
+   * recorded one is recreated.
+   */
+  embedder?: EmbedderOption;
   metric?: Metric;
   /** 'hnsw' (default, M 16, efConstruction 200), 'flat', or an object with the HNSW parameters. */
   index?: 'hnsw' | 'flat' | { type: 'hnsw'; M?: number; efConstruction?: number } | { type: 'flat' };
@@ -48,7 +55,7 @@ export interface ResolvedOptions {
   refreshIntervalMs: number;
 }
 
-const KNOWN = new Set(['dimension', 'metric', 'index', 'storage', 'durability', 'recovery', 'autoCheckpointBytes', 'maxPayloadBytes', 'lockTimeoutMs', 'lockStaleMs', 'create', 'readOnly', 'refreshIntervalMs', 'fs']);
+const KNOWN = new Set(['dimension', 'embedder', 'metric', 'index', 'storage', 'durability', 'recovery', 'autoCheckpointBytes', 'maxPayloadBytes', 'lockTimeoutMs', 'lockStaleMs', 'create', 'readOnly', 'refreshIntervalMs', 'fs']);
 
 function invalid(field: string, message: string): never {
   throw new ConfigError('CONFIG_INVALID', field, `${field}: ${message}`);

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import type { LockHolder, QuiverError } from '../errors.js';
 import { FileName, SEGMENT_FILE_PATTERN } from '../format/constants.js';
 import type { Identity } from '../format/identity.js';
+import type { EmbedderManifest } from '../embedder/embedder.js';
 import type { Quota } from '../vault/vault-state.js';
 import type { RecoveryReport } from './recovery.js';
 import type { LeaseStatus } from '../lock/reader-lease.js';
@@ -40,6 +41,7 @@ export interface DatabaseStats {
   durability: string;
   readOnly: boolean;
   identity: Identity;
+  embedder: EmbedderManifest | null;
   epoch: number;
   checkpointLsn: number;
   lastLsn: number;
@@ -90,6 +92,7 @@ export function collectStats(input: {
   status: string;
   durability: string;
   readOnly: boolean;
+  embedder: EmbedderManifest | null;
   state: DbState;
   walBytes: number | null;
   recovery: RecoveryReport | null;
@@ -122,6 +125,7 @@ export function collectStats(input: {
     durability: input.durability,
     readOnly: input.readOnly,
     identity: { ...state.identity },
+    embedder: input.embedder,
     epoch: state.epoch,
     checkpointLsn: state.checkpointLsn,
     lastLsn: state.lastLsn,

@@ -51,8 +51,9 @@ export function checkQuotas(state: DbState, ops: readonly Op[]): void {
       u = { count: vault.records.count, bytes: vault.records.bytes, grew: false, sizes: new Map() };
       usage.set(op.vault, u);
     }
-    const before = u.sizes.has(op.id) ? u.sizes.get(op.id)! : sizeOf(vault.records.get(op.id), dim);
-    const after = op.type === 'insert' ? recordBytes(op.id, dim, op.payloadBytes) : null;
+    const existing = vault.records.get(op.id);
+    const before = u.sizes.has(op.id) ? u.sizes.get(op.id)! : existing ? recordBytes(existing, dim) : null;
+    const after = op.type === 'insert' ? recordBytes(op, dim) : null;
     u.sizes.set(op.id, after);
     u.count += (after === null ? 0 : 1) - (before === null ? 0 : 1);
     u.bytes += (after ?? 0) - (before ?? 0);
@@ -69,8 +70,4 @@ export function checkQuotas(state: DbState, ops: readonly Op[]): void {
       throw new QuotaExceededError(vault.name, 'maxBytes', maxBytes, u.bytes);
     }
   }
-}
-
-function sizeOf(record: { id: string; payloadBytes: Uint8Array | null } | undefined, dim: number): number | null {
-  return record ? recordBytes(record.id, dim, record.payloadBytes) : null;
 }

@@ -1,4 +1,7 @@
-import { NotFoundError, ValidationError } from '../errors.js';
+import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
+import type { Embedder } from '../embedder/embedder.js';
+import { chunkText, type ChunkOptions } from '../embedder/chunker.js';
+import { checkChunk, checkText, lineageOf, type ChunkInfo, type DocumentInfo, type DocumentInput } from '../vault/document.js';
 import { norm, toVector } from '../format/vector.js';
 import type { Payload } from '../vault/payload.js';
 import { validatePayload } from '../vault/payload.js';
@@ -14,19 +17,21 @@ export interface VaultHost {
   /** The state, after checking the database is open (throws otherwise). */
   readable(): DbState;
   maxPayloadBytes(): number;
+  /** The database's embedder; throws ConfigError when it has none. */
+  embedder(): Embedder;
   /** Runs `build` in the database's write order and logs and applies what it returns. */
   mutate(build: () => Op[], asBatch: boolean): Promise<number | null>;
 }
 
-/** Builds a validated insert op for the vault numbered `vault`. */
-export function insertOp(state: DbState, vault: number, id: unknown, vector: unknown, payload: unknown, maxPayloadBytes: number, at = ''): Op {
+/** Builds a validated insert op for the vault numbered `vault` (`doc` makes it an insert_ex). */
+export function insertOp(state: DbState, vault: number, id: unknown, vector: unknown, payload: unknown, maxPayloadBytes: number, at = '', doc: DocumentInfo | null = null): Op {
   const checkedId = checkId(id, `${at}id`);
   const vec = toVector(vector, state.identity.dimension, `${at}vector`);
   if (state.identity.metric === 'cosine' && norm(vec) === 0) {
     throw new ValidationError(`${at}vector`, 'is all zeros; cosine similarity is undefined for it');
   }
   const p = validatePayload(payload, maxPayloadBytes);
-  return { type: 'insert', vault, id: checkedId, vector: vec, payload: p.payload, payloadBytes: p.bytes };
+  return { type: 'insert', vault, id: checkedId, vector: vec, payload: p.payload, payloadBytes: p.bytes, doc };
 }
 
 export class VaultHandle implements Vault {
@@ -61,6 +66,58 @@ export class VaultHandle implements Vault {
     }, true);
   }
 
+  async addDocument(doc: DocumentInput): Promise<void> {
+    await this.addDocuments([doc], false);
+  }
+
+  /** Embeds the texts with the database's embedder and writes them as one all-or-nothing batch. */
+  async addDocuments(docs: readonly DocumentInput[], asBatch = true): Promise<void> {
+    if (!Array.isArray(docs)) throw new ValidationError('docs', 'must be an array');
+    const max = this.host.maxPayloadBytes();
+    const checked = docs.map((d, i) => {
+      const at = asBatch ? `docs[${i}].` : '';
+      if (typeof d !== 'object' || d === null) throw new ValidationError(`docs[${i}]`, 'must be an object');
+      return { id: checkId(d.id, `${at}id`), text: checkText(d.text, max, `${at}text`), chunk: checkChunk(d.chunk, `${at}chunk`), payload: d.payload, at };
+    });
+    await this.writeDocuments(checked, []);
+  }
+
+  /**
+   * Chunks a document (README "Documents"), embeds the chunks and upserts them as `<docId>#<n>`,
+   * erasing chunks a longer earlier version left behind; all in one batch.
+   */
+  async addText(docId: string, text: string, options: ChunkOptions & { payload?: Payload | null } = {}): Promise<{ chunks: number; removed: number }> {
+    checkId(docId, 'docId');
+    checkText(text, this.host.maxPayloadBytes(), 'text');
+    const chunks = chunkText(docId, text, options);
+    const stale: string[] = [];
+    const records = this.state().records;
+    for (let n = chunks.length; records.get(`${docId}#${n}`); n++) stale.push(`${docId}#${n}`);
+    await this.writeDocuments(
+      chunks.map((c) => ({ id: checkId(c.id, 'id'), text: c.text, chunk: c.chunk ?? null, payload: options.payload, at: '' })),
+      stale,
+    );
+    return { chunks: chunks.length, removed: stale.length };
+  }
+
+  private async writeDocuments(docs: { id: string; text: string; chunk: ChunkInfo | null; payload: unknown; at: string }[], erase: string[]): Promise<void> {
+    const embedder = this.host.embedder();
+    const vectors = await embedder.embed(docs.map((d) => d.text));
+    const lineage = lineageOf(embedder.manifest);
+    await this.host.mutate(() => {
+      this.state();
+      if (this.host.embedder().manifest.fingerprint !== lineage.fingerprint) {
+        throw new ConflictError('CONFLICT', 'the embedder changed while these documents were being embedded; add them again');
+      }
+      const state = this.host.readable();
+      const ops: Op[] = docs.map((d, i) =>
+        insertOp(state, this.number, d.id, vectors[i], d.payload, this.host.maxPayloadBytes(), d.at, { text: d.text, chunk: d.chunk, lineage }),
+      );
+      for (const id of erase) if (this.state().records.get(id)) ops.push({ type: 'erase', vault: this.number, id });
+      return ops;
+    }, docs.length + erase.length > 1);
+  }
+
   async erase(id: string): Promise<boolean> {
     let existed = false;
     await this.host.mutate(() => {
@@ -74,7 +131,7 @@ export class VaultHandle implements Vault {
   get(id: string): RecordOutput | null {
     const record = this.state().records.get(checkId(id));
     if (!record) return null;
-    return { id: record.id, vector: record.vector.slice(), payload: copyPayload(record.payloadBytes), lsn: record.lsn };
+    return { id: record.id, vector: record.vector.slice(), payload: copyPayload(record.payloadBytes), lsn: record.lsn, document: record.doc ? structuredClone(record.doc) : null };
   }
 
   has(id: string): boolean {
@@ -89,11 +146,18 @@ export class VaultHandle implements Vault {
     return [...this.state().records.values()].map((r) => r.id).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   }
 
-  async search(query: Float32Array | readonly number[], options: SearchOptions = {}): Promise<Hit[]> {
-    const vault = this.state();
-    const identity = this.host.readable().identity;
+  /** Nearest records to a vector, or to a text embedded with the database's embedder. */
+  async search(query: string | Float32Array | readonly number[], options: SearchOptions = {}): Promise<Hit[]> {
+    this.state();
     if (typeof options !== 'object' || options === null) throw new ValidationError('options', 'must be an object');
-    return searchVault(vault, identity.metric, toVector(query, identity.dimension, 'query'), options);
+    let vector: Float32Array;
+    if (typeof query === 'string') {
+      if (query.trim().length === 0) throw new ValidationError('query', 'must not be empty');
+      [vector] = (await this.host.embedder().embed([query])) as [Float32Array];
+    } else {
+      vector = toVector(query, this.host.readable().identity.dimension, 'query');
+    }
+    return searchVault(this.state(), this.host.readable().identity.metric, vector, options);
   }
 
   info(): VaultInfo {

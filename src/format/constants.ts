@@ -16,6 +16,8 @@ export const Magic = {
   segment: 'QVSG',
   snapshot: 'QVSN',
   wal: 'QVWL',
+  embedderManifest: 'QVEM',
+  localEmbed: 'QVLE',
 } as const;
 export type MagicKind = keyof typeof Magic;
 
@@ -35,6 +37,14 @@ export const SectionKind = {
   graph: 5,
   snapshotMeta: 6,
   // 7..15 reserved: layers, branches, traces, payload index, text index.
+  /** .localembed: the vocabulary, UTF-8 words separated by '\n', in table order. */
+  vocabulary: 16,
+  /** .localembed: one float32 weight per word. */
+  wordWeights: 17,
+  /** .localembed: one float32 scale per word (row i = int8 row i × scale i). */
+  rowScales: 18,
+  /** .localembed: words × dimension int8 values. */
+  int8Vectors: 19,
 } as const;
 export type SectionKindName = keyof typeof SectionKind;
 
@@ -49,6 +59,7 @@ export const MAX_FRAME_BODY = 512 * 1024 * 1024;
 export const RecordType = {
   insert: 1,
   erase: 2,
+  /** An insert with its document: text, chunk, embedding lineage. */
   insertEx: 3,
   vaultCreate: 4,
   vaultDrop: 5,
@@ -68,6 +79,7 @@ export const FileName = {
   manifest: 'quiver.manifest',
   segments: 'segments',
   snapshot: 'quiver.snapshot',
+  textEmbedder: 'text_embedder',
 } as const;
 
 export const TMP_SUFFIX = '.tmp';

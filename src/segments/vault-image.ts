@@ -5,6 +5,7 @@ import type { Section } from '../format/sectioned-file.js';
 import type { StoredRecord } from '../vault/record-store.js';
 import type { Quota, VaultState } from '../vault/vault-state.js';
 import { decodePayload } from '../wal/records.js';
+import { decodeDocument, encodeDocument } from '../vault/document.js';
 
 /**
  * A vault as it is written at a checkpoint (FORMAT.md "Vault sections"): a meta section,
@@ -31,7 +32,7 @@ export function vaultSections(vault: VaultState): Section[] {
   return [
     { kind: SectionKind.vaultMeta, payload: encode(meta) },
     { kind: SectionKind.vectors, payload: new Uint8Array(vectors.buffer) },
-    { kind: SectionKind.records, payload: encode(records.map((r) => [r.id, r.label, r.lsn, r.payloadBytes])) },
+    { kind: SectionKind.records, payload: encode(records.map((r) => [r.id, r.label, r.lsn, r.payloadBytes, r.doc ? encodeDocument(r.doc) : null])) },
   ];
 }
 
@@ -60,8 +61,8 @@ export function decodeVaultImage(metaBytes: Uint8Array, vectorBytes: Uint8Array,
   const block = new Float32Array(count * dimension);
   new Uint8Array(block.buffer).set(vectorBytes);
   const records = (rows as unknown[]).map((row, i): StoredRecord => {
-    if (!Array.isArray(row) || row.length !== 4) return fail(`record ${i} is malformed`);
-    const [id, label, lsn, payloadBytes] = row as [unknown, unknown, unknown, unknown];
+    if (!Array.isArray(row) || row.length !== 5) return fail(`record ${i} is malformed`);
+    const [id, label, lsn, payloadBytes, doc] = row as [unknown, unknown, unknown, unknown, unknown];
     if (typeof id !== 'string' || !Number.isSafeInteger(label) || !Number.isSafeInteger(lsn)) return fail(`record ${i} is malformed`);
     if (payloadBytes !== null && !(payloadBytes instanceof Uint8Array)) return fail(`record ${i} payload is malformed`);
     return {
@@ -71,6 +72,7 @@ export function decodeVaultImage(metaBytes: Uint8Array, vectorBytes: Uint8Array,
       vector: block.subarray(i * dimension, (i + 1) * dimension),
       payloadBytes,
       payload: payloadBytes ? decodePayload(payloadBytes, fail) : null,
+      doc: doc === null ? null : decodeDocument(doc, fail),
     };
   });
   const q = (meta.quota ?? {}) as Record<string, number>;

@@ -1,4 +1,5 @@
 import type { Payload } from './payload.js';
+import type { DocumentInfo } from './document.js';
 
 export interface StoredRecord {
   id: string;
@@ -10,11 +11,13 @@ export interface StoredRecord {
   payloadBytes: Uint8Array | null;
   /** LSN of the operation that wrote this version of the record. */
   lsn: number;
+  /** Text, chunk and lineage, for records written as documents (insert_ex). */
+  doc: DocumentInfo | null;
 }
 
-/** Bytes a record counts against its vault's maxBytes quota: id, vector and payload. */
-export function recordBytes(id: string, dimension: number, payloadBytes: Uint8Array | null): number {
-  return Buffer.byteLength(id, 'utf8') + dimension * 4 + (payloadBytes?.byteLength ?? 0);
+/** Bytes a record counts against its vault's maxBytes quota: id, vector, payload and document text. */
+export function recordBytes(record: { id: string; payloadBytes: Uint8Array | null; doc: DocumentInfo | null }, dimension: number): number {
+  return Buffer.byteLength(record.id, 'utf8') + dimension * 4 + (record.payloadBytes?.byteLength ?? 0) + (record.doc ? Buffer.byteLength(record.doc.text, 'utf8') : 0);
 }
 
 /** The authoritative records of one vault, by id and by label. */
@@ -48,11 +51,11 @@ export class RecordStore {
     const old = this.byId.get(record.id);
     if (old) {
       this.byLabel.delete(old.label);
-      this.bytes -= recordBytes(old.id, this.dimension, old.payloadBytes);
+      this.bytes -= recordBytes(old, this.dimension);
     }
     this.byId.set(record.id, record);
     this.byLabel.set(record.label, record);
-    this.bytes += recordBytes(record.id, this.dimension, record.payloadBytes);
+    this.bytes += recordBytes(record, this.dimension);
     if (record.label >= this.nextLabel) this.nextLabel = record.label + 1;
     return old;
   }
@@ -62,7 +65,7 @@ export class RecordStore {
     if (!old) return undefined;
     this.byId.delete(id);
     this.byLabel.delete(old.label);
-    this.bytes -= recordBytes(old.id, this.dimension, old.payloadBytes);
+    this.bytes -= recordBytes(old, this.dimension);
     return old;
   }
 }

@@ -6,6 +6,7 @@ import { compileFilter, type Filter } from './filter.js';
 import type { Neighbor } from './index/vector-index.js';
 import { scoreFromDistance } from './metric.js';
 import type { Payload } from './payload.js';
+import type { ChunkInfo } from './document.js';
 import type { StoredRecord } from './record-store.js';
 import type { VaultState } from './vault-state.js';
 
@@ -27,6 +28,8 @@ export interface Hit {
   /** The metric's distance as hnswlib defines it; hits are sorted by it, nearest first. */
   distance: number;
   payload: Payload | null;
+  /** For document records: the text and where the chunk sits in its document. */
+  document?: { text: string; chunk: ChunkInfo | null };
 }
 
 export const MAX_K = 10_000;
@@ -74,7 +77,9 @@ export async function searchVault(vault: VaultState, metric: Metric, query: Floa
   for (const n of neighbors) {
     const record = vault.records.byLabelGet(n.label);
     if (!record) continue; // the graph may briefly know a label the store has dropped
-    hits.push({ id: record.id, score: scoreFromDistance(metric, n.distance), distance: n.distance, payload: copyPayload(record.payloadBytes) });
+    const hit: Hit = { id: record.id, score: scoreFromDistance(metric, n.distance), distance: n.distance, payload: copyPayload(record.payloadBytes) };
+    if (record.doc) hit.document = { text: record.doc.text, chunk: record.doc.chunk ? { ...record.doc.chunk } : null };
+    hits.push(hit);
   }
   return hits;
 }

@@ -1,3 +1,5 @@
+import type { ChunkOptions } from '../embedder/chunker.js';
+import type { DocumentInfo, DocumentInput } from './document.js';
 import type { Payload } from './payload.js';
 import type { Hit, SearchOptions } from './search.js';
 import type { Quota } from './vault-state.js';
@@ -14,6 +16,8 @@ export interface RecordOutput {
   payload: Payload | null;
   /** LSN of the operation that wrote this version. */
   lsn: number;
+  /** Text, chunk and embedding lineage of records written as documents. */
+  document: DocumentInfo | null;
 }
 
 export interface VaultInfo {
@@ -35,6 +39,12 @@ export interface Vault {
   insert(id: string, vector: Float32Array | readonly number[], payload?: Payload | null): Promise<void>;
   /** Inserts or replaces several records as one all-or-nothing operation. */
   insertMany(records: readonly RecordInput[]): Promise<void>;
+  /** Embeds `text` with the database's embedder and upserts it as a document record (insert_ex). */
+  addDocument(doc: DocumentInput): Promise<void>;
+  /** Several documents, embedded, then written as one all-or-nothing batch. */
+  addDocuments(docs: readonly DocumentInput[]): Promise<void>;
+  /** Chunks a long text into `<docId>#<n>` documents, erasing stale chunks of an earlier version. */
+  addText(docId: string, text: string, options?: ChunkOptions & { payload?: Payload | null }): Promise<{ chunks: number; removed: number }>;
   /** Erases `id`; resolves false (and writes nothing) when there was no such record. */
   erase(id: string): Promise<boolean>;
   get(id: string): RecordOutput | null;
@@ -42,6 +52,7 @@ export interface Vault {
   count(): number;
   /** Every record id, in code-unit order. */
   ids(): string[];
-  search(query: Float32Array | readonly number[], options?: SearchOptions): Promise<Hit[]>;
+  /** A vector, or a text the database's embedder embeds. */
+  search(query: string | Float32Array | readonly number[], options?: SearchOptions): Promise<Hit[]>;
   info(): VaultInfo;
 }

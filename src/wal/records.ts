@@ -3,6 +3,7 @@ import { decode, encode } from '../format/codec.js';
 import { FileName, RecordType } from '../format/constants.js';
 import { vectorFromBytes, vectorToBytes } from '../format/vector.js';
 import type { Payload } from '../vault/payload.js';
+import { decodeDocument, encodeDocument, type DocumentInfo } from '../vault/document.js';
 import type { Quota } from '../vault/vault-state.js';
 
 /**
@@ -11,7 +12,7 @@ import type { Quota } from '../vault/vault-state.js';
  * (bin), vectors as little-endian float32 bytes (bin).
  */
 export type Op =
-  | { type: 'insert'; vault: number; id: string; vector: Float32Array; payload: Payload | null; payloadBytes: Uint8Array | null }
+  | { type: 'insert'; vault: number; id: string; vector: Float32Array; payload: Payload | null; payloadBytes: Uint8Array | null; doc: DocumentInfo | null }
   | { type: 'erase'; vault: number; id: string }
   | { type: 'vaultCreate'; vault: number; name: string; quota: Quota }
   | { type: 'vaultDrop'; vault: number };
@@ -21,6 +22,7 @@ type Body = Record<string, unknown>;
 function encodeBody(op: Op): [number, Body] {
   switch (op.type) {
     case 'insert':
+      if (op.doc) return [RecordType.insertEx, { v: op.vault, id: op.id, vec: vectorToBytes(op.vector), p: op.payloadBytes, d: encodeDocument(op.doc) }];
       return [RecordType.insert, { v: op.vault, id: op.id, vec: vectorToBytes(op.vector), p: op.payloadBytes }];
     case 'erase':
       return [RecordType.erase, { v: op.vault, id: op.id }];
@@ -74,11 +76,13 @@ function decodeOne(type: number, value: unknown, dimension: number, fail: (why: 
   const v = vault as number;
   const id = (): string => (typeof b.id === 'string' && b.id.length > 0 ? b.id : fail('bad id'));
   switch (type) {
-    case RecordType.insert: {
+    case RecordType.insert:
+    case RecordType.insertEx: {
       const vector = b.vec instanceof Uint8Array ? vectorFromBytes(b.vec, dimension) : null;
       if (!vector) return fail('bad vector');
       const payloadBytes = b.p === null || b.p === undefined ? null : b.p instanceof Uint8Array ? b.p : fail('bad payload');
-      return { type: 'insert', vault: v, id: id(), vector, payload: payloadBytes ? decodePayload(payloadBytes, fail) : null, payloadBytes };
+      const doc = type === RecordType.insertEx ? decodeDocument(b.d, fail) : null;
+      return { type: 'insert', vault: v, id: id(), vector, payload: payloadBytes ? decodePayload(payloadBytes, fail) : null, payloadBytes, doc };
     }
     case RecordType.erase:
       return { type: 'erase', vault: v, id: id() };

@@ -1,0 +1,94 @@
+import { createHash } from 'node:crypto';
+import { ValidationError } from '../errors.js';
+import { FileName } from '../format/constants.js';
+import type { Embedder, EmbedderManifest } from './embedder.js';
+import { defaultArtifact } from './glove-source.js';
+import { decodeLocalEmbed, type LocalEmbedTable } from './localembed-file.js';
+import { tokenize } from './tokenize.js';
+
+/**
+ * The built-in embedder `local` / `default_v1` (README "Embedders"): the SIF-weighted mean of
+ * the GloVe vectors of a text's words, normalised. A word outside the table gets a
+ * pseudo-random vector derived from its FNV-1a hash with integer arithmetic only, so rare
+ * words and identifiers still count, identically on every platform. No network, no model.
+ */
+export class LocalEmbedder implements Embedder {
+  readonly dimension: number;
+  readonly manifest: EmbedderManifest;
+  private readonly index: Map<string, number>;
+
+  private constructor(
+    private readonly bytes: Uint8Array,
+    private readonly table: LocalEmbedTable,
+  ) {
+    this.dimension = table.meta.dimension;
+    this.index = new Map(table.vocabulary.map((w, i) => [w, i]));
+    this.manifest = {
+      provider: 'local',
+      model: table.meta.model,
+      revision: table.meta.revision,
+      dimension: this.dimension,
+      fingerprint: createHash('sha256').update(bytes).digest('hex'),
+      rehydratable: true,
+      artifact: `${FileName.textEmbedder}/${table.meta.model}_${this.dimension}.localembed`,
+    };
+  }
+
+  /** From the installed npm package (cached per installation), or from an artifact's bytes. */
+  static async create(options: { artifact?: Uint8Array } = {}): Promise<LocalEmbedder> {
+    const bytes = options.artifact ?? defaultArtifact();
+    return new LocalEmbedder(bytes, decodeLocalEmbed(bytes, 'default_v1.localembed'));
+  }
+
+  artifact(): Uint8Array {
+    return this.bytes;
+  }
+
+  async embed(texts: readonly string[]): Promise<Float32Array[]> {
+    return texts.map((text, i) => this.embedOne(text, `texts[${i}]`));
+  }
+
+  private embedOne(text: string, field: string): Float32Array {
+    if (typeof text !== 'string') throw new ValidationError(field, 'must be a string');
+    const { weights, scales, vectors, meta } = this.table;
+    const dim = this.dimension;
+    const acc = new Float64Array(dim);
+    let words = 0;
+    for (const token of tokenize(text)) {
+      words++;
+      const row = this.index.get(token);
+      if (row !== undefined) {
+        const k = weights[row]! * scales[row]!;
+        for (let j = 0; j < dim; j++) acc[j]! += k * vectors[row * dim + j]!;
+      } else {
+        const v = hashedVector(token, dim);
+        for (let j = 0; j < dim; j++) acc[j]! += meta.oovWeight * meta.oovNorm * v[j]!;
+      }
+    }
+    if (words === 0) throw new ValidationError(field, 'has no words to embed');
+    let norm = 0;
+    for (let j = 0; j < dim; j++) norm += acc[j]! * acc[j]!;
+    norm = Math.sqrt(norm) || 1;
+    return Float32Array.from(acc, (x) => x / norm);
+  }
+}
+
+/** A unit vector determined by the word alone: FNV-1a seeds a mulberry32 stream of uniforms. */
+export function hashedVector(word: string, dim: number): Float64Array {
+  let h = 0x811c9dc5;
+  for (const byte of Buffer.from(word, 'utf8')) h = Math.imul(h ^ byte, 0x01000193) >>> 0;
+  let s = h;
+  const out = new Float64Array(dim);
+  let norm = 0;
+  for (let j = 0; j < dim; j++) {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    out[j] = (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
+    norm += out[j]! * out[j]!;
+  }
+  norm = Math.sqrt(norm);
+  for (let j = 0; j < dim; j++) out[j]! /= norm;
+  return out;
+}

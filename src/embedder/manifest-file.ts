@@ -1,0 +1,28 @@
+import { CorruptionError } from '../errors.js';
+import { FORMAT_VERSION, FileName, SectionKind } from '../format/constants.js';
+import { decodeSectioned, encodeSectioned, requireSection } from '../format/sectioned-file.js';
+import type { EmbedderManifest } from './embedder.js';
+
+/** FORMAT.md "TEXT_EMBEDDER.manifest": the embedder that produced the database's vectors. */
+export function encodeEmbedderManifest(manifest: EmbedderManifest): Uint8Array[] {
+  return encodeSectioned('embedderManifest', FORMAT_VERSION, [{ kind: SectionKind.json, payload: Buffer.from(JSON.stringify(manifest, null, 2) + '\n', 'utf8') }]);
+}
+
+export function decodeEmbedderManifest(bytes: Uint8Array): EmbedderManifest {
+  const file = FileName.embedderManifest;
+  const parsed = decodeSectioned(bytes, 'embedderManifest', file);
+  let m: EmbedderManifest;
+  try {
+    m = JSON.parse(Buffer.from(requireSection(parsed, SectionKind.json, file, 'JSON')).toString('utf8')) as EmbedderManifest;
+  } catch (cause) {
+    throw new CorruptionError(file, 'body is not JSON', { cause });
+  }
+  const strings = [m.provider, m.model, m.revision, m.fingerprint];
+  if (!strings.every((s) => typeof s === 'string') || !Number.isInteger(m.dimension) || typeof m.rehydratable !== 'boolean') {
+    throw new CorruptionError(file, 'fields are missing or of the wrong type');
+  }
+  if (m.artifact !== null && (typeof m.artifact !== 'string' || !/^text_embedder\/[A-Za-z0-9._-]+$/.test(m.artifact))) {
+    throw new CorruptionError(file, `artifact path ${JSON.stringify(m.artifact)} is not a file inside text_embedder/`);
+  }
+  return m;
+}
