@@ -1,6 +1,10 @@
 import * as path from 'node:path';
 import { ConfigError, ConflictError, NotFoundError, StorageError, ValidationError, ioError, type QuiverError } from '../errors.js';
 import type { Embedder } from '../embedder/embedder.js';
+import { createEmbedder, readEmbedderManifest, rehydrate, type EmbedderOption } from '../embedder/resolve.js';
+import { readIfExists } from '../fs/file-system.js';
+import { decodeManifest } from '../segments/manifest.js';
+import { commitReembed, INTENT, reembedState, type ReembedResult } from './reembed.js';
 import { FileName, MAX_FRAME_BODY, WAL_HEADER_SIZE } from '../format/constants.js';
 import type { Identity } from '../format/identity.js';
 import type { FileSystem } from '../fs/file-system.js';
@@ -14,7 +18,7 @@ import { createIndex } from '../vault/vault-state.js';
 import { encodeRecord, type Op } from '../wal/records.js';
 import type { Durability, WalWriter } from '../wal/wal-writer.js';
 import { applyOp } from './apply.js';
-import { writeSegmentedCheckpoint, writeSnapshotCheckpoint, type CheckpointResult } from './checkpoint.js';
+import { removeUnreferenced, writeSegmentedCheckpoint, writeSnapshotCheckpoint, type CheckpointResult } from './checkpoint.js';
 import type { ResolvedOptions } from './options.js';
 import type { RecoveryReport } from './recovery.js';
 import type { DbState } from './state.js';
@@ -48,6 +52,7 @@ export interface DatabaseParts {
   wal: WalWriter | null;
   lock: WriterLock | null;
   reader: ReaderParts | null;
+  /** Replaced by reembed() (writer) or by a refresh that finds a new embedder (reader). */
   embedder: Embedder | null;
   recovery: RecoveryReport | null;
 }
@@ -249,8 +254,12 @@ export class Database implements AsyncDisposable {
         this.readable();
         const before = this.parts.state.lastLsn;
         // One synchronous step: apply the pending records and install the view.
+        const reloaded = next.state !== this.parts.state;
+        const embedder = reloaded ? await this.currentEmbedder() : this.parts.embedder;
+        this.readable();
         next.commit();
         this.parts.state = next.state;
+        this.parts.embedder = embedder;
         reader.view = { state: next.state, walOffset: next.walOffset, root: next.root };
         const { epoch, lastLsn } = next.state;
         await reader.lease?.update(epoch, lastLsn);
@@ -260,6 +269,14 @@ export class Database implements AsyncDisposable {
       }
     })();
     return this.refreshing;
+  }
+
+  /** A reader's embedder after a reload: the same one, or the recorded one if it changed. */
+  private async currentEmbedder(): Promise<Embedder | null> {
+    const stored = await readEmbedderManifest(this.parts.fs, this.parts.dir!);
+    if (!stored) return this.parts.embedder;
+    if (this.parts.embedder?.manifest.fingerprint === stored.fingerprint) return this.parts.embedder;
+    return rehydrate(this.parts.fs, this.parts.dir!, stored);
   }
 
   // ---- checkpoint and compaction --------------------------------------------------------------
@@ -353,6 +370,36 @@ export class Database implements AsyncDisposable {
         vault.segmentLsn = -1;
       }
       return { ...(await this.checkpointLocked()), slotsFreed };
+    });
+  }
+
+  /**
+   * Re-embeds every document record with a new embedder and switches the database to it
+   * (README "Re-embedding"): new vectors and lineage, a new TEXT_EMBEDDER.manifest, and a new
+   * dimension if the embedder has one. Crash-safe: until the switch commits, the database
+   * reopens with the old embedder and vectors. Writes wait while it runs.
+   */
+  async reembed(option: EmbedderOption, options: { onProgress?: (done: number, total: number) => void } = {}): Promise<ReembedResult> {
+    this.writable();
+    const embedder = await createEmbedder(option);
+    return this.exclusive(async () => {
+      const { dir, fs } = this.parts;
+      if (dir) await this.checkpointLocked();
+      const { state, documents } = await reembedState(this.parts.state, embedder, options.onProgress);
+      if (dir) {
+        try {
+          await commitReembed(fs, dir, state, embedder, this.parts.embedder?.manifest.artifact ?? null);
+        } catch (err) {
+          // Committed (the intent exists) but not finished: only a reopen can finish it.
+          if (await fs.exists(path.join(dir, INTENT)).catch(() => true)) throw this.fail(err);
+          throw err instanceof StorageError ? err : ioError('re-embedding', dir, err);
+        }
+        const manifest = await readIfExists(fs, path.join(dir, FileName.manifest), FileName.manifest);
+        await removeUnreferenced(fs, dir, manifest ? decodeManifest(manifest) : null).catch(() => undefined);
+      }
+      this.parts.state = state;
+      this.parts.embedder = embedder;
+      return { documents, vaults: state.vaults.size, dimension: embedder.dimension, epoch: state.epoch, lsn: state.lastLsn };
     });
   }
 

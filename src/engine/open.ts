@@ -12,6 +12,7 @@ import { nodeFileSystem, readIfExists, type FileSystem } from '../fs/file-system
 import { WriterLock } from '../lock/writer-lock.js';
 import { ReaderLease, removeStaleLeases } from '../lock/reader-lease.js';
 import { loadView } from './reader.js';
+import { finishReembed } from './reembed.js';
 import { WalWriter } from '../wal/wal-writer.js';
 import { removeUnreferenced } from './checkpoint.js';
 import { Database } from './database.js';
@@ -69,6 +70,7 @@ export async function open(dir?: string, options: OpenOptions = {}): Promise<Dat
     onCompromised: (err) => database?.fail(err),
   });
   try {
+    await finishReembed(fs, root);
     const { identity, embedder } = await loadOrCreateIdentity(fs, root, entries, options, resolved.create);
     const state = identity.storage === 'snapshot' ? await loadSnapshot(fs, root, identity) : await loadSegmented(fs, root, identity);
     const recovery = await replayWal(fs, root, state, resolved.recovery, true);

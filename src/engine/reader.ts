@@ -1,7 +1,8 @@
 import * as path from 'node:path';
 import { CorruptionError } from '../errors.js';
 import { FileName, WAL_HEADER_SIZE } from '../format/constants.js';
-import type { Identity } from '../format/identity.js';
+import { decodeIdentity, type Identity } from '../format/identity.js';
+import { INTENT } from './reembed.js';
 import { readIfExists, type FileSystem } from '../fs/file-system.js';
 import { decodeManifest } from '../segments/manifest.js';
 import { decodeRecord, type Op } from '../wal/records.js';
@@ -92,9 +93,18 @@ async function loadRoot(fs: FileSystem, dir: string, identity: Identity, root: B
  * Damage that may be a race (a file named by the manifest gone, a log that skips) is retried while
  * the root keeps changing; when the root stands still and the damage remains, it is corruption.
  */
-export async function loadView(fs: FileSystem, dir: string, identity: Identity, previous?: ReaderView): Promise<PendingView> {
+export async function loadView(fs: FileSystem, dir: string, known: Identity, previous?: ReaderView): Promise<PendingView> {
   let lastError: unknown = null;
+  let identity = known;
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+    // A re-embed switching files: wait for it to finish. IDENTITY is re-read every attempt,
+    // since a re-embed may change the dimension.
+    if (await fs.exists(path.join(dir, INTENT))) {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(100, 2 ** attempt)));
+      continue;
+    }
+    const idBytes = await readIfExists(fs, path.join(dir, FileName.identity), FileName.identity);
+    if (idBytes) identity = decodeIdentity(idBytes);
     const root = await readIfExists(fs, path.join(dir, rootName(identity)), rootName(identity));
     try {
       const state = await loadRoot(fs, dir, identity, root, previous?.state);
@@ -105,7 +115,8 @@ export async function loadView(fs: FileSystem, dir: string, identity: Identity, 
       if (!(err instanceof CorruptionError) && !(err instanceof Raced)) throw err;
       lastError = err;
       const now = await readIfExists(fs, path.join(dir, rootName(identity)), rootName(identity));
-      const moved = !(now === root || (now && root && now.equals(root)));
+      const idNow = await readIfExists(fs, path.join(dir, FileName.identity), FileName.identity);
+      const moved = !(now === root || (now && root && now.equals(root))) || !(idNow && idBytes && idNow.equals(idBytes)) || (await fs.exists(path.join(dir, INTENT)));
       if (!moved && err instanceof CorruptionError) throw err;
       await new Promise((resolve) => setTimeout(resolve, Math.min(50, 2 ** attempt)));
     }

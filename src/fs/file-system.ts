@@ -128,3 +128,12 @@ export const nodeFileSystem: FileSystem = {
     }
   },
 };
+
+const METHODS = ['openSync', 'writeSync', 'readSync', 'sizeSync', 'closeSync', 'fsync', 'truncate', 'readFile', 'writeFileSynced', 'syncFile', 'rename', 'unlink', 'mkdir', 'unlinkDir', 'readdir', 'syncDir', 'exists'] as const satisfies readonly (keyof FileSystem)[];
+
+/** `fs` with some calls replaced; every other call goes to `fs` (which may be a class instance). */
+export function overlay(fs: FileSystem, overrides: Partial<FileSystem>): FileSystem {
+  const out = {} as Record<string, unknown>;
+  for (const name of METHODS) out[name] = overrides[name] ?? (fs[name] as (...args: unknown[]) => unknown).bind(fs);
+  return out as unknown as FileSystem;
+}

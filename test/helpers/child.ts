@@ -2,6 +2,7 @@
  * A child process for crash and lock tests. Modes:
  *   insert <dir> <durability> <concurrency>  insert forever, printing "ack <n>" as each insert resolves
  *   hold <dir>                               open for writing, print "ready", wait to be killed
+ *   reembed <dir> <model folder>             re-embed the database with that model, printing "progress <n>"
  */
 import { open, type Durability } from '../../src/index.js';
 
@@ -27,6 +28,12 @@ if (mode === 'insert') {
   await open(dir!, { dimension: 8, lockStaleMs: 2000 });
   process.stdout.write('ready\n');
   setInterval(() => undefined, 1000);
+} else if (mode === 'reembed') {
+  const db = await open(dir!);
+  process.stdout.write('ready\n');
+  await db.reembed({ transformers: durability! }, { onProgress: (done) => process.stdout.write(`progress ${done}\n`) });
+  process.stdout.write('done\n');
+  await db.close();
 } else {
   throw new Error(`unknown mode ${mode}`);
 }

@@ -1,0 +1,150 @@
+import * as path from 'node:path';
+import { ConfigError, CorruptionError } from '../errors.js';
+import { FileName, TMP_SUFFIX, WAL_HEADER_SIZE } from '../format/constants.js';
+import { encodeIdentity, type Identity } from '../format/identity.js';
+import { atomicReplace } from '../fs/atomic-replace.js';
+import { overlay, readIfExists, type FileSystem } from '../fs/file-system.js';
+import type { Embedder } from '../embedder/embedder.js';
+import { encodeEmbedderManifest } from '../embedder/manifest-file.js';
+import { lineageOf } from '../vault/document.js';
+import { RecordStore, type StoredRecord } from '../vault/record-store.js';
+import { createIndex, VaultState } from '../vault/vault-state.js';
+import { writeSegmentedCheckpoint, writeSnapshotCheckpoint } from './checkpoint.js';
+import { emptyState, type DbState } from './state.js';
+
+/**
+ * Re-embedding switches IDENTITY (the dimension may change), TEXT_EMBEDDER.manifest, the
+ * embedder's artifact and every vault's vectors together (FORMAT.md "REEMBED"). No single rename
+ * covers several files, so it is a small redo log: every new file is written beside its target
+ * as `<name>.next`; the intent file REEMBED, listing the renames, is written atomically (the
+ * commit point); the renames are made and REEMBED removed. Open finishes a committed switch and
+ * discards `.next` files that no intent names.
+ */
+export const INTENT = 'REEMBED';
+const NEXT = '.next';
+
+export interface ReembedResult {
+  documents: number;
+  vaults: number;
+  dimension: number;
+  epoch: number;
+  lsn: number;
+}
+
+/** The new state: every document record re-embedded, new lineage, indexes rebuilt. */
+export async function reembedState(state: DbState, embedder: Embedder, onProgress?: (done: number, total: number) => void): Promise<{ state: DbState; documents: number }> {
+  const dimension = embedder.dimension;
+  const identity: Identity = { ...state.identity, dimension };
+  const total = [...state.vaults.values()].reduce((n, v) => n + [...v.records.values()].filter((r) => r.doc).length, 0);
+  const raw = [...state.vaults.values()].reduce((n, v) => n + [...v.records.values()].filter((r) => !r.doc).length, 0);
+  if (raw > 0 && dimension !== state.identity.dimension) {
+    throw new ConfigError('CONFIG_MISMATCH', 'embedder', `the new embedder has ${dimension} dimensions, not ${state.identity.dimension}, and ${raw} records are plain vectors with no text to re-embed`);
+  }
+  const next = emptyState(identity);
+  Object.assign(next, { nextVaultNumber: state.nextVaultNumber, lastLsn: state.lastLsn + 1, epoch: state.epoch, checkpointLsn: state.checkpointLsn });
+  const lineage = lineageOf(embedder.manifest);
+  let done = 0;
+  for (const old of [...state.vaults.values()].sort((a, b) => a.number - b.number)) {
+    const vault = new VaultState(old.number, old.name, { ...old.quota }, dimension, createIndex(identity.index, identity.metric, dimension), next.lastLsn);
+    vault.records = new RecordStore(dimension);
+    const records = [...old.records.values()].sort((a, b) => a.label - b.label);
+    const docs = records.filter((r) => r.doc);
+    const vectors = new Map<string, Float32Array>();
+    for (let i = 0; i < docs.length; i += 256) {
+      const batch = docs.slice(i, i + 256);
+      const embedded = await embedder.embed(batch.map((r) => r.doc!.text));
+      batch.forEach((r, j) => vectors.set(r.id, embedded[j]!));
+      done += batch.length;
+      onProgress?.(done, total);
+    }
+    records.forEach((r, label) => {
+      const record: StoredRecord = r.doc ? { ...r, label, vector: vectors.get(r.id)!, doc: { ...r.doc, lineage }, lsn: next.lastLsn } : { ...r, label };
+      vault.records.put(record);
+      vault.index.add(label, record.vector);
+    });
+    await vault.index.flush();
+    next.vaults.set(vault.number, vault);
+    next.names.set(vault.name, vault.number);
+  }
+  return { state: next, documents: total };
+}
+
+/** Writes the new state and switches to it through the REEMBED intent. */
+export async function commitReembed(fs: FileSystem, dir: string, state: DbState, embedder: Embedder, previousArtifact: string | null): Promise<void> {
+  const rel = (name: string) => path.join(dir, name);
+  const renames: [string, string][] = [];
+  const stage = async (target: string, chunks: Uint8Array[]): Promise<void> => {
+    await fs.writeFileSynced(rel(target + NEXT), chunks);
+    renames.push([target + NEXT, target]);
+  };
+  const { manifest } = embedder;
+  if (manifest.artifact && embedder.artifact) {
+    await fs.mkdir(rel(FileName.textEmbedder));
+    await stage(manifest.artifact, [embedder.artifact()]);
+  }
+  await stage(FileName.embedderManifest, encodeEmbedderManifest(manifest));
+  await stage(FileName.identity, encodeIdentity(state.identity));
+  // The checkpoint writers write their root (manifest or snapshot) in place; here it must be
+  // staged, so they write into a view of the directory whose root name is redirected.
+  const root = state.identity.storage === 'snapshot' ? FileName.snapshot : FileName.manifest;
+  const staged = overlay(fs, {
+    writeFileSynced: (p, c) => fs.writeFileSynced(p === rel(root) + TMP_SUFFIX ? rel(root + NEXT) : p, c),
+    rename: (from, to) => (to === rel(root) ? Promise.resolve() : fs.rename(from, to)),
+    unlink: (p) => (p.startsWith(rel(FileName.segments)) ? Promise.resolve() : fs.unlink(p)),
+  });
+  for (const vault of state.vaults.values()) vault.segmentLsn = -1;
+  state.checkpointLsn = state.lastLsn;
+  await (state.identity.storage === 'snapshot' ? writeSnapshotCheckpoint(staged, dir, state) : writeSegmentedCheckpoint(staged, dir, state));
+  renames.push([root + NEXT, root]);
+  const remove = previousArtifact && previousArtifact !== manifest.artifact ? [previousArtifact] : [];
+  await fs.syncDir(dir);
+  await atomicReplace(fs, rel(INTENT), [Buffer.from(JSON.stringify({ renames, remove }) + '\n')]);
+  await finishReembed(fs, dir);
+}
+
+/**
+ * Completes a committed switch (idempotent: renames whose source is gone were made already),
+ * then empties the log, whose records the new checkpoint covers. Without an intent, removes
+ * `.next` files an interrupted re-embed left. Returns whether a switch was completed.
+ */
+export async function finishReembed(fs: FileSystem, dir: string): Promise<boolean> {
+  const bytes = await readIfExists(fs, path.join(dir, INTENT), INTENT);
+  if (!bytes) {
+    for (const name of [FileName.identity, FileName.embedderManifest, FileName.manifest, FileName.snapshot]) {
+      await fs.unlink(path.join(dir, name + NEXT)).catch(() => undefined);
+    }
+    for (const name of await fs.readdir(path.join(dir, FileName.textEmbedder)).catch(() => [] as string[])) {
+      if (name.endsWith(NEXT)) await fs.unlink(path.join(dir, FileName.textEmbedder, name)).catch(() => undefined);
+    }
+    return false;
+  }
+  let intent: { renames: [string, string][]; remove: string[] };
+  try {
+    intent = JSON.parse(bytes.toString('utf8')) as typeof intent;
+  } catch (cause) {
+    throw new CorruptionError(INTENT, 'is not JSON', { cause });
+  }
+  const safe = (p: string) => !path.isAbsolute(p) && !p.split(/[\\/]/).includes('..');
+  if (!intent.renames.every(([a, b]) => safe(a) && safe(b)) || !intent.remove.every(safe)) throw new CorruptionError(INTENT, 'names a path outside the database');
+  for (const [from, to] of intent.renames) {
+    if (await fs.exists(path.join(dir, from))) await fs.rename(path.join(dir, from), path.join(dir, to));
+  }
+  await fs.syncDir(path.join(dir, FileName.textEmbedder)).catch(() => undefined);
+  await fs.syncDir(dir);
+  const wal = path.join(dir, FileName.wal);
+  if (await fs.exists(wal)) {
+    const fd = fs.openSync(wal, 'readwrite');
+    try {
+      if (fs.sizeSync(fd) > WAL_HEADER_SIZE) {
+        await fs.truncate(fd, WAL_HEADER_SIZE);
+        await fs.fsync(fd);
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+  for (const p of intent.remove) await fs.unlink(path.join(dir, p)).catch(() => undefined);
+  await fs.unlink(path.join(dir, INTENT));
+  await fs.syncDir(dir);
+  return true;
+}
