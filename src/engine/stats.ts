@@ -26,6 +26,8 @@ export interface VaultStats {
 
 export interface FileStats {
   identity: number;
+  /** TEXT_EMBEDDER.manifest and text_embedder/. */
+  embedder: number;
   manifest: number;
   wal: number;
   segments: number;
@@ -58,7 +60,7 @@ export interface DatabaseStats {
 
 /** Bytes on disk by file kind (what `quiver stats` prints). */
 export function fileStats(dir: string): FileStats {
-  const out: FileStats = { identity: 0, manifest: 0, wal: 0, segments: 0, graphs: 0, snapshot: 0, other: 0, total: 0 };
+  const out: FileStats = { identity: 0, embedder: 0, manifest: 0, wal: 0, segments: 0, graphs: 0, snapshot: 0, other: 0, total: 0 };
   const size = (rel: string): number => {
     try {
       return fs.statSync(path.join(dir, rel)).size;
@@ -70,6 +72,12 @@ export function fileStats(dir: string): FileStats {
   out.manifest = size(FileName.manifest);
   out.wal = size(FileName.wal);
   out.snapshot = size(FileName.snapshot);
+  out.embedder = size(FileName.embedderManifest);
+  try {
+    for (const name of fs.readdirSync(path.join(dir, FileName.textEmbedder))) out.embedder += size(`${FileName.textEmbedder}/${name}`);
+  } catch {
+    // no artifact
+  }
   let names: string[] = [];
   try {
     names = fs.readdirSync(path.join(dir, FileName.segments));
@@ -83,7 +91,7 @@ export function fileStats(dir: string): FileStats {
     else if (m?.[3] === 'hnsw') out.graphs += size(rel);
     else out.other += size(rel);
   }
-  out.total = out.identity + out.manifest + out.wal + out.snapshot + out.segments + out.graphs + out.other;
+  out.total = out.identity + out.embedder + out.manifest + out.wal + out.snapshot + out.segments + out.graphs + out.other;
   return out;
 }
 

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { open } from '../../src/index.js';
 import { dbPath, vectors } from '../helpers/tmp.js';
+import { writeTestModel } from '../helpers/onnx-model.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
@@ -64,7 +65,6 @@ describe('quiver', () => {
 
     assert.equal(quiver('stats', path.join(dir, 'nope')).code, 1);
     assert.equal(quiver('frobnicate').code, 2);
-    assert.equal(quiver('init', dir + '-x').code, 2, 'missing --dim is a usage error');
   });
 
   it('recover salvages a log with corruption in the middle', async () => {
@@ -81,5 +81,30 @@ describe('quiver', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.json().recovery.salvagedTo, /^wal\.log\.salvaged-/);
     assert.equal(quiver('check', dir).code, 0);
+  });
+
+  it('init --embedder local, add files, search --text, reembed to a model folder', async () => {
+    const dir = dbPath();
+    const files = path.join(path.dirname(dir), 'files');
+    fs.mkdirSync(files);
+    fs.writeFileSync(path.join(files, 'volcano.txt'), 'Volcanoes erupt when molten magma rises through the crust and reaches the surface. '.repeat(20));
+    fs.writeFileSync(path.join(files, 'bank.txt'), 'The central bank raised interest rates again to slow inflation and cool lending. '.repeat(20));
+    assert.equal(quiver('init', dir, '--embedder', 'local').code, 0);
+    const add = quiver('add', dir, '--vault', 'notes', '--chunk-size', '400', '--overlap', '80', path.join(files, 'volcano.txt'), path.join(files, 'bank.txt'), '--json');
+    assert.equal(add.code, 0, add.stderr);
+    assert.ok(add.json().files.every((f: { chunks: number }) => f.chunks > 1));
+    const hits = quiver('search', dir, '--vault', 'notes', '--text', 'lava and eruptions', '-k', '1', '--json');
+    assert.equal(hits.code, 0, hits.stderr);
+    assert.match(hits.json()[0].id, /^volcano\.txt#\d+$/);
+    assert.match(hits.json()[0].document.text, /magma/);
+    assert.equal(quiver('search', dir, '--vault', 'notes').code, 2, 'needs --text or --vector');
+    const model = writeTestModel(path.join(path.dirname(dir), 'model'), 2000).dir;
+    const re = quiver('reembed', dir, '--embedder', model, '--json');
+    assert.equal(re.code, 0, re.stderr);
+    assert.equal(re.json().documents, add.json().files.reduce((n: number, f: { chunks: number }) => n + f.chunks, 0));
+    const stats = quiver('stats', dir, '--json').json();
+    assert.equal(stats.embedder.provider, 'transformers');
+    assert.ok(stats.files.embedder > 0);
+    assert.equal(quiver('init', dir + '-none').code, 2, 'init needs --dim or --embedder');
   });
 });
