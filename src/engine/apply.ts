@@ -43,5 +43,39 @@ export function applyOp(state: DbState, op: Op, lsn: number): boolean {
       vault.lsn = lsn;
       return true;
     }
+    default:
+      return applyHistoryOp(state, op, lsn);
+  }
+}
+
+/** Layers, branches and traces. */
+function applyHistoryOp(state: DbState, op: Exclude<Op, { type: 'insert' | 'erase' | 'vaultCreate' | 'vaultDrop' }>, lsn: number): boolean {
+  const vault = state.vaults.get(op.vault);
+  if (!vault) return false;
+  vault.lsn = lsn;
+  switch (op.type) {
+    case 'layerCommit':
+      if (op.layer.parent !== null && !vault.layers.get(op.layer.parent)) return false;
+      vault.layers.add(op.layer);
+      if (op.move !== null) vault.layers.branches.set(op.move, op.layer.id);
+      return true;
+    case 'layerDrop':
+      vault.layers.drop(op.id);
+      return true;
+    case 'branchSet':
+      vault.layers.branches.set(op.name, op.head);
+      return true;
+    case 'branchDelete':
+      vault.layers.branches.delete(op.name);
+      return true;
+    case 'tracePut':
+      vault.traces.put(op.trace);
+      return true;
+    case 'traceDelete':
+      vault.traces.delete(op.key);
+      return true;
+    case 'retentionSet':
+      vault.traces.retention = { ...op.retention };
+      return true;
   }
 }

@@ -20,6 +20,8 @@ export interface CheckpointResult {
   bytesWritten: number;
   /** Obsolete files removed. */
   filesRemoved: number;
+  /** Traces dropped by their vault's retention before writing. */
+  tracesExpired?: number;
 }
 
 /** Writes a vault's saved graph through a tmp file and returns its reference. */

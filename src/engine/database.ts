@@ -25,16 +25,27 @@ import type { DbState } from './state.js';
 import { collectStats, type DatabaseStats } from './stats.js';
 import { checkQuota, checkQuotas, checkVaultName, checkId } from './validate.js';
 import { insertOp, VaultHandle, type VaultHost } from './vault-handle.js';
+import { exportState, fromJson, readExport, type ExportSummary } from './export.js';
+import { importedDocument, importedLayer, missing, onProgress } from './import-helpers.js';
+import { branchCreateOp, branchDeleteOp, branchUpdateOp, checkBranchName, checkRetention, layerCommitOp, pendingFor, tracePutOp, type CommitInput, type Pending, type TraceOptions } from './history-ops.js';
 
 export type DatabaseStatus = 'opening' | 'open' | 'closing' | 'closed' | 'failed';
 
 export type BatchOp =
   | { op: 'insert'; vault: string; id: string; vector: Float32Array | readonly number[]; payload?: Record<string, unknown> | null }
-  | { op: 'erase'; vault: string; id: string };
+  | { op: 'erase'; vault: string; id: string }
+  | ({ op: 'layer.commit'; vault: string } & CommitInput)
+  | { op: 'branch.create'; vault: string; name: string; from?: string | null }
+  | { op: 'branch.update'; vault: string; name: string; head: string | null; expectedHead?: string | null }
+  | { op: 'branch.delete'; vault: string; name: string; force?: boolean }
+  | ({ op: 'trace.put'; vault: string; key: string; trace: unknown } & TraceOptions)
+  | { op: 'trace.delete'; vault: string; key: string };
 
 export interface CompactResult extends CheckpointResult {
   /** Graph slots of erased records that the rebuild dropped. */
   slotsFreed: number;
+  /** Layers no branch reached, collected. */
+  layersFreed: number;
 }
 
 /** What a read-only process keeps to follow the writer. */
@@ -178,13 +189,35 @@ export class Database implements AsyncDisposable {
     if (!Array.isArray(ops)) throw new ValidationError('ops', 'must be an array');
     await this.mutate(() => {
       const state = this.readable();
+      const max = this.parts.options.maxPayloadBytes;
+      const pending = new Map<number, Pending>();
       return ops.map((o, i): Op => {
         const at = `ops[${i}].`;
         if (typeof o !== 'object' || o === null) throw new ValidationError(`ops[${i}]`, 'must be an object');
         const number = this.vaultNumber(o.vault);
-        if (o.op === 'insert') return insertOp(state, number, o.id, o.vector, o.payload, this.parts.options.maxPayloadBytes, at);
-        if (o.op === 'erase') return { type: 'erase', vault: number, id: checkId(o.id, `${at}id`) };
-        throw new ValidationError(`${at}op`, "must be 'insert' or 'erase'");
+        const vault = state.vaults.get(number)!;
+        if (!pending.has(number)) pending.set(number, pendingFor(vault));
+        const p = pending.get(number)!;
+        switch (o.op) {
+          case 'insert':
+            return insertOp(state, number, o.id, o.vector, o.payload, max, at);
+          case 'erase':
+            return { type: 'erase', vault: number, id: checkId(o.id, `${at}id`) };
+          case 'layer.commit':
+            return layerCommitOp(vault, p, o, max);
+          case 'branch.create':
+            return branchCreateOp(vault, p, o.name, o.from ?? null);
+          case 'branch.update':
+            return branchUpdateOp(vault, p, o.name, o.head, o.expectedHead);
+          case 'branch.delete':
+            return branchDeleteOp(vault, p, o.name, o.force ?? false);
+          case 'trace.put':
+            return tracePutOp(vault, o.key, o.trace, o, max);
+          case 'trace.delete':
+            return { type: 'traceDelete', vault: number, key: checkId(o.key, `${at}key`) };
+          default:
+            throw new ValidationError(`${at}op`, 'is not a known operation');
+        }
       });
     }, true);
   }
@@ -197,6 +230,19 @@ export class Database implements AsyncDisposable {
     }
     const ops = build();
     if (ops.length === 0) return null;
+    const { lsn, durable } = this.commitOps(ops, asBatch);
+    if (durable) {
+      try {
+        await durable;
+      } catch (err) {
+        throw this.fail(err);
+      }
+    }
+    return lsn;
+  }
+
+  /** Logs and applies validated ops; returns their LSN and the log's durability promise (null without a log). */
+  private commitOps(ops: Op[], asBatch: boolean): { lsn: number; durable: Promise<void> | null } {
     const state = this.parts.state;
     checkQuotas(state, ops);
     const lsn = state.lastLsn + 1;
@@ -218,14 +264,31 @@ export class Database implements AsyncDisposable {
       throw this.fail(err);
     }
     this.maybeAutoCheckpoint();
-    if (wal) {
+    return { lsn, durable: wal ? wal.durable() : null };
+  }
+
+  /**
+   * Logged housekeeping before a checkpoint: traces past their vault's retention (oldest first)
+   * and, when compacting, layers no branch reaches. Logged, not just dropped from memory, so
+   * readers following the log see it too.
+   */
+  private async housekeeping(collectLayers: boolean): Promise<{ traces: number; layers: number }> {
+    const ops: Op[] = [];
+    const now = Date.now();
+    let traces = 0;
+    let layers = 0;
+    for (const vault of this.parts.state.vaults.values()) {
+      for (const key of vault.traces.expired(now)) ops.push({ type: 'traceDelete', vault: vault.number, key }), traces++;
+      if (collectLayers) for (const id of vault.layers.unreachable()) ops.push({ type: 'layerDrop', vault: vault.number, id }), layers++;
+    }
+    if (ops.length > 0) {
       try {
-        await wal.durable();
+        await this.commitOps(ops, true).durable;
       } catch (err) {
         throw this.fail(err);
       }
     }
-    return lsn;
+    return { traces, layers };
   }
 
   /** relaxed mode: writes buffered records and fsyncs. Other modes: fsyncs the log. */
@@ -236,6 +299,66 @@ export class Database implements AsyncDisposable {
     } catch (err) {
       throw this.fail(err);
     }
+  }
+
+  // ---- export and import ------------------------------------------------------------------------
+
+  /** Writes the database as JSON Lines into the new directory `dest` (README "Export and import"). */
+  async export(dest: string, options: { onProgress?: (done: number, total: number) => void } = {}): Promise<ExportSummary> {
+    const state = this.readable();
+    return exportState(state, this.parts.embedder?.manifest ?? null, dest, options.onProgress);
+  }
+
+  /**
+   * Reads an export into this database: identity and embedder must match (ConfigError /
+   * EmbedderDriftError), and none of its vaults may exist here (ConflictError); both are checked
+   * before anything is written. Vectors are restored bit for bit, documents keep their lineage,
+   * layers and traces their ids and times. Not atomic as a whole: if it fails midway, the vaults
+   * it created are dropped again.
+   */
+  async import(source: string, options: { onProgress?: (done: number, total: number) => void } = {}): Promise<ExportSummary> {
+    this.writable();
+    const state = this.parts.state;
+    const vaults = await readExport(source, state.identity, this.parts.embedder?.manifest ?? null);
+    for (const v of vaults) if (this.hasVault(v.name)) throw new ConflictError('ALREADY_EXISTS', `vault "${v.name}" already exists in the target`);
+    const max = this.parts.options.maxPayloadBytes;
+    const total = vaults.reduce((n, v) => n + v.records.length + v.layers.length + v.traces.length, 0);
+    const summary: ExportSummary = { path: source, vaults: vaults.length, records: 0, layers: 0, branches: 0, traces: 0, bytes: 0 };
+    const created: string[] = [];
+    let done = 0;
+    try {
+      for (const v of vaults) {
+        await this.createVault(v.name, { quota: v.quota });
+        created.push(v.name);
+        const number = this.parts.state.names.get(v.name)!;
+        const vault = () => this.parts.state.vaults.get(number)!;
+        if (Object.keys(v.retention).length > 0) await this.mutate(() => [{ type: 'retentionSet', vault: number, retention: checkRetention(v.retention) }], false);
+        for (let i = 0; i < v.records.length; i += 500) {
+          const chunk = v.records.slice(i, i + 500);
+          await this.mutate(() => chunk.map((r, j) => insertOp(this.parts.state, number, r.id, r.vector, r.payload, max, `records[${i + j}].`, importedDocument(r.document, max))), true);
+          onProgress(options, (done += chunk.length), total);
+        }
+        for (let i = 0; i < v.layers.length; i += 200) {
+          const chunk = v.layers.slice(i, i + 200);
+          await this.mutate(() => chunk.map((l) => ({ type: 'layerCommit', vault: number, layer: importedLayer(l, max), move: null })), true);
+          onProgress(options, (done += chunk.length), total);
+        }
+        await this.mutate(() => v.branches.map((b) => ({ type: 'branchSet', vault: number, name: checkBranchName(b.name, 'name'), head: b.head === null ? null : vault().layers.get(b.head) ? b.head : missing(b.head) })), true);
+        for (let i = 0; i < v.traces.length; i += 500) {
+          const chunk = v.traces.slice(i, i + 500);
+          await this.mutate(() => chunk.map((t) => tracePutOp(vault(), t.key, fromJson(t.trace), { at: t.at, links: t.links }, max)), true);
+          onProgress(options, (done += chunk.length), total);
+        }
+        summary.records += v.records.length;
+        summary.layers += v.layers.length;
+        summary.branches += v.branches.length;
+        summary.traces += v.traces.length;
+      }
+    } catch (err) {
+      for (const name of created) await this.dropVault(name).catch(() => undefined);
+      throw err;
+    }
+    return summary;
   }
 
   // ---- readers --------------------------------------------------------------------------------
@@ -314,15 +437,19 @@ export class Database implements AsyncDisposable {
     }
   }
 
-  private async checkpointLocked(): Promise<CheckpointResult> {
+  private async checkpointLocked(collectLayers = false): Promise<CheckpointResult & { layersFreed: number }> {
     const { dir, fs, state } = this.parts;
-    if (dir === null) return { epoch: state.epoch, lsn: state.lastLsn, vaultsWritten: 0, bytesWritten: 0, filesRemoved: 0 };
+    if (dir === null) {
+      const freed = await this.housekeeping(collectLayers);
+      return { epoch: state.epoch, lsn: state.lastLsn, vaultsWritten: 0, bytesWritten: 0, filesRemoved: 0, tracesExpired: freed.traces, layersFreed: freed.layers };
+    }
     const epochBefore = state.epoch;
+    const freed = await this.housekeeping(collectLayers);
     try {
       const result = state.identity.storage === 'snapshot' ? await writeSnapshotCheckpoint(fs, dir, state) : await writeSegmentedCheckpoint(fs, dir, state);
       await this.truncateLog();
       await removeStaleLeases(dir, this.parts.options.lockStaleMs).catch(() => undefined);
-      return result;
+      return { ...result, tracesExpired: freed.traces, layersFreed: freed.layers };
     } catch (err) {
       // Before the commit point the old checkpoint and the full log still stand: the database
       // stays usable. After it, memory and disk may disagree about the log: stop.
@@ -369,7 +496,7 @@ export class Database implements AsyncDisposable {
         vault.index = index;
         vault.segmentLsn = -1;
       }
-      return { ...(await this.checkpointLocked()), slotsFreed };
+      return { ...(await this.checkpointLocked(true)), slotsFreed };
     });
   }
 
@@ -416,15 +543,15 @@ export class Database implements AsyncDisposable {
   }
 
   /**
-   * Starts a checkpoint from the write that took the log past its threshold. It is started
-   * here, not scheduled: a caller awaiting writes in a tight loop never lets the event loop
-   * reach a timer, so a deferred checkpoint might never run. The checkpoint takes the barrier
-   * synchronously, so the writes that follow wait for it.
+   * Starts a checkpoint once the log passes its threshold, in a microtask: a caller awaiting
+   * writes in a tight loop never lets the event loop reach a timer or setImmediate, but
+   * microtasks run between its writes, and the checkpoint takes the barrier before the next one.
    */
   private maybeAutoCheckpoint(): void {
     const { wal, options } = this.parts;
     if (!wal || options.autoCheckpointBytes === 0 || this.autoCheckpoint || wal.byteLength < options.autoCheckpointBytes) return;
-    this.autoCheckpoint = this.checkpoint()
+    this.autoCheckpoint = Promise.resolve()
+      .then(() => (this.statusValue === 'open' ? this.checkpoint() : undefined))
       .catch((err: QuiverError) => {
         this.backgroundError = err;
       })

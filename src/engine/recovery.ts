@@ -48,6 +48,12 @@ function vaultFromImage(identity: Identity, image: VaultImage): VaultState {
   const vault = new VaultState(image.number, image.name, image.quota, identity.dimension, createIndex(identity.index, identity.metric, identity.dimension), image.lsn);
   for (const record of image.records) vault.records.put(record);
   vault.records.nextLabel = Math.max(vault.records.nextLabel, image.nextLabel);
+  for (const layer of image.layers) vault.layers.add(layer);
+  vault.layers.nextLayer = Math.max(vault.layers.nextLayer, image.nextLayer);
+  vault.layers.branches.clear();
+  for (const [name, head] of image.branches) vault.layers.branches.set(name, head);
+  for (const trace of image.traces) vault.traces.put(trace);
+  vault.traces.retention = image.retention;
   return vault;
 }
 

@@ -47,6 +47,8 @@ export async function reembedState(state: DbState, embedder: Embedder, onProgres
   for (const old of [...state.vaults.values()].sort((a, b) => a.number - b.number)) {
     const vault = new VaultState(old.number, old.name, { ...old.quota }, dimension, createIndex(identity.index, identity.metric, dimension), next.lastLsn);
     vault.records = new RecordStore(dimension);
+    vault.layers = old.layers;
+    vault.traces = old.traces;
     const records = [...old.records.values()].sort((a, b) => a.label - b.label);
     const docs = records.filter((r) => r.doc);
     const vectors = new Map<string, Float32Array>();

@@ -5,6 +5,7 @@ import { FileName, SEGMENT_FILE_PATTERN } from '../format/constants.js';
 import type { Identity } from '../format/identity.js';
 import type { EmbedderManifest } from '../embedder/embedder.js';
 import type { Quota } from '../vault/vault-state.js';
+import type { Retention } from '../vault/traces.js';
 import type { RecoveryReport } from './recovery.js';
 import type { LeaseStatus } from '../lock/reader-lease.js';
 import type { DbState } from './state.js';
@@ -22,6 +23,9 @@ export interface VaultStats {
   segmentEpoch: number | null;
   /** Live labels in the index and, for HNSW, elements including erased ones. */
   index: { type: string; size: number };
+  layers: number;
+  branches: { name: string; head: string | null }[];
+  traces: { count: number; bytes: number; retention: Retention };
 }
 
 export interface FileStats {
@@ -125,6 +129,9 @@ export function collectStats(input: {
         },
         segmentEpoch: v.segment?.epoch ?? null,
         index: { type: index.type, size: index.size, ...(index.elementCount !== undefined ? { elements: index.elementCount } : {}) },
+        layers: v.layers.count,
+        branches: [...v.layers.branches].map(([name, head]) => ({ name, head })).sort((a, b) => (a.name < b.name ? -1 : 1)),
+        traces: { count: v.traces.count, bytes: v.traces.bytes, retention: { ...v.traces.retention } },
       };
     });
   return {

@@ -1,5 +1,6 @@
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import type { Embedder } from '../embedder/embedder.js';
+import { Branches, Layers, Traces } from './history-api.js';
 import { chunkText, type ChunkOptions } from '../embedder/chunker.js';
 import { checkChunk, checkText, lineageOf, type ChunkInfo, type DocumentInfo, type DocumentInput } from '../vault/document.js';
 import { norm, toVector } from '../format/vector.js';
@@ -35,11 +36,20 @@ export function insertOp(state: DbState, vault: number, id: unknown, vector: unk
 }
 
 export class VaultHandle implements Vault {
+  readonly layers: Layers;
+  readonly branches: Branches;
+  readonly traces: Traces;
+
   constructor(
     private readonly host: VaultHost,
     private readonly number: number,
     readonly name: string,
-  ) {}
+  ) {
+    const vault = () => this.state();
+    this.layers = new Layers(host, vault);
+    this.branches = new Branches(host, vault);
+    this.traces = new Traces(host, vault);
+  }
 
   private state(): VaultState {
     const vault = this.host.readable().vaults.get(this.number);

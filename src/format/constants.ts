@@ -36,7 +36,13 @@ export const SectionKind = {
   records: 4,
   graph: 5,
   snapshotMeta: 6,
-  // 7..15 reserved: layers, branches, traces, payload index, text index.
+  /** A vault's layers, in id order (parents first). */
+  layers: 7,
+  /** A vault's branches and their heads. */
+  branches: 8,
+  /** A vault's traces in time order, and its retention policy. */
+  traces: 9,
+  // 10..15 reserved: payload index, text index.
   /** .localembed: the vocabulary, UTF-8 words separated by '\n', in table order. */
   vocabulary: 16,
   /** .localembed: one float32 weight per word. */
@@ -63,8 +69,14 @@ export const RecordType = {
   insertEx: 3,
   vaultCreate: 4,
   vaultDrop: 5,
-  // 6..10 reserved: layer commit, branch set, branch delete, trace put, trace delete.
+  layerCommit: 6,
+  branchSet: 7,
+  branchDelete: 8,
+  tracePut: 9,
+  traceDelete: 10,
   batch: 11,
+  layerDrop: 12,
+  retentionSet: 13,
 } as const;
 export type RecordTypeName = keyof typeof RecordType;
 export const RECORD_TYPE_VALUES: ReadonlySet<number> = new Set(Object.values(RecordType));

@@ -1,7 +1,7 @@
-import { FORMAT_VERSION, SectionKind } from '../format/constants.js';
+import { FORMAT_VERSION } from '../format/constants.js';
 import { decodeSectioned, encodeSectioned, requireSection } from '../format/sectioned-file.js';
 import type { VaultState } from '../vault/vault-state.js';
-import { decodeVaultImage, vaultSections, type VaultImage } from './vault-image.js';
+import { decodeVaultImage, VAULT_SECTION_KINDS, vaultSections, type VaultImage } from './vault-image.js';
 
 /** FORMAT.md "Segment files": one vault at one epoch, as a sectioned file with magic QVSG. */
 export function encodeSegment(vault: VaultState): Uint8Array[] {
@@ -10,11 +10,5 @@ export function encodeSegment(vault: VaultState): Uint8Array[] {
 
 export function decodeSegment(bytes: Uint8Array, dimension: number, file: string): VaultImage {
   const parsed = decodeSectioned(bytes, 'segment', file);
-  return decodeVaultImage(
-    requireSection(parsed, SectionKind.vaultMeta, file, 'vault meta'),
-    requireSection(parsed, SectionKind.vectors, file, 'vectors'),
-    requireSection(parsed, SectionKind.records, file, 'records'),
-    dimension,
-    file,
-  );
+  return decodeVaultImage(VAULT_SECTION_KINDS.map((kind) => requireSection(parsed, kind, file, `kind ${kind}`)), dimension, file);
 }

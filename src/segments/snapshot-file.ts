@@ -3,7 +3,7 @@ import { decode, encode } from '../format/codec.js';
 import { FORMAT_VERSION, FileName, SectionKind } from '../format/constants.js';
 import { decodeSectioned, encodeSectioned, type Section } from '../format/sectioned-file.js';
 import type { VaultState } from '../vault/vault-state.js';
-import { decodeVaultImage, vaultSections, type VaultImage } from './vault-image.js';
+import { decodeVaultImage, VAULT_SECTION_KINDS, vaultSections, type VaultImage } from './vault-image.js';
 
 /**
  * FORMAT.md "quiver.snapshot": snapshot mode keeps the whole state in one sectioned file
@@ -30,15 +30,16 @@ export function decodeSnapshot(bytes: Uint8Array, dimension: number): { meta: Sn
   if (!first || first.kind !== SectionKind.snapshotMeta) throw new CorruptionError(file, 'missing snapshot meta section');
   const meta = decode(first.payload) as SnapshotMeta;
   const ints = [meta?.epoch, meta?.checkpointLsn, meta?.nextVaultNumber, meta?.vaults];
-  if (!ints.every((v) => Number.isSafeInteger(v) && (v as number) >= 0) || rest.length !== meta.vaults * 4) {
+  const order = [...VAULT_SECTION_KINDS, SectionKind.graph];
+  const per = order.length;
+  if (!ints.every((v) => Number.isSafeInteger(v) && (v as number) >= 0) || rest.length !== meta.vaults * per) {
     throw new CorruptionError(file, 'snapshot meta does not match its sections');
   }
-  const order = [SectionKind.vaultMeta, SectionKind.vectors, SectionKind.records, SectionKind.graph];
   const vaults = [];
   for (let i = 0; i < meta.vaults; i++) {
-    const group = rest.slice(i * 4, i * 4 + 4);
+    const group = rest.slice(i * per, (i + 1) * per);
     if (group.some((s, j) => s.kind !== order[j])) throw new CorruptionError(file, `vault ${i}: sections out of order`);
-    vaults.push({ image: decodeVaultImage(group[0]!.payload, group[1]!.payload, group[2]!.payload, dimension, file), graph: group[3]!.payload });
+    vaults.push({ image: decodeVaultImage(group.slice(0, -1).map((s) => s.payload), dimension, file), graph: group.at(-1)!.payload });
   }
   return { meta, vaults };
 }

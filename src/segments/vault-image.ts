@@ -6,6 +6,9 @@ import type { StoredRecord } from '../vault/record-store.js';
 import type { Quota, VaultState } from '../vault/vault-state.js';
 import { decodePayload } from '../wal/records.js';
 import { decodeDocument, encodeDocument } from '../vault/document.js';
+import type { Layer } from '../vault/layers.js';
+import type { Retention, StoredTrace } from '../vault/traces.js';
+import { decodeLayer, decodeRetention, decodeTrace, encodeLayer, encodeRetention, encodeTrace } from '../vault/history-codec.js';
 
 /**
  * A vault as it is written at a checkpoint (FORMAT.md "Vault sections"): a meta section,
@@ -17,8 +20,16 @@ export interface VaultImage {
   quota: Quota;
   lsn: number;
   nextLabel: number;
+  nextLayer: number;
   records: StoredRecord[];
+  layers: Layer[];
+  branches: [string, string | null][];
+  traces: StoredTrace[];
+  retention: Retention;
 }
+
+/** Sections of a vault, in file order. */
+export const VAULT_SECTION_KINDS = [SectionKind.vaultMeta, SectionKind.vectors, SectionKind.records, SectionKind.layers, SectionKind.branches, SectionKind.traces] as const;
 
 export function vaultSections(vault: VaultState): Section[] {
   const records = [...vault.records.values()].sort((a, b) => a.label - b.label);
@@ -28,16 +39,22 @@ export function vaultSections(vault: VaultState): Section[] {
   const quota: Record<string, number> = {};
   if (vault.quota.maxRecords !== undefined) quota.r = vault.quota.maxRecords;
   if (vault.quota.maxBytes !== undefined) quota.b = vault.quota.maxBytes;
-  const meta = { number: vault.number, name: vault.name, quota, lsn: vault.lsn, count: records.length, dimension: dim, nextLabel: vault.records.nextLabel };
+  const meta = { number: vault.number, name: vault.name, quota, lsn: vault.lsn, count: records.length, dimension: dim, nextLabel: vault.records.nextLabel, nextLayer: vault.layers.nextLayer };
+  const layers = [...vault.layers.layers()].sort((a, b) => Number(a.id.slice(1)) - Number(b.id.slice(1)));
+  const branches = [...vault.layers.branches].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return [
     { kind: SectionKind.vaultMeta, payload: encode(meta) },
     { kind: SectionKind.vectors, payload: new Uint8Array(vectors.buffer) },
     { kind: SectionKind.records, payload: encode(records.map((r) => [r.id, r.label, r.lsn, r.payloadBytes, r.doc ? encodeDocument(r.doc) : null])) },
+    { kind: SectionKind.layers, payload: encode(layers.map(encodeLayer)) },
+    { kind: SectionKind.branches, payload: encode(branches) },
+    { kind: SectionKind.traces, payload: encode({ retention: encodeRetention(vault.traces.retention), traces: vault.traces.ordered().map(encodeTrace) }) },
   ];
 }
 
-/** Decodes the three vault sections (already CRC-checked) into records. */
-export function decodeVaultImage(metaBytes: Uint8Array, vectorBytes: Uint8Array, recordBytes: Uint8Array, dimension: number, file: string): VaultImage {
+/** Decodes the vault sections (already CRC-checked, in VAULT_SECTION_KINDS order). */
+export function decodeVaultImage(sections: readonly Uint8Array[], dimension: number, file: string): VaultImage {
+  const [metaBytes, vectorBytes, recordBytes, layerBytes, branchBytes, traceBytes] = sections as [Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array];
   const fail = (why: string): never => {
     throw new CorruptionError(file, why);
   };
@@ -79,5 +96,29 @@ export function decodeVaultImage(metaBytes: Uint8Array, vectorBytes: Uint8Array,
   const quota: Quota = {};
   if (q.r !== undefined) quota.maxRecords = q.r;
   if (q.b !== undefined) quota.maxBytes = q.b;
-  return { number: meta.number as number, name: meta.name as string, quota, lsn: meta.lsn as number, nextLabel: meta.nextLabel as number, records };
+  let layersRaw: unknown;
+  let branches: unknown;
+  let tracesRaw: { retention?: unknown; traces?: unknown };
+  try {
+    layersRaw = decode(layerBytes);
+    branches = decode(branchBytes);
+    tracesRaw = decode(traceBytes) as typeof tracesRaw;
+  } catch (cause) {
+    throw new CorruptionError(file, 'history sections do not decode', { cause });
+  }
+  if (!Array.isArray(layersRaw) || !Array.isArray(branches) || !Array.isArray(tracesRaw?.traces)) fail('history sections are malformed');
+  if (!(branches as unknown[]).every((b) => Array.isArray(b) && typeof b[0] === 'string' && (b[1] === null || typeof b[1] === 'string'))) fail('branches are malformed');
+  return {
+    number: meta.number as number,
+    name: meta.name as string,
+    quota,
+    lsn: meta.lsn as number,
+    nextLabel: meta.nextLabel as number,
+    nextLayer: Number.isSafeInteger(meta.nextLayer) ? (meta.nextLayer as number) : 1,
+    records,
+    layers: (layersRaw as unknown[]).map((l) => decodeLayer(l, fail)),
+    branches: branches as [string, string | null][],
+    traces: (tracesRaw.traces as unknown[]).map((t) => decodeTrace(t, fail)),
+    retention: decodeRetention(tracesRaw.retention ?? {}, fail),
+  };
 }

@@ -3,6 +3,8 @@ import { FlatIndex } from './index/flat-index.js';
 import { HnswIndex } from './index/hnsw-index.js';
 import type { VectorIndex } from './index/vector-index.js';
 import { RecordStore } from './record-store.js';
+import { LayerStore } from './layers.js';
+import { TraceStore } from './traces.js';
 
 export interface Quota {
   maxRecords?: number;
@@ -26,6 +28,9 @@ export interface SegmentRef {
 export class VaultState {
   /** Replaced wholesale by compaction, which renumbers labels. */
   records: RecordStore;
+  /** Carried over to a rebuilt vault by re-embedding. */
+  layers = new LayerStore();
+  traces = new TraceStore();
   /** LSN of the last operation that changed this vault. */
   lsn: number;
   /** The files of its last checkpoint; null until it has one. */

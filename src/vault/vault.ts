@@ -1,4 +1,5 @@
 import type { ChunkOptions } from '../embedder/chunker.js';
+import type { Branches, Layers, Traces } from '../engine/history-api.js';
 import type { DocumentInfo, DocumentInput } from './document.js';
 import type { Payload } from './payload.js';
 import type { Hit, SearchOptions } from './search.js';
@@ -35,6 +36,11 @@ export interface VaultInfo {
  */
 export interface Vault {
   readonly name: string;
+  /** Versioned resources: immutable layers on branches (README "Layers, branches, traces"). */
+  readonly layers: Layers;
+  readonly branches: Branches;
+  /** Completed execution traces, in time order, with retention. */
+  readonly traces: Traces;
   /** Inserts or replaces the record `id`. */
   insert(id: string, vector: Float32Array | readonly number[], payload?: Payload | null): Promise<void>;
   /** Inserts or replaces several records as one all-or-nothing operation. */

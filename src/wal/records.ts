@@ -4,6 +4,9 @@ import { FileName, RecordType } from '../format/constants.js';
 import { vectorFromBytes, vectorToBytes } from '../format/vector.js';
 import type { Payload } from '../vault/payload.js';
 import { decodeDocument, encodeDocument, type DocumentInfo } from '../vault/document.js';
+import type { Layer } from '../vault/layers.js';
+import type { Retention, StoredTrace } from '../vault/traces.js';
+import { decodeLayer, decodeRetention, decodeTrace, encodeLayer, encodeRetention, encodeTrace } from '../vault/history-codec.js';
 import type { Quota } from '../vault/vault-state.js';
 
 /**
@@ -15,7 +18,14 @@ export type Op =
   | { type: 'insert'; vault: number; id: string; vector: Float32Array; payload: Payload | null; payloadBytes: Uint8Array | null; doc: DocumentInfo | null }
   | { type: 'erase'; vault: number; id: string }
   | { type: 'vaultCreate'; vault: number; name: string; quota: Quota }
-  | { type: 'vaultDrop'; vault: number };
+  | { type: 'vaultDrop'; vault: number }
+  | { type: 'layerCommit'; vault: number; layer: Layer; move: string | null }
+  | { type: 'layerDrop'; vault: number; id: string }
+  | { type: 'branchSet'; vault: number; name: string; head: string | null }
+  | { type: 'branchDelete'; vault: number; name: string }
+  | { type: 'tracePut'; vault: number; trace: StoredTrace }
+  | { type: 'traceDelete'; vault: number; key: string }
+  | { type: 'retentionSet'; vault: number; retention: Retention };
 
 type Body = Record<string, unknown>;
 
@@ -34,6 +44,20 @@ function encodeBody(op: Op): [number, Body] {
     }
     case 'vaultDrop':
       return [RecordType.vaultDrop, { v: op.vault }];
+    case 'layerCommit':
+      return [RecordType.layerCommit, { v: op.vault, layer: encodeLayer(op.layer), move: op.move }];
+    case 'layerDrop':
+      return [RecordType.layerDrop, { v: op.vault, id: op.id }];
+    case 'branchSet':
+      return [RecordType.branchSet, { v: op.vault, name: op.name, head: op.head }];
+    case 'branchDelete':
+      return [RecordType.branchDelete, { v: op.vault, name: op.name }];
+    case 'tracePut':
+      return [RecordType.tracePut, { v: op.vault, trace: encodeTrace(op.trace) }];
+    case 'traceDelete':
+      return [RecordType.traceDelete, { v: op.vault, key: op.key }];
+    case 'retentionSet':
+      return [RecordType.retentionSet, { v: op.vault, r: encodeRetention(op.retention) }];
   }
 }
 
@@ -96,6 +120,21 @@ function decodeOne(type: number, value: unknown, dimension: number, fail: (why: 
     }
     case RecordType.vaultDrop:
       return { type: 'vaultDrop', vault: v };
+    case RecordType.layerCommit:
+      return { type: 'layerCommit', vault: v, layer: decodeLayer(b.layer, fail), move: b.move === null || b.move === undefined ? null : typeof b.move === 'string' ? b.move : fail('bad branch') };
+    case RecordType.layerDrop:
+      return { type: 'layerDrop', vault: v, id: typeof b.id === 'string' ? b.id : fail('bad layer id') };
+    case RecordType.branchSet:
+      if (typeof b.name !== 'string' || (b.head !== null && typeof b.head !== 'string')) return fail('bad branch');
+      return { type: 'branchSet', vault: v, name: b.name, head: b.head as string | null };
+    case RecordType.branchDelete:
+      return { type: 'branchDelete', vault: v, name: typeof b.name === 'string' ? b.name : fail('bad branch') };
+    case RecordType.tracePut:
+      return { type: 'tracePut', vault: v, trace: decodeTrace(b.trace, fail) };
+    case RecordType.traceDelete:
+      return { type: 'traceDelete', vault: v, key: typeof b.key === 'string' ? b.key : fail('bad trace key') };
+    case RecordType.retentionSet:
+      return { type: 'retentionSet', vault: v, retention: decodeRetention(b.r, fail) };
     default:
       return fail(`record type ${type} is not supported by this build`);
   }

@@ -3,6 +3,7 @@
  *   insert <dir> <durability> <concurrency>  insert forever, printing "ack <n>" as each insert resolves
  *   hold <dir>                               open for writing, print "ready", wait to be killed
  *   reembed <dir> <model folder>             re-embed the database with that model, printing "progress <n>"
+ *   commits <dir> <durability>               commit layers forever (a second branch every 10th), printing "commit <n> <id>"
  */
 import { open, type Durability } from '../../src/index.js';
 
@@ -34,6 +35,17 @@ if (mode === 'insert') {
   await db.reembed({ transformers: durability! }, { onProgress: (done) => process.stdout.write(`progress ${done}\n`) });
   process.stdout.write('done\n');
   await db.close();
+} else if (mode === 'commits') {
+  const db = await open(dir!, { dimension: 8, durability: durability as Durability, autoCheckpointBytes: 8 * 1024 });
+  const v = db.hasVault('kb') ? db.vault('kb') : await db.createVault('kb');
+  await v.branches.create('side', null);
+  process.stdout.write('ready\n');
+  for (let n = 0; ; n++) {
+    const branch = n % 10 === 9 ? 'side' : 'main';
+    const { id } = await v.layers.commit({ branch, resources: { [`urn:${n}`]: { n }, 'urn:counter': { n } }, meta: { n } });
+    await v.traces.put(`trace-${n}`, { n, layer: id });
+    process.stdout.write(`commit ${n} ${id} ${branch}\n`);
+  }
 } else {
   throw new Error(`unknown mode ${mode}`);
 }
