@@ -12,39 +12,14 @@ import { open } from '../engine/open.js';
 import type { OpenOptions } from '../engine/options.js';
 import type { Filter } from '../vault/filter.js';
 import { runDemo } from './demo.js';
-import { ExitCode, describe, print, reportError, type OutputOptions } from './output.js';
-
-type Action = (...args: never[]) => Promise<number | void>;
-
-/** Wraps a command so every failure becomes a message and an exit code, never a stack trace. */
-function run(action: Action) {
-  return async (...args: unknown[]): Promise<void> => {
-    const command = args[args.length - 1] as Command;
-    const opts = command.optsWithGlobals() as OutputOptions;
-    try {
-      const code = await (action as (...a: unknown[]) => Promise<number | void>)(...args);
-      process.exitCode = code ?? ExitCode.ok;
-    } catch (err) {
-      if (err instanceof CommanderError) {
-        process.stderr.write(`quiver: ${err.message}\n`);
-        process.exitCode = ExitCode.usage;
-        return;
-      }
-      process.exitCode = reportError(err, opts);
-    }
-  };
-}
+import { ExitCode, describe, print, reportError } from './output.js';
+import { integer, run } from './run.js';
+import { addHistoryCommands } from './history-commands.js';
 
 /** 'local', or a folder holding a transformers model. */
 function embedderOption(value: string): EmbedderOption {
   return value === 'local' ? 'local' : { transformers: value };
 }
-
-const integer = (value: string): number => {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n)) throw new CommanderError(ExitCode.usage, 'quiver.invalidArgument', `not an integer: ${value}`);
-  return n;
-};
 
 export function buildProgram(): Command {
   const program = new Command('quiver')
@@ -228,6 +203,8 @@ export function buildProgram(): Command {
         print(result, cmd.optsWithGlobals(), () => `restored ${dbPath} from ${backup} (LSN ${result.lsn})`);
       }),
     );
+
+  addHistoryCommands(program);
 
   program
     .command('recover <db>')

@@ -107,4 +107,40 @@ describe('quiver', () => {
     assert.ok(stats.files.embedder > 0);
     assert.equal(quiver('init', dir + '-none').code, 2, 'init needs --dim or --embedder');
   });
+
+  it('branch list|show|create|delete, trace list|get, export and import, each with --json', async () => {
+    const dir = dbPath();
+    const db = await open(dir, { dimension: 2 });
+    const v = await db.createVault('kb');
+    await v.layers.commit({ resources: { 'urn:a': { v: 1 } }, meta: { msg: 'one' } });
+    await v.layers.commit({ resources: { 'urn:a': { v: 2 } } });
+    await v.traces.put('run/1', { ok: true }, { at: Date.parse('2026-01-01T00:00:00Z') });
+    await v.traces.put('run/2', { ok: false }, { at: Date.parse('2026-02-01T00:00:00Z') });
+    await db.close();
+
+    assert.deepEqual(quiver('branch', 'list', dir, '--vault', 'kb', '--json').json(), [{ name: 'main', head: 'L2' }]);
+    assert.equal(quiver('branch', 'create', dir, 'exp', '--vault', 'kb', '--from', 'L1').code, 0);
+    const show = quiver('branch', 'show', dir, 'exp', '--vault', 'kb', '--json').json();
+    assert.deepEqual([show.head, show.log.map((l: { id: string }) => l.id)], ['L1', ['L1']]);
+    assert.match(quiver('branch', 'show', dir, 'main', '--vault', 'kb').stdout, /L2\s+parent L1/);
+    assert.equal(quiver('branch', 'show', dir, 'nope', '--vault', 'kb').code, 1);
+    assert.equal(quiver('branch', 'delete', dir, 'exp', '--vault', 'kb').code, 0, 'main reaches L1, so exp is not the only reference');
+    const traces = quiver('trace', 'list', dir, '--vault', 'kb', '--since', '2026-01-15', '--json');
+    assert.deepEqual(traces.json().map((t: { key: string }) => t.key), ['run/2']);
+    assert.deepEqual(quiver('trace', 'get', dir, 'run/1', '--vault', 'kb', '--json').json().trace, { ok: true });
+    const stats = quiver('stats', dir, '--json').json();
+    assert.deepEqual([stats.vaults[0].layers, stats.vaults[0].traces.count, stats.vaults[0].branches], [2, 2, [{ name: 'main', head: 'L2' }]]);
+
+    const out = path.join(path.dirname(dir), 'export');
+    const exported = quiver('export', dir, out, '--json');
+    assert.equal(exported.code, 0, exported.stderr);
+    assert.equal(exported.json().layers, 2);
+    const target = dbPath();
+    assert.equal(quiver('init', target, '--dim', '2').code, 0);
+    const imported = quiver('import', target, out, '--json');
+    assert.equal(imported.code, 0, imported.stderr);
+    assert.equal(imported.json().traces, 2);
+    assert.deepEqual(quiver('trace', 'list', target, '--vault', 'kb', '--json').json().map((t: { key: string }) => t.key), ['run/1', 'run/2']);
+    assert.equal(quiver('import', target, out).code, 1, 'the vault exists now');
+  });
 });
