@@ -108,8 +108,9 @@ export function buildProgram(): Command {
     .option('--ef <n>', 'HNSW search breadth', integer)
     .option('--filter <json>', 'payload filter as JSON')
     .option('--exact', 'exact search, no graph')
+    .addOption(new Option('--mode <mode>', 'vector (default), text (BM25) or hybrid').choices(['vector', 'text', 'hybrid']))
     .action(
-      run(async (dbPath: string, o: { vault: string; text?: string; vector?: string; k: number; ef?: number; filter?: string; exact?: boolean }, cmd: Command) => {
+      run(async (dbPath: string, o: { vault: string; text?: string; vector?: string; k: number; ef?: number; filter?: string; exact?: boolean; mode?: 'vector' | 'text' | 'hybrid' }, cmd: Command) => {
         if ((o.text === undefined) === (o.vector === undefined)) throw new CommanderError(ExitCode.usage, 'quiver.missing', 'search needs exactly one of --text and --vector');
         const parse = (what: string, text: string): unknown => {
           try {
@@ -125,9 +126,10 @@ export function buildProgram(): Command {
             ...(o.ef ? { ef: o.ef } : {}),
             ...(o.filter ? { filter: parse('filter', o.filter) as Filter } : {}),
             ...(o.exact ? { exact: true } : {}),
+            ...(o.mode ? { mode: o.mode } : {}),
           });
           print(hits, cmd.optsWithGlobals(), () =>
-            hits.map((h) => `${h.score.toFixed(4)}  ${h.id}  ${h.payload ? JSON.stringify(h.payload) : ''}${h.document ? `\n        ${h.document.text.replace(/\s+/g, ' ').slice(0, 160)}` : ''}`).join('\n') || '(no hits)',
+            hits.map((h) => `${h.score.toFixed(4)}  ${h.id}${h.ranks ? `  ${JSON.stringify(h.ranks)}` : ''}  ${h.payload ? JSON.stringify(h.payload) : ''}${h.document ? `\n        ${h.document.text.replace(/\s+/g, ' ').slice(0, 160)}` : ''}`).join('\n') || '(no hits)',
           );
         } finally {
           await db.close();

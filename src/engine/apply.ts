@@ -30,6 +30,8 @@ export function applyOp(state: DbState, op: Op, lsn: number): boolean {
       if (!vault) return false;
       const existing = vault.records.get(op.id);
       const label = existing ? existing.label : vault.records.nextLabel;
+      if (op.doc) vault.text.add(op.id, op.doc.text, existing?.doc?.text ?? null);
+      else if (existing?.doc) vault.text.remove(op.id, existing.doc.text);
       vault.records.put({ id: op.id, label, vector: op.vector, payload: op.payload, payloadBytes: op.payloadBytes, doc: op.doc, lsn });
       vault.index.add(label, op.vector);
       vault.lsn = lsn;
@@ -40,6 +42,7 @@ export function applyOp(state: DbState, op: Op, lsn: number): boolean {
       if (!vault) return false;
       const old = vault.records.delete(op.id);
       if (old) vault.index.remove(old.label);
+      if (old?.doc) vault.text.remove(op.id, old.doc.text);
       vault.lsn = lsn;
       return true;
     }

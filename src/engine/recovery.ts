@@ -54,6 +54,7 @@ function vaultFromImage(identity: Identity, image: VaultImage): VaultState {
   for (const [name, head] of image.branches) vault.layers.branches.set(name, head);
   for (const trace of image.traces) vault.traces.put(trace);
   vault.traces.retention = image.retention;
+  vault.text = image.text;
   return vault;
 }
 

@@ -49,6 +49,7 @@ export async function reembedState(state: DbState, embedder: Embedder, onProgres
     vault.records = new RecordStore(dimension);
     vault.layers = old.layers;
     vault.traces = old.traces;
+    vault.text = old.text;
     const records = [...old.records.values()].sort((a, b) => a.label - b.label);
     const docs = records.filter((r) => r.doc);
     const vectors = new Map<string, Float32Array>();

@@ -24,6 +24,8 @@ export interface VaultStats {
   /** Live labels in the index and, for HNSW, elements including erased ones. */
   index: { type: string; size: number };
   layers: number;
+  /** The full-text index: documents, distinct terms, documents tokenised since open. */
+  text: { documents: number; terms: number; tokenized: number };
   branches: { name: string; head: string | null }[];
   traces: { count: number; bytes: number; retention: Retention };
 }
@@ -130,6 +132,7 @@ export function collectStats(input: {
         segmentEpoch: v.segment?.epoch ?? null,
         index: { type: index.type, size: index.size, ...(index.elementCount !== undefined ? { elements: index.elementCount } : {}) },
         layers: v.layers.count,
+        text: { documents: v.text.documents, terms: v.text.terms, tokenized: v.text.tokenized },
         branches: [...v.layers.branches].map(([name, head]) => ({ name, head })).sort((a, b) => (a.name < b.name ? -1 : 1)),
         traces: { count: v.traces.count, bytes: v.traces.bytes, retention: { ...v.traces.retention } },
       };

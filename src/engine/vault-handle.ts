@@ -6,7 +6,7 @@ import { checkChunk, checkText, lineageOf, type ChunkInfo, type DocumentInfo, ty
 import { norm, toVector } from '../format/vector.js';
 import type { Payload } from '../vault/payload.js';
 import { validatePayload } from '../vault/payload.js';
-import { copyPayload, searchVault, type Hit, type SearchOptions } from '../vault/search.js';
+import { checkSearchOptions, copyPayload, searchByMode, type Hit, type SearchOptions } from '../vault/search.js';
 import type { RecordInput, RecordOutput, Vault, VaultInfo } from '../vault/vault.js';
 import type { VaultState } from '../vault/vault-state.js';
 import type { Op } from '../wal/records.js';
@@ -156,18 +156,22 @@ export class VaultHandle implements Vault {
     return [...this.state().records.values()].map((r) => r.id).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   }
 
-  /** Nearest records to a vector, or to a text embedded with the database's embedder. */
+  /**
+   * mode 'vector' (default): nearest records to a vector, or to a text embedded with the
+   * database's embedder. 'text': BM25 over document text. 'hybrid': both rankings, fused.
+   */
   async search(query: string | Float32Array | readonly number[], options: SearchOptions = {}): Promise<Hit[]> {
     this.state();
     if (typeof options !== 'object' || options === null) throw new ValidationError('options', 'must be an object');
-    let vector: Float32Array;
-    if (typeof query === 'string') {
-      if (query.trim().length === 0) throw new ValidationError('query', 'must not be empty');
-      [vector] = (await this.host.embedder().embed([query])) as [Float32Array];
-    } else {
-      vector = toVector(query, this.host.readable().identity.dimension, 'query');
+    checkSearchOptions(options);
+    const mode = options.mode ?? 'vector';
+    if (typeof query === 'string' && query.trim().length === 0) throw new ValidationError('query', 'must not be empty');
+    if (mode !== 'vector' && typeof query !== 'string') throw new ValidationError('query', `mode '${mode}' needs a text query`);
+    let vector: Float32Array | undefined;
+    if (mode !== 'text') {
+      vector = typeof query === 'string' ? ((await this.host.embedder().embed([query])) as [Float32Array])[0] : toVector(query, this.host.readable().identity.dimension, 'query');
     }
-    return searchVault(this.state(), this.host.readable().identity.metric, vector, options);
+    return searchByMode(this.state(), this.host.readable().identity.metric, { ...(vector ? { vector } : {}), ...(typeof query === 'string' ? { text: query } : {}) }, options);
   }
 
   info(): VaultInfo {

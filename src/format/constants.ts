@@ -42,7 +42,9 @@ export const SectionKind = {
   branches: 8,
   /** A vault's traces in time order, and its retention policy. */
   traces: 9,
-  // 10..15 reserved: payload index, text index.
+  /** A vault's full-text index (BM25 postings). */
+  textIndex: 10,
+  // 11..15 reserved: payload index.
   /** .localembed: the vocabulary, UTF-8 words separated by '\n', in table order. */
   vocabulary: 16,
   /** .localembed: one float32 weight per word. */

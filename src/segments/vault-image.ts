@@ -7,6 +7,7 @@ import type { Quota, VaultState } from '../vault/vault-state.js';
 import { decodePayload } from '../wal/records.js';
 import { decodeDocument, encodeDocument } from '../vault/document.js';
 import type { Layer } from '../vault/layers.js';
+import { TextIndex } from '../text/text-index.js';
 import type { Retention, StoredTrace } from '../vault/traces.js';
 import { decodeLayer, decodeRetention, decodeTrace, encodeLayer, encodeRetention, encodeTrace } from '../vault/history-codec.js';
 
@@ -26,10 +27,11 @@ export interface VaultImage {
   branches: [string, string | null][];
   traces: StoredTrace[];
   retention: Retention;
+  text: TextIndex;
 }
 
 /** Sections of a vault, in file order. */
-export const VAULT_SECTION_KINDS = [SectionKind.vaultMeta, SectionKind.vectors, SectionKind.records, SectionKind.layers, SectionKind.branches, SectionKind.traces] as const;
+export const VAULT_SECTION_KINDS = [SectionKind.vaultMeta, SectionKind.vectors, SectionKind.records, SectionKind.layers, SectionKind.branches, SectionKind.traces, SectionKind.textIndex] as const;
 
 export function vaultSections(vault: VaultState): Section[] {
   const records = [...vault.records.values()].sort((a, b) => a.label - b.label);
@@ -49,12 +51,13 @@ export function vaultSections(vault: VaultState): Section[] {
     { kind: SectionKind.layers, payload: encode(layers.map(encodeLayer)) },
     { kind: SectionKind.branches, payload: encode(branches) },
     { kind: SectionKind.traces, payload: encode({ retention: encodeRetention(vault.traces.retention), traces: vault.traces.ordered().map(encodeTrace) }) },
+    { kind: SectionKind.textIndex, payload: encode(vault.text.dump()) },
   ];
 }
 
 /** Decodes the vault sections (already CRC-checked, in VAULT_SECTION_KINDS order). */
 export function decodeVaultImage(sections: readonly Uint8Array[], dimension: number, file: string): VaultImage {
-  const [metaBytes, vectorBytes, recordBytes, layerBytes, branchBytes, traceBytes] = sections as [Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array];
+  const [metaBytes, vectorBytes, recordBytes, layerBytes, branchBytes, traceBytes, textBytes] = sections as [Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array];
   const fail = (why: string): never => {
     throw new CorruptionError(file, why);
   };
@@ -99,15 +102,18 @@ export function decodeVaultImage(sections: readonly Uint8Array[], dimension: num
   let layersRaw: unknown;
   let branches: unknown;
   let tracesRaw: { retention?: unknown; traces?: unknown };
+  let textRaw: { docs?: unknown; postings?: unknown };
   try {
     layersRaw = decode(layerBytes);
     branches = decode(branchBytes);
     tracesRaw = decode(traceBytes) as typeof tracesRaw;
+    textRaw = decode(textBytes) as typeof textRaw;
   } catch (cause) {
     throw new CorruptionError(file, 'history sections do not decode', { cause });
   }
   if (!Array.isArray(layersRaw) || !Array.isArray(branches) || !Array.isArray(tracesRaw?.traces)) fail('history sections are malformed');
   if (!(branches as unknown[]).every((b) => Array.isArray(b) && typeof b[0] === 'string' && (b[1] === null || typeof b[1] === 'string'))) fail('branches are malformed');
+  if (!Array.isArray(textRaw?.docs) || !Array.isArray(textRaw.postings)) fail('text index is malformed');
   return {
     number: meta.number as number,
     name: meta.name as string,
@@ -120,5 +126,6 @@ export function decodeVaultImage(sections: readonly Uint8Array[], dimension: num
     branches: branches as [string, string | null][],
     traces: (tracesRaw.traces as unknown[]).map((t) => decodeTrace(t, fail)),
     retention: decodeRetention(tracesRaw.retention ?? {}, fail),
+    text: TextIndex.load(textRaw as { docs: [string, number][]; postings: [string, [string, number][]][] }),
   };
 }

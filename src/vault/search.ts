@@ -7,6 +7,7 @@ import type { Neighbor } from './index/vector-index.js';
 import { scoreFromDistance } from './metric.js';
 import type { Payload } from './payload.js';
 import type { ChunkInfo } from './document.js';
+import type { Bm25Params } from '../text/text-index.js';
 import type { StoredRecord } from './record-store.js';
 import type { VaultState } from './vault-state.js';
 
@@ -19,14 +20,35 @@ export interface SearchOptions {
   filter?: Filter;
   /** Skip the graph: exact search over every (matching) record. */
   exact?: boolean;
+  /** 'vector' (default), 'text' (BM25 over document text) or 'hybrid' (both, fused). */
+  mode?: 'vector' | 'text' | 'hybrid';
+  /** BM25 parameters for 'text' and 'hybrid'. */
+  bm25?: Bm25Params;
+  /** Hybrid fusion: 'rrf' (reciprocal rank fusion, default) or weights for min-max normalised scores. */
+  fusion?: 'rrf' | { vector: number; text: number };
+  /** The RRF constant (default 60). */
+  rrfK?: number;
+  /** Hybrid: how deep each ranking goes before fusion (default max(4k, 50)). */
+  candidates?: number;
+  /**
+   * Hybrid: text hits scoring below this fraction of the best text score stay out of the fusion
+   * (default 0.1), so documents matching only common query terms do not swamp a rare exact match.
+   */
+  textFloor?: number;
 }
 
 export interface Hit {
   id: string;
-  /** cosine similarity, dot product, or Euclidean distance (l2: lower is better). */
+  /**
+   * vector mode: cosine similarity, dot product, or Euclidean distance (l2: lower is better);
+   * text mode: the BM25 score; hybrid: the fused score. Hits come best first.
+   */
   score: number;
-  /** The metric's distance as hnswlib defines it; hits are sorted by it, nearest first. */
-  distance: number;
+  /** vector mode: the metric's distance as hnswlib defines it. */
+  distance?: number;
+  /** hybrid mode: the 1-based rank in each ranking that found the hit, and its score there. */
+  ranks?: { vector?: number; text?: number };
+  scores?: { vector?: number; text?: number };
   payload: Payload | null;
   /** For document records: the text and where the chunk sits in its document. */
   document?: { text: string; chunk: ChunkInfo | null };
@@ -38,12 +60,79 @@ const EXACT_SCAN_MAX_MATCHES = 2_000;
 /** ...or at most this fraction of the vault. */
 const EXACT_SCAN_MAX_FRACTION = 0.02;
 
+export type SearchMode = NonNullable<SearchOptions['mode']>;
+
 export function checkSearchOptions(options: SearchOptions): { k: number; ef: number | undefined } {
   const k = options.k ?? 10;
   if (!Number.isSafeInteger(k) || k < 1 || k > MAX_K) throw new ValidationError('k', `must be an integer from 1 to ${MAX_K}`);
   const ef = options.ef;
   if (ef !== undefined && (!Number.isSafeInteger(ef) || ef < 1 || ef > 100_000)) throw new ValidationError('ef', 'must be an integer from 1 to 100000');
+  if (options.mode !== undefined && !['vector', 'text', 'hybrid'].includes(options.mode)) throw new ValidationError('mode', "must be 'vector', 'text' or 'hybrid'");
+  const f = options.fusion;
+  if (f !== undefined && f !== 'rrf' && !(typeof f === 'object' && f !== null && Number.isFinite(f.vector) && Number.isFinite(f.text))) throw new ValidationError('fusion', "must be 'rrf' or { vector, text } weights");
+  if (options.textFloor !== undefined && !(options.textFloor >= 0 && options.textFloor <= 1)) throw new ValidationError('textFloor', 'must be a number from 0 to 1');
+  for (const [name, v] of [['rrfK', options.rrfK], ['candidates', options.candidates]] as const) {
+    if (v !== undefined && (!Number.isSafeInteger(v) || v < 1 || v > 100_000)) throw new ValidationError(name, 'must be an integer from 1 to 100000');
+  }
   return { k, ef };
+}
+
+/** BM25 over the vault's document text, filtered, best first (ties by id). */
+export function textRanking(vault: VaultState, text: string, k: number, predicate: ((p: Payload | null) => boolean) | null, params: Bm25Params = {}): { id: string; score: number }[] {
+  const hits = vault.text.score(text, params).filter((h) => {
+    const record = vault.records.get(h.id);
+    return record !== undefined && (predicate === null || predicate(record.payload));
+  });
+  hits.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return hits.slice(0, k);
+}
+
+function toHit(record: StoredRecord, score: number): Hit {
+  const hit: Hit = { id: record.id, score, payload: copyPayload(record.payloadBytes) };
+  if (record.doc) hit.document = { text: record.doc.text, chunk: record.doc.chunk ? { ...record.doc.chunk } : null };
+  return hit;
+}
+
+/**
+ * Searches by mode. 'text' needs `text`; 'vector' needs `vector`; 'hybrid' needs both and fuses
+ * a vector ranking and a text ranking, each `candidates` deep, under the same filter.
+ */
+export async function searchByMode(vault: VaultState, metric: Metric, query: { vector?: Float32Array; text?: string }, options: SearchOptions): Promise<Hit[]> {
+  const mode = options.mode ?? 'vector';
+  const { k } = checkSearchOptions(options);
+  if (mode === 'vector') return searchVault(vault, metric, query.vector!, options);
+  const predicate = options.filter === undefined ? null : compileFilter(options.filter);
+  if (mode === 'text') return textRanking(vault, query.text!, k, predicate, options.bm25).map((h) => toHit(vault.records.get(h.id)!, h.score));
+  const depth = options.candidates ?? Math.max(4 * k, 50);
+  const byVector = await searchVault(vault, metric, query.vector!, { ...options, mode: 'vector', k: Math.min(depth, MAX_K) });
+  const ranked = textRanking(vault, query.text!, depth, predicate, options.bm25);
+  const floor = (options.textFloor ?? 0.1) * (ranked[0]?.score ?? 0);
+  const byText = ranked.filter((h) => h.score >= floor);
+  const fused = new Map<string, { ranks: Hit['ranks'] & object; scores: Hit['scores'] & object }>();
+  const entry = (id: string) => fused.get(id) ?? (fused.set(id, { ranks: {}, scores: {} }), fused.get(id)!);
+  byVector.forEach((h, i) => Object.assign(entry(h.id), { ranks: { ...entry(h.id).ranks, vector: i + 1 }, scores: { ...entry(h.id).scores, vector: h.score } }));
+  byText.forEach((h, i) => Object.assign(entry(h.id), { ranks: { ...entry(h.id).ranks, text: i + 1 }, scores: { ...entry(h.id).scores, text: h.score } }));
+  const fusion = options.fusion ?? 'rrf';
+  let combine: (e: { ranks: { vector?: number; text?: number }; scores: { vector?: number; text?: number } }) => number;
+  if (fusion === 'rrf') {
+    const c = options.rrfK ?? 60;
+    combine = (e) => (e.ranks.vector ? 1 / (c + e.ranks.vector) : 0) + (e.ranks.text ? 1 / (c + e.ranks.text) : 0);
+  } else {
+    // Min-max normalise each list to [0, 1] (l2 scores are distances: lower is better), then weigh.
+    const norm = (xs: number[], higherBetter: boolean) => {
+      const lo = Math.min(...xs);
+      const hi = Math.max(...xs);
+      return (x: number) => (hi === lo ? 1 : higherBetter ? (x - lo) / (hi - lo) : (hi - x) / (hi - lo));
+    };
+    const nv = norm(byVector.map((h) => h.score), metric !== 'l2');
+    const nt = norm(byText.map((h) => h.score), true);
+    combine = (e) => (e.scores.vector !== undefined ? fusion.vector * nv(e.scores.vector) : 0) + (e.scores.text !== undefined ? fusion.text * nt(e.scores.text) : 0);
+  }
+  return [...fused]
+    .map(([id, e]) => ({ id, e, score: combine(e) }))
+    .sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    .slice(0, k)
+    .map(({ id, e, score }) => ({ ...toHit(vault.records.get(id)!, score), ranks: e.ranks, scores: e.scores }));
 }
 
 /**
@@ -77,9 +166,7 @@ export async function searchVault(vault: VaultState, metric: Metric, query: Floa
   for (const n of neighbors) {
     const record = vault.records.byLabelGet(n.label);
     if (!record) continue; // the graph may briefly know a label the store has dropped
-    const hit: Hit = { id: record.id, score: scoreFromDistance(metric, n.distance), distance: n.distance, payload: copyPayload(record.payloadBytes) };
-    if (record.doc) hit.document = { text: record.doc.text, chunk: record.doc.chunk ? { ...record.doc.chunk } : null };
-    hits.push(hit);
+    hits.push({ ...toHit(record, scoreFromDistance(metric, n.distance)), distance: n.distance });
   }
   return hits;
 }

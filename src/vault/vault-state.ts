@@ -5,6 +5,7 @@ import type { VectorIndex } from './index/vector-index.js';
 import { RecordStore } from './record-store.js';
 import { LayerStore } from './layers.js';
 import { TraceStore } from './traces.js';
+import { TextIndex } from '../text/text-index.js';
 
 export interface Quota {
   maxRecords?: number;
@@ -31,6 +32,8 @@ export class VaultState {
   /** Carried over to a rebuilt vault by re-embedding. */
   layers = new LayerStore();
   traces = new TraceStore();
+  /** Full-text index over document text, keyed by record id. */
+  text = new TextIndex();
   /** LSN of the last operation that changed this vault. */
   lsn: number;
   /** The files of its last checkpoint; null until it has one. */

