@@ -16,6 +16,7 @@ import { RecordStore } from '../vault/record-store.js';
 import type { Vault, VaultInfo } from '../vault/vault.js';
 import { createIndex } from '../vault/vault-state.js';
 import { encodeRecord, type Op } from '../wal/records.js';
+import { truncateLogFile } from '../wal/wal-file.js';
 import type { Durability, WalWriter } from '../wal/wal-writer.js';
 import { applyOp } from './apply.js';
 import { removeUnreferenced, writeSegmentedCheckpoint, writeSnapshotCheckpoint, type CheckpointResult } from './checkpoint.js';
@@ -462,17 +463,7 @@ export class Database implements AsyncDisposable {
     const { dir, fs, wal } = this.parts;
     if (wal) return wal.reset();
     // ephemeral: no writer, but a log left by an earlier session is now covered by the checkpoint.
-    const file = path.join(dir!, FileName.wal);
-    if (!(await fs.exists(file))) return;
-    const fd = fs.openSync(file, 'readwrite');
-    try {
-      if (fs.sizeSync(fd) > WAL_HEADER_SIZE) {
-        await fs.truncate(fd, WAL_HEADER_SIZE);
-        await fs.fsync(fd);
-      }
-    } finally {
-      fs.closeSync(fd);
-    }
+    await truncateLogFile(fs, path.join(dir!, FileName.wal), WAL_HEADER_SIZE);
   }
 
   /** Rebuilds every vault's index from its records (erased records leave no trace), then checkpoints. */

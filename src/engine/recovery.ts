@@ -13,6 +13,7 @@ import { HnswIndex } from '../vault/index/hnsw-index.js';
 import { createIndex, VaultState, type FileRef, type SegmentRef } from '../vault/vault-state.js';
 import { decodeRecord } from '../wal/records.js';
 import { scanWal, type DroppedSpan } from '../wal/wal-reader.js';
+import { truncateLogFile } from '../wal/wal-file.js';
 import { applyOp } from './apply.js';
 import { emptyState, type DbState } from './state.js';
 import type { Identity } from '../format/identity.js';
@@ -185,13 +186,7 @@ export async function replayWal(fs: FileSystem, dir: string, state: DbState, pol
       await fs.syncDir(dir);
       report.salvagedTo = aside;
     }
-    const fd = fs.openSync(file, 'readwrite');
-    try {
-      await fs.truncate(fd, scan.validEnd);
-      await fs.fsync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
+    await truncateLogFile(fs, file, scan.validEnd);
   }
   return { ...report, validEnd: scan.tornHeader ? 0 : writable || !scan.dropped ? scan.validEnd : bytes.byteLength };
 }

@@ -7,6 +7,7 @@ import { overlay, readIfExists, type FileSystem } from '../fs/file-system.js';
 import type { Embedder } from '../embedder/embedder.js';
 import { encodeEmbedderManifest } from '../embedder/manifest-file.js';
 import { lineageOf } from '../vault/document.js';
+import { truncateLogFile } from '../wal/wal-file.js';
 import { RecordStore, type StoredRecord } from '../vault/record-store.js';
 import { createIndex, VaultState } from '../vault/vault-state.js';
 import { writeSegmentedCheckpoint, writeSnapshotCheckpoint } from './checkpoint.js';
@@ -134,18 +135,7 @@ export async function finishReembed(fs: FileSystem, dir: string): Promise<boolea
   }
   await fs.syncDir(path.join(dir, FileName.textEmbedder)).catch(() => undefined);
   await fs.syncDir(dir);
-  const wal = path.join(dir, FileName.wal);
-  if (await fs.exists(wal)) {
-    const fd = fs.openSync(wal, 'readwrite');
-    try {
-      if (fs.sizeSync(fd) > WAL_HEADER_SIZE) {
-        await fs.truncate(fd, WAL_HEADER_SIZE);
-        await fs.fsync(fd);
-      }
-    } finally {
-      fs.closeSync(fd);
-    }
-  }
+  await truncateLogFile(fs, path.join(dir, FileName.wal), WAL_HEADER_SIZE);
   for (const p of intent.remove) await fs.unlink(path.join(dir, p)).catch(() => undefined);
   await fs.unlink(path.join(dir, INTENT));
   await fs.syncDir(dir);
