@@ -1,75 +1,192 @@
 /**
- * npm run bench [-- --n 10000 --dim 384 --quick]
- * Ingest under each durability mode, against raw hnswlib-node with the same parameters and data
- * in the same process. Prints medians and ratios; writes bench/results/latest.json.
+ * npm run bench [-- --n 100000 --dim 384 --quick]
+ * quiverdb against raw hnswlib-node, same parameters, same data, same process tree (README
+ * "Performance"). Prints a table of medians and ratios; writes bench/results/latest.json.
  */
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { createRequire } from 'node:module';
-import { open, type Durability } from '../src/index.js';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { open, type Durability, type Vault } from '../src/index.js';
 import { clustered } from './data.js';
-
-const require = createRequire(import.meta.url);
-const { HierarchicalNSW } = require('hnswlib-node') as typeof import('hnswlib-node');
+import { groundTruth, hnswlib, median, recall } from './peer.js';
 
 const args = process.argv.slice(2);
-const flag = (name: string, fallback: number): number => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-};
+const flag = (name: string, fallback: number): number => (args.includes(`--${name}`) ? Number(args[args.indexOf(`--${name}`) + 1]) : fallback);
 const quick = args.includes('--quick');
-const N = flag('n', quick ? 2000 : 10_000);
+const N = flag('n', quick ? 10_000 : 100_000);
 const DIM = flag('dim', 384);
+const Q = quick ? 300 : 1000;
 const M = 16;
-const EF_CONSTRUCTION = 200;
+const EFC = 200;
+const SELF = path.dirname(fileURLToPath(import.meta.url));
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'quiver-bench-'));
+const rows: { phase: string; quiver: number | string; raw?: number | string; ratio?: string; note?: string }[] = [];
+const json: Record<string, unknown> = { n: N, dim: DIM, queries: Q, M, efConstruction: EFC, cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version };
+const row = (phase: string, quiver: number, raw?: number, note?: string, higherBetter = true) => {
+  rows.push({ phase, quiver: fmt(quiver), ...(raw !== undefined ? { raw: fmt(raw), ratio: `${(quiver / raw).toFixed(2)}x` } : {}), ...(note ? { note } : {}) });
+  json[phase] = { quiver, raw, higherBetter };
+};
+const fmt = (x: number) => (x >= 100 ? Math.round(x).toString() : x.toFixed(3));
+const log = (s: string) => process.stderr.write(s + '\n');
 
-const data = clustered(N, DIM, 200, 7);
-const results: Record<string, number> = {};
-
-function rate(label: string, count: number, ms: number): void {
-  results[label] = Math.round((count / ms) * 1000);
+function stallDuring<T>(fn: () => Promise<T>): Promise<{ result: T; maxMs: number }> {
+  const h = monitorEventLoopDelay({ resolution: 5 });
+  h.enable();
+  // Let a tick delayed by the work fire (and be recorded) before reading the histogram.
+  return fn().then(async (result) => {
+    await new Promise((r) => setTimeout(r, 30));
+    h.disable();
+    return { result, maxMs: h.max / 1e6 };
+  });
 }
 
-async function raw(): Promise<void> {
-  const index = new HierarchicalNSW('cosine', DIM);
-  index.initIndex({ maxElements: N, m: M, efConstruction: EF_CONSTRUCTION, randomSeed: 100 });
-  const t = performance.now();
-  for (let i = 0; i < N; i++) index.addPoint(Array.from(data[i]!), i);
-  rate('raw hnswlib-node addPoint', N, performance.now() - t);
-}
+try {
+  log(`data: ${N} x ${DIM}, 200 clusters, ${Q} held-out queries`);
+  const all = clustered(N + Q, DIM, 200, 11);
+  const data = all.slice(0, N);
+  const queries = all.slice(N);
+  const truth = groundTruth(data, queries, 10);
 
-async function quiver(mode: Durability, style: 'one at a time' | 'insertMany x1000' | '32 concurrent'): Promise<void> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'quiver-bench-'));
-  try {
-    const db = await open(dir, { dimension: DIM, index: { type: 'hnsw', M, efConstruction: EF_CONSTRUCTION }, durability: mode, autoCheckpointBytes: 0 });
-    const v = await db.createVault('bench');
-    const t = performance.now();
-    if (style === 'one at a time') {
-      for (let i = 0; i < N; i++) await v.insert(`r${i}`, data[i]!);
-    } else if (style === 'insertMany x1000') {
-      for (let i = 0; i < N; i += 1000) await v.insertMany(data.slice(i, i + 1000).map((vector, j) => ({ id: `r${i + j}`, vector })));
-    } else {
-      let next = 0;
-      await Promise.all(Array.from({ length: 32 }, async () => {
-        for (let i = next++; i < N; i = next++) await v.insert(`r${i}`, data[i]!);
-      }));
-    }
-    if (mode === 'relaxed') await db.flush();
-    rate(`quiver ${mode}, ${style}`, N, performance.now() - t);
-    await db.close();
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
+  // ---- ingest: raw hnswlib vs quiver (standard, insertMany), with event-loop stalls ----------
+  log('ingest: raw hnswlib-node');
+  const raw = new hnswlib.HierarchicalNSW('cosine', DIM);
+  raw.initIndex({ maxElements: N, m: M, efConstruction: EFC, randomSeed: 100 });
+  let t = performance.now();
+  for (let i = 0; i < N; i++) raw.addPoint(Array.from(data[i]!), i);
+  const rawInsert = N / ((performance.now() - t) / 1000);
+
+  log('ingest: quiver standard');
+  const dbDir = path.join(work, 'main');
+  const db = await open(dbDir, { dimension: DIM, index: { type: 'hnsw', M, efConstruction: EFC }, autoCheckpointBytes: 0 });
+  const v = await db.createVault('bench');
+  t = performance.now();
+  const ingest = await stallDuring(async () => {
+    for (let i = 0; i < N; i += 1000) await v.insertMany(data.slice(i, i + 1000).map((vector, j) => ({ id: `r${i + j}`, vector, payload: { bucket: (i + j) % 100 } })));
+  });
+  const quiverInsert = N / ((performance.now() - t) / 1000);
+  row('ingest vectors/s (standard, durable and searchable)', quiverInsert, rawInsert);
+  row('longest event-loop stall during ingest (ms)', ingest.maxMs, undefined, 'target <= 50');
+
+  // ---- queries: QPS and recall@10 at ef 64 and 128 -----------------------------------------
+  for (const ef of [64, 128]) {
+    raw.setEf(ef);
+    t = performance.now();
+    const rawFound = queries.map((q) => raw.searchKnn(Array.from(q), 10).neighbors);
+    const rawQps = Q / ((performance.now() - t) / 1000);
+    t = performance.now();
+    const ours: number[][] = [];
+    for (const q of queries) ours.push((await v.search(q, { k: 10, ef })).map((h) => Number(h.id.slice(1))));
+    const qps = Q / ((performance.now() - t) / 1000);
+    row(`query QPS, ef ${ef}`, qps, rawQps);
+    row(`recall@10, ef ${ef}`, recall(ours, truth), recall(rawFound, truth));
   }
+  const load = await stallDuring(async () => {
+    await Promise.all(Array.from({ length: 4 }, async (_, w) => {
+      for (let i = w; i < Q; i += 4) await v.search(queries[i]!, { k: 10 });
+    }));
+  });
+  row('longest event-loop stall during search load (ms)', load.maxMs, undefined, 'target <= 50');
+
+  // ---- filtered queries: 10% and 1% selectivity ---------------------------------------------
+  const buckets = data.map((_, i) => i % 100);
+  for (const [name, filter, accept] of [
+    ['10%', { bucket: { $lt: 10 } }, (l: number) => buckets[l]! < 10],
+    ['1%', { bucket: 7 }, (l: number) => buckets[l] === 7],
+  ] as const) {
+    const sub = queries.slice(0, Math.min(Q, 300));
+    const exact = groundTruth(data, sub, 10, accept);
+    raw.setEf(64);
+    t = performance.now();
+    const rawFound = sub.map((q) => raw.searchKnn(Array.from(q), 10, accept).neighbors);
+    const rawQps = sub.length / ((performance.now() - t) / 1000);
+    t = performance.now();
+    const ours: number[][] = [];
+    for (const q of sub) ours.push((await v.search(q, { k: 10, filter })).map((h) => Number(h.id.slice(1))));
+    const qps = sub.length / ((performance.now() - t) / 1000);
+    row(`filtered QPS, ${name} selectivity`, qps, rawQps, 'raw = filter callback');
+    row(`filtered recall@10, ${name}`, recall(ours, exact), recall(rawFound, exact));
+  }
+
+  // ---- checkpoint vs writing and fsyncing the same bytes ---------------------------------------
+  t = performance.now();
+  const cp = await db.checkpoint();
+  const cpMs = performance.now() - t;
+  const blob = Buffer.alloc(cp.bytesWritten, 1);
+  t = performance.now();
+  const fd = fs.openSync(path.join(work, 'blob'), 'w');
+  fs.writeSync(fd, blob);
+  fs.fsyncSync(fd);
+  fs.closeSync(fd);
+  const writeMs = performance.now() - t;
+  row('checkpoint ms', cpMs, writeMs, `raw = write + fsync ${Math.round(cp.bytesWritten / 1e6)} MB`, false);
+  const files = db.stats().files!;
+  await db.close();
+  row('bytes on disk (MB)', files.total / 1e6, undefined, `segments ${(files.segments / 1e6).toFixed(0)}, graphs ${(files.graphs / 1e6).toFixed(0)}`);
+
+  // ---- cold open to first answer, in fresh processes ------------------------------------------
+  const graph = path.join(dbDir, 'segments', fs.readdirSync(path.join(dbDir, 'segments')).find((f) => f.endsWith('.hnsw'))!);
+  const child = (mode: string, target: string) => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(SELF, 'cold-open.ts'), mode, target, String(DIM)], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(r.stderr);
+    return JSON.parse(r.stdout) as { ms: number; rss: number };
+  };
+  const rawOpen: number[] = [];
+  const ourOpen: number[] = [];
+  let rss = 0;
+  for (let i = 0; i < 3; i++) {
+    rawOpen.push(child('raw', graph).ms);
+    const r = child('quiver', dbDir);
+    ourOpen.push(r.ms);
+    rss = Math.max(rss, r.rss);
+  }
+  row('cold open to first answer (ms)', median(ourOpen), median(rawOpen), 'raw = readIndex + 1 query', false);
+  const vectorBytes = N * DIM * 4;
+  row('peak RSS after open (MB)', rss / 1e6, (vectorBytes + fs.statSync(graph).size) / 1e6, 'raw column = vectors + graph bytes; target ratio <= 1.5', false);
+
+  // ---- durability modes, group commit, WAL replay ------------------------------------------
+  const sub = data.slice(0, Math.min(N, 10_000));
+  for (const mode of ['ephemeral', 'relaxed', 'standard', 'paranoid'] as Durability[]) {
+    const dir = path.join(work, `mode-${mode}`);
+    const d = await open(dir, { dimension: DIM, durability: mode, autoCheckpointBytes: 0 });
+    const vv = await d.createVault('m');
+    t = performance.now();
+    for (let i = 0; i < sub.length; i += 1000) await vv.insertMany(sub.slice(i, i + 1000).map((vector, j) => ({ id: `r${i + j}`, vector })));
+    row(`ingest vectors/s, ${mode}, ${sub.length} in batches of 1000`, sub.length / ((performance.now() - t) / 1000), rawInsert);
+    await d.close();
+  }
+  const groupCommit = async (writers: number, count: number): Promise<number> => {
+    const d = await open(path.join(work, `paranoid-${writers}`), { dimension: 8, durability: 'paranoid', index: 'flat' });
+    const vv: Vault = await d.createVault('g');
+    let next = 0;
+    const start = performance.now();
+    await Promise.all(Array.from({ length: writers }, async () => {
+      for (let i = next++; i < count; i = next++) await vv.insert(`k${i}`, [1, i, 0, 0, 0, 0, 0, 1]);
+    }));
+    const rate = count / ((performance.now() - start) / 1000);
+    await d.close();
+    return rate;
+  };
+  const one = await groupCommit(1, 500);
+  const many = await groupCommit(32, 4000);
+  row('paranoid writes/s, 32 concurrent writers vs 1', many, one, 'target ratio >= 10');
+  t = performance.now();
+  const replayed = await open(path.join(work, 'mode-standard'));
+  const replayMs = performance.now() - t;
+  row('WAL replay records/s on open (no checkpoint)', sub.length / (replayMs / 1000));
+  await replayed.close();
+} finally {
+  fs.rmSync(work, { recursive: true, force: true });
 }
 
-console.log(`ingest: ${N} x ${DIM} clustered vectors, cosine, M ${M}, efConstruction ${EF_CONSTRUCTION}; ${os.cpus().length} cores, ${os.cpus()[0]?.model}`);
-await raw();
-for (const mode of ['ephemeral', 'relaxed', 'standard', 'paranoid'] as const) await quiver(mode, 'one at a time');
-await quiver('standard', 'insertMany x1000');
-await quiver('paranoid', '32 concurrent');
-const peer = results['raw hnswlib-node addPoint']!;
-console.log('\n| phase | vectors/s | ratio to raw |\n|---|---:|---:|');
-for (const [label, value] of Object.entries(results)) console.log(`| ${label} | ${value} | ${(value / peer).toFixed(2)}x |`);
-fs.mkdirSync(path.join(import.meta.dirname, 'results'), { recursive: true });
-fs.writeFileSync(path.join(import.meta.dirname, 'results', 'latest.json'), JSON.stringify({ n: N, dim: DIM, results }, null, 2));
+const width = (k: 'phase' | 'quiver' | 'raw' | 'ratio' | 'note') => Math.max(k.length, ...rows.map((r) => String(r[k] ?? '').length));
+const line = (cells: string[], ks: ('phase' | 'quiver' | 'raw' | 'ratio' | 'note')[]) => '| ' + cells.map((c, i) => c.padEnd(width(ks[i]!))).join(' | ') + ' |';
+const ks = ['phase', 'quiver', 'raw', 'ratio', 'note'] as const;
+console.log(`quiverdb vs raw hnswlib-node: ${N} x ${DIM}, cosine, M ${M}, efConstruction ${EFC}; ${os.cpus().length} x ${os.cpus()[0]?.model}, Node ${process.version}`);
+console.log(line([...ks], [...ks]));
+console.log(line(ks.map((k) => '-'.repeat(width(k))), [...ks]));
+for (const r of rows) console.log(line(ks.map((k) => String(r[k] ?? '')), [...ks]));
+fs.mkdirSync(path.join(SELF, 'results'), { recursive: true });
+fs.writeFileSync(path.join(SELF, 'results', 'latest.json'), JSON.stringify(json, null, 2));

@@ -21,8 +21,11 @@ export interface VaultStats {
   usage: { records: number | null; bytes: number | null };
   /** Epoch of the vault's last checkpoint files (null before its first checkpoint). */
   segmentEpoch: number | null;
-  /** Live labels in the index and, for HNSW, elements including erased ones. */
-  index: { type: string; size: number };
+  /**
+   * Live labels in the index; for HNSW also graph elements (erased ones included), vectors
+   * queued for background insertion, and insertions made since the graph was created or loaded.
+   */
+  index: { type: string; size: number; elements?: number; queued?: number; insertions?: number };
   layers: number;
   /** The full-text index: documents, distinct terms, documents tokenised since open. */
   text: { documents: number; terms: number; tokenized: number };
@@ -118,7 +121,7 @@ export function collectStats(input: {
   const vaults = [...state.vaults.values()]
     .sort((a, b) => a.name.localeCompare(b.name))
     .map((v): VaultStats => {
-      const index = v.index as { type: string; size: number; elementCount?: number };
+      const index = v.index as { type: string; size: number; elementCount?: number; queued?: number; insertions?: number };
       return {
         name: v.name,
         number: v.number,
@@ -130,7 +133,11 @@ export function collectStats(input: {
           bytes: v.quota.maxBytes ? v.records.bytes / v.quota.maxBytes : null,
         },
         segmentEpoch: v.segment?.epoch ?? null,
-        index: { type: index.type, size: index.size, ...(index.elementCount !== undefined ? { elements: index.elementCount } : {}) },
+        index: {
+          type: index.type,
+          size: index.size,
+          ...(index.elementCount !== undefined ? { elements: index.elementCount, queued: index.queued, insertions: index.insertions } : {}),
+        },
         layers: v.layers.count,
         text: { documents: v.text.documents, terms: v.text.terms, tokenized: v.text.tokenized },
         branches: [...v.layers.branches].map(([name, head]) => ({ name, head })).sort((a, b) => (a.name < b.name ? -1 : 1)),

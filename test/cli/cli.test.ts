@@ -42,6 +42,12 @@ describe('quiver', () => {
     const cp = quiver('checkpoint', dir, '--json');
     assert.equal(cp.code, 0, cp.stderr);
     assert.equal(cp.json().epoch, 1);
+    // A record erased after its vector reached a saved graph leaves a deleted slot for compact to free.
+    const again = await open(dir);
+    await again.settle();
+    await again.vault('docs').erase('r5');
+    await again.checkpoint();
+    await again.close();
     const compact = quiver('compact', dir, '--json');
     assert.equal(compact.code, 0, compact.stderr);
     assert.equal(compact.json().slotsFreed, 1);
@@ -49,7 +55,7 @@ describe('quiver', () => {
     const check = quiver('check', dir, '--json');
     assert.equal(check.code, 0, check.stdout);
     assert.equal(check.json().ok, true);
-    assert.equal(check.json().records, 29);
+    assert.equal(check.json().records, 28);
 
     const seg = fs.readdirSync(path.join(dir, 'segments')).find((f) => f.endsWith('.segment'))!;
     const file = path.join(dir, 'segments', seg);

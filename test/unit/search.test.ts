@@ -109,7 +109,9 @@ describe('search', () => {
     const vs = vectors(2500, 4, 5);
     await v.insertMany(vs.map((vector, i) => ({ id: String(i), vector })));
     for (let i = 0; i < 1000; i++) await v.erase(String(i));
+    await db.settle();
     await v.insertMany(vs.slice(0, 1000).map((vector, i) => ({ id: `again-${i}`, vector })));
+    await db.settle();
     const stats = db.stats().vaults[0]!;
     assert.equal(stats.records, 2500);
     assert.equal((stats.index as { elements?: number }).elements, 2500, 'erased slots were reused');

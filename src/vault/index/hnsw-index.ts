@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import type { HierarchicalNSW as HnswType } from 'hnswlib-node';
 import type { Metric } from '../../format/identity.js';
+import { exactTopK } from '../exact-search.js';
 import type { IndexSearchOptions, Neighbor, PersistentIndex } from './vector-index.js';
 
 const require = createRequire(import.meta.url);
@@ -15,19 +16,34 @@ const INITIAL_CAPACITY = 1024;
 /** hnswlib draws node levels from this seed: a fixed seed makes replayed graphs identical. */
 const RANDOM_SEED = 100;
 export const DEFAULT_EF_SEARCH = 64;
+/** Graph insertion runs in slices of about this long, between which the event loop runs. */
+const SLICE_MS = 8;
+/** Past this many queued vectors, add() inserts a slice itself (backpressure). */
+const MAX_PENDING = 2048;
 
 /**
- * hnswlib-node's HNSW graph. Labels of erased records are marked deleted; a new label takes
- * over a deleted slot (allowReplaceDeleted), so the graph does not grow under churn.
- * hnswlib takes number[] points: vectors are converted at this boundary only.
+ * hnswlib-node's HNSW graph. Inserting into it is synchronous and slow (about a millisecond per
+ * vector at 100k), so add() only queues: a background task inserts queued vectors in slices of
+ * SLICE_MS, yielding to the event loop between them, and search() finds queued vectors by an
+ * exact scan merged with the graph's answer. A record is searchable as soon as it is applied.
+ * Labels of erased records are marked deleted; a new label takes over a deleted slot
+ * (allowReplaceDeleted), so the graph does not grow under churn.
  */
 export class HnswIndex implements PersistentIndex {
   readonly type = 'hnsw' as const;
   private readonly labels: Set<number>;
   private deleted: number;
+  /** Vectors applied but not yet in the graph, in arrival order. */
+  private readonly pending = new Map<number, Float32Array>();
+  /** Pending labels whose older vector is still in the graph: its graph hits are stale. */
+  private readonly stale = new Set<number>();
+  private draining: Promise<void> | null = null;
+  /** Vectors inserted into this graph object (0 right after loading a saved graph). */
+  insertions = 0;
 
   private constructor(
     private readonly graph: HnswType,
+    private readonly metric: Metric,
     labels: Set<number>,
   ) {
     this.labels = labels;
@@ -37,14 +53,14 @@ export class HnswIndex implements PersistentIndex {
   static create(metric: Metric, dimension: number, params: HnswParams): HnswIndex {
     const graph = new HierarchicalNSW(metric, dimension);
     graph.initIndex({ maxElements: INITIAL_CAPACITY, m: params.M, efConstruction: params.efConstruction, randomSeed: RANDOM_SEED, allowReplaceDeleted: true });
-    return new HnswIndex(graph, new Set());
+    return new HnswIndex(graph, metric, new Set());
   }
 
   /** Loads a saved graph. `liveLabels` are the labels of the records the segment holds. */
   static async load(path: string, metric: Metric, dimension: number, liveLabels: Iterable<number>): Promise<HnswIndex> {
     const graph = new HierarchicalNSW(metric, dimension);
     await graph.readIndex(path, true);
-    return new HnswIndex(graph, new Set(liveLabels));
+    return new HnswIndex(graph, metric, new Set(liveLabels));
   }
 
   get size(): number {
@@ -56,9 +72,82 @@ export class HnswIndex implements PersistentIndex {
     return this.graph.getCurrentCount();
   }
 
+  /** Vectors waiting for graph insertion. */
+  get queued(): number {
+    return this.pending.size;
+  }
+
   add(label: number, vector: Float32Array): void {
+    if (this.labels.has(label) && !this.pending.has(label)) this.stale.add(label);
+    this.pending.delete(label);
+    this.pending.set(label, vector);
+    this.labels.add(label);
+    if (this.pending.size > MAX_PENDING) this.insertSlice();
+    this.scheduleDrain();
+  }
+
+  remove(label: number): void {
+    if (!this.labels.delete(label)) return;
+    const queued = this.pending.delete(label);
+    // Not in the graph yet, and no older version there either: nothing to mark.
+    if (queued && !this.stale.delete(label)) return;
+    this.graph.markDelete(label);
+    this.deleted++;
+  }
+
+  async search(query: Float32Array, k: number, options: IndexSearchOptions): Promise<Neighbor[]> {
+    const inGraph = this.labels.size - this.pending.size;
+    const accept = options.accept;
+    let neighbors: Neighbor[] = [];
+    if (inGraph > 0) {
+      // Stale labels (updated, update still queued) are dropped from the graph's answer: ask for that many more.
+      const n = Math.min(k + this.stale.size, this.graph.getMaxElements());
+      this.graph.setEf(Math.max(options.ef ?? DEFAULT_EF_SEARCH, n));
+      const result = accept ? this.graph.searchKnn(Array.from(query), n, accept) : this.graph.searchKnn(Array.from(query), n);
+      neighbors = result.neighbors.map((label, i) => ({ label, distance: result.distances[i]! }));
+      if (this.stale.size > 0) neighbors = neighbors.filter((nb) => !this.stale.has(nb.label));
+    }
+    if (this.pending.size === 0) return neighbors.slice(0, k);
+    const queued = [...this.pending].filter(([label]) => !accept || accept(label)).map(([label, vector]) => ({ label, vector }));
+    return [...neighbors, ...exactTopK(this.metric, query, queued, k)].sort((a, b) => a.distance - b.distance || a.label - b.label).slice(0, k);
+  }
+
+  /** Resolves when every queued vector is in the graph (inserting in slices, yielding between them). */
+  async flush(): Promise<void> {
+    while (this.pending.size > 0) {
+      this.insertSlice();
+      if (this.pending.size > 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  async save(path: string): Promise<void> {
+    await this.flush();
+    await this.graph.writeIndex(path);
+  }
+
+  private scheduleDrain(): void {
+    if (this.draining || this.pending.size === 0) return;
+    this.draining = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.flush())
+      .finally(() => {
+        this.draining = null;
+      });
+  }
+
+  /** Inserts queued vectors into the graph for about SLICE_MS. */
+  private insertSlice(): void {
+    const until = performance.now() + SLICE_MS;
+    for (const [label, vector] of this.pending) {
+      this.insertNow(label, vector);
+      this.pending.delete(label);
+      if (performance.now() >= until) break;
+    }
+  }
+
+  private insertNow(label: number, vector: Float32Array): void {
+    this.insertions++;
     const point = Array.from(vector);
-    if (this.labels.has(label)) {
+    if (this.stale.delete(label)) {
       this.graph.addPoint(point, label, false);
       return;
     }
@@ -70,28 +159,5 @@ export class HnswIndex implements PersistentIndex {
       if (this.graph.getCurrentCount() >= max) this.graph.resizeIndex(max * 2);
       this.graph.addPoint(point, label, false);
     }
-    this.labels.add(label);
-  }
-
-  remove(label: number): void {
-    if (!this.labels.delete(label)) return;
-    this.graph.markDelete(label);
-    this.deleted++;
-  }
-
-  async search(query: Float32Array, k: number, options: IndexSearchOptions): Promise<Neighbor[]> {
-    const n = Math.min(k, this.labels.size, this.graph.getMaxElements());
-    if (n <= 0) return [];
-    this.graph.setEf(Math.max(options.ef ?? DEFAULT_EF_SEARCH, n));
-    const result = options.accept
-      ? this.graph.searchKnn(Array.from(query), n, options.accept)
-      : this.graph.searchKnn(Array.from(query), n);
-    return result.neighbors.map((label, i) => ({ label, distance: result.distances[i]! }));
-  }
-
-  async flush(): Promise<void> {}
-
-  async save(path: string): Promise<void> {
-    await this.graph.writeIndex(path);
   }
 }
