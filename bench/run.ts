@@ -67,20 +67,30 @@ try {
     for (let i = 0; i < N; i += 1000) await v.insertMany(data.slice(i, i + 1000).map((vector, j) => ({ id: `r${i + j}`, vector, payload: { bucket: (i + j) % 100 } })));
   });
   const quiverInsert = N / ((performance.now() - t) / 1000);
-  row('ingest vectors/s (standard, durable and searchable)', quiverInsert, rawInsert);
-  row('longest event-loop stall during ingest (ms)', ingest.maxMs, undefined, 'target <= 50');
+  const settled = await stallDuring(() => db.settle());
+  const quiverSettled = N / ((performance.now() - t) / 1000);
+  row('ingest vectors/s to acknowledged (standard; durable and searchable)', quiverInsert, rawInsert);
+  row('ingest vectors/s to settled (all vectors in the graph)', quiverSettled, rawInsert);
+  row('longest event-loop stall during ingest (ms)', Math.max(ingest.maxMs, settled.maxMs), undefined, 'target <= 50');
 
   // ---- queries: QPS and recall@10 at ef 64 and 128 -----------------------------------------
+  // Raw and quiver alternate over 3 rounds; each reports its median (the machine is shared and noisy).
   for (const ef of [64, 128]) {
-    raw.setEf(ef);
-    t = performance.now();
-    const rawFound = queries.map((q) => raw.searchKnn(Array.from(q), 10).neighbors);
-    const rawQps = Q / ((performance.now() - t) / 1000);
-    t = performance.now();
-    const ours: number[][] = [];
-    for (const q of queries) ours.push((await v.search(q, { k: 10, ef })).map((h) => Number(h.id.slice(1))));
-    const qps = Q / ((performance.now() - t) / 1000);
-    row(`query QPS, ef ${ef}`, qps, rawQps);
+    const rawRates: number[] = [];
+    const ourRates: number[] = [];
+    let rawFound: number[][] = [];
+    let ours: number[][] = [];
+    for (let round = 0; round < 3; round++) {
+      raw.setEf(ef);
+      t = performance.now();
+      rawFound = queries.map((q) => raw.searchKnn(Array.from(q), 10).neighbors);
+      rawRates.push(Q / ((performance.now() - t) / 1000));
+      t = performance.now();
+      ours = [];
+      for (const q of queries) ours.push((await v.search(q, { k: 10, ef })).map((h) => Number(h.id.slice(1))));
+      ourRates.push(Q / ((performance.now() - t) / 1000));
+    }
+    row(`query QPS, ef ${ef} (median of 3)`, median(ourRates), median(rawRates));
     row(`recall@10, ef ${ef}`, recall(ours, truth), recall(rawFound, truth));
   }
   const load = await stallDuring(async () => {
@@ -154,7 +164,7 @@ try {
     const vv = await d.createVault('m');
     t = performance.now();
     for (let i = 0; i < sub.length; i += 1000) await vv.insertMany(sub.slice(i, i + 1000).map((vector, j) => ({ id: `r${i + j}`, vector })));
-    row(`ingest vectors/s, ${mode}, ${sub.length} in batches of 1000`, sub.length / ((performance.now() - t) / 1000), rawInsert);
+    row(`ingest vectors/s to acknowledged, ${mode}, ${sub.length} in batches of 1000`, sub.length / ((performance.now() - t) / 1000), rawInsert);
     await d.close();
   }
   const groupCommit = async (writers: number, count: number): Promise<number> => {
@@ -175,7 +185,10 @@ try {
   t = performance.now();
   const replayed = await open(path.join(work, 'mode-standard'));
   const replayMs = performance.now() - t;
-  row('WAL replay records/s on open (no checkpoint)', sub.length / (replayMs / 1000));
+  await replayed.settle();
+  const replaySettledMs = performance.now() - t;
+  row('WAL replay records/s to open (no checkpoint)', sub.length / (replayMs / 1000));
+  row('WAL replay records/s to settled (graph rebuilt)', sub.length / (replaySettledMs / 1000), rawInsert);
   await replayed.close();
 } finally {
   fs.rmSync(work, { recursive: true, force: true });

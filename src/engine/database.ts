@@ -15,6 +15,7 @@ import { refreshView, type ReaderView, type RefreshResult } from './reader.js';
 import { RecordStore } from '../vault/record-store.js';
 import type { Vault, VaultInfo } from '../vault/vault.js';
 import { createIndex } from '../vault/vault-state.js';
+import { MAX_QUEUED } from '../vault/index/hnsw-index.js';
 import { encodeRecord, type Op } from '../wal/records.js';
 import { truncateLogFile } from '../wal/wal-file.js';
 import type { Durability, WalWriter } from '../wal/wal-writer.js';
@@ -243,6 +244,18 @@ export class Database implements AsyncDisposable {
         this.lastTurn = performance.now();
         this.turnProbe = false;
       });
+    }
+    while (this.barrier) {
+      await this.barrier;
+      this.writable();
+    }
+    // Backpressure: while a vault's graph has a long insertion queue, writes wait for it to
+    // drain (in slices, the event loop turning between them) instead of growing it further.
+    for (const vault of this.parts.state.vaults.values()) {
+      if ((vault.index.queued ?? 0) > MAX_QUEUED) {
+        await vault.index.flush();
+        this.writable();
+      }
     }
     while (this.barrier) {
       await this.barrier;

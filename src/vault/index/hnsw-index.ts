@@ -18,8 +18,8 @@ const RANDOM_SEED = 100;
 export const DEFAULT_EF_SEARCH = 64;
 /** Graph insertion runs in slices of about this long, between which the event loop runs. */
 const SLICE_MS = 8;
-/** Past this many queued vectors, add() inserts a slice itself (backpressure). */
-const MAX_PENDING = 2048;
+/** Past this many queued vectors, writes wait for the queue to drain (backpressure, see Database.mutate). */
+export const MAX_QUEUED = 4096;
 
 /**
  * hnswlib-node's HNSW graph. Inserting into it is synchronous and slow (about a millisecond per
@@ -82,7 +82,6 @@ export class HnswIndex implements PersistentIndex {
     this.pending.delete(label);
     this.pending.set(label, vector);
     this.labels.add(label);
-    if (this.pending.size > MAX_PENDING) this.insertSlice();
     this.scheduleDrain();
   }
 

@@ -25,6 +25,8 @@ export interface VectorIndex {
   search(query: Float32Array, k: number, options: IndexSearchOptions): Promise<Neighbor[]>;
   /** Resolves when every queued mutation is reflected in the index. */
   flush(): Promise<void>;
+  /** Mutations queued and not yet in the index (0 for indexes that apply at once). */
+  readonly queued?: number;
 }
 
 /** An index whose structure is worth saving beside the segment (FORMAT.md "Graph files"). */
