@@ -102,6 +102,7 @@ try {
 
   // ---- filtered queries: 10% and 1% selectivity ---------------------------------------------
   const buckets = data.map((_, i) => i % 100);
+  await v.createIndex('bucket');
   for (const [name, filter, accept] of [
     ['10%', { bucket: { $lt: 10 } }, (l: number) => buckets[l]! < 10],
     ['1%', { bucket: 7 }, (l: number) => buckets[l] === 7],
@@ -116,7 +117,7 @@ try {
     const ours: number[][] = [];
     for (const q of sub) ours.push((await v.search(q, { k: 10, filter })).map((h) => Number(h.id.slice(1))));
     const qps = sub.length / ((performance.now() - t) / 1000);
-    row(`filtered QPS, ${name} selectivity`, qps, rawQps, 'raw = filter callback');
+    row(`filtered QPS, ${name} selectivity (payload index)`, qps, rawQps, `raw = filter callback; target ${name === '1%' ? '>= 2x' : '>= 1x'}`);
     row(`filtered recall@10, ${name}`, recall(ours, exact), recall(rawFound, exact));
   }
 

@@ -1,5 +1,6 @@
 import type { Op } from '../wal/records.js';
 import { createIndex, VaultState } from '../vault/vault-state.js';
+import { PayloadIndex } from '../vault/payload-index.js';
 import type { DbState } from './state.js';
 
 /**
@@ -32,6 +33,10 @@ export function applyOp(state: DbState, op: Op, lsn: number): boolean {
       const label = existing ? existing.label : vault.records.nextLabel;
       if (op.doc) vault.text.add(op.id, op.doc.text, existing?.doc?.text ?? null);
       else if (existing?.doc) vault.text.remove(op.id, existing.doc.text);
+      for (const index of vault.payloadIndexes.values()) {
+        if (existing) index.remove(existing.label, existing.payload);
+        index.add(label, op.payload);
+      }
       vault.records.put({ id: op.id, label, vector: op.vector, payload: op.payload, payloadBytes: op.payloadBytes, doc: op.doc, lsn });
       vault.index.add(label, op.vector);
       vault.lsn = lsn;
@@ -43,6 +48,7 @@ export function applyOp(state: DbState, op: Op, lsn: number): boolean {
       const old = vault.records.delete(op.id);
       if (old) vault.index.remove(old.label);
       if (old?.doc) vault.text.remove(op.id, old.doc.text);
+      if (old) for (const index of vault.payloadIndexes.values()) index.remove(old.label, old.payload);
       vault.lsn = lsn;
       return true;
     }
@@ -79,6 +85,15 @@ function applyHistoryOp(state: DbState, op: Exclude<Op, { type: 'insert' | 'eras
       return true;
     case 'retentionSet':
       vault.traces.retention = { ...op.retention };
+      return true;
+    case 'indexCreate':
+      if (!vault.payloadIndexes.has(op.field)) {
+        vault.payloadIndexes.set(op.field, new PayloadIndex(op.field));
+        vault.reindexPayloads();
+      }
+      return true;
+    case 'indexDrop':
+      vault.payloadIndexes.delete(op.field);
       return true;
   }
 }

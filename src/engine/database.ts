@@ -525,6 +525,7 @@ export class Database implements AsyncDisposable {
         slotsFreed += Math.max(0, before - records.length);
         vault.records = store;
         vault.index = index;
+        vault.reindexPayloads();
         vault.segmentLsn = -1;
       }
       return { ...(await this.checkpointLocked(true)), slotsFreed };

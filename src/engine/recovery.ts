@@ -56,6 +56,7 @@ function vaultFromImage(identity: Identity, image: VaultImage): VaultState {
   for (const trace of image.traces) vault.traces.put(trace);
   vault.traces.retention = image.retention;
   vault.text = image.text;
+  for (const index of image.payloadIndexes) vault.payloadIndexes.set(index.field, index);
   return vault;
 }
 

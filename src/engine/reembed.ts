@@ -10,6 +10,7 @@ import { lineageOf } from '../vault/document.js';
 import { truncateLogFile } from '../wal/wal-file.js';
 import { RecordStore, type StoredRecord } from '../vault/record-store.js';
 import { createIndex, VaultState } from '../vault/vault-state.js';
+import { PayloadIndex } from '../vault/payload-index.js';
 import { writeSegmentedCheckpoint, writeSnapshotCheckpoint } from './checkpoint.js';
 import { emptyState, type DbState } from './state.js';
 
@@ -51,6 +52,7 @@ export async function reembedState(state: DbState, embedder: Embedder, onProgres
     vault.layers = old.layers;
     vault.traces = old.traces;
     vault.text = old.text;
+    for (const field of old.payloadIndexes.keys()) vault.payloadIndexes.set(field, new PayloadIndex(field));
     const records = [...old.records.values()].sort((a, b) => a.label - b.label);
     const docs = records.filter((r) => r.doc);
     const vectors = new Map<string, Float32Array>();
@@ -66,6 +68,7 @@ export async function reembedState(state: DbState, embedder: Embedder, onProgres
       vault.records.put(record);
       vault.index.add(label, record.vector);
     });
+    vault.reindexPayloads();
     await vault.index.flush();
     next.vaults.set(vault.number, vault);
     next.names.set(vault.name, vault.number);

@@ -27,6 +27,8 @@ export interface VaultStats {
    */
   index: { type: string; size: number; elements?: number; queued?: number; insertions?: number };
   layers: number;
+  /** Payload indexes: field and distinct values. */
+  payloadIndexes: { field: string; values: number }[];
   /** The full-text index: documents, distinct terms, documents tokenised since open. */
   text: { documents: number; terms: number; tokenized: number };
   branches: { name: string; head: string | null }[];
@@ -139,6 +141,7 @@ export function collectStats(input: {
           ...(index.elementCount !== undefined ? { elements: index.elementCount, queued: index.queued, insertions: index.insertions } : {}),
         },
         layers: v.layers.count,
+        payloadIndexes: [...v.payloadIndexes.values()].map((i) => ({ field: i.field, values: i.values.size })).sort((a, b) => (a.field < b.field ? -1 : 1)),
         text: { documents: v.text.documents, terms: v.text.terms, tokenized: v.text.tokenized },
         branches: [...v.layers.branches].map(([name, head]) => ({ name, head })).sort((a, b) => (a.name < b.name ? -1 : 1)),
         traces: { count: v.traces.count, bytes: v.traces.bytes, retention: { ...v.traces.retention } },

@@ -174,6 +174,27 @@ export class VaultHandle implements Vault {
     return searchByMode(this.state(), this.host.readable().identity.metric, { ...(vector ? { vector } : {}), ...(typeof query === 'string' ? { text: query } : {}) }, options);
   }
 
+  /** Indexes a payload field (a dotted path) so filters on it find their candidates without a scan. */
+  async createIndex(field: string): Promise<void> {
+    await this.host.mutate(() => {
+      if (typeof field !== 'string' || field.length === 0 || field.startsWith('$')) throw new ValidationError('field', 'must be a payload field name or dotted path');
+      return this.state().payloadIndexes.has(field) ? [] : [{ type: 'indexCreate', vault: this.number, field }];
+    }, false);
+  }
+
+  async dropIndex(field: string): Promise<boolean> {
+    let existed = false;
+    await this.host.mutate(() => {
+      existed = this.state().payloadIndexes.has(field);
+      return existed ? [{ type: 'indexDrop', vault: this.number, field }] : [];
+    }, false);
+    return existed;
+  }
+
+  indexes(): { field: string; values: number }[] {
+    return [...this.state().payloadIndexes.values()].map((i) => ({ field: i.field, values: i.values.size })).sort((a, b) => (a.field < b.field ? -1 : 1));
+  }
+
   info(): VaultInfo {
     const vault = this.state();
     return { name: vault.name, number: vault.number, records: vault.records.count, bytes: vault.records.bytes, quota: { ...vault.quota } };

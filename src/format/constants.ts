@@ -44,7 +44,8 @@ export const SectionKind = {
   traces: 9,
   /** A vault's full-text index (BM25 postings). */
   textIndex: 10,
-  // 11..15 reserved: payload index.
+  /** A vault's payload indexes. */
+  payloadIndex: 11,
   /** .localembed: the vocabulary, UTF-8 words separated by '\n', in table order. */
   vocabulary: 16,
   /** .localembed: one float32 weight per word. */
@@ -79,6 +80,8 @@ export const RecordType = {
   batch: 11,
   layerDrop: 12,
   retentionSet: 13,
+  indexCreate: 14,
+  indexDrop: 15,
 } as const;
 export type RecordTypeName = keyof typeof RecordType;
 export const RECORD_TYPE_VALUES: ReadonlySet<number> = new Set(Object.values(RecordType));

@@ -8,6 +8,7 @@ import { decodePayload } from '../wal/records.js';
 import { decodeDocument, encodeDocument } from '../vault/document.js';
 import type { Layer } from '../vault/layers.js';
 import { TextIndex } from '../text/text-index.js';
+import { PayloadIndex } from '../vault/payload-index.js';
 import type { Retention, StoredTrace } from '../vault/traces.js';
 import { decodeLayer, decodeRetention, decodeTrace, encodeLayer, encodeRetention, encodeTrace } from '../vault/history-codec.js';
 
@@ -28,10 +29,11 @@ export interface VaultImage {
   traces: StoredTrace[];
   retention: Retention;
   text: TextIndex;
+  payloadIndexes: PayloadIndex[];
 }
 
 /** Sections of a vault, in file order. */
-export const VAULT_SECTION_KINDS = [SectionKind.vaultMeta, SectionKind.vectors, SectionKind.records, SectionKind.layers, SectionKind.branches, SectionKind.traces, SectionKind.textIndex] as const;
+export const VAULT_SECTION_KINDS = [SectionKind.vaultMeta, SectionKind.vectors, SectionKind.records, SectionKind.layers, SectionKind.branches, SectionKind.traces, SectionKind.textIndex, SectionKind.payloadIndex] as const;
 
 export function vaultSections(vault: VaultState): Section[] {
   const records = [...vault.records.values()].sort((a, b) => a.label - b.label);
@@ -52,12 +54,13 @@ export function vaultSections(vault: VaultState): Section[] {
     { kind: SectionKind.branches, payload: encode(branches) },
     { kind: SectionKind.traces, payload: encode({ retention: encodeRetention(vault.traces.retention), traces: vault.traces.ordered().map(encodeTrace) }) },
     { kind: SectionKind.textIndex, payload: encode(vault.text.dump()) },
+    { kind: SectionKind.payloadIndex, payload: encode([...vault.payloadIndexes.values()].sort((a, b) => (a.field < b.field ? -1 : 1)).map((i) => [i.field, i.dump()])) },
   ];
 }
 
 /** Decodes the vault sections (already CRC-checked, in VAULT_SECTION_KINDS order). */
 export function decodeVaultImage(sections: readonly Uint8Array[], dimension: number, file: string): VaultImage {
-  const [metaBytes, vectorBytes, recordBytes, layerBytes, branchBytes, traceBytes, textBytes] = sections as [Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array];
+  const [metaBytes, vectorBytes, recordBytes, layerBytes, branchBytes, traceBytes, textBytes, payloadIndexBytes] = sections as Uint8Array[] as [Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array];
   const fail = (why: string): never => {
     throw new CorruptionError(file, why);
   };
@@ -103,17 +106,20 @@ export function decodeVaultImage(sections: readonly Uint8Array[], dimension: num
   let branches: unknown;
   let tracesRaw: { retention?: unknown; traces?: unknown };
   let textRaw: { docs?: unknown; postings?: unknown };
+  let indexRaw: unknown;
   try {
     layersRaw = decode(layerBytes);
     branches = decode(branchBytes);
     tracesRaw = decode(traceBytes) as typeof tracesRaw;
     textRaw = decode(textBytes) as typeof textRaw;
+    indexRaw = decode(payloadIndexBytes);
   } catch (cause) {
     throw new CorruptionError(file, 'history sections do not decode', { cause });
   }
   if (!Array.isArray(layersRaw) || !Array.isArray(branches) || !Array.isArray(tracesRaw?.traces)) fail('history sections are malformed');
   if (!(branches as unknown[]).every((b) => Array.isArray(b) && typeof b[0] === 'string' && (b[1] === null || typeof b[1] === 'string'))) fail('branches are malformed');
   if (!Array.isArray(textRaw?.docs) || !Array.isArray(textRaw.postings)) fail('text index is malformed');
+  if (!Array.isArray(indexRaw) || !indexRaw.every((e) => Array.isArray(e) && typeof e[0] === 'string' && Array.isArray(e[1]))) fail('payload indexes are malformed');
   return {
     number: meta.number as number,
     name: meta.name as string,
@@ -127,5 +133,6 @@ export function decodeVaultImage(sections: readonly Uint8Array[], dimension: num
     traces: (tracesRaw.traces as unknown[]).map((t) => decodeTrace(t, fail)),
     retention: decodeRetention(tracesRaw.retention ?? {}, fail),
     text: TextIndex.load(textRaw as { docs: [string, number][]; postings: [string, [string, number][]][] }),
+    payloadIndexes: (indexRaw as [string, [string | number | boolean | null, number[]][]][]).map(([field, entries]) => PayloadIndex.load(field, entries)),
   };
 }

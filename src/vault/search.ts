@@ -7,6 +7,7 @@ import type { Neighbor } from './index/vector-index.js';
 import { scoreFromDistance } from './metric.js';
 import type { Payload } from './payload.js';
 import type { ChunkInfo } from './document.js';
+import { candidates } from './payload-index.js';
 import type { Bm25Params } from '../text/text-index.js';
 import type { StoredRecord } from './record-store.js';
 import type { VaultState } from './vault-state.js';
@@ -150,8 +151,17 @@ export async function searchVault(vault: VaultState, metric: Metric, query: Floa
     neighbors = options.exact || vault.index.type === 'flat' ? exactTopK(metric, query, vault.records.values(), k) : await vault.index.search(query, k, { ef });
     if (neighbors.length < want) neighbors = exactTopK(metric, query, vault.records.values(), k);
   } else {
+    // Payload indexes narrow the candidates; the filter then decides on those alone.
     const matching: StoredRecord[] = [];
-    for (const r of vault.records.values()) if (predicate(r.payload)) matching.push(r);
+    const narrowed = vault.payloadIndexes.size > 0 ? candidates(options.filter, vault.payloadIndexes) : null;
+    if (narrowed) {
+      for (const label of narrowed) {
+        const r = vault.records.byLabelGet(label);
+        if (r && predicate(r.payload)) matching.push(r);
+      }
+    } else {
+      for (const r of vault.records.values()) if (predicate(r.payload)) matching.push(r);
+    }
     const want = Math.min(k, matching.length);
     const small = matching.length <= EXACT_SCAN_MAX_MATCHES || matching.length <= total * EXACT_SCAN_MAX_FRACTION;
     if (options.exact || small || vault.index.type === 'flat') {

@@ -6,6 +6,7 @@ import { RecordStore } from './record-store.js';
 import { LayerStore } from './layers.js';
 import { TraceStore } from './traces.js';
 import { TextIndex } from '../text/text-index.js';
+import { PayloadIndex } from './payload-index.js';
 
 export interface Quota {
   maxRecords?: number;
@@ -34,6 +35,17 @@ export class VaultState {
   traces = new TraceStore();
   /** Full-text index over document text, keyed by record id. */
   text = new TextIndex();
+  /** Payload indexes by field (labels, so compaction rebuilds them). */
+  payloadIndexes = new Map<string, PayloadIndex>();
+
+  /** Rebuilds every payload index from the records (after labels change). */
+  reindexPayloads(): void {
+    for (const field of [...this.payloadIndexes.keys()]) {
+      const index = new PayloadIndex(field);
+      for (const r of this.records.values()) index.add(r.label, r.payload);
+      this.payloadIndexes.set(field, index);
+    }
+  }
   /** LSN of the last operation that changed this vault. */
   lsn: number;
   /** The files of its last checkpoint; null until it has one. */

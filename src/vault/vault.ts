@@ -60,5 +60,10 @@ export interface Vault {
   ids(): string[];
   /** A vector, or a text the database's embedder embeds. */
   search(query: string | Float32Array | readonly number[], options?: SearchOptions): Promise<Hit[]>;
+  /** Indexes a payload field (a dotted path): filters on it find their candidates without scanning payloads. */
+  createIndex(field: string): Promise<void>;
+  dropIndex(field: string): Promise<boolean>;
+  /** Payload indexes with their count of distinct values. */
+  indexes(): { field: string; values: number }[];
   info(): VaultInfo;
 }

@@ -25,7 +25,9 @@ export type Op =
   | { type: 'branchDelete'; vault: number; name: string }
   | { type: 'tracePut'; vault: number; trace: StoredTrace }
   | { type: 'traceDelete'; vault: number; key: string }
-  | { type: 'retentionSet'; vault: number; retention: Retention };
+  | { type: 'retentionSet'; vault: number; retention: Retention }
+  | { type: 'indexCreate'; vault: number; field: string }
+  | { type: 'indexDrop'; vault: number; field: string };
 
 type Body = Record<string, unknown>;
 
@@ -58,6 +60,10 @@ function encodeBody(op: Op): [number, Body] {
       return [RecordType.traceDelete, { v: op.vault, key: op.key }];
     case 'retentionSet':
       return [RecordType.retentionSet, { v: op.vault, r: encodeRetention(op.retention) }];
+    case 'indexCreate':
+      return [RecordType.indexCreate, { v: op.vault, field: op.field }];
+    case 'indexDrop':
+      return [RecordType.indexDrop, { v: op.vault, field: op.field }];
   }
 }
 
@@ -135,6 +141,10 @@ function decodeOne(type: number, value: unknown, dimension: number, fail: (why: 
       return { type: 'traceDelete', vault: v, key: typeof b.key === 'string' ? b.key : fail('bad trace key') };
     case RecordType.retentionSet:
       return { type: 'retentionSet', vault: v, retention: decodeRetention(b.r, fail) };
+    case RecordType.indexCreate:
+    case RecordType.indexDrop:
+      if (typeof b.field !== 'string' || b.field.length === 0) return fail('bad index field');
+      return { type: type === RecordType.indexCreate ? 'indexCreate' : 'indexDrop', vault: v, field: b.field };
     default:
       return fail(`record type ${type} is not supported by this build`);
   }

@@ -1,0 +1,124 @@
+import type { Payload, PayloadValue } from './payload.js';
+
+type Scalar = string | number | boolean | null;
+
+/** Index keys keep types apart: the number 1 and the string "1" are different values. */
+function keyOf(value: Scalar): string {
+  return value === null ? 'z' : `${typeof value === 'number' ? 'n' : typeof value === 'string' ? 's' : 'b'}${String(value)}`;
+}
+
+function lookup(payload: Payload | null, path: readonly string[]): PayloadValue | undefined {
+  let cur: PayloadValue | undefined = payload ?? undefined;
+  for (const key of path) {
+    if (cur === null || cur === undefined || typeof cur !== 'object' || Array.isArray(cur) || cur instanceof Uint8Array) return undefined;
+    cur = (cur as Record<string, PayloadValue>)[key];
+  }
+  return cur;
+}
+
+function scalars(value: PayloadValue | undefined): Scalar[] {
+  const one = (v: unknown): v is Scalar => v === null || ['string', 'number', 'boolean'].includes(typeof v);
+  if (Array.isArray(value)) return value.filter(one);
+  return one(value) ? [value] : [];
+}
+
+/**
+ * An index of one payload field (a dotted path): each scalar value, or each scalar element of an
+ * array value, to the labels of the records holding it. Maintained through the log like the
+ * records themselves; the planner uses it to find a filter's candidates without reading payloads.
+ */
+export class PayloadIndex {
+  private readonly path: string[];
+  readonly values = new Map<string, { value: Scalar; labels: Set<number> }>();
+
+  constructor(readonly field: string) {
+    this.path = field.split('.');
+  }
+
+  add(label: number, payload: Payload | null): void {
+    for (const v of scalars(lookup(payload, this.path))) {
+      const key = keyOf(v);
+      let entry = this.values.get(key);
+      if (!entry) this.values.set(key, (entry = { value: v, labels: new Set() }));
+      entry.labels.add(label);
+    }
+  }
+
+  remove(label: number, payload: Payload | null): void {
+    for (const v of scalars(lookup(payload, this.path))) {
+      const key = keyOf(v);
+      const entry = this.values.get(key);
+      entry?.labels.delete(label);
+      if (entry?.labels.size === 0) this.values.delete(key);
+    }
+  }
+
+  equal(value: Scalar): ReadonlySet<number> {
+    return this.values.get(keyOf(value))?.labels ?? new Set();
+  }
+
+  /** Labels whose value compares with `bound` (same type only, as filters do). */
+  range(op: '$gt' | '$gte' | '$lt' | '$lte', bound: number | string): Set<number> {
+    const out = new Set<number>();
+    for (const { value, labels } of this.values.values()) {
+      if (typeof value !== typeof bound) continue;
+      const v = value as number | string;
+      const ok = op === '$gt' ? v > bound : op === '$gte' ? v >= bound : op === '$lt' ? v < bound : v <= bound;
+      if (ok) for (const l of labels) out.add(l);
+    }
+    return out;
+  }
+
+  /** For persistence: [[value, [labels...]], ...] in key order. */
+  dump(): [Scalar, number[]][] {
+    return [...this.values.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, e]) => [e.value, [...e.labels].sort((x, y) => x - y)]);
+  }
+
+  static load(field: string, entries: [Scalar, number[]][]): PayloadIndex {
+    const index = new PayloadIndex(field);
+    for (const [value, labels] of entries) index.values.set(keyOf(value), { value, labels: new Set(labels) });
+    return index;
+  }
+}
+
+/**
+ * The labels a filter can only match, from payload indexes: equality, $in and ranges on indexed
+ * fields, intersected across fields and $and, united across $or. Null when the indexes cannot
+ * narrow it (the caller then scans). Always a superset of the matches: the filter still runs.
+ */
+export function candidates(filter: unknown, indexes: ReadonlyMap<string, PayloadIndex>): Set<number> | null {
+  if (typeof filter !== 'object' || filter === null) return null;
+  let result: Set<number> | null = null;
+  const narrow = (set: ReadonlySet<number> | null) => {
+    if (set === null) return;
+    result = result === null ? new Set(set) : new Set([...result].filter((l) => set.has(l)));
+  };
+  for (const [key, cond] of Object.entries(filter)) {
+    if (key === '$and' && Array.isArray(cond)) {
+      for (const part of cond) narrow(candidates(part, indexes));
+    } else if (key === '$or' && Array.isArray(cond)) {
+      const parts = cond.map((part) => candidates(part, indexes));
+      if (parts.every((p) => p !== null)) narrow(new Set(parts.flatMap((p) => [...p!])));
+    } else {
+      const index = indexes.get(key);
+      if (index) narrow(fieldCandidates(index, cond));
+    }
+  }
+  return result;
+}
+
+function fieldCandidates(index: PayloadIndex, cond: unknown): ReadonlySet<number> | null {
+  const scalar = (v: unknown): v is Scalar => v === null || ['string', 'number', 'boolean'].includes(typeof v);
+  if (scalar(cond)) return index.equal(cond);
+  if (typeof cond !== 'object' || cond === null) return null;
+  let result: Set<number> | null = null;
+  const narrow = (set: ReadonlySet<number>) => {
+    result = result === null ? new Set(set) : new Set([...result].filter((l) => set.has(l)));
+  };
+  for (const [op, arg] of Object.entries(cond)) {
+    if (op === '$eq' && scalar(arg)) narrow(index.equal(arg));
+    else if (op === '$in' && Array.isArray(arg) && arg.every(scalar)) narrow(new Set(arg.flatMap((a) => [...index.equal(a)])));
+    else if ((op === '$gt' || op === '$gte' || op === '$lt' || op === '$lte') && (typeof arg === 'number' || typeof arg === 'string')) narrow(index.range(op, arg));
+  }
+  return result;
+}

@@ -1,0 +1,52 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { open } from '../../src/index.js';
+import { dbPath, vectors } from '../helpers/tmp.js';
+
+describe('payload indexes', () => {
+  it('give the same answers as a scan, stay exact through upserts, erases and compaction, and persist', async () => {
+    const dir = dbPath();
+    const db = await open(dir, { dimension: 8 });
+    const v = await db.createVault('v');
+    const vs = vectors(3000, 8, 4);
+    await v.insertMany(vs.map((vector, i) => ({ id: `r${i}`, vector, payload: { bucket: i % 100, tag: i % 3 ? 'x' : 'y', nested: { n: i % 10 }, list: [i % 7, 'any'] } })));
+    const filters = [
+      { bucket: 7 },
+      { bucket: { $lt: 10 } },
+      { bucket: { $in: [1, 2, 3] }, tag: 'y' },
+      { 'nested.n': { $gte: 8 } },
+      { list: 3 },
+      { $or: [{ bucket: 5 }, { bucket: 6 }] },
+      { bucket: { $gt: 90 }, tag: { $ne: 'x' } },
+      { bucket: '7' },
+    ];
+    const q = vectors(1, 8, 9)[0]!;
+    const before = [];
+    for (const filter of filters) before.push(await v.search(q, { k: 20, filter, exact: true }));
+    await v.createIndex('bucket');
+    await v.createIndex('nested.n');
+    await v.createIndex('list');
+    assert.deepEqual(v.indexes().map((i) => i.field), ['bucket', 'list', 'nested.n']);
+    for (const [i, filter] of filters.entries()) assert.deepEqual(await v.search(q, { k: 20, filter, exact: true }), before[i], JSON.stringify(filter));
+    for (const filter of filters) {
+      const hits = await v.search(q, { k: 20, filter });
+      assert.ok(hits.length > 0 || JSON.stringify(filter).includes('"7"'), JSON.stringify(filter));
+    }
+
+    await v.insert('r7', vs[7]!, { bucket: 55 }); // moves r7 out of bucket 7
+    await v.erase('r107');
+    const seven = async () => (await v.search(q, { k: 100, filter: { bucket: 7 } })).map((h) => h.id).sort();
+    const expected = Array.from({ length: 30 }, (_, i) => `r${i * 100 + 7}`).filter((id) => id !== 'r7' && id !== 'r107').sort();
+    assert.deepEqual(await seven(), expected);
+    await db.compact();
+    assert.deepEqual(await seven(), expected, 'compaction renumbers labels and rebuilds the indexes');
+    await db.close();
+    const again = await open(dir);
+    const av = again.vault('v');
+    assert.deepEqual(av.indexes().map((i) => i.field), ['bucket', 'list', 'nested.n']);
+    assert.deepEqual((await av.search(q, { k: 100, filter: { bucket: 7 } })).map((h) => h.id).sort(), expected);
+    assert.equal(await av.dropIndex('list'), true);
+    assert.equal(await av.dropIndex('list'), false);
+    await again.close();
+  });
+});
