@@ -7,6 +7,16 @@ import { ValidationError } from '../errors.js';
 
 /** Validates and converts user input to a fresh Float32Array of `dimension` finite values. */
 export function toVector(input: unknown, dimension: number, field = 'vector'): Float32Array {
+  if (input instanceof Float32Array) {
+    // The common case, kept monomorphic: copy, then one pass (x - x is 0 unless x is NaN or infinite).
+    if (input.length !== dimension) throw new ValidationError(field, `expected ${dimension} dimensions, got ${input.length}`);
+    const copy = input.slice();
+    for (let i = 0; i < dimension; i++) {
+      const x = copy[i]!;
+      if (x - x !== 0) throw new ValidationError(`${field}[${i}]`, `must be a finite number, got ${x}`);
+    }
+    return copy;
+  }
   let length: number;
   if (input instanceof Float32Array || input instanceof Float64Array || Array.isArray(input)) {
     length = input.length;

@@ -10,15 +10,16 @@ import type { Payload, PayloadValue } from './payload.js';
 export type Filter = { [key: string]: unknown };
 export type Predicate = (payload: Payload | null) => boolean;
 
-type Scalar = string | number | boolean | null;
+export type Scalar = string | number | boolean | null;
 const COMPARISONS = new Set(['$gt', '$gte', '$lt', '$lte']);
 const OPERATORS = new Set(['$in', '$nin', '$ne', '$exists', ...COMPARISONS, '$eq']);
 
-function isScalar(v: unknown): v is Scalar {
+export function isScalar(v: unknown): v is Scalar {
   return v === null || typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
 }
 
-function lookup(payload: Payload | null, path: readonly string[]): PayloadValue | undefined {
+/** The value at a dotted path (already split) of a payload, or undefined. */
+export function lookup(payload: Payload | null, path: readonly string[]): PayloadValue | undefined {
   let cur: PayloadValue | undefined = payload ?? undefined;
   for (const key of path) {
     if (cur === null || cur === undefined || typeof cur !== 'object' || Array.isArray(cur) || cur instanceof Uint8Array) return undefined;

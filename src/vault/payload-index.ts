@@ -1,25 +1,14 @@
+import { isScalar, lookup, type Scalar } from './filter.js';
 import type { Payload, PayloadValue } from './payload.js';
-
-type Scalar = string | number | boolean | null;
 
 /** Index keys keep types apart: the number 1 and the string "1" are different values. */
 function keyOf(value: Scalar): string {
   return value === null ? 'z' : `${typeof value === 'number' ? 'n' : typeof value === 'string' ? 's' : 'b'}${String(value)}`;
 }
 
-function lookup(payload: Payload | null, path: readonly string[]): PayloadValue | undefined {
-  let cur: PayloadValue | undefined = payload ?? undefined;
-  for (const key of path) {
-    if (cur === null || cur === undefined || typeof cur !== 'object' || Array.isArray(cur) || cur instanceof Uint8Array) return undefined;
-    cur = (cur as Record<string, PayloadValue>)[key];
-  }
-  return cur;
-}
-
 function scalars(value: PayloadValue | undefined): Scalar[] {
-  const one = (v: unknown): v is Scalar => v === null || ['string', 'number', 'boolean'].includes(typeof v);
-  if (Array.isArray(value)) return value.filter(one);
-  return one(value) ? [value] : [];
+  if (Array.isArray(value)) return value.filter(isScalar);
+  return isScalar(value) ? [value] : [];
 }
 
 /**
@@ -86,12 +75,17 @@ export class PayloadIndex {
  * fields, intersected across fields and $and, united across $or. Null when the indexes cannot
  * narrow it (the caller then scans). Always a superset of the matches: the filter still runs.
  */
-export function candidates(filter: unknown, indexes: ReadonlyMap<string, PayloadIndex>): Set<number> | null {
+export function candidates(filter: unknown, indexes: ReadonlyMap<string, PayloadIndex>): ReadonlySet<number> | null {
   if (typeof filter !== 'object' || filter === null) return null;
-  let result: Set<number> | null = null;
+  // The first set is used as it is (read only); only an intersection makes a new one.
+  let result: ReadonlySet<number> | null = null;
   const narrow = (set: ReadonlySet<number> | null) => {
     if (set === null) return;
-    result = result === null ? new Set(set) : new Set([...result].filter((l) => set.has(l)));
+    if (result === null) result = set;
+    else {
+      const [small, large] = result.size <= set.size ? [result, set] : [set, result];
+      result = new Set([...small].filter((l) => large.has(l)));
+    }
   };
   for (const [key, cond] of Object.entries(filter)) {
     if (key === '$and' && Array.isArray(cond)) {
@@ -108,12 +102,16 @@ export function candidates(filter: unknown, indexes: ReadonlyMap<string, Payload
 }
 
 function fieldCandidates(index: PayloadIndex, cond: unknown): ReadonlySet<number> | null {
-  const scalar = (v: unknown): v is Scalar => v === null || ['string', 'number', 'boolean'].includes(typeof v);
+  const scalar = isScalar;
   if (scalar(cond)) return index.equal(cond);
   if (typeof cond !== 'object' || cond === null) return null;
-  let result: Set<number> | null = null;
+  let result: ReadonlySet<number> | null = null;
   const narrow = (set: ReadonlySet<number>) => {
-    result = result === null ? new Set(set) : new Set([...result].filter((l) => set.has(l)));
+    if (result === null) result = set;
+    else {
+      const [small, large] = result.size <= set.size ? [result, set] : [set, result];
+      result = new Set([...small].filter((l) => large.has(l)));
+    }
   };
   for (const [op, arg] of Object.entries(cond)) {
     if (op === '$eq' && scalar(arg)) narrow(index.equal(arg));

@@ -68,12 +68,14 @@ export function checkSearchOptions(options: SearchOptions): { k: number; ef: num
   if (!Number.isSafeInteger(k) || k < 1 || k > MAX_K) throw new ValidationError('k', `must be an integer from 1 to ${MAX_K}`);
   const ef = options.ef;
   if (ef !== undefined && (!Number.isSafeInteger(ef) || ef < 1 || ef > 100_000)) throw new ValidationError('ef', 'must be an integer from 1 to 100000');
-  if (options.mode !== undefined && !['vector', 'text', 'hybrid'].includes(options.mode)) throw new ValidationError('mode', "must be 'vector', 'text' or 'hybrid'");
+  if (options.mode !== undefined && options.mode !== 'vector' && options.mode !== 'text' && options.mode !== 'hybrid') throw new ValidationError('mode', "must be 'vector', 'text' or 'hybrid'");
   const f = options.fusion;
   if (f !== undefined && f !== 'rrf' && !(typeof f === 'object' && f !== null && Number.isFinite(f.vector) && Number.isFinite(f.text))) throw new ValidationError('fusion', "must be 'rrf' or { vector, text } weights");
   if (options.textFloor !== undefined && !(options.textFloor >= 0 && options.textFloor <= 1)) throw new ValidationError('textFloor', 'must be a number from 0 to 1');
-  for (const [name, v] of [['rrfK', options.rrfK], ['candidates', options.candidates]] as const) {
-    if (v !== undefined && (!Number.isSafeInteger(v) || v < 1 || v > 100_000)) throw new ValidationError(name, 'must be an integer from 1 to 100000');
+  if (options.rrfK !== undefined || options.candidates !== undefined) {
+    for (const [name, v] of [['rrfK', options.rrfK], ['candidates', options.candidates]] as const) {
+      if (v !== undefined && (!Number.isSafeInteger(v) || v < 1 || v > 100_000)) throw new ValidationError(name, 'must be an integer from 1 to 100000');
+    }
   }
   return { k, ef };
 }
@@ -88,8 +90,8 @@ export function textRanking(vault: VaultState, text: string, k: number, predicat
   return hits.slice(0, k);
 }
 
-function toHit(record: StoredRecord, score: number): Hit {
-  const hit: Hit = { id: record.id, score, payload: copyPayload(record.payloadBytes) };
+function toHit(record: StoredRecord, score: number, distance?: number): Hit {
+  const hit: Hit = distance === undefined ? { id: record.id, score, payload: copyPayload(record.payloadBytes) } : { id: record.id, score, distance, payload: copyPayload(record.payloadBytes) };
   if (record.doc) hit.document = { text: record.doc.text, chunk: record.doc.chunk ? { ...record.doc.chunk } : null };
   return hit;
 }
@@ -151,32 +153,47 @@ export async function searchVault(vault: VaultState, metric: Metric, query: Floa
     neighbors = options.exact || vault.index.type === 'flat' ? exactTopK(metric, query, vault.records.values(), k) : await vault.index.search(query, k, { ef });
     if (neighbors.length < want) neighbors = exactTopK(metric, query, vault.records.values(), k);
   } else {
-    // Payload indexes narrow the candidates; the filter then decides on those alone.
-    const matching: StoredRecord[] = [];
+    // Payload indexes narrow the candidates (a superset of the matches): their size is the
+    // selectivity estimate. Without one, a scan of every payload finds the matches.
     const narrowed = vault.payloadIndexes.size > 0 ? candidates(options.filter, vault.payloadIndexes) : null;
-    if (narrowed) {
-      for (const label of narrowed) {
-        const r = vault.records.byLabelGet(label);
-        if (r && predicate(r.payload)) matching.push(r);
+    let matching: StoredRecord[] | null = null;
+    const matches = (): StoredRecord[] => {
+      if (matching) return matching;
+      matching = [];
+      if (narrowed) {
+        for (const label of narrowed) {
+          const r = vault.records.byLabelGet(label);
+          if (r && predicate(r.payload)) matching.push(r);
+        }
+      } else {
+        for (const r of vault.records.values()) if (predicate(r.payload)) matching.push(r);
       }
-    } else {
-      for (const r of vault.records.values()) if (predicate(r.payload)) matching.push(r);
-    }
-    const want = Math.min(k, matching.length);
-    const small = matching.length <= EXACT_SCAN_MAX_MATCHES || matching.length <= total * EXACT_SCAN_MAX_FRACTION;
+      return matching;
+    };
+    const estimate = narrowed ? narrowed.size : matches().length;
+    const small = estimate <= EXACT_SCAN_MAX_MATCHES || estimate <= total * EXACT_SCAN_MAX_FRACTION;
     if (options.exact || small || vault.index.type === 'flat') {
-      neighbors = exactTopK(metric, query, matching, k);
+      neighbors = exactTopK(metric, query, matches(), k);
     } else {
-      const allowed = new Set(matching.map((r) => r.label));
-      neighbors = await vault.index.search(query, k, { ef, accept: (label) => allowed.has(label) });
-      if (neighbors.length < want) neighbors = exactTopK(metric, query, matching, k);
+      // The filter runs only on the nodes the graph visits, not on every candidate.
+      const accept = narrowed
+        ? (label: number) => narrowed.has(label) && predicate(vault.records.byLabelGet(label)?.payload ?? null)
+        : (label: number) => {
+            const r = vault.records.byLabelGet(label);
+            return r !== undefined && predicate(r.payload);
+          };
+      neighbors = await vault.index.search(query, k, { ef, accept });
+      if (neighbors.length < k) {
+        const all = matches();
+        if (neighbors.length < Math.min(k, all.length)) neighbors = exactTopK(metric, query, all, k);
+      }
     }
   }
   const hits: Hit[] = [];
   for (const n of neighbors) {
     const record = vault.records.byLabelGet(n.label);
     if (!record) continue; // the graph may briefly know a label the store has dropped
-    hits.push({ ...toHit(record, scoreFromDistance(metric, n.distance)), distance: n.distance });
+    hits.push(toHit(record, scoreFromDistance(metric, n.distance), n.distance));
   }
   return hits;
 }
