@@ -101,6 +101,23 @@ export function candidates(filter: unknown, indexes: ReadonlyMap<string, Payload
   return result;
 }
 
+/**
+ * Whether the indexes answer `filter` exactly: every condition is equality, $in or a range on an
+ * indexed field (combined by $and, or top-level fields). Then candidates() is the match set.
+ */
+export function answeredByIndexes(filter: unknown, indexes: ReadonlyMap<string, PayloadIndex>): boolean {
+  if (typeof filter !== 'object' || filter === null) return false;
+  return Object.entries(filter).every(([key, cond]) => {
+    if (key === '$and') return Array.isArray(cond) && cond.every((part) => answeredByIndexes(part, indexes));
+    if (key.startsWith('$') || !indexes.has(key)) return false;
+    if (isScalar(cond)) return true;
+    if (typeof cond !== 'object' || cond === null || Array.isArray(cond)) return false;
+    return Object.entries(cond).every(
+      ([op, arg]) => (op === '$eq' && isScalar(arg)) || (op === '$in' && Array.isArray(arg) && arg.every(isScalar)) || (['$gt', '$gte', '$lt', '$lte'].includes(op) && (typeof arg === 'number' || typeof arg === 'string')),
+    );
+  });
+}
+
 function fieldCandidates(index: PayloadIndex, cond: unknown): ReadonlySet<number> | null {
   const scalar = isScalar;
   if (scalar(cond)) return index.equal(cond);

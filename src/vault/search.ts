@@ -7,7 +7,7 @@ import type { Neighbor } from './index/vector-index.js';
 import { scoreFromDistance } from './metric.js';
 import type { Payload } from './payload.js';
 import type { ChunkInfo } from './document.js';
-import { candidates } from './payload-index.js';
+import { answeredByIndexes, candidates } from './payload-index.js';
 import type { Bm25Params } from '../text/text-index.js';
 import type { StoredRecord } from './record-store.js';
 import type { VaultState } from './vault-state.js';
@@ -175,8 +175,16 @@ export async function searchVault(vault: VaultState, metric: Metric, query: Floa
     if (options.exact || small || vault.index.type === 'flat') {
       neighbors = exactTopK(metric, query, matches(), k);
     } else {
-      // The filter runs only on the nodes the graph visits, not on every candidate.
-      const accept = narrowed
+      // The filter runs only on the nodes the graph visits, not on every candidate; when the
+      // indexes answer it exactly, a bitmap of the candidates is the whole test.
+      let bitmap: Uint8Array | null = null;
+      if (narrowed && answeredByIndexes(options.filter, vault.payloadIndexes)) {
+        bitmap = new Uint8Array(vault.records.nextLabel);
+        for (const label of narrowed) bitmap[label] = 1;
+      }
+      const accept = bitmap
+        ? (label: number) => bitmap![label] === 1
+        : narrowed
         ? (label: number) => narrowed.has(label) && predicate(vault.records.byLabelGet(label)?.payload ?? null)
         : (label: number) => {
             const r = vault.records.byLabelGet(label);

@@ -50,3 +50,15 @@ describe('payload indexes', () => {
     await again.close();
   });
 });
+
+describe('the filter planner', () => {
+  it('knows when payload indexes answer a filter exactly', async () => {
+    const { answeredByIndexes, PayloadIndex } = await import('../../src/vault/payload-index.js');
+    const indexes = new Map([['a', new PayloadIndex('a')], ['b', new PayloadIndex('b')]]);
+    assert.equal(answeredByIndexes({ a: 1, b: { $gte: 2, $lt: 5 } }, indexes), true);
+    assert.equal(answeredByIndexes({ $and: [{ a: { $in: [1, 2] } }, { b: 'x' }] }, indexes), true);
+    assert.equal(answeredByIndexes({ a: 1, c: 2 }, indexes), false, 'c is not indexed');
+    assert.equal(answeredByIndexes({ a: { $ne: 1 } }, indexes), false, '$ne is not answered by the index');
+    assert.equal(answeredByIndexes({ $or: [{ a: 1 }, { b: 2 }] }, indexes), false);
+  });
+});
