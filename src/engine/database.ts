@@ -374,6 +374,7 @@ export class Database implements AsyncDisposable {
         const number = this.parts.state.names.get(v.name)!;
         const vault = () => this.parts.state.vaults.get(number)!;
         if (Object.keys(v.retention).length > 0) await this.mutate(() => [{ type: 'retentionSet', vault: number, retention: checkRetention(v.retention) }], false);
+        if (v.indexes.length > 0) await this.mutate(() => v.indexes.map((field) => ({ type: 'indexCreate', vault: number, field })), true);
         for (let i = 0; i < v.records.length; i += 500) {
           const chunk = v.records.slice(i, i + 500);
           await this.mutate(() => chunk.map((r, j) => insertOp(this.parts.state, number, r.id, r.vector, r.payload, max, `records[${i + j}].`, importedDocument(r.document, max))), true);

@@ -16,7 +16,7 @@ import type { DbState } from './state.js';
  * Export format (README "Export and import"): a directory of UTF-8 JSON and JSON Lines files in a
  * deterministic order, so export -> import -> export gives byte-identical files.
  *   quiver-export.json                 { format, version, identity, embedder, vaults: [names] }
- *   vaults/<name>/vault.json           { name, quota, retention }
+ *   vaults/<name>/vault.json           { name, quota, retention, indexes }
  *   vaults/<name>/records.jsonl        { id, vector, payload, document } by id; vector = base64 float32 LE
  *   vaults/<name>/layers.jsonl         { id, parent, branch, meta, at, resources: [[iri, value]] } by layer number
  *   vaults/<name>/branches.jsonl       { name, head } by name
@@ -67,6 +67,7 @@ interface VaultCut {
   name: string;
   quota: Quota;
   retention: Retention;
+  indexes: string[];
   records: StoredRecord[];
   layers: Layer[];
   branches: [string, string | null][];
@@ -81,6 +82,7 @@ function cut(state: DbState): VaultCut[] {
       name: v.name,
       quota: { ...v.quota },
       retention: { ...v.traces.retention },
+      indexes: [...v.payloadIndexes.keys()].sort(byString),
       records: [...v.records.values()].sort((a, b) => byString(a.id, b.id)),
       layers: [...v.layers.layers()].sort((a, b) => Number(a.id.slice(1)) - Number(b.id.slice(1))),
       branches: [...v.layers.branches].sort(([a], [b]) => byString(a, b)),
@@ -120,7 +122,7 @@ export async function exportState(state: DbState, embedder: EmbedderManifest | n
     await write('quiver-export.json', [JSON.stringify({ format: EXPORT_FORMAT, version: EXPORT_VERSION, identity: exportIdentity(state.identity), embedder, vaults: vaults.map((v) => v.name) }, null, 2)]);
     for (const v of vaults) {
       const dir = `vaults/${v.name}`;
-      await write(`${dir}/vault.json`, [JSON.stringify({ name: v.name, quota: v.quota, retention: v.retention })]);
+      await write(`${dir}/vault.json`, [JSON.stringify({ name: v.name, quota: v.quota, retention: v.retention, indexes: v.indexes })]);
       const lines: string[] = [];
       for (const r of v.records) {
         lines.push(recordLine(r));
@@ -152,6 +154,7 @@ export interface ImportedVault {
   name: string;
   quota: Quota;
   retention: Retention;
+  indexes: string[];
   records: { id: string; vector: Float32Array; payload: unknown; document: unknown }[];
   layers: { id: string; parent: string | null; branch: string | null; meta: unknown; at: number; resources: [string, unknown][] }[];
   branches: { name: string; head: string | null }[];
@@ -197,7 +200,8 @@ export async function readExport(source: string, identity: Identity, embedder: E
   const out: ImportedVault[] = [];
   for (const name of head.vaults ?? []) {
     const vdir = path.join(dir, 'vaults', name);
-    const meta = JSON.parse(await fs.readFile(path.join(vdir, 'vault.json'), 'utf8')) as { quota: Quota; retention: Retention };
+    const meta = JSON.parse(await fs.readFile(path.join(vdir, 'vault.json'), 'utf8')) as { quota: Quota; retention: Retention; indexes?: unknown };
+    const indexes = Array.isArray(meta.indexes) && meta.indexes.every((f) => typeof f === 'string' && f.length > 0) ? (meta.indexes as string[]) : [];
     const records = (await lines(path.join(vdir, 'records.jsonl'))).map((r) => {
       const rec = r as { id: string; vector: string; payload: unknown; document: unknown };
       const vector = vectorFromBytes(Buffer.from(rec.vector, 'base64'), identity.dimension);
@@ -208,6 +212,7 @@ export async function readExport(source: string, identity: Identity, embedder: E
       name,
       quota: meta.quota ?? {},
       retention: meta.retention ?? {},
+      indexes,
       records,
       layers: (await lines(path.join(vdir, 'layers.jsonl'))) as ImportedVault['layers'],
       branches: (await lines(path.join(vdir, 'branches.jsonl'))) as ImportedVault['branches'],

@@ -38,6 +38,7 @@ describe('export and import', () => {
     await v.traces.put('run/2', [0.1, 'x'], { at: 99 });
     await v.traces.setRetention({ maxCount: 100, maxAgeMs: 1e12 });
     await db.createVault('empty');
+    await v.createIndex('nested.list');
 
     const first = path.join(tmpDir(), 'export1');
     const summary = await db.export(first);
@@ -55,6 +56,7 @@ describe('export and import', () => {
     assert.deepEqual(new Uint8Array(back.payload!.blob as Uint8Array), new Uint8Array([0, 1, 255]));
     assert.equal(fresh.vault('kb').layers.resolve('urn:a', { branch: 'side' })!.text, 'first');
     assert.equal(fresh.vault('kb').traces.get('run/1')!.at.getTime(), 1234);
+    assert.deepEqual(fresh.vault('kb').indexes().map((i) => i.field), ['nested.list'], 'payload indexes come along');
     const second = path.join(tmpDir(), 'export2');
     await fresh.export(second);
     assert.deepEqual(files(second), files(first));
