@@ -29,6 +29,7 @@ export function applyOp(state: DbState, op: Op, lsn: number): boolean {
     case 'insert': {
       const vault = state.vaults.get(op.vault);
       if (!vault) return false;
+      vault.version++;
       const existing = vault.records.get(op.id);
       const label = existing ? existing.label : vault.records.nextLabel;
       if (op.doc) vault.text.add(op.id, op.doc.text, existing?.doc?.text ?? null);
@@ -45,6 +46,7 @@ export function applyOp(state: DbState, op: Op, lsn: number): boolean {
     case 'erase': {
       const vault = state.vaults.get(op.vault);
       if (!vault) return false;
+      vault.version++;
       const old = vault.records.delete(op.id);
       if (old) vault.index.remove(old.label);
       if (old?.doc) vault.text.remove(op.id, old.doc.text);
@@ -87,12 +89,14 @@ function applyHistoryOp(state: DbState, op: Exclude<Op, { type: 'insert' | 'eras
       vault.traces.retention = { ...op.retention };
       return true;
     case 'indexCreate':
+      vault.version++;
       if (!vault.payloadIndexes.has(op.field)) {
         vault.payloadIndexes.set(op.field, new PayloadIndex(op.field));
         vault.reindexPayloads();
       }
       return true;
     case 'indexDrop':
+      vault.version++;
       vault.payloadIndexes.delete(op.field);
       return true;
   }

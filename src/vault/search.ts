@@ -80,6 +80,23 @@ export function checkSearchOptions(options: SearchOptions): { k: number; ef: num
   return { k, ef };
 }
 
+/**
+ * The candidates of an index-answered filter as a bitmap over labels, cached per filter until
+ * the vault changes (its version moves with every insert, erase and index change).
+ */
+function candidateBitmap(vault: VaultState, filter: Filter): { bitmap: Uint8Array; count: number } {
+  const key = JSON.stringify(filter);
+  const cached = vault.filterCache.get(key);
+  if (cached && cached.version === vault.version) return cached;
+  const labels = candidates(filter, vault.payloadIndexes) ?? new Set<number>();
+  const bitmap = new Uint8Array(vault.records.nextLabel);
+  for (const label of labels) if (vault.records.byLabelGet(label)) bitmap[label] = 1;
+  const entry = { version: vault.version, bitmap, count: labels.size };
+  if (vault.filterCache.size >= 64) vault.filterCache.delete(vault.filterCache.keys().next().value!);
+  vault.filterCache.set(key, entry);
+  return entry;
+}
+
 /** BM25 over the vault's document text, filtered, best first (ties by id). */
 export function textRanking(vault: VaultState, text: string, k: number, predicate: ((p: Payload | null) => boolean) | null, params: Bm25Params = {}): { id: string; score: number }[] {
   const hits = vault.text.score(text, params).filter((h) => {
@@ -153,14 +170,23 @@ export async function searchVault(vault: VaultState, metric: Metric, query: Floa
     neighbors = options.exact || vault.index.type === 'flat' ? exactTopK(metric, query, vault.records.values(), k) : await vault.index.search(query, k, { ef });
     if (neighbors.length < want) neighbors = exactTopK(metric, query, vault.records.values(), k);
   } else {
-    // Payload indexes narrow the candidates (a superset of the matches): their size is the
-    // selectivity estimate. Without one, a scan of every payload finds the matches.
-    const narrowed = vault.payloadIndexes.size > 0 ? candidates(options.filter, vault.payloadIndexes) : null;
+    // Payload indexes narrow the candidates (a superset of the matches): their count is the
+    // selectivity estimate. When they answer the filter exactly, the candidates are the matches,
+    // kept as a bitmap cached per filter until the vault changes. Without an index, a scan of
+    // every payload finds the matches.
+    const indexes = vault.payloadIndexes;
+    const exactByIndex = indexes.size > 0 && answeredByIndexes(options.filter, indexes);
+    const bitmap = exactByIndex ? candidateBitmap(vault, options.filter!) : null;
+    const narrowed = bitmap || indexes.size === 0 ? null : candidates(options.filter, indexes);
     let matching: StoredRecord[] | null = null;
     const matches = (): StoredRecord[] => {
       if (matching) return matching;
       matching = [];
-      if (narrowed) {
+      if (bitmap) {
+        for (let label = 0; label < bitmap.bitmap.length; label++) {
+          if (bitmap.bitmap[label] === 1) matching.push(vault.records.byLabelGet(label)!);
+        }
+      } else if (narrowed) {
         for (const label of narrowed) {
           const r = vault.records.byLabelGet(label);
           if (r && predicate(r.payload)) matching.push(r);
@@ -170,20 +196,14 @@ export async function searchVault(vault: VaultState, metric: Metric, query: Floa
       }
       return matching;
     };
-    const estimate = narrowed ? narrowed.size : matches().length;
+    const estimate = bitmap ? bitmap.count : narrowed ? narrowed.size : matches().length;
     const small = estimate <= EXACT_SCAN_MAX_MATCHES || estimate <= total * EXACT_SCAN_MAX_FRACTION;
     if (options.exact || small || vault.index.type === 'flat') {
       neighbors = exactTopK(metric, query, matches(), k);
     } else {
-      // The filter runs only on the nodes the graph visits, not on every candidate; when the
-      // indexes answer it exactly, a bitmap of the candidates is the whole test.
-      let bitmap: Uint8Array | null = null;
-      if (narrowed && answeredByIndexes(options.filter, vault.payloadIndexes)) {
-        bitmap = new Uint8Array(vault.records.nextLabel);
-        for (const label of narrowed) bitmap[label] = 1;
-      }
+      // The filter runs only on the nodes the graph visits, not on every candidate.
       const accept = bitmap
-        ? (label: number) => bitmap![label] === 1
+        ? (label: number) => bitmap.bitmap[label] === 1
         : narrowed
         ? (label: number) => narrowed.has(label) && predicate(vault.records.byLabelGet(label)?.payload ?? null)
         : (label: number) => {

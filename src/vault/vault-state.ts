@@ -37,9 +37,16 @@ export class VaultState {
   text = new TextIndex();
   /** Payload indexes by field (labels, so compaction rebuilds them). */
   payloadIndexes = new Map<string, PayloadIndex>();
+  /**
+   * Bumped by every change that can alter which labels a filter matches (records and payload
+   * indexes); the filter planner caches candidate bitmaps against it.
+   */
+  version = 0;
+  readonly filterCache = new Map<string, { version: number; bitmap: Uint8Array; count: number }>();
 
   /** Rebuilds every payload index from the records (after labels change). */
   reindexPayloads(): void {
+    this.version++;
     for (const field of [...this.payloadIndexes.keys()]) {
       const index = new PayloadIndex(field);
       for (const r of this.records.values()) index.add(r.label, r.payload);
