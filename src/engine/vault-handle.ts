@@ -163,7 +163,7 @@ export class VaultHandle implements Vault {
   async search(query: string | Float32Array | readonly number[], options: SearchOptions = {}): Promise<Hit[]> {
     this.state();
     if (typeof options !== 'object' || options === null) throw new ValidationError('options', 'must be an object');
-    checkSearchOptions(options);
+    const checked = checkSearchOptions(options);
     const mode = options.mode ?? 'vector';
     if (typeof query === 'string' && query.trim().length === 0) throw new ValidationError('query', 'must not be empty');
     if (mode !== 'vector' && typeof query !== 'string') throw new ValidationError('query', `mode '${mode}' needs a text query`);
@@ -171,7 +171,7 @@ export class VaultHandle implements Vault {
     if (mode !== 'text') {
       vector = typeof query === 'string' ? ((await this.host.embedder().embed([query])) as [Float32Array])[0] : toVector(query, this.host.readable().identity.dimension, 'query');
     }
-    return searchByMode(this.state(), this.host.readable().identity.metric, { ...(vector ? { vector } : {}), ...(typeof query === 'string' ? { text: query } : {}) }, options);
+    return searchByMode(this.state(), this.host.readable().identity.metric, { ...(vector ? { vector } : {}), ...(typeof query === 'string' ? { text: query } : {}) }, options, checked);
   }
 
   /** Indexes a payload field (a dotted path) so filters on it find their candidates without a scan. */

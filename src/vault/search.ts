@@ -113,18 +113,25 @@ function toHit(record: StoredRecord, score: number, distance?: number): Hit {
   return hit;
 }
 
+/** Options already validated by checkSearchOptions, with their defaults applied. */
+export interface Checked {
+  k: number;
+  ef: number | undefined;
+}
+
 /**
  * Searches by mode. 'text' needs `text`; 'vector' needs `vector`; 'hybrid' needs both and fuses
  * a vector ranking and a text ranking, each `candidates` deep, under the same filter.
+ * `checked` is checkSearchOptions(options): callers validate once, before any embedding.
  */
-export async function searchByMode(vault: VaultState, metric: Metric, query: { vector?: Float32Array; text?: string }, options: SearchOptions): Promise<Hit[]> {
+export async function searchByMode(vault: VaultState, metric: Metric, query: { vector?: Float32Array; text?: string }, options: SearchOptions, checked: Checked): Promise<Hit[]> {
   const mode = options.mode ?? 'vector';
-  const { k } = checkSearchOptions(options);
-  if (mode === 'vector') return searchVault(vault, metric, query.vector!, options);
+  const { k } = checked;
+  if (mode === 'vector') return searchVault(vault, metric, query.vector!, options, checked);
   const predicate = options.filter === undefined ? null : compileFilter(options.filter);
   if (mode === 'text') return textRanking(vault, query.text!, k, predicate, options.bm25).map((h) => toHit(vault.records.get(h.id)!, h.score));
   const depth = options.candidates ?? Math.max(4 * k, 50);
-  const byVector = await searchVault(vault, metric, query.vector!, { ...options, mode: 'vector', k: Math.min(depth, MAX_K) });
+  const byVector = await searchVault(vault, metric, query.vector!, options, { k: Math.min(depth, MAX_K), ef: checked.ef });
   const ranked = textRanking(vault, query.text!, depth, predicate, options.bm25);
   const floor = (options.textFloor ?? 0.1) * (ranked[0]?.score ?? 0);
   const byText = ranked.filter((h) => h.score >= floor);
@@ -160,8 +167,7 @@ export async function searchByMode(vault: VaultState, metric: Metric, query: { v
  * a small set is scanned exactly, a large one is searched in the graph restricted to it, and
  * a graph search that comes back short of k (while k matches exist) falls back to the exact scan.
  */
-export async function searchVault(vault: VaultState, metric: Metric, query: Float32Array, options: SearchOptions): Promise<Hit[]> {
-  const { k, ef } = checkSearchOptions(options);
+export async function searchVault(vault: VaultState, metric: Metric, query: Float32Array, options: SearchOptions, { k, ef }: Checked): Promise<Hit[]> {
   const predicate = options.filter === undefined ? null : compileFilter(options.filter);
   const total = vault.records.count;
   let neighbors: Neighbor[];
