@@ -4,7 +4,7 @@ import { ConflictError, CorruptionError, NotFoundError } from '../errors.js';
 import { FileName, WAL_HEADER_SIZE } from '../format/constants.js';
 import { crc32c } from '../format/crc.js';
 import { decodeIdentity } from '../format/identity.js';
-import { readIfExists, type FileSystem } from '../fs/file-system.js';
+import { readIfExists, sameBytes, type FileSystem } from '../fs/file-system.js';
 import { decodeManifest } from '../segments/manifest.js';
 import { decodeSnapshot } from '../segments/snapshot-file.js';
 import { walHeader } from '../wal/frame.js';
@@ -70,8 +70,8 @@ export async function backupDirectory(fs: FileSystem, source: string, dest: stri
     }
     const log = (await readIfExists(fs, path.join(src, FileName.wal), FileName.wal)) ?? Buffer.alloc(0);
     const again = await readIfExists(fs, path.join(src, rootName), rootName);
-    if (raced || !(again === root || (again && root && again.equals(root)))) {
-      if (again !== null && root !== null && again.equals(root) && raced) {
+    if (raced || !sameBytes(again, root)) {
+      if (raced && sameBytes(again, root)) {
         throw new CorruptionError(rootName, 'names a file that is missing or does not match its checksum');
       }
       continue;

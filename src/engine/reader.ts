@@ -3,7 +3,7 @@ import { CorruptionError } from '../errors.js';
 import { FileName, WAL_HEADER_SIZE } from '../format/constants.js';
 import { decodeIdentity, type Identity } from '../format/identity.js';
 import { INTENT } from './reembed.js';
-import { readIfExists, type FileSystem } from '../fs/file-system.js';
+import { readIfExists, sameBytes, type FileSystem } from '../fs/file-system.js';
 import { decodeManifest } from '../segments/manifest.js';
 import { decodeRecord, type Op } from '../wal/records.js';
 import { findValidFrame, readFrames } from '../wal/wal-reader.js';
@@ -116,7 +116,7 @@ export async function loadView(fs: FileSystem, dir: string, known: Identity, pre
       lastError = err;
       const now = await readIfExists(fs, path.join(dir, rootName(identity)), rootName(identity));
       const idNow = await readIfExists(fs, path.join(dir, FileName.identity), FileName.identity);
-      const moved = !(now === root || (now && root && now.equals(root))) || !(idNow && idBytes && idNow.equals(idBytes)) || (await fs.exists(path.join(dir, INTENT)));
+      const moved = !sameBytes(now, root) || !sameBytes(idNow, idBytes) || (await fs.exists(path.join(dir, INTENT)));
       if (!moved && err instanceof CorruptionError) throw err;
       await new Promise((resolve) => setTimeout(resolve, Math.min(50, 2 ** attempt)));
     }
@@ -132,7 +132,7 @@ export async function loadView(fs: FileSystem, dir: string, known: Identity, pre
 export async function refreshView(fs: FileSystem, dir: string, view: ReaderView): Promise<PendingView> {
   const identity = view.state.identity;
   const root = await readIfExists(fs, path.join(dir, rootName(identity)), rootName(identity));
-  const sameRoot = root === view.root || (root !== null && view.root !== null && root.equals(view.root));
+  const sameRoot = sameBytes(root, view.root);
   if (sameRoot) {
     const pending = await pendingRecords(fs, dir, view.state, view.walOffset);
     if (pending) return { state: view.state, root: view.root, walOffset: pending.end, commit: () => apply(view.state, pending.ops) };

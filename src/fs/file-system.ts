@@ -52,6 +52,11 @@ export async function readIfExists(fs: FileSystem, path: string, name: string): 
   }
 }
 
+/** Whether two reads of a file (null: absent) saw the same bytes. */
+export function sameBytes(a: Buffer | null, b: Buffer | null): boolean {
+  return a === null || b === null ? a === b : a.equals(b);
+}
+
 const openFlags = { read: 'r', readwrite: 'r+', create: 'a+' } as const;
 
 export const nodeFileSystem: FileSystem = {
