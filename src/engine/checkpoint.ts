@@ -90,17 +90,26 @@ export async function writeSegmentedCheckpoint(fs: FileSystem, dir: string, stat
   }
   state.epoch = epoch;
   state.checkpointLsn = lsn;
-  const filesRemoved = await removeUnreferenced(fs, dir, manifest);
+  const filesRemoved = await removeUnreferenced(fs, dir, referencedFiles(state));
   return { epoch, lsn, vaultsWritten: written.size, bytesWritten, filesRemoved };
 }
 
-/** Removes segment files the manifest does not name and leftover tmp files. Best effort. */
-export async function removeUnreferenced(fs: FileSystem, dir: string, manifest: Manifest | null): Promise<number> {
+/**
+ * The segment and graph files the state's vaults were loaded from or last checkpointed to: what
+ * quiver.manifest names whenever the state matches it (right after loading it, or after a commit).
+ */
+export function referencedFiles(state: DbState): Set<string> {
   const keep = new Set<string>();
-  for (const v of manifest?.vaults ?? []) {
-    keep.add(v.segment.path);
-    if (v.graph) keep.add(v.graph.path);
+  for (const v of state.vaults.values()) {
+    if (!v.segment) continue;
+    keep.add(v.segment.segment.path);
+    if (v.segment.graph) keep.add(v.segment.graph.path);
   }
+  return keep;
+}
+
+/** Removes segment files not in `keep` and leftover tmp files. Best effort. */
+export async function removeUnreferenced(fs: FileSystem, dir: string, keep: ReadonlySet<string>): Promise<number> {
   let removed = 0;
   const names = await fs.readdir(path.join(dir, FileName.segments)).catch(() => [] as string[]);
   for (const name of names) {

@@ -2,8 +2,6 @@ import * as path from 'node:path';
 import { ConfigError, ConflictError, NotFoundError, StorageError, ValidationError, ioError, type QuiverError } from '../errors.js';
 import type { Embedder } from '../embedder/embedder.js';
 import { createEmbedder, readEmbedderManifest, rehydrate, type EmbedderOption } from '../embedder/resolve.js';
-import { readIfExists } from '../fs/file-system.js';
-import { decodeManifest } from '../segments/manifest.js';
 import { commitReembed, INTENT, reembedState, type ReembedResult } from './reembed.js';
 import { FileName, MAX_FRAME_BODY, WAL_HEADER_SIZE } from '../format/constants.js';
 import type { Identity } from '../format/identity.js';
@@ -20,7 +18,7 @@ import { encodeRecord, type Op } from '../wal/records.js';
 import { truncateLogFile } from '../wal/wal-file.js';
 import type { Durability, WalWriter } from '../wal/wal-writer.js';
 import { applyOp } from './apply.js';
-import { removeUnreferenced, writeSegmentedCheckpoint, writeSnapshotCheckpoint, type CheckpointResult } from './checkpoint.js';
+import { referencedFiles, removeUnreferenced, writeSegmentedCheckpoint, writeSnapshotCheckpoint, type CheckpointResult } from './checkpoint.js';
 import type { ResolvedOptions } from './options.js';
 import type { RecoveryReport } from './recovery.js';
 import type { DbState } from './state.js';
@@ -554,8 +552,7 @@ export class Database implements AsyncDisposable {
           if (await fs.exists(path.join(dir, INTENT)).catch(() => true)) throw this.fail(err);
           throw err instanceof StorageError ? err : ioError('re-embedding', dir, err);
         }
-        const manifest = await readIfExists(fs, path.join(dir, FileName.manifest), FileName.manifest);
-        await removeUnreferenced(fs, dir, manifest ? decodeManifest(manifest) : null).catch(() => undefined);
+        await removeUnreferenced(fs, dir, referencedFiles(state)).catch(() => undefined);
       }
       this.parts.state = state;
       this.parts.embedder = embedder;

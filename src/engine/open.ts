@@ -1,6 +1,6 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ConfigError, CorruptionError, NotFoundError, SchemaError, ioError } from '../errors.js';
+import { ConfigError, NotFoundError, SchemaError, ioError } from '../errors.js';
 import type { Embedder } from '../embedder/embedder.js';
 import { createEmbedder, readEmbedderManifest, resolveEmbedder, writeEmbedder } from '../embedder/resolve.js';
 import { FORMAT_VERSION, FileName, TMP_SUFFIX } from '../format/constants.js';
@@ -14,12 +14,11 @@ import { ReaderLease, removeStaleLeases } from '../lock/reader-lease.js';
 import { loadView } from './reader.js';
 import { finishReembed } from './reembed.js';
 import { WalWriter } from '../wal/wal-writer.js';
-import { removeUnreferenced } from './checkpoint.js';
+import { referencedFiles, removeUnreferenced } from './checkpoint.js';
 import { Database } from './database.js';
 import { checkAgainstIdentity, identityFields, resolveOptions, type OpenOptions, type ResolvedOptions } from './options.js';
 import { loadSegmented, loadSnapshot, replayWal } from './recovery.js';
 import { emptyState } from './state.js';
-import { decodeManifest } from '../segments/manifest.js';
 
 /** Entries a directory may hold and still count as empty (no database yet). */
 const HARMLESS = new Set<string>([
@@ -73,8 +72,10 @@ export async function open(dir?: string, options: OpenOptions = {}): Promise<Dat
     await finishReembed(fs, root);
     const { identity, embedder } = await loadOrCreateIdentity(fs, root, entries, options, resolved.create);
     const state = identity.storage === 'snapshot' ? await loadSnapshot(fs, root, identity) : await loadSegmented(fs, root, identity);
+    // Taken before replay, which may drop vaults the manifest on disk still names.
+    const onDisk = referencedFiles(state);
     const recovery = await replayWal(fs, root, state, resolved.recovery, true);
-    await removeStrays(fs, root, identity);
+    await removeStrays(fs, root, onDisk);
     const wal = resolved.durability === 'ephemeral' ? null : await WalWriter.open(fs, path.join(root, FileName.wal), resolved.durability, recovery.validEnd);
     const { validEnd: _validEnd, ...report } = recovery;
     await removeStaleLeases(root, resolved.lockStaleMs).catch(() => undefined);
@@ -145,19 +146,11 @@ async function loadOrCreateIdentity(fs: FileSystem, root: string, entries: reado
   return { identity, embedder };
 }
 
-/** Leftovers of an interrupted checkpoint: tmp files and segment files no manifest names. */
-async function removeStrays(fs: FileSystem, root: string, identity: Identity): Promise<void> {
+/** Leftovers of an interrupted checkpoint: tmp files and segment files the manifest does not name. */
+async function removeStrays(fs: FileSystem, root: string, named: ReadonlySet<string>): Promise<void> {
   for (const name of [FileName.manifest, FileName.snapshot, FileName.identity]) {
     await fs.unlink(path.join(root, name + TMP_SUFFIX)).catch(() => undefined);
   }
   await fs.unlink(path.join(root, `${FileName.snapshot}.graph${TMP_SUFFIX}`)).catch(() => undefined);
-  let manifest = null;
-  if (identity.storage === 'segmented') {
-    try {
-      manifest = decodeManifest(await fs.readFile(path.join(root, FileName.manifest)));
-    } catch (err) {
-      if (err instanceof CorruptionError) throw err;
-    }
-  }
-  await removeUnreferenced(fs, root, manifest);
+  await removeUnreferenced(fs, root, named);
 }

@@ -87,3 +87,26 @@ describe('a failed log write stops the database; what was acknowledged survives'
     await again.close();
   });
 });
+
+describe('stray files removed at open', () => {
+  it('never include files the manifest on disk still names, even for a vault the log has since dropped', async () => {
+    const dir = dbPath();
+    const db = await open(dir, { dimension: 4 });
+    await (await db.createVault('gone')).insert('a', [1, 0, 0, 0]);
+    await db.checkpoint();
+    await db.dropVault('gone');
+    await db.close();
+    const named = fs.readdirSync(path.join(dir, 'segments')).sort();
+    fs.writeFileSync(path.join(dir, 'segments', 'vault_9_9.segment'), 'a stray from an interrupted checkpoint');
+    const again = await open(dir);
+    assert.equal(again.hasVault('gone'), false);
+    await again.close();
+    assert.deepEqual(fs.readdirSync(path.join(dir, 'segments')).sort(), named, 'the stray went, the named files stayed');
+    const { checkDatabase } = await import('../../src/engine/check.js');
+    assert.equal((await checkDatabase(dir)).ok, true);
+    const third = await open(dir);
+    await third.checkpoint();
+    await third.close();
+    assert.deepEqual(fs.readdirSync(path.join(dir, 'segments')), [], 'a checkpoint without the vault removes its files');
+  });
+});
