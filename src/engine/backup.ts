@@ -2,13 +2,13 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ConflictError, CorruptionError, NotFoundError } from '../errors.js';
 import { FileName, WAL_HEADER_SIZE } from '../format/constants.js';
-import { crc32c } from '../format/crc.js';
 import { decodeIdentity } from '../format/identity.js';
 import { readIfExists, sameBytes, type FileSystem } from '../fs/file-system.js';
 import { decodeManifest } from '../segments/manifest.js';
 import { decodeSnapshot } from '../segments/snapshot-file.js';
 import { walHeader } from '../wal/frame.js';
 import { readFrames } from '../wal/wal-reader.js';
+import { readRef } from './recovery.js';
 
 export interface BackupResult {
   path: string;
@@ -56,8 +56,12 @@ export async function backupDirectory(fs: FileSystem, source: string, dest: stri
       for (const v of manifest.vaults) {
         for (const ref of [v.segment, v.graph]) {
           if (!ref) continue;
-          const bytes = await readIfExists(fs, path.join(src, ref.path), ref.path);
-          if (!bytes || bytes.byteLength !== ref.bytes || crc32c(bytes) !== ref.crc32c) {
+          // A missing or mismatched file may be a checkpoint racing the copy: decided below.
+          const bytes = await readRef(fs, src, ref).catch((err: unknown) => {
+            if (err instanceof CorruptionError) return null;
+            throw err;
+          });
+          if (!bytes) {
             raced = true;
             break;
           }

@@ -1,7 +1,6 @@
 import * as path from 'node:path';
 import { CorruptionError, SchemaError } from '../errors.js';
 import { FORMAT_VERSION, FileName } from '../format/constants.js';
-import { crc32c } from '../format/crc.js';
 import { decodeIdentity, type Identity } from '../format/identity.js';
 import { decodeSectionedHeader } from '../format/sectioned-file.js';
 import { nodeFileSystem, type FileSystem } from '../fs/file-system.js';
@@ -9,6 +8,7 @@ import { decodeManifest } from '../segments/manifest.js';
 import { decodeSegment } from '../segments/segment-file.js';
 import { decodeSnapshot } from '../segments/snapshot-file.js';
 import { decodeRecord } from '../wal/records.js';
+import { readRef } from './recovery.js';
 import { scanWal, type DroppedSpan } from '../wal/wal-reader.js';
 
 export interface CheckProblem {
@@ -83,13 +83,11 @@ export async function checkDatabase(dir: string, fs: FileSystem = nodeFileSystem
           vaults.add(entry.number);
           for (const ref of [entry.segment, entry.graph]) {
             if (!ref) continue;
-            const file = await read(ref.path);
-            if (!file) {
-              report.problems.push({ file: ref.path, message: 'named by the manifest but missing' });
-              continue;
-            }
-            if (file.byteLength !== ref.bytes || crc32c(file) !== ref.crc32c) {
-              report.problems.push({ file: ref.path, message: 'size or checksum does not match the manifest' });
+            let file: Buffer;
+            try {
+              file = await readRef(fs, root, ref);
+            } catch (err) {
+              problem(err, ref.path);
               continue;
             }
             if (ref === entry.segment) {

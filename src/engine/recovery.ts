@@ -32,7 +32,8 @@ export interface RecoveryReport {
   lastLsn: number;
 }
 
-async function readRef(fs: FileSystem, dir: string, ref: FileRef): Promise<Buffer> {
+/** A file the manifest names, checked against the size and CRC32C it records (CorruptionError otherwise). */
+export async function readRef(fs: FileSystem, dir: string, ref: FileRef): Promise<Buffer> {
   let bytes: Buffer;
   try {
     bytes = await fs.readFile(path.join(dir, ref.path));
