@@ -178,7 +178,7 @@ export class Database implements AsyncDisposable {
   vaults(): VaultInfo[] {
     return [...this.readable().vaults.values()]
       .sort((a, b) => a.name.localeCompare(b.name))
-      .map((v) => ({ name: v.name, number: v.number, records: v.records.count, bytes: v.records.bytes, quota: { ...v.quota } }));
+      .map((v) => v.info());
   }
 
   private vaultNumber(name: string): number {

@@ -196,7 +196,6 @@ export class VaultHandle implements Vault {
   }
 
   info(): VaultInfo {
-    const vault = this.state();
-    return { name: vault.name, number: vault.number, records: vault.records.count, bytes: vault.records.bytes, quota: { ...vault.quota } };
+    return this.state().info();
   }
 }

@@ -3,6 +3,7 @@ import { FlatIndex } from './index/flat-index.js';
 import { HnswIndex } from './index/hnsw-index.js';
 import type { VectorIndex } from './index/vector-index.js';
 import { RecordStore } from './record-store.js';
+import type { VaultInfo } from './vault.js';
 import { LayerStore } from './layers.js';
 import { TraceStore } from './traces.js';
 import { TextIndex } from '../text/text-index.js';
@@ -70,6 +71,11 @@ export class VaultState {
   ) {
     this.records = new RecordStore(dimension);
     this.lsn = lsn;
+  }
+
+  /** What `vault.info()` and `db.vaults()` report. */
+  info(): VaultInfo {
+    return { name: this.name, number: this.number, records: this.records.count, bytes: this.records.bytes, quota: { ...this.quota } };
   }
 
   get dirty(): boolean {
