@@ -13,6 +13,7 @@ import { refreshView, type ReaderView, type RefreshResult } from './reader.js';
 import { RecordStore } from '../vault/record-store.js';
 import type { Vault, VaultInfo } from '../vault/vault.js';
 import { createIndex } from '../vault/vault-state.js';
+import { nextTurn, overdue } from './loop-turns.js';
 import { MAX_QUEUED } from '../vault/index/hnsw-index.js';
 import { encodeRecord, type Op } from '../wal/records.js';
 import { truncateLogFile } from '../wal/wal-file.js';
@@ -30,9 +31,6 @@ import { importedDocument, importedLayer, missing, onProgress } from './import-h
 import { branchCreateOp, branchDeleteOp, branchUpdateOp, checkBranchName, checkRetention, layerCommitOp, pendingFor, tracePutOp, type CommitInput, type Pending, type TraceOptions } from './history-ops.js';
 
 export type DatabaseStatus = 'opening' | 'open' | 'closing' | 'closed' | 'failed';
-
-/** Longest run of back-to-back writes before one waits for the event loop to turn. */
-const YIELD_AFTER_MS = 20;
 
 export type BatchOp =
   | { op: 'insert'; vault: string; id: string; vector: Float32Array | readonly number[]; payload?: Record<string, unknown> | null }
@@ -88,9 +86,6 @@ export class Database implements AsyncDisposable {
   private readonly handles = new Map<number, VaultHandle>();
   private readonly host: VaultHost;
   private refreshing: Promise<RefreshResult> | null = null;
-  /** When the event loop last turned (see mutate), and whether a probe for the next turn is queued. */
-  private lastTurn = performance.now();
-  private turnProbe = false;
   /** Set while a backup copies files: checkpoints wait for it (writes do not). */
   private checkpointHold: Promise<unknown> | null = null;
   private refreshTimer: NodeJS.Timeout | null = null;
@@ -98,6 +93,7 @@ export class Database implements AsyncDisposable {
   constructor(private readonly parts: DatabaseParts) {
     this.host = {
       readable: () => this.readable(),
+      writable: () => this.writable(),
       maxPayloadBytes: () => this.parts.options.maxPayloadBytes,
       mutate: (build, asBatch) => this.mutate(build, asBatch),
       embedder: () => {
@@ -230,18 +226,10 @@ export class Database implements AsyncDisposable {
 
   private async mutate(build: () => Op[], asBatch: boolean): Promise<number | null> {
     this.writable();
-    // A caller awaiting writes back to back runs on microtasks and never lets the event loop
-    // turn: after YIELD_AFTER_MS without a turn, the next write waits for one.
-    if (performance.now() - this.lastTurn > YIELD_AFTER_MS) {
-      await new Promise((resolve) => setImmediate(resolve));
+    // Back-to-back writes on microtasks would never let the event loop turn (loop-turns.ts).
+    if (overdue()) {
+      await nextTurn();
       this.writable();
-    }
-    if (!this.turnProbe) {
-      this.turnProbe = true;
-      setImmediate(() => {
-        this.lastTurn = performance.now();
-        this.turnProbe = false;
-      });
     }
     while (this.barrier) {
       await this.barrier;
@@ -657,9 +645,10 @@ export class Database implements AsyncDisposable {
     return this.parts.state;
   }
 
-  private writable(): void {
+  private writable(): DbState {
     this.checkStatus();
     if (this.parts.options.readOnly) throw new StorageError('READ_ONLY', 'this database was opened read-only');
+    return this.parts.state;
   }
 
   private checkStatus(): void {

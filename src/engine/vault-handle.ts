@@ -12,11 +12,14 @@ import type { VaultState } from '../vault/vault-state.js';
 import type { Op } from '../wal/records.js';
 import type { DbState } from './state.js';
 import { checkId } from './validate.js';
+import { mapInSlices } from './loop-turns.js';
 
 /** What a vault handle needs from its database. */
 export interface VaultHost {
   /** The state, after checking the database is open (throws otherwise). */
   readable(): DbState;
+  /** The state, after checking the database is open for writing (throws otherwise). */
+  writable(): DbState;
   maxPayloadBytes(): number;
   /** The database's embedder; throws ConfigError when it has none. */
   embedder(): Embedder;
@@ -66,13 +69,22 @@ export class VaultHandle implements Vault {
 
   async insertMany(records: readonly RecordInput[]): Promise<void> {
     if (!Array.isArray(records)) throw new ValidationError('records', 'must be an array');
+    const validate = (state: DbState) => (r: RecordInput, i: number) => {
+      if (typeof r !== 'object' || r === null) throw new ValidationError(`records[${i}]`, 'must be an object');
+      return insertOp(state, this.number, r.id, r.vector, r.payload, this.host.maxPayloadBytes(), `records[${i}].`);
+    };
+    // Validated (vectors copied, payloads encoded) before taking a place in the write order,
+    // in slices, so a large batch does not hold the event loop.
+    const before = this.host.writable();
+    this.state();
+    const { dimension, metric } = before.identity;
+    const ops = await mapInSlices(records, validate(before));
     await this.host.mutate(() => {
       this.state();
       const state = this.host.readable();
-      return records.map((r, i) => {
-        if (typeof r !== 'object' || r === null) throw new ValidationError(`records[${i}]`, 'must be an object');
-        return insertOp(state, this.number, r.id, r.vector, r.payload, this.host.maxPayloadBytes(), `records[${i}].`);
-      });
+      // A re-embed may have switched the vector space meanwhile: validate again against it.
+      if (state.identity.dimension !== dimension || state.identity.metric !== metric) return records.map(validate(state));
+      return ops;
     }, true);
   }
 

@@ -40,9 +40,9 @@ export function toVector(input: unknown, dimension: number, field = 'vector'): F
   return out;
 }
 
-/** The little-endian bytes of a vector (a copy). */
+/** The little-endian bytes of a vector (a view of its memory, not a copy). */
 export function vectorToBytes(vector: Float32Array): Uint8Array {
-  return new Uint8Array(vector.buffer.slice(vector.byteOffset, vector.byteOffset + vector.byteLength));
+  return new Uint8Array(vector.buffer, vector.byteOffset, vector.byteLength);
 }
 
 /** A fresh Float32Array from little-endian bytes; null when the length is not a whole vector. */
