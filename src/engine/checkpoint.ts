@@ -1,3 +1,4 @@
+import { checksumFile } from '../fs/checksum.js';
 import * as path from 'node:path';
 import { FileName, SEGMENT_FILE_PATTERN, TMP_SUFFIX, graphPath, segmentPath } from '../format/constants.js';
 import { crc32c } from '../format/crc.js';
@@ -33,9 +34,9 @@ async function writeGraph(fs: FileSystem, dir: string, vault: VaultState, rel: s
   const tmp = file + TMP_SUFFIX;
   await index.save(tmp);
   await fs.syncFile(tmp);
-  const bytes = await fs.readFile(tmp);
+  const sum = await checksumFile(fs, tmp);
   await fs.rename(tmp, file);
-  return { path: rel, bytes: bytes.byteLength, crc32c: crc32c(bytes) };
+  return { path: rel, ...sum };
 }
 
 /**

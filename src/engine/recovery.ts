@@ -9,7 +9,8 @@ import { decodeManifest } from '../segments/manifest.js';
 import { decodeSegment } from '../segments/segment-file.js';
 import { decodeSnapshot } from '../segments/snapshot-file.js';
 import type { VaultImage } from '../segments/vault-image.js';
-import { HnswIndex } from '../vault/index/hnsw-index.js';
+import { HnswIndex, type HnswGraph } from '../vault/index/hnsw-index.js';
+import { checksumFile } from '../fs/checksum.js';
 import { createIndex, VaultState, type FileRef, type SegmentRef } from '../vault/vault-state.js';
 import { decodeRecord } from '../wal/records.js';
 import { scanWal, type DroppedSpan } from '../wal/wal-reader.js';
@@ -46,6 +47,22 @@ export async function readRef(fs: FileSystem, dir: string, ref: FileRef): Promis
   return bytes;
 }
 
+/**
+ * Checks a file the manifest names against its size and CRC32C without holding it in memory:
+ * saved graphs are checked this way before hnswlib, which trusts what it reads, ever sees them.
+ */
+export async function verifyRef(fs: FileSystem, dir: string, ref: FileRef): Promise<void> {
+  let sum: { bytes: number; crc32c: number };
+  try {
+    sum = await checksumFile(fs, path.join(dir, ref.path));
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') throw new CorruptionError(ref.path, 'named by the manifest but missing', { cause });
+    throw ioError('reading', ref.path, cause);
+  }
+  if (sum.bytes !== ref.bytes) throw new CorruptionError(ref.path, `is ${sum.bytes} bytes, the manifest says ${ref.bytes}`);
+  if (sum.crc32c !== ref.crc32c) throw new CorruptionError(ref.path, 'checksum does not match the manifest');
+}
+
 function vaultFromImage(identity: Identity, image: VaultImage): VaultState {
   const vault = new VaultState(image.number, image.name, image.quota, identity.dimension, createIndex(identity.index, identity.metric, identity.dimension), image.lsn);
   for (const record of image.records) vault.records.put(record);
@@ -65,14 +82,19 @@ function rebuildIndex(vault: VaultState): void {
   for (const record of vault.records.values()) vault.index.add(record.label, record.vector);
 }
 
-/** Loads the graph saved beside a segment; the caller has checked its size and CRC. */
-async function loadGraph(identity: Identity, vault: VaultState, file: string): Promise<void> {
-  const labels = [...vault.records.values()].map((r) => r.label);
+/** Reads a saved graph; the caller has checked its size and CRC. */
+async function readGraph(identity: Identity, file: string): Promise<HnswGraph> {
   try {
-    vault.index = await HnswIndex.load(file, identity.metric, identity.dimension, labels);
+    return await HnswIndex.read(file, identity.metric, identity.dimension);
   } catch (cause) {
     throw new CorruptionError(path.basename(file), 'hnswlib could not read the graph', { cause });
   }
+}
+
+/** The vault's index over a graph read by readGraph: its live labels are the vault's records. */
+function useGraph(identity: Identity, vault: VaultState, graph: HnswGraph): void {
+  const labels = [...vault.records.values()].map((r) => r.label);
+  vault.index = HnswIndex.over(graph, identity.metric, labels);
 }
 
 function register(state: DbState, vault: VaultState, segment: SegmentRef): void {
@@ -101,15 +123,16 @@ export async function loadSegmented(fs: FileSystem, dir: string, identity: Ident
       register(state, known, known.segment);
       continue;
     }
-    const image = decodeSegment(await readRef(fs, dir, entry.segment), identity.dimension, entry.segment.path);
+    // The graph is checked, then read by hnswlib in the thread pool, while the segment is
+    // read and decoded here: cold open costs about the longer of the two, not their sum.
+    const graphRef = entry.graph;
+    const graph = graphRef ? verifyRef(fs, dir, graphRef).then(() => readGraph(identity, path.join(dir, graphRef.path))) : null;
+    graph?.catch(() => undefined); // awaited below; a segment failure first must not leave it unhandled
+    const image = decodeSegment(await readRef(fs, dir, entry.segment), identity.dimension, entry.segment.path, true);
     if (image.number !== entry.number || image.name !== entry.name) throw new CorruptionError(entry.segment.path, 'holds a different vault than the manifest says');
     const vault = vaultFromImage(identity, image);
-    if (entry.graph) {
-      await readRef(fs, dir, entry.graph);
-      await loadGraph(identity, vault, path.join(dir, entry.graph.path));
-    } else {
-      rebuildIndex(vault);
-    }
+    if (graph) useGraph(identity, vault, await graph);
+    else rebuildIndex(vault);
     register(state, vault, { epoch: entry.epoch, segment: entry.segment, graph: entry.graph });
   }
   return state;
@@ -130,7 +153,7 @@ export async function loadSnapshot(fs: FileSystem, dir: string, identity: Identi
       const tmp = path.join(os.tmpdir(), `quiver-graph-${process.pid}-${randomBytes(6).toString('hex')}.hnsw`);
       try {
         await fs.writeFileSynced(tmp, [graph]);
-        await loadGraph(identity, vault, tmp);
+        useGraph(identity, vault, await readGraph(identity, tmp));
       } finally {
         await fs.unlink(tmp).catch(() => undefined);
       }

@@ -67,8 +67,12 @@ export function decodeSectionedHeader(bytes: Uint8Array, kind: MagicKind, file: 
   return { version: buf.readUInt32LE(4), sectionCount: buf.readUInt32LE(8) };
 }
 
-/** Decodes and verifies every section. Payloads are views into `bytes`. */
-export function decodeSectioned(bytes: Uint8Array, kind: MagicKind, file: string): SectionedFile {
+/**
+ * Decodes and verifies every section. Payloads are views into `bytes`. `verified`: the caller
+ * has matched the whole file against a CRC recorded elsewhere (the manifest), so section CRCs
+ * are not computed a second time; the structure is still checked.
+ */
+export function decodeSectioned(bytes: Uint8Array, kind: MagicKind, file: string, verified = false): SectionedFile {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const { version, sectionCount } = decodeSectionedHeader(buf, kind, file);
   const sections: Section[] = [];
@@ -86,7 +90,7 @@ export function decodeSectioned(bytes: Uint8Array, kind: MagicKind, file: string
     }
     const end = start + Number(length);
     const payload = buf.subarray(start, end);
-    if (crc32c(payload, crc32c(buf.subarray(offset, offset + 12))) !== stored) {
+    if (!verified && crc32c(payload, crc32c(buf.subarray(offset, offset + 12))) !== stored) {
       throw new CorruptionError(file, `section ${i} (kind ${sectionKind}) checksum mismatch`, { offset });
     }
     const pad = padding(end - start);

@@ -13,6 +13,8 @@ export interface FileSystem {
   openSync(path: string, mode: 'read' | 'readwrite' | 'create'): number;
   writeSync(fd: number, data: Uint8Array, position: number): void;
   readSync(fd: number, into: Uint8Array, position: number): number;
+  /** Fills `into` from `position` (in the thread pool); returns fewer bytes only at the end of the file. */
+  read(fd: number, into: Uint8Array, position: number): Promise<number>;
   sizeSync(fd: number): number;
   closeSync(fd: number): void;
   fsync(fd: number): Promise<void>;
@@ -79,6 +81,15 @@ export const nodeFileSystem: FileSystem = {
     }
     return total;
   },
+  async read(fd, into, position) {
+    let total = 0;
+    while (total < into.byteLength) {
+      const n = await new Promise<number>((resolve, reject) => fs.read(fd, into, total, into.byteLength - total, position + total, (err, bytes) => (err ? reject(err) : resolve(bytes))));
+      if (n === 0) break;
+      total += n;
+    }
+    return total;
+  },
   sizeSync(fd) {
     return fs.fstatSync(fd).size;
   },
@@ -134,7 +145,7 @@ export const nodeFileSystem: FileSystem = {
   },
 };
 
-const METHODS = ['openSync', 'writeSync', 'readSync', 'sizeSync', 'closeSync', 'fsync', 'truncate', 'readFile', 'writeFileSynced', 'syncFile', 'rename', 'unlink', 'mkdir', 'unlinkDir', 'readdir', 'syncDir', 'exists'] as const satisfies readonly (keyof FileSystem)[];
+const METHODS = ['openSync', 'writeSync', 'readSync', 'read', 'sizeSync', 'closeSync', 'fsync', 'truncate', 'readFile', 'writeFileSynced', 'syncFile', 'rename', 'unlink', 'mkdir', 'unlinkDir', 'readdir', 'syncDir', 'exists'] as const satisfies readonly (keyof FileSystem)[];
 
 /** `fs` with some calls replaced; every other call goes to `fs` (which may be a class instance). */
 export function overlay(fs: FileSystem, overrides: Partial<FileSystem>): FileSystem {

@@ -8,7 +8,8 @@ export function encodeSegment(vault: VaultState): Uint8Array[] {
   return encodeSectioned('segment', FORMAT_VERSION, vaultSections(vault));
 }
 
-export function decodeSegment(bytes: Uint8Array, dimension: number, file: string): VaultImage {
-  const parsed = decodeSectioned(bytes, 'segment', file);
+/** `verified`: the whole file already matched the manifest's CRC, so section CRCs are not computed again. */
+export function decodeSegment(bytes: Uint8Array, dimension: number, file: string, verified = false): VaultImage {
+  const parsed = decodeSectioned(bytes, 'segment', file, verified);
   return decodeVaultImage(VAULT_SECTION_KINDS.map((kind) => requireSection(parsed, kind, file, `kind ${kind}`)), dimension, file);
 }

@@ -1,5 +1,5 @@
 import { CorruptionError } from '../errors.js';
-import { decode, encode } from '../format/codec.js';
+import { decode, decodeViews, encode } from '../format/codec.js';
 import { SectionKind } from '../format/constants.js';
 import type { Section } from '../format/sectioned-file.js';
 import type { StoredRecord } from '../vault/record-store.js';
@@ -64,11 +64,15 @@ export function decodeVaultImage(sections: readonly Uint8Array[], dimension: num
   const fail = (why: string): never => {
     throw new CorruptionError(file, why);
   };
+  // Vectors and payload bytes stay views into the buffer the file was read into when the
+  // vectors are most of it (a segment): no second copy. Otherwise (a snapshot, which also
+  // holds graphs) they are copied, so the rest of the buffer can be freed.
+  const share = vectorBytes.byteOffset % 4 === 0 && vectorBytes.byteLength * 2 >= vectorBytes.buffer.byteLength;
   let meta: Record<string, unknown>;
   let rows: unknown;
   try {
     meta = decode(metaBytes) as Record<string, unknown>;
-    rows = decode(recordBytes);
+    rows = share ? decodeViews(recordBytes) : decode(recordBytes);
   } catch (cause) {
     throw new CorruptionError(file, 'vault sections do not decode', { cause });
   }
@@ -80,9 +84,9 @@ export function decodeVaultImage(sections: readonly Uint8Array[], dimension: num
   if (typeof meta.name !== 'string' || !Number.isSafeInteger(meta.number) || !Number.isSafeInteger(meta.nextLabel) || !Number.isSafeInteger(meta.lsn)) {
     fail('vault meta is incomplete');
   }
-  // One allocation for the whole block; each record's vector is a view into it.
-  const block = new Float32Array(count * dimension);
-  new Uint8Array(block.buffer).set(vectorBytes);
+  // Each record's vector is a view into one block. Sections are 8-byte aligned in the file and
+  // a file read whole starts a buffer of its own, so the section itself can be the block.
+  const block = share ? new Float32Array(vectorBytes.buffer, vectorBytes.byteOffset, count * dimension) : new Float32Array(vectorBytes.slice().buffer);
   const records = (rows as unknown[]).map((row, i): StoredRecord => {
     if (!Array.isArray(row) || row.length !== 5) return fail(`record ${i} is malformed`);
     const [id, label, lsn, payloadBytes, doc] = row as [unknown, unknown, unknown, unknown, unknown];

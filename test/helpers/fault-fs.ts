@@ -36,6 +36,7 @@ export class FaultFileSystem implements FileSystem {
 
   openSync(p: string, mode: 'read' | 'readwrite' | 'create') { this.alive(); return this.inner.openSync(p, mode); }
   readSync(fd: number, into: Uint8Array, position: number) { this.alive(); return this.inner.readSync(fd, into, position); }
+  async read(fd: number, into: Uint8Array, position: number) { this.alive(); return this.inner.read(fd, into, position); }
   sizeSync(fd: number) { this.alive(); return this.inner.sizeSync(fd); }
   closeSync(fd: number) { this.inner.closeSync(fd); }
   readFile(p: string) { this.alive(); return this.inner.readFile(p); }
