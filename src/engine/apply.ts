@@ -1,6 +1,7 @@
 import type { Op } from '../wal/records.js';
 import { createIndex, VaultState } from '../vault/vault-state.js';
 import { PayloadIndex } from '../vault/payload-index.js';
+import { StoredRecord } from '../vault/record-store.js';
 import type { DbState } from './state.js';
 
 /**
@@ -38,7 +39,7 @@ export function applyOp(state: DbState, op: Op, lsn: number): boolean {
         if (existing) index.remove(existing.label, existing.payload);
         index.add(label, op.payload);
       }
-      vault.records.put({ id: op.id, label, vector: op.vector, payload: op.payload, payloadBytes: op.payloadBytes, doc: op.doc, lsn });
+      vault.records.put(new StoredRecord(op.id, label, op.vector, op.payloadBytes, lsn, op.doc, op.payload));
       vault.index.add(label, op.vector);
       vault.lsn = lsn;
       return true;

@@ -505,7 +505,7 @@ export class Database implements AsyncDisposable {
         const store = new RecordStore(vault.dimension);
         const index = createIndex(state.identity.index, state.identity.metric, vault.dimension);
         records.forEach((r, label) => {
-          store.put({ ...r, label });
+          store.put(r.with({ label }));
           index.add(label, r.vector);
         });
         await index.flush();

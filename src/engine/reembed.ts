@@ -64,7 +64,7 @@ export async function reembedState(state: DbState, embedder: Embedder, onProgres
       onProgress?.(done, total);
     }
     records.forEach((r, label) => {
-      const record: StoredRecord = r.doc ? { ...r, label, vector: vectors.get(r.id)!, doc: { ...r.doc, lineage }, lsn: next.lastLsn } : { ...r, label };
+      const record: StoredRecord = r.doc ? r.with({ label, vector: vectors.get(r.id)!, doc: { ...r.doc, lineage }, lsn: next.lastLsn }) : r.with({ label });
       vault.records.put(record);
       vault.index.add(label, record.vector);
     });

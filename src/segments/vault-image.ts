@@ -2,9 +2,8 @@ import { CorruptionError } from '../errors.js';
 import { decode, decodeViews, encode } from '../format/codec.js';
 import { SectionKind } from '../format/constants.js';
 import type { Section } from '../format/sectioned-file.js';
-import type { StoredRecord } from '../vault/record-store.js';
+import { StoredRecord } from '../vault/record-store.js';
 import type { Quota, VaultState } from '../vault/vault-state.js';
-import { decodePayload } from '../wal/records.js';
 import { decodeDocument, encodeDocument } from '../vault/document.js';
 import type { Layer } from '../vault/layers.js';
 import { TextIndex } from '../text/text-index.js';
@@ -86,21 +85,20 @@ export function decodeVaultImage(sections: readonly Uint8Array[], dimension: num
   }
   // Each record's vector is a view into one block. Sections are 8-byte aligned in the file and
   // a file read whole starts a buffer of its own, so the section itself can be the block.
-  const block = share ? new Float32Array(vectorBytes.buffer, vectorBytes.byteOffset, count * dimension) : new Float32Array(vectorBytes.slice().buffer);
+  let block: Float32Array;
+  if (share) {
+    block = new Float32Array(vectorBytes.buffer, vectorBytes.byteOffset, count * dimension);
+  } else {
+    block = new Float32Array(count * dimension);
+    new Uint8Array(block.buffer).set(vectorBytes);
+  }
   const records = (rows as unknown[]).map((row, i): StoredRecord => {
     if (!Array.isArray(row) || row.length !== 5) return fail(`record ${i} is malformed`);
     const [id, label, lsn, payloadBytes, doc] = row as [unknown, unknown, unknown, unknown, unknown];
     if (typeof id !== 'string' || !Number.isSafeInteger(label) || !Number.isSafeInteger(lsn)) return fail(`record ${i} is malformed`);
     if (payloadBytes !== null && !(payloadBytes instanceof Uint8Array)) return fail(`record ${i} payload is malformed`);
-    return {
-      id,
-      label: label as number,
-      lsn: lsn as number,
-      vector: block.subarray(i * dimension, (i + 1) * dimension),
-      payloadBytes,
-      payload: payloadBytes ? decodePayload(payloadBytes, fail) : null,
-      doc: doc === null ? null : decodeDocument(doc, fail),
-    };
+    // The payload is decoded on first use (StoredRecord.payload), not here.
+    return new StoredRecord(id, label as number, block.subarray(i * dimension, (i + 1) * dimension), payloadBytes, lsn as number, doc === null ? null : decodeDocument(doc, fail));
   });
   const q = (meta.quota ?? {}) as Record<string, number>;
   const quota: Quota = {};
