@@ -37,12 +37,22 @@ export interface RecoveryReport {
 export async function readRef(fs: FileSystem, dir: string, ref: FileRef): Promise<Buffer> {
   let bytes: Buffer;
   try {
-    bytes = await fs.readFile(path.join(dir, ref.path));
+    // One read into a buffer of the recorded size (readFile would read it in 512 KiB round trips).
+    const fd = fs.openSync(path.join(dir, ref.path), 'read');
+    try {
+      const size = fs.sizeSync(fd);
+      if (size !== ref.bytes) throw new CorruptionError(ref.path, `is ${size} bytes, the manifest says ${ref.bytes}`);
+      bytes = Buffer.allocUnsafeSlow(size);
+      const n = await fs.read(fd, bytes, 0);
+      if (n !== size) throw new CorruptionError(ref.path, `is ${n} bytes, the manifest says ${ref.bytes}`);
+    } finally {
+      fs.closeSync(fd);
+    }
   } catch (cause) {
+    if (cause instanceof CorruptionError) throw cause;
     if ((cause as NodeJS.ErrnoException).code === 'ENOENT') throw new CorruptionError(ref.path, 'named by the manifest but missing', { cause });
     throw ioError('reading', ref.path, cause);
   }
-  if (bytes.byteLength !== ref.bytes) throw new CorruptionError(ref.path, `is ${bytes.byteLength} bytes, the manifest says ${ref.bytes}`);
   if (crc32c(bytes) !== ref.crc32c) throw new CorruptionError(ref.path, 'checksum does not match the manifest');
   return bytes;
 }
