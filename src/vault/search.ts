@@ -5,7 +5,7 @@ import { exactTopK } from './exact-search.js';
 import { compileFilter, type Filter } from './filter.js';
 import type { Neighbor } from './index/vector-index.js';
 import { scoreFromDistance } from './metric.js';
-import type { Payload } from './payload.js';
+import { clonePayload, type Payload } from './payload.js';
 import type { ChunkInfo } from './document.js';
 import { answeredByIndexes, candidates } from './payload-index.js';
 import type { Bm25Params } from '../text/text-index.js';
@@ -108,7 +108,9 @@ export function textRanking(vault: VaultState, text: string, k: number, predicat
 }
 
 function toHit(record: StoredRecord, score: number, distance?: number): Hit {
-  const hit: Hit = distance === undefined ? { id: record.id, score, payload: copyPayload(record.payloadBytes) } : { id: record.id, score, distance, payload: copyPayload(record.payloadBytes) };
+  // The record keeps its decoded payload (StoredRecord.payload); each hit gets a copy.
+  const payload = record.payload === null ? null : clonePayload(record.payload);
+  const hit: Hit = distance === undefined ? { id: record.id, score, payload } : { id: record.id, score, distance, payload };
   if (record.doc) hit.document = { text: record.doc.text, chunk: record.doc.chunk ? { ...record.doc.chunk } : null };
   return hit;
 }

@@ -59,6 +59,23 @@ describe('search', () => {
     await db.close();
   });
 
+  it('hits carry deep copies: changing one, nested values and bytes included, changes nothing stored', async () => {
+    const db = await open(undefined, { dimension: 2 });
+    const v = await db.createVault('v');
+    await v.insert('a', [1, 0], { tags: ['x', 'y'], nested: { n: 1, deep: [{ z: true }] }, bin: new Uint8Array([1, 2, 3]) });
+    for (let round = 0; round < 2; round++) {
+      const [hit] = await v.search([1, 0], { k: 1, filter: { 'nested.n': 1 } });
+      assert.deepEqual(hit!.payload, { tags: ['x', 'y'], nested: { n: 1, deep: [{ z: true }] }, bin: Buffer.from([1, 2, 3]) });
+      const p = hit!.payload as { tags: string[]; nested: { n: number; deep: { z: boolean }[] }; bin: Uint8Array };
+      p.tags.push('mutated');
+      p.nested.n = 2;
+      p.nested.deep[0]!.z = false;
+      p.bin[0] = 99;
+    }
+    assert.deepEqual(v.get('a')!.payload, { tags: ['x', 'y'], nested: { n: 1, deep: [{ z: true }] }, bin: Buffer.from([1, 2, 3]) });
+    await db.close();
+  });
+
   it('l2 reports Euclidean distance and ip the dot product', async () => {
     const l2 = await open(undefined, { dimension: 2, metric: 'l2' });
     const a = await l2.createVault('v');
