@@ -1,6 +1,6 @@
 /** A fresh process: open (quiver read-only, or raw readIndex) and answer one query; prints { ms, rss }. */
 import { open } from '../src/index.js';
-import { hnswlib } from './peer.js';
+import { hnswlib, toArray } from './peer.js';
 
 const [mode, target, dimArg] = process.argv.slice(2);
 const dim = Number(dimArg);
@@ -9,7 +9,7 @@ const t = performance.now();
 if (mode === 'raw') {
   const index = new hnswlib.HierarchicalNSW('cosine', dim);
   await index.readIndex(target!, true);
-  index.searchKnn(Array.from(query), 10);
+  index.searchKnn(toArray(query), 10);
 } else {
   const db = await open(target!, { readOnly: true });
   await db.vault('bench').search(query, { k: 10 });
