@@ -83,7 +83,7 @@ export function decodeVaultImage(sections: readonly Uint8Array[], dimension: num
   if (typeof meta.name !== 'string' || !Number.isSafeInteger(meta.number) || !Number.isSafeInteger(meta.nextLabel) || !Number.isSafeInteger(meta.lsn)) {
     fail('vault meta is incomplete');
   }
-  // Each record's vector is a view into one block. Sections are 8-byte aligned in the file and
+  // Each record's vector is a slice of one block. Sections are 8-byte aligned in the file and
   // a file read whole starts a buffer of its own, so the section itself can be the block.
   let block: Float32Array;
   if (share) {
@@ -98,7 +98,7 @@ export function decodeVaultImage(sections: readonly Uint8Array[], dimension: num
     if (typeof id !== 'string' || !Number.isSafeInteger(label) || !Number.isSafeInteger(lsn)) return fail(`record ${i} is malformed`);
     if (payloadBytes !== null && !(payloadBytes instanceof Uint8Array)) return fail(`record ${i} payload is malformed`);
     // The payload is decoded on first use (StoredRecord.payload), not here.
-    return new StoredRecord(id, label as number, block.subarray(i * dimension, (i + 1) * dimension), payloadBytes, lsn as number, doc === null ? null : decodeDocument(doc, fail));
+    return StoredRecord.inBlock(id, label as number, block, i, dimension, payloadBytes, lsn as number, doc === null ? null : decodeDocument(doc, fail));
   });
   const q = (meta.quota ?? {}) as Record<string, number>;
   const quota: Quota = {};

@@ -6,22 +6,55 @@ import type { DocumentInfo } from './document.js';
 /** One record as the database holds it. */
 export class StoredRecord {
   private decoded: Payload | null | undefined;
+  /** The vector is `size` floats of `block` from `at`: its own array, or a slice of a segment's block. */
+  private readonly block: Float32Array;
+  private readonly at: number;
+  private readonly size: number;
+  /** The payload bytes: their own array, or (records from a segment) a range of `block`'s buffer. */
+  private readonly payloadRef: Uint8Array | null;
+  private readonly payloadAt: number;
+  private readonly payloadLength: number;
 
   constructor(
     readonly id: string,
     /** The u32 the vector index knows this record by (FORMAT.md "Labels"). */
     readonly label: number,
-    readonly vector: Float32Array,
-    /** The payload as stored: an embedded msgpack document, or null. */
-    readonly payloadBytes: Uint8Array | null,
+    vector: Float32Array,
+    payloadBytes: Uint8Array | null,
     /** LSN of the operation that wrote this version of the record. */
     readonly lsn: number,
     /** Text, chunk and lineage, for records written as documents (insert_ex). */
     readonly doc: DocumentInfo | null,
     /** The payload already decoded, when the caller has it. */
     payload?: Payload | null,
+    at = 0,
+    size = vector.length,
   ) {
     this.decoded = payload;
+    this.block = vector;
+    this.at = at;
+    this.size = size;
+    // Bytes that live in the block's own buffer (a segment read whole) are kept as an offset:
+    // no view object per record (100k of them weigh about 10 MB and slow the collector at open).
+    const shared = payloadBytes !== null && payloadBytes.buffer === vector.buffer;
+    this.payloadRef = shared ? null : payloadBytes;
+    this.payloadAt = shared ? payloadBytes.byteOffset : -1;
+    this.payloadLength = shared ? payloadBytes.byteLength : 0;
+  }
+
+  /** A record whose vector is vector `index` of a segment's block; `vector` makes a view on use. */
+  static inBlock(id: string, label: number, block: Float32Array, index: number, dimension: number, payloadBytes: Uint8Array | null, lsn: number, doc: DocumentInfo | null): StoredRecord {
+    return new StoredRecord(id, label, block, payloadBytes, lsn, doc, undefined, index * dimension, dimension);
+  }
+
+  get vector(): Float32Array {
+    return this.at === 0 && this.size === this.block.length ? this.block : this.block.subarray(this.at, this.at + this.size);
+  }
+
+  /** The payload as stored: an embedded msgpack document, or null. */
+  get payloadBytes(): Uint8Array | null {
+    if (this.payloadAt < 0) return this.payloadRef;
+    return new Uint8Array(this.block.buffer, this.payloadAt, this.payloadLength);
   }
 
   /**
@@ -39,7 +72,11 @@ export class StoredRecord {
 
   /** A copy with a new label (compaction), and for re-embedding a new vector, document and LSN. */
   with(changes: { label: number; vector?: Float32Array; doc?: DocumentInfo | null; lsn?: number }): StoredRecord {
-    return new StoredRecord(this.id, changes.label, changes.vector ?? this.vector, this.payloadBytes, changes.lsn ?? this.lsn, changes.doc === undefined ? this.doc : changes.doc, this.decoded);
+    const doc = changes.doc === undefined ? this.doc : changes.doc;
+    const lsn = changes.lsn ?? this.lsn;
+    const bytes = this.payloadBytes;
+    if (changes.vector) return new StoredRecord(this.id, changes.label, changes.vector, bytes, lsn, doc, this.decoded);
+    return new StoredRecord(this.id, changes.label, this.block, bytes, lsn, doc, this.decoded, this.at, this.size);
   }
 }
 
