@@ -1,10 +1,10 @@
 import { CorruptionError } from '../errors.js';
-import { decode, decodeViews, encode } from '../format/codec.js';
+import { decode, encode } from '../format/codec.js';
 import { SectionKind } from '../format/constants.js';
 import type { Section } from '../format/sectioned-file.js';
-import { StoredRecord } from '../vault/record-store.js';
+import { decodeRecords, encodeRecords } from './records-section.js';
+import type { StoredRecord } from '../vault/record-store.js';
 import type { Quota, VaultState } from '../vault/vault-state.js';
-import { decodeDocument, encodeDocument } from '../vault/document.js';
 import type { Layer } from '../vault/layers.js';
 import { TextIndex } from '../text/text-index.js';
 import { PayloadIndex } from '../vault/payload-index.js';
@@ -48,7 +48,7 @@ export function vaultSections(vault: VaultState): Section[] {
   return [
     { kind: SectionKind.vaultMeta, payload: encode(meta) },
     { kind: SectionKind.vectors, payload: new Uint8Array(vectors.buffer) },
-    { kind: SectionKind.records, payload: encode(records.map((r) => [r.id, r.label, r.lsn, r.payloadBytes, r.doc ? encodeDocument(r.doc) : null])) },
+    { kind: SectionKind.records, payload: encodeRecords(records) },
     { kind: SectionKind.layers, payload: encode(layers.map(encodeLayer)) },
     { kind: SectionKind.branches, payload: encode(branches) },
     { kind: SectionKind.traces, payload: encode({ retention: encodeRetention(vault.traces.retention), traces: vault.traces.ordered().map(encodeTrace) }) },
@@ -68,17 +68,15 @@ export function decodeVaultImage(sections: readonly Uint8Array[], dimension: num
   // holds graphs) they are copied, so the rest of the buffer can be freed.
   const share = vectorBytes.byteOffset % 4 === 0 && vectorBytes.byteLength * 2 >= vectorBytes.buffer.byteLength;
   let meta: Record<string, unknown>;
-  let rows: unknown;
   try {
     meta = decode(metaBytes) as Record<string, unknown>;
-    rows = share ? decodeViews(recordBytes) : decode(recordBytes);
   } catch (cause) {
     throw new CorruptionError(file, 'vault sections do not decode', { cause });
   }
   if (typeof meta !== 'object' || meta === null) return fail('vault meta is not a map');
   const count = meta.count as number;
   if (meta.dimension !== dimension) fail(`dimension ${String(meta.dimension)} differs from IDENTITY (${dimension})`);
-  if (!Number.isSafeInteger(count) || !Array.isArray(rows) || rows.length !== count) fail('record count does not match');
+  if (!Number.isSafeInteger(count) || count < 0) fail('record count is malformed');
   if (vectorBytes.byteLength !== count * dimension * 4) fail('vector block size does not match the record count');
   if (typeof meta.name !== 'string' || !Number.isSafeInteger(meta.number) || !Number.isSafeInteger(meta.nextLabel) || !Number.isSafeInteger(meta.lsn)) {
     fail('vault meta is incomplete');
@@ -92,14 +90,7 @@ export function decodeVaultImage(sections: readonly Uint8Array[], dimension: num
     block = new Float32Array(count * dimension);
     new Uint8Array(block.buffer).set(vectorBytes);
   }
-  const records = (rows as unknown[]).map((row, i): StoredRecord => {
-    if (!Array.isArray(row) || row.length !== 5) return fail(`record ${i} is malformed`);
-    const [id, label, lsn, payloadBytes, doc] = row as [unknown, unknown, unknown, unknown, unknown];
-    if (typeof id !== 'string' || !Number.isSafeInteger(label) || !Number.isSafeInteger(lsn)) return fail(`record ${i} is malformed`);
-    if (payloadBytes !== null && !(payloadBytes instanceof Uint8Array)) return fail(`record ${i} payload is malformed`);
-    // The payload is decoded on first use (StoredRecord.payload), not here.
-    return StoredRecord.inBlock(id, label as number, block, i, dimension, payloadBytes, lsn as number, doc === null ? null : decodeDocument(doc, fail));
-  });
+  const records = decodeRecords(recordBytes, count, block, dimension, share, fail);
   const q = (meta.quota ?? {}) as Record<string, number>;
   const quota: Quota = {};
   if (q.r !== undefined) quota.maxRecords = q.r;

@@ -1,0 +1,109 @@
+import { decode, encode } from '../format/codec.js';
+import { decodeDocument, encodeDocument } from '../vault/document.js';
+import { StoredRecord } from '../vault/record-store.js';
+
+/**
+ * The RECORDS section (FORMAT.md "Vault sections"), columnar: fixed-width columns of u32, then
+ * three byte blobs. Opening a 100k-record vault builds its records from these columns without
+ * decoding a msgpack row per record, and the payload bytes stay ranges of the segment buffer.
+ *
+ *   count u32 | flags u32 | label u32[count] | lsnLow u32[count] | lsnHigh u32[count]
+ *   | idEnd u32[count] | payloadEnd u32[count] | documentEnd u32[count]
+ *   | id blob | payload blob | document blob
+ *
+ * Flags bit 0: every id is ASCII (ids are then read from one latin1 string).
+ */
+
+const HEADER = 8;
+const COLUMNS = 6;
+const ASCII_IDS = 1;
+const EMPTY = new Uint8Array(0);
+
+export function encodeRecords(records: readonly StoredRecord[]): Uint8Array {
+  const count = records.length;
+  const ids = records.map((r) => Buffer.from(r.id, 'utf8'));
+  const payloads = records.map((r) => r.payloadBytes ?? EMPTY);
+  const documents = records.map((r) => (r.doc ? encode(encodeDocument(r.doc)) : EMPTY));
+  const blobBytes = [ids, payloads, documents].map((blob) => blob.reduce((sum, b) => sum + b.byteLength, 0));
+  const columnsEnd = HEADER + COLUMNS * 4 * count;
+  const out = Buffer.alloc(columnsEnd + blobBytes[0]! + blobBytes[1]! + blobBytes[2]!);
+  const column = (n: number) => new Uint32Array(out.buffer, out.byteOffset + HEADER + n * 4 * count, count);
+  const [labels, lsnLow, lsnHigh, idEnd, payloadEnd, documentEnd] = [0, 1, 2, 3, 4, 5].map(column) as [Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array];
+  const ascii = ids.every((b, i) => b.byteLength === records[i]!.id.length);
+  out.writeUInt32LE(count, 0);
+  out.writeUInt32LE(ascii ? ASCII_IDS : 0, 4);
+  let at = columnsEnd;
+  const put = (blob: readonly Uint8Array[], ends: Uint32Array) => {
+    let end = 0;
+    blob.forEach((b, i) => {
+      out.set(b, at + end);
+      end += b.byteLength;
+      ends[i] = end;
+    });
+    at += end;
+  };
+  records.forEach((r, i) => {
+    labels[i] = r.label;
+    lsnLow[i] = r.lsn % 0x1_0000_0000;
+    lsnHigh[i] = Math.floor(r.lsn / 0x1_0000_0000);
+  });
+  put(ids, idEnd);
+  put(payloads, payloadEnd);
+  put(documents, documentEnd);
+  return out;
+}
+
+/**
+ * Records from a RECORDS section; record i's vector is vector i of `block`. Payload bytes are
+ * views into `bytes` when `share` (the caller keeps that buffer alive; see decodeVaultImage),
+ * otherwise copies. `fail` raises CorruptionError.
+ */
+export function decodeRecords(bytes: Uint8Array, count: number, block: Float32Array, dimension: number, share: boolean, fail: (why: string) => never): StoredRecord[] {
+  // Column views need 4-byte alignment in memory: a section is 8-aligned in its file, so only a
+  // buffer that does not start the file needs the copy.
+  const section = bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
+  const buf = Buffer.from(section.buffer, section.byteOffset, section.byteLength);
+  const columnsEnd = HEADER + COLUMNS * 4 * count;
+  if (buf.byteLength < columnsEnd || buf.readUInt32LE(0) !== count) return fail('records section does not match the record count');
+  const flags = buf.readUInt32LE(4);
+  const column = (n: number) => new Uint32Array(buf.buffer, buf.byteOffset + HEADER + n * 4 * count, count);
+  const [labels, lsnLow, lsnHigh, idEnd, payloadEnd, documentEnd] = [0, 1, 2, 3, 4, 5].map(column) as [Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array];
+  const idBase = columnsEnd;
+  const payloadBase = idBase + (count > 0 ? idEnd[count - 1]! : 0);
+  const documentBase = payloadBase + (count > 0 ? payloadEnd[count - 1]! : 0);
+  if (documentBase + (count > 0 ? documentEnd[count - 1]! : 0) !== buf.byteLength) return fail('records section length does not match its columns');
+  const asciiIds = (flags & ASCII_IDS) !== 0 ? buf.toString('latin1', idBase, payloadBase) : null;
+  const records = new Array<StoredRecord>(count);
+  let idStart = 0;
+  let payloadStart = 0;
+  let documentStart = 0;
+  for (let i = 0; i < count; i++) {
+    const idStop = idEnd[i]!;
+    const payloadStop = payloadEnd[i]!;
+    const documentStop = documentEnd[i]!;
+    if (idStop <= idStart || payloadStop < payloadStart || documentStop < documentStart) return fail(`record ${i} has malformed offsets`);
+    const id = asciiIds !== null ? asciiIds.slice(idStart, idStop) : buf.toString('utf8', idBase + idStart, idBase + idStop);
+    let payload: Uint8Array | null = null;
+    if (payloadStop > payloadStart) {
+      const view = buf.subarray(payloadBase + payloadStart, payloadBase + payloadStop);
+      payload = share ? view : new Uint8Array(view);
+    }
+    let doc = null;
+    if (documentStop > documentStart) {
+      let value: unknown;
+      try {
+        value = decode(buf.subarray(documentBase + documentStart, documentBase + documentStop));
+      } catch {
+        return fail(`record ${i} document does not decode`);
+      }
+      doc = decodeDocument(value, fail);
+    }
+    const lsn = lsnLow[i]! + lsnHigh[i]! * 0x1_0000_0000;
+    // The payload is decoded on first use (StoredRecord.payload), not here.
+    records[i] = StoredRecord.inBlock(id, labels[i]!, block, i, dimension, payload, lsn, doc);
+    idStart = idStop;
+    payloadStart = payloadStop;
+    documentStart = documentStop;
+  }
+  return records;
+}

@@ -1,0 +1,60 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { CorruptionError } from '../../src/errors.js';
+import { encode } from '../../src/format/codec.js';
+import { decodeRecords, encodeRecords } from '../../src/segments/records-section.js';
+import { StoredRecord } from '../../src/vault/record-store.js';
+import type { DocumentInfo } from '../../src/vault/document.js';
+
+const DIM = 3;
+const fail = (why: string): never => {
+  throw new CorruptionError('test.segment', why);
+};
+
+function sample(): StoredRecord[] {
+  const doc: DocumentInfo = { text: 'héllo wörld', chunk: { docId: 'd', index: 0, start: 0, end: 11 }, lineage: { provider: 'local', model: 'm', revision: 'r', fingerprint: 'f', at: '2026-11-21T00:00:00.000Z' } };
+  return [
+    new StoredRecord('a', 0, new Float32Array([1, 2, 3]), encode({ k: 1 }), 1, null),
+    new StoredRecord('b', 2, new Float32Array([4, 5, 6]), null, 2 ** 40 + 7, null),
+    new StoredRecord('δ-naïve', 5, new Float32Array([7, 8, 9]), encode({ nested: { x: [1, 'y'] } }), 3, doc),
+  ];
+}
+
+function decoded(records: StoredRecord[], bytes: Uint8Array, share: boolean): StoredRecord[] {
+  const block = new Float32Array(records.length * DIM);
+  records.forEach((r, i) => block.set(r.vector, i * DIM));
+  return decodeRecords(bytes, records.length, block, DIM, share, fail);
+}
+
+const view = (r: StoredRecord) => ({ id: r.id, label: r.label, lsn: r.lsn, vector: [...r.vector], payload: r.payload, bytes: r.payloadBytes ? [...r.payloadBytes] : null, doc: r.doc });
+
+describe('RECORDS section (columnar)', () => {
+  it('round-trips ids (non-ASCII too), labels, LSNs past 2^32, payloads, documents and empty vaults', () => {
+    const records = sample();
+    for (const share of [true, false]) {
+      assert.deepEqual(decoded(records, encodeRecords(records), share).map(view), records.map(view));
+    }
+    const ascii = records.slice(0, 2);
+    assert.deepEqual(decoded(ascii, encodeRecords(ascii), true).map(view), ascii.map(view));
+    assert.deepEqual(decoded([], encodeRecords([]), true), []);
+  });
+
+  it('reads from a section that is not 4-byte aligned in memory', () => {
+    const records = sample();
+    const bytes = encodeRecords(records);
+    const shifted = new Uint8Array(bytes.byteLength + 1).subarray(1);
+    shifted.set(bytes);
+    assert.deepEqual(decoded(records, shifted, true).map(view), records.map(view));
+  });
+
+  it('refuses a wrong count, a wrong length and offsets that run backwards', () => {
+    const records = sample();
+    const bytes = Buffer.from(encodeRecords(records));
+    assert.throws(() => decodeRecords(bytes, 2, new Float32Array(2 * DIM), DIM, true, fail), CorruptionError);
+    assert.throws(() => decoded(records, Buffer.concat([bytes, Buffer.alloc(1)]), true), CorruptionError);
+    const backwards = Buffer.from(bytes);
+    // idEnd column starts after the header (8 bytes) and three columns of 3 u32: make id 1 end before it starts.
+    backwards.writeUInt32LE(0, 8 + 3 * 4 * 3 + 4);
+    assert.throws(() => decoded(records, backwards, true), CorruptionError);
+  });
+});
