@@ -60,6 +60,11 @@ export const MAX_K = 10_000;
 const EXACT_SCAN_MAX_MATCHES = 2_000;
 /** ...or at most this fraction of the vault. */
 const EXACT_SCAN_MAX_FRACTION = 0.02;
+/**
+ * A filter matching at least 2/POST_FILTER_MAX_FACTOR of the vault (10%) is applied to the
+ * graph's nearest 2k/selectivity records; a narrower one is checked on every node the graph visits.
+ */
+const POST_FILTER_MAX_FACTOR = 20;
 
 export type SearchMode = NonNullable<SearchOptions['mode']>;
 
@@ -166,8 +171,10 @@ export async function searchByMode(vault: VaultState, metric: Metric, query: { v
 
 /**
  * Plans and runs one search. Without a filter: the graph. With one: the matching set first;
- * a small set is scanned exactly, a large one is searched in the graph restricted to it, and
- * a graph search that comes back short of k (while k matches exist) falls back to the exact scan.
+ * a small set (at most 2,000 records or 2% of the vault) is scanned exactly; a broad one (10% or
+ * more) filters the graph's nearest 2k/selectivity records; one in between is searched in the
+ * graph restricted to it. A graph search that comes back short of k (while k matches exist)
+ * falls back to the next plan, and last to the exact scan.
  */
 export async function searchVault(vault: VaultState, metric: Metric, query: Float32Array, options: SearchOptions, { k, ef }: Checked): Promise<Hit[]> {
   const predicate = options.filter === undefined ? null : compileFilter(options.filter);
@@ -218,7 +225,18 @@ export async function searchVault(vault: VaultState, metric: Metric, query: Floa
             const r = vault.records.byLabelGet(label);
             return r !== undefined && predicate(r.payload);
           };
-      neighbors = await vault.index.search(query, k, { ef, accept });
+      // A broad filter: the graph's nearest `wide` records, then the filter, finds the k nearest
+      // matches (those nearer than the k-th are all among the `wide`) without a filter call per
+      // visited node. Come back short, and the filtered graph search below runs instead.
+      const wide = Math.ceil((2 * k * total) / estimate);
+      neighbors = [];
+      if (wide <= POST_FILTER_MAX_FACTOR * k) {
+        for (const n of await vault.index.search(query, wide, { ef: Math.max(ef ?? 0, wide) })) {
+          if (accept(n.label)) neighbors.push(n);
+          if (neighbors.length === k) break;
+        }
+      }
+      if (neighbors.length < k) neighbors = await vault.index.search(query, k, { ef, accept });
       if (neighbors.length < k) {
         const all = matches();
         if (neighbors.length < Math.min(k, all.length)) neighbors = exactTopK(metric, query, all, k);

@@ -52,6 +52,30 @@ describe('payload indexes', () => {
 });
 
 describe('the filter planner', () => {
+  it('a broad filter whose matches all lie far from the query still finds the k nearest of them', async () => {
+    // Half the records match, so the planner first filters the graph's nearest 2k/selectivity
+    // records; here those are all non-matching, so it must fall back, and still be exact.
+    const db = await open(undefined, { dimension: 8, metric: 'l2' });
+    const v = await db.createVault('v');
+    const near = vectors(2000, 8, 21);
+    const far = vectors(2000, 8, 22).map((x) => x.map((c) => c + 100));
+    await v.insertMany([...near.map((vector, i) => ({ id: `n${i}`, vector, payload: { side: 'near' } })), ...far.map((vector, i) => ({ id: `f${i}`, vector, payload: { side: 'far' } }))]);
+    const q = vectors(1, 8, 23)[0]!;
+    const check = async (label: string) => {
+      for (const [filter, prefix] of [[{ side: 'far' }, 'f'], [{ side: 'near' }, 'n']] as const) {
+        const hits = await v.search(q, { k: 10, filter });
+        const exact = await v.search(q, { k: 10, filter, exact: true });
+        assert.equal(hits.length, 10, `${label} ${prefix}`);
+        assert.ok(hits.every((h) => h.id.startsWith(prefix)), `${label} ${prefix}`);
+        assert.ok(hits.filter((h) => exact.some((e) => e.id === h.id)).length >= 9, `${label} ${prefix}: recall`);
+      }
+    };
+    await check('without an index');
+    await v.createIndex('side');
+    await check('with an index');
+    await db.close();
+  });
+
   it('knows when payload indexes answer a filter exactly', async () => {
     const { answeredByIndexes, PayloadIndex } = await import('../../src/vault/payload-index.js');
     const indexes = new Map([['a', new PayloadIndex('a')], ['b', new PayloadIndex('b')]]);
