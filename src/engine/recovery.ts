@@ -73,9 +73,9 @@ export async function verifyRef(fs: FileSystem, dir: string, ref: FileRef): Prom
   if (sum.crc32c !== ref.crc32c) throw new CorruptionError(ref.path, 'checksum does not match the manifest');
 }
 
-function vaultFromImage(identity: Identity, image: VaultImage): VaultState {
+function vaultFromImage(identity: Identity, image: VaultImage, file: string): VaultState {
   const vault = new VaultState(image.number, image.name, image.quota, identity.dimension, createIndex(identity.index, identity.metric, identity.dimension), image.lsn);
-  for (const record of image.records) vault.records.put(record);
+  if (!vault.records.load(image.records)) throw new CorruptionError(file, 'two records share an id or a label');
   vault.records.nextLabel = Math.max(vault.records.nextLabel, image.nextLabel);
   for (const layer of image.layers) vault.layers.add(layer);
   vault.layers.nextLayer = Math.max(vault.layers.nextLayer, image.nextLayer);
@@ -103,7 +103,8 @@ async function readGraph(identity: Identity, file: string): Promise<HnswGraph> {
 
 /** The vault's index over a graph read by readGraph: its live labels are the vault's records. */
 function useGraph(identity: Identity, vault: VaultState, graph: HnswGraph): void {
-  const labels = [...vault.records.values()].map((r) => r.label);
+  const labels = new Set<number>();
+  for (const record of vault.records.values()) labels.add(record.label);
   vault.index = HnswIndex.over(graph, identity.metric, labels);
 }
 
@@ -133,14 +134,17 @@ export async function loadSegmented(fs: FileSystem, dir: string, identity: Ident
       register(state, known, known.segment);
       continue;
     }
-    // The graph is checked, then read by hnswlib in the thread pool, while the segment is
-    // read and decoded here: cold open costs about the longer of the two, not their sum.
+    // The graph is checked, then read by hnswlib in the thread pool while the segment is read
+    // and decoded here: cold open costs about the longer of the two, not their sum. The check
+    // runs alone first, since hnswlib (the longer path) cannot start before it ends.
     const graphRef = entry.graph;
-    const graph = graphRef ? verifyRef(fs, dir, graphRef).then(() => readGraph(identity, path.join(dir, graphRef.path))) : null;
+    const verified = graphRef ? verifyRef(fs, dir, graphRef) : null;
+    const graph = graphRef ? verified!.then(() => readGraph(identity, path.join(dir, graphRef.path))) : null;
     graph?.catch(() => undefined); // awaited below; a segment failure first must not leave it unhandled
+    await verified?.catch(() => undefined); // its failure surfaces through `graph`
     const image = decodeSegment(await readRef(fs, dir, entry.segment), identity.dimension, entry.segment.path, true);
     if (image.number !== entry.number || image.name !== entry.name) throw new CorruptionError(entry.segment.path, 'holds a different vault than the manifest says');
-    const vault = vaultFromImage(identity, image);
+    const vault = vaultFromImage(identity, image, entry.segment.path);
     if (graph) useGraph(identity, vault, await graph);
     else rebuildIndex(vault);
     register(state, vault, { epoch: entry.epoch, segment: entry.segment, graph: entry.graph });
@@ -158,7 +162,7 @@ export async function loadSnapshot(fs: FileSystem, dir: string, identity: Identi
   state.checkpointLsn = state.lastLsn = meta.checkpointLsn;
   state.nextVaultNumber = meta.nextVaultNumber;
   for (const { image, graph } of vaults) {
-    const vault = vaultFromImage(identity, image);
+    const vault = vaultFromImage(identity, image, FileName.snapshot);
     if (identity.index.type === 'hnsw' && graph.byteLength > 0) {
       const tmp = path.join(os.tmpdir(), `quiver-graph-${process.pid}-${randomBytes(6).toString('hex')}.hnsw`);
       try {

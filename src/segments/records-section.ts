@@ -73,6 +73,7 @@ export function decodeRecords(bytes: Uint8Array, count: number, block: Float32Ar
   const documentBase = payloadBase + (count > 0 ? payloadEnd[count - 1]! : 0);
   if (documentBase + (count > 0 ? documentEnd[count - 1]! : 0) !== buf.byteLength) return fail('records section length does not match its columns');
   const asciiIds = (flags & ASCII_IDS) !== 0 ? buf.toString('latin1', idBase, payloadBase) : null;
+  const inBuffer = share && buf.buffer === block.buffer;
   const records = new Array<StoredRecord>(count);
   let idStart = 0;
   let payloadStart = 0;
@@ -83,11 +84,7 @@ export function decodeRecords(bytes: Uint8Array, count: number, block: Float32Ar
     const documentStop = documentEnd[i]!;
     if (idStop <= idStart || payloadStop < payloadStart || documentStop < documentStart) return fail(`record ${i} has malformed offsets`);
     const id = asciiIds !== null ? asciiIds.slice(idStart, idStop) : buf.toString('utf8', idBase + idStart, idBase + idStop);
-    let payload: Uint8Array | null = null;
-    if (payloadStop > payloadStart) {
-      const view = buf.subarray(payloadBase + payloadStart, payloadBase + payloadStop);
-      payload = share ? view : new Uint8Array(view);
-    }
+    const payloadLength = payloadStop - payloadStart;
     let doc = null;
     if (documentStop > documentStart) {
       let value: unknown;
@@ -99,8 +96,12 @@ export function decodeRecords(bytes: Uint8Array, count: number, block: Float32Ar
       doc = decodeDocument(value, fail);
     }
     const lsn = lsnLow[i]! + lsnHigh[i]! * 0x1_0000_0000;
-    // The payload is decoded on first use (StoredRecord.payload), not here.
-    records[i] = StoredRecord.inBlock(id, labels[i]!, block, i, dimension, payload, lsn, doc);
+    // The payload is decoded on first use (StoredRecord.payload), not here; when it lies in the
+    // block's buffer, the record keeps its range and no view is made.
+    const payloadAt = buf.byteOffset + payloadBase + payloadStart;
+    records[i] = inBuffer
+      ? StoredRecord.inSegment(id, labels[i]!, block, i, dimension, payloadAt, payloadLength, lsn, doc)
+      : StoredRecord.inBlock(id, labels[i]!, block, i, dimension, payloadLength > 0 ? new Uint8Array(buf.buffer.slice(payloadAt, payloadAt + payloadLength)) : null, lsn, doc);
     idStart = idStop;
     payloadStart = payloadStop;
     documentStart = documentStop;

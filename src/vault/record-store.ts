@@ -11,9 +11,9 @@ export class StoredRecord {
   private readonly at: number;
   private readonly size: number;
   /** The payload bytes: their own array, or (records from a segment) a range of `block`'s buffer. */
-  private readonly payloadRef: Uint8Array | null;
-  private readonly payloadAt: number;
-  private readonly payloadLength: number;
+  private payloadRef: Uint8Array | null;
+  private payloadAt: number;
+  private sharedLength: number;
 
   constructor(
     readonly id: string,
@@ -39,12 +39,25 @@ export class StoredRecord {
     const shared = payloadBytes !== null && payloadBytes.buffer === vector.buffer;
     this.payloadRef = shared ? null : payloadBytes;
     this.payloadAt = shared ? payloadBytes.byteOffset : -1;
-    this.payloadLength = shared ? payloadBytes.byteLength : 0;
+    this.sharedLength = shared ? payloadBytes.byteLength : 0;
   }
 
   /** A record whose vector is vector `index` of a segment's block; `vector` makes a view on use. */
   static inBlock(id: string, label: number, block: Float32Array, index: number, dimension: number, payloadBytes: Uint8Array | null, lsn: number, doc: DocumentInfo | null): StoredRecord {
     return new StoredRecord(id, label, block, payloadBytes, lsn, doc, undefined, index * dimension, dimension);
+  }
+
+  /**
+   * inBlock() for a payload that is bytes `payloadAt` to `payloadAt + payloadLength` of the
+   * block's own buffer (a segment read whole), given without making a view of them.
+   */
+  static inSegment(id: string, label: number, block: Float32Array, index: number, dimension: number, payloadAt: number, payloadLength: number, lsn: number, doc: DocumentInfo | null): StoredRecord {
+    const record = new StoredRecord(id, label, block, null, lsn, doc, undefined, index * dimension, dimension);
+    if (payloadLength > 0) {
+      record.payloadAt = payloadAt;
+      record.sharedLength = payloadLength;
+    }
+    return record;
   }
 
   get vector(): Float32Array {
@@ -54,7 +67,12 @@ export class StoredRecord {
   /** The payload as stored: an embedded msgpack document, or null. */
   get payloadBytes(): Uint8Array | null {
     if (this.payloadAt < 0) return this.payloadRef;
-    return new Uint8Array(this.block.buffer, this.payloadAt, this.payloadLength);
+    return new Uint8Array(this.block.buffer, this.payloadAt, this.sharedLength);
+  }
+
+  /** payloadBytes.byteLength (0 without a payload), without making a view. */
+  get payloadLength(): number {
+    return this.payloadAt < 0 ? (this.payloadRef?.byteLength ?? 0) : this.sharedLength;
   }
 
   /**
@@ -81,8 +99,14 @@ export class StoredRecord {
 }
 
 /** Bytes a record counts against its vault's maxBytes quota: id, vector, payload and document text. */
-export function recordBytes(record: { id: string; payloadBytes: Uint8Array | null; doc: DocumentInfo | null }, dimension: number): number {
-  return Buffer.byteLength(record.id, 'utf8') + dimension * 4 + (record.payloadBytes?.byteLength ?? 0) + (record.doc ? Buffer.byteLength(record.doc.text, 'utf8') : 0);
+function quotaBytes(id: string, dimension: number, payloadLength: number, doc: DocumentInfo | null): number {
+  return Buffer.byteLength(id, 'utf8') + dimension * 4 + payloadLength + (doc ? Buffer.byteLength(doc.text, 'utf8') : 0);
+}
+
+/** quotaBytes of a stored record or of an insert about to make one. */
+export function recordBytes(record: StoredRecord | { id: string; payloadBytes: Uint8Array | null; doc: DocumentInfo | null }, dimension: number): number {
+  const payloadLength = record instanceof StoredRecord ? record.payloadLength : (record.payloadBytes?.byteLength ?? 0);
+  return quotaBytes(record.id, dimension, payloadLength, record.doc);
 }
 
 /** The authoritative records of one vault, by id and by label. */
@@ -124,6 +148,22 @@ export class RecordStore {
     this.bytes += recordBytes(record, this.dimension);
     if (record.label >= this.nextLabel) this.nextLabel = record.label + 1;
     return old;
+  }
+
+  /**
+   * Fills an empty store with a segment's records at open, skipping put()'s look-up of a record
+   * to replace. Returns false, leaving the store unusable, when two records share an id or a label.
+   */
+  load(records: readonly StoredRecord[]): boolean {
+    if (this.byId.size > 0) throw new Error('RecordStore.load needs an empty store');
+    for (const record of records) {
+      if (this.byLabel[record.label] !== undefined) return false;
+      this.byId.set(record.id, record);
+      this.byLabel[record.label] = record;
+      this.bytes += recordBytes(record, this.dimension);
+      if (record.label >= this.nextLabel) this.nextLabel = record.label + 1;
+    }
+    return this.byId.size === records.length;
   }
 
   delete(id: string): StoredRecord | undefined {

@@ -39,6 +39,21 @@ describe('RECORDS section (columnar)', () => {
     assert.deepEqual(decoded([], encodeRecords([]), true), []);
   });
 
+  it('keeps payloads as ranges when the section shares the vector block\'s buffer (a segment read whole)', () => {
+    const records = sample();
+    const section = encodeRecords(records);
+    const vectorBytes = records.length * DIM * 4;
+    const whole = new ArrayBuffer(vectorBytes + 8 + section.byteLength);
+    const block = new Float32Array(whole, 0, records.length * DIM);
+    records.forEach((r, i) => block.set(r.vector, i * DIM));
+    const at = vectorBytes + 8 - (vectorBytes % 8);
+    new Uint8Array(whole, at, section.byteLength).set(section);
+    const out = decodeRecords(new Uint8Array(whole, at, section.byteLength), records.length, block, DIM, true, fail);
+    assert.deepEqual(out.map(view), records.map(view));
+    assert.equal(out[0]!.payloadBytes!.buffer, whole, 'a view of the shared buffer, not a copy');
+    assert.equal(out[0]!.payloadLength, records[0]!.payloadBytes!.byteLength);
+  });
+
   it('reads from a section that is not 4-byte aligned in memory', () => {
     const records = sample();
     const bytes = encodeRecords(records);
@@ -56,5 +71,21 @@ describe('RECORDS section (columnar)', () => {
     // idEnd column starts after the header (8 bytes) and three columns of 3 u32: make id 1 end before it starts.
     backwards.writeUInt32LE(0, 8 + 3 * 4 * 3 + 4);
     assert.throws(() => decoded(records, backwards, true), CorruptionError);
+  });
+});
+
+describe('RecordStore.load', () => {
+  it('fills an empty store like put() does, and reports records that share an id or a label', async () => {
+    const { RecordStore } = await import('../../src/vault/record-store.js');
+    const records = sample();
+    const loaded = new RecordStore(DIM);
+    assert.equal(loaded.load(records), true);
+    const put = new RecordStore(DIM);
+    for (const r of records) put.put(r);
+    assert.deepEqual([loaded.count, loaded.bytes, loaded.nextLabel], [put.count, put.bytes, put.nextLabel]);
+    assert.equal(loaded.byLabelGet(5)!.id, 'δ-naïve');
+    const [a, b] = records as [StoredRecord, StoredRecord];
+    assert.equal(new RecordStore(DIM).load([a, a.with({ label: 9 })]), false, 'same id');
+    assert.equal(new RecordStore(DIM).load([a, new StoredRecord('other', a.label, b.vector, null, 1, null)]), false, 'same label');
   });
 });

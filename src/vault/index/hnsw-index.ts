@@ -43,6 +43,9 @@ export class HnswIndex implements PersistentIndex {
   private draining: Promise<void> | null = null;
   /** Vectors inserted into this graph object (0 right after loading a saved graph). */
   insertions = 0;
+  /** The ef last given to the graph, and its capacity (both kept here to spare native calls per query). */
+  private ef = -1;
+  private capacity: number;
 
   private constructor(
     private readonly graph: HnswType,
@@ -51,6 +54,7 @@ export class HnswIndex implements PersistentIndex {
   ) {
     this.labels = labels;
     this.deleted = graph.getCurrentCount() - labels.size;
+    this.capacity = graph.getMaxElements();
   }
 
   static create(metric: Metric, dimension: number, params: HnswParams): HnswIndex {
@@ -66,9 +70,9 @@ export class HnswIndex implements PersistentIndex {
     return graph;
   }
 
-  /** An index over a graph from read(). `liveLabels` are the labels of the records the segment holds. */
-  static over(graph: HnswGraph, metric: Metric, liveLabels: Iterable<number>): HnswIndex {
-    return new HnswIndex(graph, metric, new Set(liveLabels));
+  /** An index over a graph from read(). `liveLabels` (kept, not copied) are the labels of the records the segment holds. */
+  static over(graph: HnswGraph, metric: Metric, liveLabels: Set<number>): HnswIndex {
+    return new HnswIndex(graph, metric, liveLabels);
   }
 
   get size(): number {
@@ -108,8 +112,10 @@ export class HnswIndex implements PersistentIndex {
     let neighbors: Neighbor[] = [];
     if (inGraph > 0) {
       // Stale labels (updated, update still queued) are dropped from the graph's answer: ask for that many more.
-      const n = Math.min(k + this.stale.size, this.graph.getMaxElements());
-      this.graph.setEf(Math.max(options.ef ?? DEFAULT_EF_SEARCH, n));
+      const n = Math.min(k + this.stale.size, this.capacity);
+      const ef = Math.max(options.ef ?? DEFAULT_EF_SEARCH, n);
+      // setEf is a native call; most queries use the same ef as the last one.
+      if (ef !== this.ef) this.graph.setEf((this.ef = ef));
       const point = toArray(query);
       const result = accept ? this.graph.searchKnn(point, n, accept) : this.graph.searchKnn(point, n);
       const stale = this.stale.size > 0 ? this.stale : null;
@@ -166,8 +172,7 @@ export class HnswIndex implements PersistentIndex {
       this.graph.addPoint(point, label, true);
       this.deleted--;
     } else {
-      const max = this.graph.getMaxElements();
-      if (this.graph.getCurrentCount() >= max) this.graph.resizeIndex(max * 2);
+      if (this.graph.getCurrentCount() >= this.capacity) this.graph.resizeIndex((this.capacity *= 2));
       this.graph.addPoint(point, label, false);
     }
   }
