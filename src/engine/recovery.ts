@@ -9,7 +9,7 @@ import { decodeManifest } from '../segments/manifest.js';
 import { decodeSegment } from '../segments/segment-file.js';
 import { decodeSnapshot } from '../segments/snapshot-file.js';
 import type { VaultImage } from '../segments/vault-image.js';
-import { checkGraphHeader, GRAPH_HEADER_BYTES, HnswIndex, type HnswGraph } from '../vault/index/hnsw-index.js';
+import { HnswIndex, type HnswGraph } from '../vault/index/hnsw-index.js';
 import { checksumFile } from '../fs/checksum.js';
 import { createIndex, VaultState, type FileRef, type SegmentRef } from '../vault/vault-state.js';
 import { decodeRecord } from '../wal/records.js';
@@ -101,37 +101,6 @@ async function readGraph(identity: Identity, file: string): Promise<HnswGraph> {
   }
 }
 
-/**
- * A saved graph, read by hnswlib while its checksum is computed. Its header is checked first
- * (checkGraphHeader: hnswlib allocates by it), and the graph is returned only once the whole
- * file has matched the manifest's size and CRC; nothing can search it before.
- */
-async function loadGraph(fs: FileSystem, dir: string, identity: Identity, ref: FileRef): Promise<HnswGraph> {
-  const file = path.join(dir, ref.path);
-  const header = Buffer.alloc(GRAPH_HEADER_BYTES);
-  let size: number;
-  try {
-    const fd = fs.openSync(file, 'read');
-    try {
-      size = fs.sizeSync(fd);
-      fs.readSync(fd, header, 0);
-    } finally {
-      fs.closeSync(fd);
-    }
-  } catch (cause) {
-    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') throw new CorruptionError(ref.path, 'named by the manifest but missing', { cause });
-    throw ioError('reading', ref.path, cause);
-  }
-  if (size !== ref.bytes) throw new CorruptionError(ref.path, `is ${size} bytes, the manifest says ${ref.bytes}`);
-  const params = identity.index.type === 'hnsw' ? identity.index : null;
-  const wrong = params ? checkGraphHeader(header, size, identity.dimension, params.M) : 'this database has no HNSW index';
-  if (wrong) throw new CorruptionError(ref.path, wrong);
-  const read = readGraph(identity, file);
-  read.catch(() => undefined); // a checksum failure below wins over whatever hnswlib made of the file
-  await verifyRef(fs, dir, ref);
-  return await read;
-}
-
 /** The vault's index over a graph read by readGraph: its live labels are the vault's records. */
 function useGraph(identity: Identity, vault: VaultState, graph: HnswGraph): void {
   const labels = new Set<number>();
@@ -165,10 +134,14 @@ export async function loadSegmented(fs: FileSystem, dir: string, identity: Ident
       register(state, known, known.segment);
       continue;
     }
-    // hnswlib reads the graph in the thread pool while its checksum is computed and the segment
-    // is read and decoded here: cold open costs about the longest of the three, not their sum.
-    const graph = entry.graph ? loadGraph(fs, dir, identity, entry.graph) : null;
+    // The graph is checked, then read by hnswlib in the thread pool while the segment is read
+    // and decoded here: cold open costs about the longer of the two, not their sum. The check
+    // runs alone first, since hnswlib (the longer path) cannot start before it ends.
+    const graphRef = entry.graph;
+    const verified = graphRef ? verifyRef(fs, dir, graphRef) : null;
+    const graph = graphRef ? verified!.then(() => readGraph(identity, path.join(dir, graphRef.path))) : null;
     graph?.catch(() => undefined); // awaited below; a segment failure first must not leave it unhandled
+    await verified?.catch(() => undefined); // its failure surfaces through `graph`
     const image = decodeSegment(await readRef(fs, dir, entry.segment), identity.dimension, entry.segment.path, true);
     if (image.number !== entry.number || image.name !== entry.name) throw new CorruptionError(entry.segment.path, 'holds a different vault than the manifest says');
     const vault = vaultFromImage(identity, image, entry.segment.path);

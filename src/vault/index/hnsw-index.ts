@@ -184,30 +184,3 @@ function toArray(vector: Float32Array): number[] {
   for (let i = 0; i < vector.length; i++) out[i] = vector[i]!;
   return out;
 }
-
-/** Bytes of the header hnswlib's saveIndex writes before the level-0 data. */
-export const GRAPH_HEADER_BYTES = 96;
-
-/**
- * Checks the header of a saved graph against what this database writes (FORMAT.md "Segment
- * files"): hnswlib sizes its allocations by these fields before it checks anything, so a damaged
- * one could make it allocate without bound or overrun a buffer. With the header sound, hnswlib
- * may read the file while its checksum is computed; nothing searches it before the checksum
- * matches. Returns what is wrong, or null.
- */
-export function checkGraphHeader(header: Uint8Array, fileSize: number, dimension: number, M: number): string | null {
-  if (header.byteLength < GRAPH_HEADER_BYTES || fileSize < GRAPH_HEADER_BYTES) return 'shorter than its header';
-  const view = new DataView(header.buffer, header.byteOffset, GRAPH_HEADER_BYTES);
-  const u64 = (at: number) => Number(view.getBigUint64(at, true));
-  const linksLevel0 = 2 * M * 4 + 4;
-  const perElement = linksLevel0 + dimension * 4 + 8;
-  const [offsetLevel0, maxElements, count, sizePerElement, labelOffset, offsetData] = [0, 8, 16, 24, 32, 40].map(u64) as [number, number, number, number, number, number];
-  const maxLevel = view.getInt32(48, true);
-  const enterPoint = view.getUint32(52, true);
-  const [maxM, maxM0, m] = [56, 64, 72].map(u64) as [number, number, number];
-  if (offsetLevel0 !== 0 || sizePerElement !== perElement || offsetData !== linksLevel0 || labelOffset !== linksLevel0 + dimension * 4) return 'header does not describe this database\'s vectors';
-  if (maxM !== M || maxM0 !== 2 * M || m !== M) return 'header does not match the index parameters';
-  if (count > maxElements || maxElements > Math.max(1024, 4 * count) || GRAPH_HEADER_BYTES + count * perElement > fileSize) return 'header element counts are out of bounds';
-  if (count > 0 ? maxLevel < 0 || maxLevel > 64 || enterPoint >= count : maxLevel !== -1) return 'header entry point is out of bounds';
-  return null;
-}
