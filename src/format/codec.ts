@@ -14,4 +14,3 @@ export function encode(value: unknown): Buffer {
 export function decode(bytes: Uint8Array): unknown {
   return packr.unpack(bytes);
 }
-

@@ -54,9 +54,10 @@ export function encodeRecords(records: readonly StoredRecord[]): Uint8Array {
 }
 
 /**
- * Records from a RECORDS section; record i's vector is vector i of `block`. Payload bytes are
- * views into `bytes` when `share` (the caller keeps that buffer alive; see decodeVaultImage),
- * otherwise copies. `fail` raises CorruptionError.
+ * Records from a RECORDS section; record i's vector is vector i of `block`. When `share` and the
+ * section lies in the block's buffer (a segment read whole, kept alive by the vectors; see
+ * decodeVaultImage), payloads stay ranges of that buffer; otherwise they are copied.
+ * `fail` raises CorruptionError.
  */
 export function decodeRecords(bytes: Uint8Array, count: number, block: Float32Array, dimension: number, share: boolean, fail: (why: string) => never): StoredRecord[] {
   // Column views need 4-byte alignment in memory: a section is 8-aligned in its file, so only a

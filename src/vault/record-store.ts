@@ -34,12 +34,9 @@ export class StoredRecord {
     this.block = vector;
     this.at = at;
     this.size = size;
-    // Bytes that live in the block's own buffer (a segment read whole) are kept as an offset:
-    // no view object per record (100k of them weigh about 10 MB and slow the collector at open).
-    const shared = payloadBytes !== null && payloadBytes.buffer === vector.buffer;
-    this.payloadRef = shared ? null : payloadBytes;
-    this.payloadAt = shared ? payloadBytes.byteOffset : -1;
-    this.sharedLength = shared ? payloadBytes.byteLength : 0;
+    this.payloadRef = payloadBytes;
+    this.payloadAt = -1;
+    this.sharedLength = 0;
   }
 
   /** A record whose vector is vector `index` of a segment's block; `vector` makes a view on use. */
@@ -53,11 +50,15 @@ export class StoredRecord {
    */
   static inSegment(id: string, label: number, block: Float32Array, index: number, dimension: number, payloadAt: number, payloadLength: number, lsn: number, doc: DocumentInfo | null): StoredRecord {
     const record = new StoredRecord(id, label, block, null, lsn, doc, undefined, index * dimension, dimension);
-    if (payloadLength > 0) {
-      record.payloadAt = payloadAt;
-      record.sharedLength = payloadLength;
-    }
+    // A range, not a view: 100k view objects weigh about 10 MB and slow the collector at open.
+    if (payloadLength > 0) record.sharePayload(payloadAt, payloadLength);
     return record;
+  }
+
+  private sharePayload(at: number, length: number): void {
+    this.payloadRef = null;
+    this.payloadAt = at;
+    this.sharedLength = length;
   }
 
   get vector(): Float32Array {
@@ -92,21 +93,21 @@ export class StoredRecord {
   with(changes: { label: number; vector?: Float32Array; doc?: DocumentInfo | null; lsn?: number }): StoredRecord {
     const doc = changes.doc === undefined ? this.doc : changes.doc;
     const lsn = changes.lsn ?? this.lsn;
-    const bytes = this.payloadBytes;
-    if (changes.vector) return new StoredRecord(this.id, changes.label, changes.vector, bytes, lsn, doc, this.decoded);
-    return new StoredRecord(this.id, changes.label, this.block, bytes, lsn, doc, this.decoded, this.at, this.size);
+    // A new vector leaves the segment's block, so a shared payload range becomes a view of it.
+    if (changes.vector) return new StoredRecord(this.id, changes.label, changes.vector, this.payloadBytes, lsn, doc, this.decoded);
+    const record = new StoredRecord(this.id, changes.label, this.block, this.payloadRef, lsn, doc, this.decoded, this.at, this.size);
+    if (this.payloadAt >= 0) record.sharePayload(this.payloadAt, this.sharedLength);
+    return record;
   }
 }
 
-/** Bytes a record counts against its vault's maxBytes quota: id, vector, payload and document text. */
-function quotaBytes(id: string, dimension: number, payloadLength: number, doc: DocumentInfo | null): number {
-  return Buffer.byteLength(id, 'utf8') + dimension * 4 + payloadLength + (doc ? Buffer.byteLength(doc.text, 'utf8') : 0);
-}
-
-/** quotaBytes of a stored record or of an insert about to make one. */
+/**
+ * Bytes a record (stored, or an insert about to make one) counts against its vault's maxBytes
+ * quota: id, vector, payload and document text.
+ */
 export function recordBytes(record: StoredRecord | { id: string; payloadBytes: Uint8Array | null; doc: DocumentInfo | null }, dimension: number): number {
   const payloadLength = record instanceof StoredRecord ? record.payloadLength : (record.payloadBytes?.byteLength ?? 0);
-  return quotaBytes(record.id, dimension, payloadLength, record.doc);
+  return Buffer.byteLength(record.id, 'utf8') + dimension * 4 + payloadLength + (record.doc ? Buffer.byteLength(record.doc.text, 'utf8') : 0);
 }
 
 /** The authoritative records of one vault, by id and by label. */

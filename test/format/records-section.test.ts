@@ -52,6 +52,12 @@ describe('RECORDS section (columnar)', () => {
     assert.deepEqual(out.map(view), records.map(view));
     assert.equal(out[0]!.payloadBytes!.buffer, whole, 'a view of the shared buffer, not a copy');
     assert.equal(out[0]!.payloadLength, records[0]!.payloadBytes!.byteLength);
+    // Relabelled (compaction) it keeps the shared range; with a new vector (re-embedding), the same bytes.
+    const relabelled = out[2]!.with({ label: 0 });
+    assert.deepEqual([relabelled.label, [...relabelled.payloadBytes!], relabelled.payload], [0, [...out[2]!.payloadBytes!], out[2]!.payload]);
+    assert.equal(relabelled.payloadBytes!.buffer, whole);
+    const reembedded = out[2]!.with({ label: 0, vector: new Float32Array([0, 0, 1]) });
+    assert.deepEqual([[...reembedded.vector], reembedded.payload], [[0, 0, 1], out[2]!.payload]);
   });
 
   it('reads from a section that is not 4-byte aligned in memory', () => {
