@@ -33,6 +33,21 @@ export interface RecoveryReport {
   lastLsn: number;
 }
 
+/** Why a file the manifest names could not be read: missing is corruption, anything else an I/O error. */
+function unreadable(ref: FileRef, cause: unknown): Error {
+  if (cause instanceof CorruptionError) return cause;
+  if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return new CorruptionError(ref.path, 'named by the manifest but missing', { cause });
+  return ioError('reading', ref.path, cause);
+}
+
+function checkSize(ref: FileRef, size: number): void {
+  if (size !== ref.bytes) throw new CorruptionError(ref.path, `is ${size} bytes, the manifest says ${ref.bytes}`);
+}
+
+function checkCrc(ref: FileRef, crc: number): void {
+  if (crc !== ref.crc32c) throw new CorruptionError(ref.path, 'checksum does not match the manifest');
+}
+
 /** A file the manifest names, checked against the size and CRC32C it records (CorruptionError otherwise). */
 export async function readRef(fs: FileSystem, dir: string, ref: FileRef): Promise<Buffer> {
   let bytes: Buffer;
@@ -41,19 +56,16 @@ export async function readRef(fs: FileSystem, dir: string, ref: FileRef): Promis
     const fd = fs.openSync(path.join(dir, ref.path), 'read');
     try {
       const size = fs.sizeSync(fd);
-      if (size !== ref.bytes) throw new CorruptionError(ref.path, `is ${size} bytes, the manifest says ${ref.bytes}`);
+      checkSize(ref, size);
       bytes = Buffer.allocUnsafeSlow(size);
-      const n = await fs.read(fd, bytes, 0);
-      if (n !== size) throw new CorruptionError(ref.path, `is ${n} bytes, the manifest says ${ref.bytes}`);
+      checkSize(ref, await fs.read(fd, bytes, 0));
     } finally {
       fs.closeSync(fd);
     }
   } catch (cause) {
-    if (cause instanceof CorruptionError) throw cause;
-    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') throw new CorruptionError(ref.path, 'named by the manifest but missing', { cause });
-    throw ioError('reading', ref.path, cause);
+    throw unreadable(ref, cause);
   }
-  if (crc32c(bytes) !== ref.crc32c) throw new CorruptionError(ref.path, 'checksum does not match the manifest');
+  checkCrc(ref, crc32c(bytes));
   return bytes;
 }
 
@@ -66,11 +78,10 @@ export async function verifyRef(fs: FileSystem, dir: string, ref: FileRef): Prom
   try {
     sum = await checksumFile(fs, path.join(dir, ref.path));
   } catch (cause) {
-    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') throw new CorruptionError(ref.path, 'named by the manifest but missing', { cause });
-    throw ioError('reading', ref.path, cause);
+    throw unreadable(ref, cause);
   }
-  if (sum.bytes !== ref.bytes) throw new CorruptionError(ref.path, `is ${sum.bytes} bytes, the manifest says ${ref.bytes}`);
-  if (sum.crc32c !== ref.crc32c) throw new CorruptionError(ref.path, 'checksum does not match the manifest');
+  checkSize(ref, sum.bytes);
+  checkCrc(ref, sum.crc32c);
 }
 
 function vaultFromImage(identity: Identity, image: VaultImage, file: string): VaultState {
