@@ -74,11 +74,13 @@ describe('readers beside a writer', () => {
     await assert.rejects(v.insertMany([{ id: 'b', vector: [0, 1] }]), readOnly);
     await assert.rejects(v.erase('a'), readOnly);
     await assert.rejects(reader.batch([{ op: 'insert', vault: 'v', id: 'c', vector: [1, 1] }]), readOnly);
+    await assert.rejects(reader.batch([{ op: 'erase', vault: 'v', id: 'a' }]), readOnly);
     await assert.rejects(reader.createVault('w'), readOnly);
     await assert.rejects(reader.dropVault('v'), readOnly);
     await assert.rejects(reader.checkpoint(), readOnly);
     await assert.rejects(reader.compact(), readOnly);
     await assert.rejects(reader.flush(), readOnly);
+    assert.equal(v.get('a')!.id, 'a', 'reads still work');
     assert.deepEqual(fingerprint(dir), before);
     assert.equal(listLeases(dir, 10_000).length, 1, 'the reader holds a lease');
     await reader.close();

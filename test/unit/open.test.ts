@@ -117,23 +117,4 @@ describe('open and IDENTITY', () => {
     const reopened = await open(dir);
     await reopened.close();
   });
-
-  it('read-only handles refuse every mutation with READ_ONLY', async () => {
-    const dir = dbPath();
-    const db = await open(dir, { dimension: 2 });
-    await (await db.createVault('v')).insert('a', [1, 0]);
-    await db.close();
-    const ro = await open(dir, { readOnly: true });
-    const readOnly = (err: unknown) => err instanceof StorageError && err.code === 'READ_ONLY';
-    const v = ro.vault('v');
-    await assert.rejects(v.insert('b', [0, 1]), readOnly);
-    await assert.rejects(v.erase('a'), readOnly);
-    await assert.rejects(ro.batch([{ op: 'erase', vault: 'v', id: 'a' }]), readOnly);
-    await assert.rejects(ro.createVault('w'), readOnly);
-    await assert.rejects(ro.dropVault('v'), readOnly);
-    await assert.rejects(ro.checkpoint(), readOnly);
-    await assert.rejects(ro.compact(), readOnly);
-    assert.equal(v.get('a')!.id, 'a');
-    await ro.close();
-  });
 });
