@@ -22,7 +22,7 @@ import { applyOp } from './apply.js';
 import { referencedFiles, removeUnreferenced, writeSegmentedCheckpoint, writeSnapshotCheckpoint, type CheckpointResult } from './checkpoint.js';
 import type { ResolvedOptions } from './options.js';
 import type { RecoveryReport } from './recovery.js';
-import type { DbState } from './state.js';
+import { prefetchVectors, releaseVectors, vectorsLoaded, type DbState } from './state.js';
 import { collectStats, type DatabaseStats } from './stats.js';
 import { checkQuota, checkQuotas, checkVaultName, checkId } from './validate.js';
 import { insertOp, VaultHandle, type VaultHost } from './vault-handle.js';
@@ -89,8 +89,13 @@ export class Database implements AsyncDisposable {
   /** Set while a backup copies files: checkpoints wait for it (writes do not). */
   private checkpointHold: Promise<unknown> | null = null;
   private refreshTimer: NodeJS.Timeout | null = null;
+  /** Whether every stored vector has matched its checksum since open (writes wait for it). */
+  private storedChecked = false;
+  /** Background reads of stored vectors still in flight (close waits for them). */
+  private readonly vectorReads = new Set<Promise<unknown>>();
 
   constructor(private readonly parts: DatabaseParts) {
+    this.readVectors(parts.state);
     this.host = {
       readable: () => this.readable(),
       writable: () => this.writable(),
@@ -226,6 +231,13 @@ export class Database implements AsyncDisposable {
 
   private async mutate(build: () => Op[], asBatch: boolean): Promise<number | null> {
     this.writable();
+    // Nothing is written on top of a segment until its vectors, read after open, have matched
+    // their checksum: damage there refuses writes (CorruptionError) before any reaches the log.
+    if (!this.storedChecked) {
+      await vectorsLoaded(this.parts.state);
+      this.storedChecked = true;
+      this.writable();
+    }
     // Back-to-back writes on microtasks would never let the event loop turn (loop-turns.ts).
     if (overdue()) {
       await nextTurn();
@@ -402,16 +414,23 @@ export class Database implements AsyncDisposable {
     this.refreshing ??= (async () => {
       try {
         const next = await refreshView(this.parts.fs, this.parts.dir!, reader.view);
-        this.readable();
         const before = this.parts.state.lastLsn;
-        // One synchronous step: apply the pending records and install the view.
         const reloaded = next.state !== this.parts.state;
-        const embedder = reloaded ? await this.currentEmbedder() : this.parts.embedder;
-        this.readable();
-        next.commit();
+        let embedder: Embedder | null;
+        try {
+          this.readable();
+          embedder = reloaded ? await this.currentEmbedder() : this.parts.embedder;
+          this.readable();
+          // One synchronous step: apply the pending records and install the view.
+          next.commit();
+        } catch (err) {
+          if (reloaded) releaseVectors(next.state);
+          throw err;
+        }
         this.parts.state = next.state;
         this.parts.embedder = embedder;
         reader.view = { state: next.state, walOffset: next.walOffset, root: next.root };
+        this.readVectors(next.state);
         const { epoch, lastLsn } = next.state;
         await reader.lease?.update(epoch, lastLsn);
         return { epoch, lsn: lastLsn, appliedRecords: Math.max(0, lastLsn - before) };
@@ -420,6 +439,23 @@ export class Database implements AsyncDisposable {
       }
     })();
     return this.refreshing;
+  }
+
+  /**
+   * Starts the background read of the state's stored vectors, now that opening is done, on the
+   * next turn of the event loop: the caller's first requests, issued as open resolves, go first.
+   */
+  private readVectors(state: DbState): void {
+    const reads = new Promise<void>((resolve) => setImmediate(resolve)).then(() =>
+      Promise.all(
+        prefetchVectors(state).map((read) =>
+          // Damage found here is raised again by every use of those vectors (and by writes).
+          read.catch((err: QuiverError) => void (this.backgroundError ??= err)),
+        ),
+      ),
+    );
+    this.vectorReads.add(reads);
+    void reads.then(() => this.vectorReads.delete(reads));
   }
 
   /** A reader's embedder after a reload: the same one, or the recorded one if it changed. */
@@ -472,6 +508,8 @@ export class Database implements AsyncDisposable {
       return { epoch: state.epoch, lsn: state.lastLsn, vaultsWritten: 0, bytesWritten: 0, filesRemoved: 0, tracesExpired: freed.traces, layersFreed: freed.layers };
     }
     const epochBefore = state.epoch;
+    // Damaged stored vectors stop the checkpoint as they are (CorruptionError), before housekeeping logs anything.
+    await vectorsLoaded(state);
     const freed = await this.housekeeping(collectLayers);
     try {
       const result = state.identity.storage === 'snapshot' ? await writeSnapshotCheckpoint(fs, dir, state) : await writeSegmentedCheckpoint(fs, dir, state);
@@ -498,6 +536,7 @@ export class Database implements AsyncDisposable {
     this.writable();
     return this.exclusive(async () => {
       const state = this.parts.state;
+      await vectorsLoaded(state);
       let slotsFreed = 0;
       for (const vault of state.vaults.values()) {
         const records = [...vault.records.values()].sort((a, b) => a.label - b.label);
@@ -608,6 +647,7 @@ export class Database implements AsyncDisposable {
       let error: unknown = null;
       try {
         await this.refreshing?.catch(() => undefined);
+        await Promise.all(this.vectorReads);
         await this.parts.reader?.lease?.release();
         if (!failed) {
           await this.autoCheckpoint;

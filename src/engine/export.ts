@@ -10,7 +10,7 @@ import type { Layer } from '../vault/layers.js';
 import type { StoredRecord } from '../vault/record-store.js';
 import type { Retention, StoredTrace } from '../vault/traces.js';
 import type { Quota } from '../vault/vault-state.js';
-import type { DbState } from './state.js';
+import { vectorsLoaded, type DbState } from './state.js';
 
 /**
  * Export format (README "Export and import"): a directory of UTF-8 JSON and JSON Lines files in a
@@ -107,6 +107,7 @@ function traceLine(t: StoredTrace): string {
 export async function exportState(state: DbState, embedder: EmbedderManifest | null, dest: string, onProgress?: Progress): Promise<ExportSummary> {
   const target = path.resolve(dest);
   if ((await fs.readdir(target).catch(() => [])).length > 0) throw new ConflictError('ALREADY_EXISTS', `export destination ${target} exists and is not empty`);
+  await vectorsLoaded(state);
   const vaults = cut(state);
   const staging = `${target}.export-${process.pid}-${Date.now()}`;
   const summary: ExportSummary = { path: target, vaults: vaults.length, records: 0, layers: 0, branches: 0, traces: 0, bytes: 0 };

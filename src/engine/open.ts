@@ -18,7 +18,7 @@ import { referencedFiles, removeUnreferenced } from './checkpoint.js';
 import { Database } from './database.js';
 import { checkAgainstIdentity, identityFields, resolveOptions, type OpenOptions, type ResolvedOptions } from './options.js';
 import { loadSegmented, loadSnapshot, replayWal } from './recovery.js';
-import { emptyState } from './state.js';
+import { emptyState, releaseVectors, type DbState } from './state.js';
 
 /** Entries a directory may hold and still count as empty (no database yet). */
 const HARMLESS = new Set<string>([
@@ -68,10 +68,11 @@ export async function open(dir?: string, options: OpenOptions = {}): Promise<Dat
     timeoutMs: resolved.lockTimeoutMs,
     onCompromised: (err) => database?.fail(err),
   });
+  let state: DbState | null = null;
   try {
     await finishReembed(fs, root);
     const { identity, embedder } = await loadOrCreateIdentity(fs, root, entries, options, resolved.create);
-    const state = identity.storage === 'snapshot' ? await loadSnapshot(fs, root, identity) : await loadSegmented(fs, root, identity);
+    state = identity.storage === 'snapshot' ? await loadSnapshot(fs, root, identity) : await loadSegmented(fs, root, identity);
     // Taken before replay, which may drop vaults the manifest on disk still names.
     const onDisk = referencedFiles(state);
     const recovery = await replayWal(fs, root, state, resolved.recovery, true);
@@ -82,6 +83,7 @@ export async function open(dir?: string, options: OpenOptions = {}): Promise<Dat
     database = new Database({ dir: root, fs, options: resolved, state, wal, lock, reader: null, recovery: report, embedder });
     return database;
   } catch (err) {
+    if (state) releaseVectors(state);
     await lock.unlock().catch(() => undefined);
     throw err;
   }
@@ -94,9 +96,16 @@ export async function open(dir?: string, options: OpenOptions = {}): Promise<Dat
 async function openReadOnly(fs: FileSystem, root: string, entries: readonly string[], options: OpenOptions, resolved: ResolvedOptions): Promise<Database> {
   const { identity, embedder } = await loadOrCreateIdentity(fs, root, entries, options, false, false);
   const view = await loadView(fs, root, identity);
-  const replayed = view.commit();
   const { state } = view;
-  const lease = await ReaderLease.take(root, { epoch: state.epoch, lsn: state.lastLsn }, resolved.lockStaleMs);
+  let replayed: number;
+  let lease: ReaderLease | null;
+  try {
+    replayed = view.commit();
+    lease = await ReaderLease.take(root, { epoch: state.epoch, lsn: state.lastLsn }, resolved.lockStaleMs);
+  } catch (err) {
+    releaseVectors(state);
+    throw err;
+  }
   const recovery = { dropped: null, salvagedTo: null, replayedRecords: replayed, skippedRecords: 0, checkpointLsn: state.checkpointLsn, lastLsn: state.lastLsn };
   return new Database({ dir: root, fs, options: resolved, state, wal: null, lock: null, reader: { view: { state, walOffset: view.walOffset, root: view.root }, lease }, recovery, embedder });
 }

@@ -9,7 +9,7 @@ import { decodeRecord, type Op } from '../wal/records.js';
 import { findValidFrame, readFrames } from '../wal/wal-reader.js';
 import { applyOp } from './apply.js';
 import { loadSegmented, loadSnapshot } from './recovery.js';
-import type { DbState } from './state.js';
+import { releaseVectors, type DbState } from './state.js';
 
 /**
  * How a read-only process follows a live writer (FORMAT.md "Readers").
@@ -106,12 +106,15 @@ export async function loadView(fs: FileSystem, dir: string, known: Identity, pre
     const idBytes = await readIfExists(fs, path.join(dir, FileName.identity), FileName.identity);
     if (idBytes) identity = decodeIdentity(idBytes);
     const root = await readIfExists(fs, path.join(dir, rootName(identity)), rootName(identity));
+    let state: DbState | null = null;
     try {
-      const state = await loadRoot(fs, dir, identity, root, previous?.state);
+      state = await loadRoot(fs, dir, identity, root, previous?.state);
       const pending = await pendingRecords(fs, dir, state, WAL_HEADER_SIZE);
       if (!pending) throw new Raced('the log was truncated by a newer checkpoint');
-      return { state, walOffset: pending.end, root, commit: () => apply(state, pending.ops) };
+      const loaded = state;
+      return { state, walOffset: pending.end, root, commit: () => apply(loaded, pending.ops) };
     } catch (err) {
+      if (state) releaseVectors(state);
       if (!(err instanceof CorruptionError) && !(err instanceof Raced)) throw err;
       lastError = err;
       const now = await readIfExists(fs, path.join(dir, rootName(identity)), rootName(identity));

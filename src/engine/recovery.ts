@@ -2,21 +2,23 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { CorruptionError, ioError } from '../errors.js';
-import { FileName } from '../format/constants.js';
+import { FileName, SECTION_HEADER_SIZE, SectionKind } from '../format/constants.js';
 import { crc32c } from '../format/crc.js';
 import { readIfExists, type FileSystem } from '../fs/file-system.js';
 import { decodeManifest } from '../segments/manifest.js';
-import { decodeSegment } from '../segments/segment-file.js';
 import { decodeSnapshot } from '../segments/snapshot-file.js';
-import type { VaultImage } from '../segments/vault-image.js';
-import { HnswIndex, type HnswGraph } from '../vault/index/hnsw-index.js';
+import { decodeVaultImage, VAULT_SECTION_KINDS, type VaultImage } from '../segments/vault-image.js';
+import { VectorBlock } from '../segments/vector-block.js';
+import { decodeSectioned, findSection, requireSection, type Hole } from '../format/sectioned-file.js';
+import { LabelSet } from '../vault/index/label-set.js';
+import { checkGraphHeader, GRAPH_HEADER_BYTES, HnswIndex, type HnswGraph } from '../vault/index/hnsw-index.js';
 import { checksumFile } from '../fs/checksum.js';
 import { createIndex, VaultState, type FileRef, type SegmentRef } from '../vault/vault-state.js';
 import { decodeRecord } from '../wal/records.js';
 import { scanWal, type DroppedSpan } from '../wal/wal-reader.js';
 import { truncateLogFile } from '../wal/wal-file.js';
 import { applyOp } from './apply.js';
-import { emptyState, type DbState } from './state.js';
+import { emptyState, releaseVectors, type DbState } from './state.js';
 import type { Identity } from '../format/identity.js';
 
 /** What opening the database found and did (db.stats().recovery). */
@@ -84,9 +86,60 @@ export async function verifyRef(fs: FileSystem, dir: string, ref: FileRef): Prom
   checkCrc(ref, sum.crc32c);
 }
 
+/**
+ * A vault's segment: everything but the vector section is read and decoded now, each section
+ * checked against its CRC. The vector section, most of the file, is left on disk: its block
+ * (VectorBlock) holds the open file and reads it in the background once the database is open,
+ * checking it against its section CRC before any vector is used. The manifest's CRC of the whole
+ * file is checked by `quiver check` and backups, which read all of it anyway.
+ */
+async function readSegment(fs: FileSystem, dir: string, ref: FileRef, dimension: number): Promise<VaultImage> {
+  let fd: number;
+  try {
+    fd = fs.openSync(path.join(dir, ref.path), 'read');
+  } catch (cause) {
+    throw unreadable(ref, cause);
+  }
+  let image: VaultImage | null = null;
+  try {
+    let rest: Buffer;
+    let hole: Hole | null;
+    try {
+      const size = fs.sizeSync(fd);
+      checkSize(ref, size);
+      const readAt = async (position: number, length: number): Promise<Buffer> => {
+        const bytes = Buffer.alloc(length);
+        return bytes.subarray(0, await fs.read(fd, bytes, position));
+      };
+      hole = await findSection(readAt, size, 'segment', ref.path, SectionKind.vectors);
+      const skip = hole?.length ?? 0;
+      rest = Buffer.allocUnsafeSlow(size - skip);
+      const at = hole?.at ?? size;
+      const read = (await fs.read(fd, rest.subarray(0, at), 0)) + (await fs.read(fd, rest.subarray(at), at + skip));
+      checkSize(ref, read + skip);
+    } catch (cause) {
+      throw unreadable(ref, cause);
+    }
+    const parsed = decodeSectioned(rest, 'segment', ref.path, false, hole ?? undefined);
+    const sections: (Uint8Array | VectorBlock)[] = VAULT_SECTION_KINDS.map((kind) => requireSection(parsed, kind, ref.path, `kind ${kind}`));
+    if (hole) {
+      // The section header just before the payload: its first 12 bytes seed the CRC, its last 4 hold it.
+      const header = rest.subarray(hole.at - SECTION_HEADER_SIZE, hole.at);
+      const source = { fs, fd, file: ref.path, offset: hole.at, length: hole.length, seed: crc32c(header.subarray(0, 12)), crc: header.readUInt32LE(12) };
+      sections[VAULT_SECTION_KINDS.indexOf(SectionKind.vectors)] = VectorBlock.onDisk(source);
+    }
+    image = decodeVaultImage(sections, dimension, ref.path);
+    return image;
+  } finally {
+    // The block owns the descriptor once the image holds it; otherwise it is closed here.
+    if (!image?.vectors || image.vectors.resident) fs.closeSync(fd);
+  }
+}
+
 function vaultFromImage(identity: Identity, image: VaultImage, file: string): VaultState {
   const vault = new VaultState(image.number, image.name, image.quota, identity.dimension, createIndex(identity.index, identity.metric, identity.dimension), image.lsn);
   if (!vault.records.load(image.records)) throw new CorruptionError(file, 'two records share an id or a label');
+  vault.stored = image.vectors;
   vault.records.nextLabel = Math.max(vault.records.nextLabel, image.nextLabel);
   for (const layer of image.layers) vault.layers.add(layer);
   vault.layers.nextLayer = Math.max(vault.layers.nextLayer, image.nextLayer);
@@ -112,11 +165,41 @@ async function readGraph(identity: Identity, file: string): Promise<HnswGraph> {
   }
 }
 
-/** The vault's index over a graph read by readGraph: its live labels are the vault's records. */
-function useGraph(identity: Identity, vault: VaultState, graph: HnswGraph): void {
-  const labels = new Set<number>();
+/**
+ * A saved graph, read by hnswlib while its checksum is computed. Its header is checked first
+ * (checkGraphHeader: hnswlib allocates by it), and the graph is returned only once the whole
+ * file has matched the manifest's size and CRC; nothing can search it before.
+ */
+async function loadGraph(fs: FileSystem, dir: string, identity: Identity, ref: FileRef): Promise<HnswGraph> {
+  const file = path.join(dir, ref.path);
+  const header = Buffer.alloc(GRAPH_HEADER_BYTES);
+  let size: number;
+  try {
+    const fd = fs.openSync(file, 'read');
+    try {
+      size = fs.sizeSync(fd);
+      fs.readSync(fd, header, 0);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch (cause) {
+    throw unreadable(ref, cause);
+  }
+  checkSize(ref, size);
+  const params = identity.index.type === 'hnsw' ? identity.index : null;
+  const wrong = params ? checkGraphHeader(header, size, identity.dimension, params.M) : 'this database has no HNSW index';
+  if (wrong) throw new CorruptionError(ref.path, wrong);
+  const read = readGraph(identity, file);
+  read.catch(() => undefined); // a checksum failure below wins over whatever hnswlib made of the file
+  await verifyRef(fs, dir, ref);
+  return await read;
+}
+
+/** The labels of the vault's records: the live labels of the graph its segment came with. */
+function liveLabels(vault: VaultState): LabelSet {
+  const labels = new LabelSet();
   for (const record of vault.records.values()) labels.add(record.label);
-  vault.index = HnswIndex.over(graph, identity.metric, labels);
+  return labels;
 }
 
 function register(state: DbState, vault: VaultState, segment: SegmentRef): void {
@@ -139,26 +222,33 @@ export async function loadSegmented(fs: FileSystem, dir: string, identity: Ident
   state.epoch = manifest.epoch;
   state.checkpointLsn = state.lastLsn = manifest.checkpointLsn;
   state.nextVaultNumber = manifest.nextVaultNumber;
-  for (const entry of manifest.vaults) {
-    const known = reuse?.vaults.get(entry.number);
-    if (known && known.segment?.segment.path === entry.segment.path && known.lsn === known.segmentLsn && known.name === entry.name) {
-      register(state, known, known.segment);
-      continue;
+  try {
+    for (const entry of manifest.vaults) {
+      const known = reuse?.vaults.get(entry.number);
+      if (known && known.segment?.segment.path === entry.segment.path && known.lsn === known.segmentLsn && known.name === entry.name) {
+        register(state, known, known.segment);
+        continue;
+      }
+      // hnswlib reads the graph in the thread pool while its checksum is computed and the segment
+      // is read and decoded here: cold open costs about the longest of the three, not their sum.
+      const graph = entry.graph ? loadGraph(fs, dir, identity, entry.graph) : null;
+      graph?.catch(() => undefined); // awaited below; a segment failure first must not leave it unhandled
+      const image = await readSegment(fs, dir, entry.segment, identity.dimension);
+      state.unread.push(image.vectors);
+      if (image.number !== entry.number || image.name !== entry.name) throw new CorruptionError(entry.segment.path, 'holds a different vault than the manifest says');
+      const vault = vaultFromImage(identity, image, entry.segment.path);
+      if (graph) {
+        const live = liveLabels(vault);
+        vault.index = HnswIndex.over(await graph, identity.metric, live);
+      } else {
+        await image.vectors.load();
+        rebuildIndex(vault);
+      }
+      register(state, vault, { epoch: entry.epoch, segment: entry.segment, graph: entry.graph });
     }
-    // The graph is checked, then read by hnswlib in the thread pool while the segment is read
-    // and decoded here: cold open costs about the longer of the two, not their sum. The check
-    // runs alone first, since hnswlib (the longer path) cannot start before it ends.
-    const graphRef = entry.graph;
-    const verified = graphRef ? verifyRef(fs, dir, graphRef) : null;
-    const graph = graphRef ? verified!.then(() => readGraph(identity, path.join(dir, graphRef.path))) : null;
-    graph?.catch(() => undefined); // awaited below; a segment failure first must not leave it unhandled
-    await verified?.catch(() => undefined); // its failure surfaces through `graph`
-    const image = decodeSegment(await readRef(fs, dir, entry.segment), identity.dimension, entry.segment.path, true);
-    if (image.number !== entry.number || image.name !== entry.name) throw new CorruptionError(entry.segment.path, 'holds a different vault than the manifest says');
-    const vault = vaultFromImage(identity, image, entry.segment.path);
-    if (graph) useGraph(identity, vault, await graph);
-    else rebuildIndex(vault);
-    register(state, vault, { epoch: entry.epoch, segment: entry.segment, graph: entry.graph });
+  } catch (err) {
+    releaseVectors(state);
+    throw err;
   }
   return state;
 }
@@ -178,7 +268,7 @@ export async function loadSnapshot(fs: FileSystem, dir: string, identity: Identi
       const tmp = path.join(os.tmpdir(), `quiver-graph-${process.pid}-${randomBytes(6).toString('hex')}.hnsw`);
       try {
         await fs.writeFileSynced(tmp, [graph]);
-        useGraph(identity, vault, await readGraph(identity, tmp));
+        vault.index = HnswIndex.over(await readGraph(identity, tmp), identity.metric, liveLabels(vault));
       } finally {
         await fs.unlink(tmp).catch(() => undefined);
       }

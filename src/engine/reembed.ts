@@ -12,7 +12,7 @@ import { RecordStore, type StoredRecord } from '../vault/record-store.js';
 import { createIndex, VaultState } from '../vault/vault-state.js';
 import { PayloadIndex } from '../vault/payload-index.js';
 import { writeSegmentedCheckpoint, writeSnapshotCheckpoint } from './checkpoint.js';
-import { emptyState, type DbState } from './state.js';
+import { emptyState, vectorsLoaded, type DbState } from './state.js';
 
 /**
  * Re-embedding switches IDENTITY (the dimension may change), TEXT_EMBEDDER.manifest, the
@@ -42,6 +42,7 @@ export async function reembedState(state: DbState, embedder: Embedder, onProgres
   if (raw > 0 && dimension !== state.identity.dimension) {
     throw new ConfigError('CONFIG_MISMATCH', 'embedder', `the new embedder has ${dimension} dimensions, not ${state.identity.dimension}, and ${raw} records are plain vectors with no text to re-embed`);
   }
+  await vectorsLoaded(state);
   const next = emptyState(identity);
   Object.assign(next, { nextVaultNumber: state.nextVaultNumber, lastLsn: state.lastLsn + 1, epoch: state.epoch, checkpointLsn: state.checkpointLsn });
   const lineage = lineageOf(embedder.manifest);

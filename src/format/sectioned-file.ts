@@ -67,12 +67,21 @@ export function decodeSectionedHeader(bytes: Uint8Array, kind: MagicKind, file: 
   return { version: buf.readUInt32LE(4), sectionCount: buf.readUInt32LE(8) };
 }
 
+/** A section whose payload a reader left out of the bytes it decodes (it reads that one apart). */
+export interface Hole {
+  /** Where the payload starts, in the file and in the bytes (everything before it is there). */
+  at: number;
+  length: number;
+}
+
 /**
  * Decodes and verifies every section. Payloads are views into `bytes`. `verified`: the caller
  * has matched the whole file against a CRC recorded elsewhere (the manifest), so section CRCs
- * are not computed a second time; the structure is still checked.
+ * are not computed a second time; the structure is still checked. `hole`: `bytes` is the file
+ * without that section's payload (its padding is there); the section comes back with an empty
+ * payload and its CRC unchecked, for the caller to check when it reads the payload.
  */
-export function decodeSectioned(bytes: Uint8Array, kind: MagicKind, file: string, verified = false): SectionedFile {
+export function decodeSectioned(bytes: Uint8Array, kind: MagicKind, file: string, verified = false, hole?: Hole): SectionedFile {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const { version, sectionCount } = decodeSectionedHeader(buf, kind, file);
   const sections: Section[] = [];
@@ -85,15 +94,16 @@ export function decodeSectioned(bytes: Uint8Array, kind: MagicKind, file: string
     const sectionKind = buf.readUInt32LE(offset + 8);
     const stored = buf.readUInt32LE(offset + 12);
     const start = offset + SECTION_HEADER_SIZE;
-    if (length > BigInt(buf.byteLength - start)) {
+    const held = hole !== undefined && start === hole.at;
+    if (held ? length !== BigInt(hole.length) : length > BigInt(buf.byteLength - start)) {
       throw new CorruptionError(file, `section ${i} length ${length} runs past the end of the file`, { offset });
     }
-    const end = start + Number(length);
+    const end = held ? start : start + Number(length);
     const payload = buf.subarray(start, end);
-    if (!verified && crc32c(payload, crc32c(buf.subarray(offset, offset + 12))) !== stored) {
+    if (!verified && !held && crc32c(payload, crc32c(buf.subarray(offset, offset + 12))) !== stored) {
       throw new CorruptionError(file, `section ${i} (kind ${sectionKind}) checksum mismatch`, { offset });
     }
-    const pad = padding(end - start);
+    const pad = padding(Number(length));
     if (end + pad > buf.byteLength || buf.subarray(end, end + pad).some((b) => b !== 0)) {
       throw new CorruptionError(file, `section ${i} padding is damaged`, { offset: end });
     }
@@ -104,6 +114,25 @@ export function decodeSectioned(bytes: Uint8Array, kind: MagicKind, file: string
     throw new CorruptionError(file, `${buf.byteLength - offset} unexpected bytes after the last section`, { offset });
   }
   return { version, sections };
+}
+
+/**
+ * Finds the first section of `kind` by reading only the file header and the section headers
+ * before it through `readAt` (a positioned read of the file, `size` bytes long): where its
+ * payload starts and how long it is, or null when the file has none.
+ */
+export async function findSection(readAt: (position: number, length: number) => Promise<Buffer>, size: number, magic: MagicKind, file: string, kind: number): Promise<Hole | null> {
+  const { sectionCount } = decodeSectionedHeader(await readAt(0, Math.min(size, FILE_HEADER_SIZE)), magic, file);
+  let offset = FILE_HEADER_SIZE;
+  for (let i = 0; i < sectionCount && offset + SECTION_HEADER_SIZE <= size; i++) {
+    const header = await readAt(offset, SECTION_HEADER_SIZE);
+    const length = header.readBigUInt64LE(0);
+    const start = offset + SECTION_HEADER_SIZE;
+    if (length > BigInt(size - start)) break; // decodeSectioned names the damage
+    if (header.readUInt32LE(8) === kind) return { at: start, length: Number(length) };
+    offset = start + Number(length) + padding(Number(length));
+  }
+  return null;
 }
 
 /** The single section of `kind`, or a CorruptionError naming what is missing. */

@@ -4,26 +4,55 @@ import type { FileSystem } from './file-system.js';
 const CHUNK = 4 << 20;
 
 /**
- * The size and CRC32C of a file, read in 4 MiB chunks: the next chunk is read in the thread
- * pool while this one is checksummed, and the file is never whole in memory (a saved graph is
- * as large as the vectors it indexes).
+ * Reads `length` bytes of `fd` from `position` in 4 MiB chunks, computing their CRC32C from
+ * `seed`: the next chunk is read in the thread pool while this one is checksummed, so no
+ * single turn of the event loop checksums more than one chunk. Each chunk lands in
+ * `into(i)`, a buffer of at least CHUNK bytes (one buffer reused, or a window of the
+ * destination); returns the bytes read (short only at the end of the file) and the CRC.
  */
+async function readChunks(fs: FileSystem, fd: number, position: number, length: number, seed: number, into: (offset: number, size: number) => Uint8Array): Promise<{ bytes: number; crc32c: number }> {
+  let crc = seed;
+  let done = 0;
+  const start = (offset: number): Promise<number> | null => {
+    const size = Math.min(CHUNK, length - offset);
+    return size > 0 ? fs.read(fd, into(offset, size), position + offset) : null;
+  };
+  let next = start(0);
+  while (next) {
+    const n = await next;
+    const chunk = into(done, n);
+    const full = n === Math.min(CHUNK, length - done);
+    done += n;
+    next = full ? start(done) : null;
+    crc = crc32c(chunk.subarray(0, n), crc);
+  }
+  return { bytes: done, crc32c: crc };
+}
+
+/**
+ * The CRC32C of `length` bytes of `fd` from `position`, continued from `seed`, read in 4 MiB
+ * chunks through two alternating buffers: the range is never whole in memory. Returns the bytes
+ * read too (short only at the end of the file).
+ */
+export function checksumRange(fs: FileSystem, fd: number, position: number, length: number, seed: number): Promise<{ bytes: number; crc32c: number }> {
+  const buffers = [Buffer.allocUnsafe(Math.min(CHUNK, length)), Buffer.allocUnsafe(Math.min(CHUNK, length))] as const;
+  return readChunks(fs, fd, position, length, seed, (offset, n) => buffers[(offset / CHUNK) & 1]!.subarray(0, n));
+}
+
+/** The size and CRC32C of a file (a saved graph is as large as the vectors it indexes: checksumRange). */
 export async function checksumFile(fs: FileSystem, file: string): Promise<{ bytes: number; crc32c: number }> {
   const fd = fs.openSync(file, 'read');
   try {
-    const buffers = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)] as const;
-    let crc = 0;
-    let position = 0;
-    let next = fs.read(fd, buffers[0], 0);
-    for (let i = 0; ; i++) {
-      const n = await next;
-      if (n === 0) break;
-      position += n;
-      next = n < CHUNK ? Promise.resolve(0) : fs.read(fd, buffers[(i + 1) & 1]!, position);
-      crc = crc32c(buffers[i & 1]!.subarray(0, n), crc);
-    }
-    return { bytes: position, crc32c: crc };
+    return await checksumRange(fs, fd, 0, fs.sizeSync(fd), 0);
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/**
+ * Fills `into` from `position` of `fd` and returns the CRC32C of what it read, continued from
+ * `seed`, and how many bytes it read (fewer than asked only at the end of the file).
+ */
+export function readChecksummed(fs: FileSystem, fd: number, into: Uint8Array, position: number, seed: number): Promise<{ bytes: number; crc32c: number }> {
+  return readChunks(fs, fd, position, into.byteLength, seed, (offset, n) => into.subarray(offset, offset + n));
 }

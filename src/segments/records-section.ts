@@ -1,6 +1,7 @@
 import { decode, encode } from '../format/codec.js';
 import { decodeDocument, encodeDocument } from '../vault/document.js';
 import { StoredRecord } from '../vault/record-store.js';
+import type { VectorBlock } from './vector-block.js';
 
 /**
  * The RECORDS section (FORMAT.md "Vault sections"), columnar: fixed-width columns of u32, then
@@ -54,12 +55,11 @@ export function encodeRecords(records: readonly StoredRecord[]): Uint8Array {
 }
 
 /**
- * Records from a RECORDS section; record i's vector is vector i of `block`. When `share` and the
- * section lies in the block's buffer (a segment read whole, kept alive by the vectors; see
- * decodeVaultImage), payloads stay ranges of that buffer; otherwise they are copied.
- * `fail` raises CorruptionError.
+ * Records from a RECORDS section; record i's vector is vector i of `block`. When `share`, the
+ * payloads stay ranges of the section's buffer (a segment as read, which the records then keep
+ * alive; see decodeVaultImage); otherwise each is copied. `fail` raises CorruptionError.
  */
-export function decodeRecords(bytes: Uint8Array, count: number, block: Float32Array, dimension: number, share: boolean, fail: (why: string) => never): StoredRecord[] {
+export function decodeRecords(bytes: Uint8Array, count: number, block: Float32Array | VectorBlock, dimension: number, share: boolean, fail: (why: string) => never): StoredRecord[] {
   // Column views need 4-byte alignment in memory: a section is 8-aligned in its file, so only a
   // buffer that does not start the file needs the copy.
   const section = bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
@@ -74,7 +74,6 @@ export function decodeRecords(bytes: Uint8Array, count: number, block: Float32Ar
   const documentBase = payloadBase + (count > 0 ? payloadEnd[count - 1]! : 0);
   if (documentBase + (count > 0 ? documentEnd[count - 1]! : 0) !== buf.byteLength) return fail('records section length does not match its columns');
   const asciiIds = (flags & ASCII_IDS) !== 0 ? buf.toString('latin1', idBase, payloadBase) : null;
-  const inBuffer = share && buf.buffer === block.buffer;
   const records = new Array<StoredRecord>(count);
   let idStart = 0;
   let payloadStart = 0;
@@ -97,11 +96,11 @@ export function decodeRecords(bytes: Uint8Array, count: number, block: Float32Ar
       doc = decodeDocument(value, fail);
     }
     const lsn = lsnLow[i]! + lsnHigh[i]! * 0x1_0000_0000;
-    // The payload is decoded on first use (StoredRecord.payload), not here; when it lies in the
-    // block's buffer, the record keeps its range and no view is made.
+    // The payload is decoded on first use (StoredRecord.payload), not here; shared, the record
+    // keeps its range and no view is made.
     const payloadAt = buf.byteOffset + payloadBase + payloadStart;
-    records[i] = inBuffer
-      ? StoredRecord.inSegment(id, labels[i]!, block, i, dimension, payloadAt, payloadLength, lsn, doc)
+    records[i] = share
+      ? StoredRecord.inSegment(id, labels[i]!, block, i, dimension, section, payloadAt, payloadLength, lsn, doc)
       : StoredRecord.inBlock(id, labels[i]!, block, i, dimension, payloadLength > 0 ? new Uint8Array(buf.buffer.slice(payloadAt, payloadAt + payloadLength)) : null, lsn, doc);
     idStart = idStop;
     payloadStart = payloadStop;

@@ -2,6 +2,7 @@ import { CorruptionError } from '../errors.js';
 import { decode, encode } from '../format/codec.js';
 import { SectionKind } from '../format/constants.js';
 import type { Section } from '../format/sectioned-file.js';
+import { VectorBlock } from './vector-block.js';
 import { decodeRecords, encodeRecords } from './records-section.js';
 import type { StoredRecord } from '../vault/record-store.js';
 import type { Quota, VaultState } from '../vault/vault-state.js';
@@ -23,6 +24,8 @@ export interface VaultImage {
   nextLabel: number;
   nextLayer: number;
   records: StoredRecord[];
+  /** The block the records' vectors are slices of. */
+  vectors: VectorBlock;
   layers: Layer[];
   branches: [string, string | null][];
   traces: StoredTrace[];
@@ -57,16 +60,20 @@ export function vaultSections(vault: VaultState): Section[] {
   ];
 }
 
-/** Decodes the vault sections (already CRC-checked, in VAULT_SECTION_KINDS order). */
-export function decodeVaultImage(sections: readonly Uint8Array[], dimension: number, file: string): VaultImage {
-  const [metaBytes, vectorBytes, recordBytes, layerBytes, branchBytes, traceBytes, textBytes, payloadIndexBytes] = sections as Uint8Array[] as [Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array];
+/**
+ * Decodes the vault sections (CRC-checked, in VAULT_SECTION_KINDS order). The vectors are the
+ * section's bytes, or a block a segment reader holds apart (recovery.ts readSegment).
+ */
+export function decodeVaultImage(sections: readonly (Uint8Array | VectorBlock)[], dimension: number, file: string): VaultImage {
+  const [metaBytes, vectorSection, recordBytes, layerBytes, branchBytes, traceBytes, textBytes, payloadIndexBytes] = sections as [Uint8Array, Uint8Array | VectorBlock, Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array];
   const fail = (why: string): never => {
     throw new CorruptionError(file, why);
   };
-  // Vectors and payload bytes stay views into the buffer the file was read into when the
-  // vectors are most of it (a segment): no second copy. Otherwise (a snapshot, which also
-  // holds graphs) they are copied, so the rest of the buffer can be freed.
-  const share = vectorBytes.byteOffset % 4 === 0 && vectorBytes.byteLength * 2 >= vectorBytes.buffer.byteLength;
+  // Payload bytes stay ranges of the buffer the segment was read into when its vectors are held
+  // apart, or are most of it (a segment read whole, its vectors then shared too): no second copy.
+  // Otherwise (a snapshot, which also holds graphs) they are copied, so the buffer can be freed.
+  const apart = vectorSection instanceof VectorBlock;
+  const share = apart || (vectorSection.byteOffset % 4 === 0 && vectorSection.byteLength * 2 >= vectorSection.buffer.byteLength);
   let meta: Record<string, unknown>;
   try {
     meta = decode(metaBytes) as Record<string, unknown>;
@@ -77,18 +84,19 @@ export function decodeVaultImage(sections: readonly Uint8Array[], dimension: num
   const count = meta.count as number;
   if (meta.dimension !== dimension) fail(`dimension ${String(meta.dimension)} differs from IDENTITY (${dimension})`);
   if (!Number.isSafeInteger(count) || count < 0) fail('record count is malformed');
-  if (vectorBytes.byteLength !== count * dimension * 4) fail('vector block size does not match the record count');
+  if (vectorSection.byteLength !== count * dimension * 4) fail('vector block size does not match the record count');
   if (typeof meta.name !== 'string' || !Number.isSafeInteger(meta.number) || !Number.isSafeInteger(meta.nextLabel) || !Number.isSafeInteger(meta.lsn)) {
     fail('vault meta is incomplete');
   }
   // Each record's vector is a slice of one block. Sections are 8-byte aligned in the file and
   // a file read whole starts a buffer of its own, so the section itself can be the block.
-  let block: Float32Array;
-  if (share) {
-    block = new Float32Array(vectorBytes.buffer, vectorBytes.byteOffset, count * dimension);
-  } else {
-    block = new Float32Array(count * dimension);
-    new Uint8Array(block.buffer).set(vectorBytes);
+  let block: VectorBlock;
+  if (apart) block = vectorSection;
+  else if (share) block = VectorBlock.resident(new Float32Array(vectorSection.buffer, vectorSection.byteOffset, count * dimension));
+  else {
+    const copy = new Float32Array(count * dimension);
+    new Uint8Array(copy.buffer).set(vectorSection);
+    block = VectorBlock.resident(copy);
   }
   const records = decodeRecords(recordBytes, count, block, dimension, share, fail);
   const q = (meta.quota ?? {}) as Record<string, number>;
@@ -121,6 +129,7 @@ export function decodeVaultImage(sections: readonly Uint8Array[], dimension: num
     nextLabel: meta.nextLabel as number,
     nextLayer: Number.isSafeInteger(meta.nextLayer) ? (meta.nextLayer as number) : 1,
     records,
+    vectors: block,
     layers: (layersRaw as unknown[]).map((l) => decodeLayer(l, fail)),
     branches: branches as [string, string | null][],
     traces: (tracesRaw.traces as unknown[]).map((t) => decodeTrace(t, fail)),

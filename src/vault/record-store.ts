@@ -2,15 +2,19 @@ import { CorruptionError } from '../errors.js';
 import { decode } from '../format/codec.js';
 import type { Payload } from './payload.js';
 import type { DocumentInfo } from './document.js';
+import { VectorBlock } from '../segments/vector-block.js';
 
 /** One record as the database holds it. */
 export class StoredRecord {
   private decoded: Payload | null | undefined;
   /** The vector is `size` floats of `block` from `at`: its own array, or a slice of a segment's block. */
-  private readonly block: Float32Array;
+  private readonly block: Float32Array | VectorBlock;
   private readonly at: number;
   private readonly size: number;
-  /** The payload bytes: their own array, or (records from a segment) a range of `block`'s buffer. */
+  /**
+   * The payload bytes: their own array; or, for records from a segment (payloadAt >= 0), the
+   * segment's buffer, of whose ArrayBuffer the payload is bytes payloadAt to payloadAt + sharedLength.
+   */
   private payloadRef: Uint8Array | null;
   private payloadAt: number;
   private sharedLength: number;
@@ -19,7 +23,7 @@ export class StoredRecord {
     readonly id: string,
     /** The u32 the vector index knows this record by (FORMAT.md "Labels"). */
     readonly label: number,
-    vector: Float32Array,
+    vector: Float32Array | VectorBlock,
     payloadBytes: Uint8Array | null,
     /** LSN of the operation that wrote this version of the record. */
     readonly lsn: number,
@@ -28,7 +32,7 @@ export class StoredRecord {
     /** The payload already decoded, when the caller has it. */
     payload?: Payload | null,
     at = 0,
-    size = vector.length,
+    size = vector instanceof VectorBlock ? vector.byteLength / 4 : vector.length,
   ) {
     this.decoded = payload;
     this.block = vector;
@@ -40,35 +44,36 @@ export class StoredRecord {
   }
 
   /** A record whose vector is vector `index` of a segment's block; `vector` makes a view on use. */
-  static inBlock(id: string, label: number, block: Float32Array, index: number, dimension: number, payloadBytes: Uint8Array | null, lsn: number, doc: DocumentInfo | null): StoredRecord {
+  static inBlock(id: string, label: number, block: Float32Array | VectorBlock, index: number, dimension: number, payloadBytes: Uint8Array | null, lsn: number, doc: DocumentInfo | null): StoredRecord {
     return new StoredRecord(id, label, block, payloadBytes, lsn, doc, undefined, index * dimension, dimension);
   }
 
   /**
-   * inBlock() for a payload that is bytes `payloadAt` to `payloadAt + payloadLength` of the
-   * block's own buffer (a segment read whole), given without making a view of them.
+   * inBlock() for a payload that is bytes `payloadAt` to `payloadAt + payloadLength` of
+   * `segment`'s ArrayBuffer (the segment as read), given without making a view of them.
    */
-  static inSegment(id: string, label: number, block: Float32Array, index: number, dimension: number, payloadAt: number, payloadLength: number, lsn: number, doc: DocumentInfo | null): StoredRecord {
+  static inSegment(id: string, label: number, block: Float32Array | VectorBlock, index: number, dimension: number, segment: Uint8Array, payloadAt: number, payloadLength: number, lsn: number, doc: DocumentInfo | null): StoredRecord {
     const record = new StoredRecord(id, label, block, null, lsn, doc, undefined, index * dimension, dimension);
     // A range, not a view: 100k view objects weigh about 10 MB and slow the collector at open.
-    if (payloadLength > 0) record.sharePayload(payloadAt, payloadLength);
+    if (payloadLength > 0) record.sharePayload(segment, payloadAt, payloadLength);
     return record;
   }
 
-  private sharePayload(at: number, length: number): void {
-    this.payloadRef = null;
+  private sharePayload(segment: Uint8Array, at: number, length: number): void {
+    this.payloadRef = segment;
     this.payloadAt = at;
     this.sharedLength = length;
   }
 
   get vector(): Float32Array {
-    return this.at === 0 && this.size === this.block.length ? this.block : this.block.subarray(this.at, this.at + this.size);
+    const block = this.block instanceof VectorBlock ? this.block.array : this.block;
+    return this.at === 0 && this.size === block.length ? block : block.subarray(this.at, this.at + this.size);
   }
 
   /** The payload as stored: an embedded msgpack document, or null. */
   get payloadBytes(): Uint8Array | null {
     if (this.payloadAt < 0) return this.payloadRef;
-    return new Uint8Array(this.block.buffer, this.payloadAt, this.sharedLength);
+    return new Uint8Array(this.payloadRef!.buffer, this.payloadAt, this.sharedLength);
   }
 
   /** payloadBytes.byteLength (0 without a payload), without making a view. */
@@ -93,10 +98,10 @@ export class StoredRecord {
   with(changes: { label: number; vector?: Float32Array; doc?: DocumentInfo | null; lsn?: number }): StoredRecord {
     const doc = changes.doc === undefined ? this.doc : changes.doc;
     const lsn = changes.lsn ?? this.lsn;
-    // A new vector leaves the segment's block, so a shared payload range becomes a view of it.
-    if (changes.vector) return new StoredRecord(this.id, changes.label, changes.vector, this.payloadBytes, lsn, doc, this.decoded);
-    const record = new StoredRecord(this.id, changes.label, this.block, this.payloadRef, lsn, doc, this.decoded, this.at, this.size);
-    if (this.payloadAt >= 0) record.sharePayload(this.payloadAt, this.sharedLength);
+    const record = changes.vector
+      ? new StoredRecord(this.id, changes.label, changes.vector, this.payloadRef, lsn, doc, this.decoded)
+      : new StoredRecord(this.id, changes.label, this.block, this.payloadRef, lsn, doc, this.decoded, this.at, this.size);
+    if (this.payloadAt >= 0) record.sharePayload(this.payloadRef!, this.payloadAt, this.sharedLength);
     return record;
   }
 }

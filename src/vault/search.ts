@@ -177,13 +177,18 @@ export async function searchByMode(vault: VaultState, metric: Metric, query: { v
  * falls back to the next plan, and last to the exact scan.
  */
 export async function searchVault(vault: VaultState, metric: Metric, query: Float32Array, options: SearchOptions, { k, ef }: Checked): Promise<Hit[]> {
+  // Scans read stored vectors: they wait for the segment's block to reach memory (after open).
+  const exact = async (candidates: Iterable<StoredRecord>): Promise<Neighbor[]> => {
+    await vault.vectorsLoaded();
+    return exactTopK(metric, query, candidates, k);
+  };
   const predicate = options.filter === undefined ? null : compileFilter(options.filter);
   const total = vault.records.count;
   let neighbors: Neighbor[];
   if (predicate === null) {
     const want = Math.min(k, total);
-    neighbors = options.exact || vault.index.type === 'flat' ? exactTopK(metric, query, vault.records.values(), k) : await vault.index.search(query, k, { ef });
-    if (neighbors.length < want) neighbors = exactTopK(metric, query, vault.records.values(), k);
+    neighbors = options.exact || vault.index.type === 'flat' ? await exact(vault.records.values()) : await vault.index.search(query, k, { ef });
+    if (neighbors.length < want) neighbors = await exact(vault.records.values());
   } else {
     // Payload indexes narrow the candidates (a superset of the matches): their count is the
     // selectivity estimate. When they answer the filter exactly, the candidates are the matches,
@@ -214,7 +219,7 @@ export async function searchVault(vault: VaultState, metric: Metric, query: Floa
     const estimate = bitmap ? bitmap.count : narrowed ? narrowed.size : matches().length;
     const small = estimate <= EXACT_SCAN_MAX_MATCHES || estimate <= total * EXACT_SCAN_MAX_FRACTION;
     if (options.exact || small || vault.index.type === 'flat') {
-      neighbors = exactTopK(metric, query, matches(), k);
+      neighbors = await exact(matches());
     } else {
       // The filter runs only on the nodes the graph visits, not on every candidate.
       const accept = bitmap
@@ -239,7 +244,7 @@ export async function searchVault(vault: VaultState, metric: Metric, query: Floa
       if (neighbors.length < k) neighbors = await vault.index.search(query, k, { ef, accept });
       if (neighbors.length < k) {
         const all = matches();
-        if (neighbors.length < Math.min(k, all.length)) neighbors = exactTopK(metric, query, all, k);
+        if (neighbors.length < Math.min(k, all.length)) neighbors = await exact(all);
       }
     }
   }

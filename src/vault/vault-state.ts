@@ -8,6 +8,7 @@ import { LayerStore } from './layers.js';
 import { TraceStore } from './traces.js';
 import { TextIndex } from '../text/text-index.js';
 import { PayloadIndex } from './payload-index.js';
+import type { VectorBlock } from '../segments/vector-block.js';
 
 export interface Quota {
   maxRecords?: number;
@@ -60,6 +61,16 @@ export class VaultState {
   segment: SegmentRef | null = null;
   /** LSN covered by `segment` (a vault is rewritten at checkpoint only when lsn > segmentLsn). */
   segmentLsn = -1;
+  /**
+   * The vectors of the records loaded from `segment`, which reach memory in the background after
+   * open (null: none). Code that reads many stored vectors awaits vectorsLoaded() first; a lone
+   * read before then (get) reads the block at once.
+   */
+  stored: VectorBlock | null = null;
+
+  vectorsLoaded(): Promise<unknown> {
+    return this.stored?.load() ?? Promise.resolve();
+  }
 
   constructor(
     readonly number: number,

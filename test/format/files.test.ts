@@ -58,6 +58,26 @@ describe('every checksummed file: a flipped byte raises CorruptionError naming t
     });
   }
 
+  it('a flipped bit anywhere in a graph header is corruption, found before hnswlib trusts it', async () => {
+    // hnswlib sizes its allocations by the header and reads the file while its checksum runs,
+    // so every header field must be refused (checkGraphHeader) or caught by the checksum.
+    const dir = await checkpointed();
+    const file = path.join(dir, 'segments', segmentFiles(dir).find((f) => f.endsWith('.hnsw'))!);
+    for (let at = 0; at < 96; at++) {
+      for (const bit of [0x01, 0x80]) {
+        const bytes = fs.readFileSync(file);
+        bytes[at] = bytes[at]! ^ bit;
+        fs.writeFileSync(file, bytes);
+        await assert.rejects(open(dir, { readOnly: true }), (err: unknown) => err instanceof CorruptionError && path.join(dir, err.file) === file, `bit ${bit} of byte ${at}`);
+        bytes[at] = bytes[at]! ^ bit;
+        fs.writeFileSync(file, bytes);
+      }
+    }
+    const db = await open(dir);
+    assert.equal(db.vault('v').count(), 50);
+    await db.close();
+  });
+
   it('a missing segment, a truncated segment, and a manifest path outside segments/ are corruption', async () => {
     const dir = await checkpointed();
     const seg = path.join(dir, 'segments', segmentFiles(dir).find((f) => f.endsWith('.segment'))!);

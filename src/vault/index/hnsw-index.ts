@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import type { HierarchicalNSW as HnswType } from 'hnswlib-node';
 import type { Metric } from '../../format/identity.js';
 import { exactTopK } from '../exact-search.js';
+import { LabelSet } from './label-set.js';
 import type { IndexSearchOptions, Neighbor, PersistentIndex } from './vector-index.js';
 
 const require = createRequire(import.meta.url);
@@ -34,7 +35,7 @@ export const MAX_QUEUED = 4096;
  */
 export class HnswIndex implements PersistentIndex {
   readonly type = 'hnsw' as const;
-  private readonly labels: Set<number>;
+  private readonly labels: LabelSet;
   private deleted: number;
   /** Vectors applied but not yet in the graph, in arrival order. */
   private readonly pending = new Map<number, Float32Array>();
@@ -50,7 +51,7 @@ export class HnswIndex implements PersistentIndex {
   private constructor(
     private readonly graph: HnswType,
     private readonly metric: Metric,
-    labels: Set<number>,
+    labels: LabelSet,
   ) {
     this.labels = labels;
     this.deleted = graph.getCurrentCount() - labels.size;
@@ -60,7 +61,7 @@ export class HnswIndex implements PersistentIndex {
   static create(metric: Metric, dimension: number, params: HnswParams): HnswIndex {
     const graph = new HierarchicalNSW(metric, dimension);
     graph.initIndex({ maxElements: INITIAL_CAPACITY, m: params.M, efConstruction: params.efConstruction, randomSeed: RANDOM_SEED, allowReplaceDeleted: true });
-    return new HnswIndex(graph, metric, new Set());
+    return new HnswIndex(graph, metric, new LabelSet());
   }
 
   /** Reads a saved graph (in the thread pool: hnswlib-node's readIndex is asynchronous). */
@@ -71,7 +72,7 @@ export class HnswIndex implements PersistentIndex {
   }
 
   /** An index over a graph from read(). `liveLabels` (kept, not copied) are the labels of the records the segment holds. */
-  static over(graph: HnswGraph, metric: Metric, liveLabels: Set<number>): HnswIndex {
+  static over(graph: HnswGraph, metric: Metric, liveLabels: LabelSet): HnswIndex {
     return new HnswIndex(graph, metric, liveLabels);
   }
 
@@ -183,4 +184,31 @@ function toArray(vector: Float32Array): number[] {
   const out = new Array<number>(vector.length);
   for (let i = 0; i < vector.length; i++) out[i] = vector[i]!;
   return out;
+}
+
+/** Bytes of the header hnswlib's saveIndex writes before the level-0 data. */
+export const GRAPH_HEADER_BYTES = 96;
+
+/**
+ * Checks the header of a saved graph against what this database writes (FORMAT.md "Segment
+ * files"): hnswlib sizes its allocations by these fields before it checks anything, so a damaged
+ * one could make it allocate without bound or overrun a buffer. With the header sound, hnswlib
+ * may read the file while its checksum is computed; nothing searches it before the checksum
+ * matches. Returns what is wrong, or null.
+ */
+export function checkGraphHeader(header: Uint8Array, fileSize: number, dimension: number, M: number): string | null {
+  if (header.byteLength < GRAPH_HEADER_BYTES || fileSize < GRAPH_HEADER_BYTES) return 'shorter than its header';
+  const view = new DataView(header.buffer, header.byteOffset, GRAPH_HEADER_BYTES);
+  const u64 = (at: number) => Number(view.getBigUint64(at, true));
+  const linksLevel0 = 2 * M * 4 + 4;
+  const perElement = linksLevel0 + dimension * 4 + 8;
+  const [offsetLevel0, maxElements, count, sizePerElement, labelOffset, offsetData] = [0, 8, 16, 24, 32, 40].map(u64) as [number, number, number, number, number, number];
+  const maxLevel = view.getInt32(48, true);
+  const enterPoint = view.getUint32(52, true);
+  const [maxM, maxM0, m] = [56, 64, 72].map(u64) as [number, number, number];
+  if (offsetLevel0 !== 0 || sizePerElement !== perElement || offsetData !== linksLevel0 || labelOffset !== linksLevel0 + dimension * 4) return 'header does not describe this database\'s vectors';
+  if (maxM !== M || maxM0 !== 2 * M || m !== M) return 'header does not match the index parameters';
+  if (count > maxElements || maxElements > Math.max(1024, 4 * count) || GRAPH_HEADER_BYTES + count * perElement > fileSize) return 'header element counts are out of bounds';
+  if (count > 0 ? maxLevel < 0 || maxLevel > 64 || enterPoint >= count : maxLevel !== -1) return 'header entry point is out of bounds';
+  return null;
 }

@@ -1,0 +1,135 @@
+import { CorruptionError, ioError } from '../errors.js';
+import { crc32c } from '../format/crc.js';
+import { readChecksummed } from '../fs/checksum.js';
+import type { FileSystem } from '../fs/file-system.js';
+
+/** Where a segment's vector section lies, and the CRC32C its bytes must match. */
+export interface VectorSource {
+  fs: FileSystem;
+  /** Open on the segment; the block closes it once read (an open file outlives its unlinking). */
+  fd: number;
+  /** The segment's path relative to the database, for errors. */
+  file: string;
+  offset: number;
+  length: number;
+  /** CRC32C of the section header's first 12 bytes: the section CRC continues from it. */
+  seed: number;
+  crc: number;
+}
+
+/**
+ * A vault's vectors, one after another (record i owns floats i·d to (i+1)·d). Built in memory,
+ * or read from a segment after open: the open that found the segment checked the section's
+ * CRC, and the block is read again in the background (`load()`), checked again, then kept. Until
+ * then `array` reads it at once, synchronously; code that can wait awaits `load()` instead.
+ */
+export class VectorBlock {
+  private data: Float32Array | null;
+  private source: VectorSource | null;
+  private loading: Promise<Float32Array> | null = null;
+  private failure: Error | null = null;
+
+  private constructor(data: Float32Array | null, source: VectorSource | null) {
+    this.data = data;
+    this.source = source;
+  }
+
+  static resident(data: Float32Array): VectorBlock {
+    return new VectorBlock(data, null);
+  }
+
+  /** A block still on disk; it owns `source.fd` from here on. */
+  static onDisk(source: VectorSource): VectorBlock {
+    return new VectorBlock(null, source);
+  }
+
+  get resident(): boolean {
+    return this.data !== null;
+  }
+
+  /** Bytes the block holds (or will hold). */
+  get byteLength(): number {
+    return this.data ? this.data.byteLength : this.source!.length;
+  }
+
+  /** The vectors, read now (synchronously) if the background read has not finished. */
+  get array(): Float32Array {
+    if (this.data) return this.data;
+    if (this.failure) throw this.failure;
+    if (!this.source) throw new Error('the vector block was released unread');
+    const source = this.source;
+    try {
+      const bytes = Buffer.allocUnsafeSlow(source.length);
+      let read: number;
+      try {
+        read = source.fs.readSync(source.fd, bytes, source.offset);
+      } catch (cause) {
+        throw this.fail(ioError('reading', source.file, cause));
+      }
+      this.accept(bytes, read, crc32c(bytes.subarray(0, read), source.seed));
+      return this.data!;
+    } finally {
+      // A background read in flight owns the descriptor and closes it when it sees the outcome.
+      if (!this.loading) this.release();
+    }
+  }
+
+  /** Reads the block in the background, checksumming chunk by chunk; resolves when it is resident. */
+  load(): Promise<Float32Array> {
+    if (this.data) return Promise.resolve(this.data);
+    if (this.failure) return Promise.reject(this.failure);
+    if (!this.source) return Promise.reject(new Error('the vector block was released unread'));
+    this.loading ??= this.readAsync();
+    return this.loading;
+  }
+
+  /** Starts load() and leaves any failure for the next use to report. */
+  prefetch(): void {
+    this.load().catch(() => undefined);
+  }
+
+  /** Closes the file of a block that will never be read (its state was discarded). */
+  release(): void {
+    const source = this.source;
+    if (!source || this.loading) return;
+    this.source = null;
+    try {
+      source.fs.closeSync(source.fd);
+    } catch {
+      // Closing a descriptor only read from: nothing to lose.
+    }
+  }
+
+  private async readAsync(): Promise<Float32Array> {
+    const source = this.source!;
+    try {
+      // Not zeroed: every byte is read over, or the block fails.
+      const bytes = Buffer.allocUnsafeSlow(source.length);
+      let sum: { bytes: number; crc32c: number };
+      try {
+        sum = await readChecksummed(source.fs, source.fd, bytes, source.offset, source.seed);
+      } catch (cause) {
+        throw this.fail(ioError('reading', source.file, cause));
+      }
+      // A synchronous read may have finished first.
+      if (this.failure) throw this.failure;
+      if (!this.data) this.accept(bytes, sum.bytes, sum.crc32c);
+      return this.data!;
+    } finally {
+      this.loading = null;
+      if (this.data || this.failure) this.release();
+    }
+  }
+
+  private accept(bytes: Uint8Array, read: number, crc: number): void {
+    const source = this.source!;
+    if (read !== source.length) throw this.fail(new CorruptionError(source.file, `vector section ends ${source.length - read} bytes early`));
+    if (crc !== source.crc) throw this.fail(new CorruptionError(source.file, 'vector section checksum mismatch', { offset: source.offset }));
+    this.data = new Float32Array(bytes.buffer, bytes.byteOffset, source.length / 4);
+  }
+
+  private fail(error: Error): Error {
+    this.failure = error;
+    return error;
+  }
+}

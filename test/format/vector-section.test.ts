@@ -1,0 +1,155 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { open, CorruptionError } from '../../src/index.js';
+import { checkDatabase } from '../../src/engine/check.js';
+import { findSection } from '../../src/format/sectioned-file.js';
+import { SectionKind } from '../../src/format/constants.js';
+import { nodeFileSystem, overlay } from '../../src/fs/file-system.js';
+import { dbPath, fingerprint, vectors } from '../helpers/tmp.js';
+
+// A segment's vector section is not read by open: the vault's block reads it in the background
+// once the database is open and checks its section CRC before any vector is used (FORMAT.md
+// "Segment files"). These tests pin what that promises.
+
+const DIM = 8;
+const data = vectors(60, DIM, 5);
+
+async function checkpointed(): Promise<{ dir: string; segment: string }> {
+  const dir = dbPath();
+  const db = await open(dir, { dimension: DIM });
+  const v = await db.createVault('v');
+  await v.insertMany(data.map((vector, i) => ({ id: `r${i}`, vector, payload: { i } })));
+  await db.checkpoint();
+  await db.close();
+  const name = fs.readdirSync(path.join(dir, 'segments')).find((f) => f.endsWith('.segment'))!;
+  return { dir, segment: path.join(dir, 'segments', name) };
+}
+
+async function vectorSection(file: string): Promise<{ at: number; length: number }> {
+  const bytes = fs.readFileSync(file);
+  const found = await findSection(async (at, n) => bytes.subarray(at, at + n), bytes.byteLength, 'segment', file, SectionKind.vectors);
+  assert.ok(found && found.length === data.length * DIM * 4);
+  return found;
+}
+
+/** Descriptors of this process open on `file` (Linux /proc). */
+function openDescriptors(file: string): number {
+  return fs.readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return fs.readlinkSync(`/proc/self/fd/${fd}`).startsWith(file);
+    } catch {
+      return false;
+    }
+  }).length;
+}
+
+/** A filesystem whose async reads of `file`'s vector section wait until `release()`. */
+async function gatedReads(file: string): Promise<{ fs: typeof nodeFileSystem; release: () => void }> {
+  const section = await vectorSection(file);
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const gated = new Set<number>();
+  const fsGated = overlay(nodeFileSystem, {
+    openSync(p, mode) {
+      const fd = nodeFileSystem.openSync(p, mode);
+      if (p === file) gated.add(fd);
+      return fd;
+    },
+    async read(fd, into, position) {
+      // Open's reads of the segment go through; the block's read of the vectors waits.
+      if (gated.has(fd) && position === section.at) await gate;
+      return nodeFileSystem.read(fd, into, position);
+    },
+  });
+  return { fs: fsGated, release };
+}
+
+describe("a segment's vector section, read after open", () => {
+  it('get() right after open reads it at once; exact search waits for it; both give the stored vectors', async () => {
+    const { dir, segment } = await checkpointed();
+    const { fs: slow, release } = await gatedReads(segment);
+    const db = await open(dir, { fs: slow });
+    const v = db.vault('v');
+    assert.deepEqual([...v.get('r7')!.vector], [...data[7]!], 'a synchronous read while the background one waits');
+    const exact = v.search(data[3]!, { k: 1, exact: true });
+    release();
+    assert.equal((await exact)[0]!.id, 'r3');
+    await db.close();
+    assert.equal(openDescriptors(segment), 0, 'the block closed its file');
+  });
+
+  it('holds its file open: a segment unlinked after open (a writer checkpointing past a reader) is still read', async () => {
+    const { dir, segment } = await checkpointed();
+    const { fs: slow, release } = await gatedReads(segment);
+    const db = await open(dir, { readOnly: true, fs: slow });
+    fs.rmSync(segment);
+    release();
+    const hits = await db.vault('v').search(data[11]!, { k: 1, exact: true });
+    assert.equal(hits[0]!.id, 'r11');
+    assert.deepEqual([...db.vault('v').get('r11')!.vector], [...data[11]!]);
+    await db.close();
+  });
+
+  it('close waits for a read in flight and leaves no file open; so does an open that fails', async () => {
+    const { dir, segment } = await checkpointed();
+    const { fs: slow, release } = await gatedReads(segment);
+    const db = await open(dir, { fs: slow });
+    assert.equal(openDescriptors(segment), 1, 'the block holds the segment while its read waits');
+    let closed = false;
+    const closing = db.close().then(() => (closed = true));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(closed, false, 'close waits for the read');
+    release();
+    await closing;
+    assert.equal(openDescriptors(segment), 0);
+
+    // A damaged graph fails the open after the segment was read: its block's file is closed.
+    const graph = segment.replace(/\.segment$/, '.hnsw');
+    const bytes = fs.readFileSync(graph);
+    bytes[bytes.byteLength - 5]! ^= 0x01;
+    fs.writeFileSync(graph, bytes);
+    await assert.rejects(open(dir), CorruptionError);
+    await assert.rejects(open(dir, { readOnly: true }), CorruptionError);
+    assert.equal(openDescriptors(segment), 0, 'no descriptor left by the failed opens');
+  });
+
+  it('damage in it: searches answer from the checked graph; vectors, writes and check raise CorruptionError naming the segment; nothing changes', async () => {
+    const { dir, segment } = await checkpointed();
+    const { at, length } = await vectorSection(segment);
+    const bytes = fs.readFileSync(segment);
+    bytes[at + Math.floor(length / 2)]! ^= 0x10;
+    fs.writeFileSync(segment, bytes);
+    const before = fingerprint(dir);
+    const named = (err: unknown) => err instanceof CorruptionError && path.join(dir, err.file) === segment;
+
+    const db = await open(dir);
+    const v = db.vault('v');
+    assert.equal((await v.search(data[0]!, { k: 5 })).length, 5, 'the graph (checked) still answers');
+    assert.throws(() => v.get('r0'), named);
+    await assert.rejects(v.search(data[0]!, { k: 5, exact: true }), named);
+    await assert.rejects(v.insert('new', data[0]!), named, 'no write on top of damaged vectors');
+    await assert.rejects(db.checkpoint(), named);
+    // The background read, still in flight when get() read the block itself, reports it too.
+    for (let i = 0; i < 500 && !db.stats().backgroundError; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    const reported = db.stats().backgroundError;
+    assert.equal(reported?.code, 'CORRUPTION', 'the background read reported it');
+    assert.match(reported!.message, new RegExp(path.basename(segment).replace('.', '\\.')));
+    await db.close();
+    assert.deepEqual(fingerprint(dir), before, 'nothing on disk changed');
+
+    const reader = await open(dir, { readOnly: true });
+    assert.throws(() => reader.vault('v').get('r1'), named);
+    await reader.close();
+    const report = await checkDatabase(dir);
+    assert.ok(report.problems.some((p) => path.join(dir, p.file) === segment), JSON.stringify(report.problems));
+
+    bytes[at + Math.floor(length / 2)]! ^= 0x10;
+    fs.writeFileSync(segment, bytes);
+    const healed = await open(dir);
+    assert.deepEqual([...healed.vault('v').get('r30')!.vector], [...data[30]!], 'restoring the byte restores the vectors');
+    await healed.vault('v').insert('new', data[1]!);
+    await healed.close();
+  });
+});
