@@ -17,9 +17,13 @@ if (mode === 'raw') {
   const point = new Array(dim);
   for (let i = 0; i < dim; i++) point[i] = query[i];
   index.searchKnn(point, 10);
+  console.log(JSON.stringify({ ms: performance.now() - t, rss: process.memoryUsage().rss }));
 } else {
   const db = await open(target, { readOnly: true });
   await db.vault('bench').search(query, { k: 10 });
+  const ms = performance.now() - t;
+  // The stored vectors reach memory in the background after open; RSS is taken once they are
+  // all in (an exact search waits for them), so it counts them.
+  await db.vault('bench').search(query, { k: 1, exact: true });
+  console.log(JSON.stringify({ ms, rss: process.memoryUsage().rss }));
 }
-const ms = performance.now() - t;
-console.log(JSON.stringify({ ms, rss: process.memoryUsage().rss }));
