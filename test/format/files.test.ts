@@ -7,7 +7,8 @@ import { checkDatabase } from '../../src/engine/check.js';
 import { decodeSectioned, encodeSectioned } from '../../src/format/sectioned-file.js';
 import { encodeManifest, decodeManifest } from '../../src/segments/manifest.js';
 import { crc32c } from '../../src/format/crc.js';
-import { dbPath, fingerprint, vectors } from '../helpers/tmp.js';
+import { HnswIndex, checkGraphHeader } from '../../src/vault/index/hnsw-index.js';
+import { dbPath, fingerprint, tmpDir, vectors } from '../helpers/tmp.js';
 
 async function checkpointed(options: OpenOptions = {}): Promise<string> {
   const dir = dbPath();
@@ -116,5 +117,27 @@ describe('sectioned files', () => {
     assert.throws(() => decodeSectioned(bytes, 'manifest', 'f'), /bad magic/);
     // The header CRC is CRC32C of its first 12 bytes: pin the algorithm with a known vector.
     assert.equal(crc32c(Buffer.from('123456789')), 0xe3069283);
+  });
+});
+
+describe('checkGraphHeader', () => {
+  it('accepts the header hnswlib writes for this database and refuses fields hnswlib would allocate by', async () => {
+    const index = HnswIndex.create('cosine', 4, { M: 8, efConstruction: 50 });
+    for (let i = 0; i < 40; i++) index.add(i, new Float32Array([1, i, 2, 3]));
+    const file = path.join(tmpDir('quiver-graph-'), 'g.hnsw');
+    await index.save(file);
+    const bytes = fs.readFileSync(file);
+    assert.equal(checkGraphHeader(bytes, bytes.byteLength, 4, 8), null);
+    assert.match(checkGraphHeader(bytes, bytes.byteLength, 5, 8)!, /vectors/);
+    assert.match(checkGraphHeader(bytes, bytes.byteLength, 4, 16)!, /vectors|parameters/);
+    const tampered = (at: number, value: bigint) => {
+      const copy = Buffer.from(bytes);
+      copy.writeBigUInt64LE(value, at);
+      return checkGraphHeader(copy, copy.byteLength, 4, 8);
+    };
+    assert.match(tampered(8, 1n << 40n)!, /bounds/, 'max elements');
+    assert.match(tampered(16, 1000n)!, /bounds/, 'element count past the file');
+    assert.match(tampered(0, 1n)!, /vectors/, 'level-0 offset');
+    assert.match(checkGraphHeader(bytes.subarray(0, 50), 50, 4, 8)!, /shorter/);
   });
 });

@@ -95,30 +95,3 @@ describe('RecordStore.load', () => {
     assert.equal(new RecordStore(DIM).load([a, new StoredRecord('other', a.label, b.vector, null, 1, null)]), false, 'same label');
   });
 });
-
-describe('checkGraphHeader', () => {
-  it('accepts the header hnswlib writes for this database and refuses fields hnswlib would allocate by', async () => {
-    const { HnswIndex, checkGraphHeader } = await import('../../src/vault/index/hnsw-index.js');
-    const os = await import('node:os');
-    const fs = await import('node:fs');
-    const path = await import('node:path');
-    const index = HnswIndex.create('cosine', 4, { M: 8, efConstruction: 50 });
-    for (let i = 0; i < 40; i++) index.add(i, new Float32Array([1, i, 2, 3]));
-    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'quiver-graph-')), 'g.hnsw');
-    await index.save(file);
-    const bytes = fs.readFileSync(file);
-    assert.equal(checkGraphHeader(bytes, bytes.byteLength, 4, 8), null);
-    assert.match(checkGraphHeader(bytes, bytes.byteLength, 5, 8)!, /vectors/);
-    assert.match(checkGraphHeader(bytes, bytes.byteLength, 4, 16)!, /vectors|parameters/);
-    const tampered = (at: number, value: bigint) => {
-      const copy = Buffer.from(bytes);
-      copy.writeBigUInt64LE(value, at);
-      return checkGraphHeader(copy, copy.byteLength, 4, 8);
-    };
-    assert.match(tampered(8, 1n << 40n)!, /bounds/, 'max elements');
-    assert.match(tampered(16, 1000n)!, /bounds/, 'element count past the file');
-    assert.match(tampered(0, 1n)!, /vectors/, 'level-0 offset');
-    assert.match(checkGraphHeader(bytes.subarray(0, 50), 50, 4, 8)!, /shorter/);
-    fs.rmSync(path.dirname(file), { recursive: true });
-  });
-});
