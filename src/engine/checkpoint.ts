@@ -10,7 +10,7 @@ import { encodeSegment } from '../segments/segment-file.js';
 import { encodeSnapshot } from '../segments/snapshot-file.js';
 import { isPersistent } from '../vault/index/vector-index.js';
 import type { FileRef, SegmentRef, VaultState } from '../vault/vault-state.js';
-import { vectorsLoaded, type DbState } from './state.js';
+import type { DbState } from './state.js';
 
 export interface CheckpointResult {
   epoch: number;
@@ -55,7 +55,6 @@ export async function writeSegmentedCheckpoint(fs: FileSystem, dir: string, stat
   await fs.mkdir(segmentsDir);
   const written = new Map<number, SegmentRef>();
   let bytesWritten = 0;
-  await vectorsLoaded(state);
   for (const vault of state.vaults.values()) {
     if (!vault.dirty) continue;
     const rel = segmentPath(vault.number, epoch);
@@ -128,7 +127,6 @@ export async function writeSnapshotCheckpoint(fs: FileSystem, dir: string, state
   const epoch = state.epoch + 1;
   const lsn = state.lastLsn;
   const vaults = [];
-  await vectorsLoaded(state);
   for (const vault of [...state.vaults.values()].sort((a, b) => a.number - b.number)) {
     let graph: Uint8Array = new Uint8Array(0);
     if (isPersistent(vault.index)) {

@@ -7,9 +7,10 @@ import { crc32c } from '../format/crc.js';
 import { readIfExists, type FileSystem } from '../fs/file-system.js';
 import { decodeManifest } from '../segments/manifest.js';
 import { decodeSnapshot } from '../segments/snapshot-file.js';
-import { decodeVaultImage, VAULT_SECTION_KINDS, type VaultImage } from '../segments/vault-image.js';
+import type { VaultImage } from '../segments/vault-image.js';
+import { decodeSegment } from '../segments/segment-file.js';
 import { VectorBlock } from '../segments/vector-block.js';
-import { decodeSectioned, findSection, requireSection, type Hole } from '../format/sectioned-file.js';
+import { findSection, type Hole } from '../format/sectioned-file.js';
 import { LabelSet } from '../vault/index/label-set.js';
 import { checkGraphHeader, GRAPH_HEADER_BYTES, HnswIndex, type HnswGraph } from '../vault/index/hnsw-index.js';
 import { checksumFile } from '../fs/checksum.js';
@@ -120,15 +121,13 @@ async function readSegment(fs: FileSystem, dir: string, ref: FileRef, dimension:
     } catch (cause) {
       throw unreadable(ref, cause);
     }
-    const parsed = decodeSectioned(rest, 'segment', ref.path, false, hole ?? undefined);
-    const sections: (Uint8Array | VectorBlock)[] = VAULT_SECTION_KINDS.map((kind) => requireSection(parsed, kind, ref.path, `kind ${kind}`));
+    let apart: { hole: Hole; block: VectorBlock } | undefined;
     if (hole) {
       // The section header just before the payload: its first 12 bytes seed the CRC, its last 4 hold it.
       const header = rest.subarray(hole.at - SECTION_HEADER_SIZE, hole.at);
-      const source = { fs, fd, file: ref.path, offset: hole.at, length: hole.length, seed: crc32c(header.subarray(0, 12)), crc: header.readUInt32LE(12) };
-      sections[VAULT_SECTION_KINDS.indexOf(SectionKind.vectors)] = VectorBlock.onDisk(source);
+      apart = { hole, block: VectorBlock.onDisk({ fs, fd, file: ref.path, offset: hole.at, length: hole.length, seed: crc32c(header.subarray(0, 12)), crc: header.readUInt32LE(12) }) };
     }
-    image = decodeVaultImage(sections, dimension, ref.path);
+    image = decodeSegment(rest, dimension, ref.path, apart);
     return image;
   } finally {
     // The block owns the descriptor once the image holds it; otherwise it is closed here.

@@ -75,13 +75,12 @@ export interface Hole {
 }
 
 /**
- * Decodes and verifies every section. Payloads are views into `bytes`. `verified`: the caller
- * has matched the whole file against a CRC recorded elsewhere (the manifest), so section CRCs
- * are not computed a second time; the structure is still checked. `hole`: `bytes` is the file
- * without that section's payload (its padding is there); the section comes back with an empty
- * payload and its CRC unchecked, for the caller to check when it reads the payload.
+ * Decodes and verifies every section: structure and CRC. Payloads are views into `bytes`.
+ * `hole`: `bytes` is the file without that section's payload (its padding is there); the
+ * section comes back with an empty payload and its CRC unchecked, for the caller to check when
+ * it reads the payload.
  */
-export function decodeSectioned(bytes: Uint8Array, kind: MagicKind, file: string, verified = false, hole?: Hole): SectionedFile {
+export function decodeSectioned(bytes: Uint8Array, kind: MagicKind, file: string, hole?: Hole): SectionedFile {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const { version, sectionCount } = decodeSectionedHeader(buf, kind, file);
   const sections: Section[] = [];
@@ -100,7 +99,7 @@ export function decodeSectioned(bytes: Uint8Array, kind: MagicKind, file: string
     }
     const end = held ? start : start + Number(length);
     const payload = buf.subarray(start, end);
-    if (!verified && !held && crc32c(payload, crc32c(buf.subarray(offset, offset + 12))) !== stored) {
+    if (!held && crc32c(payload, crc32c(buf.subarray(offset, offset + 12))) !== stored) {
       throw new CorruptionError(file, `section ${i} (kind ${sectionKind}) checksum mismatch`, { offset });
     }
     const pad = padding(Number(length));

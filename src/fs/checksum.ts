@@ -5,10 +5,10 @@ const CHUNK = 4 << 20;
 
 /**
  * Reads `length` bytes of `fd` from `position` in 4 MiB chunks, computing their CRC32C from
- * `seed`: the next chunk is read in the thread pool while this one is checksummed, so no
- * single turn of the event loop checksums more than one chunk. Each chunk lands in
- * `into(i)`, a buffer of at least CHUNK bytes (one buffer reused, or a window of the
- * destination); returns the bytes read (short only at the end of the file) and the CRC.
+ * `seed`: the next chunk is read in the thread pool while this one is checksummed, so no single
+ * turn of the event loop checksums more than one chunk. `into(offset, size)` is where the chunk
+ * at `offset` lands (one of two reused buffers, or a window of the destination). Returns the
+ * bytes read (short only at the end of the file) and the CRC.
  */
 async function readChunks(fs: FileSystem, fd: number, position: number, length: number, seed: number, into: (offset: number, size: number) => Uint8Array): Promise<{ bytes: number; crc32c: number }> {
   let crc = seed;
@@ -30,20 +30,14 @@ async function readChunks(fs: FileSystem, fd: number, position: number, length: 
 }
 
 /**
- * The CRC32C of `length` bytes of `fd` from `position`, continued from `seed`, read in 4 MiB
- * chunks through two alternating buffers: the range is never whole in memory. Returns the bytes
- * read too (short only at the end of the file).
+ * The size and CRC32C of a file, read through two alternating 4 MiB buffers: the file is never
+ * whole in memory (a saved graph is as large as the vectors it indexes).
  */
-export function checksumRange(fs: FileSystem, fd: number, position: number, length: number, seed: number): Promise<{ bytes: number; crc32c: number }> {
-  const buffers = [Buffer.allocUnsafe(Math.min(CHUNK, length)), Buffer.allocUnsafe(Math.min(CHUNK, length))] as const;
-  return readChunks(fs, fd, position, length, seed, (offset, n) => buffers[(offset / CHUNK) & 1]!.subarray(0, n));
-}
-
-/** The size and CRC32C of a file (a saved graph is as large as the vectors it indexes: checksumRange). */
 export async function checksumFile(fs: FileSystem, file: string): Promise<{ bytes: number; crc32c: number }> {
   const fd = fs.openSync(file, 'read');
   try {
-    return await checksumRange(fs, fd, 0, fs.sizeSync(fd), 0);
+    const buffers = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)] as const;
+    return await readChunks(fs, fd, 0, fs.sizeSync(fd), 0, (offset, n) => buffers[(offset / CHUNK) & 1]!.subarray(0, n));
   } finally {
     fs.closeSync(fd);
   }

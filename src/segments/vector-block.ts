@@ -19,9 +19,9 @@ export interface VectorSource {
 
 /**
  * A vault's vectors, one after another (record i owns floats i·d to (i+1)·d). Built in memory,
- * or read from a segment after open: the open that found the segment checked the section's
- * CRC, and the block is read again in the background (`load()`), checked again, then kept. Until
- * then `array` reads it at once, synchronously; code that can wait awaits `load()` instead.
+ * or left on disk by open (FORMAT.md "Segment files"): then `load()` reads the segment's VECTORS
+ * payload in the background and checks its section CRC before keeping it; `array` before that
+ * reads and checks it at once, synchronously. Code that can wait awaits `load()`.
  */
 export class VectorBlock {
   private data: Float32Array | null;
@@ -83,12 +83,7 @@ export class VectorBlock {
     return this.loading;
   }
 
-  /** Starts load() and leaves any failure for the next use to report. */
-  prefetch(): void {
-    this.load().catch(() => undefined);
-  }
-
-  /** Closes the file of a block that will never be read (its state was discarded). */
+  /** Closes the file of a block whose read has not started (its state was discarded); a no-op otherwise. */
   release(): void {
     const source = this.source;
     if (!source || this.loading) return;
