@@ -76,11 +76,15 @@ export class Layers {
         if (typeof text === 'string' && text.trim().length > 0) texts.set(iri, text);
       }
     }
-    const embedder = input?.embed ? this.host.embedder() : null;
-    const vectors = embedder && texts.size > 0 ? await embedder.embed([...texts.values()]) : [];
-    const byIri = new Map([...texts.keys()].map((iri, i) => [iri, vectors[i]!]));
+    // Embedded now, alongside earlier writes; committed in this call's slot of the write order.
+    const first = input?.embed ? this.host.embedder() : null;
+    const early = first && texts.size > 0 ? first.embed([...texts.values()]) : Promise.resolve([]);
+    early.catch(() => undefined); // awaited in the slot; never an unhandled rejection meanwhile
     let result = { id: '', parent: null as string | null };
-    await this.host.mutate(() => {
+    await this.host.mutate(async () => {
+      const embedder = first ? this.host.embedder() : null;
+      const vectors = embedder === first ? await early : await embedder!.embed([...texts.values()]);
+      const byIri = new Map([...texts.keys()].map((iri, i) => [iri, vectors[i]!]));
       const vault = this.vault();
       const commit = layerCommitOp(vault, pendingFor(vault), input, this.host.maxPayloadBytes());
       result = { id: commit.layer.id, parent: commit.layer.parent };
