@@ -158,7 +158,8 @@ export class Database implements AsyncDisposable {
       number = state.nextVaultNumber;
       return [{ type: 'vaultCreate', vault: number, name, quota }];
     }, false);
-    return this.vault(name);
+    // The vault this call created, even if a write called after it has dropped it by now.
+    return this.handle(number, name);
   }
 
   async dropVault(name: string): Promise<void> {
@@ -166,7 +167,10 @@ export class Database implements AsyncDisposable {
   }
 
   vault(name: string): Vault {
-    const number = this.vaultNumber(name);
+    return this.handle(this.vaultNumber(name), name);
+  }
+
+  private handle(number: number, name: string): Vault {
     let handle = this.handles.get(number);
     if (!handle) {
       handle = new VaultHandle(this.host, number, name);
