@@ -29,7 +29,7 @@ import { checkQuota, checkQuotas, checkVaultName, checkId } from './validate.js'
 import { insertOp, VaultHandle, type VaultHost } from './vault-handle.js';
 import { exportState, fromJson, readExport, type ExportSummary } from './export.js';
 import { importedDocument, importedLayer, missing, onProgress } from './import-helpers.js';
-import { branchCreateOp, branchDeleteOp, branchUpdateOp, checkBranchName, checkRetention, layerCommitOp, pendingFor, tracePutOp, type CommitInput, type Pending, type TraceOptions } from './history-ops.js';
+import { branchCreateOp, checkLayer, branchDeleteOp, branchUpdateOp, checkBranchName, checkRetention, layerCommitOp, pendingFor, tracePutOp, type CommitInput, type Pending, type TraceOptions } from './history-ops.js';
 
 export type DatabaseStatus = 'opening' | 'open' | 'closing' | 'closed' | 'failed';
 
@@ -411,7 +411,10 @@ export class Database implements AsyncDisposable {
         }
         for (let i = 0; i < v.layers.length; i += 200) {
           const chunk = v.layers.slice(i, i + 200);
-          await this.mutate(() => chunk.map((l) => ({ type: 'layerCommit', vault: number, layer: importedLayer(l, max), move: null })), true);
+          await this.mutate(() => {
+            const p = pendingFor(vault());
+            return chunk.map((l, j) => ({ type: 'layerCommit', vault: number, layer: checkLayer(vault(), p, importedLayer(l, max), `layers[${i + j}]`), move: null }));
+          }, true);
           onProgress(options, (done += chunk.length), total);
         }
         await this.mutate(() => v.branches.map((b) => ({ type: 'branchSet', vault: number, name: checkBranchName(b.name, 'name'), head: b.head === null ? null : vault().layers.get(b.head) ? b.head : missing(b.head) })), true);

@@ -88,6 +88,26 @@ export function layerCommitOp(vault: VaultState, pending: Pending, input: Commit
   return { type: 'layerCommit', vault: vault.number, layer, move: branch };
 }
 
+/**
+ * A whole layer, as a write logs it: id `L<n>` not yet used, parent null or an existing layer
+ * (in the vault or earlier in the same write), a valid branch name, a finite time. Writes build
+ * layers that pass by construction; an import's layers come from a file and are checked here,
+ * with the same rules, so nothing is logged that replay would refuse.
+ */
+export function checkLayer(vault: VaultState, pending: Pending, layer: Layer, field = 'layer'): Layer {
+  if (typeof layer.id !== 'string' || !/^L[1-9]\d*$/.test(layer.id)) throw new ValidationError(`${field}.id`, `must be L<n>, got ${JSON.stringify(layer.id)}`);
+  if (vault.layers.get(layer.id) || pending.layers.has(layer.id)) throw new ConflictError('ALREADY_EXISTS', `${field}: layer ${layer.id} already exists in vault "${vault.name}"`);
+  if (layer.parent !== null && typeof layer.parent !== 'string') throw new ValidationError(`${field}.parent`, `must be a layer id or null, got ${JSON.stringify(layer.parent)}`);
+  layerExists(vault, pending, layer.parent, `${field}.parent`);
+  checkBranchName(layer.branch, `${field}.branch`);
+  if (!Number.isFinite(layer.at)) throw new ValidationError(`${field}.at`, 'must be a finite number of ms');
+  if (!(layer.resources instanceof Map)) throw new ValidationError(`${field}.resources`, 'must be a Map');
+  const n = Number(layer.id.slice(1));
+  if (n >= pending.nextLayer) pending.nextLayer = n + 1;
+  pending.layers.set(layer.id, layer);
+  return layer;
+}
+
 export function branchCreateOp(vault: VaultState, pending: Pending, name: string, from: string | null): Op {
   checkBranchName(name, 'name');
   if (pending.heads.has(name)) throw new ConflictError('ALREADY_EXISTS', `branch "${name}" already exists`);
