@@ -1,7 +1,7 @@
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import { encode } from '../format/codec.js';
 import type { Layer, ResourceValue } from '../vault/layers.js';
-import { validatePayload, type Payload } from '../vault/payload.js';
+import { checkPayloadValue, validatePayload, type Payload } from '../vault/payload.js';
 import type { Retention, StoredTrace } from '../vault/traces.js';
 import type { VaultState } from '../vault/vault-state.js';
 import type { Op } from '../wal/records.js';
@@ -155,7 +155,12 @@ export function tracePutOp(vault: VaultState, key: string, trace: unknown, optio
   if (trace === undefined) throw new ValidationError('trace', 'is required');
   let bytes: Uint8Array;
   try {
-    bytes = typeof trace === 'object' && trace !== null && !Array.isArray(trace) ? validatePayload(trace, maxBytes).bytes! : encode(trace);
+    if (typeof trace === 'object' && trace !== null && !Array.isArray(trace)) bytes = validatePayload(trace, maxBytes).bytes!;
+    else {
+      // Any other trace holds payload values too: what is encoded must decode to the same.
+      checkPayloadValue(trace, 'payload');
+      bytes = encode(trace);
+    }
   } catch (err) {
     if (err instanceof ValidationError) throw new ValidationError(err.field.replace(/^payload/, 'trace'), err.message.replace(/^payload: /, ''));
     throw new ValidationError('trace', 'is not msgpack-encodable', { cause: err });
