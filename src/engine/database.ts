@@ -20,6 +20,7 @@ import { truncateLogFile } from '../wal/wal-file.js';
 import type { Durability, WalWriter } from '../wal/wal-writer.js';
 import { applyOp } from './apply.js';
 import { WriteQueue } from './write-queue.js';
+import { checkOptionTypes, PROGRESS_OPTIONS, VAULT_OPTIONS } from './option-types.js';
 import { referencedFiles, removeUnreferenced, writeSegmentedCheckpoint, writeSnapshotCheckpoint, type CheckpointResult } from './checkpoint.js';
 import type { ResolvedOptions } from './options.js';
 import type { RecoveryReport } from './recovery.js';
@@ -150,6 +151,7 @@ export class Database implements AsyncDisposable {
 
   async createVault(name: string, options: { quota?: { maxRecords?: number; maxBytes?: number } } = {}): Promise<Vault> {
     let number = 0;
+    checkOptionTypes(options, VAULT_OPTIONS, { closed: true });
     await this.mutate(() => {
       const state = this.readable();
       checkVaultName(name);
@@ -376,6 +378,7 @@ export class Database implements AsyncDisposable {
   /** Writes the database as JSON Lines into the new directory `dest` (README "Export and import"). */
   async export(dest: string, options: { onProgress?: (done: number, total: number) => void } = {}): Promise<ExportSummary> {
     const state = this.readable();
+    checkOptionTypes(options, PROGRESS_OPTIONS);
     return exportState(state, this.parts.embedder?.manifest ?? null, dest, options.onProgress);
   }
 
@@ -388,6 +391,7 @@ export class Database implements AsyncDisposable {
    */
   async import(source: string, options: { onProgress?: (done: number, total: number) => void } = {}): Promise<ExportSummary> {
     this.writable();
+    checkOptionTypes(options, PROGRESS_OPTIONS);
     const state = this.parts.state;
     const vaults = await readExport(source, state.identity, this.parts.embedder?.manifest ?? null);
     for (const v of vaults) if (this.hasVault(v.name)) throw new ConflictError('ALREADY_EXISTS', `vault "${v.name}" already exists in the target`);
@@ -600,6 +604,7 @@ export class Database implements AsyncDisposable {
    */
   async reembed(option: EmbedderOption, options: { onProgress?: (done: number, total: number) => void } = {}): Promise<ReembedResult> {
     this.writable();
+    checkOptionTypes(options, PROGRESS_OPTIONS);
     // Created inside the slot: writes called after reembed() see the new vector space.
     return this.exclusive(async () => {
       const embedder = await createEmbedder(option);

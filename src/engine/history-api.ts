@@ -19,6 +19,7 @@ import {
   type TraceOptions,
 } from './history-ops.js';
 import { checkId, MAX_ID_BYTES } from './validate.js';
+import { checkOptionTypes, TRACE_LIST_OPTIONS, TRACE_PUT_OPTIONS } from './option-types.js';
 import { insertOp, type VaultHost } from './vault-handle.js';
 
 export interface LayerView {
@@ -214,6 +215,7 @@ export class Traces {
 
   /** Stores a completed trace under `key` (replacing one with the same key). */
   async put(key: string, trace: unknown, options: TraceOptions = {}): Promise<void> {
+    checkOptionTypes(options, TRACE_PUT_OPTIONS);
     await this.host.mutate(() => [tracePutOp(this.vault(), key, trace, options, this.host.maxPayloadBytes())], false);
   }
 
@@ -224,6 +226,7 @@ export class Traces {
 
   /** Traces in time order (then key), filtered; `withTrace` includes each body. */
   list(options: { prefix?: string; since?: Date | number; until?: Date | number; limit?: number; reverse?: boolean; withTrace?: boolean } = {}): TraceEntry[] {
+    checkOptionTypes(options, TRACE_LIST_OPTIONS);
     const ms = (v: Date | number | undefined) => (v instanceof Date ? v.getTime() : v);
     const since = ms(options.since);
     const until = ms(options.until);

@@ -13,6 +13,7 @@ import type { Op } from '../wal/records.js';
 import type { DbState } from './state.js';
 import { checkId } from './validate.js';
 import { mapInSlices } from './loop-turns.js';
+import { BM25_OPTIONS, CHUNK_OPTIONS, checkOptionTypes, SEARCH_OPTIONS } from './option-types.js';
 
 /** What a vault handle needs from its database. */
 export interface VaultHost {
@@ -107,6 +108,7 @@ export class VaultHandle implements Vault {
   async addText(docId: string, text: string, options: ChunkOptions & { payload?: Payload | null } = {}): Promise<{ chunks: number; removed: number }> {
     checkId(docId, 'docId');
     checkText(text, this.host.maxPayloadBytes(), 'text');
+    checkOptionTypes(options, CHUNK_OPTIONS);
     const chunks = chunkText(docId, text, options);
     // Which chunks a longer earlier version left is decided in the write's slot, not now.
     const stale = (): string[] => {
@@ -187,13 +189,20 @@ export class VaultHandle implements Vault {
   async search(query: string | Float32Array | readonly number[], options: SearchOptions = {}): Promise<Hit[]> {
     this.state();
     if (typeof options !== 'object' || options === null) throw new ValidationError('options', 'must be an object');
+    checkOptionTypes(options, SEARCH_OPTIONS);
+    checkOptionTypes(options.bm25, BM25_OPTIONS, { at: 'bm25' });
     const checked = checkSearchOptions(options);
     const mode = options.mode ?? 'vector';
     if (typeof query === 'string' && query.trim().length === 0) throw new ValidationError('query', 'must not be empty');
     if (mode !== 'vector' && typeof query !== 'string') throw new ValidationError('query', `mode '${mode}' needs a text query`);
     let vector: Float32Array | undefined;
     if (mode !== 'text') {
-      vector = typeof query === 'string' ? ((await this.host.embedder().embed([query])) as [Float32Array])[0] : toVector(query, this.host.readable().identity.dimension, 'query');
+      if (typeof query === 'string') vector = ((await this.host.embedder().embed([query])) as [Float32Array])[0];
+      else {
+        vector = toVector(query, this.host.readable().identity.dimension, 'query');
+        // As for stored vectors: cosine similarity is undefined for a zero vector.
+        if (this.host.readable().identity.metric === 'cosine' && norm(vector) === 0) throw new ValidationError('query', 'is all zeros; cosine similarity is undefined for it');
+      }
     }
     return searchByMode(this.state(), this.host.readable().identity.metric, { ...(vector ? { vector } : {}), ...(typeof query === 'string' ? { text: query } : {}) }, options, checked);
   }
