@@ -12,6 +12,8 @@ import { seededRandom } from '../../src/util/random.js';
 import { dbPath } from '../helpers/tmp.js';
 
 const DIM = 100; // the local embedder's dimension
+/** npm run soak (QUIVER_SOAK=1) runs many more seeds. */
+const SEEDS = process.env.QUIVER_SOAK === '1' ? 200 : 4;
 type Outcome = { ok: unknown } | { error: new (...args: never[]) => Error };
 type Records = Map<string, number>;
 
@@ -150,9 +152,9 @@ async function rounds(seed: number, count: number, perRound: number): Promise<vo
   await db.close();
 }
 
-describe('write order', () => {
+describe('write order', { timeout: 3600_000 }, () => {
   it('random interleavings of every write kind, not awaited, end as a Map oracle says (and so after reopen)', async () => {
-    for (let seed = 1; seed <= 4; seed++) await rounds(seed, 8, 25);
+    for (let seed = 1; seed <= SEEDS; seed++) await rounds(seed, 8, 25);
   });
 
   it('insertMany([x]) then erase(x) at once: the erase sees x', async () => {
