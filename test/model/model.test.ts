@@ -19,8 +19,8 @@ import { dbPath, tmpDir } from '../helpers/tmp.js';
 import { applyToDb, applyToOracle, cloneOracle, DIM, emptyOracle, expectedState, randomOp, stateOf, type ModelOp, type Oracle } from './ops.js';
 
 const SOAK = process.env.QUIVER_SOAK === '1';
-const SEEDS = Number(process.env.QUIVER_MODEL_SEEDS ?? (SOAK ? 60 : 3));
-const STEPS = Number(process.env.QUIVER_MODEL_STEPS ?? (SOAK ? 60 : 10));
+const SEEDS = Number(process.env.QUIVER_MODEL_SEEDS ?? (SOAK ? 20 : 3));
+const STEPS = Number(process.env.QUIVER_MODEL_STEPS ?? (SOAK ? 40 : 10));
 const STALE = 2000;
 const CHILD = fileURLToPath(new URL('./model-child.ts', import.meta.url));
 
