@@ -212,4 +212,9 @@ describe('decoder fuzzing', { timeout: 20 * 60_000 }, () => {
       return Buffer.concat([Buffer.from([r() < 0.1 ? types[Math.floor(r() * types.length)]! : f.type]), encode(mutateValue(decode(f.body), r))]);
     }, (b) => decodeRecord(b[0]!, b.subarray(1), DIM, 0)));
   });
+
+  it('found by the soak: a layer record whose resource value is bytes that are not one msgpack document', () => {
+    const input = Buffer.from('0bde0001a36f7073919206de0003a17601a56c6179657296a24c32a24c31a46d61696ec403000000cb427a230f6bde60009192a575726e3a61c0a46d6f7665a46d61696e', 'hex');
+    assert.throws(() => decodeRecord(input[0]!, input.subarray(1), DIM, 0), CorruptionError);
+  });
 });
