@@ -72,9 +72,10 @@ export interface DatabaseParts {
 }
 
 /**
- * An open database. Writes are serialised in call order: each is validated, framed into the
- * log, applied in memory, then acknowledged when the log reaches the durability mode's point.
- * Checkpoint, compact and close run exclusively; writes that arrive meanwhile wait for them.
+ * An open database. Writes are serialised in call order (write-queue.ts): each takes its slot
+ * when called and, in it, is validated, framed into the log and applied in memory; it is
+ * acknowledged when the log reaches the durability mode's point. Checkpoint, compact, re-embed
+ * and close take slots too and hold them while they run; writes called meanwhile wait.
  */
 export class Database implements AsyncDisposable {
   private statusValue: DatabaseStatus = 'open';

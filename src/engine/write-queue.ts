@@ -14,11 +14,6 @@ export class WriteQueue {
   /** Settles when the last slot taken has finished. */
   private tail: Promise<void> = Promise.resolve();
 
-  /** True while no slot is taken: a write called now starts at once, synchronously. */
-  get idle(): boolean {
-    return this.active === 0;
-  }
-
   /**
    * Takes the next slot now and runs `fn` in it once every earlier slot has finished. When the
    * queue is idle `fn` starts synchronously, so a write called on an idle database is applied
