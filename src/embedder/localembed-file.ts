@@ -1,6 +1,7 @@
 import { CorruptionError } from '../errors.js';
 import { FORMAT_VERSION, SectionKind } from '../format/constants.js';
 import { decodeSectioned, encodeSectioned, requireSection } from '../format/sectioned-file.js';
+import { guarded, jsonObject } from '../format/decode-guard.js';
 
 /**
  * FORMAT.md ".localembed": everything the built-in embedder needs, in one sectioned file
@@ -42,14 +43,14 @@ export function encodeLocalEmbed(table: LocalEmbedTable): Uint8Array[] {
 }
 
 export function decodeLocalEmbed(buf: Uint8Array, file: string): LocalEmbedTable {
+  return guarded(file, () => decodeLocalEmbedBody(buf, file));
+}
+
+function decodeLocalEmbedBody(buf: Uint8Array, file: string): LocalEmbedTable {
   const parsed = decodeSectioned(buf, 'localEmbed', file);
   const section = (kind: number, what: string) => requireSection(parsed, kind, file, what);
-  let meta: LocalEmbedMeta;
-  try {
-    meta = JSON.parse(Buffer.from(section(SectionKind.json, 'meta')).toString('utf8')) as LocalEmbedMeta;
-  } catch (cause) {
-    throw new CorruptionError(file, 'meta is not JSON', { cause });
-  }
+  const meta = jsonObject(section(SectionKind.json, 'meta'), file, 'meta') as unknown as LocalEmbedMeta;
+  if (!Number.isSafeInteger(meta.words) || meta.words < 0 || !Number.isSafeInteger(meta.dimension) || meta.dimension < 1) throw new CorruptionError(file, 'meta has no valid word count and dimension');
   const vocabulary = Buffer.from(section(SectionKind.vocabulary, 'vocabulary')).toString('utf8').split('\n');
   const f32 = (b: Uint8Array) => {
     const out = new Float32Array(b.byteLength / 4);

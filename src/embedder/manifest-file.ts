@@ -1,6 +1,7 @@
 import { CorruptionError } from '../errors.js';
 import { FORMAT_VERSION, FileName, SectionKind } from '../format/constants.js';
 import { decodeSectioned, encodeSectioned, requireSection } from '../format/sectioned-file.js';
+import { jsonObject } from '../format/decode-guard.js';
 import type { EmbedderManifest } from './embedder.js';
 
 /** FORMAT.md "TEXT_EMBEDDER.manifest": the embedder that produced the database's vectors. */
@@ -11,12 +12,7 @@ export function encodeEmbedderManifest(manifest: EmbedderManifest): Uint8Array[]
 export function decodeEmbedderManifest(bytes: Uint8Array): EmbedderManifest {
   const file = FileName.embedderManifest;
   const parsed = decodeSectioned(bytes, 'embedderManifest', file);
-  let m: EmbedderManifest;
-  try {
-    m = JSON.parse(Buffer.from(requireSection(parsed, SectionKind.json, file, 'JSON')).toString('utf8')) as EmbedderManifest;
-  } catch (cause) {
-    throw new CorruptionError(file, 'body is not JSON', { cause });
-  }
+  const m = jsonObject(requireSection(parsed, SectionKind.json, file, 'JSON'), file) as unknown as EmbedderManifest;
   const strings = [m.provider, m.model, m.revision, m.fingerprint];
   if (!strings.every((s) => typeof s === 'string') || !Number.isInteger(m.dimension) || typeof m.rehydratable !== 'boolean') {
     throw new CorruptionError(file, 'fields are missing or of the wrong type');

@@ -19,6 +19,8 @@ import { encodeRecord, type Op } from '../wal/records.js';
 import { truncateLogFile } from '../wal/wal-file.js';
 import type { Durability, WalWriter } from '../wal/wal-writer.js';
 import { applyOp } from './apply.js';
+import { WriteQueue } from './write-queue.js';
+import { checkOptionTypes, PROGRESS_OPTIONS, VAULT_OPTIONS } from './option-types.js';
 import { referencedFiles, removeUnreferenced, writeSegmentedCheckpoint, writeSnapshotCheckpoint, type CheckpointResult } from './checkpoint.js';
 import type { ResolvedOptions } from './options.js';
 import type { RecoveryReport } from './recovery.js';
@@ -28,7 +30,7 @@ import { checkQuota, checkQuotas, checkVaultName, checkId } from './validate.js'
 import { insertOp, VaultHandle, type VaultHost } from './vault-handle.js';
 import { exportState, fromJson, readExport, type ExportSummary } from './export.js';
 import { importedDocument, importedLayer, missing, onProgress } from './import-helpers.js';
-import { branchCreateOp, branchDeleteOp, branchUpdateOp, checkBranchName, checkRetention, layerCommitOp, pendingFor, tracePutOp, type CommitInput, type Pending, type TraceOptions } from './history-ops.js';
+import { branchCreateOp, checkLayer, branchDeleteOp, branchUpdateOp, checkBranchName, checkRetention, layerCommitOp, pendingFor, tracePutOp, type CommitInput, type Pending, type TraceOptions } from './history-ops.js';
 
 export type DatabaseStatus = 'opening' | 'open' | 'closing' | 'closed' | 'failed';
 
@@ -70,15 +72,18 @@ export interface DatabaseParts {
 }
 
 /**
- * An open database. Writes are serialised in call order: each is validated, framed into the
- * log, applied in memory, then acknowledged when the log reaches the durability mode's point.
- * Checkpoint, compact and close run exclusively; writes that arrive meanwhile wait for them.
+ * An open database. Writes are serialised in call order (write-queue.ts): each takes its slot
+ * when called and, in it, is validated, framed into the log and applied in memory; it is
+ * acknowledged when the log reaches the durability mode's point. Checkpoint, compact, re-embed
+ * and close take slots too and hold them while they run; writes called meanwhile wait.
  */
 export class Database implements AsyncDisposable {
   private statusValue: DatabaseStatus = 'open';
   private failure: unknown = null;
-  /** Set while an exclusive operation runs; writes wait on it. */
-  private barrier: Promise<void> | null = null;
+  /** The write order: writes and exclusive operations (checkpoint, compact, re-embed, close). */
+  private readonly queue = new WriteQueue();
+  /** Slots running now (inSlot). */
+  private slotsRunning = 0;
   private closing: Promise<void> | null = null;
   private autoCheckpoint: Promise<unknown> | null = null;
   /** The last background (auto-checkpoint) failure, reported in stats. */
@@ -147,6 +152,7 @@ export class Database implements AsyncDisposable {
 
   async createVault(name: string, options: { quota?: { maxRecords?: number; maxBytes?: number } } = {}): Promise<Vault> {
     let number = 0;
+    checkOptionTypes(options, VAULT_OPTIONS, { closed: true });
     await this.mutate(() => {
       const state = this.readable();
       checkVaultName(name);
@@ -155,7 +161,8 @@ export class Database implements AsyncDisposable {
       number = state.nextVaultNumber;
       return [{ type: 'vaultCreate', vault: number, name, quota }];
     }, false);
-    return this.vault(name);
+    // The vault this call created, even if a write called after it has dropped it by now.
+    return this.handle(number, name);
   }
 
   async dropVault(name: string): Promise<void> {
@@ -163,7 +170,10 @@ export class Database implements AsyncDisposable {
   }
 
   vault(name: string): Vault {
-    const number = this.vaultNumber(name);
+    return this.handle(this.vaultNumber(name), name);
+  }
+
+  private handle(number: number, name: string): Vault {
     let handle = this.handles.get(number);
     if (!handle) {
       handle = new VaultHandle(this.host, number, name);
@@ -229,47 +239,68 @@ export class Database implements AsyncDisposable {
     }, true);
   }
 
-  private async mutate(build: () => Op[], asBatch: boolean): Promise<number | null> {
-    this.writable();
-    // Nothing is written on top of a segment until its vectors, read after open, have matched
-    // their checksum: damage there refuses writes (CorruptionError) before any reaches the log.
-    if (!this.storedChecked) {
-      await vectorsLoaded(this.parts.state);
-      this.storedChecked = true;
+  /**
+   * Takes the write's slot in the write order now (write-queue.ts) and, in it, waits for what a
+   * write waits for, runs `build` (which may prepare asynchronously), then logs and applies the
+   * ops. Resolves with their LSN once the log reaches the durability mode's point.
+   */
+  private mutate(build: () => Op[] | Promise<Op[]>, asBatch: boolean): Promise<number | null> {
+    try {
+      // At call time a closing database takes no new write (slots taken earlier still run).
+      if (this.statusValue === 'closing') throw new StorageError('DATABASE_CLOSED', 'the database is closing');
       this.writable();
+    } catch (err) {
+      return Promise.reject(err);
     }
-    // Back-to-back writes on microtasks would never let the event loop turn (loop-turns.ts).
-    if (overdue()) {
-      await nextTurn();
-      this.writable();
-    }
-    while (this.barrier) {
-      await this.barrier;
-      this.writable();
-    }
-    // Backpressure: while a vault's graph has a long insertion queue, writes wait for it to
-    // drain (in slices, the event loop turning between them) instead of growing it further.
-    for (const vault of this.parts.state.vaults.values()) {
-      if ((vault.index.queued ?? 0) > MAX_QUEUED) {
-        await vault.index.flush();
+    const committed = this.queue.run(() => this.inSlot(async () => {
+      // Nothing is written on top of a segment until its vectors, read after open, have matched
+      // their checksum: damage there refuses writes (CorruptionError) before any reaches the log.
+      if (!this.storedChecked) {
+        await vectorsLoaded(this.parts.state);
+        this.storedChecked = true;
         this.writable();
       }
-    }
-    while (this.barrier) {
-      await this.barrier;
-      this.writable();
-    }
-    const ops = build();
-    if (ops.length === 0) return null;
-    const { lsn, durable } = this.commitOps(ops, asBatch);
-    if (durable) {
-      try {
-        await durable;
-      } catch (err) {
-        throw this.fail(err);
+      // Back-to-back writes on microtasks would never let the event loop turn (loop-turns.ts).
+      if (overdue()) {
+        await nextTurn();
+        this.writable();
       }
+      // Backpressure: while a vault's graph has a long insertion queue, writes wait for it to
+      // drain (in slices, the event loop turning between them) instead of growing it further.
+      for (const vault of this.parts.state.vaults.values()) {
+        if ((vault.index.queued ?? 0) > MAX_QUEUED) {
+          await vault.index.flush();
+          this.writable();
+        }
+      }
+      const ops = await build();
+      this.writable();
+      return ops.length === 0 ? null : this.commitOps(ops, asBatch);
+    }));
+    return committed.then(async (done) => {
+      if (!done) return null;
+      if (done.durable) {
+        try {
+          await done.durable;
+        } catch (err) {
+          throw this.fail(err);
+        }
+      }
+      return done.lsn;
+    });
+  }
+
+  /**
+   * Runs a slot's work. A slot taken before close() still runs (close's own slot comes after
+   * it), so while one runs the state stays readable and writable through 'closing'.
+   */
+  private async inSlot<T>(fn: () => Promise<T>): Promise<T> {
+    this.slotsRunning++;
+    try {
+      return await fn();
+    } finally {
+      this.slotsRunning--;
     }
-    return lsn;
   }
 
   /** Logs and applies validated ops; returns their LSN and the log's durability promise (null without a log). */
@@ -289,9 +320,12 @@ export class Database implements AsyncDisposable {
     }
     state.lastLsn = lsn;
     try {
-      for (const op of ops) applyOp(state, op, lsn);
+      for (const op of ops) {
+        if (!applyOp(state, op, lsn)) throw new StorageError('DATABASE_FAILED', `a logged ${op.type} operation (LSN ${lsn}) could not be applied in memory`);
+      }
     } catch (err) {
-      // The record is logged but memory holds only part of it: stop, and let reopen replay it whole.
+      // The record is logged but memory holds only part of it (or none): stop, and let reopen
+      // replay it whole. Memory never goes on diverging from the log.
       throw this.fail(err);
     }
     this.maybeAutoCheckpoint();
@@ -345,6 +379,7 @@ export class Database implements AsyncDisposable {
   /** Writes the database as JSON Lines into the new directory `dest` (README "Export and import"). */
   async export(dest: string, options: { onProgress?: (done: number, total: number) => void } = {}): Promise<ExportSummary> {
     const state = this.readable();
+    checkOptionTypes(options, PROGRESS_OPTIONS);
     return exportState(state, this.parts.embedder?.manifest ?? null, dest, options.onProgress);
   }
 
@@ -357,6 +392,7 @@ export class Database implements AsyncDisposable {
    */
   async import(source: string, options: { onProgress?: (done: number, total: number) => void } = {}): Promise<ExportSummary> {
     this.writable();
+    checkOptionTypes(options, PROGRESS_OPTIONS);
     const state = this.parts.state;
     const vaults = await readExport(source, state.identity, this.parts.embedder?.manifest ?? null);
     for (const v of vaults) if (this.hasVault(v.name)) throw new ConflictError('ALREADY_EXISTS', `vault "${v.name}" already exists in the target`);
@@ -380,7 +416,10 @@ export class Database implements AsyncDisposable {
         }
         for (let i = 0; i < v.layers.length; i += 200) {
           const chunk = v.layers.slice(i, i + 200);
-          await this.mutate(() => chunk.map((l) => ({ type: 'layerCommit', vault: number, layer: importedLayer(l, max), move: null })), true);
+          await this.mutate(() => {
+            const p = pendingFor(vault());
+            return chunk.map((l, j) => ({ type: 'layerCommit', vault: number, layer: checkLayer(vault(), p, importedLayer(l, max), `layers[${i + j}]`), move: null }));
+          }, true);
           onProgress(options, (done += chunk.length), total);
         }
         await this.mutate(() => v.branches.map((b) => ({ type: 'branchSet', vault: number, name: checkBranchName(b.name, 'name'), head: b.head === null ? null : vault().layers.get(b.head) ? b.head : missing(b.head) })), true);
@@ -566,8 +605,11 @@ export class Database implements AsyncDisposable {
    */
   async reembed(option: EmbedderOption, options: { onProgress?: (done: number, total: number) => void } = {}): Promise<ReembedResult> {
     this.writable();
-    const embedder = await createEmbedder(option);
+    checkOptionTypes(options, PROGRESS_OPTIONS);
+    // Created inside the slot: writes called after reembed() see the new vector space.
     return this.exclusive(async () => {
+      const embedder = await createEmbedder(option);
+      this.writable();
       const { dir, fs } = this.parts;
       if (dir) await this.checkpointLocked();
       const { state, documents } = await reembedState(this.parts.state, embedder, options.onProgress);
@@ -587,22 +629,21 @@ export class Database implements AsyncDisposable {
     });
   }
 
-  private async exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    while (this.barrier) await this.barrier;
-    let release!: () => void;
-    this.barrier = new Promise<void>((resolve) => (release = resolve));
-    try {
-      return await fn();
-    } finally {
-      this.barrier = null;
-      release();
-    }
+  /** Runs `fn` alone, in the next slot of the write order: after every write called before it, before every write called after. */
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.statusValue === 'closing') return Promise.reject(new StorageError('DATABASE_CLOSED', 'the database is closing'));
+    return this.queue.run(() =>
+      this.inSlot(async () => {
+        this.writable();
+        return fn();
+      }),
+    );
   }
 
   /**
    * Starts a checkpoint once the log passes its threshold, in a microtask: a caller awaiting
    * writes in a tight loop never lets the event loop reach a timer or setImmediate, but
-   * microtasks run between its writes, and the checkpoint takes the barrier before the next one.
+   * microtasks run between its writes, and the checkpoint takes the next slot of the write order.
    */
   private maybeAutoCheckpoint(): void {
     const { wal, options } = this.parts;
@@ -651,7 +692,8 @@ export class Database implements AsyncDisposable {
         await this.parts.reader?.lease?.release();
         if (!failed) {
           await this.autoCheckpoint;
-          await this.exclusive(async () => this.parts.wal?.close());
+          // After every write called before close(); one of them may still fail the database.
+          await this.queue.run(async () => (this.failure === null ? this.parts.wal?.close() : this.parts.wal?.abandon()));
         } else {
           this.parts.wal?.abandon();
         }
@@ -672,8 +714,8 @@ export class Database implements AsyncDisposable {
 
   /** Stops the database after an I/O failure left memory and disk in doubt. Returns the error to throw. */
   fail(cause: unknown): StorageError {
-    if (this.statusValue === 'open') {
-      this.statusValue = 'failed';
+    if (this.failure === null && (this.statusValue === 'open' || this.statusValue === 'closing')) {
+      if (this.statusValue === 'open') this.statusValue = 'failed';
       this.failure = cause;
       this.parts.wal?.abandon();
     }
@@ -693,6 +735,8 @@ export class Database implements AsyncDisposable {
 
   private checkStatus(): void {
     if (this.statusValue === 'open') return;
+    // A slot taken before close() finishes its work (close waits for it).
+    if (this.statusValue === 'closing' && this.slotsRunning > 0 && this.failure === null) return;
     if (this.statusValue === 'failed') {
       throw new StorageError('DATABASE_FAILED', 'the database failed after an I/O error; close and reopen it', { cause: this.failure });
     }

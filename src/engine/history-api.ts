@@ -19,6 +19,7 @@ import {
   type TraceOptions,
 } from './history-ops.js';
 import { checkId, MAX_ID_BYTES } from './validate.js';
+import { checkOptionTypes, TRACE_LIST_OPTIONS, TRACE_PUT_OPTIONS } from './option-types.js';
 import { insertOp, type VaultHost } from './vault-handle.js';
 
 export interface LayerView {
@@ -76,11 +77,15 @@ export class Layers {
         if (typeof text === 'string' && text.trim().length > 0) texts.set(iri, text);
       }
     }
-    const embedder = input?.embed ? this.host.embedder() : null;
-    const vectors = embedder && texts.size > 0 ? await embedder.embed([...texts.values()]) : [];
-    const byIri = new Map([...texts.keys()].map((iri, i) => [iri, vectors[i]!]));
+    // Embedded now, alongside earlier writes; committed in this call's slot of the write order.
+    const first = input?.embed ? this.host.embedder() : null;
+    const early = first && texts.size > 0 ? first.embed([...texts.values()]) : Promise.resolve([]);
+    early.catch(() => undefined); // awaited in the slot; never an unhandled rejection meanwhile
     let result = { id: '', parent: null as string | null };
-    await this.host.mutate(() => {
+    await this.host.mutate(async () => {
+      const embedder = first ? this.host.embedder() : null;
+      const vectors = embedder === first ? await early : await embedder!.embed([...texts.values()]);
+      const byIri = new Map([...texts.keys()].map((iri, i) => [iri, vectors[i]!]));
       const vault = this.vault();
       const commit = layerCommitOp(vault, pendingFor(vault), input, this.host.maxPayloadBytes());
       result = { id: commit.layer.id, parent: commit.layer.parent };
@@ -210,6 +215,7 @@ export class Traces {
 
   /** Stores a completed trace under `key` (replacing one with the same key). */
   async put(key: string, trace: unknown, options: TraceOptions = {}): Promise<void> {
+    checkOptionTypes(options, TRACE_PUT_OPTIONS);
     await this.host.mutate(() => [tracePutOp(this.vault(), key, trace, options, this.host.maxPayloadBytes())], false);
   }
 
@@ -220,6 +226,7 @@ export class Traces {
 
   /** Traces in time order (then key), filtered; `withTrace` includes each body. */
   list(options: { prefix?: string; since?: Date | number; until?: Date | number; limit?: number; reverse?: boolean; withTrace?: boolean } = {}): TraceEntry[] {
+    checkOptionTypes(options, TRACE_LIST_OPTIONS);
     const ms = (v: Date | number | undefined) => (v instanceof Date ? v.getTime() : v);
     const since = ms(options.since);
     const until = ms(options.until);

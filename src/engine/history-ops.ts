@@ -1,7 +1,7 @@
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import { encode } from '../format/codec.js';
 import type { Layer, ResourceValue } from '../vault/layers.js';
-import { validatePayload, type Payload } from '../vault/payload.js';
+import { checkPayloadValue, validatePayload, type Payload } from '../vault/payload.js';
 import type { Retention, StoredTrace } from '../vault/traces.js';
 import type { VaultState } from '../vault/vault-state.js';
 import type { Op } from '../wal/records.js';
@@ -88,6 +88,26 @@ export function layerCommitOp(vault: VaultState, pending: Pending, input: Commit
   return { type: 'layerCommit', vault: vault.number, layer, move: branch };
 }
 
+/**
+ * A whole layer, as a write logs it: id `L<n>` not yet used, parent null or an existing layer
+ * (in the vault or earlier in the same write), a valid branch name, a finite time. Writes build
+ * layers that pass by construction; an import's layers come from a file and are checked here,
+ * with the same rules, so nothing is logged that replay would refuse.
+ */
+export function checkLayer(vault: VaultState, pending: Pending, layer: Layer, field = 'layer'): Layer {
+  if (typeof layer.id !== 'string' || !/^L[1-9]\d*$/.test(layer.id)) throw new ValidationError(`${field}.id`, `must be L<n>, got ${JSON.stringify(layer.id)}`);
+  if (vault.layers.get(layer.id) || pending.layers.has(layer.id)) throw new ConflictError('ALREADY_EXISTS', `${field}: layer ${layer.id} already exists in vault "${vault.name}"`);
+  if (layer.parent !== null && typeof layer.parent !== 'string') throw new ValidationError(`${field}.parent`, `must be a layer id or null, got ${JSON.stringify(layer.parent)}`);
+  layerExists(vault, pending, layer.parent, `${field}.parent`);
+  checkBranchName(layer.branch, `${field}.branch`);
+  if (!Number.isFinite(layer.at)) throw new ValidationError(`${field}.at`, 'must be a finite number of ms');
+  if (!(layer.resources instanceof Map)) throw new ValidationError(`${field}.resources`, 'must be a Map');
+  const n = Number(layer.id.slice(1));
+  if (n >= pending.nextLayer) pending.nextLayer = n + 1;
+  pending.layers.set(layer.id, layer);
+  return layer;
+}
+
 export function branchCreateOp(vault: VaultState, pending: Pending, name: string, from: string | null): Op {
   checkBranchName(name, 'name');
   if (pending.heads.has(name)) throw new ConflictError('ALREADY_EXISTS', `branch "${name}" already exists`);
@@ -135,7 +155,12 @@ export function tracePutOp(vault: VaultState, key: string, trace: unknown, optio
   if (trace === undefined) throw new ValidationError('trace', 'is required');
   let bytes: Uint8Array;
   try {
-    bytes = typeof trace === 'object' && trace !== null && !Array.isArray(trace) ? validatePayload(trace, maxBytes).bytes! : encode(trace);
+    if (typeof trace === 'object' && trace !== null && !Array.isArray(trace)) bytes = validatePayload(trace, maxBytes).bytes!;
+    else {
+      // Any other trace holds payload values too: what is encoded must decode to the same.
+      checkPayloadValue(trace, 'payload');
+      bytes = encode(trace);
+    }
   } catch (err) {
     if (err instanceof ValidationError) throw new ValidationError(err.field.replace(/^payload/, 'trace'), err.message.replace(/^payload: /, ''));
     throw new ValidationError('trace', 'is not msgpack-encodable', { cause: err });

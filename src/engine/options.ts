@@ -1,4 +1,5 @@
 import { ConfigError } from '../errors.js';
+import { checkOptionTypes, OPEN_OPTIONS } from './option-types.js';
 import { METRICS, STORAGE_MODES, type Identity, type IndexConfig, type Metric, type StorageMode } from '../format/identity.js';
 import type { FileSystem } from '../fs/file-system.js';
 import type { EmbedderOption } from '../embedder/resolve.js';
@@ -68,6 +69,7 @@ function nonNegativeInt(value: unknown, field: string, fallback: number): number
 }
 
 export function resolveOptions(options: OpenOptions): ResolvedOptions {
+  checkOptionTypes(options, OPEN_OPTIONS, { config: true });
   for (const key of Object.keys(options)) if (!KNOWN.has(key)) invalid(key, 'unknown option');
   const durability = options.durability ?? 'standard';
   if (!DURABILITY_MODES.includes(durability)) invalid('durability', `must be one of ${DURABILITY_MODES.join(', ')}`);

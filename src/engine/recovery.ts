@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { CorruptionError, ioError } from '../errors.js';
 import { FileName, SECTION_HEADER_SIZE, SectionKind } from '../format/constants.js';
 import { crc32c } from '../format/crc.js';
-import { readIfExists, type FileSystem } from '../fs/file-system.js';
+import { isSymlinkRefusal, readIfExists, type FileSystem } from '../fs/file-system.js';
 import { decodeManifest } from '../segments/manifest.js';
 import { decodeSnapshot } from '../segments/snapshot-file.js';
 import type { VaultImage } from '../segments/vault-image.js';
@@ -40,6 +40,7 @@ export interface RecoveryReport {
 function unreadable(ref: FileRef, cause: unknown): Error {
   if (cause instanceof CorruptionError) return cause;
   if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return new CorruptionError(ref.path, 'named by the manifest but missing', { cause });
+  if (isSymlinkRefusal(cause)) return new CorruptionError(ref.path, 'is a symbolic link; files the manifest names are never followed out of the database', { cause });
   return ioError('reading', ref.path, cause);
 }
 

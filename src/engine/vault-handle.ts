@@ -13,6 +13,7 @@ import type { Op } from '../wal/records.js';
 import type { DbState } from './state.js';
 import { checkId } from './validate.js';
 import { mapInSlices } from './loop-turns.js';
+import { BM25_OPTIONS, CHUNK_OPTIONS, checkOptionTypes, SEARCH_OPTIONS } from './option-types.js';
 
 /** What a vault handle needs from its database. */
 export interface VaultHost {
@@ -23,8 +24,11 @@ export interface VaultHost {
   maxPayloadBytes(): number;
   /** The database's embedder; throws ConfigError when it has none. */
   embedder(): Embedder;
-  /** Runs `build` in the database's write order and logs and applies what it returns. */
-  mutate(build: () => Op[], asBatch: boolean): Promise<number | null>;
+  /**
+   * Takes the next slot of the database's write order now, runs `build` in it (it may prepare
+   * asynchronously: the slot holds its place) and logs and applies what it returns.
+   */
+  mutate(build: () => Op[] | Promise<Op[]>, asBatch: boolean): Promise<number | null>;
 }
 
 /** Builds a validated insert op for the vault numbered `vault` (`doc` makes it an insert_ex). */
@@ -69,22 +73,15 @@ export class VaultHandle implements Vault {
 
   async insertMany(records: readonly RecordInput[]): Promise<void> {
     if (!Array.isArray(records)) throw new ValidationError('records', 'must be an array');
-    const validate = (state: DbState) => (r: RecordInput, i: number) => {
-      if (typeof r !== 'object' || r === null) throw new ValidationError(`records[${i}]`, 'must be an object');
-      return insertOp(state, this.number, r.id, r.vector, r.payload, this.host.maxPayloadBytes(), `records[${i}].`);
-    };
-    // Validated (vectors copied, payloads encoded) before taking a place in the write order,
-    // in slices, so a large batch does not hold the event loop.
-    const before = this.host.writable();
-    this.state();
-    const { dimension, metric } = before.identity;
-    const ops = await mapInSlices(records, validate(before));
+    // Validated (vectors copied, payloads encoded) inside this write's slot, so the batch keeps
+    // its place in the call order, in slices, so a large batch does not hold the event loop.
     await this.host.mutate(() => {
-      this.state();
       const state = this.host.readable();
-      // A re-embed may have switched the vector space meanwhile: validate again against it.
-      if (state.identity.dimension !== dimension || state.identity.metric !== metric) return records.map(validate(state));
-      return ops;
+      this.state();
+      return mapInSlices(records, (r: RecordInput, i: number) => {
+        if (typeof r !== 'object' || r === null) throw new ValidationError(`records[${i}]`, 'must be an object');
+        return insertOp(state, this.number, r.id, r.vector, r.payload, this.host.maxPayloadBytes(), `records[${i}].`);
+      });
     }, true);
   }
 
@@ -101,7 +98,7 @@ export class VaultHandle implements Vault {
       if (typeof d !== 'object' || d === null) throw new ValidationError(`docs[${i}]`, 'must be an object');
       return { id: checkId(d.id, `${at}id`), text: checkText(d.text, max, `${at}text`), chunk: checkChunk(d.chunk, `${at}chunk`), payload: d.payload, at };
     });
-    await this.writeDocuments(checked, []);
+    await this.writeDocuments(checked);
   }
 
   /**
@@ -111,33 +108,50 @@ export class VaultHandle implements Vault {
   async addText(docId: string, text: string, options: ChunkOptions & { payload?: Payload | null } = {}): Promise<{ chunks: number; removed: number }> {
     checkId(docId, 'docId');
     checkText(text, this.host.maxPayloadBytes(), 'text');
+    checkOptionTypes(options, CHUNK_OPTIONS);
     const chunks = chunkText(docId, text, options);
-    const stale: string[] = [];
-    const records = this.state().records;
-    for (let n = chunks.length; records.get(`${docId}#${n}`); n++) stale.push(`${docId}#${n}`);
-    await this.writeDocuments(
+    // Which chunks a longer earlier version left is decided in the write's slot, not now.
+    const stale = (): string[] => {
+      const out: string[] = [];
+      const records = this.state().records;
+      for (let n = chunks.length; records.get(`${docId}#${n}`); n++) out.push(`${docId}#${n}`);
+      return out;
+    };
+    const removed = await this.writeDocuments(
       chunks.map((c) => ({ id: checkId(c.id, 'id'), text: c.text, chunk: c.chunk ?? null, payload: options.payload, at: '' })),
       stale,
     );
-    return { chunks: chunks.length, removed: stale.length };
+    return { chunks: chunks.length, removed };
   }
 
-  private async writeDocuments(docs: { id: string; text: string; chunk: ChunkInfo | null; payload: unknown; at: string }[], erase: string[]): Promise<void> {
-    const embedder = this.host.embedder();
-    const vectors = await embedder.embed(docs.map((d) => d.text));
-    const lineage = lineageOf(embedder.manifest);
-    await this.host.mutate(() => {
+  /**
+   * Embeds the texts now (embedding runs alongside earlier writes) and writes them in this call's
+   * slot of the write order; if the embedder changed before the slot came (a re-embed called
+   * earlier), they are embedded again with the new one. Returns how many records it erased.
+   */
+  private async writeDocuments(docs: { id: string; text: string; chunk: ChunkInfo | null; payload: unknown; at: string }[], erase: () => string[] = () => []): Promise<number> {
+    const first = this.host.embedder();
+    const texts = docs.map((d) => d.text);
+    const early = first.embed(texts);
+    early.catch(() => undefined); // awaited in the slot; never an unhandled rejection meanwhile
+    let erased = 0;
+    await this.host.mutate(async () => {
       this.state();
-      if (this.host.embedder().manifest.fingerprint !== lineage.fingerprint) {
+      const embedder = this.host.embedder();
+      const vectors = embedder === first ? await early : await embedder.embed(texts);
+      if (this.host.embedder() !== embedder) {
         throw new ConflictError('CONFLICT', 'the embedder changed while these documents were being embedded; add them again');
       }
+      const lineage = lineageOf(embedder.manifest);
       const state = this.host.readable();
       const ops: Op[] = docs.map((d, i) =>
         insertOp(state, this.number, d.id, vectors[i], d.payload, this.host.maxPayloadBytes(), d.at, { text: d.text, chunk: d.chunk, lineage }),
       );
-      for (const id of erase) if (this.state().records.get(id)) ops.push({ type: 'erase', vault: this.number, id });
+      for (const id of erase()) if (this.state().records.get(id)) ops.push({ type: 'erase', vault: this.number, id });
+      erased = ops.length - docs.length;
       return ops;
-    }, docs.length + erase.length > 1);
+    }, docs.length > 1);
+    return erased;
   }
 
   async erase(id: string): Promise<boolean> {
@@ -175,13 +189,20 @@ export class VaultHandle implements Vault {
   async search(query: string | Float32Array | readonly number[], options: SearchOptions = {}): Promise<Hit[]> {
     this.state();
     if (typeof options !== 'object' || options === null) throw new ValidationError('options', 'must be an object');
+    checkOptionTypes(options, SEARCH_OPTIONS);
+    checkOptionTypes(options.bm25, BM25_OPTIONS, { at: 'bm25' });
     const checked = checkSearchOptions(options);
     const mode = options.mode ?? 'vector';
     if (typeof query === 'string' && query.trim().length === 0) throw new ValidationError('query', 'must not be empty');
     if (mode !== 'vector' && typeof query !== 'string') throw new ValidationError('query', `mode '${mode}' needs a text query`);
     let vector: Float32Array | undefined;
     if (mode !== 'text') {
-      vector = typeof query === 'string' ? ((await this.host.embedder().embed([query])) as [Float32Array])[0] : toVector(query, this.host.readable().identity.dimension, 'query');
+      if (typeof query === 'string') vector = ((await this.host.embedder().embed([query])) as [Float32Array])[0];
+      else {
+        vector = toVector(query, this.host.readable().identity.dimension, 'query');
+        // As for stored vectors: cosine similarity is undefined for a zero vector.
+        if (this.host.readable().identity.metric === 'cosine' && norm(vector) === 0) throw new ValidationError('query', 'is all zeros; cosine similarity is undefined for it');
+      }
     }
     return searchByMode(this.state(), this.host.readable().identity.metric, { ...(vector ? { vector } : {}), ...(typeof query === 'string' ? { text: query } : {}) }, options, checked);
   }

@@ -1,6 +1,7 @@
 import { CorruptionError } from '../errors.js';
 import { FORMAT_VERSION, FileName, SectionKind } from './constants.js';
 import { decodeSectioned, encodeSectioned, requireSection } from './sectioned-file.js';
+import { jsonObject } from './decode-guard.js';
 
 /** FORMAT.md "IDENTITY". The durable source of truth for what a database is. */
 
@@ -29,14 +30,7 @@ export function encodeIdentity(identity: Identity): Uint8Array[] {
 /** Decodes an IDENTITY whose header version this build reads (the caller checks it first). */
 export function decodeIdentity(bytes: Uint8Array): Identity {
   const file = decodeSectioned(bytes, 'identity', FileName.identity);
-  const body = requireSection(file, SectionKind.json, FileName.identity, 'JSON');
-  let value: unknown;
-  try {
-    value = JSON.parse(Buffer.from(body).toString('utf8'));
-  } catch (cause) {
-    throw new CorruptionError(FileName.identity, 'body is not JSON', { cause });
-  }
-  const id = value as Partial<Identity>;
+  const id = jsonObject(requireSection(file, SectionKind.json, FileName.identity, 'JSON'), FileName.identity) as Partial<Identity>;
   const bad = (what: string): never => {
     throw new CorruptionError(FileName.identity, `invalid ${what}`);
   };
@@ -44,10 +38,11 @@ export function decodeIdentity(bytes: Uint8Array): Identity {
   if (!Number.isInteger(id.dimension) || (id.dimension as number) < 1) bad('dimension');
   if (!METRICS.includes(id.metric as Metric)) bad('metric');
   if (!STORAGE_MODES.includes(id.storage as StorageMode)) bad('storage');
-  const index = id.index as IndexConfig | undefined;
-  if (index?.type === 'hnsw') {
+  const index = id.index as IndexConfig | undefined | null;
+  if (typeof index !== 'object' || index === null) return bad('index');
+  if (index.type === 'hnsw') {
     if (!Number.isInteger(index.M) || !Number.isInteger(index.efConstruction)) bad('index parameters');
-  } else if (index?.type !== 'flat') {
+  } else if (index.type !== 'flat') {
     bad('index');
   }
   if (typeof id.createdAt !== 'string') bad('createdAt');

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
-import { ioError } from '../errors.js';
+import { CorruptionError, ioError } from '../errors.js';
 
 /**
  * The filesystem seam: the few calls the engine makes that touch durable state. Production
@@ -35,7 +35,7 @@ export interface FileSystem {
   exists(path: string): Promise<boolean>;
 }
 
-async function syncPath(path: string, flags: 'r' | 'r+'): Promise<void> {
+async function syncPath(path: string, flags: 'r' | number): Promise<void> {
   const handle = await fsp.open(path, flags);
   try {
     await handle.sync();
@@ -50,6 +50,7 @@ export async function readIfExists(fs: FileSystem, path: string, name: string): 
     return await fs.readFile(path);
   } catch (cause) {
     if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    if (isSymlinkRefusal(cause)) throw new CorruptionError(name, 'is a symbolic link; the database never follows one out of its directory', { cause });
     throw ioError('reading', name, cause);
   }
 }
@@ -59,7 +60,20 @@ export function sameBytes(a: Buffer | null, b: Buffer | null): boolean {
   return a === null || b === null ? a === b : a.equals(b);
 }
 
-const openFlags = { read: 'r', readwrite: 'r+', create: 'a+' } as const;
+/**
+ * Every file the engine opens lies inside the database directory and is never a symbolic link:
+ * O_NOFOLLOW makes a link there (a segment replaced by a link to a file elsewhere, say) fail
+ * with ELOOP instead of being followed out of the database. The directory itself may be a link.
+ * (O_NOFOLLOW is 0 where the platform has none.)
+ */
+const { O_RDONLY, O_RDWR, O_WRONLY, O_CREAT, O_TRUNC, O_APPEND } = fs.constants;
+const NOFOLLOW = fs.constants.O_NOFOLLOW ?? 0;
+const openFlags = { read: O_RDONLY | NOFOLLOW, readwrite: O_RDWR | NOFOLLOW, create: O_RDWR | O_CREAT | O_APPEND | NOFOLLOW } as const;
+
+/** Whether a failure is a refused symbolic link (O_NOFOLLOW). */
+export function isSymlinkRefusal(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException | undefined)?.code === 'ELOOP';
+}
 
 export const nodeFileSystem: FileSystem = {
   openSync(path, mode) {
@@ -103,10 +117,10 @@ export const nodeFileSystem: FileSystem = {
     return new Promise((resolve, reject) => fs.ftruncate(fd, length, (err) => (err ? reject(err) : resolve())));
   },
   readFile(path) {
-    return fsp.readFile(path);
+    return fsp.readFile(path, { flag: O_RDONLY | NOFOLLOW });
   },
   async writeFileSynced(path, chunks) {
-    const handle = await fsp.open(path, 'w');
+    const handle = await fsp.open(path, O_WRONLY | O_CREAT | O_TRUNC | NOFOLLOW);
     try {
       for (const chunk of chunks) await handle.write(chunk);
       await handle.sync();
@@ -115,7 +129,7 @@ export const nodeFileSystem: FileSystem = {
     }
   },
   syncFile(path) {
-    return syncPath(path, 'r+');
+    return syncPath(path, O_RDWR | NOFOLLOW);
   },
   rename(from, to) {
     return fsp.rename(from, to);

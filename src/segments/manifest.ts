@@ -1,6 +1,7 @@
 import { CorruptionError } from '../errors.js';
 import { FORMAT_VERSION, FileName, SEGMENT_FILE_PATTERN, SectionKind } from '../format/constants.js';
 import { decodeSectioned, encodeSectioned, requireSection } from '../format/sectioned-file.js';
+import { guarded, jsonObject } from '../format/decode-guard.js';
 import type { FileRef } from '../vault/vault-state.js';
 
 /**
@@ -28,23 +29,22 @@ export function encodeManifest(manifest: Manifest): Uint8Array[] {
 }
 
 export function decodeManifest(bytes: Uint8Array): Manifest {
+  return guarded(FileName.manifest, () => decodeManifestBody(bytes));
+}
+
+function decodeManifestBody(bytes: Uint8Array): Manifest {
   const file = FileName.manifest;
   const parsed = decodeSectioned(bytes, 'manifest', file);
   const fail = (why: string): never => {
     throw new CorruptionError(file, why);
   };
   if (parsed.version !== FORMAT_VERSION) fail(`version ${parsed.version} differs from IDENTITY's ${FORMAT_VERSION}`);
-  let m: Manifest;
-  try {
-    m = JSON.parse(Buffer.from(requireSection(parsed, SectionKind.json, file, 'JSON')).toString('utf8')) as Manifest;
-  } catch (cause) {
-    if (cause instanceof CorruptionError) throw cause;
-    throw new CorruptionError(file, 'body is not JSON', { cause });
-  }
+  const m = jsonObject(requireSection(parsed, SectionKind.json, file, 'JSON'), file) as unknown as Manifest;
   const int = (v: unknown): boolean => Number.isSafeInteger(v) && (v as number) >= 0;
   if (!int(m.epoch) || !int(m.checkpointLsn) || !int(m.nextVaultNumber) || !Array.isArray(m.vaults)) fail('header fields are invalid');
   const seen = new Set<number>();
   for (const v of m.vaults) {
+    if (typeof v !== 'object' || v === null) fail('a vault entry is not an object');
     if (!int(v.number) || typeof v.name !== 'string' || !int(v.epoch) || seen.has(v.number)) fail('a vault entry is invalid');
     seen.add(v.number);
     checkRef(v.segment, 'segment', fail);

@@ -1,5 +1,6 @@
 import { CorruptionError } from '../errors.js';
 import { decode, encode } from '../format/codec.js';
+import { guarded } from '../format/decode-guard.js';
 import { FORMAT_VERSION, FileName, SectionKind } from '../format/constants.js';
 import { decodeSectioned, encodeSectioned, type Section } from '../format/sectioned-file.js';
 import type { VaultState } from '../vault/vault-state.js';
@@ -24,6 +25,10 @@ export function encodeSnapshot(meta: SnapshotMeta, vaults: readonly { vault: Vau
 }
 
 export function decodeSnapshot(bytes: Uint8Array, dimension: number): { meta: SnapshotMeta; vaults: { image: VaultImage; graph: Uint8Array }[] } {
+  return guarded(FileName.snapshot, () => decodeSnapshotBody(bytes, dimension));
+}
+
+function decodeSnapshotBody(bytes: Uint8Array, dimension: number): { meta: SnapshotMeta; vaults: { image: VaultImage; graph: Uint8Array }[] } {
   const file = FileName.snapshot;
   const parsed = decodeSectioned(bytes, 'snapshot', file);
   const [first, ...rest] = parsed.sections;

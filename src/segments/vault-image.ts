@@ -1,3 +1,4 @@
+import { guarded } from '../format/decode-guard.js';
 import { CorruptionError } from '../errors.js';
 import { decode, encode } from '../format/codec.js';
 import { SectionKind } from '../format/constants.js';
@@ -65,6 +66,10 @@ export function vaultSections(vault: VaultState): Section[] {
  * section's bytes, or a block a segment reader holds apart (recovery.ts readSegment).
  */
 export function decodeVaultImage(sections: readonly (Uint8Array | VectorBlock)[], dimension: number, file: string): VaultImage {
+  return guarded(file, () => decodeVaultImageBody(sections, dimension, file));
+}
+
+function decodeVaultImageBody(sections: readonly (Uint8Array | VectorBlock)[], dimension: number, file: string): VaultImage {
   const [metaBytes, vectorSection, recordBytes, layerBytes, branchBytes, traceBytes, textBytes, payloadIndexBytes] = sections as [Uint8Array, Uint8Array | VectorBlock, Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array];
   const fail = (why: string): never => {
     throw new CorruptionError(file, why);

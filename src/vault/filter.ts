@@ -1,5 +1,6 @@
 import { ValidationError } from '../errors.js';
 import type { Payload, PayloadValue } from './payload.js';
+import { checkFilterLimits } from './filter-limits.js';
 
 /**
  * Payload filters (README "Filters"): `{ field: value }` is equality; a field may instead hold
@@ -18,11 +19,16 @@ export function isScalar(v: unknown): v is Scalar {
   return v === null || typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
 }
 
-/** The value at a dotted path (already split) of a payload, or undefined. */
+/**
+ * The value at a dotted path (already split) of a payload, or undefined. Only own properties are
+ * read at every step: `constructor`, `toString` or `__proto__` name a payload's own field or
+ * nothing, never something inherited from Object.prototype.
+ */
 export function lookup(payload: Payload | null, path: readonly string[]): PayloadValue | undefined {
   let cur: PayloadValue | undefined = payload ?? undefined;
   for (const key of path) {
     if (cur === null || cur === undefined || typeof cur !== 'object' || Array.isArray(cur) || cur instanceof Uint8Array) return undefined;
+    if (!Object.hasOwn(cur, key)) return undefined;
     cur = (cur as Record<string, PayloadValue>)[key];
   }
   return cur;
@@ -78,7 +84,8 @@ function compileField(field: string, condition: unknown, at: string): Predicate 
   return (p) => tests.every((t) => t(p));
 }
 
-export function compileFilter(filter: unknown, at = 'filter'): Predicate {
+export function compileFilter(filter: unknown, at = 'filter', nested = false): Predicate {
+  if (!nested) checkFilterLimits(filter, at);
   if (typeof filter !== 'object' || filter === null || Array.isArray(filter)) {
     throw new ValidationError(at, 'must be an object');
   }
@@ -86,7 +93,7 @@ export function compileFilter(filter: unknown, at = 'filter'): Predicate {
   for (const [key, value] of Object.entries(filter)) {
     if (key === '$and' || key === '$or') {
       if (!Array.isArray(value) || value.length === 0) throw new ValidationError(`${at}.${key}`, 'takes a non-empty array of filters');
-      const parts = value.map((f, i) => compileFilter(f, `${at}.${key}[${i}]`));
+      const parts = value.map((f, i) => compileFilter(f, `${at}.${key}[${i}]`, true));
       tests.push(key === '$and' ? (p) => parts.every((t) => t(p)) : (p) => parts.some((t) => t(p)));
     } else if (key.startsWith('$')) {
       throw new ValidationError(`${at}.${key}`, 'unknown top-level operator');

@@ -23,9 +23,20 @@ export function decodeLayer(value: unknown, fail: Fail): Layer {
   for (const entry of res) {
     if (!Array.isArray(entry) || typeof entry[0] !== 'string' || (entry[1] !== null && !(entry[1] instanceof Uint8Array))) return fail('bad layer resource');
     bytes += Buffer.byteLength(entry[0]) + (entry[1]?.byteLength ?? 0);
-    resources.set(entry[0], entry[1] === null ? null : (decode(entry[1]) as Payload));
+    resources.set(entry[0], entry[1] === null ? null : nestedMap(entry[1], fail));
   }
-  return { id, parent: parent as string | null, branch: branch as string | null, meta: meta instanceof Uint8Array ? (decode(meta) as Payload) : null, at: at as number, resources, bytes };
+  return { id, parent: parent as string | null, branch: branch as string | null, meta: meta instanceof Uint8Array ? nestedMap(meta, fail) : null, at: at as number, resources, bytes };
+}
+
+/** An embedded msgpack document that must be a map (a resource value, a layer's meta). */
+function nestedMap(bytes: Uint8Array, fail: Fail): Payload {
+  let value: unknown;
+  try {
+    value = decode(bytes);
+  } catch {
+    return fail('an embedded document does not decode');
+  }
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array) ? (value as Payload) : fail('an embedded document is not a map');
 }
 
 export function encodeTrace(t: StoredTrace): unknown[] {

@@ -12,6 +12,11 @@ function isPlainObject(value: object): boolean {
   return proto === Object.prototype || proto === null;
 }
 
+/** Checks any payload value (a trace that is an array or a scalar, say); ValidationError naming `path`. */
+export function checkPayloadValue(value: unknown, path: string): void {
+  check(value, path, 0);
+}
+
 function check(value: unknown, path: string, depth: number): void {
   if (depth > MAX_DEPTH) throw new ValidationError(path, `nesting deeper than ${MAX_DEPTH}`);
   if (value === null || typeof value === 'boolean' || typeof value === 'string') return;
@@ -21,11 +26,21 @@ function check(value: unknown, path: string, depth: number): void {
   }
   if (value instanceof Uint8Array) return;
   if (Array.isArray(value)) {
-    value.forEach((v, i) => check(v, `${path}[${i}]`, depth + 1));
+    for (let i = 0; i < value.length; i++) {
+      // A hole would come back as something else (undefined or null): refused like undefined.
+      if (!(i in value)) throw new ValidationError(`${path}[${i}]`, 'is a hole in a sparse array; write null there');
+      check(value[i], `${path}[${i}]`, depth + 1);
+    }
     return;
   }
   if (typeof value === 'object' && isPlainObject(value)) {
-    for (const [k, v] of Object.entries(value)) check(v, `${path}.${k}`, depth + 1);
+    for (const [k, v] of Object.entries(value)) {
+      // The codec reads a "__proto__" key back as "__proto_" (msgpackr's defence against
+      // prototype pollution): refused, so nothing is ever stored under another name.
+      if (k === '__proto__') throw new ValidationError(`${path}.__proto__`, 'is a key a payload cannot hold; rename it');
+      check(v, `${path}.${k}`, depth + 1);
+    }
+    if (Object.getOwnPropertySymbols(value).length > 0) throw new ValidationError(path, 'has symbol keys, which a payload cannot hold');
     return;
   }
   throw new ValidationError(path, `unsupported value of type ${value === undefined ? 'undefined' : typeof value === 'object' ? value.constructor?.name ?? 'object' : typeof value}`);
@@ -61,6 +76,11 @@ export function clonePayload<T extends PayloadValue>(value: T): T {
   // Buffer's slice() is a view, not a copy; Buffer.from and new Uint8Array copy.
   if (value instanceof Uint8Array) return (Buffer.isBuffer(value) ? Buffer.from(value) : new Uint8Array(value)) as T;
   const out: { [key: string]: PayloadValue } = {};
-  for (const key of Object.keys(value)) out[key] = clonePayload((value as { [key: string]: PayloadValue })[key]!);
+  for (const key of Object.keys(value)) {
+    const copy = clonePayload((value as { [key: string]: PayloadValue })[key]!);
+    // Assigning "__proto__" would set the prototype instead (such keys are refused on write).
+    if (key === '__proto__') Object.defineProperty(out, key, { value: copy, enumerable: true, writable: true, configurable: true });
+    else out[key] = copy;
+  }
   return out as T;
 }

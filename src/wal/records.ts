@@ -1,3 +1,4 @@
+import { guarded } from '../format/decode-guard.js';
 import { CorruptionError } from '../errors.js';
 import { decode, encode } from '../format/codec.js';
 import { FileName, RecordType } from '../format/constants.js';
@@ -78,6 +79,10 @@ export function encodeRecord(ops: readonly Op[], asBatch: boolean): { type: numb
 
 /** Decodes a frame that passed its CRC. A body that does not decode is corruption. */
 export function decodeRecord(type: number, body: Uint8Array, dimension: number, offset: number): Op[] {
+  return guarded(FileName.wal, () => decodeRecordBody(type, body, dimension, offset));
+}
+
+function decodeRecordBody(type: number, body: Uint8Array, dimension: number, offset: number): Op[] {
   const fail = (why: string): never => {
     throw new CorruptionError(FileName.wal, `record at offset ${offset}: ${why}`, { offset });
   };

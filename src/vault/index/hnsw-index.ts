@@ -173,7 +173,9 @@ export class HnswIndex implements PersistentIndex {
       this.graph.addPoint(point, label, true);
       this.deleted--;
     } else {
-      if (this.graph.getCurrentCount() >= this.capacity) this.graph.resizeIndex((this.capacity *= 2));
+      // A graph saved empty reads back with capacity 0, which doubling would keep at 0 (and
+      // hnswlib's resize to 0 fails, or worse): grow to at least the initial capacity.
+      if (this.graph.getCurrentCount() >= this.capacity) this.graph.resizeIndex((this.capacity = Math.max(INITIAL_CAPACITY, this.capacity * 2)));
       this.graph.addPoint(point, label, false);
     }
   }
