@@ -345,7 +345,7 @@ export class Database implements AsyncDisposable {
   /** Writes the database as JSON Lines into the new directory `dest` (README "Export and import"). */
   async export(dest: string, options: { onProgress?: (done: number, total: number) => void } = {}): Promise<ExportSummary> {
     const state = this.readable();
-    return exportState(state, this.parts.embedder?.manifest ?? null, dest, options.onProgress);
+    return exportState(state, this.parts.embedder?.manifest ?? null, dest, this.parts.dir, options.onProgress);
   }
 
   /**

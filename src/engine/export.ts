@@ -1,6 +1,7 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { ConfigError, ConflictError, CorruptionError, EmbedderDriftError, NotFoundError } from '../errors.js';
+import { ConfigError, CorruptionError, EmbedderDriftError, NotFoundError, ioError } from '../errors.js';
+import { claimDestination, commitStaging, releaseClaim, removeStaleStaging, stagingPath } from './destination.js';
 import { decode } from '../format/codec.js';
 import { vectorFromBytes } from '../format/vector.js';
 import type { EmbedderManifest } from '../embedder/embedder.js';
@@ -104,22 +105,32 @@ function traceLine(t: StoredTrace): string {
   return JSON.stringify({ key: t.key, at: t.at, links: t.links, trace: toJson(decode(t.bytes)) });
 }
 
-export async function exportState(state: DbState, embedder: EmbedderManifest | null, dest: string, onProgress?: Progress): Promise<ExportSummary> {
-  const target = path.resolve(dest);
-  if ((await fs.readdir(target).catch(() => [])).length > 0) throw new ConflictError('ALREADY_EXISTS', `export destination ${target} exists and is not empty`);
-  await vectorsLoaded(state);
-  const vaults = cut(state);
-  const staging = `${target}.export-${process.pid}-${Date.now()}`;
-  const summary: ExportSummary = { path: target, vaults: vaults.length, records: 0, layers: 0, branches: 0, traces: 0, bytes: 0 };
-  const total = vaults.reduce((n, v) => n + v.records.length + v.layers.length + v.traces.length, 0);
-  let done = 0;
+/**
+ * Writes the export into `dest`, which must be absent or an empty directory outside `dbDir`
+ * (ConflictError otherwise, nothing touched): built in a staging sibling, renamed into place.
+ */
+export async function exportState(state: DbState, embedder: EmbedderManifest | null, dest: string, dbDir: string | null, onProgress?: Progress): Promise<ExportSummary> {
+  const claim = await claimDestination(dest, dbDir === null ? [] : [dbDir]);
+  const target = claim.path;
+  await removeStaleStaging(target);
+  const staging = stagingPath(target, 'export');
+  const summary: ExportSummary = { path: target, vaults: 0, records: 0, layers: 0, branches: 0, traces: 0, bytes: 0 };
   const write = async (rel: string, lines: string[]): Promise<void> => {
     const text = lines.map((l) => l + '\n').join('');
-    await fs.mkdir(path.dirname(path.join(staging, rel)), { recursive: true });
-    await fs.writeFile(path.join(staging, rel), text);
+    try {
+      await fs.mkdir(path.dirname(path.join(staging, rel)), { recursive: true });
+      await fs.writeFile(path.join(staging, rel), text);
+    } catch (cause) {
+      throw ioError('writing', path.join(staging, rel), cause);
+    }
     summary.bytes += Buffer.byteLength(text);
   };
   try {
+    await vectorsLoaded(state);
+    const vaults = cut(state);
+    summary.vaults = vaults.length;
+    const total = vaults.reduce((n, v) => n + v.records.length + v.layers.length + v.traces.length, 0);
+    let done = 0;
     await write('quiver-export.json', [JSON.stringify({ format: EXPORT_FORMAT, version: EXPORT_VERSION, identity: exportIdentity(state.identity), embedder, vaults: vaults.map((v) => v.name) }, null, 2)]);
     for (const v of vaults) {
       const dir = `vaults/${v.name}`;
@@ -140,10 +151,10 @@ export async function exportState(state: DbState, embedder: EmbedderManifest | n
       summary.branches += v.branches.length;
       summary.traces += v.traces.length;
     }
-    await fs.rm(target, { recursive: true, force: true });
-    await fs.rename(staging, target);
+    await commitStaging(staging, target);
   } catch (err) {
-    await fs.rm(staging, { recursive: true, force: true });
+    await fs.rm(staging, { recursive: true, force: true }).catch(() => undefined);
+    await releaseClaim(claim);
     throw err;
   }
   return summary;
