@@ -632,6 +632,7 @@ export class Database implements AsyncDisposable {
       recovery: this.parts.recovery,
       writer: this.parts.lock?.holder ?? (this.parts.dir ? writerStatus(this.parts.dir, this.parts.options.lockStaleMs) : null),
       readers: this.parts.dir ? listLeases(this.parts.dir, this.parts.options.lockStaleMs) : [],
+      lease: this.parts.reader?.lease ? { held: this.parts.reader.lease.held, reason: this.parts.reader.lease.reason } : null,
       backgroundError: this.backgroundError,
     });
   }

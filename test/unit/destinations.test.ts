@@ -60,7 +60,7 @@ function listing(dir: string): string[] {
 describe('export, backup and restore destinations', () => {
   for (const kind of ['export', 'backup', 'restore'] as const) {
     it(`${kind} refuses a file, a non-empty directory and symlinks with ConflictError, touching nothing`, async () => {
-      const { dir, db } = await small();
+      const { db } = await small();
       const backup = path.join(tmpDir(), 'b');
       if (kind === 'restore') await db.backup(backup);
       for (const { name, dest } of hostile()) {
