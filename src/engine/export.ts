@@ -12,6 +12,7 @@ import type { StoredRecord } from '../vault/record-store.js';
 import type { Retention, StoredTrace } from '../vault/traces.js';
 import type { Quota } from '../vault/vault-state.js';
 import { vectorsLoaded, type DbState } from './state.js';
+import { checkVaultName } from './validate.js';
 
 /**
  * Export format (README "Export and import"): a directory of UTF-8 JSON and JSON Lines files in a
@@ -173,8 +174,19 @@ export interface ImportedVault {
   traces: { key: string; at: number; links: { records: string[]; layers: string[] }; trace: unknown }[];
 }
 
-async function lines(file: string): Promise<unknown[]> {
-  const text = await fs.readFile(file, 'utf8');
+/** A file of the export, as text: missing or unreadable is CorruptionError / StorageError, never a raw error. */
+async function exportFile(dir: string, rel: string): Promise<string> {
+  try {
+    return await fs.readFile(path.join(dir, rel), 'utf8');
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') throw new CorruptionError(rel, 'is missing from the export', { cause });
+    throw ioError('reading', path.join(dir, rel), cause);
+  }
+}
+
+async function lines(dir: string, rel: string): Promise<unknown[]> {
+  const file = rel;
+  const text = await exportFile(dir, rel);
   return text
     .split('\n')
     .filter((l) => l.length > 0)
@@ -211,11 +223,14 @@ export async function readExport(source: string, identity: Identity, embedder: E
   }
   const out: ImportedVault[] = [];
   for (const name of head.vaults ?? []) {
-    const vdir = path.join(dir, 'vaults', name);
-    const meta = JSON.parse(await fs.readFile(path.join(vdir, 'vault.json'), 'utf8')) as { quota: Quota; retention: Retention; indexes?: unknown };
+    checkVaultName(name, 'vaults');
+    const vdir = `vaults/${name}`;
+    const [meta] = (await lines(dir, `${vdir}/vault.json`)) as [{ quota: Quota; retention: Retention; indexes?: unknown } | undefined];
+    if (typeof meta !== 'object' || meta === null) throw new CorruptionError(`${vdir}/vault.json`, 'is not a JSON object');
     const indexes = Array.isArray(meta.indexes) && meta.indexes.every((f) => typeof f === 'string' && f.length > 0) ? (meta.indexes as string[]) : [];
-    const records = (await lines(path.join(vdir, 'records.jsonl'))).map((r) => {
+    const records = (await lines(dir, `${vdir}/records.jsonl`)).map((r) => {
       const rec = r as { id: string; vector: string; payload: unknown; document: unknown };
+      if (typeof rec !== 'object' || rec === null || typeof rec.vector !== 'string') throw new CorruptionError(`${vdir}/records.jsonl`, 'a line is not a record');
       const vector = vectorFromBytes(Buffer.from(rec.vector, 'base64'), identity.dimension);
       if (!vector) throw new CorruptionError(`vaults/${name}/records.jsonl`, `record ${rec.id}: the vector is not ${identity.dimension} float32 values`);
       return { id: rec.id, vector, payload: fromJson(rec.payload), document: rec.document };
@@ -226,9 +241,9 @@ export async function readExport(source: string, identity: Identity, embedder: E
       retention: meta.retention ?? {},
       indexes,
       records,
-      layers: (await lines(path.join(vdir, 'layers.jsonl'))) as ImportedVault['layers'],
-      branches: (await lines(path.join(vdir, 'branches.jsonl'))) as ImportedVault['branches'],
-      traces: (await lines(path.join(vdir, 'traces.jsonl'))) as ImportedVault['traces'],
+      layers: (await lines(dir, `${vdir}/layers.jsonl`)) as ImportedVault['layers'],
+      branches: (await lines(dir, `${vdir}/branches.jsonl`)) as ImportedVault['branches'],
+      traces: (await lines(dir, `${vdir}/traces.jsonl`)) as ImportedVault['traces'],
     });
   }
   return out;

@@ -105,14 +105,13 @@ export class ReaderLease {
       this.fs.closeSync(fd);
       fd = null;
       // Released while this write ran: the lease must not come back after release removed it.
-      if (this.released) throw Object.assign(new Error('released'), { code: 'ERELEASED' });
-      await this.fs.rename(tmp, this.file);
+      if (this.released) await this.fs.unlink(tmp);
+      else await this.fs.rename(tmp, this.file);
       this.missing = null;
     } catch (err) {
       if (fd !== null) this.fs.closeSync(fd);
       await this.fs.unlink(tmp).catch(() => undefined);
       const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
-      if (code === 'ERELEASED') return;
       if (UNWRITABLE.has(code)) {
         this.missing = code;
         return;
