@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { ConfigError, ConflictError, NotFoundError, StorageError, ValidationError, ioError, type QuiverError } from '../errors.js';
+import { ConfigError, ConflictError, CorruptionError, NotFoundError, StorageError, ValidationError, ioError, type QuiverError } from '../errors.js';
 import type { Embedder } from '../embedder/embedder.js';
 import { createEmbedder, readEmbedderManifest, rehydrate, type EmbedderOption } from '../embedder/resolve.js';
 import { commitReembed, INTENT, reembedState, type ReembedResult } from './reembed.js';
@@ -22,7 +22,8 @@ import { applyOp } from './apply.js';
 import { referencedFiles, removeUnreferenced, writeSegmentedCheckpoint, writeSnapshotCheckpoint, type CheckpointResult } from './checkpoint.js';
 import type { ResolvedOptions } from './options.js';
 import type { RecoveryReport } from './recovery.js';
-import { prefetchVectors, releaseVectors, vectorsLoaded, type DbState } from './state.js';
+import { releaseVectors, vectorsLoaded, type DbState } from './state.js';
+import { failedByCorruption, VectorCheck } from './vector-check.js';
 import { collectStats, type DatabaseStats } from './stats.js';
 import { checkQuota, checkQuotas, checkVaultName, checkId } from './validate.js';
 import { insertOp, VaultHandle, type VaultHost } from './vault-handle.js';
@@ -91,16 +92,21 @@ export class Database implements AsyncDisposable {
   private refreshTimer: NodeJS.Timeout | null = null;
   /** Whether every stored vector has matched its checksum since open (writes wait for it). */
   private storedChecked = false;
-  /** Background reads of stored vectors still in flight (close waits for them). */
-  private readonly vectorReads = new Set<Promise<unknown>>();
+  /** The check of stored vectors read after open; what it finds fails the handle (vector-check.ts). */
+  private readonly vectorCheck: VectorCheck;
 
   constructor(private readonly parts: DatabaseParts) {
+    this.vectorCheck = new VectorCheck(parts.options.verify, (err) => this.failOnDamage(err));
     this.readVectors(parts.state);
     this.host = {
       readable: () => this.readable(),
       writable: () => this.writable(),
       maxPayloadBytes: () => this.parts.options.maxPayloadBytes,
       mutate: (build, asBatch) => this.mutate(build, asBatch),
+      beforeSearch: async () => {
+        await this.vectorCheck.beforeSearch(this.readable());
+        this.readable();
+      },
       embedder: () => {
         this.readable();
         if (!this.parts.embedder) throw new ConfigError('CONFIG_INVALID', 'embedder', 'this database has no embedder: text needs open(path, { embedder })');
@@ -441,21 +447,9 @@ export class Database implements AsyncDisposable {
     return this.refreshing;
   }
 
-  /**
-   * Starts the background read of the state's stored vectors, now that opening is done, on the
-   * next turn of the event loop: the caller's first requests, issued as open resolves, go first.
-   */
+  /** Starts the check of the state's stored vectors, now that opening is done (vector-check.ts). */
   private readVectors(state: DbState): void {
-    const reads = new Promise<void>((resolve) => setImmediate(resolve)).then(() =>
-      Promise.all(
-        prefetchVectors(state).map((read) =>
-          // Damage found here is raised again by every use of those vectors (and by writes).
-          read.catch((err: QuiverError) => void (this.backgroundError ??= err)),
-        ),
-      ),
-    );
-    this.vectorReads.add(reads);
-    void reads.then(() => this.vectorReads.delete(reads));
+    this.vectorCheck.start(state);
   }
 
   /** A reader's embedder after a reload: the same one, or the recorded one if it changed. */
@@ -648,7 +642,7 @@ export class Database implements AsyncDisposable {
       let error: unknown = null;
       try {
         await this.refreshing?.catch(() => undefined);
-        await Promise.all(this.vectorReads);
+        await Promise.all(this.vectorCheck.inFlight);
         await this.parts.reader?.lease?.release();
         if (!failed) {
           await this.autoCheckpoint;
@@ -681,6 +675,19 @@ export class Database implements AsyncDisposable {
     return new StorageError('DATABASE_FAILED', `the database failed and must be reopened: ${(cause as Error)?.message ?? String(cause)}`, { cause });
   }
 
+  /**
+   * Damage in stored vectors, found after open: the handle fails (README "Verification"), every
+   * call raising CorruptionError naming the file. Nothing was written on top of them: writes
+   * wait for the same check.
+   */
+  private failOnDamage(err: QuiverError): void {
+    this.backgroundError ??= err;
+    if (this.statusValue !== 'open') return;
+    this.statusValue = 'failed';
+    this.failure = err;
+    this.parts.wal?.abandon();
+  }
+
   private readable(): DbState {
     this.checkStatus();
     return this.parts.state;
@@ -695,6 +702,7 @@ export class Database implements AsyncDisposable {
   private checkStatus(): void {
     if (this.statusValue === 'open') return;
     if (this.statusValue === 'failed') {
+      if (this.failure instanceof CorruptionError) throw failedByCorruption(this.failure);
       throw new StorageError('DATABASE_FAILED', 'the database failed after an I/O error; close and reopen it', { cause: this.failure });
     }
     throw new StorageError('DATABASE_CLOSED', `the database is ${this.statusValue}`);

@@ -25,6 +25,8 @@ export interface VaultHost {
   embedder(): Embedder;
   /** Runs `build` in the database's write order and logs and applies what it returns. */
   mutate(build: () => Op[], asBatch: boolean): Promise<number | null>;
+  /** Resolves when a search may run (open option `verify`); rejects once the database failed. */
+  beforeSearch(): Promise<void>;
 }
 
 /** Builds a validated insert op for the vault numbered `vault` (`doc` makes it an insert_ex). */
@@ -174,6 +176,7 @@ export class VaultHandle implements Vault {
    */
   async search(query: string | Float32Array | readonly number[], options: SearchOptions = {}): Promise<Hit[]> {
     this.state();
+    await this.host.beforeSearch();
     if (typeof options !== 'object' || options === null) throw new ValidationError('options', 'must be an object');
     const checked = checkSearchOptions(options);
     const mode = options.mode ?? 'vector';
