@@ -27,9 +27,9 @@ import { failedByCorruption, VectorCheck } from './vector-check.js';
 import { collectStats, type DatabaseStats } from './stats.js';
 import { checkQuota, checkQuotas, checkVaultName, checkId } from './validate.js';
 import { insertOp, VaultHandle, type VaultHost } from './vault-handle.js';
-import { exportState, fromJson, readExport, type ExportSummary } from './export.js';
-import { importedDocument, importedLayer, missing, onProgress } from './import-helpers.js';
-import { branchCreateOp, branchDeleteOp, branchUpdateOp, checkBranchName, checkRetention, layerCommitOp, pendingFor, tracePutOp, type CommitInput, type Pending, type TraceOptions } from './history-ops.js';
+import { exportState, type ExportSummary } from './export.js';
+import { stageImport } from './import.js';
+import { branchCreateOp, branchDeleteOp, branchUpdateOp, layerCommitOp, pendingFor, tracePutOp, type CommitInput, type Pending, type TraceOptions } from './history-ops.js';
 
 export type DatabaseStatus = 'opening' | 'open' | 'closing' | 'closed' | 'failed';
 
@@ -356,55 +356,38 @@ export class Database implements AsyncDisposable {
 
   /**
    * Reads an export into this database: identity and embedder must match (ConfigError /
-   * EmbedderDriftError), and none of its vaults may exist here (ConflictError); both are checked
-   * before anything is written. Vectors are restored bit for bit, documents keep their lineage,
-   * layers and traces their ids and times. Not atomic as a whole: if it fails midway, the vaults
-   * it created are dropped again.
+   * EmbedderDriftError), and none of its vaults may exist here (ConflictError). Vectors are
+   * restored bit for bit, documents keep their lineage, layers and traces their ids and times.
+   * Atomic (FORMAT.md "Import"): the import is built beside the live state and committed by one
+   * checkpoint; a failure or a crash at any point leaves none of it, a retry starts afresh.
+   * Writes wait while it runs.
    */
   async import(source: string, options: { onProgress?: (done: number, total: number) => void } = {}): Promise<ExportSummary> {
     this.writable();
-    const state = this.parts.state;
-    const vaults = await readExport(source, state.identity, this.parts.embedder?.manifest ?? null);
-    for (const v of vaults) if (this.hasVault(v.name)) throw new ConflictError('ALREADY_EXISTS', `vault "${v.name}" already exists in the target`);
-    const max = this.parts.options.maxPayloadBytes;
-    const total = vaults.reduce((n, v) => n + v.records.length + v.layers.length + v.traces.length, 0);
-    const summary: ExportSummary = { path: source, vaults: vaults.length, records: 0, layers: 0, branches: 0, traces: 0, bytes: 0 };
-    const created: string[] = [];
-    let done = 0;
-    try {
-      for (const v of vaults) {
-        await this.createVault(v.name, { quota: v.quota });
-        created.push(v.name);
-        const number = this.parts.state.names.get(v.name)!;
-        const vault = () => this.parts.state.vaults.get(number)!;
-        if (Object.keys(v.retention).length > 0) await this.mutate(() => [{ type: 'retentionSet', vault: number, retention: checkRetention(v.retention) }], false);
-        if (v.indexes.length > 0) await this.mutate(() => v.indexes.map((field) => ({ type: 'indexCreate', vault: number, field })), true);
-        for (let i = 0; i < v.records.length; i += 500) {
-          const chunk = v.records.slice(i, i + 500);
-          await this.mutate(() => chunk.map((r, j) => insertOp(this.parts.state, number, r.id, r.vector, r.payload, max, `records[${i + j}].`, importedDocument(r.document, max))), true);
-          onProgress(options, (done += chunk.length), total);
+    return this.exclusive(async () => {
+      const { dir, fs } = this.parts;
+      await vectorsLoaded(this.parts.state);
+      // The log is emptied first: the import's checkpoint then covers everything it held.
+      if (dir) await this.checkpointLocked();
+      const { staged, summary } = await stageImport(this.parts.state, source, this.parts.embedder?.manifest ?? null, this.parts.options.maxPayloadBytes, options.onProgress);
+      if (dir) {
+        const epochBefore = staged.epoch;
+        try {
+          await (staged.identity.storage === 'snapshot' ? writeSnapshotCheckpoint(fs, dir, staged) : writeSegmentedCheckpoint(fs, dir, staged));
+        } catch (err) {
+          // Before the root's rename nothing of the import is visible; after it, memory lags disk.
+          if (staged.epoch !== epochBefore) throw this.fail(err);
+          throw err instanceof StorageError ? err : ioError('importing into', dir, err);
         }
-        for (let i = 0; i < v.layers.length; i += 200) {
-          const chunk = v.layers.slice(i, i + 200);
-          await this.mutate(() => chunk.map((l) => ({ type: 'layerCommit', vault: number, layer: importedLayer(l, max), move: null })), true);
-          onProgress(options, (done += chunk.length), total);
-        }
-        await this.mutate(() => v.branches.map((b) => ({ type: 'branchSet', vault: number, name: checkBranchName(b.name, 'name'), head: b.head === null ? null : vault().layers.get(b.head) ? b.head : missing(b.head) })), true);
-        for (let i = 0; i < v.traces.length; i += 500) {
-          const chunk = v.traces.slice(i, i + 500);
-          await this.mutate(() => chunk.map((t) => tracePutOp(vault(), t.key, fromJson(t.trace), { at: t.at, links: t.links }, max)), true);
-          onProgress(options, (done += chunk.length), total);
-        }
-        summary.records += v.records.length;
-        summary.layers += v.layers.length;
-        summary.branches += v.branches.length;
-        summary.traces += v.traces.length;
+        this.parts.state = staged;
+        await this.truncateLog().catch((err: unknown) => {
+          throw this.fail(err);
+        });
+      } else {
+        this.parts.state = staged;
       }
-    } catch (err) {
-      for (const name of created) await this.dropVault(name).catch(() => undefined);
-      throw err;
-    }
-    return summary;
+      return summary;
+    });
   }
 
   // ---- readers --------------------------------------------------------------------------------

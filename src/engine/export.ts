@@ -199,30 +199,51 @@ async function lines(dir: string, rel: string): Promise<unknown[]> {
     });
 }
 
-/** Reads an export and checks it against the target's identity and embedder (nothing is written). */
-export async function readExport(source: string, identity: Identity, embedder: EmbedderManifest | null): Promise<ImportedVault[]> {
+/** quiver-export.json: what the export is of (identity without createdAt, embedder, vault names). */
+export interface ExportHead {
+  format: string;
+  version: number;
+  identity: Record<string, unknown>;
+  embedder: EmbedderManifest | null;
+  vaults: string[];
+}
+
+/** Reads and checks the head of the export at `source` (NotFoundError when there is none). */
+export async function readExportHead(source: string): Promise<ExportHead> {
   const dir = path.resolve(source);
-  let head: { format?: string; version?: number; identity?: Record<string, unknown>; embedder?: EmbedderManifest | null; vaults?: string[] };
+  let head: Partial<ExportHead>;
   try {
     head = JSON.parse(await fs.readFile(path.join(dir, 'quiver-export.json'), 'utf8'));
   } catch (cause) {
     throw new NotFoundError('export', `no quiver export at ${dir} (quiver-export.json missing or unreadable)`);
   }
-  if (head.format !== EXPORT_FORMAT || head.version !== EXPORT_VERSION) throw new ConfigError('CONFIG_INVALID', 'export', `unsupported export ${head.format} v${head.version}`);
+  if (typeof head !== 'object' || head === null || head.format !== EXPORT_FORMAT || head.version !== EXPORT_VERSION) {
+    throw new ConfigError('CONFIG_INVALID', 'export', `unsupported export ${head?.format} v${head?.version}`);
+  }
+  if (typeof head.identity !== 'object' || head.identity === null || !Array.isArray(head.vaults) || !head.vaults.every((v) => typeof v === 'string')) {
+    throw new CorruptionError('quiver-export.json', 'has no identity or no list of vaults');
+  }
+  return { format: head.format, version: head.version, identity: head.identity, embedder: head.embedder ?? null, vaults: head.vaults };
+}
+
+/** Reads an export and checks it against the target's identity and embedder (nothing is written). */
+export async function readExport(source: string, identity: Identity, embedder: EmbedderManifest | null): Promise<ImportedVault[]> {
+  const dir = path.resolve(source);
+  const head = await readExportHead(dir);
   const ours = exportIdentity(identity) as unknown as Record<string, unknown>;
   for (const field of ['formatVersion', 'dimension', 'metric', 'index', 'storage']) {
-    if (JSON.stringify(head.identity?.[field]) !== JSON.stringify(ours[field])) {
-      throw new ConfigError('CONFIG_MISMATCH', field, `${field}: the export has ${JSON.stringify(head.identity?.[field])}, the database ${JSON.stringify(ours[field])}`);
+    if (JSON.stringify(head.identity[field]) !== JSON.stringify(ours[field])) {
+      throw new ConfigError('CONFIG_MISMATCH', field, `${field}: the export has ${JSON.stringify(head.identity[field])}, the database ${JSON.stringify(ours[field])}`);
     }
   }
-  const theirs = head.embedder ?? null;
+  const theirs = head.embedder;
   if (theirs || embedder) {
     const none = { provider: 'none', model: '', revision: '', dimension: 0, fingerprint: '', rehydratable: false, artifact: null };
     const drift = driftBetween(theirs ?? none, embedder ?? none);
     if (drift.length > 0) throw new EmbedderDriftError(drift);
   }
   const out: ImportedVault[] = [];
-  for (const name of head.vaults ?? []) {
+  for (const name of head.vaults) {
     checkVaultName(name, 'vaults');
     const vdir = `vaults/${name}`;
     const [meta] = (await lines(dir, `${vdir}/vault.json`)) as [{ quota: Quota; retention: Retention; indexes?: unknown } | undefined];
