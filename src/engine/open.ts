@@ -89,7 +89,7 @@ export async function open(dir?: string, options: OpenOptions = {}): Promise<Dat
   } catch (err) {
     if (state) releaseVectors(state);
     // No database came of it: take back the lock file this open added (and the folder it made).
-    const created = !entries.includes(FileName.identity) && !(await fs.exists(path.join(root, FileName.identity)));
+    const created = !entries.includes(FileName.identity) && !(await fs.exists(path.join(root, FileName.identity)).catch(() => true));
     if (created && !entries.includes(FileName.lock)) await fs.unlink(path.join(root, FileName.lock)).catch(() => undefined);
     await lock.unlock().catch(() => undefined);
     if (created && createdDir) await fs.unlinkDir(root).catch(() => undefined);
