@@ -185,4 +185,27 @@ describe('import: all or nothing', () => {
     await assert.rejects(importDatabase(fresh, source), ValidationError);
     assert.equal(fs.existsSync(fresh), false, 'the database it created is gone again');
   });
+
+  it('snapshot storage and an in-memory database import the same way', async () => {
+    const src = await open(dbPath(), { dimension: DIM, storage: 'snapshot' });
+    const v = await src.createVault('snap');
+    await v.insertMany(vectors(40, DIM, 3).map((vector, i) => ({ id: `s${i}`, vector, payload: { i } })));
+    const out = path.join(tmpDir(), 'export');
+    await src.export(out);
+    await src.close();
+
+    const dir = dbPath();
+    const db = await open(dir, { dimension: DIM, storage: 'snapshot' });
+    await db.import(out);
+    await db.vault('snap').insert('after', vectors(1, DIM, 4)[0]!);
+    await db.close();
+    const reopened = await open(dir);
+    assert.equal(reopened.vault('snap').count(), 41);
+    await reopened.close();
+
+    const memory = await open(undefined, { dimension: DIM, storage: 'snapshot' });
+    await memory.import(out);
+    assert.equal((await memory.vault('snap').search(vectors(40, DIM, 3)[7]!, { k: 1 }))[0]!.id, 's7');
+    await memory.close();
+  });
 });
