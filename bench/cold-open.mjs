@@ -1,5 +1,7 @@
 // A fresh process running the built package (dist), as users run it: open (quiverdb read-only,
-// or raw hnswlib-node readIndex) and answer one query; prints { ms, rss }. Plain JavaScript, so
+// or raw hnswlib-node readIndex) and answer one query; prints { ms, rss }. Mode 'quiver' opens
+// with the default verification (the first search waits until the stored vectors have matched
+// their checksums); 'quiver-lazy' with verify: 'lazy' (the graph may answer before that). Plain JavaScript, so
 // neither side carries the TypeScript loader's memory.
 import { createRequire } from 'node:module';
 
@@ -19,7 +21,7 @@ if (mode === 'raw') {
   index.searchKnn(point, 10);
   console.log(JSON.stringify({ ms: performance.now() - t, rss: process.memoryUsage().rss }));
 } else {
-  const db = await open(target, { readOnly: true });
+  const db = await open(target, { readOnly: true, ...(mode === 'quiver-lazy' ? { verify: 'lazy' } : {}) });
   await db.vault('bench').search(query, { k: 10 });
   const ms = performance.now() - t;
   // The stored vectors reach memory in the background after open; RSS is taken once they are

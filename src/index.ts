@@ -32,6 +32,7 @@ export {
 } from './errors.js';
 export { checkDatabase, type CheckReport, type CheckProblem } from './engine/check.js';
 export { destroy, restore, type MaintenanceOptions } from './engine/maintenance.js';
+export { importDatabase, type ImportDatabaseOptions, type ImportDatabaseResult } from './engine/import-database.js';
 export type { BackupResult } from './engine/backup.js';
 export type { RefreshResult } from './engine/reader.js';
 export type { LeaseStatus } from './lock/reader-lease.js';

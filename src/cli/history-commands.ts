@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { open } from '../engine/open.js';
+import { importDatabase } from '../engine/import-database.js';
 import { NotFoundError } from '../errors.js';
 import type { Database } from '../engine/database.js';
 import { describe, print } from './output.js';
@@ -128,22 +129,22 @@ export function addHistoryCommands(program: Command): void {
     );
   program
     .command('import <db> <dir>')
-    .description('read an export into the database (identity and embedder must match)')
+    .description('read an export into the database, all or nothing; where there is no database yet, create one from the export\'s identity and embedder')
+    .option('--embedder <local|folder>', "when creating: 'local' or a transformers model folder (default: the export's own)")
     .action(
-      run(async (dbPath: string, dir: string, _o: unknown, cmd: Command) => {
-        await withDb(dbPath, true, async (db) => {
-          let bar: ReturnType<typeof progress> | null = null;
-          let last = 0;
-          const result = await db.import(dir, {
-            onProgress: (done, total) => {
-              bar ??= progress('importing', total, !cmd.optsWithGlobals().json);
-              bar.tick(done - last);
-              last = done;
-            },
-          });
-          (bar as ReturnType<typeof progress> | null)?.stop();
-          print(result, cmd.optsWithGlobals());
+      run(async (dbPath: string, dir: string, o: { embedder?: string }, cmd: Command) => {
+        let bar: ReturnType<typeof progress> | null = null;
+        let last = 0;
+        const result = await importDatabase(dbPath, dir, {
+          ...(o.embedder ? { embedder: o.embedder === 'local' ? 'local' : { transformers: o.embedder } } : {}),
+          onProgress: (done, total) => {
+            bar ??= progress('importing', total, !cmd.optsWithGlobals().json);
+            bar.tick(done - last);
+            last = done;
+          },
         });
+        (bar as ReturnType<typeof progress> | null)?.stop();
+        print(result, cmd.optsWithGlobals());
       }),
     );
 }

@@ -1,8 +1,9 @@
 import * as path from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { ConflictError, CorruptionError, NotFoundError } from '../errors.js';
+import * as fsp from 'node:fs/promises';
+import { CorruptionError, NotFoundError, QuiverError, ioError } from '../errors.js';
+import { claimDestination, commitStaging, releaseClaim, removeStaleStaging, stagingPath } from './destination.js';
 import { FileName, WAL_HEADER_SIZE } from '../format/constants.js';
-import { decodeIdentity } from '../format/identity.js';
+import { decodeIdentity, type Identity } from '../format/identity.js';
 import { readIfExists, sameBytes, type FileSystem } from '../fs/file-system.js';
 import { decodeManifest } from '../segments/manifest.js';
 import { decodeSnapshot } from '../segments/snapshot-file.js';
@@ -30,7 +31,10 @@ const ATTEMPTS = 50;
  * takes the root (manifest or snapshot), the files it names (each checked against the manifest's
  * size and CRC), then the log, and re-reads the root: unchanged, the log belongs to that
  * checkpoint and its contiguous valid prefix is kept; changed, a checkpoint raced the copy and
- * it starts again. The copy is written into a temporary sibling and renamed into place.
+ * it starts again. The destination must be absent or an empty directory outside the database
+ * (ConflictError otherwise, nothing touched); the copy is written into a staging sibling
+ * `<dest>.backup-<pid>-<hex>` and renamed over it. Staging left by a killed backup (its pid
+ * gone) is removed by the next backup to the same destination.
  */
 export async function backupDirectory(fs: FileSystem, source: string, dest: string): Promise<BackupResult> {
   const src = path.resolve(source);
@@ -38,10 +42,19 @@ export async function backupDirectory(fs: FileSystem, source: string, dest: stri
   const identityBytes = await readIfExists(fs, path.join(src, FileName.identity), FileName.identity);
   if (!identityBytes) throw new NotFoundError('database', `no database at ${src}`);
   const identity = decodeIdentity(identityBytes);
-  if (await fs.exists(target)) {
-    const entries = await fs.readdir(target).catch(() => ['(not a directory)']);
-    if (entries.length > 0) throw new ConflictError('ALREADY_EXISTS', `backup destination ${target} exists and is not empty`);
+  // The destination is claimed (created exclusively, or found empty) before anything is copied.
+  const claim = await claimDestination(target, [src]);
+  await removeStaleStaging(target);
+  try {
+    return await copyInto(fs, src, target, identityBytes, identity);
+  } catch (err) {
+    await releaseClaim(claim);
+    throw err;
   }
+}
+
+/** The copy loop: root, named files, log, root again; retried while checkpoints race it. */
+async function copyInto(fs: FileSystem, src: string, target: string, identityBytes: Buffer, identity: Identity): Promise<BackupResult> {
   const rootName = identity.storage === 'snapshot' ? FileName.snapshot : FileName.manifest;
 
   for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
@@ -91,22 +104,26 @@ export async function backupDirectory(fs: FileSystem, source: string, dest: stri
         lsn = frame.lsn;
       }
     }
-    const staging = `${target}.backup-${randomBytes(4).toString('hex')}`;
-    await fs.mkdir(path.join(staging, FileName.segments));
+    const staging = stagingPath(target, 'backup');
     let bytes = 0;
     const write = async (rel: string, chunks: Uint8Array[]): Promise<void> => {
       await fs.writeFileSynced(path.join(staging, rel), chunks);
       bytes += chunks.reduce((n, c) => n + c.byteLength, 0);
     };
-    await write(FileName.identity, [identityBytes]);
-    for (const [rel, data] of files) await write(rel, [data]);
-    if (root) await write(rootName, [root]);
-    await write(FileName.wal, kept);
-    await fs.syncDir(path.join(staging, FileName.segments));
-    await fs.syncDir(staging);
-    if (await fs.exists(target)) await fs.unlinkDir(target);
-    await fs.rename(staging, target);
-    await fs.syncDir(path.dirname(target));
+    try {
+      await fs.mkdir(path.join(staging, FileName.segments));
+      await write(FileName.identity, [identityBytes]);
+      for (const [rel, data] of files) await write(rel, [data]);
+      if (root) await write(rootName, [root]);
+      await write(FileName.wal, kept);
+      await fs.syncDir(path.join(staging, FileName.segments));
+      await fs.syncDir(staging);
+      await commitStaging(staging, target);
+      await fs.syncDir(path.dirname(target));
+    } catch (err) {
+      await fsp.rm(staging, { recursive: true, force: true }).catch(() => undefined);
+      throw err instanceof QuiverError ? err : ioError('writing the backup', target, err);
+    }
     return { path: target, lsn, epoch, bytes, files: files.size + (root ? 3 : 2), attempts: attempt };
   }
   throw new CorruptionError(rootName, `no consistent copy after ${ATTEMPTS} attempts: checkpoints kept racing the copy`);

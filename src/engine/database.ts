@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { ConfigError, ConflictError, NotFoundError, StorageError, ValidationError, ioError, type QuiverError } from '../errors.js';
+import { ConfigError, ConflictError, CorruptionError, NotFoundError, StorageError, ValidationError, ioError, type QuiverError } from '../errors.js';
 import type { Embedder } from '../embedder/embedder.js';
 import { createEmbedder, readEmbedderManifest, rehydrate, type EmbedderOption } from '../embedder/resolve.js';
 import { commitReembed, INTENT, reembedState, type ReembedResult } from './reembed.js';
@@ -24,13 +24,14 @@ import { checkOptionTypes, PROGRESS_OPTIONS, VAULT_OPTIONS } from './option-type
 import { referencedFiles, removeUnreferenced, writeSegmentedCheckpoint, writeSnapshotCheckpoint, type CheckpointResult } from './checkpoint.js';
 import type { ResolvedOptions } from './options.js';
 import type { RecoveryReport } from './recovery.js';
-import { prefetchVectors, releaseVectors, vectorsLoaded, type DbState } from './state.js';
+import { releaseVectors, vectorsLoaded, type DbState } from './state.js';
+import { failedByCorruption, VectorCheck } from './vector-check.js';
 import { collectStats, type DatabaseStats } from './stats.js';
 import { checkQuota, checkQuotas, checkVaultName, checkId } from './validate.js';
 import { insertOp, VaultHandle, type VaultHost } from './vault-handle.js';
-import { exportState, fromJson, readExport, type ExportSummary } from './export.js';
-import { importedDocument, importedLayer, missing, onProgress } from './import-helpers.js';
-import { branchCreateOp, checkLayer, branchDeleteOp, branchUpdateOp, checkBranchName, checkRetention, layerCommitOp, pendingFor, tracePutOp, type CommitInput, type Pending, type TraceOptions } from './history-ops.js';
+import { exportState, type ExportSummary } from './export.js';
+import { stageImport } from './import.js';
+import { branchCreateOp, branchDeleteOp, branchUpdateOp, layerCommitOp, pendingFor, tracePutOp, type CommitInput, type Pending, type TraceOptions } from './history-ops.js';
 
 export type DatabaseStatus = 'opening' | 'open' | 'closing' | 'closed' | 'failed';
 
@@ -96,16 +97,21 @@ export class Database implements AsyncDisposable {
   private refreshTimer: NodeJS.Timeout | null = null;
   /** Whether every stored vector has matched its checksum since open (writes wait for it). */
   private storedChecked = false;
-  /** Background reads of stored vectors still in flight (close waits for them). */
-  private readonly vectorReads = new Set<Promise<unknown>>();
+  /** The check of stored vectors read after open; what it finds fails the handle (vector-check.ts). */
+  private readonly vectorCheck: VectorCheck;
 
   constructor(private readonly parts: DatabaseParts) {
+    this.vectorCheck = new VectorCheck(parts.options.verify, (err) => this.failOnDamage(err));
     this.readVectors(parts.state);
     this.host = {
       readable: () => this.readable(),
       writable: () => this.writable(),
       maxPayloadBytes: () => this.parts.options.maxPayloadBytes,
       mutate: (build, asBatch) => this.mutate(build, asBatch),
+      beforeSearch: async () => {
+        await this.vectorCheck.beforeSearch(this.readable());
+        this.readable();
+      },
       embedder: () => {
         this.readable();
         if (!this.parts.embedder) throw new ConfigError('CONFIG_INVALID', 'embedder', 'this database has no embedder: text needs open(path, { embedder })');
@@ -380,64 +386,44 @@ export class Database implements AsyncDisposable {
   async export(dest: string, options: { onProgress?: (done: number, total: number) => void } = {}): Promise<ExportSummary> {
     const state = this.readable();
     checkOptionTypes(options, PROGRESS_OPTIONS);
-    return exportState(state, this.parts.embedder?.manifest ?? null, dest, options.onProgress);
+    return exportState(state, this.parts.embedder?.manifest ?? null, dest, this.parts.dir, options.onProgress);
   }
 
   /**
    * Reads an export into this database: identity and embedder must match (ConfigError /
-   * EmbedderDriftError), and none of its vaults may exist here (ConflictError); both are checked
-   * before anything is written. Vectors are restored bit for bit, documents keep their lineage,
-   * layers and traces their ids and times. Not atomic as a whole: if it fails midway, the vaults
-   * it created are dropped again.
+   * EmbedderDriftError), and none of its vaults may exist here (ConflictError). Vectors are
+   * restored bit for bit, documents keep their lineage, layers and traces their ids and times.
+   * Atomic (FORMAT.md "Import"): the import is built beside the live state and committed by one
+   * checkpoint; a failure or a crash at any point leaves none of it, a retry starts afresh.
+   * Writes wait while it runs.
    */
   async import(source: string, options: { onProgress?: (done: number, total: number) => void } = {}): Promise<ExportSummary> {
     this.writable();
     checkOptionTypes(options, PROGRESS_OPTIONS);
-    const state = this.parts.state;
-    const vaults = await readExport(source, state.identity, this.parts.embedder?.manifest ?? null);
-    for (const v of vaults) if (this.hasVault(v.name)) throw new ConflictError('ALREADY_EXISTS', `vault "${v.name}" already exists in the target`);
-    const max = this.parts.options.maxPayloadBytes;
-    const total = vaults.reduce((n, v) => n + v.records.length + v.layers.length + v.traces.length, 0);
-    const summary: ExportSummary = { path: source, vaults: vaults.length, records: 0, layers: 0, branches: 0, traces: 0, bytes: 0 };
-    const created: string[] = [];
-    let done = 0;
-    try {
-      for (const v of vaults) {
-        await this.createVault(v.name, { quota: v.quota });
-        created.push(v.name);
-        const number = this.parts.state.names.get(v.name)!;
-        const vault = () => this.parts.state.vaults.get(number)!;
-        if (Object.keys(v.retention).length > 0) await this.mutate(() => [{ type: 'retentionSet', vault: number, retention: checkRetention(v.retention) }], false);
-        if (v.indexes.length > 0) await this.mutate(() => v.indexes.map((field) => ({ type: 'indexCreate', vault: number, field })), true);
-        for (let i = 0; i < v.records.length; i += 500) {
-          const chunk = v.records.slice(i, i + 500);
-          await this.mutate(() => chunk.map((r, j) => insertOp(this.parts.state, number, r.id, r.vector, r.payload, max, `records[${i + j}].`, importedDocument(r.document, max))), true);
-          onProgress(options, (done += chunk.length), total);
+    return this.exclusive(async () => {
+      const { dir, fs } = this.parts;
+      await vectorsLoaded(this.parts.state);
+      // The log is emptied first: the import's checkpoint then covers everything it held.
+      if (dir) await this.checkpointLocked();
+      const { staged, summary } = await stageImport(this.parts.state, source, this.parts.embedder?.manifest ?? null, this.parts.options.maxPayloadBytes, options.onProgress);
+      if (dir) {
+        const epochBefore = staged.epoch;
+        try {
+          await (staged.identity.storage === 'snapshot' ? writeSnapshotCheckpoint(fs, dir, staged) : writeSegmentedCheckpoint(fs, dir, staged));
+        } catch (err) {
+          // Before the root's rename nothing of the import is visible; after it, memory lags disk.
+          if (staged.epoch !== epochBefore) throw this.fail(err);
+          throw err instanceof StorageError ? err : ioError('importing into', dir, err);
         }
-        for (let i = 0; i < v.layers.length; i += 200) {
-          const chunk = v.layers.slice(i, i + 200);
-          await this.mutate(() => {
-            const p = pendingFor(vault());
-            return chunk.map((l, j) => ({ type: 'layerCommit', vault: number, layer: checkLayer(vault(), p, importedLayer(l, max), `layers[${i + j}]`), move: null }));
-          }, true);
-          onProgress(options, (done += chunk.length), total);
-        }
-        await this.mutate(() => v.branches.map((b) => ({ type: 'branchSet', vault: number, name: checkBranchName(b.name, 'name'), head: b.head === null ? null : vault().layers.get(b.head) ? b.head : missing(b.head) })), true);
-        for (let i = 0; i < v.traces.length; i += 500) {
-          const chunk = v.traces.slice(i, i + 500);
-          await this.mutate(() => chunk.map((t) => tracePutOp(vault(), t.key, fromJson(t.trace), { at: t.at, links: t.links }, max)), true);
-          onProgress(options, (done += chunk.length), total);
-        }
-        summary.records += v.records.length;
-        summary.layers += v.layers.length;
-        summary.branches += v.branches.length;
-        summary.traces += v.traces.length;
+        this.parts.state = staged;
+        await this.truncateLog().catch((err: unknown) => {
+          throw this.fail(err);
+        });
+      } else {
+        this.parts.state = staged;
       }
-    } catch (err) {
-      for (const name of created) await this.dropVault(name).catch(() => undefined);
-      throw err;
-    }
-    return summary;
+      return summary;
+    });
   }
 
   // ---- readers --------------------------------------------------------------------------------
@@ -480,21 +466,9 @@ export class Database implements AsyncDisposable {
     return this.refreshing;
   }
 
-  /**
-   * Starts the background read of the state's stored vectors, now that opening is done, on the
-   * next turn of the event loop: the caller's first requests, issued as open resolves, go first.
-   */
+  /** Starts the check of the state's stored vectors, now that opening is done (vector-check.ts). */
   private readVectors(state: DbState): void {
-    const reads = new Promise<void>((resolve) => setImmediate(resolve)).then(() =>
-      Promise.all(
-        prefetchVectors(state).map((read) =>
-          // Damage found here is raised again by every use of those vectors (and by writes).
-          read.catch((err: QuiverError) => void (this.backgroundError ??= err)),
-        ),
-      ),
-    );
-    this.vectorReads.add(reads);
-    void reads.then(() => this.vectorReads.delete(reads));
+    this.vectorCheck.start(state);
   }
 
   /** A reader's embedder after a reload: the same one, or the recorded one if it changed. */
@@ -673,6 +647,7 @@ export class Database implements AsyncDisposable {
       recovery: this.parts.recovery,
       writer: this.parts.lock?.holder ?? (this.parts.dir ? writerStatus(this.parts.dir, this.parts.options.lockStaleMs) : null),
       readers: this.parts.dir ? listLeases(this.parts.dir, this.parts.options.lockStaleMs) : [],
+      lease: this.parts.reader?.lease ? { held: this.parts.reader.lease.held, reason: this.parts.reader.lease.reason } : null,
       backgroundError: this.backgroundError,
     });
   }
@@ -688,7 +663,7 @@ export class Database implements AsyncDisposable {
       let error: unknown = null;
       try {
         await this.refreshing?.catch(() => undefined);
-        await Promise.all(this.vectorReads);
+        await Promise.all(this.vectorCheck.inFlight);
         await this.parts.reader?.lease?.release();
         if (!failed) {
           await this.autoCheckpoint;
@@ -722,6 +697,19 @@ export class Database implements AsyncDisposable {
     return new StorageError('DATABASE_FAILED', `the database failed and must be reopened: ${(cause as Error)?.message ?? String(cause)}`, { cause });
   }
 
+  /**
+   * Damage in stored vectors, found after open: the handle fails (README "Verification"), every
+   * call raising CorruptionError naming the file. Nothing was written on top of them: writes
+   * wait for the same check.
+   */
+  private failOnDamage(err: QuiverError): void {
+    this.backgroundError ??= err;
+    if (this.statusValue !== 'open') return;
+    this.statusValue = 'failed';
+    this.failure = err;
+    this.parts.wal?.abandon();
+  }
+
   private readable(): DbState {
     this.checkStatus();
     return this.parts.state;
@@ -738,6 +726,7 @@ export class Database implements AsyncDisposable {
     // A slot taken before close() finishes its work (close waits for it).
     if (this.statusValue === 'closing' && this.slotsRunning > 0 && this.failure === null) return;
     if (this.statusValue === 'failed') {
+      if (this.failure instanceof CorruptionError) throw failedByCorruption(this.failure);
       throw new StorageError('DATABASE_FAILED', 'the database failed after an I/O error; close and reopen it', { cause: this.failure });
     }
     throw new StorageError('DATABASE_CLOSED', `the database is ${this.statusValue}`);

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { ConfigError, ConflictError, CorruptionError, EmbedderDriftError, NotFoundError } from '../errors.js';
+import { ConfigError, CorruptionError, EmbedderDriftError, NotFoundError, ioError } from '../errors.js';
+import { claimDestination, commitStaging, releaseClaim, removeStaleStaging, stagingPath } from './destination.js';
 import { decode } from '../format/codec.js';
 import { vectorFromBytes } from '../format/vector.js';
 import type { EmbedderManifest } from '../embedder/embedder.js';
@@ -11,6 +12,7 @@ import type { StoredRecord } from '../vault/record-store.js';
 import type { Retention, StoredTrace } from '../vault/traces.js';
 import type { Quota } from '../vault/vault-state.js';
 import { vectorsLoaded, type DbState } from './state.js';
+import { checkVaultName } from './validate.js';
 
 /**
  * Export format (README "Export and import"): a directory of UTF-8 JSON and JSON Lines files in a
@@ -104,22 +106,32 @@ function traceLine(t: StoredTrace): string {
   return JSON.stringify({ key: t.key, at: t.at, links: t.links, trace: toJson(decode(t.bytes)) });
 }
 
-export async function exportState(state: DbState, embedder: EmbedderManifest | null, dest: string, onProgress?: Progress): Promise<ExportSummary> {
-  const target = path.resolve(dest);
-  if ((await fs.readdir(target).catch(() => [])).length > 0) throw new ConflictError('ALREADY_EXISTS', `export destination ${target} exists and is not empty`);
-  await vectorsLoaded(state);
-  const vaults = cut(state);
-  const staging = `${target}.export-${process.pid}-${Date.now()}`;
-  const summary: ExportSummary = { path: target, vaults: vaults.length, records: 0, layers: 0, branches: 0, traces: 0, bytes: 0 };
-  const total = vaults.reduce((n, v) => n + v.records.length + v.layers.length + v.traces.length, 0);
-  let done = 0;
+/**
+ * Writes the export into `dest`, which must be absent or an empty directory outside `dbDir`
+ * (ConflictError otherwise, nothing touched): built in a staging sibling, renamed into place.
+ */
+export async function exportState(state: DbState, embedder: EmbedderManifest | null, dest: string, dbDir: string | null, onProgress?: Progress): Promise<ExportSummary> {
+  const claim = await claimDestination(dest, dbDir === null ? [] : [dbDir]);
+  const target = claim.path;
+  await removeStaleStaging(target);
+  const staging = stagingPath(target, 'export');
+  const summary: ExportSummary = { path: target, vaults: 0, records: 0, layers: 0, branches: 0, traces: 0, bytes: 0 };
   const write = async (rel: string, lines: string[]): Promise<void> => {
     const text = lines.map((l) => l + '\n').join('');
-    await fs.mkdir(path.dirname(path.join(staging, rel)), { recursive: true });
-    await fs.writeFile(path.join(staging, rel), text);
+    try {
+      await fs.mkdir(path.dirname(path.join(staging, rel)), { recursive: true });
+      await fs.writeFile(path.join(staging, rel), text);
+    } catch (cause) {
+      throw ioError('writing', path.join(staging, rel), cause);
+    }
     summary.bytes += Buffer.byteLength(text);
   };
   try {
+    await vectorsLoaded(state);
+    const vaults = cut(state);
+    summary.vaults = vaults.length;
+    const total = vaults.reduce((n, v) => n + v.records.length + v.layers.length + v.traces.length, 0);
+    let done = 0;
     await write('quiver-export.json', [JSON.stringify({ format: EXPORT_FORMAT, version: EXPORT_VERSION, identity: exportIdentity(state.identity), embedder, vaults: vaults.map((v) => v.name) }, null, 2)]);
     for (const v of vaults) {
       const dir = `vaults/${v.name}`;
@@ -140,10 +152,10 @@ export async function exportState(state: DbState, embedder: EmbedderManifest | n
       summary.branches += v.branches.length;
       summary.traces += v.traces.length;
     }
-    await fs.rm(target, { recursive: true, force: true });
-    await fs.rename(staging, target);
+    await commitStaging(staging, target);
   } catch (err) {
-    await fs.rm(staging, { recursive: true, force: true });
+    await fs.rm(staging, { recursive: true, force: true }).catch(() => undefined);
+    await releaseClaim(claim);
     throw err;
   }
   return summary;
@@ -162,8 +174,19 @@ export interface ImportedVault {
   traces: { key: string; at: number; links: { records: string[]; layers: string[] }; trace: unknown }[];
 }
 
-async function lines(file: string): Promise<unknown[]> {
-  const text = await fs.readFile(file, 'utf8');
+/** A file of the export, as text: missing or unreadable is CorruptionError / StorageError, never a raw error. */
+async function exportFile(dir: string, rel: string): Promise<string> {
+  try {
+    return await fs.readFile(path.join(dir, rel), 'utf8');
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') throw new CorruptionError(rel, 'is missing from the export', { cause });
+    throw ioError('reading', path.join(dir, rel), cause);
+  }
+}
+
+async function lines(dir: string, rel: string): Promise<unknown[]> {
+  const file = rel;
+  const text = await exportFile(dir, rel);
   return text
     .split('\n')
     .filter((l) => l.length > 0)
@@ -176,35 +199,59 @@ async function lines(file: string): Promise<unknown[]> {
     });
 }
 
-/** Reads an export and checks it against the target's identity and embedder (nothing is written). */
-export async function readExport(source: string, identity: Identity, embedder: EmbedderManifest | null): Promise<ImportedVault[]> {
+/** quiver-export.json: what the export is of (identity without createdAt, embedder, vault names). */
+export interface ExportHead {
+  format: string;
+  version: number;
+  identity: Record<string, unknown>;
+  embedder: EmbedderManifest | null;
+  vaults: string[];
+}
+
+/** Reads and checks the head of the export at `source` (NotFoundError when there is none). */
+export async function readExportHead(source: string): Promise<ExportHead> {
   const dir = path.resolve(source);
-  let head: { format?: string; version?: number; identity?: Record<string, unknown>; embedder?: EmbedderManifest | null; vaults?: string[] };
+  let head: Partial<ExportHead>;
   try {
     head = JSON.parse(await fs.readFile(path.join(dir, 'quiver-export.json'), 'utf8'));
   } catch (cause) {
     throw new NotFoundError('export', `no quiver export at ${dir} (quiver-export.json missing or unreadable)`);
   }
-  if (head.format !== EXPORT_FORMAT || head.version !== EXPORT_VERSION) throw new ConfigError('CONFIG_INVALID', 'export', `unsupported export ${head.format} v${head.version}`);
+  if (typeof head !== 'object' || head === null || head.format !== EXPORT_FORMAT || head.version !== EXPORT_VERSION) {
+    throw new ConfigError('CONFIG_INVALID', 'export', `unsupported export ${head?.format} v${head?.version}`);
+  }
+  if (typeof head.identity !== 'object' || head.identity === null || !Array.isArray(head.vaults) || !head.vaults.every((v) => typeof v === 'string')) {
+    throw new CorruptionError('quiver-export.json', 'has no identity or no list of vaults');
+  }
+  return { format: head.format, version: head.version, identity: head.identity, embedder: head.embedder ?? null, vaults: head.vaults };
+}
+
+/** Reads an export and checks it against the target's identity and embedder (nothing is written). */
+export async function readExport(source: string, identity: Identity, embedder: EmbedderManifest | null): Promise<ImportedVault[]> {
+  const dir = path.resolve(source);
+  const head = await readExportHead(dir);
   const ours = exportIdentity(identity) as unknown as Record<string, unknown>;
   for (const field of ['formatVersion', 'dimension', 'metric', 'index', 'storage']) {
-    if (JSON.stringify(head.identity?.[field]) !== JSON.stringify(ours[field])) {
-      throw new ConfigError('CONFIG_MISMATCH', field, `${field}: the export has ${JSON.stringify(head.identity?.[field])}, the database ${JSON.stringify(ours[field])}`);
+    if (JSON.stringify(head.identity[field]) !== JSON.stringify(ours[field])) {
+      throw new ConfigError('CONFIG_MISMATCH', field, `${field}: the export has ${JSON.stringify(head.identity[field])}, the database ${JSON.stringify(ours[field])}`);
     }
   }
-  const theirs = head.embedder ?? null;
+  const theirs = head.embedder;
   if (theirs || embedder) {
     const none = { provider: 'none', model: '', revision: '', dimension: 0, fingerprint: '', rehydratable: false, artifact: null };
     const drift = driftBetween(theirs ?? none, embedder ?? none);
     if (drift.length > 0) throw new EmbedderDriftError(drift);
   }
   const out: ImportedVault[] = [];
-  for (const name of head.vaults ?? []) {
-    const vdir = path.join(dir, 'vaults', name);
-    const meta = JSON.parse(await fs.readFile(path.join(vdir, 'vault.json'), 'utf8')) as { quota: Quota; retention: Retention; indexes?: unknown };
+  for (const name of head.vaults) {
+    checkVaultName(name, 'vaults');
+    const vdir = `vaults/${name}`;
+    const [meta] = (await lines(dir, `${vdir}/vault.json`)) as [{ quota: Quota; retention: Retention; indexes?: unknown } | undefined];
+    if (typeof meta !== 'object' || meta === null) throw new CorruptionError(`${vdir}/vault.json`, 'is not a JSON object');
     const indexes = Array.isArray(meta.indexes) && meta.indexes.every((f) => typeof f === 'string' && f.length > 0) ? (meta.indexes as string[]) : [];
-    const records = (await lines(path.join(vdir, 'records.jsonl'))).map((r) => {
+    const records = (await lines(dir, `${vdir}/records.jsonl`)).map((r) => {
       const rec = r as { id: string; vector: string; payload: unknown; document: unknown };
+      if (typeof rec !== 'object' || rec === null || typeof rec.vector !== 'string') throw new CorruptionError(`${vdir}/records.jsonl`, 'a line is not a record');
       const vector = vectorFromBytes(Buffer.from(rec.vector, 'base64'), identity.dimension);
       if (!vector) throw new CorruptionError(`vaults/${name}/records.jsonl`, `record ${rec.id}: the vector is not ${identity.dimension} float32 values`);
       return { id: rec.id, vector, payload: fromJson(rec.payload), document: rec.document };
@@ -215,9 +262,9 @@ export async function readExport(source: string, identity: Identity, embedder: E
       retention: meta.retention ?? {},
       indexes,
       records,
-      layers: (await lines(path.join(vdir, 'layers.jsonl'))) as ImportedVault['layers'],
-      branches: (await lines(path.join(vdir, 'branches.jsonl'))) as ImportedVault['branches'],
-      traces: (await lines(path.join(vdir, 'traces.jsonl'))) as ImportedVault['traces'],
+      layers: (await lines(dir, `${vdir}/layers.jsonl`)) as ImportedVault['layers'],
+      branches: (await lines(dir, `${vdir}/branches.jsonl`)) as ImportedVault['branches'],
+      traces: (await lines(dir, `${vdir}/traces.jsonl`)) as ImportedVault['traces'],
     });
   }
   return out;

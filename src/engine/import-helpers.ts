@@ -36,7 +36,3 @@ export function importedLayer(l: ImportedVault['layers'][number], maxBytes: numb
 export function missing(head: string): never {
   throw new CorruptionError('branches.jsonl', `a branch points at layer ${head}, which the export does not contain`);
 }
-
-export function onProgress(options: { onProgress?: (done: number, total: number) => void }, done: number, total: number): void {
-  options.onProgress?.(done, total);
-}

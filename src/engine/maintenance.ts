@@ -1,7 +1,8 @@
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { ConflictError, CorruptionError, LockedError, NotFoundError } from '../errors.js';
+import { CorruptionError, LockedError, NotFoundError, QuiverError, ioError } from '../errors.js';
+import { checkOutside, claimDestination, commitStaging, releaseClaim, removeStaleStaging, stagingPath, type Claim } from './destination.js';
 import { FileName } from '../format/constants.js';
 import { nodeFileSystem } from '../fs/file-system.js';
 import { listLeases } from '../lock/reader-lease.js';
@@ -43,46 +44,84 @@ async function isDatabase(dir: string): Promise<boolean> {
 export async function destroy(dir: string, options: MaintenanceOptions = {}): Promise<void> {
   const root = path.resolve(dir);
   if (!(await isDatabase(root))) throw new NotFoundError('database', `no database at ${root}`);
-  await exclusively(root, options, async () => {
-    await fsp.rm(path.join(root, FileName.identity));
-    await nodeFileSystem.syncDir(root);
-    for (const entry of await fsp.readdir(root)) {
-      if (entry === FileName.lock || entry === `${FileName.lock}.lock`) continue;
-      await fsp.rm(path.join(root, entry), { recursive: true, force: true });
-    }
+  await exclusively(root, options, () =>
+    io('destroying', root, async () => {
+      await fsp.rm(path.join(root, FileName.identity));
+      await nodeFileSystem.syncDir(root);
+      for (const entry of await fsp.readdir(root)) {
+        if (entry === FileName.lock || entry === `${FileName.lock}.lock`) continue;
+        await fsp.rm(path.join(root, entry), { recursive: true, force: true });
+      }
+    }),
+  );
+  await io('removing', root, () => fsp.rm(root, { recursive: true, force: true }));
+}
+
+/**
+ * What `dir` is to a restore: an existing database (replaced), or absent or an empty real
+ * directory (claimed). A symlink, a file or any other non-empty directory is ConflictError,
+ * and nothing there is touched.
+ */
+async function restoreTarget(root: string, source: string): Promise<{ database: true } | { database: false; claim: Claim }> {
+  await checkOutside(root, [source]);
+  await checkOutside(source, [root]);
+  const stat = await fsp.lstat(root).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return null;
+    throw ioError('inspecting', root, err);
   });
-  await fsp.rm(root, { recursive: true, force: true });
+  if (stat?.isDirectory() && (await isDatabase(root))) return { database: true };
+  return { database: false, claim: await claimDestination(root) };
 }
 
 /**
  * Replaces (or creates) the database at `dir` with a copy of the backup at `backup`, after
- * verifying every checksum of the backup. The copy is built beside `dir` and swapped in by
+ * verifying every checksum of the backup. `dir` must be a database, absent, or an empty
+ * directory (ConflictError otherwise). The copy is built beside `dir` and swapped in by
  * renames; the old directory is removed only after the new one is in place.
  */
 export async function restore(backup: string, dir: string, options: MaintenanceOptions = {}): Promise<BackupResult> {
   const source = path.resolve(backup);
   const root = path.resolve(dir);
-  const report = await checkDatabase(source);
-  if (!report.ok) throw new CorruptionError(report.problems[0]!.file, `the backup does not verify: ${report.problems.map((p) => `${p.file}: ${p.message}`).join('; ')}`);
-  const staging = `${root}.restore-${randomBytes(4).toString('hex')}`;
-  const copied = await backupDirectory(nodeFileSystem, source, staging);
-  const swap = async (): Promise<void> => {
-    const old = `${root}.old-${randomBytes(4).toString('hex')}`;
-    if (await nodeFileSystem.exists(root)) await fsp.rename(root, old);
-    await fsp.rename(staging, root);
-    await nodeFileSystem.syncDir(path.dirname(root));
-    await fsp.rm(old, { recursive: true, force: true });
-  };
+  const target = await restoreTarget(root, source);
+  const staging = stagingPath(root, 'restore');
+  let copied: BackupResult;
   try {
-    if (await isDatabase(root)) await exclusively(root, options, swap);
-    else if ((await fsp.readdir(root).catch(() => [])).length > 0) throw new ConflictError('ALREADY_EXISTS', `${root} exists and is not a database`);
-    else {
-      await fsp.rm(root, { recursive: true, force: true });
-      await swap();
-    }
+    const report = await checkDatabase(source);
+    if (!report.ok) throw new CorruptionError(report.problems[0]!.file, `the backup does not verify: ${report.problems.map((p) => `${p.file}: ${p.message}`).join('; ')}`);
+    await removeStaleStaging(root);
+    copied = await backupDirectory(nodeFileSystem, source, staging);
   } catch (err) {
-    await fsp.rm(staging, { recursive: true, force: true });
+    if (!target.database) await releaseClaim(target.claim);
     throw err;
   }
+  try {
+    if (target.database) {
+      await exclusively(root, options, async () => {
+        const old = `${root}.old-${randomBytes(4).toString('hex')}`;
+        await io('moving aside', root, () => fsp.rename(root, old));
+        await io('renaming into', root, () => fsp.rename(staging, root)).catch(async (err: unknown) => {
+          await fsp.rename(old, root).catch(() => undefined);
+          throw err;
+        });
+        await nodeFileSystem.syncDir(path.dirname(root));
+        await fsp.rm(old, { recursive: true, force: true });
+      });
+    } else {
+      await commitStaging(staging, root);
+      await nodeFileSystem.syncDir(path.dirname(root));
+    }
+  } catch (err) {
+    await fsp.rm(staging, { recursive: true, force: true }).catch(() => undefined);
+    if (!target.database) await releaseClaim(target.claim);
+    throw err instanceof QuiverError ? err : ioError('restoring', root, err);
+  }
   return { ...copied, path: root };
+}
+
+async function io<T>(action: string, p: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (cause) {
+    throw ioError(action, p, cause);
+  }
 }

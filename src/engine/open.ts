@@ -50,6 +50,7 @@ export async function open(dir?: string, options: OpenOptions = {}): Promise<Dat
   const root = path.resolve(dir);
 
   let entries: string[];
+  let createdDir = false;
   try {
     entries = await fs.readdir(root);
   } catch (err) {
@@ -59,9 +60,12 @@ export async function open(dir?: string, options: OpenOptions = {}): Promise<Dat
       throw ioError('creating', root, e);
     });
     entries = [];
+    createdDir = true;
   }
 
   if (resolved.readOnly) return openReadOnly(fs, root, entries, options, resolved);
+  // A folder that is not a database is refused before the lock: a refused open leaves nothing in it.
+  if (!entries.includes(FileName.identity)) refuseForeign(root, entries);
   let database: Database | null = null;
   const lock = await WriterLock.acquire(root, {
     staleMs: resolved.lockStaleMs,
@@ -84,7 +88,11 @@ export async function open(dir?: string, options: OpenOptions = {}): Promise<Dat
     return database;
   } catch (err) {
     if (state) releaseVectors(state);
+    // No database came of it: take back the lock file this open added (and the folder it made).
+    const created = !entries.includes(FileName.identity) && !(await fs.exists(path.join(root, FileName.identity)).catch(() => true));
+    if (created && !entries.includes(FileName.lock)) await fs.unlink(path.join(root, FileName.lock)).catch(() => undefined);
     await lock.unlock().catch(() => undefined);
+    if (created && createdDir) await fs.unlinkDir(root).catch(() => undefined);
     throw err;
   }
 }
@@ -98,10 +106,10 @@ async function openReadOnly(fs: FileSystem, root: string, entries: readonly stri
   const view = await loadView(fs, root, identity);
   const { state } = view;
   let replayed: number;
-  let lease: ReaderLease | null;
+  let lease: ReaderLease;
   try {
     replayed = view.commit();
-    lease = await ReaderLease.take(root, { epoch: state.epoch, lsn: state.lastLsn }, resolved.lockStaleMs);
+    lease = await ReaderLease.take(fs, root, { epoch: state.epoch, lsn: state.lastLsn }, resolved.lockStaleMs);
   } catch (err) {
     releaseVectors(state);
     throw err;
@@ -119,14 +127,18 @@ function withEmbedderDimension(options: OpenOptions, embedder: Embedder | null):
   return { ...options, dimension: embedder.dimension };
 }
 
+function refuseForeign(root: string, entries: readonly string[]): void {
+  if (entries.some((e) => !HARMLESS.has(e))) {
+    throw new SchemaError('SCHEMA_VERSION_ABSENT', `${root} is not empty but has no ${FileName.identity}: it is not a quiverdb database, or its identity was lost`, undefined, FORMAT_VERSION);
+  }
+}
+
 /** IDENTITY and the embedder: read and checked against the options, or created. */
 async function loadOrCreateIdentity(fs: FileSystem, root: string, entries: readonly string[], options: OpenOptions, create: boolean, writable = true): Promise<{ identity: Identity; embedder: Embedder | null }> {
   const file = path.join(root, FileName.identity);
   let bytes = await readIfExists(fs, file, FileName.identity);
   if (bytes === null) {
-    if (entries.some((e) => !HARMLESS.has(e))) {
-      throw new SchemaError('SCHEMA_VERSION_ABSENT', `${root} is not empty but has no ${FileName.identity}: it is not a quiverdb database, or its identity was lost`, undefined, FORMAT_VERSION);
-    }
+    refuseForeign(root, entries);
     if (!create) throw new NotFoundError('database', `no database at ${root}`);
     const embedder = options.embedder === undefined ? null : await createEmbedder(options.embedder);
     const identity = newIdentity(identityFields(withEmbedderDimension(options, embedder)));

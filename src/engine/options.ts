@@ -5,6 +5,7 @@ import type { FileSystem } from '../fs/file-system.js';
 import type { EmbedderOption } from '../embedder/resolve.js';
 import { DURABILITY_MODES, type Durability } from '../wal/wal-writer.js';
 import type { RecoveryPolicy } from './recovery.js';
+import { VERIFY_MODES, type VerifyMode } from './vector-check.js';
 
 export interface OpenOptions {
   /** Vector dimension. Required to create a database without an embedder; checked against IDENTITY on reopen. */
@@ -40,6 +41,13 @@ export interface OpenOptions {
   readOnly?: boolean;
   /** Read-only handles: refresh to the latest committed state this often (default 0: only on refresh()). */
   refreshIntervalMs?: number;
+  /**
+   * When stored vectors are checked against their checksums (README "Verification"). 'full'
+   * (default): the first search waits for the check. 'lazy': searches may answer from the graph
+   * before the vectors are checked (a faster first search); damage found later still fails the
+   * database.
+   */
+  verify?: VerifyMode;
   /** The filesystem seam. For tests; production uses node:fs. */
   fs?: FileSystem;
 }
@@ -54,9 +62,10 @@ export interface ResolvedOptions {
   create: boolean;
   readOnly: boolean;
   refreshIntervalMs: number;
+  verify: VerifyMode;
 }
 
-const KNOWN = new Set(['dimension', 'embedder', 'metric', 'index', 'storage', 'durability', 'recovery', 'autoCheckpointBytes', 'maxPayloadBytes', 'lockTimeoutMs', 'lockStaleMs', 'create', 'readOnly', 'refreshIntervalMs', 'fs']);
+const KNOWN = new Set(['dimension', 'embedder', 'metric', 'index', 'storage', 'durability', 'recovery', 'autoCheckpointBytes', 'maxPayloadBytes', 'lockTimeoutMs', 'lockStaleMs', 'create', 'readOnly', 'refreshIntervalMs', 'verify', 'fs']);
 
 function invalid(field: string, message: string): never {
   throw new ConfigError('CONFIG_INVALID', field, `${field}: ${message}`);
@@ -75,6 +84,8 @@ export function resolveOptions(options: OpenOptions): ResolvedOptions {
   if (!DURABILITY_MODES.includes(durability)) invalid('durability', `must be one of ${DURABILITY_MODES.join(', ')}`);
   const recovery = options.recovery ?? 'strict';
   if (recovery !== 'strict' && recovery !== 'salvage') invalid('recovery', "must be 'strict' or 'salvage'");
+  const verify = options.verify ?? 'full';
+  if (!VERIFY_MODES.includes(verify)) invalid('verify', "must be 'full' or 'lazy'");
   return {
     durability,
     recovery,
@@ -85,6 +96,7 @@ export function resolveOptions(options: OpenOptions): ResolvedOptions {
     create: options.readOnly ? false : options.create ?? true,
     readOnly: options.readOnly ?? false,
     refreshIntervalMs: nonNegativeInt(options.refreshIntervalMs, 'refreshIntervalMs', 0),
+    verify,
   };
 }
 

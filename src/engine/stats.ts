@@ -65,6 +65,12 @@ export interface DatabaseStats {
   writer: LockHolder | null;
   /** Reader leases in readers/, live and stale. */
   readers: LeaseStatus[];
+  /**
+   * A read-only handle's own lease: `held` false when it could not be written (read-only mount,
+   * full filesystem; `reason` is the errno): the reader runs, but stats elsewhere and maintenance
+   * cannot see it. Null for a writer or an in-memory database.
+   */
+  lease: { held: boolean; reason: string | null } | null;
   recovery: RecoveryReport | null;
   backgroundError: { code: string; message: string } | null;
 }
@@ -117,6 +123,7 @@ export function collectStats(input: {
   recovery: RecoveryReport | null;
   writer: LockHolder | null;
   readers: LeaseStatus[];
+  lease?: { held: boolean; reason: string | null } | null;
   backgroundError: QuiverError | null;
 }): DatabaseStats {
   const { state } = input;
@@ -162,6 +169,7 @@ export function collectStats(input: {
     vaults,
     writer: input.writer,
     readers: input.readers,
+    lease: input.lease ?? null,
     recovery: input.recovery,
     backgroundError: input.backgroundError ? { code: input.backgroundError.code, message: input.backgroundError.message } : null,
   };

@@ -29,6 +29,8 @@ export interface VaultHost {
    * asynchronously: the slot holds its place) and logs and applies what it returns.
    */
   mutate(build: () => Op[] | Promise<Op[]>, asBatch: boolean): Promise<number | null>;
+  /** Resolves when a search may run (open option `verify`); rejects once the database failed. */
+  beforeSearch(): Promise<void>;
 }
 
 /** Builds a validated insert op for the vault numbered `vault` (`doc` makes it an insert_ex). */
@@ -188,6 +190,7 @@ export class VaultHandle implements Vault {
    */
   async search(query: string | Float32Array | readonly number[], options: SearchOptions = {}): Promise<Hit[]> {
     this.state();
+    await this.host.beforeSearch();
     if (typeof options !== 'object' || options === null) throw new ValidationError('options', 'must be an object');
     checkOptionTypes(options, SEARCH_OPTIONS);
     checkOptionTypes(options.bm25, BM25_OPTIONS, { at: 'bm25' });

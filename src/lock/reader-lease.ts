@@ -1,9 +1,11 @@
-import * as fs from 'node:fs/promises';
 import * as fsSync from 'node:fs';
+import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { FileName, TMP_SUFFIX } from '../format/constants.js';
+import { ioError } from '../errors.js';
+import type { FileSystem } from '../fs/file-system.js';
 import { isAlive } from './liveness.js';
 
 /**
@@ -30,31 +32,48 @@ export interface LeaseStatus extends LeaseInfo {
 
 const LEASE_SUFFIX = '.lease';
 
+/**
+ * Why a lease cannot be written where that is no fault of the reader: a read-only mount, no
+ * permission, a full filesystem or quota. The reader then runs without one (reported in stats).
+ */
+const UNWRITABLE = new Set(['EACCES', 'EROFS', 'EPERM', 'ENOSPC', 'EDQUOT']);
+
 export class ReaderLease {
   private timer: NodeJS.Timeout | null = null;
   private writing: Promise<void> = Promise.resolve();
+  private released = false;
+  /** Null while the lease file is current; otherwise the errno that kept it from being written. */
+  private missing: string | null = null;
 
   private constructor(
+    private readonly fs: FileSystem,
     readonly file: string,
     private info: LeaseInfo,
   ) {}
 
-  /** Takes a lease, or returns null where the directory cannot be written (a read-only mount). */
-  static async take(dir: string, info: Omit<LeaseInfo, 'pid' | 'host' | 'openedAt'>, staleMs: number): Promise<ReaderLease | null> {
+  /**
+   * Takes a lease. Where it cannot be written (UNWRITABLE) the reader still opens, without one:
+   * `held` is false and `reason` says why, and each renewal tries again. Any other failure is a
+   * StorageError.
+   */
+  static async take(fs: FileSystem, dir: string, info: Omit<LeaseInfo, 'pid' | 'host' | 'openedAt'>, staleMs: number): Promise<ReaderLease> {
     const readers = path.join(dir, FileName.readers);
     const name = `${os.hostname()}-${process.pid}-${randomBytes(4).toString('hex')}${LEASE_SUFFIX}`;
-    const lease = new ReaderLease(path.join(readers, name), { pid: process.pid, host: os.hostname(), openedAt: new Date().toISOString(), ...info });
-    try {
-      await fs.mkdir(readers, { recursive: true });
-      await lease.write();
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'EACCES' || code === 'EROFS' || code === 'EPERM') return null;
-      throw err;
-    }
+    const lease = new ReaderLease(fs, path.join(readers, name), { pid: process.pid, host: os.hostname(), openedAt: new Date().toISOString(), ...info });
+    await lease.write();
     lease.timer = setInterval(() => void lease.renew(), Math.max(500, Math.floor(staleMs / 2)));
     lease.timer.unref();
     return lease;
+  }
+
+  /** Whether the lease file is in place (false: the reader is invisible to stats and maintenance). */
+  get held(): boolean {
+    return this.missing === null;
+  }
+
+  /** Why the lease is not held (an errno such as ENOSPC), or null. */
+  get reason(): string | null {
+    return this.missing;
   }
 
   /** Records a new position (after a refresh) and renews the lease. */
@@ -64,23 +83,55 @@ export class ReaderLease {
   }
 
   private renew(): Promise<void> {
+    // Writes are chained, so two never share the tmp file; a failed renewal is retried by the next.
     this.writing = this.writing.then(() => this.write()).catch(() => undefined);
     return this.writing;
   }
 
+  /**
+   * Lease files are advisory: written through tmp + rename so a reader of the lease never sees
+   * half of one, but not fsynced (a lease that vanishes in a power loss is correct). A failed
+   * write removes its tmp file: nothing is left behind, whatever step failed.
+   */
   private async write(): Promise<void> {
-    // Lease files are advisory: written through tmp + rename so a reader of the lease never
-    // sees half of one, but not fsynced (a lease that vanishes in a power loss is correct).
+    if (this.released) return;
     const tmp = this.file + TMP_SUFFIX;
-    await fs.writeFile(tmp, JSON.stringify(this.info) + '\n');
-    await fs.rename(tmp, this.file);
+    let fd: number | null = null;
+    try {
+      await this.fs.mkdir(path.dirname(this.file));
+      fd = this.fs.openSync(tmp, 'create');
+      await this.fs.truncate(fd, 0);
+      this.fs.writeSync(fd, Buffer.from(JSON.stringify(this.info) + '\n'), 0);
+      this.fs.closeSync(fd);
+      fd = null;
+      // Released while this write ran: the lease must not come back after release removed it.
+      if (this.released) await this.fs.unlink(tmp);
+      else await this.fs.rename(tmp, this.file);
+      this.missing = null;
+    } catch (err) {
+      if (fd !== null) this.fs.closeSync(fd);
+      await this.fs.unlink(tmp).catch(() => undefined);
+      const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
+      if (UNWRITABLE.has(code)) {
+        this.missing = code;
+        return;
+      }
+      throw ioError('writing the reader lease', this.file, err);
+    }
   }
 
+  /** Stops renewing and removes the lease (and any tmp file): once it resolves, readers/ holds nothing of this reader. */
   async release(): Promise<void> {
+    this.released = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    await this.writing;
-    await fs.rm(this.file, { force: true });
+    // A renewal may have been chained while an earlier one ran: wait until the chain is still.
+    for (let last = null as Promise<void> | null; last !== this.writing; ) {
+      last = this.writing;
+      await last;
+    }
+    await this.fs.unlink(this.file).catch(() => undefined);
+    await this.fs.unlink(this.file + TMP_SUFFIX).catch(() => undefined);
   }
 }
 
@@ -109,12 +160,32 @@ export function listLeases(dir: string, staleMs: number): LeaseStatus[] {
   return out;
 }
 
-/** Removes stale leases (and stray tmp files); returns how many leases it removed. */
+/**
+ * Removes stale leases, and tmp files left beside them by a reader that died mid-renewal (one
+ * whose lease is stale or gone and whose tmp file is older than `staleMs`). Returns how many
+ * leases it removed.
+ */
 export async function removeStaleLeases(dir: string, staleMs: number): Promise<number> {
   let removed = 0;
-  for (const lease of listLeases(dir, staleMs)) {
+  const leases = listLeases(dir, staleMs);
+  for (const lease of leases) {
     if (!lease.stale) continue;
-    await fs.rm(path.join(dir, lease.file), { force: true }).then(() => removed++, () => undefined);
+    await fsp.rm(path.join(dir, lease.file), { force: true }).then(() => removed++, () => undefined);
+  }
+  const live = new Set(leases.filter((l) => !l.stale).map((l) => l.file + TMP_SUFFIX));
+  const readers = path.join(dir, FileName.readers);
+  let entries: fsSync.Dirent[];
+  try {
+    entries = fsSync.readdirSync(readers, { withFileTypes: true });
+  } catch {
+    return removed;
+  }
+  for (const name of entries.filter((e) => e.isFile() && e.name.endsWith(LEASE_SUFFIX + TMP_SUFFIX))) {
+    const rel = `${FileName.readers}/${name.name}`;
+    if (live.has(rel)) continue;
+    const file = path.join(readers, name.name);
+    const old = Date.now() - (fsSync.statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? Date.now()) > staleMs;
+    if (old) await fsp.rm(file, { force: true }).catch(() => undefined);
   }
   return removed;
 }

@@ -1,7 +1,12 @@
-import { CorruptionError, ioError } from '../errors.js';
+import { CorruptionError, StorageError, ioError, type QuiverError } from '../errors.js';
 import { crc32c } from '../format/crc.js';
 import { readChecksummed } from '../fs/checksum.js';
 import type { FileSystem } from '../fs/file-system.js';
+
+/** A block whose state was discarded (a failed open, a replaced reader view) and is used anyway: a bug, reported as one. */
+function released(): StorageError {
+  return new StorageError('DATABASE_FAILED', 'internal: the vector block was released unread');
+}
 
 /** Where a segment's vector section lies, and the CRC32C its bytes must match. */
 export interface VectorSource {
@@ -27,7 +32,7 @@ export class VectorBlock {
   private data: Float32Array | null;
   private source: VectorSource | null;
   private loading: Promise<Float32Array> | null = null;
-  private failure: Error | null = null;
+  private failure: QuiverError | null = null;
 
   private constructor(data: Float32Array | null, source: VectorSource | null) {
     this.data = data;
@@ -56,7 +61,7 @@ export class VectorBlock {
   get array(): Float32Array {
     if (this.data) return this.data;
     if (this.failure) throw this.failure;
-    if (!this.source) throw new Error('the vector block was released unread');
+    if (!this.source) throw released();
     const source = this.source;
     try {
       const bytes = Buffer.allocUnsafeSlow(source.length);
@@ -78,7 +83,7 @@ export class VectorBlock {
   load(): Promise<Float32Array> {
     if (this.data) return Promise.resolve(this.data);
     if (this.failure) return Promise.reject(this.failure);
-    if (!this.source) return Promise.reject(new Error('the vector block was released unread'));
+    if (!this.source) return Promise.reject(released());
     this.loading ??= this.readAsync();
     return this.loading;
   }
@@ -123,7 +128,7 @@ export class VectorBlock {
     this.data = new Float32Array(bytes.buffer, bytes.byteOffset, source.length / 4);
   }
 
-  private fail(error: Error): Error {
+  private fail(error: QuiverError): QuiverError {
     this.failure = error;
     return error;
   }

@@ -1,4 +1,4 @@
-import { CorruptionError } from '../errors.js';
+import { CorruptionError, StorageError } from '../errors.js';
 import { decode } from '../format/codec.js';
 import type { Payload } from './payload.js';
 import type { DocumentInfo } from './document.js';
@@ -161,7 +161,7 @@ export class RecordStore {
    * to replace. Returns false, leaving the store unusable, when two records share an id or a label.
    */
   load(records: readonly StoredRecord[]): boolean {
-    if (this.byId.size > 0) throw new Error('RecordStore.load needs an empty store');
+    if (this.byId.size > 0) throw new StorageError('DATABASE_FAILED', 'internal: RecordStore.load needs an empty store');
     for (const record of records) {
       if (this.byLabel[record.label] !== undefined) return false;
       this.byId.set(record.id, record);

@@ -1,6 +1,7 @@
 import { WAL_HEADER_SIZE } from '../format/constants.js';
 import type { FileSystem } from '../fs/file-system.js';
 import { encodeFrame, walHeader } from './frame.js';
+import { StorageError } from '../errors.js';
 
 /** When an operation resolves (README "Durability"). `ephemeral` has no writer at all. */
 export type Durability = 'paranoid' | 'standard' | 'relaxed' | 'ephemeral';
@@ -47,7 +48,7 @@ export class WalWriter {
         return new WalWriter(fs, fd, WAL_HEADER_SIZE, mode);
       }
       const size = fs.sizeSync(fd);
-      if (size !== validEnd) throw new Error(`log is ${size} bytes, expected ${validEnd}`);
+      if (size !== validEnd) throw new StorageError('IO_ERROR', `wal.log is ${size} bytes, the scan just read ${validEnd}: it changed while opening`, { path });
       return new WalWriter(fs, fd, size, mode);
     } catch (err) {
       fs.closeSync(fd);

@@ -2,16 +2,18 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { open, CorruptionError } from '../../src/index.js';
+import { open, CorruptionError, type Database } from '../../src/index.js';
 import { checkDatabase } from '../../src/engine/check.js';
 import { findSection } from '../../src/format/sectioned-file.js';
 import { SectionKind } from '../../src/format/constants.js';
 import { nodeFileSystem, overlay } from '../../src/fs/file-system.js';
-import { dbPath, fingerprint, vectors } from '../helpers/tmp.js';
+import { dbPath, fingerprint, tmpDir, vectors } from '../helpers/tmp.js';
 
 // A segment's vector section is not read by open: the vault's block reads it in the background
-// once the database is open and checks its section CRC before any vector is used (FORMAT.md
-// "Segment files"). These tests pin what that promises.
+// once the database is open and checks its section CRC before any vector is used, and before
+// any search answers unless the database was opened with verify: 'lazy' (FORMAT.md "Segment
+// files", README "Verification"). Damage the check finds fails the handle: every call raises
+// CorruptionError naming the segment. These tests pin what that promises.
 
 const DIM = 8;
 const data = vectors(60, DIM, 5);
@@ -115,41 +117,106 @@ describe("a segment's vector section, read after open", () => {
     assert.equal(openDescriptors(segment), 0, 'no descriptor left by the failed opens');
   });
 
-  it('damage in it: searches answer from the checked graph; vectors, writes and check raise CorruptionError naming the segment; nothing changes', async () => {
+  /** A checkpointed database with one byte of its vector section flipped; `heal()` flips it back. */
+  async function damaged(): Promise<{ dir: string; segment: string; named: (err: unknown) => boolean; heal: () => void }> {
     const { dir, segment } = await checkpointed();
     const { at, length } = await vectorSection(segment);
     const bytes = fs.readFileSync(segment);
-    bytes[at + Math.floor(length / 2)]! ^= 0x10;
-    fs.writeFileSync(segment, bytes);
-    const before = fingerprint(dir);
+    const flip = () => {
+      bytes[at + Math.floor(length / 2)]! ^= 0x10;
+      fs.writeFileSync(segment, bytes);
+    };
+    flip();
     const named = (err: unknown) => err instanceof CorruptionError && path.join(dir, err.file) === segment;
+    return { dir, segment, named, heal: flip };
+  }
+
+  /** Every call a user can make on `db` after it failed: each raises CorruptionError naming the segment. */
+  async function everyCallRaises(db: Database, named: (err: unknown) => boolean): Promise<void> {
+    assert.equal(db.status, 'failed');
+    const v = db.vault.bind(db);
+    assert.throws(() => v('v'), named, 'vault()');
+    assert.throws(() => db.vaults(), named, 'vaults()');
+    assert.throws(() => db.stats(), named, 'stats()');
+    assert.throws(() => db.identity, named, 'identity');
+    await assert.rejects(db.createVault('w'), named, 'createVault()');
+    await assert.rejects(db.checkpoint(), named, 'checkpoint()');
+    await assert.rejects(db.export(path.join(tmpDir(), 'x')), named, 'export()');
+  }
+
+  it('damage in it (default verify): the first search waits for the check and raises; the handle is failed and every call raises CorruptionError naming the segment; nothing changes', async () => {
+    const { dir, segment, named, heal } = await damaged();
+    const before = fingerprint(dir);
 
     const db = await open(dir);
     const v = db.vault('v');
-    assert.equal((await v.search(data[0]!, { k: 5 })).length, 5, 'the graph (checked) still answers');
+    // Graph-only searches (vector, with or without a filter) never answer over unchecked vectors.
+    await assert.rejects(v.search(data[0]!, { k: 5 }), named, 'a graph search raises, it does not answer');
+    await everyCallRaises(db, named);
+    await assert.rejects(v.search(data[0]!, { k: 5 }), named);
     assert.throws(() => v.get('r0'), named);
-    await assert.rejects(v.search(data[0]!, { k: 5, exact: true }), named);
+    assert.throws(() => v.count(), named);
     await assert.rejects(v.insert('new', data[0]!), named, 'no write on top of damaged vectors');
-    await assert.rejects(db.checkpoint(), named);
-    // The background read, still in flight when get() read the block itself, reports it too.
-    for (let i = 0; i < 500 && !db.stats().backgroundError; i++) await new Promise((resolve) => setTimeout(resolve, 10));
-    const reported = db.stats().backgroundError;
-    assert.equal(reported?.code, 'CORRUPTION', 'the background read reported it');
-    assert.match(reported!.message, new RegExp(path.basename(segment).replace('.', '\\.')));
     await db.close();
+    assert.equal(db.status, 'closed');
     assert.deepEqual(fingerprint(dir), before, 'nothing on disk changed');
 
+    // A handle that used get() before the check finished fails too.
+    const early = await open(dir);
+    assert.throws(() => early.vault('v').get('r0'), named);
+    for (let i = 0; i < 500 && early.status === 'open'; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    await everyCallRaises(early, named);
+    await early.close();
+
     const reader = await open(dir, { readOnly: true });
-    assert.throws(() => reader.vault('v').get('r1'), named);
+    await assert.rejects(reader.vault('v').search(data[1]!, { k: 3 }), named);
+    await everyCallRaises(reader, named);
     await reader.close();
     const report = await checkDatabase(dir);
     assert.ok(report.problems.some((p) => path.join(dir, p.file) === segment), JSON.stringify(report.problems));
+    assert.deepEqual(fingerprint(dir), before, 'nothing on disk changed');
 
-    bytes[at + Math.floor(length / 2)]! ^= 0x10;
-    fs.writeFileSync(segment, bytes);
+    heal();
     const healed = await open(dir);
+    assert.equal((await healed.vault('v').search(data[30]!, { k: 1 }))[0]!.id, 'r30');
     assert.deepEqual([...healed.vault('v').get('r30')!.vector], [...data[30]!], 'restoring the byte restores the vectors');
     await healed.vault('v').insert('new', data[1]!);
     await healed.close();
+  });
+
+  it("default verify: a search issued while the check runs waits for it; verify: 'lazy' answers from the graph meanwhile, and the handle still fails once the check finds the damage", async () => {
+    const { dir, segment, named } = await damaged();
+    for (const verify of [undefined, 'full'] as const) {
+      const { fs: slow, release } = await gatedReads(segment);
+      const db = await open(dir, { fs: slow, ...(verify ? { verify } : {}) });
+      let settled = false;
+      const search = db.vault('v').search(data[0]!, { k: 5 }).finally(() => (settled = true));
+      search.catch(() => undefined);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.equal(settled, false, 'the search waits for the vectors to be checked');
+      release();
+      await assert.rejects(search, named);
+      assert.equal(db.status, 'failed');
+      await db.close();
+    }
+
+    const { fs: slow, release } = await gatedReads(segment);
+    const lazy = await open(dir, { fs: slow, verify: 'lazy' });
+    const lv = lazy.vault('v');
+    assert.equal((await lv.search(data[0]!, { k: 5 })).length, 5, "'lazy': the graph answers before the vectors are checked");
+    release();
+    for (let i = 0; i < 500 && lazy.status === 'open'; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    await assert.rejects(lv.search(data[0]!, { k: 5 }), named, "'lazy': once the check finds the damage, searches raise too");
+    await everyCallRaises(lazy, named);
+    await lazy.close();
+
+    // On an undamaged database both modes answer the same.
+    const clean = await checkpointed();
+    for (const verify of ['full', 'lazy'] as const) {
+      const db = await open(clean.dir, { verify });
+      assert.deepEqual((await db.vault('v').search(data[9]!, { k: 3 })).map((h) => h.id)[0], 'r9');
+      await db.close();
+    }
+    await assert.rejects(open(clean.dir, { verify: 'sometimes' as never }), /verify/);
   });
 });

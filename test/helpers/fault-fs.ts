@@ -5,8 +5,8 @@ const MUTATING = ['writeSync', 'fsync', 'truncate', 'writeFileSynced', 'syncFile
 type Mutating = (typeof MUTATING)[number];
 
 export class InjectedFault extends Error {
-  constructor(readonly call: string, readonly n: number) {
-    super(`injected fault at call ${n} (${call})`);
+  constructor(readonly call: string, readonly n: number, readonly code?: string) {
+    super(`injected fault at call ${n} (${call})${code ? `: ${code}` : ''}`);
   }
 }
 
@@ -18,12 +18,22 @@ export class FaultFileSystem implements FileSystem {
   calls: { name: Mutating; arg: string }[] = [];
   failAt = Infinity;
   dead = false;
+  /**
+   * Set (e.g. 'ENOSPC'): from the `failAt`-th mutating call on, every mutating call fails with
+   * that errno, as on a full filesystem, while reads and removals keep working (the process is not dead).
+   */
+  errno: string | null = null;
 
   constructor(private readonly inner: FileSystem = nodeFileSystem) {}
 
   private step(name: Mutating, arg: unknown): void {
     if (this.dead) throw new InjectedFault(name, this.calls.length + 1);
     this.calls.push({ name, arg: String(arg) });
+    // A full filesystem still lets files be removed: that is how space comes back.
+    if (this.calls.length >= this.failAt && this.errno) {
+      if (name === 'unlink' || name === 'unlinkDir') return;
+      throw new InjectedFault(name, this.calls.length, this.errno);
+    }
     if (this.calls.length >= this.failAt) {
       this.dead = true;
       throw new InjectedFault(name, this.calls.length);
