@@ -7,7 +7,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { open, type BatchOp, type Database, type Filter, type PatchSpec } from '../../src/index.js';
+import { open, type BatchOp, type Database, type Filter, type PatchSpec, type Payload } from '../../src/index.js';
 import { seededRandom } from '../../src/util/random.js';
 import { dbPath } from '../helpers/tmp.js';
 
@@ -184,11 +184,11 @@ async function runSeed(seed: number): Promise<void> {
       const o = recordOp();
       what = o.what;
       const b = o.op;
-      if (b.op === 'insert') await v.insert(b.id, b.vector, b.payload);
+      if (b.op === 'insert') await v.insert(b.id, b.vector, b.payload as Payload | null);
       else if (b.op === 'erase') assert.equal(await v.erase(b.id), model.has(b.id), step(n, what));
       else if (b.op === 'eraseWhere') assert.equal(await v.eraseWhere(b.filter), [...model.values()].filter((row) => matches(b.filter, row.payload)).length, step(n, what));
       else if (b.op === 'patch') assert.equal(await v.patch(b.id, { ...(b.set ? { set: b.set } : {}), ...(b.unset ? { unset: b.unset } : {}) }), model.has(b.id), step(n, what));
-      else assert.equal(await v.patchWhere(b.filter, { ...(b.set ? { set: b.set } : {}), ...(b.unset ? { unset: b.unset } : {}) }), [...model.values()].filter((row) => matches(b.filter, row.payload)).length, step(n, what));
+      else if (b.op === 'patchWhere') assert.equal(await v.patchWhere(b.filter, { ...(b.set ? { set: b.set } : {}), ...(b.unset ? { unset: b.unset } : {}) }), [...model.values()].filter((row) => matches(b.filter, row.payload)).length, step(n, what));
       o.apply();
     }
     check(db, model, g, step(n, what));
