@@ -6,8 +6,12 @@ import { checkChunk, checkText, lineageOf, type ChunkInfo, type DocumentInfo, ty
 import { norm, toVector } from '../format/vector.js';
 import type { Payload } from '../vault/payload.js';
 import { validatePayload } from '../vault/payload.js';
-import { checkSearchOptions, copyPayload, searchByMode, type Hit, type SearchOptions } from '../vault/search.js';
-import type { RecordInput, RecordOutput, Vault, VaultInfo } from '../vault/vault.js';
+import { checkSearchOptions, copyPayload, type Hit, type SearchOptions } from '../vault/search.js';
+import type { EraseWhereOptions, PatchSpec, RecordInput, RecordOutput, RecordsOptions, ScannedRecord, ScanOptions, ScanPage, Vault, VaultInfo } from '../vault/vault.js';
+import type { Filter } from '../vault/filter.js';
+import { checkKnobs, searchWithKnobs } from '../vault/search-knobs.js';
+import { checkScanOptions, countRecords, getMany, scanRecords } from '../vault/record-reads.js';
+import { eraseWhereOp, patchOp, patchWhereOp, RecordView } from './record-ops.js';
 import type { VaultState } from '../vault/vault-state.js';
 import type { Op } from '../wal/records.js';
 import type { DbState } from './state.js';
@@ -166,6 +170,59 @@ export class VaultHandle implements Vault {
     return existed;
   }
 
+  async eraseWhere(filter: Filter, options?: EraseWhereOptions): Promise<number> {
+    let n = 0;
+    await this.host.mutate(() => {
+      const op = eraseWhereOp(new RecordView(), this.state(), filter, options);
+      n = op?.ids.length ?? 0;
+      return op ? [op] : [];
+    }, false);
+    return n;
+  }
+
+  async patch(id: string, spec: PatchSpec): Promise<boolean> {
+    let n = 0;
+    await this.host.mutate(() => {
+      const op = patchOp(new RecordView(), this.state(), id, spec, this.host.maxPayloadBytes(), this.host.readable().identity.dimension);
+      n = op?.ids.length ?? 0;
+      return op ? [op] : [];
+    }, false);
+    return n === 1;
+  }
+
+  async patchWhere(filter: Filter, spec: PatchSpec): Promise<number> {
+    let n = 0;
+    await this.host.mutate(() => {
+      const op = patchWhereOp(new RecordView(), this.state(), filter, spec, this.host.maxPayloadBytes(), this.host.readable().identity.dimension);
+      n = op?.ids.length ?? 0;
+      return op ? [op] : [];
+    }, false);
+    return n;
+  }
+
+  getMany(ids: readonly string[]): (RecordOutput | null)[] {
+    return getMany(this.state(), ids);
+  }
+
+  scan(options?: ScanOptions): ScanPage {
+    return scanRecords(this.state(), checkScanOptions(options));
+  }
+
+  records(options?: RecordsOptions): AsyncIterableIterator<ScannedRecord> {
+    const o = checkScanOptions(options, 'batchSize', 1000);
+    // The cursor is the last id returned, so pages stay exact across writes between them.
+    const pages = async function* (this: VaultHandle): AsyncGenerator<ScannedRecord> {
+      let after: string | null = null;
+      for (;;) {
+        const page = scanRecords(this.state(), { ...o, after });
+        yield* page.records;
+        if (page.next === null) return;
+        after = page.next;
+      }
+    };
+    return pages.call(this);
+  }
+
   get(id: string): RecordOutput | null {
     const record = this.state().records.get(checkId(id));
     if (!record) return null;
@@ -176,8 +233,8 @@ export class VaultHandle implements Vault {
     return this.state().records.get(checkId(id)) !== undefined;
   }
 
-  count(): number {
-    return this.state().records.count;
+  count(filter?: Filter): number {
+    return countRecords(this.state(), filter);
   }
 
   ids(): string[] {
@@ -195,6 +252,7 @@ export class VaultHandle implements Vault {
     checkOptionTypes(options, SEARCH_OPTIONS);
     checkOptionTypes(options.bm25, BM25_OPTIONS, { at: 'bm25' });
     const checked = checkSearchOptions(options);
+    const knobs = checkKnobs(options, this.host.readable().identity.metric, checked.k);
     const mode = options.mode ?? 'vector';
     if (typeof query === 'string' && query.trim().length === 0) throw new ValidationError('query', 'must not be empty');
     if (mode !== 'vector' && typeof query !== 'string') throw new ValidationError('query', `mode '${mode}' needs a text query`);
@@ -207,7 +265,7 @@ export class VaultHandle implements Vault {
         if (this.host.readable().identity.metric === 'cosine' && norm(vector) === 0) throw new ValidationError('query', 'is all zeros; cosine similarity is undefined for it');
       }
     }
-    return searchByMode(this.state(), this.host.readable().identity.metric, { ...(vector ? { vector } : {}), ...(typeof query === 'string' ? { text: query } : {}) }, options, checked);
+    return searchWithKnobs(this.state(), this.host.readable().identity.metric, { ...(vector ? { vector } : {}), ...(typeof query === 'string' ? { text: query } : {}) }, options, checked, knobs);
   }
 
   /** Indexes a payload field (a dotted path) so filters on it find their candidates without a scan. */
