@@ -98,6 +98,12 @@ export const SEARCH_OPTIONS: OptionSchema = {
   rrfK: 'integer',
   candidates: 'integer',
   textFloor: 'number',
+  withVectors: 'boolean',
+  minScore: 'number',
+  maxDistance: 'number',
+  mmr: 'any', // true or { lambda, fetchK }: search-knobs.ts checks the shape
+  groupBy: 'string',
+  groupSize: 'integer',
 };
 
 export const BM25_OPTIONS: OptionSchema = { k1: 'number', b: 'number' };

@@ -66,3 +66,17 @@ describe('option types', () => {
     await l2.close();
   });
 });
+
+describe('the everyday search options are type-checked too', () => {
+  it('withVectors, minScore, maxDistance, groupBy and groupSize of the wrong type are refused naming the option', async () => {
+    const openDb = open;
+    const VE = ValidationError;
+    const db = await openDb(undefined, { dimension: 2 });
+    const v = await db.createVault('v');
+    await v.insert('a', [1, 0]);
+    for (const [key, value] of [['withVectors', 'yes'], ['minScore', '0.5'], ['maxDistance', 'far'], ['groupBy', 3], ['groupSize', 1.5]] as const) {
+      await assert.rejects(v.search([1, 0], { [key]: value } as never), (err: unknown) => err instanceof VE && (err as InstanceType<typeof VE>).field.includes(key), key);
+    }
+    await db.close();
+  });
+});
