@@ -15,6 +15,7 @@ import { runDemo } from './demo.js';
 import { ExitCode, describe, print, reportError } from './output.js';
 import { integer, run } from './run.js';
 import { addHistoryCommands } from './history-commands.js';
+import { addServeCommand } from './serve-command.js';
 
 /** 'local', or a folder holding a transformers model. */
 function embedderOption(value: string): EmbedderOption {
@@ -207,6 +208,7 @@ export function buildProgram(): Command {
     );
 
   addHistoryCommands(program);
+  addServeCommand(program);
 
   program
     .command('recover <db>')
