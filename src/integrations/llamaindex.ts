@@ -3,6 +3,7 @@
  * (which `llamaindex` brings) is an optional peer dependency that only this entry imports.
  */
 import type { BaseEmbedding } from '@llamaindex/core/embeddings';
+import { Settings } from '@llamaindex/core/global';
 import { MetadataMode, type BaseNode } from '@llamaindex/core/schema';
 import { BaseVectorStore, VectorStoreQueryMode, metadataDictToNode, nodeToMetadata, type VectorStoreQuery, type VectorStoreQueryResult } from '@llamaindex/core/vector-store';
 import type { Database } from '../engine/database.js';
@@ -31,7 +32,12 @@ export class QuiverVectorStore extends BaseVectorStore<Database | null> {
   private db: Database | null;
 
   constructor(options: QuiverVectorStoreOptions) {
-    super(options?.embedModel ? { embedModel: options.embedModel } : {});
+    // BaseVectorStore reads Settings.embedModel at construction, which throws when none is set;
+    // without an embedModel of its own the store reads the setting when it is used instead.
+    super({ embedModel: options?.embedModel ?? ({} as BaseEmbedding) });
+    if (!options?.embedModel) {
+      Object.defineProperty(this, 'embedModel', { get: () => Settings.embedModel, set: (m: BaseEmbedding) => Object.defineProperty(this, 'embedModel', { value: m, writable: true }), configurable: true });
+    }
     this.target = new TargetVault(options);
     this.db = options.db ?? null;
   }
