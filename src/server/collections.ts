@@ -81,7 +81,6 @@ async function deleteIndex({ db, params }: RequestContext): Promise<unknown> {
 }
 
 export const serviceRoutes: Route[] = [
-  route('GET', '/', () => ({ title: 'qdrant - vector search engine (quiver serve)', version: QDRANT_API_VERSION, commit: null })),
   route('GET', '/collections', ({ db }) => ({ collections: db.vaults().map((v) => ({ name: v.name })) })),
   route('GET', '/collections/:name', ({ db, params }) => collectionInfo(db, params.name!)),
   route('GET', '/collections/:name/exists', ({ db, params }) => ({ exists: db.hasVault(params.name!) })),

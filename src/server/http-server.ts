@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Database } from '../engine/database.js';
-import { serviceRoutes } from './collections.js';
+import { QDRANT_API_VERSION, serviceRoutes } from './collections.js';
 import { HttpError, messageOf, statusOf } from './http-error.js';
 import { pointRoutes } from './points.js';
 import { matchRoute, type Route } from './router.js';
@@ -26,6 +26,7 @@ export interface ServeOptions {
 
 const ROUTES: Route[] = [...serviceRoutes, ...pointRoutes];
 const HEALTH = new Set(['/healthz', '/livez', '/readyz']);
+const SERVICE_INFO = { title: 'qdrant - vector search engine (quiver serve)', version: QDRANT_API_VERSION, commit: null };
 
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 
@@ -111,6 +112,12 @@ export class QuiverServer {
       if (HEALTH.has(url.pathname) && req.method === 'GET') {
         req.resume();
         res.writeHead(200, { 'content-type': 'text/plain' }).end(`${url.pathname.slice(1)} check passed`);
+        return;
+      }
+      if (url.pathname === '/' && req.method === 'GET') {
+        // Service info is not wrapped in { result }: Qdrant's clients read `version` from the top level.
+        req.resume();
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(SERVICE_INFO));
         return;
       }
       const found = matchRoute(ROUTES, req.method ?? 'GET', url.pathname);
