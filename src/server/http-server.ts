@@ -105,14 +105,15 @@ export class QuiverServer {
     try {
       if (this.closing) res.setHeader('connection', 'close');
       const url = new URL(req.url ?? '/', 'http://localhost');
-      if (!this.authorized(req)) {
-        req.resume();
-        return this.reply(res, started, 401, null, 'Unauthorized: a valid api-key header is required');
-      }
+      // Health probes answer without a key, as Qdrant's do (load balancers and orchestrators call them).
       if (HEALTH.has(url.pathname) && req.method === 'GET') {
         req.resume();
         res.writeHead(200, { 'content-type': 'text/plain' }).end(`${url.pathname.slice(1)} check passed`);
         return;
+      }
+      if (!this.authorized(req)) {
+        req.resume();
+        return this.reply(res, started, 401, null, 'Unauthorized: a valid api-key header is required');
       }
       if (url.pathname === '/' && req.method === 'GET') {
         // Service info is not wrapped in { result }: Qdrant's clients read `version` from the top level.
