@@ -104,7 +104,10 @@ export class QuiverServer {
     const started = performance.now();
     try {
       if (this.closing) res.setHeader('connection', 'close');
-      const url = new URL(req.url ?? '/', 'http://localhost');
+      // Only the path routes (wait= and other query parameters change nothing here).
+      const target = req.url ?? '/';
+      const q = target.indexOf('?');
+      const url = { pathname: q < 0 ? target : target.slice(0, q), searchParams: new URLSearchParams(q < 0 ? '' : target.slice(q + 1)) };
       // Health probes answer without a key, as Qdrant's do (load balancers and orchestrators call them).
       if (HEALTH.has(url.pathname) && req.method === 'GET') {
         req.resume();
