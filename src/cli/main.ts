@@ -15,6 +15,7 @@ import { runDemo } from './demo.js';
 import { ExitCode, describe, print, reportError } from './output.js';
 import { integer, run } from './run.js';
 import { addHistoryCommands } from './history-commands.js';
+import { addRecordCommands, addSearchKnobOptions, plainVectors, searchKnobs } from './record-commands.js';
 import { addServeCommand } from './serve-command.js';
 
 /** 'local', or a folder holding a transformers model. */
@@ -99,8 +100,8 @@ export function buildProgram(): Command {
       );
   }
 
-  program
-    .command('search <db>')
+  addSearchKnobOptions(program
+    .command('search <db>'))
     .description('nearest records to a text or a vector (read-only)')
     .requiredOption('--vault <name>', 'vault to search')
     .option('--text <query>', 'query text, embedded with the database\'s embedder')
@@ -111,7 +112,7 @@ export function buildProgram(): Command {
     .option('--exact', 'exact search, no graph')
     .addOption(new Option('--mode <mode>', 'vector (default), text (BM25) or hybrid').choices(['vector', 'text', 'hybrid']))
     .action(
-      run(async (dbPath: string, o: { vault: string; text?: string; vector?: string; k: number; ef?: number; filter?: string; exact?: boolean; mode?: 'vector' | 'text' | 'hybrid' }, cmd: Command) => {
+      run(async (dbPath: string, o: { vault: string; text?: string; vector?: string; k: number; ef?: number; filter?: string; exact?: boolean; mode?: 'vector' | 'text' | 'hybrid'; minScore?: number; mmr?: number | boolean; groupBy?: string; groupSize?: number; vectors?: boolean }, cmd: Command) => {
         if ((o.text === undefined) === (o.vector === undefined)) throw new CommanderError(ExitCode.usage, 'quiver.missing', 'search needs exactly one of --text and --vector');
         const parse = (what: string, text: string): unknown => {
           try {
@@ -128,9 +129,10 @@ export function buildProgram(): Command {
             ...(o.filter ? { filter: parse('filter', o.filter) as Filter } : {}),
             ...(o.exact ? { exact: true } : {}),
             ...(o.mode ? { mode: o.mode } : {}),
+            ...searchKnobs(o, db.identity.metric, o.mode),
           });
-          print(hits, cmd.optsWithGlobals(), () =>
-            hits.map((h) => `${h.score.toFixed(4)}  ${h.id}${h.ranks ? `  ${JSON.stringify(h.ranks)}` : ''}  ${h.payload ? JSON.stringify(h.payload) : ''}${h.document ? `\n        ${h.document.text.replace(/\s+/g, ' ').slice(0, 160)}` : ''}`).join('\n') || '(no hits)',
+          print(hits.map(plainVectors), cmd.optsWithGlobals(), () =>
+            hits.map((h) => `${h.score.toFixed(4)}  ${h.groupKey !== undefined ? `[${String(h.groupKey)}] ` : ''}${h.id}${h.ranks ? `  ${JSON.stringify(h.ranks)}` : ''}  ${h.payload ? JSON.stringify(h.payload) : ''}${h.document ? `\n        ${h.document.text.replace(/\s+/g, ' ').slice(0, 160)}` : ''}`).join('\n') || '(no hits)',
           );
         } finally {
           await db.close();
@@ -208,6 +210,7 @@ export function buildProgram(): Command {
     );
 
   addHistoryCommands(program);
+  addRecordCommands(program);
   addServeCommand(program);
 
   program

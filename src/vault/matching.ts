@@ -33,6 +33,7 @@ export function matchingRecords(vault: VaultState, filter: Filter, predicate: Pr
 /** How many records match `filter`: an index-answered filter is counted without touching a record. */
 export function countMatching(vault: VaultState, filter: Filter): number {
   const predicate = compileFilter(filter);
+  if (isEmptyFilter(filter)) return vault.records.count;
   const indexes = vault.payloadIndexes;
   if (indexes.size > 0 && answeredByIndexes(filter, indexes)) {
     // Index label sets hold live labels only (erase and upsert remove theirs).
