@@ -154,17 +154,22 @@ export class QuiverServer {
   private async readBody(req: http.IncomingMessage): Promise<Record<string, unknown>> {
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > this.maxBody) throw this.tooLarge(req);
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of req as AsyncIterable<Buffer>) {
-      size += chunk.byteLength;
-      if (size > this.maxBody) throw this.tooLarge(req);
-      chunks.push(chunk);
-    }
-    if (size === 0) return {};
+    // Plain events rather than an async iterator: this runs on every request.
+    const bytes = await new Promise<Buffer>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      req.on('data', (chunk: Buffer) => {
+        size += chunk.byteLength;
+        if (size > this.maxBody) reject(this.tooLarge(req));
+        else chunks.push(chunk);
+      });
+      req.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+      req.once('error', reject);
+    });
+    if (bytes.byteLength === 0) return {};
     let parsed: unknown;
     try {
-      parsed = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      parsed = JSON.parse(bytes.toString('utf8'));
     } catch (err) {
       throw new HttpError(400, `Format error in JSON body: ${(err as Error).message}`);
     }
