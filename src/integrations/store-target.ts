@@ -44,7 +44,8 @@ export class TargetVault {
 
   /** The vault, after checking `dimension` (when known) against the database's IDENTITY. */
   async vault(options: { dimension?: number; create: boolean }): Promise<Vault | null> {
-    const db = await this.database(options.dimension);
+    // Only a write creates a database; a search on a path with none fails to open instead.
+    const db = await this.database(options.create ? options.dimension : undefined);
     if (options.dimension !== undefined) checkDimension(db, options.dimension);
     if (db.hasVault(this.vaultName)) return db.vault(this.vaultName);
     if (!options.create) return null;
