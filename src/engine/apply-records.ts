@@ -3,6 +3,20 @@ import { applyPatch } from '../vault/patch.js';
 import type { VaultState } from '../vault/vault-state.js';
 import type { RecordOp } from '../wal/record-ops-codec.js';
 
+/** Erases each id as 'erase' does (graph, text index, payload indexes, store), in one pass. */
+export function applyEraseMany(vault: VaultState, ids: readonly string[], lsn: number): void {
+  vault.version++;
+  const indexes = [...vault.payloadIndexes.values()];
+  for (const id of ids) {
+    const old = vault.records.delete(id);
+    if (!old) continue;
+    vault.index.remove(old.label);
+    if (old.doc) vault.text.remove(id, old.doc.text);
+    for (const index of indexes) index.remove(old.label, old.payload);
+  }
+  vault.lsn = lsn;
+}
+
 /**
  * Applies a patch (live and on replay alike): each id's payload is recomputed from the payload
  * the log has rebuilt so far, so replay reproduces the live result byte for byte. Only the

@@ -3,7 +3,7 @@ import { createIndex, VaultState } from '../vault/vault-state.js';
 import { PayloadIndex } from '../vault/payload-index.js';
 import { StoredRecord } from '../vault/record-store.js';
 import type { DbState } from './state.js';
-import { applyPatchOp } from './apply-records.js';
+import { applyEraseMany, applyPatchOp } from './apply-records.js';
 
 /**
  * Applies one validated operation to memory. The live path and WAL replay share this, so a
@@ -56,9 +56,11 @@ export function applyOp(state: DbState, op: Op, lsn: number): boolean {
       vault.lsn = lsn;
       return true;
     }
-    case 'eraseMany':
-      for (const id of op.ids) applyOp(state, { type: 'erase', vault: op.vault, id }, lsn);
-      return state.vaults.has(op.vault);
+    case 'eraseMany': {
+      const vault = state.vaults.get(op.vault);
+      if (vault) applyEraseMany(vault, op.ids, lsn);
+      return vault !== undefined;
+    }
     case 'patch': {
       const vault = state.vaults.get(op.vault);
       if (vault) applyPatchOp(vault, op, lsn);

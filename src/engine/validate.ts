@@ -42,6 +42,8 @@ export function checkQuota(quota: unknown, field = 'quota'): Quota {
  * (nothing changes) if, after all of it, a vault whose usage grew is over a quota.
  */
 export function checkQuotas(state: DbState, ops: readonly Op[]): void {
+  // Only inserts and patches can grow a vault: a group of erases passes without the walk.
+  if (!ops.some((op) => op.type === 'insert' || op.type === 'patch')) return;
   const usage = new Map<number, { count: number; bytes: number; grew: boolean; sizes: Map<string, number | null> }>();
   const dim = state.identity.dimension;
   for (const op of ops) {

@@ -36,7 +36,7 @@ function inside(a: readonly string[], b: readonly string[]): boolean {
 export function checkPatch(spec: unknown, maxPayloadBytes: number, at = ''): CheckedPatch {
   if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) throw new ValidationError(`${at}patch`, 'must be an object { set?, unset? }');
   const { set, unset, ...rest } = spec as { set?: unknown; unset?: unknown };
-  const extra = Object.keys(rest).filter((k) => !(at && (k === 'op' || k === 'vault' || k === 'id' || k === 'filter')));
+  const extra = Object.keys(rest);
   if (extra.length > 0) throw new ValidationError(`${at}${extra[0]}`, 'is not a patch field (set, unset)');
   const paths: { parts: string[]; field: string }[] = [];
   let checkedSet: Payload | null = null;

@@ -51,6 +51,8 @@ describe('everyday reads', () => {
     assert.deepEqual(without.slice(0, 3), [10, 20, 10]);
     assert.equal(v.count(), 30);
     assert.throws(() => v.count({ tag: { $regex: 'x' } }), invalid('filter.tag.$regex'));
+    // {} matches everything, also once an index exists (it used to be 'answered' by the index: no hits).
+    assert.equal((await v.search([1, 1, 0], { k: 5, filter: {} })).length, 5);
     await db.close();
   });
 
