@@ -44,3 +44,4 @@ export { chunkText, type ChunkOptions } from './embedder/chunker.js';
 export { tokenize } from './embedder/tokenize.js';
 export type { EmbedderOption } from './embedder/resolve.js';
 export type { ChunkInfo, DocumentInfo, DocumentInput, Lineage } from './vault/document.js';
+export type { EmbeddedDocumentInput, EmbeddingSource } from './vault/document.js';

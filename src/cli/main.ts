@@ -16,6 +16,7 @@ import { ExitCode, describe, print, reportError } from './output.js';
 import { integer, run } from './run.js';
 import { addHistoryCommands } from './history-commands.js';
 import { addRecordCommands, addSearchKnobOptions, plainVectors, searchKnobs } from './record-commands.js';
+import { addServeCommand } from './serve-command.js';
 
 /** 'local', or a folder holding a transformers model. */
 function embedderOption(value: string): EmbedderOption {
@@ -210,6 +211,7 @@ export function buildProgram(): Command {
 
   addHistoryCommands(program);
   addRecordCommands(program);
+  addServeCommand(program);
 
   program
     .command('recover <db>')

@@ -2,7 +2,7 @@ import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import type { Embedder } from '../embedder/embedder.js';
 import { Branches, Layers, Traces } from './history-api.js';
 import { chunkText, type ChunkOptions } from '../embedder/chunker.js';
-import { checkChunk, checkText, lineageOf, type ChunkInfo, type DocumentInfo, type DocumentInput } from '../vault/document.js';
+import { checkChunk, checkText, lineageOf, type ChunkInfo, type DocumentInfo, type DocumentInput, type EmbeddedDocumentInput, type EmbeddingSource } from '../vault/document.js';
 import { norm, toVector } from '../format/vector.js';
 import type { Payload } from '../vault/payload.js';
 import { validatePayload } from '../vault/payload.js';
@@ -158,6 +158,23 @@ export class VaultHandle implements Vault {
       return ops;
     }, docs.length > 1);
     return erased;
+  }
+
+  /** Documents with vectors computed elsewhere: text, chunk and the outside embedder's lineage, one batch. */
+  async insertDocuments(docs: readonly EmbeddedDocumentInput[], source: EmbeddingSource): Promise<void> {
+    if (!Array.isArray(docs)) throw new ValidationError('docs', 'must be an array');
+    if (typeof source !== 'object' || source === null || typeof source.provider !== 'string' || typeof source.model !== 'string') throw new ValidationError('source', 'must name a provider and a model');
+    const lineage = { provider: source.provider, model: source.model, revision: source.revision ?? '', fingerprint: source.fingerprint ?? '', at: new Date().toISOString() };
+    const max = this.host.maxPayloadBytes();
+    await this.host.mutate(() => {
+      this.state();
+      const state = this.host.readable();
+      return docs.map((d, i) => {
+        if (typeof d !== 'object' || d === null) throw new ValidationError(`docs[${i}]`, 'must be an object');
+        const doc = { text: checkText(d.text, max, `docs[${i}].text`), chunk: checkChunk(d.chunk, `docs[${i}].chunk`), lineage };
+        return insertOp(state, this.number, d.id, d.vector, d.payload, max, `docs[${i}].`, doc);
+      });
+    }, docs.length > 1);
   }
 
   async erase(id: string): Promise<boolean> {

@@ -80,3 +80,16 @@ export function decodeDocument(value: unknown, fail: (why: string) => never): Do
   }
   return { text: d.t, chunk, lineage: { provider: l.p as string, model: l.m as string, revision: l.r as string, fingerprint: l.f as string, at: l.at as string } };
 }
+
+/** A document whose vector was computed outside quiverdb (a LangChain or LlamaIndex embedder). */
+export interface EmbeddedDocumentInput extends DocumentInput {
+  vector: Float32Array | readonly number[];
+}
+
+/** The outside embedder recorded as the lineage of such documents. */
+export interface EmbeddingSource {
+  provider: string;
+  model: string;
+  revision?: string;
+  fingerprint?: string;
+}

@@ -1,6 +1,6 @@
 import type { ChunkOptions } from '../embedder/chunker.js';
 import type { Branches, Layers, Traces } from '../engine/history-api.js';
-import type { DocumentInfo, DocumentInput } from './document.js';
+import type { DocumentInfo, DocumentInput, EmbeddedDocumentInput, EmbeddingSource } from './document.js';
 import type { Payload } from './payload.js';
 import type { Filter } from './filter.js';
 import type { Hit, SearchOptions } from './search.js';
@@ -91,6 +91,8 @@ export interface Vault {
   addDocuments(docs: readonly DocumentInput[]): Promise<void>;
   /** Chunks a long text into `<docId>#<n>` documents, erasing stale chunks of an earlier version. */
   addText(docId: string, text: string, options?: ChunkOptions & { payload?: Payload | null }): Promise<{ chunks: number; removed: number }>;
+  /** Upserts documents whose vectors an outside embedder computed; `source` names it in each record's lineage. */
+  insertDocuments(docs: readonly EmbeddedDocumentInput[], source: EmbeddingSource): Promise<void>;
   /** Erases `id`; resolves false (and writes nothing) when there was no such record. */
   erase(id: string): Promise<boolean>;
   /**
