@@ -5,6 +5,12 @@ import type { Embedder, EmbedderManifest } from './embedder.js';
 import { defaultArtifact } from './glove-source.js';
 import { decodeLocalEmbed, type LocalEmbedTable } from './localembed-file.js';
 import { tokenize } from './tokenize.js';
+import { finishV2, isV2, sumV2 } from './local-v2.js';
+import { defaultV2Artifact } from './v2-table.js';
+
+/** The built-in models `local` can create; a new database gets LOCAL_DEFAULT (README "Embedders"). */
+export type LocalModel = 'default_v1' | 'default_v2';
+export const LOCAL_DEFAULT: LocalModel = 'default_v2';
 
 /**
  * The built-in embedder `local` / `default_v1` (README "Embedders"): the SIF-weighted mean of
@@ -35,9 +41,16 @@ export class LocalEmbedder implements Embedder {
   }
 
   /** From the installed npm package (cached per installation), or from an artifact's bytes. */
-  static async create(options: { artifact?: Uint8Array } = {}): Promise<LocalEmbedder> {
-    const bytes = options.artifact ?? defaultArtifact();
-    return new LocalEmbedder(bytes, decodeLocalEmbed(bytes, 'default_v1.localembed'));
+  static async create(options: { artifact?: Uint8Array; model?: LocalModel } = {}): Promise<LocalEmbedder> {
+    const model = options.model ?? LOCAL_DEFAULT;
+    if (model !== 'default_v1' && model !== 'default_v2') throw new ValidationError('model', "must be 'default_v1' or 'default_v2'");
+    const bytes = options.artifact ?? (model === 'default_v1' ? defaultArtifact() : defaultV2Artifact());
+    return new LocalEmbedder(bytes, decodeLocalEmbed(bytes, `${options.artifact ? 'artifact' : model}.localembed`));
+  }
+
+  /** An embedder over a table built in memory (the evaluation harness compares variants this way). */
+  static fromTable(bytes: Uint8Array): LocalEmbedder {
+    return new LocalEmbedder(bytes, decodeLocalEmbed(bytes, 'table'));
   }
 
   artifact(): Uint8Array {
@@ -50,6 +63,12 @@ export class LocalEmbedder implements Embedder {
 
   private embedOne(text: string, field: string): Float32Array {
     if (typeof text !== 'string') throw new ValidationError(field, 'must be a string');
+    const meta2 = this.table.meta;
+    if (isV2(meta2)) {
+      const sum = sumV2(this.table, this.index, text, hashedVector);
+      if (sum === null) throw new ValidationError(field, 'has no words to embed');
+      return finishV2(meta2, sum);
+    }
     const { weights, scales, vectors, meta } = this.table;
     const dim = this.dimension;
     const acc = new Float64Array(dim);
