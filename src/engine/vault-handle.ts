@@ -6,6 +6,7 @@ import { checkChunk, checkText, lineageOf, type ChunkInfo, type DocumentInfo, ty
 import { norm, toVector } from '../format/vector.js';
 import type { Payload } from '../vault/payload.js';
 import { validatePayload } from '../vault/payload.js';
+import { defaultMode } from '../vault/fusion.js';
 import { checkSearchOptions, copyPayload, searchByMode, type Hit, type SearchOptions } from '../vault/search.js';
 import type { RecordInput, RecordOutput, Vault, VaultInfo } from '../vault/vault.js';
 import type { VaultState } from '../vault/vault-state.js';
@@ -169,14 +170,15 @@ export class VaultHandle implements Vault {
   }
 
   /**
-   * mode 'vector' (default): nearest records to a vector, or to a text embedded with the
-   * database's embedder. 'text': BM25 over document text. 'hybrid': both rankings, fused.
+   * mode 'vector': nearest records to a vector, or to a text embedded with the database's
+   * embedder. 'text': BM25 over document text. 'hybrid': both rankings, fused. A text query on
+   * a vault with documents defaults to 'hybrid', anything else to 'vector'.
    */
   async search(query: string | Float32Array | readonly number[], options: SearchOptions = {}): Promise<Hit[]> {
     this.state();
     if (typeof options !== 'object' || options === null) throw new ValidationError('options', 'must be an object');
     const checked = checkSearchOptions(options);
-    const mode = options.mode ?? 'vector';
+    const mode = options.mode ?? defaultMode(typeof query === 'string', this.state().text.documents);
     if (typeof query === 'string' && query.trim().length === 0) throw new ValidationError('query', 'must not be empty');
     if (mode !== 'vector' && typeof query !== 'string') throw new ValidationError('query', `mode '${mode}' needs a text query`);
     let vector: Float32Array | undefined;
