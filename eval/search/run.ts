@@ -1,5 +1,5 @@
 /**
- * npm run eval:search [-- --write-list] [--experiments] [--only npm|debian|questions]
+ * npm run eval:search [-- --write-list] [--experiments] [--grid] [--only npm|debian|questions] [--embedder v1|v2]
  * Recall@10 and MRR@10 of each search mode and setting, per corpus and split (README "Search
  * quality"). Documents are added with addText (chunked as users do); a query's ranking is its
  * hits grouped by document (the best chunk each), so a document counts once.
@@ -61,7 +61,9 @@ async function rank(vault: Awaited<ReturnType<Awaited<ReturnType<typeof open>>['
 const rows: string[] = [];
 rows.push('| corpus | split | embedder | mode | recall@10 | MRR@10 | top-3 relevant | hub | hub chunk |');
 rows.push('|---|---|---|---|---:|---:|---:|---:|---|');
+const onlyEmbedder = process.argv.includes('--embedder') ? process.argv[process.argv.indexOf('--embedder') + 1] : null;
 for (const [ename, make] of embedders(args.has('--experiments'))) {
+  if (onlyEmbedder && ename !== onlyEmbedder) continue;
   const embedder: Embedder = await make();
   for (const corpus of corpora) {
     const db = await open(undefined, { embedder, dimension: embedder.dimension, durability: 'ephemeral' });

@@ -12,8 +12,8 @@ export function settings(grid: boolean): [string, SearchOptions][] {
     ['default (hybrid weighted)', {}],
   ];
   if (grid) {
-    for (const w of [0.5, 0.6, 0.65, 0.7, 0.75, 0.8, 0.9]) list.push([`hybrid weighted ${w}`, { mode: 'hybrid', fusion: 'weighted', textWeight: w }]);
-    for (const w of [0.7, 0.8]) list.push([`hybrid weighted ${w} floor 0`, { mode: 'hybrid', fusion: 'weighted', textWeight: w, textFloor: 0 }]);
+    for (const w of [0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95]) list.push([`hybrid weighted ${w}`, { mode: 'hybrid', fusion: 'weighted', textWeight: w }]);
+    for (const w of [0.9]) list.push([`hybrid weighted ${w} floor 0`, { mode: 'hybrid', fusion: 'weighted', textWeight: w, textFloor: 0 }]);
     list.push(['hybrid rrf (k 10)', { mode: 'hybrid', fusion: 'rrf', rrfK: 10 }]);
   }
   return list;

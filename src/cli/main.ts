@@ -108,9 +108,11 @@ export function buildProgram(): Command {
     .option('--ef <n>', 'HNSW search breadth', integer)
     .option('--filter <json>', 'payload filter as JSON')
     .option('--exact', 'exact search, no graph')
-    .addOption(new Option('--mode <mode>', 'vector (default), text (BM25) or hybrid').choices(['vector', 'text', 'hybrid']))
+    .addOption(new Option('--mode <mode>', 'vector, text (BM25) or hybrid (default for --text on a vault with documents)').choices(['vector', 'text', 'hybrid']))
+    .addOption(new Option('--fusion <rule>', 'hybrid fusion: weighted (default) or rrf').choices(['weighted', 'rrf']))
+    .option('--text-weight <w>', 'weighted fusion: weight of the text score, 0 to 1', parseFloat)
     .action(
-      run(async (dbPath: string, o: { vault: string; text?: string; vector?: string; k: number; ef?: number; filter?: string; exact?: boolean; mode?: 'vector' | 'text' | 'hybrid' }, cmd: Command) => {
+      run(async (dbPath: string, o: { vault: string; text?: string; vector?: string; k: number; ef?: number; filter?: string; exact?: boolean; mode?: 'vector' | 'text' | 'hybrid'; fusion?: 'weighted' | 'rrf'; textWeight?: number }, cmd: Command) => {
         if ((o.text === undefined) === (o.vector === undefined)) throw new CommanderError(ExitCode.usage, 'quiver.missing', 'search needs exactly one of --text and --vector');
         const parse = (what: string, text: string): unknown => {
           try {
@@ -127,6 +129,8 @@ export function buildProgram(): Command {
             ...(o.filter ? { filter: parse('filter', o.filter) as Filter } : {}),
             ...(o.exact ? { exact: true } : {}),
             ...(o.mode ? { mode: o.mode } : {}),
+            ...(o.fusion ? { fusion: o.fusion } : {}),
+            ...(o.textWeight !== undefined ? { textWeight: o.textWeight } : {}),
           });
           print(hits, cmd.optsWithGlobals(), () =>
             hits.map((h) => `${h.score.toFixed(4)}  ${h.id}${h.ranks ? `  ${JSON.stringify(h.ranks)}` : ''}  ${h.payload ? JSON.stringify(h.payload) : ''}${h.document ? `\n        ${h.document.text.replace(/\s+/g, ' ').slice(0, 160)}` : ''}`).join('\n') || '(no hits)',

@@ -15,7 +15,7 @@ import type { Metric } from '../format/identity.js';
 export type FusionRule = 'rrf' | 'weighted';
 
 /** The default text weight, chosen on the evaluation's tuning split (eval/search, README). */
-export const DEFAULT_TEXT_WEIGHT = 0.7;
+export const DEFAULT_TEXT_WEIGHT = 0.95;
 export const DEFAULT_RRF_K = 60;
 
 export interface Ranking {
