@@ -1,7 +1,7 @@
 import { LocalEmbedder } from '../../src/index.js';
 import type { Embedder } from '../../src/index.js';
 import { encodeLocalEmbed, type LocalEmbedTable } from '../../src/embedder/localembed-file.js';
-import { sumV2 } from '../../src/embedder/local-v2.js';
+import { sumV2, v2Context } from '../../src/embedder/local-v2.js';
 import { hashedVector } from '../../src/embedder/local-embedder.js';
 import { readWink, type WinkWords } from '../../scripts/embedder-v2/wink-source.js';
 import { buildV2Table, V2_DEFAULTS, type V2Options } from '../../scripts/embedder-v2/build-table.js';
@@ -24,7 +24,7 @@ export function embedders(experiments: boolean): [string, () => Promise<Embedder
     wink ??= readWink(200_000);
     const opts = { ...V2_DEFAULTS, ...o };
     if (opts.components > 0 && process.env.V2_REFERENCE === 'sotu') opts.reference = sotuParagraphs();
-    const sum = (t: LocalEmbedTable, text: string) => sumV2(t, new Map(t.vocabulary.map((w, i) => [w, i])), text, hashedVector) ?? new Float64Array(t.meta.dimension);
+    const sum = (t: LocalEmbedTable, text: string) => sumV2(v2Context(t, new Map(t.vocabulary.map((w, i) => [w, i])), hashedVector), text) ?? new Float64Array(t.meta.dimension);
     return LocalEmbedder.fromTable(Buffer.concat(encodeLocalEmbed(buildV2Table(wink, opts, sum))));
   };
   const steps: [string, Partial<V2Options>][] = (process.env.V2_STEPS ? JSON.parse(process.env.V2_STEPS) : [

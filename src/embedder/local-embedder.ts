@@ -5,7 +5,7 @@ import type { Embedder, EmbedderManifest } from './embedder.js';
 import { defaultArtifact } from './glove-source.js';
 import { decodeLocalEmbed, type LocalEmbedTable } from './localembed-file.js';
 import { tokenize } from './tokenize.js';
-import { finishV2, isV2, sumV2 } from './local-v2.js';
+import { finishV2, isV2, sumV2, v2Context, type V2Context } from './local-v2.js';
 import { defaultV2Artifact } from './v2-table.js';
 
 /** The built-in models `local` can create; a new database gets LOCAL_DEFAULT (README "Embedders"). */
@@ -22,6 +22,7 @@ export class LocalEmbedder implements Embedder {
   readonly dimension: number;
   readonly manifest: EmbedderManifest;
   private readonly index: Map<string, number>;
+  private readonly v2: V2Context | null;
 
   private constructor(
     private readonly bytes: Uint8Array,
@@ -29,6 +30,7 @@ export class LocalEmbedder implements Embedder {
   ) {
     this.dimension = table.meta.dimension;
     this.index = new Map(table.vocabulary.map((w, i) => [w, i]));
+    this.v2 = isV2(table.meta) ? v2Context(table, this.index, hashedVector) : null;
     this.manifest = {
       provider: 'local',
       model: table.meta.model,
@@ -61,11 +63,24 @@ export class LocalEmbedder implements Embedder {
     return texts.map((text, i) => this.embedOne(text, `texts[${i}]`));
   }
 
+  /**
+   * default_v2 weighs a query's words by the vault's inverse document frequencies (FORMAT.md
+   * "default_v2"); default_v1 embeds queries like documents, as it always has.
+   */
+  async embedQuery(text: string, termWeight: (term: string) => number): Promise<Float32Array> {
+    const meta = this.table.meta;
+    if (!isV2(meta) || !this.v2) return this.embedOne(text, 'query');
+    if (typeof text !== 'string') throw new ValidationError('query', 'must be a string');
+    const sum = sumV2(this.v2, text, termWeight);
+    if (sum === null) throw new ValidationError('query', 'has no words to embed');
+    return finishV2(meta, sum);
+  }
+
   private embedOne(text: string, field: string): Float32Array {
     if (typeof text !== 'string') throw new ValidationError(field, 'must be a string');
     const meta2 = this.table.meta;
-    if (isV2(meta2)) {
-      const sum = sumV2(this.table, this.index, text, hashedVector);
+    if (isV2(meta2) && this.v2) {
+      const sum = sumV2(this.v2, text);
       if (sum === null) throw new ValidationError(field, 'has no words to embed');
       return finishV2(meta2, sum);
     }

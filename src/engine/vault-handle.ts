@@ -7,6 +7,7 @@ import { norm, toVector } from '../format/vector.js';
 import type { Payload } from '../vault/payload.js';
 import { validatePayload } from '../vault/payload.js';
 import { defaultMode } from '../vault/fusion.js';
+import { embedQuery } from '../text/query-weights.js';
 import { checkSearchOptions, copyPayload, searchByMode, type Hit, type SearchOptions } from '../vault/search.js';
 import type { RecordInput, RecordOutput, Vault, VaultInfo } from '../vault/vault.js';
 import type { VaultState } from '../vault/vault-state.js';
@@ -183,7 +184,7 @@ export class VaultHandle implements Vault {
     if (mode !== 'vector' && typeof query !== 'string') throw new ValidationError('query', `mode '${mode}' needs a text query`);
     let vector: Float32Array | undefined;
     if (mode !== 'text') {
-      vector = typeof query === 'string' ? ((await this.host.embedder().embed([query])) as [Float32Array])[0] : toVector(query, this.host.readable().identity.dimension, 'query');
+      vector = typeof query === 'string' ? await embedQuery(this.host.embedder(), query, this.state().text) : toVector(query, this.host.readable().identity.dimension, 'query');
     }
     return searchByMode(this.state(), this.host.readable().identity.metric, { ...(vector ? { vector } : {}), ...(typeof query === 'string' ? { text: query } : {}) }, options, checked);
   }
