@@ -4,7 +4,9 @@ export type { Database, DatabaseStatus, BatchOp, CompactResult } from './engine/
 export type { CheckpointResult } from './engine/checkpoint.js';
 export type { DatabaseStats, VaultStats, FileStats } from './engine/stats.js';
 export type { RecoveryReport, RecoveryPolicy } from './engine/recovery.js';
-export type { Vault, VaultInfo, RecordInput, RecordOutput } from './vault/vault.js';
+export type { Vault, VaultInfo, RecordInput, RecordOutput, ScanOptions, ScanPage, ScannedRecord, RecordsOptions, PatchSpec, EraseWhereOptions } from './vault/vault.js';
+export type { SearchKnobs, HitExtras } from './vault/search-options.js';
+export type { RecordBatchOp } from './engine/record-ops.js';
 export type { Hit, SearchOptions } from './vault/search.js';
 export type { Filter } from './vault/filter.js';
 export type { Payload, PayloadValue } from './vault/payload.js';

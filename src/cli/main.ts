@@ -15,6 +15,7 @@ import { runDemo } from './demo.js';
 import { ExitCode, describe, print, reportError } from './output.js';
 import { integer, run } from './run.js';
 import { addHistoryCommands } from './history-commands.js';
+import { addRecordCommands, addSearchKnobOptions, plainVectors, searchKnobs } from './record-commands.js';
 
 /** 'local', or a folder holding a transformers model. */
 function embedderOption(value: string): EmbedderOption {
@@ -98,8 +99,8 @@ export function buildProgram(): Command {
       );
   }
 
-  program
-    .command('search <db>')
+  addSearchKnobOptions(program
+    .command('search <db>'))
     .description('nearest records to a text or a vector (read-only)')
     .requiredOption('--vault <name>', 'vault to search')
     .option('--text <query>', 'query text, embedded with the database\'s embedder')
@@ -112,7 +113,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--fusion <rule>', 'hybrid fusion: weighted (default) or rrf').choices(['weighted', 'rrf']))
     .option('--text-weight <w>', 'weighted fusion: weight of the text score, 0 to 1', parseFloat)
     .action(
-      run(async (dbPath: string, o: { vault: string; text?: string; vector?: string; k: number; ef?: number; filter?: string; exact?: boolean; mode?: 'vector' | 'text' | 'hybrid'; fusion?: 'weighted' | 'rrf'; textWeight?: number }, cmd: Command) => {
+      run(async (dbPath: string, o: { vault: string; text?: string; vector?: string; k: number; ef?: number; filter?: string; exact?: boolean; mode?: 'vector' | 'text' | 'hybrid'; fusion?: 'weighted' | 'rrf'; textWeight?: number; minScore?: number; mmr?: number | boolean; groupBy?: string; groupSize?: number; vectors?: boolean }, cmd: Command) => {
         if ((o.text === undefined) === (o.vector === undefined)) throw new CommanderError(ExitCode.usage, 'quiver.missing', 'search needs exactly one of --text and --vector');
         const parse = (what: string, text: string): unknown => {
           try {
@@ -131,9 +132,10 @@ export function buildProgram(): Command {
             ...(o.mode ? { mode: o.mode } : {}),
             ...(o.fusion ? { fusion: o.fusion } : {}),
             ...(o.textWeight !== undefined ? { textWeight: o.textWeight } : {}),
+            ...searchKnobs(o, db.identity.metric, o.mode),
           });
-          print(hits, cmd.optsWithGlobals(), () =>
-            hits.map((h) => `${h.score.toFixed(4)}  ${h.id}${h.ranks ? `  ${JSON.stringify(h.ranks)}` : ''}  ${h.payload ? JSON.stringify(h.payload) : ''}${h.document ? `\n        ${h.document.text.replace(/\s+/g, ' ').slice(0, 160)}` : ''}`).join('\n') || '(no hits)',
+          print(hits.map(plainVectors), cmd.optsWithGlobals(), () =>
+            hits.map((h) => `${h.score.toFixed(4)}  ${h.groupKey !== undefined ? `[${String(h.groupKey)}] ` : ''}${h.id}${h.ranks ? `  ${JSON.stringify(h.ranks)}` : ''}  ${h.payload ? JSON.stringify(h.payload) : ''}${h.document ? `\n        ${h.document.text.replace(/\s+/g, ' ').slice(0, 160)}` : ''}`).join('\n') || '(no hits)',
           );
         } finally {
           await db.close();
@@ -211,6 +213,7 @@ export function buildProgram(): Command {
     );
 
   addHistoryCommands(program);
+  addRecordCommands(program);
 
   program
     .command('recover <db>')

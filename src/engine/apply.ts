@@ -3,6 +3,7 @@ import { createIndex, VaultState } from '../vault/vault-state.js';
 import { PayloadIndex } from '../vault/payload-index.js';
 import { StoredRecord } from '../vault/record-store.js';
 import type { DbState } from './state.js';
+import { applyPatchOp } from './apply-records.js';
 
 /**
  * Applies one validated operation to memory. The live path and WAL replay share this, so a
@@ -55,13 +56,21 @@ export function applyOp(state: DbState, op: Op, lsn: number): boolean {
       vault.lsn = lsn;
       return true;
     }
+    case 'eraseMany':
+      for (const id of op.ids) applyOp(state, { type: 'erase', vault: op.vault, id }, lsn);
+      return state.vaults.has(op.vault);
+    case 'patch': {
+      const vault = state.vaults.get(op.vault);
+      if (vault) applyPatchOp(vault, op, lsn);
+      return vault !== undefined;
+    }
     default:
       return applyHistoryOp(state, op, lsn);
   }
 }
 
 /** Layers, branches and traces. */
-function applyHistoryOp(state: DbState, op: Exclude<Op, { type: 'insert' | 'erase' | 'vaultCreate' | 'vaultDrop' }>, lsn: number): boolean {
+function applyHistoryOp(state: DbState, op: Exclude<Op, { type: 'insert' | 'erase' | 'vaultCreate' | 'vaultDrop' | 'eraseMany' | 'patch' }>, lsn: number): boolean {
   const vault = state.vaults.get(op.vault);
   if (!vault) return false;
   vault.lsn = lsn;

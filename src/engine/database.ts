@@ -26,6 +26,7 @@ import { prefetchVectors, releaseVectors, vectorsLoaded, type DbState } from './
 import { collectStats, type DatabaseStats } from './stats.js';
 import { checkQuota, checkQuotas, checkVaultName, checkId } from './validate.js';
 import { insertOp, VaultHandle, type VaultHost } from './vault-handle.js';
+import { recordBatchOp, RecordView, type RecordBatchOp } from './record-ops.js';
 import { exportState, fromJson, readExport, type ExportSummary } from './export.js';
 import { importedDocument, importedLayer, missing, onProgress } from './import-helpers.js';
 import { branchCreateOp, branchDeleteOp, branchUpdateOp, checkBranchName, checkRetention, layerCommitOp, pendingFor, tracePutOp, type CommitInput, type Pending, type TraceOptions } from './history-ops.js';
@@ -40,7 +41,8 @@ export type BatchOp =
   | { op: 'branch.update'; vault: string; name: string; head: string | null; expectedHead?: string | null }
   | { op: 'branch.delete'; vault: string; name: string; force?: boolean }
   | ({ op: 'trace.put'; vault: string; key: string; trace: unknown } & TraceOptions)
-  | { op: 'trace.delete'; vault: string; key: string };
+  | { op: 'trace.delete'; vault: string; key: string }
+  | RecordBatchOp;
 
 export interface CompactResult extends CheckpointResult {
   /** Graph slots of erased records that the rebuild dropped. */
@@ -198,6 +200,7 @@ export class Database implements AsyncDisposable {
       const state = this.readable();
       const max = this.parts.options.maxPayloadBytes;
       const pending = new Map<number, Pending>();
+      const view = new RecordView();
       return ops.map((o, i): Op => {
         const at = `ops[${i}].`;
         if (typeof o !== 'object' || o === null) throw new ValidationError(`ops[${i}]`, 'must be an object');
@@ -207,9 +210,13 @@ export class Database implements AsyncDisposable {
         const p = pending.get(number)!;
         switch (o.op) {
           case 'insert':
-            return insertOp(state, number, o.id, o.vector, o.payload, max, at);
+            return view.note(insertOp(state, number, o.id, o.vector, o.payload, max, at));
           case 'erase':
-            return { type: 'erase', vault: number, id: checkId(o.id, `${at}id`) };
+            return view.note({ type: 'erase', vault: number, id: checkId(o.id, `${at}id`) });
+          case 'patch':
+          case 'eraseWhere':
+          case 'patchWhere':
+            return recordBatchOp(view, vault, o, max, state.identity.dimension, at);
           case 'layer.commit':
             return layerCommitOp(vault, p, o, max);
           case 'branch.create':

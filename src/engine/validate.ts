@@ -3,6 +3,7 @@ import { recordBytes } from '../vault/record-store.js';
 import type { Quota } from '../vault/vault-state.js';
 import type { Op } from '../wal/records.js';
 import type { DbState } from './state.js';
+import { sizeEffects } from './record-ops.js';
 
 /** README "Names and limits". */
 export const VAULT_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
@@ -44,20 +45,22 @@ export function checkQuotas(state: DbState, ops: readonly Op[]): void {
   const usage = new Map<number, { count: number; bytes: number; grew: boolean; sizes: Map<string, number | null> }>();
   const dim = state.identity.dimension;
   for (const op of ops) {
-    if (op.type !== 'insert' && op.type !== 'erase') continue;
+    const effects = sizeEffects(op, dim);
+    if (effects === null) continue;
     const vault = state.vaults.get(op.vault)!;
     let u = usage.get(op.vault);
     if (!u) {
       u = { count: vault.records.count, bytes: vault.records.bytes, grew: false, sizes: new Map() };
       usage.set(op.vault, u);
     }
-    const existing = vault.records.get(op.id);
-    const before = u.sizes.has(op.id) ? u.sizes.get(op.id)! : existing ? recordBytes(existing, dim) : null;
-    const after = op.type === 'insert' ? recordBytes(op, dim) : null;
-    u.sizes.set(op.id, after);
-    u.count += (after === null ? 0 : 1) - (before === null ? 0 : 1);
-    u.bytes += (after ?? 0) - (before ?? 0);
-    if ((after ?? 0) > (before ?? 0) || (before === null && after !== null)) u.grew = true;
+    for (const { id, after } of effects) {
+      const existing = vault.records.get(id);
+      const before = u.sizes.has(id) ? u.sizes.get(id)! : existing ? recordBytes(existing, dim) : null;
+      u.sizes.set(id, after);
+      u.count += (after === null ? 0 : 1) - (before === null ? 0 : 1);
+      u.bytes += (after ?? 0) - (before ?? 0);
+      if ((after ?? 0) > (before ?? 0) || (before === null && after !== null)) u.grew = true;
+    }
   }
   for (const [number, u] of usage) {
     if (!u.grew) continue;

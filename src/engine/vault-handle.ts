@@ -8,8 +8,12 @@ import type { Payload } from '../vault/payload.js';
 import { validatePayload } from '../vault/payload.js';
 import { defaultMode } from '../vault/fusion.js';
 import { embedQuery } from '../text/query-weights.js';
-import { checkSearchOptions, copyPayload, searchByMode, type Hit, type SearchOptions } from '../vault/search.js';
-import type { RecordInput, RecordOutput, Vault, VaultInfo } from '../vault/vault.js';
+import { checkSearchOptions, copyPayload, type Hit, type SearchOptions } from '../vault/search.js';
+import type { EraseWhereOptions, PatchSpec, RecordInput, RecordOutput, RecordsOptions, ScannedRecord, ScanOptions, ScanPage, Vault, VaultInfo } from '../vault/vault.js';
+import type { Filter } from '../vault/filter.js';
+import { checkKnobs, searchWithKnobs } from '../vault/search-knobs.js';
+import { checkScanOptions, countRecords, getMany, scanRecords } from '../vault/record-reads.js';
+import { eraseWhereOp, patchOp, patchWhereOp, RecordView } from './record-ops.js';
 import type { VaultState } from '../vault/vault-state.js';
 import type { Op } from '../wal/records.js';
 import type { DbState } from './state.js';
@@ -152,6 +156,59 @@ export class VaultHandle implements Vault {
     return existed;
   }
 
+  async eraseWhere(filter: Filter, options?: EraseWhereOptions): Promise<number> {
+    let n = 0;
+    await this.host.mutate(() => {
+      const op = eraseWhereOp(new RecordView(), this.state(), filter, options);
+      n = op?.ids.length ?? 0;
+      return op ? [op] : [];
+    }, false);
+    return n;
+  }
+
+  async patch(id: string, spec: PatchSpec): Promise<boolean> {
+    let n = 0;
+    await this.host.mutate(() => {
+      const op = patchOp(new RecordView(), this.state(), id, spec, this.host.maxPayloadBytes(), this.host.readable().identity.dimension);
+      n = op?.ids.length ?? 0;
+      return op ? [op] : [];
+    }, false);
+    return n === 1;
+  }
+
+  async patchWhere(filter: Filter, spec: PatchSpec): Promise<number> {
+    let n = 0;
+    await this.host.mutate(() => {
+      const op = patchWhereOp(new RecordView(), this.state(), filter, spec, this.host.maxPayloadBytes(), this.host.readable().identity.dimension);
+      n = op?.ids.length ?? 0;
+      return op ? [op] : [];
+    }, false);
+    return n;
+  }
+
+  getMany(ids: readonly string[]): (RecordOutput | null)[] {
+    return getMany(this.state(), ids);
+  }
+
+  scan(options?: ScanOptions): ScanPage {
+    return scanRecords(this.state(), checkScanOptions(options));
+  }
+
+  records(options?: RecordsOptions): AsyncIterableIterator<ScannedRecord> {
+    const o = checkScanOptions(options, 'batchSize', 1000);
+    // The cursor is the last id returned, so pages stay exact across writes between them.
+    const pages = async function* (this: VaultHandle): AsyncGenerator<ScannedRecord> {
+      let after: string | null = null;
+      for (;;) {
+        const page = scanRecords(this.state(), { ...o, after });
+        yield* page.records;
+        if (page.next === null) return;
+        after = page.next;
+      }
+    };
+    return pages.call(this);
+  }
+
   get(id: string): RecordOutput | null {
     const record = this.state().records.get(checkId(id));
     if (!record) return null;
@@ -162,8 +219,8 @@ export class VaultHandle implements Vault {
     return this.state().records.get(checkId(id)) !== undefined;
   }
 
-  count(): number {
-    return this.state().records.count;
+  count(filter?: Filter): number {
+    return countRecords(this.state(), filter);
   }
 
   ids(): string[] {
@@ -180,13 +237,14 @@ export class VaultHandle implements Vault {
     if (typeof options !== 'object' || options === null) throw new ValidationError('options', 'must be an object');
     const checked = checkSearchOptions(options);
     const mode = options.mode ?? defaultMode(typeof query === 'string', this.state().text.documents);
+    const knobs = checkKnobs({ ...options, mode }, this.host.readable().identity.metric, checked.k);
     if (typeof query === 'string' && query.trim().length === 0) throw new ValidationError('query', 'must not be empty');
     if (mode !== 'vector' && typeof query !== 'string') throw new ValidationError('query', `mode '${mode}' needs a text query`);
     let vector: Float32Array | undefined;
     if (mode !== 'text') {
       vector = typeof query === 'string' ? await embedQuery(this.host.embedder(), query, this.state().text) : toVector(query, this.host.readable().identity.dimension, 'query');
     }
-    return searchByMode(this.state(), this.host.readable().identity.metric, { ...(vector ? { vector } : {}), ...(typeof query === 'string' ? { text: query } : {}) }, options, checked);
+    return searchWithKnobs(this.state(), this.host.readable().identity.metric, { ...(vector ? { vector } : {}), ...(typeof query === 'string' ? { text: query } : {}) }, { ...options, mode }, checked, knobs);
   }
 
   /** Indexes a payload field (a dotted path) so filters on it find their candidates without a scan. */

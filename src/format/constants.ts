@@ -82,6 +82,10 @@ export const RecordType = {
   retentionSet: 13,
   indexCreate: 14,
   indexDrop: 15,
+  /** eraseWhere: the ids its filter resolved to (FORMAT.md "Record bodies"). */
+  eraseMany: 16,
+  /** patch and patchWhere: the ids, the set and the unset paths. */
+  patch: 17,
 } as const;
 export type RecordTypeName = keyof typeof RecordType;
 export const RECORD_TYPE_VALUES: ReadonlySet<number> = new Set(Object.values(RecordType));

@@ -1,5 +1,7 @@
 import { ValidationError } from '../errors.js';
 import type { Payload, PayloadValue } from './payload.js';
+import type { DocumentInfo } from './document.js';
+import { compileFieldOp, compileTopLevel } from './filter-ops.js';
 
 /**
  * Payload filters (README "Filters"): `{ field: value }` is equality; a field may instead hold
@@ -8,7 +10,8 @@ import type { Payload, PayloadValue } from './payload.js';
  * $in when any element matches.
  */
 export type Filter = { [key: string]: unknown };
-export type Predicate = (payload: Payload | null) => boolean;
+/** `doc` is the record's document, for `$document` (filter-ops.ts); records without one pass null. */
+export type Predicate = (payload: Payload | null, doc?: DocumentInfo | null) => boolean;
 
 export type Scalar = string | number | boolean | null;
 const COMPARISONS = new Set(['$gt', '$gte', '$lt', '$lte']);
@@ -53,7 +56,10 @@ function compileField(field: string, condition: unknown, at: string): Predicate 
   const tests: Predicate[] = [];
   for (const [op, arg] of Object.entries(condition)) {
     const where = `${at}.${op}`;
-    if (!OPERATORS.has(op)) throw new ValidationError(where, 'unknown operator');
+    if (!OPERATORS.has(op)) {
+      tests.push(compileFieldOp(op, arg, path, where));
+      continue;
+    }
     if (op === '$eq' || op === '$ne') {
       if (!isScalar(arg)) throw new ValidationError(where, 'takes a scalar');
       tests.push(op === '$eq' ? (p) => equals(lookup(p, path), arg) : (p) => !equals(lookup(p, path), arg));
@@ -87,14 +93,14 @@ export function compileFilter(filter: unknown, at = 'filter'): Predicate {
     if (key === '$and' || key === '$or') {
       if (!Array.isArray(value) || value.length === 0) throw new ValidationError(`${at}.${key}`, 'takes a non-empty array of filters');
       const parts = value.map((f, i) => compileFilter(f, `${at}.${key}[${i}]`));
-      tests.push(key === '$and' ? (p) => parts.every((t) => t(p)) : (p) => parts.some((t) => t(p)));
+      tests.push(key === '$and' ? (p, d) => parts.every((t) => t(p, d)) : (p, d) => parts.some((t) => t(p, d)));
     } else if (key.startsWith('$')) {
-      throw new ValidationError(`${at}.${key}`, 'unknown top-level operator');
+      tests.push(compileTopLevel(key, value, `${at}.${key}`, compileFilter));
     } else if (key.length === 0) {
       throw new ValidationError(at, 'field names must not be empty');
     } else {
       tests.push(compileField(key, value, `${at}.${key}`));
     }
   }
-  return (p) => tests.every((t) => t(p));
+  return (p, d) => tests.every((t) => t(p, d));
 }

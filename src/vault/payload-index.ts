@@ -106,7 +106,8 @@ export function candidates(filter: unknown, indexes: ReadonlyMap<string, Payload
  * indexed field (combined by $and, or top-level fields). Then candidates() is the match set.
  */
 export function answeredByIndexes(filter: unknown, indexes: ReadonlyMap<string, PayloadIndex>): boolean {
-  if (typeof filter !== 'object' || filter === null) return false;
+  // {} matches every record, which no index lists: it is not answered by them.
+  if (typeof filter !== 'object' || filter === null || Object.keys(filter).length === 0) return false;
   return Object.entries(filter).every(([key, cond]) => {
     if (key === '$and') return Array.isArray(cond) && cond.every((part) => answeredByIndexes(part, indexes));
     if (key.startsWith('$') || !indexes.has(key)) return false;

@@ -3,6 +3,7 @@ import { decode } from '../format/codec.js';
 import type { Payload } from './payload.js';
 import type { DocumentInfo } from './document.js';
 import { VectorBlock } from '../segments/vector-block.js';
+import { IdOrder } from './id-order.js';
 
 /** One record as the database holds it. */
 export class StoredRecord {
@@ -94,6 +95,11 @@ export class StoredRecord {
     return this.decoded;
   }
 
+  /** The same record (label, vector, document) with a new payload, written at `lsn` (a patch). */
+  withPayload(payloadBytes: Uint8Array, payload: Payload, lsn: number): StoredRecord {
+    return new StoredRecord(this.id, this.label, this.block, payloadBytes, lsn, this.doc, payload, this.at, this.size);
+  }
+
   /** A copy with a new label (compaction), and for re-embedding a new vector, document and LSN. */
   with(changes: { label: number; vector?: Float32Array; doc?: DocumentInfo | null; lsn?: number }): StoredRecord {
     const doc = changes.doc === undefined ? this.doc : changes.doc;
@@ -123,6 +129,12 @@ export class RecordStore {
   /** The next label to hand out; labels are never reused before a compaction. */
   nextLabel = 0;
   bytes = 0;
+  /** Ids in code-unit order for scan(), built on first use and kept up to date after. */
+  private order: IdOrder | null = null;
+
+  idOrder(): IdOrder {
+    return (this.order ??= new IdOrder(this));
+  }
 
   constructor(private readonly dimension: number) {}
 
@@ -148,6 +160,8 @@ export class RecordStore {
     if (old) {
       this.byLabel[old.label] = undefined;
       this.bytes -= recordBytes(old, this.dimension);
+    } else {
+      this.order?.note(record.id);
     }
     this.byId.set(record.id, record);
     this.byLabel[record.label] = record;

@@ -2,7 +2,7 @@ import { ValidationError } from '../errors.js';
 import { decode } from '../format/codec.js';
 import type { Metric } from '../format/identity.js';
 import { exactTopK } from './exact-search.js';
-import { compileFilter, type Filter } from './filter.js';
+import { compileFilter, type Filter, type Predicate } from './filter.js';
 import type { Neighbor } from './index/vector-index.js';
 import { scoreFromDistance } from './metric.js';
 import { clonePayload, type Payload } from './payload.js';
@@ -12,8 +12,9 @@ import type { Bm25Params } from '../text/text-index.js';
 import type { StoredRecord } from './record-store.js';
 import { defaultMode, fuse, fusionOptions, type FusionRule } from './fusion.js';
 import type { VaultState } from './vault-state.js';
+import type { HitExtras, SearchKnobs } from './search-options.js';
 
-export interface SearchOptions {
+export interface SearchOptions extends SearchKnobs {
   /** How many hits (default 10, at most 10,000). */
   k?: number;
   /** HNSW search breadth (default 64, raised to k when smaller). */
@@ -47,7 +48,7 @@ export interface SearchOptions {
   textFloor?: number;
 }
 
-export interface Hit {
+export interface Hit extends HitExtras {
   id: string;
   /**
    * vector mode: cosine similarity, dot product, or Euclidean distance (l2: lower is better);
@@ -113,10 +114,10 @@ function candidateBitmap(vault: VaultState, filter: Filter): { bitmap: Uint8Arra
 }
 
 /** BM25 over the vault's document text, filtered, best first (ties by id). */
-export function textRanking(vault: VaultState, text: string, k: number, predicate: ((p: Payload | null) => boolean) | null, params: Bm25Params = {}): { id: string; score: number }[] {
+export function textRanking(vault: VaultState, text: string, k: number, predicate: Predicate | null, params: Bm25Params = {}): { id: string; score: number }[] {
   const hits = vault.text.score(text, params).filter((h) => {
     const record = vault.records.get(h.id);
-    return record !== undefined && (predicate === null || predicate(record.payload));
+    return record !== undefined && (predicate === null || predicate(record.payload, record.doc));
   });
   hits.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   return hits.slice(0, k);
@@ -197,10 +198,10 @@ export async function searchVault(vault: VaultState, metric: Metric, query: Floa
       } else if (narrowed) {
         for (const label of narrowed) {
           const r = vault.records.byLabelGet(label);
-          if (r && predicate(r.payload)) matching.push(r);
+          if (r && predicate(r.payload, r.doc)) matching.push(r);
         }
       } else {
-        for (const r of vault.records.values()) if (predicate(r.payload)) matching.push(r);
+        for (const r of vault.records.values()) if (predicate(r.payload, r.doc)) matching.push(r);
       }
       return matching;
     };
@@ -213,10 +214,13 @@ export async function searchVault(vault: VaultState, metric: Metric, query: Floa
       const accept = bitmap
         ? (label: number) => bitmap.bitmap[label] === 1
         : narrowed
-        ? (label: number) => narrowed.has(label) && predicate(vault.records.byLabelGet(label)?.payload ?? null)
+        ? (label: number) => {
+            const r = narrowed.has(label) ? vault.records.byLabelGet(label) : undefined;
+            return r !== undefined && predicate(r.payload, r.doc);
+          }
         : (label: number) => {
             const r = vault.records.byLabelGet(label);
-            return r !== undefined && predicate(r.payload);
+            return r !== undefined && predicate(r.payload, r.doc);
           };
       // A broad filter: the graph's nearest `wide` records, then the filter, finds the k nearest
       // matches (those nearer than the k-th are all among the `wide`) without a filter call per

@@ -2,6 +2,7 @@ import type { ChunkOptions } from '../embedder/chunker.js';
 import type { Branches, Layers, Traces } from '../engine/history-api.js';
 import type { DocumentInfo, DocumentInput } from './document.js';
 import type { Payload } from './payload.js';
+import type { Filter } from './filter.js';
 import type { Hit, SearchOptions } from './search.js';
 import type { Quota } from './vault-state.js';
 
@@ -19,6 +20,45 @@ export interface RecordOutput {
   lsn: number;
   /** Text, chunk and embedding lineage of records written as documents. */
   document: DocumentInfo | null;
+}
+
+/** A record as scan() and records() return it: the vector only with `withVectors: true`. */
+export type ScannedRecord = Omit<RecordOutput, 'vector'> & { vector?: Float32Array };
+
+export interface ScanOptions {
+  /** Only records matching this filter (README "Filters"). */
+  filter?: Filter;
+  /** Records per page (default 100, at most 10,000). */
+  limit?: number;
+  /** The cursor: a previous page's `next` (records with a greater id follow). */
+  after?: string | null;
+  /** Include each record's vector (default false). */
+  withVectors?: boolean;
+}
+
+export interface ScanPage {
+  /** In code-unit order of id. */
+  records: ScannedRecord[];
+  /** The cursor for the following page, or null when this page is the last. */
+  next: string | null;
+}
+
+export interface RecordsOptions {
+  filter?: Filter;
+  /** Records read per page (default 1,000, at most 10,000). */
+  batchSize?: number;
+  withVectors?: boolean;
+}
+
+/** A payload change (README "Patching payloads"): `set` by dotted path, then `unset` paths. */
+export interface PatchSpec {
+  set?: Payload;
+  unset?: readonly string[];
+}
+
+export interface EraseWhereOptions {
+  /** Required to erase with an empty filter `{}`: every record of the vault. */
+  all?: boolean;
 }
 
 export interface VaultInfo {
@@ -53,11 +93,33 @@ export interface Vault {
   addText(docId: string, text: string, options?: ChunkOptions & { payload?: Payload | null }): Promise<{ chunks: number; removed: number }>;
   /** Erases `id`; resolves false (and writes nothing) when there was no such record. */
   erase(id: string): Promise<boolean>;
+  /**
+   * Erases every record matching `filter` when the operation is applied, as one log record;
+   * resolves to how many. `{}` is refused (ValidationError) unless `{ all: true }`.
+   */
+  eraseWhere(filter: Filter, options?: EraseWhereOptions): Promise<number>;
+  /**
+   * Changes only the payload of `id` (vector and document kept, nothing re-embedded); resolves
+   * false (and writes nothing) when there is no such record.
+   */
+  patch(id: string, spec: PatchSpec): Promise<boolean>;
+  /** patch() of every record matching `filter`, as one log record; resolves to how many. */
+  patchWhere(filter: Filter, spec: PatchSpec): Promise<number>;
   get(id: string): RecordOutput | null;
+  /** get() of each id, in the order given (null where there is no such record). */
+  getMany(ids: readonly string[]): (RecordOutput | null)[];
   has(id: string): boolean;
-  count(): number;
+  /** How many records, or how many match `filter` (payload indexes answer it where they can). */
+  count(filter?: Filter): number;
   /** Every record id, in code-unit order. */
   ids(): string[];
+  /**
+   * One page of records in code-unit order of id. The cursor is the last id returned: paging
+   * from null to the end while writes go on returns every record that existed throughout once.
+   */
+  scan(options?: ScanOptions): ScanPage;
+  /** Every (matching) record, page by page (scan), as an async iterator. */
+  records(options?: RecordsOptions): AsyncIterableIterator<ScannedRecord>;
   /** A vector, or a text the database's embedder embeds. */
   search(query: string | Float32Array | readonly number[], options?: SearchOptions): Promise<Hit[]>;
   /** Indexes a payload field (a dotted path): filters on it find their candidates without scanning payloads. */

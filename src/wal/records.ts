@@ -8,6 +8,7 @@ import type { Layer } from '../vault/layers.js';
 import type { Retention, StoredTrace } from '../vault/traces.js';
 import { decodeLayer, decodeRetention, decodeTrace, encodeLayer, encodeRetention, encodeTrace } from '../vault/history-codec.js';
 import type { Quota } from '../vault/vault-state.js';
+import { decodeRecordOp, encodeRecordOp, type RecordOp } from './record-ops-codec.js';
 
 /**
  * Operations, as applied in memory and as framed in the log (FORMAT.md "Record bodies").
@@ -27,7 +28,8 @@ export type Op =
   | { type: 'traceDelete'; vault: number; key: string }
   | { type: 'retentionSet'; vault: number; retention: Retention }
   | { type: 'indexCreate'; vault: number; field: string }
-  | { type: 'indexDrop'; vault: number; field: string };
+  | { type: 'indexDrop'; vault: number; field: string }
+  | RecordOp;
 
 type Body = Record<string, unknown>;
 
@@ -64,6 +66,8 @@ function encodeBody(op: Op): [number, Body] {
       return [RecordType.indexCreate, { v: op.vault, field: op.field }];
     case 'indexDrop':
       return [RecordType.indexDrop, { v: op.vault, field: op.field }];
+    default:
+      return encodeRecordOp(op);
   }
 }
 
@@ -145,6 +149,9 @@ function decodeOne(type: number, value: unknown, dimension: number, fail: (why: 
     case RecordType.indexDrop:
       if (typeof b.field !== 'string' || b.field.length === 0) return fail('bad index field');
       return { type: type === RecordType.indexCreate ? 'indexCreate' : 'indexDrop', vault: v, field: b.field };
+    case RecordType.eraseMany:
+    case RecordType.patch:
+      return decodeRecordOp(type, b, v, fail, decodePayload);
     default:
       return fail(`record type ${type} is not supported by this build`);
   }
