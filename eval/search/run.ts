@@ -2,7 +2,7 @@
  * npm run eval:search [-- --write-list] [--experiments] [--grid] [--only npm|debian|questions] [--embedder v1|v2]
  * Recall@10 and MRR@10 of each search mode and setting, per corpus and split (README "Search
  * quality"). Documents are added with addText (chunked as users do); a query's ranking is its
- * hits grouped by document (the best chunk each), so a document counts once.
+ * hits grouped by document (groupBy '$doc', the best chunk each), so a document counts once.
  */
 import { open } from '../../src/index.js';
 import type { Embedder, SearchOptions } from '../../src/index.js';
@@ -46,16 +46,10 @@ if (!only || only === 'questions') {
   corpora.push({ name: 'questions', docs: q.docs, queries: q.questions.map((x) => ({ query: x.question, relevant: new Set(x.relevant), split: 'judged' })) });
 }
 
-/** The best chunk per document, first 10 documents; chunks of the top 3 hits for hubness. */
+/** The best chunk per document (groupBy '$doc'), first 10 documents; the top 3 for hubness. */
 async function rank(vault: Awaited<ReturnType<Awaited<ReturnType<typeof open>>['createVault']>>, query: string, options: SearchOptions): Promise<Ranked> {
-  const hits = await vault.search(query, { ...options, k: 60, exact: true });
-  const docs: string[] = [];
-  for (const h of hits) {
-    const doc = h.document?.chunk?.docId ?? h.id;
-    if (!docs.includes(doc)) docs.push(doc);
-    if (docs.length === 10) break;
-  }
-  return { docs, top3: hits.slice(0, 3).map((h) => h.id) };
+  const hits = await vault.search(query, { ...options, k: 10, groupBy: '$doc', exact: true });
+  return { docs: hits.map((h) => String(h.groupKey)), top3: hits.slice(0, 3).map((h) => h.id) };
 }
 
 const rows: string[] = [];

@@ -3,19 +3,18 @@ import type { Metric } from '../format/identity.js';
 /**
  * Hybrid fusion (README "Hybrid search"): one vector ranking and one BM25 ranking of the same
  * records, merged into one. Two rules:
- * - 'weighted' (the default): a convex combination of each ranking's scores normalised to
- *   [0, 1] by that ranking's best score (and the metric's range for vectors), with weight
- *   `textWeight` on text. A record absent from a ranking scores 0 there. Because BM25 scores
- *   are spread far apart at the top while cosine similarities bunch, a high text weight keeps
- *   BM25's order where it is sure and lets the vector ranking decide near-ties and queries
- *   whose words match nothing.
+ * - 'weighted' (the default): a convex combination of the two rankings' normalised scores,
+ *   `textWeight` on text (BM25 divided by the best BM25 score) and the rest on vectors (min-max
+ *   across the vector ranking). A record absent from a ranking scores 0 there. With the default
+ *   weight BM25 keeps its order where its scores are far apart, and the vector ranking decides
+ *   its near-ties and the queries whose words match no document.
  * - 'rrf': reciprocal rank fusion, sum of 1 / (rrfK + rank); ignores scores, so a weak vector
  *   match counts as much as a strong text match at the same rank.
  */
 export type FusionRule = 'rrf' | 'weighted';
 
 /** The default text weight, chosen on the evaluation's tuning split (eval/search, README). */
-export const DEFAULT_TEXT_WEIGHT = 0.95;
+export const DEFAULT_TEXT_WEIGHT = 0.85;
 export const DEFAULT_RRF_K = 60;
 
 export interface Ranking {
@@ -37,18 +36,16 @@ export interface FusionOptions {
   metric: Metric;
 }
 
-/** Maps a vector score to [0, 1], higher better, relative to the ranking's best. */
+/**
+ * Maps a vector score to [0, 1] across the ranking, best 1, worst 0 (l2 scores are distances:
+ * lower is better). Min-max, not relative to the best: cosine similarities of a ranking bunch
+ * within a few hundredths, and only spreading them lets the vector side break BM25's near-ties.
+ */
 function vectorNormaliser(scores: number[], metric: Metric): (x: number) => number {
   if (scores.length === 0) return () => 0;
-  if (metric === 'cosine') {
-    // Cosine similarity: from [-1, 1] to [0, 1], then relative to the best.
-    const best = (Math.max(...scores) + 1) / 2 || 1;
-    return (x) => (x + 1) / 2 / best;
-  }
   const lo = Math.min(...scores);
   const hi = Math.max(...scores);
   if (hi === lo) return () => 1;
-  // l2 scores are distances (lower is better); ip is unbounded: min-max both.
   return metric === 'l2' ? (x) => (hi - x) / (hi - lo) : (x) => (x - lo) / (hi - lo);
 }
 
