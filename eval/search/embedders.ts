@@ -20,19 +20,34 @@ export function embedders(experiments: boolean): [string, () => Promise<Embedder
     return list;
   }
   let wink: WinkWords | null = null;
-  const variant = (o: Partial<V2Options>) => async () => {
+  const variant = (o: Partial<V2Options> & { sotu?: boolean }) => async () => {
     wink ??= readWink(200_000);
     const opts = { ...V2_DEFAULTS, ...o };
-    if (opts.components > 0 && process.env.V2_REFERENCE === 'sotu') opts.reference = sotuParagraphs();
+    // Components come from the table itself, or (sotu) from the speeches of a devDependency.
+    if (opts.components > 0 && o.sotu) opts.reference = sotuParagraphs();
     const sum = (t: LocalEmbedTable, text: string) => sumV2(v2Context(t, new Map(t.vocabulary.map((w, i) => [w, i])), hashedVector), text) ?? new Float64Array(t.meta.dimension);
     return LocalEmbedder.fromTable(Buffer.concat(encodeLocalEmbed(buildV2Table(wink, opts, sum))));
   };
-  const steps: [string, Partial<V2Options>][] = (process.env.V2_STEPS ? JSON.parse(process.env.V2_STEPS) : [
-    ['v2 as v1 (50k, raw rows, no split)', { words: 50_000, abtt: -1, splitIdentifiers: false }],
-    ['+ centred rows', { words: 50_000, abtt: 0, splitIdentifiers: false }],
-    ['+ abtt 1', { words: 50_000, abtt: 1, splitIdentifiers: false }],
-    ['+ abtt 3', { words: 50_000, abtt: 3, splitIdentifiers: false }],
-  ]) as [string, Partial<V2Options>][];
+  // Every step tried on the way to default_v2 (README "Search quality"), in order.
+  const base = { abtt: 1, components: 0, oovWeight: 1, splitIdentifiers: false };
+  const steps: [string, Partial<V2Options> & { sotu?: boolean }][] = [
+    ['v1 rebuilt as v2 (50k, raw rows)', { ...base, words: 50_000, abtt: -1 }],
+    ['+ centred rows', { ...base, words: 50_000, abtt: 0 }],
+    ['+ top direction removed (abtt 1)', { ...base, words: 50_000 }],
+    ['abtt 3 instead', { ...base, words: 50_000, abtt: 3 }],
+    ['abtt 1, 100k words', { ...base, words: 100_000 }],
+    ['abtt 1, 200k words (over 12 MB)', { ...base, words: 200_000 }],
+    ['100k + split identifiers', { ...base, words: 100_000, splitIdentifiers: true }],
+    ['+ common component (speeches)', { ...base, words: 100_000, splitIdentifiers: true, components: 1, sotu: true }],
+    ['split, a = 1e-4', { ...base, words: 100_000, splitIdentifiers: true, a: 1e-4 }],
+    ['split, unknown words 0.5', { ...base, words: 100_000, splitIdentifiers: true, oovWeight: 0.5 }],
+    ['+ common component (table) = default_v2', {}],
+    ['3 components (table)', { components: 3 }],
+    ['unknown words 0.3', { components: 0, oovWeight: 0.3 }],
+    ['uSIF weights', { components: 0, weighting: 'usif' }],
+    ['a = 3e-3', { components: 0, a: 3e-3 }],
+    ['centred only (abtt 0)', { components: 0, abtt: 0 }],
+  ];
   for (const [name, o] of steps) list.push([name, variant(o)]);
   return list;
 }

@@ -13,10 +13,12 @@ export type LocalModel = 'default_v1' | 'default_v2';
 export const LOCAL_DEFAULT: LocalModel = 'default_v2';
 
 /**
- * The built-in embedder `local` / `default_v1` (README "Embedders"): the SIF-weighted mean of
+ * The built-in embedder `local` (README "Embedders"). `default_v1`: the SIF-weighted mean of
  * the GloVe vectors of a text's words, normalised. A word outside the table gets a
  * pseudo-random vector derived from its FNV-1a hash with integer arithmetic only, so rare
  * words and identifiers still count, identically on every platform. No network, no model.
+ * `default_v2` (local-v2.ts) refines it; the artifact's `model` says which rule applies, and
+ * default_v1's code path below is left exactly as it was, so its vectors stay bit-identical.
  */
 export class LocalEmbedder implements Embedder {
   readonly dimension: number;
