@@ -110,9 +110,11 @@ export function buildProgram(): Command {
     .option('--ef <n>', 'HNSW search breadth', integer)
     .option('--filter <json>', 'payload filter as JSON')
     .option('--exact', 'exact search, no graph')
-    .addOption(new Option('--mode <mode>', 'vector (default), text (BM25) or hybrid').choices(['vector', 'text', 'hybrid']))
+    .addOption(new Option('--mode <mode>', 'vector, text (BM25) or hybrid (default for --text on a vault with documents)').choices(['vector', 'text', 'hybrid']))
+    .addOption(new Option('--fusion <rule>', 'hybrid fusion: weighted (default) or rrf').choices(['weighted', 'rrf']))
+    .option('--text-weight <w>', 'weighted fusion: weight of the text score, 0 to 1', parseFloat)
     .action(
-      run(async (dbPath: string, o: { vault: string; text?: string; vector?: string; k: number; ef?: number; filter?: string; exact?: boolean; mode?: 'vector' | 'text' | 'hybrid'; minScore?: number; mmr?: number | boolean; groupBy?: string; groupSize?: number; vectors?: boolean }, cmd: Command) => {
+      run(async (dbPath: string, o: { vault: string; text?: string; vector?: string; k: number; ef?: number; filter?: string; exact?: boolean; mode?: 'vector' | 'text' | 'hybrid'; fusion?: 'weighted' | 'rrf'; textWeight?: number; minScore?: number; mmr?: number | boolean; groupBy?: string; groupSize?: number; vectors?: boolean }, cmd: Command) => {
         if ((o.text === undefined) === (o.vector === undefined)) throw new CommanderError(ExitCode.usage, 'quiver.missing', 'search needs exactly one of --text and --vector');
         const parse = (what: string, text: string): unknown => {
           try {
@@ -129,6 +131,8 @@ export function buildProgram(): Command {
             ...(o.filter ? { filter: parse('filter', o.filter) as Filter } : {}),
             ...(o.exact ? { exact: true } : {}),
             ...(o.mode ? { mode: o.mode } : {}),
+            ...(o.fusion ? { fusion: o.fusion } : {}),
+            ...(o.textWeight !== undefined ? { textWeight: o.textWeight } : {}),
             ...searchKnobs(o, db.identity.metric, o.mode),
           });
           print(hits.map(plainVectors), cmd.optsWithGlobals(), () =>

@@ -22,6 +22,11 @@ export interface Embedder {
   readonly dimension: number;
   readonly manifest: EmbedderManifest;
   embed(texts: readonly string[]): Promise<Float32Array[]>;
+  /**
+   * A search query's vector, its words weighted by `termWeight` (the vault's own term
+   * statistics). Optional: embedders without it embed queries like documents.
+   */
+  embedQuery?(text: string, termWeight: (term: string) => number): Promise<Float32Array>;
   /** The bytes to store at `manifest.artifact` (rehydratable embedders). */
   artifact?(): Uint8Array;
 }

@@ -5,17 +5,26 @@ import type { Embedder, EmbedderManifest } from './embedder.js';
 import { defaultArtifact } from './glove-source.js';
 import { decodeLocalEmbed, type LocalEmbedTable } from './localembed-file.js';
 import { tokenize } from './tokenize.js';
+import { finishV2, isV2, sumV2, v2Context, type V2Context } from './local-v2.js';
+import { defaultV2Artifact } from './v2-table.js';
+
+/** The built-in models `local` can create; a new database gets LOCAL_DEFAULT (README "Embedders"). */
+export type LocalModel = 'default_v1' | 'default_v2';
+export const LOCAL_DEFAULT: LocalModel = 'default_v2';
 
 /**
- * The built-in embedder `local` / `default_v1` (README "Embedders"): the SIF-weighted mean of
+ * The built-in embedder `local` (README "Embedders"). `default_v1`: the SIF-weighted mean of
  * the GloVe vectors of a text's words, normalised. A word outside the table gets a
  * pseudo-random vector derived from its FNV-1a hash with integer arithmetic only, so rare
  * words and identifiers still count, identically on every platform. No network, no model.
+ * `default_v2` (local-v2.ts) refines it; the artifact's `model` says which rule applies, and
+ * default_v1's code path below is left exactly as it was, so its vectors stay bit-identical.
  */
 export class LocalEmbedder implements Embedder {
   readonly dimension: number;
   readonly manifest: EmbedderManifest;
   private readonly index: Map<string, number>;
+  private readonly v2: V2Context | null;
 
   private constructor(
     private readonly bytes: Uint8Array,
@@ -23,6 +32,7 @@ export class LocalEmbedder implements Embedder {
   ) {
     this.dimension = table.meta.dimension;
     this.index = new Map(table.vocabulary.map((w, i) => [w, i]));
+    this.v2 = isV2(table.meta) ? v2Context(table, this.index, hashedVector) : null;
     this.manifest = {
       provider: 'local',
       model: table.meta.model,
@@ -35,9 +45,16 @@ export class LocalEmbedder implements Embedder {
   }
 
   /** From the installed npm package (cached per installation), or from an artifact's bytes. */
-  static async create(options: { artifact?: Uint8Array } = {}): Promise<LocalEmbedder> {
-    const bytes = options.artifact ?? defaultArtifact();
-    return new LocalEmbedder(bytes, decodeLocalEmbed(bytes, 'default_v1.localembed'));
+  static async create(options: { artifact?: Uint8Array; model?: LocalModel } = {}): Promise<LocalEmbedder> {
+    const model = options.model ?? LOCAL_DEFAULT;
+    if (model !== 'default_v1' && model !== 'default_v2') throw new ValidationError('model', "must be 'default_v1' or 'default_v2'");
+    const bytes = options.artifact ?? (model === 'default_v1' ? defaultArtifact() : defaultV2Artifact());
+    return new LocalEmbedder(bytes, decodeLocalEmbed(bytes, `${options.artifact ? 'artifact' : model}.localembed`));
+  }
+
+  /** An embedder over a table built in memory (the evaluation harness compares variants this way). */
+  static fromTable(bytes: Uint8Array): LocalEmbedder {
+    return new LocalEmbedder(bytes, decodeLocalEmbed(bytes, 'table'));
   }
 
   artifact(): Uint8Array {
@@ -48,8 +65,27 @@ export class LocalEmbedder implements Embedder {
     return texts.map((text, i) => this.embedOne(text, `texts[${i}]`));
   }
 
+  /**
+   * default_v2 weighs a query's words by the vault's inverse document frequencies (FORMAT.md
+   * "default_v2"); default_v1 embeds queries like documents, as it always has.
+   */
+  async embedQuery(text: string, termWeight: (term: string) => number): Promise<Float32Array> {
+    const meta = this.table.meta;
+    if (!isV2(meta) || !this.v2) return this.embedOne(text, 'query');
+    if (typeof text !== 'string') throw new ValidationError('query', 'must be a string');
+    const sum = sumV2(this.v2, text, termWeight);
+    if (sum === null) throw new ValidationError('query', 'has no words to embed');
+    return finishV2(meta, sum);
+  }
+
   private embedOne(text: string, field: string): Float32Array {
     if (typeof text !== 'string') throw new ValidationError(field, 'must be a string');
+    const meta2 = this.table.meta;
+    if (isV2(meta2) && this.v2) {
+      const sum = sumV2(this.v2, text);
+      if (sum === null) throw new ValidationError(field, 'has no words to embed');
+      return finishV2(meta2, sum);
+    }
     const { weights, scales, vectors, meta } = this.table;
     const dim = this.dimension;
     const acc = new Float64Array(dim);

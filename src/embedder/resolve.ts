@@ -66,6 +66,9 @@ export async function rehydrate(fs: FileSystem, dir: string, stored: EmbedderMan
  */
 export async function resolveEmbedder(fs: FileSystem, dir: string, option: EmbedderOption | undefined, stored: EmbedderManifest | null): Promise<Embedder | null> {
   if (option === undefined) return stored ? rehydrate(fs, dir, stored) : null;
+  // 'local' names the built-in embedder, whichever model a database recorded: a default_v1
+  // database reopens as default_v1 (new databases get LOCAL_DEFAULT; reembed('local') moves on).
+  if (option === 'local' && stored?.provider === 'local') return rehydrate(fs, dir, stored);
   const given = await createEmbedder(option);
   if (stored) {
     const drift = driftBetween(stored, given.manifest);

@@ -6,6 +6,8 @@ import { checkChunk, checkText, lineageOf, type ChunkInfo, type DocumentInfo, ty
 import { norm, toVector } from '../format/vector.js';
 import type { Payload } from '../vault/payload.js';
 import { validatePayload } from '../vault/payload.js';
+import { defaultMode } from '../vault/fusion.js';
+import { embedQuery } from '../text/query-weights.js';
 import { checkSearchOptions, copyPayload, type Hit, type SearchOptions } from '../vault/search.js';
 import type { EraseWhereOptions, PatchSpec, RecordInput, RecordOutput, RecordsOptions, ScannedRecord, ScanOptions, ScanPage, Vault, VaultInfo } from '../vault/vault.js';
 import type { Filter } from '../vault/filter.js';
@@ -259,8 +261,9 @@ export class VaultHandle implements Vault {
   }
 
   /**
-   * mode 'vector' (default): nearest records to a vector, or to a text embedded with the
-   * database's embedder. 'text': BM25 over document text. 'hybrid': both rankings, fused.
+   * mode 'vector': nearest records to a vector, or to a text embedded with the database's
+   * embedder. 'text': BM25 over document text. 'hybrid': both rankings, fused. A text query on
+   * a vault with documents defaults to 'hybrid', anything else to 'vector'.
    */
   async search(query: string | Float32Array | readonly number[], options: SearchOptions = {}): Promise<Hit[]> {
     this.state();
@@ -269,20 +272,20 @@ export class VaultHandle implements Vault {
     checkOptionTypes(options, SEARCH_OPTIONS);
     checkOptionTypes(options.bm25, BM25_OPTIONS, { at: 'bm25' });
     const checked = checkSearchOptions(options);
-    const knobs = checkKnobs(options, this.host.readable().identity.metric, checked.k);
-    const mode = options.mode ?? 'vector';
+    const mode = options.mode ?? defaultMode(typeof query === 'string', this.state().text.documents);
+    const knobs = checkKnobs({ ...options, mode }, this.host.readable().identity.metric, checked.k);
     if (typeof query === 'string' && query.trim().length === 0) throw new ValidationError('query', 'must not be empty');
     if (mode !== 'vector' && typeof query !== 'string') throw new ValidationError('query', `mode '${mode}' needs a text query`);
     let vector: Float32Array | undefined;
     if (mode !== 'text') {
-      if (typeof query === 'string') vector = ((await this.host.embedder().embed([query])) as [Float32Array])[0];
+      if (typeof query === 'string') vector = await embedQuery(this.host.embedder(), query, this.state().text);
       else {
         vector = toVector(query, this.host.readable().identity.dimension, 'query');
         // As for stored vectors: cosine similarity is undefined for a zero vector.
         if (this.host.readable().identity.metric === 'cosine' && norm(vector) === 0) throw new ValidationError('query', 'is all zeros; cosine similarity is undefined for it');
       }
     }
-    return searchWithKnobs(this.state(), this.host.readable().identity.metric, { ...(vector ? { vector } : {}), ...(typeof query === 'string' ? { text: query } : {}) }, options, checked, knobs);
+    return searchWithKnobs(this.state(), this.host.readable().identity.metric, { ...(vector ? { vector } : {}), ...(typeof query === 'string' ? { text: query } : {}) }, { ...options, mode }, checked, knobs);
   }
 
   /** Indexes a payload field (a dotted path) so filters on it find their candidates without a scan. */

@@ -34,6 +34,11 @@ export class TextIndex {
     return this.postings.size;
   }
 
+  /** How many indexed documents contain `term` (a textTerms term). */
+  documentFrequency(term: string): number {
+    return this.postings.get(term)?.size ?? 0;
+  }
+
   /** Indexes `id`'s text, replacing an earlier version whose text was `previous`. */
   add(id: string, text: string, previous: string | null): void {
     this.remove(id, previous);

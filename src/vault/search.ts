@@ -10,6 +10,7 @@ import type { ChunkInfo } from './document.js';
 import { answeredByIndexes, candidates } from './payload-index.js';
 import type { Bm25Params } from '../text/text-index.js';
 import type { StoredRecord } from './record-store.js';
+import { defaultMode, fuse, fusionOptions, type FusionRule } from './fusion.js';
 import type { VaultState } from './vault-state.js';
 import type { HitExtras, SearchKnobs } from './search-options.js';
 
@@ -22,12 +23,20 @@ export interface SearchOptions extends SearchKnobs {
   filter?: Filter;
   /** Skip the graph: exact search over every (matching) record. */
   exact?: boolean;
-  /** 'vector' (default), 'text' (BM25 over document text) or 'hybrid' (both, fused). */
+  /**
+   * 'vector', 'text' (BM25 over document text) or 'hybrid' (both, fused). Default: 'hybrid' for
+   * a text query on a vault holding documents, else 'vector' (README "Hybrid search" says why).
+   */
   mode?: 'vector' | 'text' | 'hybrid';
   /** BM25 parameters for 'text' and 'hybrid'. */
   bm25?: Bm25Params;
-  /** Hybrid fusion: 'rrf' (reciprocal rank fusion, default) or weights for min-max normalised scores. */
-  fusion?: 'rrf' | { vector: number; text: number };
+  /**
+   * Hybrid fusion: 'weighted' (default: normalised scores, `textWeight` on text), 'rrf'
+   * (reciprocal rank fusion), or weights `{ vector, text }` (weighted, textWeight = text / sum).
+   */
+  fusion?: FusionRule | { vector: number; text: number };
+  /** Weighted fusion: the weight of the text score, from 0 to 1 (default DEFAULT_TEXT_WEIGHT). */
+  textWeight?: number;
   /** The RRF constant (default 60). */
   rrfK?: number;
   /** Hybrid: how deep each ranking goes before fusion (default max(4k, 50)). */
@@ -76,7 +85,8 @@ export function checkSearchOptions(options: SearchOptions): { k: number; ef: num
   if (ef !== undefined && (!Number.isSafeInteger(ef) || ef < 1 || ef > 100_000)) throw new ValidationError('ef', 'must be an integer from 1 to 100000');
   if (options.mode !== undefined && options.mode !== 'vector' && options.mode !== 'text' && options.mode !== 'hybrid') throw new ValidationError('mode', "must be 'vector', 'text' or 'hybrid'");
   const f = options.fusion;
-  if (f !== undefined && f !== 'rrf' && !(typeof f === 'object' && f !== null && Number.isFinite(f.vector) && Number.isFinite(f.text))) throw new ValidationError('fusion', "must be 'rrf' or { vector, text } weights");
+  if (f !== undefined && f !== 'rrf' && f !== 'weighted' && !(typeof f === 'object' && f !== null && f.vector >= 0 && f.text >= 0 && f.vector + f.text > 0 && Number.isFinite(f.vector + f.text))) throw new ValidationError('fusion', "must be 'weighted', 'rrf' or { vector, text } weights (non-negative, not both 0)");
+  if (options.textWeight !== undefined && !(options.textWeight >= 0 && options.textWeight <= 1)) throw new ValidationError('textWeight', 'must be a number from 0 to 1');
   if (options.textFloor !== undefined && !(options.textFloor >= 0 && options.textFloor <= 1)) throw new ValidationError('textFloor', 'must be a number from 0 to 1');
   if (options.rrfK !== undefined || options.candidates !== undefined) {
     for (const [name, v] of [['rrfK', options.rrfK], ['candidates', options.candidates]] as const) {
@@ -133,7 +143,7 @@ export interface Checked {
  * `checked` is checkSearchOptions(options): callers validate once, before any embedding.
  */
 export async function searchByMode(vault: VaultState, metric: Metric, query: { vector?: Float32Array; text?: string }, options: SearchOptions, checked: Checked): Promise<Hit[]> {
-  const mode = options.mode ?? 'vector';
+  const mode = options.mode ?? defaultMode(query.text !== undefined, vault.text.documents);
   const { k } = checked;
   if (mode === 'vector') return searchVault(vault, metric, query.vector!, options, checked);
   const predicate = options.filter === undefined ? null : compileFilter(options.filter);
@@ -143,31 +153,9 @@ export async function searchByMode(vault: VaultState, metric: Metric, query: { v
   const ranked = textRanking(vault, query.text!, depth, predicate, options.bm25);
   const floor = (options.textFloor ?? 0.1) * (ranked[0]?.score ?? 0);
   const byText = ranked.filter((h) => h.score >= floor);
-  const fused = new Map<string, { ranks: Hit['ranks'] & object; scores: Hit['scores'] & object }>();
-  const entry = (id: string) => fused.get(id) ?? (fused.set(id, { ranks: {}, scores: {} }), fused.get(id)!);
-  byVector.forEach((h, i) => Object.assign(entry(h.id), { ranks: { ...entry(h.id).ranks, vector: i + 1 }, scores: { ...entry(h.id).scores, vector: h.score } }));
-  byText.forEach((h, i) => Object.assign(entry(h.id), { ranks: { ...entry(h.id).ranks, text: i + 1 }, scores: { ...entry(h.id).scores, text: h.score } }));
-  const fusion = options.fusion ?? 'rrf';
-  let combine: (e: { ranks: { vector?: number; text?: number }; scores: { vector?: number; text?: number } }) => number;
-  if (fusion === 'rrf') {
-    const c = options.rrfK ?? 60;
-    combine = (e) => (e.ranks.vector ? 1 / (c + e.ranks.vector) : 0) + (e.ranks.text ? 1 / (c + e.ranks.text) : 0);
-  } else {
-    // Min-max normalise each list to [0, 1] (l2 scores are distances: lower is better), then weigh.
-    const norm = (xs: number[], higherBetter: boolean) => {
-      const lo = Math.min(...xs);
-      const hi = Math.max(...xs);
-      return (x: number) => (hi === lo ? 1 : higherBetter ? (x - lo) / (hi - lo) : (hi - x) / (hi - lo));
-    };
-    const nv = norm(byVector.map((h) => h.score), metric !== 'l2');
-    const nt = norm(byText.map((h) => h.score), true);
-    combine = (e) => (e.scores.vector !== undefined ? fusion.vector * nv(e.scores.vector) : 0) + (e.scores.text !== undefined ? fusion.text * nt(e.scores.text) : 0);
-  }
-  return [...fused]
-    .map(([id, e]) => ({ id, e, score: combine(e) }))
-    .sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+  return fuse(byVector, byText, fusionOptions(options, metric))
     .slice(0, k)
-    .map(({ id, e, score }) => ({ ...toHit(vault.records.get(id)!, score), ranks: e.ranks, scores: e.scores }));
+    .map((e) => ({ ...toHit(vault.records.get(e.id)!, e.score), ranks: e.ranks, scores: e.scores }));
 }
 
 /**

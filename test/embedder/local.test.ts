@@ -9,7 +9,7 @@ const cos = (a: Float32Array, b: Float32Array) => a.reduce((s, x, i) => s + x * 
 
 describe('the built-in embedder', () => {
   it(`scores each of ${pairs.length} paraphrase pairs above an unrelated sentence, by a clear margin`, async () => {
-    const e = await LocalEmbedder.create();
+    const e = await LocalEmbedder.create({ model: 'default_v1' });
     assert.ok(pairs.length >= 20);
     const margins: number[] = [];
     for (const [a, paraphrase, unrelated] of pairs) {
@@ -28,7 +28,7 @@ describe('the built-in embedder', () => {
   });
 
   it('its artifact alone recreates it: same fingerprint, same vectors', async () => {
-    const e = await LocalEmbedder.create();
+    const e = await LocalEmbedder.create({ model: 'default_v1' });
     const bytes = e.artifact();
     const table = decodeLocalEmbed(bytes, 'artifact');
     assert.equal(table.meta.words, 50_000);

@@ -6,7 +6,7 @@ const db = await open(dir!);
 const [vector] = await db.embedder!.embed([text!]);
 let canCreate = true;
 try {
-  await LocalEmbedder.create();
+  await LocalEmbedder.create({ model: 'default_v1' }); // built from the hidden package
 } catch {
   canCreate = false;
 }

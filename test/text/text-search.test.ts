@@ -54,7 +54,7 @@ describe('full-text search', () => {
     await v.addDocuments(Array.from({ length: 40 }, (_, i) => ({ id: `noise-${i}`, text: `Err, ${topics[i % 5]} number ${i}.`, payload: { kind: 'log' } })));
     const target = 'Quarterly planning notes: the team reviewed hiring, budgets, the roadmap for the mobile application, ' + 'office moves and training schedules. '.repeat(3) + 'One ticket, ERR_4411, was closed.';
     await v.addDocument({ id: 'target', text: target, payload: { kind: 'notes' } });
-    const vector = await v.search('ERR_4411', { k: 5 });
+    const vector = await v.search('ERR_4411', { mode: 'vector', k: 5 });
     assert.ok(!vector.some((h) => h.id === 'target'), `vector search alone misses it: ${vector.map((h) => h.id).join()}`);
     const text = await v.search('ERR_4411', { mode: 'text', k: 5 });
     assert.equal(text[0]!.id, 'target');
