@@ -2,6 +2,7 @@ import { CorruptionError } from '../errors.js';
 import { FORMAT_VERSION, FileName, SectionKind } from '../format/constants.js';
 import { decodeSectioned, encodeSectioned, requireSection } from '../format/sectioned-file.js';
 import type { EmbedderManifest } from './embedder.js';
+import { manifestProblem } from './manifest-check.js';
 
 /** FORMAT.md "TEXT_EMBEDDER.manifest": the embedder that produced the database's vectors. */
 export function encodeEmbedderManifest(manifest: EmbedderManifest): Uint8Array[] {
@@ -17,12 +18,7 @@ export function decodeEmbedderManifest(bytes: Uint8Array): EmbedderManifest {
   } catch (cause) {
     throw new CorruptionError(file, 'body is not JSON', { cause });
   }
-  const strings = [m.provider, m.model, m.revision, m.fingerprint];
-  if (!strings.every((s) => typeof s === 'string') || !Number.isInteger(m.dimension) || typeof m.rehydratable !== 'boolean') {
-    throw new CorruptionError(file, 'fields are missing or of the wrong type');
-  }
-  if (m.artifact !== null && (typeof m.artifact !== 'string' || !/^text_embedder\/[A-Za-z0-9._-]+$/.test(m.artifact))) {
-    throw new CorruptionError(file, `artifact path ${JSON.stringify(m.artifact)} is not a file inside text_embedder/`);
-  }
+  const problem = manifestProblem(m);
+  if (problem) throw new CorruptionError(file, problem);
   return m;
 }
