@@ -5,7 +5,8 @@ export type { CheckpointResult } from './engine/checkpoint.js';
 export type { DatabaseStats, VaultStats, FileStats } from './engine/stats.js';
 export type { RecoveryReport, RecoveryPolicy } from './engine/recovery.js';
 export type { Vault, VaultInfo, RecordInput, RecordOutput } from './vault/vault.js';
-export type { Hit, SearchOptions } from './vault/search.js';
+export type { Hit, SearchOptions, SearchMode } from './vault/search.js';
+export type { Bm25Params } from './text/text-index.js';
 export type { Filter } from './vault/filter.js';
 export type { Payload, PayloadValue } from './vault/payload.js';
 export type { Quota } from './vault/vault-state.js';
@@ -27,6 +28,7 @@ export {
   NotFoundError,
   ConflictError,
   type ErrorCode,
+  type QuiverErrorOptions,
   type LockHolder,
   type DriftField,
 } from './errors.js';
@@ -34,7 +36,13 @@ export { checkDatabase, type CheckReport, type CheckProblem } from './engine/che
 export { destroy, restore, type MaintenanceOptions } from './engine/maintenance.js';
 export type { BackupResult } from './engine/backup.js';
 export type { RefreshResult } from './engine/reader.js';
-export type { LeaseStatus } from './lock/reader-lease.js';
+export type { Layers, Branches, Traces, LayerView, LayerSummary, Change, TraceEntry } from './engine/history-api.js';
+export type { CommitInput, TraceOptions } from './engine/history-ops.js';
+export type { Retention } from './vault/traces.js';
+export type { ResourceValue } from './vault/layers.js';
+export type { ReembedResult } from './engine/reembed.js';
+export type { ExportSummary } from './engine/export.js';
+export type { LeaseStatus, LeaseInfo } from './lock/reader-lease.js';
 export { LocalEmbedder } from './embedder/local-embedder.js';
 export { TransformersEmbedder, type TransformersOptions } from './embedder/transformers-embedder.js';
 export { chunkText, type ChunkOptions } from './embedder/chunker.js';

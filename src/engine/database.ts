@@ -94,6 +94,7 @@ export class Database implements AsyncDisposable {
   /** Background reads of stored vectors still in flight (close waits for them). */
   private readonly vectorReads = new Set<Promise<unknown>>();
 
+  /** @internal */
   constructor(private readonly parts: DatabaseParts) {
     this.readVectors(parts.state);
     this.host = {
@@ -670,7 +671,7 @@ export class Database implements AsyncDisposable {
     return this.close();
   }
 
-  /** Stops the database after an I/O failure left memory and disk in doubt. Returns the error to throw. */
+  /** @internal Stops the database after an I/O failure left memory and disk in doubt. Returns the error to throw. */
   fail(cause: unknown): StorageError {
     if (this.statusValue === 'open') {
       this.statusValue = 'failed';

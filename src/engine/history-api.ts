@@ -55,6 +55,7 @@ function view(layer: Layer): LayerView {
 type VaultOf = () => VaultState;
 
 export class Layers {
+  /** @internal */
   constructor(
     private readonly host: VaultHost,
     private readonly vault: VaultOf,
@@ -166,6 +167,7 @@ export class Layers {
 }
 
 export class Branches {
+  /** @internal */
   constructor(
     private readonly host: VaultHost,
     private readonly vault: VaultOf,
@@ -203,6 +205,7 @@ export interface TraceEntry {
 }
 
 export class Traces {
+  /** @internal */
   constructor(
     private readonly host: VaultHost,
     private readonly vault: VaultOf,

@@ -122,6 +122,16 @@ export class VaultHandle implements Vault {
     return { chunks: chunks.length, removed: stale.length };
   }
 
+  /**
+   * Upserts documents and erases `erase` in one all-or-nothing batch (`quiver add` over many
+   * files). Internal: not part of the Vault interface.
+   */
+  async replaceDocuments(docs: readonly DocumentInput[], erase: readonly string[]): Promise<void> {
+    const max = this.host.maxPayloadBytes();
+    const checked = docs.map((d, i) => ({ id: checkId(d.id, `docs[${i}].id`), text: checkText(d.text, max, `docs[${i}].text`), chunk: checkChunk(d.chunk, `docs[${i}].chunk`), payload: d.payload, at: `docs[${i}].` }));
+    await this.writeDocuments(checked, [...erase]);
+  }
+
   private async writeDocuments(docs: { id: string; text: string; chunk: ChunkInfo | null; payload: unknown; at: string }[], erase: string[]): Promise<void> {
     const embedder = this.host.embedder();
     const vectors = await embedder.embed(docs.map((d) => d.text));
