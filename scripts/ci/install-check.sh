@@ -3,18 +3,26 @@
 # clean environment (no npm_config_* variables, no project .npmrc, an empty npm cache config),
 # then measure node_modules and use the package the way the README says: import it (ESM),
 # require it (CommonJS), `npx quiver --version`, `npx quiver demo`.
-# Usage: scripts/ci/install-check.sh [--limit-mb N]   (default 30). Exits non-zero on any failure.
+# Usage: scripts/ci/install-check.sh [--limit-mb N] [--no-build]   (default 30 MB). Exits non-zero
+# on any failure. --no-build packs the dist/ already built (tests that run beside readers of dist/).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 limit_mb=30
-[ "${1:-}" = "--limit-mb" ] && limit_mb="$2"
+pack_flags=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --limit-mb) limit_mb="$2"; shift 2 ;;
+    --no-build) pack_flags+=(--ignore-scripts); shift ;;
+    *) echo "install-check: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/quiver-install-check-XXXXXX")"
 [ -n "${KEEP:-}" ] || trap 'rm -rf "$work"' EXIT
 fail() { echo "install-check: FAIL: $*" >&2; exit 1; }
 
 # Pack from the repo as a maintainer would (this runs the build through `prepare`).
-(cd "$root" && npm pack --silent --pack-destination "$work" > "$work/pack.txt") || fail "npm pack"
+(cd "$root" && npm pack --silent "${pack_flags[@]}" --pack-destination "$work" > "$work/pack.txt") || fail "npm pack"
 tarball="$work/$(tail -n 1 "$work/pack.txt")"
 
 # A clean user: only PATH and HOME (a fresh HOME, so no ~/.npmrc), nothing inherited from npm.

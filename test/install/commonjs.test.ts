@@ -5,11 +5,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tmpDir } from '../helpers/tmp.js';
+import { ensureBuilt } from '../helpers/built.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 before(() => {
-  execFileSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'ignore' });
+  ensureBuilt();
 });
 
 describe('module formats', () => {
