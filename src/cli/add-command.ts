@@ -31,8 +31,9 @@ export function addAddCommand(program: Command): void {
     .option('--base <dir>', 'document ids are file paths relative to this folder (default: the files\' common parent)')
     .option('--chunk-size <n>', 'characters per chunk', positiveInteger, 1000)
     .option('--overlap <n>', 'characters shared by neighbouring chunks', nonNegativeInteger, 200)
+    .option('--embedder <local|folder>', "the database's embedder, where its model folder moved (default: the recorded one)")
     .action(
-      run(async (dbPath: string, files: string[], o: { vault: string; base?: string; chunkSize: number; overlap: number }, cmd: Command) => {
+      run(async (dbPath: string, files: string[], o: { vault: string; base?: string; chunkSize: number; overlap: number; embedder?: string }, cmd: Command) => {
         const absolute = files.map((f) => path.resolve(f));
         const base = o.base !== undefined ? path.resolve(o.base) : commonParent(absolute);
         const owner = new Map<string, string>();
@@ -59,7 +60,7 @@ export function addAddCommand(program: Command): void {
           for (const c of chunks) docs.push({ ...c, payload: { file: s.absolute, path: s.id } });
           counts.push({ file: s.file, id: s.id, chunks: chunks.length });
         }
-        const db = await open(dbPath, { create: false });
+        const db = await open(dbPath, { create: false, ...(o.embedder ? { embedder: o.embedder === 'local' ? 'local' : { transformers: o.embedder } } : {}) });
         try {
           const created = !db.hasVault(o.vault);
           const vault = (created ? await db.createVault(o.vault) : db.vault(o.vault)) as VaultHandle;

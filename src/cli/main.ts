@@ -121,8 +121,9 @@ export function buildProgram(options: { json?: boolean } = {}): Command {
     .option('--filter <json>', 'payload filter as JSON')
     .option('--exact', 'exact search, no graph')
     .addOption(new Option('--mode <mode>', 'vector (default), text (BM25) or hybrid').choices(['vector', 'text', 'hybrid']))
+    .option('--embedder <local|folder>', "the database's embedder, where its model folder moved (default: the recorded one)")
     .action(
-      run(async (dbPath: string, o: { vault: string; text?: string; vector?: string; k: number; ef?: number; filter?: string; exact?: boolean; mode?: 'vector' | 'text' | 'hybrid' }, cmd: Command) => {
+      run(async (dbPath: string, o: { vault: string; text?: string; vector?: string; k: number; ef?: number; filter?: string; exact?: boolean; mode?: 'vector' | 'text' | 'hybrid'; embedder?: string }, cmd: Command) => {
         if ((o.text === undefined) === (o.vector === undefined)) throw usage('search needs exactly one of --text and --vector');
         const parse = (what: string, text: string): unknown => {
           try {
@@ -131,7 +132,7 @@ export function buildProgram(options: { json?: boolean } = {}): Command {
             throw usage(`--${what} is not valid JSON`);
           }
         };
-        const db = await open(dbPath, { readOnly: true });
+        const db = await open(dbPath, { readOnly: true, ...(o.embedder ? { embedder: embedderOption(o.embedder) } : {}) });
         try {
           const hits = await db.vault(o.vault).search(o.text ?? (parse('vector', o.vector!) as number[]), {
             k: o.k,
