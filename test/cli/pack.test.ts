@@ -23,8 +23,9 @@ describe('the npm package', () => {
   });
 
   // The whole clean-folder install (size limit, import, require, npx quiver --version and demo)
-  // is scripts/ci/install-check.sh; .ci/run runs it as its own step and then skips it here.
-  it('installs into a clean folder as a user would (scripts/ci/install-check.sh)', { timeout: 600_000, skip: process.env.QUIVER_INSTALL_CHECKED === '1' ? 'done by .ci/run' : false }, () => {
+  // is scripts/ci/install-check.sh, which .ci/run runs as its own step. It compiles native
+  // addons and takes minutes, so here it runs only when asked: QUIVER_INSTALL_CHECK=1 npm test.
+  it('installs into a clean folder as a user would (scripts/ci/install-check.sh)', { timeout: 600_000, skip: process.env.QUIVER_INSTALL_CHECK === '1' ? false : '.ci/run runs it; QUIVER_INSTALL_CHECK=1 runs it here' }, () => {
     const r = (ensureBuilt(), spawnSync('bash', [path.join(ROOT, 'scripts', 'ci', 'install-check.sh'), '--no-build'], { cwd: ROOT, encoding: 'utf8', env: { ...clean, TMPDIR: tmpDir() } }));
     assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
     assert.match(r.stdout, /node_modules is \S+ \(\d+ KB, limit 30 MB\)/);
