@@ -5,6 +5,7 @@
  *   directory (so './my_db' is a temp path), as an ES module that imports the built package as
  *   'quiverdb'. TypeScript blocks run through tsx; JavaScript blocks run in plain node, so
  *   TypeScript-only syntax in a js block fails.
+ * - TypeScript blocks also type-check together (tsc --strict, NodeNext) against dist/*.d.ts.
  * - Each block runs twice in the same directory: a snippet must also work on a database it
  *   created before (as a user re-running it would).
  * - An HTML comment on the line right before the fence changes that:

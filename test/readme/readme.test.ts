@@ -31,6 +31,18 @@ describe('README.md', () => {
     assert.ok(scan.skipped.length <= 2, `skips stay rare: ${JSON.stringify(scan.skipped)}`);
   });
 
+  it('its TypeScript blocks type-check against the built package (tsc --strict, module NodeNext)', { timeout: 120_000 }, () => {
+    const dir = project();
+    const files = scan.runnable.filter((b) => b.lang === 'ts').map((b) => {
+      const name = `block-${b.line}.mts`;
+      fs.writeFileSync(path.join(dir, name), `${b.code}\nexport {};\n`);
+      return name;
+    });
+    fs.writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: { strict: true, module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', lib: ['ES2023'], noEmit: true, types: ['node'], typeRoots: [path.join(ROOT, 'node_modules', '@types')] }, files }));
+    const r = spawnSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', dir], { cwd: dir, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stdout.replace(/block-(\d+)\.mts/g, 'README.md block at line $1'));
+  });
+
   for (const block of scan.runnable) {
     it(`the ${block.lang} block at line ${block.lines.join(' + ')} runs as written, twice in the same folder`, { timeout: 120_000 }, () => {
       const dir = project();
