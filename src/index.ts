@@ -7,7 +7,8 @@ export type { RecoveryReport, RecoveryPolicy } from './engine/recovery.js';
 export type { Vault, VaultInfo, RecordInput, RecordOutput, ScanOptions, ScanPage, ScannedRecord, RecordsOptions, PatchSpec, EraseWhereOptions } from './vault/vault.js';
 export type { SearchKnobs, HitExtras } from './vault/search-options.js';
 export type { RecordBatchOp } from './engine/record-ops.js';
-export type { Hit, SearchOptions } from './vault/search.js';
+export type { Hit, SearchOptions, SearchMode } from './vault/search.js';
+export type { Bm25Params } from './text/text-index.js';
 export type { Filter } from './vault/filter.js';
 export type { Payload, PayloadValue } from './vault/payload.js';
 export type { Quota } from './vault/vault-state.js';
@@ -29,6 +30,7 @@ export {
   NotFoundError,
   ConflictError,
   type ErrorCode,
+  type QuiverErrorOptions,
   type LockHolder,
   type DriftField,
 } from './errors.js';
@@ -37,8 +39,16 @@ export { destroy, restore, type MaintenanceOptions } from './engine/maintenance.
 export { importDatabase, type ImportDatabaseOptions, type ImportDatabaseResult } from './engine/import-database.js';
 export type { BackupResult } from './engine/backup.js';
 export type { RefreshResult } from './engine/reader.js';
-export type { LeaseStatus } from './lock/reader-lease.js';
-export { LocalEmbedder } from './embedder/local-embedder.js';
+export type { Layers, Branches, Traces, LayerView, LayerSummary, Change, TraceEntry } from './engine/history-api.js';
+export type { CommitInput, TraceOptions } from './engine/history-ops.js';
+export type { Retention } from './vault/traces.js';
+export type { ResourceValue } from './vault/layers.js';
+export type { ReembedResult } from './engine/reembed.js';
+export type { ExportSummary } from './engine/export.js';
+export type { LeaseStatus, LeaseInfo } from './lock/reader-lease.js';
+export { LocalEmbedder, type LocalModel } from './embedder/local-embedder.js';
+export type { FusionRule } from './vault/fusion.js';
+export type { VerifyMode } from './engine/vector-check.js';
 export { TransformersEmbedder, type TransformersOptions } from './embedder/transformers-embedder.js';
 export { chunkText, type ChunkOptions } from './embedder/chunker.js';
 export { tokenize } from './embedder/tokenize.js';

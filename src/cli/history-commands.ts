@@ -5,7 +5,7 @@ import { NotFoundError } from '../errors.js';
 import type { Database } from '../engine/database.js';
 import { describe, print } from './output.js';
 import { progress } from './progress.js';
-import { integer, run, time } from './run.js';
+import { positiveInteger, run, time } from './run.js';
 
 type Opts = { vault: string };
 
@@ -37,7 +37,7 @@ export function addHistoryCommands(program: Command): void {
   branch
     .command('show <db> <name>')
     .requiredOption('--vault <name>', 'vault')
-    .option('--limit <n>', 'layers to show', integer, 20)
+    .option('--limit <n>', 'layers to show', positiveInteger, 20)
     .description('a branch with its latest layers (read-only)')
     .action(
       run(async (dbPath: string, name: string, o: Opts & { limit: number }, cmd: Command) => {
@@ -54,6 +54,7 @@ export function addHistoryCommands(program: Command): void {
     .command('create <db> <name>')
     .requiredOption('--vault <name>', 'vault')
     .option('--from <layer>', 'layer to start from (default: empty)')
+    .description('create a branch at a layer (or empty)')
     .action(
       run(async (dbPath: string, name: string, o: Opts & { from?: string }, cmd: Command) => {
         await withDb(dbPath, true, async (db) => {
@@ -66,6 +67,7 @@ export function addHistoryCommands(program: Command): void {
     .command('delete <db> <name>')
     .requiredOption('--vault <name>', 'vault')
     .option('--force', "delete even if it is the only reference to its layers")
+    .description('delete a branch (refused when it is the only reference to its layers, unless --force)')
     .action(
       run(async (dbPath: string, name: string, o: Opts & { force?: boolean }, cmd: Command) => {
         await withDb(dbPath, true, async (db) => {
@@ -82,7 +84,7 @@ export function addHistoryCommands(program: Command): void {
     .option('--prefix <p>', 'keys starting with')
     .option('--since <time>', 'at or after (ISO 8601 or ms)', time)
     .option('--until <time>', 'before (ISO 8601 or ms)', time)
-    .option('--limit <n>', 'at most', integer)
+    .option('--limit <n>', 'at most', positiveInteger)
     .option('--reverse', 'newest first')
     .description('traces in time order (read-only)')
     .action(

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-import { readFile } from 'node:fs/promises';
-import * as path from 'node:path';
+import * as fs from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import type { EmbedderOption } from '../embedder/resolve.js';
 import { progress } from './progress.js';
@@ -9,45 +9,56 @@ import { checkDatabase } from '../engine/check.js';
 import { restore } from '../engine/maintenance.js';
 import { nodeFileSystem } from '../fs/file-system.js';
 import { open } from '../engine/open.js';
-import type { OpenOptions } from '../engine/options.js';
 import type { Filter } from '../vault/filter.js';
 import { runDemo } from './demo.js';
-import { ExitCode, describe, print, reportError } from './output.js';
-import { integer, run } from './run.js';
+import { NotFoundError } from '../errors.js';
+import { packageVersion } from '../util/package-files.js';
+import { ExitCode, describe, output, print, reportError, reportUsage } from './output.js';
+import { positiveInteger, run, takeActionExit, usage } from './run.js';
+import { addAddCommand } from './add-command.js';
 import { addHistoryCommands } from './history-commands.js';
 import { addRecordCommands, addSearchKnobOptions, plainVectors, searchKnobs } from './record-commands.js';
 import { addServeCommand } from './serve-command.js';
+import { initDatabase, type InitFlags } from './init-command.js';
 
 /** 'local', or a folder holding a transformers model. */
 function embedderOption(value: string): EmbedderOption {
   return value === 'local' ? 'local' : { transformers: value };
 }
 
-export function buildProgram(): Command {
+/**
+ * The `quiver` program. Commands register here (or through an add*Commands(program) helper
+ * from their own file); every subcommand inherits --json, the output sink and exitOverride.
+ */
+export function buildProgram(options: { json?: boolean } = {}): Command {
   const program = new Command('quiver')
     .description('Operate a quiverdb database directory.')
-    .option('--json', 'print JSON for scripts')
+    .version(packageVersion(), '-V, --version', 'print the quiverdb version')
+    .option('--json', 'print JSON for scripts (errors too)')
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    .configureHelp({ showGlobalOptions: true })
+    .configureOutput({
+      writeOut: (s) => output.out(s),
+      writeErr: (s) => output.err(s),
+      // Under --json a usage error is printed once, as JSON, by main().
+      outputError: (s, write) => (options.json ? undefined : write(s)),
+    });
 
   program
     .command('init <db>')
-    .description('create a database')
-    .option('--dim <n>', 'vector dimension (taken from the embedder when there is one)', integer)
+    .description('create a database (or report the existing one); a failed init leaves nothing behind')
+    .option('--dim <n>', 'vector dimension (taken from the embedder when there is one)', positiveInteger)
     .option('--embedder <local|folder>', "text embedder: 'local' (built in) or a transformers model folder")
     .addOption(new Option('--metric <metric>', 'distance metric').choices(['cosine', 'l2', 'ip']).default('cosine'))
     .addOption(new Option('--index <type>', 'vector index').choices(['hnsw', 'flat']).default('hnsw'))
-    .option('--m <n>', 'HNSW M', integer)
-    .option('--ef-construction <n>', 'HNSW efConstruction', integer)
+    .option('--m <n>', 'HNSW M', positiveInteger)
+    .option('--ef-construction <n>', 'HNSW efConstruction', positiveInteger)
     .addOption(new Option('--storage <mode>', 'storage mode').choices(['segmented', 'snapshot']).default('segmented'))
     .action(
-      run(async (dbPath: string, o: { dim?: number; embedder?: string; metric: OpenOptions['metric']; index: 'hnsw' | 'flat'; m?: number; efConstruction?: number; storage: OpenOptions['storage'] }, cmd: Command) => {
-        if (o.dim === undefined && o.embedder === undefined) throw new CommanderError(ExitCode.usage, 'quiver.missing', 'init needs --dim or --embedder');
-        const index: OpenOptions['index'] = o.index === 'flat' ? 'flat' : { type: 'hnsw', ...(o.m ? { M: o.m } : {}), ...(o.efConstruction ? { efConstruction: o.efConstruction } : {}) };
-        const db = await open(dbPath, { ...(o.dim ? { dimension: o.dim } : {}), ...(o.embedder ? { embedder: embedderOption(o.embedder) } : {}), metric: o.metric, index, storage: o.storage });
-        const identity = db.identity;
-        await db.close();
-        print({ created: db.path, identity }, cmd.optsWithGlobals(), () => `database ${db.path}\n${describe(identity, 1)}`);
+      run(async (dbPath: string, o: InitFlags, cmd: Command) => {
+        if (o.dim === undefined && o.embedder === undefined) throw usage('init needs --dim or --embedder');
+        const result = await initDatabase(dbPath, o, embedderOption);
+        print(result, cmd.optsWithGlobals(), () => `database ${result.path} (${result.created ? 'created' : 'already existed'})\n${describe(result.identity, 1)}`);
       }),
     );
 
@@ -70,6 +81,7 @@ export function buildProgram(): Command {
     .description('verify every checksum and reference; exit 3 when anything is corrupt')
     .action(
       run(async (dbPath: string, _o: unknown, cmd: Command) => {
+        if (!fs.existsSync(dbPath)) throw new NotFoundError('database', `no database at ${dbPath}`);
         const report = await checkDatabase(dbPath);
         print(report, cmd.optsWithGlobals(), () => {
           const lines = [`${report.ok ? 'ok' : 'CORRUPT'}: ${report.filesChecked.length} files verified, ${report.vaults} vaults, ${report.records} checkpointed records, ${report.walRecords} log records`];
@@ -106,24 +118,25 @@ export function buildProgram(): Command {
     .requiredOption('--vault <name>', 'vault to search')
     .option('--text <query>', 'query text, embedded with the database\'s embedder')
     .option('--vector <json>', 'query vector as a JSON array')
-    .option('-k <n>', 'hits', integer, 10)
-    .option('--ef <n>', 'HNSW search breadth', integer)
+    .option('-k <n>', 'hits', positiveInteger, 10)
+    .option('--ef <n>', 'HNSW search breadth', positiveInteger)
     .option('--filter <json>', 'payload filter as JSON')
     .option('--exact', 'exact search, no graph')
     .addOption(new Option('--mode <mode>', 'vector, text (BM25) or hybrid (default for --text on a vault with documents)').choices(['vector', 'text', 'hybrid']))
     .addOption(new Option('--fusion <rule>', 'hybrid fusion: weighted (default) or rrf').choices(['weighted', 'rrf']))
     .option('--text-weight <w>', 'weighted fusion: weight of the text score, 0 to 1', parseFloat)
+    .option('--embedder <local|folder>', "the database's embedder, where its model folder moved (default: the recorded one)")
     .action(
-      run(async (dbPath: string, o: { vault: string; text?: string; vector?: string; k: number; ef?: number; filter?: string; exact?: boolean; mode?: 'vector' | 'text' | 'hybrid'; fusion?: 'weighted' | 'rrf'; textWeight?: number; minScore?: number; mmr?: number | boolean; groupBy?: string; groupSize?: number; vectors?: boolean }, cmd: Command) => {
-        if ((o.text === undefined) === (o.vector === undefined)) throw new CommanderError(ExitCode.usage, 'quiver.missing', 'search needs exactly one of --text and --vector');
+      run(async (dbPath: string, o: { vault: string; text?: string; vector?: string; k: number; ef?: number; filter?: string; exact?: boolean; mode?: 'vector' | 'text' | 'hybrid'; fusion?: 'weighted' | 'rrf'; textWeight?: number; minScore?: number; mmr?: number | boolean; groupBy?: string; groupSize?: number; vectors?: boolean; embedder?: string }, cmd: Command) => {
+        if ((o.text === undefined) === (o.vector === undefined)) throw usage('search needs exactly one of --text and --vector');
         const parse = (what: string, text: string): unknown => {
           try {
             return JSON.parse(text);
           } catch {
-            throw new CommanderError(ExitCode.usage, 'quiver.invalidArgument', `--${what} is not valid JSON`);
+            throw usage(`--${what} is not valid JSON`);
           }
         };
-        const db = await open(dbPath, { readOnly: true });
+        const db = await open(dbPath, { readOnly: true, ...(o.embedder ? { embedder: embedderOption(o.embedder) } : {}) });
         try {
           const hits = await db.vault(o.vault).search(o.text ?? (parse('vector', o.vector!) as number[]), {
             k: o.k,
@@ -144,33 +157,7 @@ export function buildProgram(): Command {
       }),
     );
 
-  program
-    .command('add <db> <files...>')
-    .description('chunk, embed and insert text files as documents <file>#<n>')
-    .requiredOption('--vault <name>', 'vault to add to (created if missing)')
-    .option('--chunk-size <n>', 'characters per chunk', integer, 1000)
-    .option('--overlap <n>', 'characters shared by neighbouring chunks', integer, 200)
-    .action(
-      run(async (dbPath: string, files: string[], o: { vault: string; chunkSize: number; overlap: number }, cmd: Command) => {
-        const json = Boolean(cmd.optsWithGlobals().json);
-        const db = await open(dbPath, { create: false });
-        try {
-          const vault = db.hasVault(o.vault) ? db.vault(o.vault) : await db.createVault(o.vault);
-          const bar = progress('adding', files.length, !json);
-          const added: { file: string; chunks: number; removed: number }[] = [];
-          for (const file of files) {
-            const text = await readFile(file, 'utf8');
-            const result = await vault.addText(path.basename(file), text, { size: o.chunkSize, overlap: o.overlap, payload: { file: path.resolve(file) } });
-            added.push({ file, ...result });
-            bar.tick();
-          }
-          bar.stop();
-          print({ vault: o.vault, files: added }, cmd.optsWithGlobals(), () => added.map((a) => `${a.file}: ${a.chunks} chunks${a.removed ? `, ${a.removed} stale removed` : ''}`).join('\n'));
-        } finally {
-          await db.close();
-        }
-      }),
-    );
+  addAddCommand(program);
 
   program
     .command('reembed <db>')
@@ -231,27 +218,41 @@ export function buildProgram(): Command {
 
   program
     .command('demo [db]')
-    .description('build a small database, search it, print stats')
+    .description('build a small database from State of the Union addresses, search it, print stats')
     .action(
       run(async (dbPath: string | undefined) => {
-        await runDemo(dbPath, (line) => process.stdout.write(line + '\n'));
+        await runDemo(dbPath, (line) => output.out(line + '\n'));
       }),
     );
   return program;
 }
 
+/** Runs the program on `argv` (node, script, args...) and returns the exit code; never exits. */
 export async function main(argv: readonly string[]): Promise<number> {
-  const program = buildProgram();
+  const json = argv.slice(2).includes('--json');
+  const program = buildProgram({ json });
+  takeActionExit();
   try {
     await program.parseAsync(argv as string[]);
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return ExitCode.ok;
-      return ExitCode.usage;
+      return json ? reportUsage(err.message, { json }, { reason: err.code }) : ExitCode.usage;
     }
-    return reportError(err, {});
+    return reportError(err, { json });
   }
-  return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.ok;
+  return takeActionExit();
 }
 
-process.exitCode = await main(process.argv);
+/** True when this module is the process's entry point (the `quiver` bin), not imported by a test. */
+function isEntry(): boolean {
+  const script = process.argv[1];
+  if (!script) return false;
+  try {
+    return pathToFileURL(fs.realpathSync(script)).href === import.meta.url;
+  } catch {
+    return false;
+  }
+}
+
+if (isEntry()) process.exitCode = await main(process.argv);

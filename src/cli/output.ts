@@ -1,4 +1,5 @@
 import { CorruptionError, QuiverError } from '../errors.js';
+import { cliMessage, flagFor } from './flags.js';
 
 /** Exit codes (README "The quiver command"). */
 export const ExitCode = { ok: 0, error: 1, usage: 2, corruption: 3 } as const;
@@ -7,13 +8,30 @@ export interface OutputOptions {
   json?: boolean;
 }
 
+/** Where the CLI writes; swapped by tests that run the program in-process. */
+export interface Sink {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+export const processSink: Sink = { out: (s) => void process.stdout.write(s), err: (s) => void process.stderr.write(s) };
+let sink: Sink = processSink;
+
+export function setSink(next: Sink): Sink {
+  const before = sink;
+  sink = next;
+  return before;
+}
+
+export const output = {
+  out: (text: string): void => sink.out(text),
+  err: (text: string): void => sink.err(text),
+};
+
 /** Prints `value` as JSON for scripts, or as indented `key: value` lines for people. */
 export function print(value: unknown, options: OutputOptions, human?: () => string): void {
-  if (options.json) {
-    process.stdout.write(JSON.stringify(value, null, 2) + '\n');
-  } else {
-    process.stdout.write((human ? human() : describe(value, 0)) + '\n');
-  }
+  if (options.json) output.out(JSON.stringify(value, null, 2) + '\n');
+  else output.out((human ? human() : describe(value, 0)) + '\n');
 }
 
 export function describe(value: unknown, depth: number): string {
@@ -31,15 +49,38 @@ export function describe(value: unknown, depth: number): string {
     .join('\n');
 }
 
+/**
+ * Every structured field an error carries (`field`, `holder`, `differences`, `file`, `offset`,
+ * `quota`, ...), for --json: the same data the API's error objects have, plus the CLI flag.
+ */
+function errorFields(err: unknown): Record<string, unknown> {
+  const e = err as Error & Record<string, unknown>;
+  const fields: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(e)) if (k !== 'name' && k !== 'message' && k !== 'stack' && k !== 'cause' && v !== undefined) fields[k] = v;
+  const flag = typeof e.field === 'string' ? flagFor(e.field) : undefined;
+  if (flag) fields.flag = flag;
+  if (e.cause instanceof Error) fields.cause = e.cause.message;
+  return fields;
+}
+
 /** Reports an error and returns the exit code it deserves. */
 export function reportError(err: unknown, options: OutputOptions): number {
   const code = err instanceof CorruptionError ? ExitCode.corruption : ExitCode.error;
+  const message = err instanceof QuiverError ? cliMessage(err) : ((err as Error)?.message ?? String(err));
   if (options.json) {
     const e = err as QuiverError;
-    process.stdout.write(JSON.stringify({ error: { name: e?.name, code: e?.code ?? null, message: e?.message ?? String(err) } }, null, 2) + '\n');
+    output.out(JSON.stringify({ error: { name: e?.name ?? 'Error', code: e?.code ?? null, message, ...errorFields(err) } }, null, 2) + '\n');
   } else {
     const label = err instanceof QuiverError ? `${err.name} ${err.code}` : 'error';
-    process.stderr.write(`quiver: ${label}: ${(err as Error)?.message ?? String(err)}\n`);
+    output.err(`quiver: ${label}: ${message}\n`);
   }
   return code;
+}
+
+/** A usage error (bad flag, missing argument): exit 2, as JSON too under --json. */
+export function reportUsage(message: string, options: OutputOptions, extra: Record<string, unknown> = {}): number {
+  const text = message.replace(/^error: /, '');
+  if (options.json) output.out(JSON.stringify({ error: { name: 'UsageError', code: 'USAGE', message: text, ...extra } }, null, 2) + '\n');
+  else output.err(`quiver: ${text}\n`);
+  return ExitCode.usage;
 }

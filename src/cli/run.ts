@@ -1,7 +1,21 @@
-import { CommanderError, type Command } from 'commander';
-import { ExitCode, reportError, type OutputOptions } from './output.js';
+import { CommanderError, InvalidArgumentError, type Command } from 'commander';
+import { ExitCode, reportError, reportUsage, type OutputOptions } from './output.js';
 
 type Action = (...args: never[]) => Promise<number | void>;
+
+/** The exit code of the action that ran last; main() reads and resets it (never process.exitCode, so tests can run in-process). */
+let actionExit: number = ExitCode.ok;
+
+export function takeActionExit(): number {
+  const code = actionExit;
+  actionExit = ExitCode.ok;
+  return code;
+}
+
+/** A usage error raised inside an action (exit 2). */
+export function usage(message: string): CommanderError {
+  return new CommanderError(ExitCode.usage, 'quiver.usage', message);
+}
 
 /** Wraps a command so every failure becomes a message and an exit code, never a stack trace. */
 export function run(action: Action) {
@@ -10,27 +24,27 @@ export function run(action: Action) {
     const opts = command.optsWithGlobals() as OutputOptions;
     try {
       const code = await (action as (...a: unknown[]) => Promise<number | void>)(...args);
-      process.exitCode = code ?? ExitCode.ok;
+      actionExit = code ?? ExitCode.ok;
     } catch (err) {
-      if (err instanceof CommanderError) {
-        process.stderr.write(`quiver: ${err.message}\n`);
-        process.exitCode = ExitCode.usage;
-        return;
-      }
-      process.exitCode = reportError(err, opts);
+      actionExit = err instanceof CommanderError ? reportUsage(err.message, opts) : reportError(err, opts);
     }
   };
 }
 
-export const integer = (value: string): number => {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n)) throw new CommanderError(ExitCode.usage, 'quiver.invalidArgument', `not an integer: ${value}`);
+/** Option parsers: a bad value is a usage error naming the flag (commander adds which). */
+const integerIn = (min: number, what: string) => (value: string): number => {
+  const n = /^-?\d+$/.test(value.trim()) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`must be ${what}, got ${JSON.stringify(value)}`);
   return n;
 };
+export const positiveInteger = integerIn(1, 'a positive integer');
+export const nonNegativeInteger = integerIn(0, 'a non-negative integer');
+/** Kept for commands that accept any integer. */
+export const integer = integerIn(Number.MIN_SAFE_INTEGER, 'an integer');
 
 /** A time given as ISO 8601 or as milliseconds since the epoch. */
 export const time = (value: string): number => {
   const n = /^-?\d+$/.test(value) ? Number(value) : Date.parse(value);
-  if (!Number.isFinite(n)) throw new CommanderError(ExitCode.usage, 'quiver.invalidArgument', `not a time: ${value}`);
+  if (!Number.isFinite(n)) throw new InvalidArgumentError(`must be an ISO 8601 time or milliseconds, got ${JSON.stringify(value)}`);
   return n;
 };

@@ -6,8 +6,12 @@
 export interface EmbedderManifest {
   /** 'local' (built in) or 'transformers'. */
   provider: string;
-  /** The model: 'default_v1', or the folder / hub id a transformers model came from. */
+  /**
+   * The model: 'default_v1', a transformers model folder's name, or a hub id. Informational for
+   * a transformers model from a folder: its fingerprint identifies it, wherever the folder is.
+   */
   model: string;
+  /** The model's revision ('1' for default_v1, 'local' for a folder, the hub revision). */
   revision: string;
   dimension: number;
   /** SHA-256 (hex) of what determines the vectors: the artifact, or the model files. */
@@ -16,6 +20,11 @@ export interface EmbedderManifest {
   rehydratable: boolean;
   /** The artifact's path relative to the database directory, if it has one. */
   artifact: string | null;
+  /**
+   * Where the model was loaded from when recorded (a transformers model folder): only a hint for
+   * reopening without naming the embedder, never part of the identity. Optional.
+   */
+  location?: string;
 }
 
 export interface Embedder {
@@ -31,5 +40,8 @@ export interface Embedder {
   artifact?(): Uint8Array;
 }
 
-/** Fields compared to decide whether two embedders produce the same vectors. */
+/**
+ * Fields compared to decide whether two embedders produce the same vectors. For a transformers
+ * model from a folder, `model` is left out: the fingerprint of its files decides (resolve.ts).
+ */
 export const IDENTITY_FIELDS = ['provider', 'model', 'revision', 'dimension', 'fingerprint'] as const;

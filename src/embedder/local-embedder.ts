@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { ValidationError } from '../errors.js';
 import { FileName } from '../format/constants.js';
 import type { Embedder, EmbedderManifest } from './embedder.js';
-import { defaultArtifact } from './glove-source.js';
+import { defaultArtifact } from './shipped-table.js';
 import { decodeLocalEmbed, type LocalEmbedTable } from './localembed-file.js';
 import { tokenize } from './tokenize.js';
 import { finishV2, isV2, sumV2, v2Context, type V2Context } from './local-v2.js';

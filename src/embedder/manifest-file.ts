@@ -3,6 +3,7 @@ import { FORMAT_VERSION, FileName, SectionKind } from '../format/constants.js';
 import { decodeSectioned, encodeSectioned, requireSection } from '../format/sectioned-file.js';
 import { jsonObject } from '../format/decode-guard.js';
 import type { EmbedderManifest } from './embedder.js';
+import { manifestProblem } from './manifest-check.js';
 
 /** FORMAT.md "TEXT_EMBEDDER.manifest": the embedder that produced the database's vectors. */
 export function encodeEmbedderManifest(manifest: EmbedderManifest): Uint8Array[] {
@@ -13,12 +14,7 @@ export function decodeEmbedderManifest(bytes: Uint8Array): EmbedderManifest {
   const file = FileName.embedderManifest;
   const parsed = decodeSectioned(bytes, 'embedderManifest', file);
   const m = jsonObject(requireSection(parsed, SectionKind.json, file, 'JSON'), file) as unknown as EmbedderManifest;
-  const strings = [m.provider, m.model, m.revision, m.fingerprint];
-  if (!strings.every((s) => typeof s === 'string') || !Number.isInteger(m.dimension) || typeof m.rehydratable !== 'boolean') {
-    throw new CorruptionError(file, 'fields are missing or of the wrong type');
-  }
-  if (m.artifact !== null && (typeof m.artifact !== 'string' || !/^text_embedder\/[A-Za-z0-9._-]+$/.test(m.artifact))) {
-    throw new CorruptionError(file, `artifact path ${JSON.stringify(m.artifact)} is not a file inside text_embedder/`);
-  }
+  const problem = manifestProblem(m);
+  if (problem) throw new CorruptionError(file, problem);
   return m;
 }

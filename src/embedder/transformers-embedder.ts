@@ -14,6 +14,22 @@ export interface TransformersOptions {
   batchSize?: number;
 }
 
+/**
+ * @huggingface/transformers is an optional peer dependency (it brings onnxruntime, hundreds of
+ * MB): imported only when a transformers embedder is made, with an error that says what to install.
+ */
+async function loadTransformers(): Promise<typeof import('@huggingface/transformers')> {
+  try {
+    return await import('@huggingface/transformers');
+  } catch (cause) {
+    const code = (cause as { code?: string }).code;
+    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
+      throw new ConfigError('CONFIG_INVALID', 'embedder', 'transformers embedders need the optional peer dependency @huggingface/transformers: run npm install @huggingface/transformers', { cause });
+    }
+    throw new ConfigError('CONFIG_INVALID', 'embedder', `@huggingface/transformers failed to load: ${(cause as Error).message}`, { cause });
+  }
+}
+
 type Extractor = (texts: string[], options: { pooling: 'mean'; normalize: boolean }) => Promise<{ data: Float32Array; dims: number[] }>;
 
 /** SHA-256 over every file of a model folder, in path order: path, NUL, length, bytes. */
@@ -53,8 +69,7 @@ export class TransformersEmbedder implements Embedder {
   }
 
   static async create(options: TransformersOptions): Promise<TransformersEmbedder> {
-    const transformers = await import('@huggingface/transformers');
-    const { env, pipeline } = transformers;
+    const { env, pipeline } = await loadTransformers();
     const allowRemote = options.allowRemoteModels ?? false;
     let modelId = options.model;
     let fingerprint: string;
@@ -64,7 +79,7 @@ export class TransformersEmbedder implements Embedder {
     if (isFolder) {
       env.localModelPath = path.dirname(folder) + path.sep;
       modelId = path.basename(folder);
-      modelName = folder;
+      modelName = modelId;
       fingerprint = await fingerprintFolder(folder);
     } else if (!allowRemote) {
       throw new ConfigError('CONFIG_INVALID', 'embedder', `no model folder at ${folder} (downloading from the hub is off; pass allowRemoteModels: true to allow it)`);
@@ -89,6 +104,7 @@ export class TransformersEmbedder implements Embedder {
       fingerprint,
       rehydratable: false,
       artifact: null,
+      ...(isFolder ? { location: folder } : {}),
     };
     return new TransformersEmbedder(extractor, manifest, options.batchSize ?? 32);
   }
@@ -102,7 +118,13 @@ export class TransformersEmbedder implements Embedder {
     for (let i = 0; i < texts.length; i += this.batchSize) {
       const batch = texts.slice(i, i + this.batchSize);
       const result = await this.extract([...batch], { pooling: 'mean', normalize: true });
-      for (let j = 0; j < batch.length; j++) out.push(Float32Array.from(result.data.subarray(j * dim, (j + 1) * dim)));
+      for (let j = 0; j < batch.length; j++) {
+        const v = Float32Array.from(result.data.subarray(j * dim, (j + 1) * dim));
+        // A text whose every token the model maps to a zero vector pools to zero, which
+        // normalising turns into NaN: refuse it rather than store or search with NaN.
+        if (!v.every(Number.isFinite) || v.every((x) => x === 0)) throw new ValidationError(`texts[${i + j}]`, 'embeds to a zero vector (the model knows none of its tokens)');
+        out.push(v);
+      }
     }
     return out;
   }

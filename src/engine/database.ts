@@ -102,6 +102,7 @@ export class Database implements AsyncDisposable {
   /** The check of stored vectors read after open; what it finds fails the handle (vector-check.ts). */
   private readonly vectorCheck: VectorCheck;
 
+  /** @internal */
   constructor(private readonly parts: DatabaseParts) {
     this.vectorCheck = new VectorCheck(parts.options.verify, (err) => this.failOnDamage(err));
     this.readVectors(parts.state);
@@ -694,7 +695,7 @@ export class Database implements AsyncDisposable {
     return this.close();
   }
 
-  /** Stops the database after an I/O failure left memory and disk in doubt. Returns the error to throw. */
+  /** @internal Stops the database after an I/O failure left memory and disk in doubt. Returns the error to throw. */
   fail(cause: unknown): StorageError {
     if (this.failure === null && (this.statusValue === 'open' || this.statusValue === 'closing')) {
       if (this.statusValue === 'open') this.statusValue = 'failed';

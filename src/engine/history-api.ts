@@ -56,6 +56,7 @@ function view(layer: Layer): LayerView {
 type VaultOf = () => VaultState;
 
 export class Layers {
+  /** @internal */
   constructor(
     private readonly host: VaultHost,
     private readonly vault: VaultOf,
@@ -171,6 +172,7 @@ export class Layers {
 }
 
 export class Branches {
+  /** @internal */
   constructor(
     private readonly host: VaultHost,
     private readonly vault: VaultOf,
@@ -208,6 +210,7 @@ export interface TraceEntry {
 }
 
 export class Traces {
+  /** @internal */
   constructor(
     private readonly host: VaultHost,
     private readonly vault: VaultOf,

