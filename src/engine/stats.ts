@@ -1,3 +1,5 @@
+import type { ReplicationStats } from '../replica/shipper.js';
+import type { ReplicaStats } from '../replica/follower.js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { LockHolder, QuiverError } from '../errors.js';
@@ -67,7 +69,11 @@ export interface DatabaseStats {
   readers: LeaseStatus[];
   recovery: RecoveryReport | null;
   backgroundError: { code: string; message: string } | null;
+  /** Object-storage shipping (a writer opened with `replicate`) or following (an s3:// replica); null otherwise. */
+  replication: ReplicationStatus | null;
 }
+
+export type ReplicationStatus = ReplicationStats | ReplicaStats;
 
 /** Bytes on disk by file kind (what `quiver stats` prints). */
 export function fileStats(dir: string): FileStats {
@@ -118,6 +124,7 @@ export function collectStats(input: {
   writer: LockHolder | null;
   readers: LeaseStatus[];
   backgroundError: QuiverError | null;
+  replication?: ReplicationStatus | undefined;
 }): DatabaseStats {
   const { state } = input;
   const vaults = [...state.vaults.values()]
@@ -164,5 +171,6 @@ export function collectStats(input: {
     readers: input.readers,
     recovery: input.recovery,
     backgroundError: input.backgroundError ? { code: input.backgroundError.code, message: input.backgroundError.message } : null,
+    replication: input.replication ?? null,
   };
 }
