@@ -15,6 +15,7 @@ import { runDemo } from './demo.js';
 import { ExitCode, describe, print, reportError } from './output.js';
 import { integer, run } from './run.js';
 import { addHistoryCommands } from './history-commands.js';
+import { addObjectStoreOptions, addReplicateCommands, addRestoreTargetOptions, maybeBackupToObjectStore, maybeRestoreFromObjectStore } from './replicate-commands.js';
 
 /** 'local', or a folder holding a transformers model. */
 function embedderOption(value: string): EmbedderOption {
@@ -186,27 +187,28 @@ export function buildProgram(): Command {
       }),
     );
 
-  program
-    .command('backup <db> <dest>')
-    .description('a consistent, openable copy, taken while a writer keeps writing (no lock needed)')
+  addObjectStoreOptions(program.command('backup <db> <dest>'))
+    .description('a consistent, openable copy, taken while a writer keeps writing (no lock needed); <dest> may be s3://bucket/prefix')
     .action(
-      run(async (dbPath: string, dest: string, _o: unknown, cmd: Command) => {
+      run(async (dbPath: string, dest: string, o: object, cmd: Command) => {
+        if (await maybeBackupToObjectStore(dbPath, dest, o, cmd)) return;
         const result = await backupDirectory(nodeFileSystem, dbPath, dest);
         print(result, cmd.optsWithGlobals(), () => `backup of ${dbPath} at LSN ${result.lsn} (epoch ${result.epoch}) in ${result.path}: ${result.files} files, ${result.bytes} bytes`);
       }),
     );
 
-  program
-    .command('restore <backup> <db>')
-    .description('replace <db> with a verified copy of <backup>; refuses while a writer or live reader holds <db>')
+  addRestoreTargetOptions(addObjectStoreOptions(program.command('restore <backup> <db>')))
+    .description('replace <db> with a verified copy of <backup>; refuses while a writer or live reader holds <db>; <backup> may be s3://bucket/prefix')
     .action(
-      run(async (backup: string, dbPath: string, _o: unknown, cmd: Command) => {
+      run(async (backup: string, dbPath: string, o: object, cmd: Command) => {
+        if (await maybeRestoreFromObjectStore(backup, dbPath, o, cmd)) return;
         const result = await restore(backup, dbPath);
         print(result, cmd.optsWithGlobals(), () => `restored ${dbPath} from ${backup} (LSN ${result.lsn})`);
       }),
     );
 
   addHistoryCommands(program);
+  addReplicateCommands(program);
 
   program
     .command('recover <db>')

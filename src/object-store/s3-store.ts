@@ -5,7 +5,7 @@ import { parseS3Url } from './url.js';
 
 /** How to reach the bucket. Omitted fields come from the standard AWS chain (env, profile, instance role). */
 export interface S3Options {
-  /** An S3-compatible endpoint (Ceph radosgw, MinIO, R2). Omitted: AWS S3 (or AWS_ENDPOINT_URL_S3). */
+  /** An S3-compatible endpoint (Ceph radosgw, MinIO, R2). Omitted: AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, else AWS S3. */
   endpoint?: string;
   region?: string;
   /** Bucket in the path, not the host name. Default true when an endpoint is given. */
@@ -63,8 +63,10 @@ export class S3Store implements ObjectStore {
       maxAttempts: 2,
       requestHandler: { connectionTimeout: 3000, requestTimeout: 60_000 },
     };
-    if (options.endpoint) config.endpoint = options.endpoint;
-    config.forcePathStyle = options.forcePathStyle ?? options.endpoint !== undefined;
+    // AWS_ENDPOINT_URL(_S3) is the standard variable; an endpoint of our own usually wants path-style.
+    const endpoint = options.endpoint ?? process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
+    if (endpoint) config.endpoint = endpoint;
+    config.forcePathStyle = options.forcePathStyle ?? endpoint !== undefined;
     if (options.credentials) config.credentials = options.credentials;
     return new S3Store(api, new api.S3Client(config), bucket, prefix, url);
   }

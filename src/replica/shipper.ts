@@ -25,6 +25,8 @@ export interface ShipperOptions {
   retainMs: number;
   /** The writer's last LSN, when the shipper runs inside the writer. */
   localLsn?: () => number;
+  /** No background rounds: the caller ships with shipOnce() (quiver backup). */
+  manual?: boolean;
 }
 
 export interface ReplicationStats {
@@ -73,6 +75,7 @@ export class Shipper {
   private renewTimer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private failures = 0;
+  private tickError: unknown = null;
   private stopped = false;
   private readonly generation = newGeneration();
   private readonly gc: GcState = { unneededSince: new Map(), manifests: new Map(), lastRun: 0 };
@@ -99,7 +102,7 @@ export class Shipper {
     }
     shipper.renewTimer = setInterval(() => void shipper.renewLease(), Math.max(200, Math.floor(options.leaseMs / 3)));
     shipper.renewTimer.unref();
-    shipper.schedule(0);
+    if (!options.manual) shipper.schedule(0);
     return shipper;
   }
 
@@ -191,6 +194,7 @@ export class Shipper {
         await collectGarbage(this.store, this.root, this.gc, this.options);
       }
     } catch (err) {
+      this.tickError = err;
       if (err instanceof LockedError && err.code === 'LOCK_COMPROMISED') return this.lose(err);
       this.noteError(err);
       this.failures++;
@@ -364,16 +368,26 @@ export class Shipper {
     };
   }
 
+  /** One round now; its failure is thrown (quiver backup). */
+  async shipOnce(): Promise<void> {
+    await this.running;
+    this.tickError = null;
+    await this.tick();
+    if (this.tickError) throw this.tickError;
+  }
+
   /** Ships what is left (bounded by `timeoutMs`), releases the lease and stops. */
   async stop(timeoutMs = 10_000): Promise<void> {
     if (this.stopped && this.stats.state !== 'lost') return;
     const lost = this.stats.state === 'lost';
     this.halt();
     await this.running;
-    if (!lost) {
+    if (!lost && timeoutMs > 0) {
       let timeout: NodeJS.Timeout | undefined;
       await Promise.race([this.tick(), new Promise((resolve) => (timeout = setTimeout(resolve, timeoutMs)))]);
       clearTimeout(timeout);
+    }
+    if (!lost) {
       await this.lease.release();
       this.stats.state = 'stopped';
     }
