@@ -1,6 +1,7 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { ConfigError, NotFoundError, StorageError } from '../errors.js';
+import { ConfigError, CorruptionError, NotFoundError, StorageError } from '../errors.js';
+import { crc32c } from '../format/crc.js';
 import { FileName } from '../format/constants.js';
 import { nodeFileSystem } from '../fs/file-system.js';
 import { openObjectStore, type S3Options } from '../object-store/s3-store.js';
@@ -119,6 +120,8 @@ async function writeDatabase(store: ObjectStore, url: string, root: Root, checkp
   for (const f of root.files) await write(checkLocalPath(f.path, `${url}/${ROOT_KEY}`), verifyBytes(await fetch(f.key), f, `${url}/${f.key}`));
   if (checkpoint) {
     const bytes = await fetch(checkpoint);
+    // The name carries the manifest's CRC32C (FORMAT.md "Object storage: names").
+    if (!checkpoint.endsWith(`.${(crc32c(bytes) >>> 0).toString(16).padStart(8, '0')}.manifest`)) throw new CorruptionError(`${url}/${checkpoint}`, 'checksum mismatch against its name');
     const manifest = decodeManifest(bytes);
     for (const v of manifest.vaults) {
       for (const ref of v.graph ? [v.segment, v.graph] : [v.segment]) {
