@@ -18,7 +18,17 @@ async function writer(dir: string, url: string, leaseMs: number, takeover: boole
   const docs = db.hasVault('docs') ? db.vault('docs') : await db.createVault('docs');
   let n = (docs.get('head')?.payload as { n?: number } | undefined)?.n ?? -1;
   out(`ready ${db.stats().lastLsn}`);
-  setInterval(() => out(`shipped ${db.stats().replication?.shippedLsn ?? -1}`), 25).unref();
+  const failed = (err: unknown): never => {
+    out(`failed ${(err as { code?: string }).code} ${(err as Error).message} ${String((err as Error).cause && (err as { cause: Error }).cause.message)}`);
+    process.exit(4);
+  };
+  setInterval(() => {
+    try {
+      out(`shipped ${db.stats().replication?.shippedLsn ?? -1}`);
+    } catch (err) {
+      failed(err);
+    }
+  }, 25).unref();
   for (;;) {
     n++;
     try {
@@ -28,8 +38,7 @@ async function writer(dir: string, url: string, leaseMs: number, takeover: boole
         { op: 'insert', vault: 'docs', id: 'head', vector: vector(0), payload: { n } },
       ]);
     } catch (err) {
-      out(`failed ${(err as { code?: string }).code} ${(err as Error).message} ${String((err as Error).cause && (err as { cause: Error }).cause.message)}`);
-      process.exit(4);
+      failed(err);
     }
     out(`ack ${n} ${db.stats().lastLsn}`);
     if (n % 50 === 0) await new Promise((r) => setTimeout(r, 5));
