@@ -203,38 +203,57 @@ export class Shipper {
 
   /** Reads log frames past what was read, keeping those that continue the chain (FORMAT.md, "the log reset"). */
   private async readLog(): Promise<void> {
-    const log = await readIfExists(this.fs, path.join(this.dir, FileName.wal), FileName.wal);
-    if (!log || log.byteLength < WAL_HEADER_SIZE) return;
-    if (this.rescan || log.byteLength < this.walOffset) {
+    if (this.rescan) {
       this.walOffset = WAL_HEADER_SIZE;
       this.rescan = false;
     }
-    const { frames, end, stop } = readFrames(log, this.walOffset, 0);
+    const tail = await this.readTail(this.walOffset);
+    if (tail === null) {
+      // Shorter than where we stopped: the log was reset by a checkpoint. Start from its header.
+      this.rescan = true;
+      return;
+    }
+    const { frames, end, stop } = readFrames(tail, 0, 0);
     if (frames.length === 0 && stop && stop !== 'truncated_header' && stop !== 'truncated_body') {
-      // Not a frame boundary: the log was reset by a checkpoint under us. Start from its header.
+      // Not a frame boundary: the log was reset by a checkpoint under us.
       this.rescan = true;
       return;
     }
     for (const frame of frames) {
       if (frame.lsn <= this.pendingLast) continue;
-      if (frame.lsn !== this.pendingLast + 1) {
-        // A log that skips ahead was rewritten after a checkpoint this shipper has not shipped yet.
+      if (frame.lsn !== this.pendingLast + 1 || this.pendingBytes > PENDING_LIMIT) {
+        // Skipping ahead: the log was rewritten after a checkpoint not shipped yet. Over the limit:
+        // the store has been away long; stop holding the log in memory (the next checkpoint covers it).
         this.rescan = true;
         return;
       }
-      if (this.pendingBytes > PENDING_LIMIT) {
-        // The store has been away for long: stop holding the log in memory; the next shipped checkpoint covers it.
-        this.rescan = true;
-        return;
-      }
-      const bytes = Buffer.from(log.subarray(frame.offset, frame.offset + FRAME_HEADER_SIZE + frame.body.byteLength));
+      const bytes = Buffer.from(tail.subarray(frame.offset, frame.offset + FRAME_HEADER_SIZE + frame.body.byteLength));
       this.pending.push(bytes);
       this.pendingBytes += bytes.byteLength;
       this.pendingLast = frame.lsn;
       this.unshippedSince ??= Date.now();
     }
     this.seenLsn = Math.max(this.seenLsn, this.pendingLast);
-    this.walOffset = Math.max(end, WAL_HEADER_SIZE);
+    this.walOffset += end;
+  }
+
+  /** The log's bytes from `from` to its end (only what is new since the last round), or null when it is shorter. */
+  private async readTail(from: number): Promise<Buffer | null> {
+    let fd: number;
+    try {
+      fd = this.fs.openSync(path.join(this.dir, FileName.wal), 'read');
+    } catch {
+      return Buffer.alloc(0);
+    }
+    try {
+      const size = this.fs.sizeSync(fd);
+      if (size < from) return null;
+      const buf = Buffer.allocUnsafe(size - from);
+      const n = size > from ? await this.fs.read(fd, buf, from) : 0;
+      return buf.subarray(0, n);
+    } finally {
+      this.fs.closeSync(fd);
+    }
   }
 
   /** In-process writers call this before a checkpoint truncates the log: the tail is kept for the next chunk. */
