@@ -19,4 +19,5 @@ set -a
 . "$RGW_DIR/s3.env"
 set +a
 # One file at a time: the outage test stops and restarts this radosgw.
+export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
 node --import tsx --test --test-concurrency=1 $(find test/object-store -name '*.test.ts' | sort)

@@ -68,8 +68,11 @@ export function addReplicateCommands(program: Command): void {
       const out = cmd.optsWithGlobals();
       print({ replicating: dbPath, url, generation: shipper.status().generation }, out, () => `replicating ${dbPath} to ${url} (generation ${shipper.status().generation}); Ctrl-C stops`);
       const code = await new Promise<number>((resolve) => {
+        // The shipper's timers do not hold a process open (a writer's must not); this one does.
+        const keepAlive = setInterval(() => undefined, 1 << 30);
         const timer = o.statusMs > 0 ? setInterval(() => print(shipper.status(), out, () => line(shipper)), o.statusMs) : null;
         const finish = (exit: number): void => {
+          clearInterval(keepAlive);
           if (timer) clearInterval(timer);
           process.off('SIGINT', onSignal);
           process.off('SIGTERM', onSignal);

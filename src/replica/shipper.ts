@@ -63,6 +63,8 @@ export class Shipper {
   private readonly known = new Set<string>();
   private walOffset = WAL_HEADER_SIZE;
   private rescan = false;
+  /** The last frame read from the log: where the next read starts, and what it must find there. */
+  private anchor: { offset: number; lsn: number } | null = null;
   /** Frames read from the log but not yet in a chunk: contiguous, after shippedLsn. */
   private pending: Buffer[] = [];
   private pendingBytes = 0;
@@ -205,21 +207,20 @@ export class Shipper {
   private async readLog(): Promise<void> {
     if (this.rescan) {
       this.walOffset = WAL_HEADER_SIZE;
+      this.anchor = null;
       this.rescan = false;
     }
-    const tail = await this.readTail(this.walOffset);
-    if (tail === null) {
-      // Shorter than where we stopped: the log was reset by a checkpoint. Start from its header.
+    // Read from the last frame taken, not after it: if that frame is no longer there, a
+    // checkpoint reset the log under us (bytes at the old end may even look like a torn tail).
+    const from = this.anchor?.offset ?? this.walOffset;
+    const tail = await this.readTail(from);
+    const parsed = tail ? readFrames(tail, 0, 0) : null;
+    const moved = this.anchor ? parsed?.frames[0]?.lsn !== this.anchor.lsn : !parsed || (parsed.frames.length === 0 && parsed.stop !== null && parsed.stop !== 'truncated_header' && parsed.stop !== 'truncated_body');
+    if (!parsed || !tail || moved) {
       this.rescan = true;
       return;
     }
-    const { frames, end, stop } = readFrames(tail, 0, 0);
-    if (frames.length === 0 && stop && stop !== 'truncated_header' && stop !== 'truncated_body') {
-      // Not a frame boundary: the log was reset by a checkpoint under us.
-      this.rescan = true;
-      return;
-    }
-    for (const frame of frames) {
+    for (const frame of parsed.frames) {
       if (frame.lsn <= this.pendingLast) continue;
       if (frame.lsn !== this.pendingLast + 1 || this.pendingBytes > PENDING_LIMIT) {
         // Skipping ahead: the log was rewritten after a checkpoint not shipped yet. Over the limit:
@@ -233,8 +234,10 @@ export class Shipper {
       this.pendingLast = frame.lsn;
       this.unshippedSince ??= Date.now();
     }
+    const last = parsed.frames.at(-1);
+    if (last) this.anchor = { offset: from + last.offset, lsn: last.lsn };
     this.seenLsn = Math.max(this.seenLsn, this.pendingLast);
-    this.walOffset += end;
+    this.walOffset = from + parsed.end;
   }
 
   /** The log's bytes from `from` to its end (only what is new since the last round), or null when it is shorter. */
