@@ -44,6 +44,23 @@ describe('shipping and replicas', { skip }, () => {
     await writer.close();
   });
 
+  it('a segment larger than two parts (16 MiB) is downloaded in ranged parts and checked whole', async () => {
+    const url = await freshUrl('large');
+    const writer = await open(dbPath(), { dimension: 1024, index: 'flat', replicate: { url, ...s3Options(), intervalMs: 100 } });
+    const docs = await writer.createVault('docs');
+    const r = seeded(8);
+    for (let i = 0; i < 4500; i += 500) await docs.insertMany(Array.from({ length: 500 }, (_, j) => ({ id: `r${i + j}`, vector: Array.from({ length: 1024 }, r) })));
+    await writer.checkpoint();
+    await until('shipping', () => writer.stats().replication!.shippedLsn === writer.stats().lastLsn);
+    const segment = (await import('node:fs')).statSync(`${writer.path}/segments/vault_1_1.segment`).size;
+    assert.ok(segment > 16 * 1024 * 1024, `segment is ${segment} bytes`);
+    const replica = await open(url, { readOnly: true, cacheDir: tmpDir(), s3: s3Options() });
+    assert.equal(replica.vault('docs').count(), 4500);
+    assert.deepEqual(replica.vault('docs').get('r4321')!.vector, docs.get('r4321')!.vector);
+    await replica.close();
+    await writer.close();
+  });
+
   it('a second writer on the same prefix is refused with LockedError naming the holder', async () => {
     const url = await freshUrl('second');
     const first = await open(dbPath(), { dimension: DIM, replicate: { url, ...s3Options() } });
