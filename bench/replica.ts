@@ -42,20 +42,23 @@ function child(argv: string[]): Promise<string> {
   });
 }
 
-async function ingest(replicate: boolean, vectors: Float32Array[]): Promise<number> {
+/** Records per second, and this process's CPU seconds for the run (the writer's own cost, whatever the server's). */
+async function ingest(replicate: boolean, vectors: Float32Array[]): Promise<{ rate: number; cpu: number }> {
   const dir = path.join(tmp(), 'db');
   const url = replicate ? await freshUrl('overhead') : '';
   const db = await open(dir, { dimension: vectors[0]!.length, ...(replicate ? { replicate: { url, ...s3() } } : {}) });
   await db.createVault('docs');
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   for (let i = 0; i < vectors.length; i += 100) {
     await db.batch(vectors.slice(i, i + 100).map((vector, j) => ({ op: 'insert' as const, vault: 'docs', id: `r${i + j}`, vector: Array.from(vector), payload: { i: i + j } })));
   }
   await db.settle();
   const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(c0);
   await db.close();
   fs.rmSync(path.dirname(dir), { recursive: true, force: true });
-  return vectors.length / seconds;
+  return { rate: vectors.length / seconds, cpu: (cpu.user + cpu.system) / 1e6 };
 }
 
 async function lagWriter(url: string, ops: number, rate: number): Promise<void> {
@@ -116,14 +119,18 @@ async function main(): Promise<void> {
 
   // 1. overhead
   const vectors = clustered(ingestN, dim, 50, 1);
-  const plain: number[] = [];
-  const shipped: number[] = [];
+  const plainRuns: { rate: number; cpu: number }[] = [];
+  const shippedRuns: { rate: number; cpu: number }[] = [];
   for (let round = 0; round < 3; round++) {
-    plain.push(await ingest(false, vectors));
-    shipped.push(await ingest(true, vectors));
+    plainRuns.push(await ingest(false, vectors));
+    shippedRuns.push(await ingest(true, vectors));
   }
+  const plain = plainRuns.map((r) => r.rate);
+  const shipped = shippedRuns.map((r) => r.rate);
+  const cpuOverhead = median(shippedRuns.map((r) => r.cpu)) / median(plainRuns.map((r) => r.cpu)) - 1;
   const overhead = 1 - median(shipped) / median(plain);
   console.log(`ingest: ${median(plain).toFixed(0)} rec/s plain, ${median(shipped).toFixed(0)} rec/s replicating: overhead ${(overhead * 100).toFixed(1)}% (target <= 5%; runs ${plain.map((x) => x.toFixed(0)).join('/')} vs ${shipped.map((x) => x.toFixed(0)).join('/')}; the S3 server shares this machine's cores)`);
+  console.log(`writer CPU: ${median(plainRuns.map((r) => r.cpu)).toFixed(2)} s plain, ${median(shippedRuns.map((r) => r.cpu)).toFixed(2)} s replicating: +${(cpuOverhead * 100).toFixed(1)}% (the shipper's own cost in the writer process)`);
 
   // 2. lag
   const lagUrl = await freshUrl('lag');
