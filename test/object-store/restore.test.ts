@@ -5,7 +5,9 @@ import { NotFoundError, open } from '../../src/index.js';
 import { restoreFromObjectStore } from '../../src/replica/restore.js';
 import { dbPath, seeded, tmpDir } from '../helpers/tmp.js';
 import { endpoint, freshUrl, s3Options, skip } from './env.js';
-import { DIM, exportBytes, quiver, shipped, vec } from './util.js';
+import { DIM, exportBytes, quiver, shipped, until, vec } from './util.js';
+import { S3Store } from '../../src/object-store/s3-store.js';
+import { ROOT_KEY, ROOT_MAGIC, decodeJson, type Root } from '../../src/replica/layout.js';
 
 describe('point-in-time restore and backup from the bucket', { skip }, () => {
   it('restores at several LSNs, across checkpoints, to exactly the writer state at each (export compared byte for byte)', async () => {
@@ -46,6 +48,29 @@ describe('point-in-time restore and backup from the bucket', { skip }, () => {
     assert.deepEqual(await exportBytes(db), mid.state);
     await db.close();
     await assert.rejects(restoreFromObjectStore(url, path.join(tmpDir(), 'x'), { lsn: points.at(-1)!.lsn + 5 }, s3Options()), NotFoundError);
+  });
+
+  it('the log tail a checkpoint truncates before the next shipping round is still shipped: restore reaches an LSN inside it', async () => {
+    const url = await freshUrl('tail');
+    const r = seeded(12);
+    // One round at open, the next a minute later: everything below happens between the two.
+    const writer = await open(dbPath(), { dimension: DIM, replicate: { url, ...s3Options(), intervalMs: 60_000 } });
+    const store = await S3Store.open(url, s3Options());
+    await until('the first round', async () => ((await store.get(ROOT_KEY)) ? decodeJson<Root>(ROOT_MAGIC, (await store.get(ROOT_KEY))!.body, ROOT_KEY).files.length > 0 : false));
+    store.close();
+    const docs = await writer.createVault('docs');
+    for (let i = 0; i < 10; i++) await docs.insert(`a${i}`, vec(r));
+    const lsn = writer.stats().lastLsn;
+    const state = await exportBytes(writer);
+    for (let i = 0; i < 10; i++) await docs.insert(`b${i}`, vec(r));
+    await writer.checkpoint();
+    await docs.insert('c', vec(r));
+    await writer.close(); // the final round ships the tail, the checkpoint, then the log after it
+    const dir = path.join(tmpDir(), 'restored');
+    assert.equal((await restoreFromObjectStore(url, dir, { lsn }, s3Options())).lsn, lsn);
+    const db = await open(dir, { readOnly: true });
+    assert.deepEqual(await exportBytes(db), state);
+    await db.close();
   });
 
   it('quiver backup <db> s3://... then quiver restore s3://... <dir> gives a database that passes quiver check', async () => {
