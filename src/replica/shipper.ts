@@ -1,16 +1,16 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ConfigError, LockedError } from '../errors.js';
-import { FRAME_HEADER_SIZE, FileName, WAL_HEADER_SIZE } from '../format/constants.js';
+import { FileName } from '../format/constants.js';
 import { crc32c } from '../format/crc.js';
 import { readIfExists, sameBytes, type FileSystem } from '../fs/file-system.js';
 import { PreconditionFailed, type ObjectStore } from '../object-store/store.js';
 import { decodeManifest } from '../segments/manifest.js';
-import { readFrames } from '../wal/wal-reader.js';
 import { collectGarbage, type GcState } from './gc.js';
 import { ROOT_KEY, ROOT_MAGIC, checkpointKey, chunkKey, decodeJson, encodeChunk, encodeJson, fileKey, newGeneration, segmentKey, type Root, type ShippedFile } from './layout.js';
 import { RemoteLease } from './lease.js';
 import { identityFiles } from './local-files.js';
+import { LogTail } from './log-tail.js';
 
 export interface ShipperOptions {
   /** Cut a log chunk at least this often (default 1000 ms). */
@@ -46,7 +46,6 @@ export interface ReplicationStats {
 }
 
 const CHUNK_LIMIT = 8 * 1024 * 1024;
-const PENDING_LIMIT = 256 * 1024 * 1024;
 
 /**
  * Ships a database directory to object storage (FORMAT.md "Object storage: shipping"), reading
@@ -61,16 +60,9 @@ export class Shipper {
   private manifestBytes: Buffer | null = null;
   private baseShipped = false;
   private readonly known = new Set<string>();
-  private walOffset = WAL_HEADER_SIZE;
-  private rescan = false;
-  /** The last frame read from the log: where the next read starts, and what it must find there. */
-  private anchor: { offset: number; lsn: number } | null = null;
-  /** Frames read from the log but not yet in a chunk: contiguous, after shippedLsn. */
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
-  private pendingLast = 0;
-  private unshippedSince: number | null = null;
-  private seenLsn = 0;
+  private readonly log: LogTail;
+  /** When the oldest frame shipped but not yet named by a written root was read. */
+  private unshippedAt: number | null = null;
   private shippedLsn = 0;
   private stats: Omit<ReplicationStats, 'url' | 'role' | 'generation' | 'localLsn' | 'shippedLsn' | 'lagLsn' | 'lagSeconds'> = { state: 'shipping', lastShippedAt: null, chunksShipped: 0, bytesShipped: 0, errors: 0, lastError: null };
   private timer: NodeJS.Timeout | null = null;
@@ -90,7 +82,9 @@ export class Shipper {
     private readonly store: ObjectStore,
     private readonly lease: RemoteLease,
     private readonly options: ShipperOptions,
-  ) {}
+  ) {
+    this.log = new LogTail(fs, dir);
+  }
 
   /** Takes the lease and fences the root (so an older writer's next root write fails), then ships in the background. */
   static async start(fs: FileSystem, dir: string, store: ObjectStore, options: ShipperOptions): Promise<Shipper> {
@@ -183,9 +177,9 @@ export class Shipper {
   async tick(): Promise<void> {
     if (this.stats.state === 'lost') return;
     try {
-      await this.readLog();
+      await this.log.read();
       const changed = await this.shipCheckpoint();
-      if (changed) await this.readLog();
+      if (changed) await this.log.read();
       const shipped = await this.shipPending();
       if (changed || shipped || !this.baseShipped) await this.writeRoot();
       this.baseShipped = true;
@@ -203,85 +197,27 @@ export class Shipper {
     }
   }
 
-  /** Reads log frames past what was read, keeping those that continue the chain (FORMAT.md, "the log reset"). */
-  private async readLog(): Promise<void> {
-    if (this.rescan) {
-      this.walOffset = WAL_HEADER_SIZE;
-      this.anchor = null;
-      this.rescan = false;
-    }
-    // Read from the last frame taken, not after it: if that frame is no longer there, a
-    // checkpoint reset the log under us (bytes at the old end may even look like a torn tail).
-    const from = this.anchor?.offset ?? this.walOffset;
-    const tail = await this.readTail(from);
-    const parsed = tail ? readFrames(tail, 0, 0) : null;
-    const moved = this.anchor ? parsed?.frames[0]?.lsn !== this.anchor.lsn : !parsed || (parsed.frames.length === 0 && parsed.stop !== null && parsed.stop !== 'truncated_header' && parsed.stop !== 'truncated_body');
-    if (!parsed || !tail || moved) {
-      this.rescan = true;
-      return;
-    }
-    for (const frame of parsed.frames) {
-      if (frame.lsn <= this.pendingLast) continue;
-      if (frame.lsn !== this.pendingLast + 1 || this.pendingBytes > PENDING_LIMIT) {
-        // Skipping ahead: the log was rewritten after a checkpoint not shipped yet. Over the limit:
-        // the store has been away long; stop holding the log in memory (the next checkpoint covers it).
-        this.rescan = true;
-        return;
-      }
-      const bytes = Buffer.from(tail.subarray(frame.offset, frame.offset + FRAME_HEADER_SIZE + frame.body.byteLength));
-      this.pending.push(bytes);
-      this.pendingBytes += bytes.byteLength;
-      this.pendingLast = frame.lsn;
-      this.unshippedSince ??= Date.now();
-    }
-    const last = parsed.frames.at(-1);
-    if (last) this.anchor = { offset: from + last.offset, lsn: last.lsn };
-    this.seenLsn = Math.max(this.seenLsn, this.pendingLast);
-    this.walOffset = from + parsed.end;
-  }
-
-  /** The log's bytes from `from` to its end (only what is new since the last round), or null when it is shorter. */
-  private async readTail(from: number): Promise<Buffer | null> {
-    let fd: number;
-    try {
-      fd = this.fs.openSync(path.join(this.dir, FileName.wal), 'read');
-    } catch {
-      return Buffer.alloc(0);
-    }
-    try {
-      const size = this.fs.sizeSync(fd);
-      if (size < from) return null;
-      const buf = Buffer.allocUnsafe(size - from);
-      const n = size > from ? await this.fs.read(fd, buf, from) : 0;
-      return buf.subarray(0, n);
-    } finally {
-      this.fs.closeSync(fd);
-    }
-  }
-
   /** In-process writers call this before a checkpoint truncates the log: the tail is kept for the next chunk. */
   async captureLogTail(): Promise<void> {
     if (this.stats.state === 'lost') return;
-    await this.readLog().catch(() => undefined);
+    await this.log.read().catch(() => undefined);
   }
 
   /** Cuts pending frames into chunks and uploads them. */
   private async shipPending(): Promise<boolean> {
-    if (this.pending.length === 0) return false;
+    const pending = this.log.pending;
+    if (pending.length === 0) return false;
+    this.unshippedAt ??= this.log.since;
     const time = Date.now();
-    while (this.pending.length > 0) {
-      const take: Buffer[] = [];
+    while (pending.length > 0) {
+      let count = 0;
       let bytes = 0;
-      while (take.length < this.pending.length && (take.length === 0 || bytes + this.pending[take.length]!.byteLength <= CHUNK_LIMIT)) {
-        bytes += this.pending[take.length]!.byteLength;
-        take.push(this.pending[take.length]!);
-      }
+      while (count < pending.length && (count === 0 || bytes + pending[count]!.byteLength <= CHUNK_LIMIT)) bytes += pending[count++]!.byteLength;
       const first = this.shippedLsn + 1;
-      const last = first + take.length - 1;
-      const chunk = encodeChunk(take, first, last, time);
+      const last = first + count - 1;
+      const chunk = encodeChunk(pending.slice(0, count), first, last, time);
       await this.store.put(chunkKey(this.generation, first), chunk);
-      this.pending.splice(0, take.length);
-      this.pendingBytes -= bytes;
+      this.log.shipped(count);
       this.shippedLsn = last;
       this.stats.chunksShipped++;
       this.stats.bytesShipped += chunk.byteLength;
@@ -323,11 +259,8 @@ export class Shipper {
     const firstBase = !this.baseShipped;
     if (lsn > this.shippedLsn || firstBase) {
       // The chain restarts after the checkpoint: frames at or below it are in its files.
-      this.pending = [];
-      this.pendingBytes = 0;
       this.shippedLsn = lsn;
-      this.pendingLast = lsn;
-      this.rescan = true;
+      this.log.continueAfter(lsn);
     }
     const root = this.root;
     if (firstBase) {
@@ -337,7 +270,7 @@ export class Shipper {
       root.generations = [...root.generations, { id: this.generation, startLsn: lsn + 1 }];
       root.wal = { generation: this.generation, startLsn: lsn + 1 };
     }
-    this.rescan = true;
+    this.log.restart();
     root.files = files;
     root.checkpoint = checkpoint;
     root.checkpointLsn = lsn;
@@ -364,7 +297,7 @@ export class Shipper {
     try {
       this.rootEtag = (await this.store.put(ROOT_KEY, encodeJson(ROOT_MAGIC, root), { ifMatch: this.rootEtag })).etag;
       this.root = root;
-      if (this.pending.length === 0) this.unshippedSince = null;
+      if (this.log.pending.length === 0) this.unshippedAt = null;
     } catch (err) {
       if (err instanceof PreconditionFailed) throw this.lease.lostError();
       throw err;
@@ -373,11 +306,11 @@ export class Shipper {
 
   /** `lastLsn`: the writer's, when the shipper runs inside it. */
   status(lastLsn = 0): ReplicationStats {
-    const localLsn = Math.max(lastLsn, this.seenLsn);
+    const localLsn = Math.max(lastLsn, this.log.seen);
     // Shipped means named by a root the store accepted: what a replica or a restore can reach.
     const shippedLsn = this.root.shippedLsn;
     const lagLsn = Math.max(0, localLsn - shippedLsn);
-    const since = this.unshippedSince ?? (lagLsn > 0 ? Date.now() : null);
+    const since = this.unshippedAt ?? this.log.since ?? (lagLsn > 0 ? Date.now() : null);
     return {
       url: this.store.url,
       role: 'writer',
