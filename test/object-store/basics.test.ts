@@ -61,6 +61,29 @@ describe('shipping and replicas', { skip }, () => {
     await writer.close();
   });
 
+  it('a replica follows the writer across a reopen (a new log generation re-shipped from the checkpoint)', async () => {
+    const url = await freshUrl('reopen');
+    const dir = dbPath();
+    const r = seeded(6);
+    let writer = await open(dir, { dimension: DIM, replicate: { url, ...s3Options(), intervalMs: 50 } });
+    const docs = await writer.createVault('docs');
+    for (let i = 0; i < 20; i++) await docs.insert(`a${i}`, vec(r));
+    await writer.checkpoint();
+    for (let i = 0; i < 20; i++) await docs.insert(`b${i}`, vec(r));
+    await until('shipping', () => writer.stats().replication!.shippedLsn === writer.stats().lastLsn);
+    const replica = await open(url, { readOnly: true, cacheDir: tmpDir(), s3: s3Options() });
+    const generation = (writer.stats().replication as { generation: string }).generation;
+    await writer.close();
+    writer = await open(dir, { replicate: { url, ...s3Options(), intervalMs: 50 } });
+    assert.notEqual((writer.stats().replication as { generation: string }).generation, generation);
+    for (let i = 0; i < 5; i++) await writer.vault('docs').insert(`c${i}`, vec(r));
+    await until('shipping', () => writer.stats().replication!.shippedLsn === writer.stats().lastLsn);
+    await replica.refresh();
+    assert.deepEqual(dump(replica), dump(writer));
+    await replica.close();
+    await writer.close();
+  });
+
   it('a second writer on the same prefix is refused with LockedError naming the holder', async () => {
     const url = await freshUrl('second');
     const first = await open(dbPath(), { dimension: DIM, replicate: { url, ...s3Options() } });
