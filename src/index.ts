@@ -1,5 +1,8 @@
-export { open } from './engine/open.js';
-export type { OpenOptions } from './engine/options.js';
+export { open } from './replica/open.js';
+export type { OpenOptions, ReplicateOptions } from './replica/open.js';
+export type { S3Options } from './object-store/s3-store.js';
+export type { ReplicationStats } from './replica/shipper.js';
+export type { ReplicaStats } from './replica/follower.js';
 export type { Database, DatabaseStatus, BatchOp, CompactResult } from './engine/database.js';
 export type { CheckpointResult } from './engine/checkpoint.js';
 export type { DatabaseStats, VaultStats, FileStats } from './engine/stats.js';

@@ -20,6 +20,7 @@ import { addHistoryCommands } from './history-commands.js';
 import { addRecordCommands, addSearchKnobOptions, plainVectors, searchKnobs } from './record-commands.js';
 import { addServeCommand } from './serve-command.js';
 import { initDatabase, type InitFlags } from './init-command.js';
+import { addObjectStoreOptions, addReplicateCommands, addRestoreTargetOptions, maybeBackupToObjectStore, maybeRestoreFromObjectStore } from './replicate-commands.js';
 
 /** 'local', or a folder holding a transformers model. */
 function embedderOption(value: string): EmbedderOption {
@@ -180,21 +181,21 @@ export function buildProgram(options: { json?: boolean } = {}): Command {
       }),
     );
 
-  program
-    .command('backup <db> <dest>')
-    .description('a consistent, openable copy, taken while a writer keeps writing (no lock needed)')
+  addObjectStoreOptions(program.command('backup <db> <dest>'))
+    .description('a consistent, openable copy, taken while a writer keeps writing (no lock needed); <dest> may be s3://bucket/prefix')
     .action(
-      run(async (dbPath: string, dest: string, _o: unknown, cmd: Command) => {
+      run(async (dbPath: string, dest: string, o: object, cmd: Command) => {
+        if (await maybeBackupToObjectStore(dbPath, dest, o, cmd)) return;
         const result = await backupDirectory(nodeFileSystem, dbPath, dest);
         print(result, cmd.optsWithGlobals(), () => `backup of ${dbPath} at LSN ${result.lsn} (epoch ${result.epoch}) in ${result.path}: ${result.files} files, ${result.bytes} bytes`);
       }),
     );
 
-  program
-    .command('restore <backup> <db>')
-    .description('replace <db> with a verified copy of <backup>; refuses while a writer or live reader holds <db>')
+  addRestoreTargetOptions(addObjectStoreOptions(program.command('restore <backup> <db>')))
+    .description('replace <db> with a verified copy of <backup>; refuses while a writer or live reader holds <db>; <backup> may be s3://bucket/prefix')
     .action(
-      run(async (backup: string, dbPath: string, _o: unknown, cmd: Command) => {
+      run(async (backup: string, dbPath: string, o: object, cmd: Command) => {
+        if (await maybeRestoreFromObjectStore(backup, dbPath, o, cmd)) return;
         const result = await restore(backup, dbPath);
         print(result, cmd.optsWithGlobals(), () => `restored ${dbPath} from ${backup} (LSN ${result.lsn})`);
       }),
@@ -203,6 +204,7 @@ export function buildProgram(options: { json?: boolean } = {}): Command {
   addHistoryCommands(program);
   addRecordCommands(program);
   addServeCommand(program);
+  addReplicateCommands(program);
 
   program
     .command('recover <db>')

@@ -29,6 +29,7 @@ import { failedByCorruption, VectorCheck } from './vector-check.js';
 import { collectStats, type DatabaseStats } from './stats.js';
 import { checkQuota, checkQuotas, checkVaultName, checkId } from './validate.js';
 import { insertOp, VaultHandle, type VaultHost } from './vault-handle.js';
+import type { ReplicationStatus } from './stats.js';
 import { recordBatchOp, RecordView, type RecordBatchOp } from './record-ops.js';
 import { exportState, type ExportSummary } from './export.js';
 import { stageImport } from './import.js';
@@ -58,6 +59,14 @@ export interface CompactResult extends CheckpointResult {
 export interface ReaderParts {
   view: ReaderView;
   lease: ReaderLease | null;
+}
+
+/** What replication hooks into a handle: the log before a checkpoint resets it, a reader's refresh, stats, close. */
+export interface Attachment {
+  beforeLogReset?(): Promise<void>;
+  beforeRefresh?(): Promise<void>;
+  status(lastLsn: number): ReplicationStatus;
+  close(): Promise<void>;
 }
 
 export interface DatabaseParts {
@@ -101,6 +110,8 @@ export class Database implements AsyncDisposable {
   private storedChecked = false;
   /** The check of stored vectors read after open; what it finds fails the handle (vector-check.ts). */
   private readonly vectorCheck: VectorCheck;
+  /** Object-storage replication beside this handle (src/replica): a shipper or a follower. */
+  private attachment: Attachment | null = null;
 
   /** @internal */
   constructor(private readonly parts: DatabaseParts) {
@@ -446,6 +457,7 @@ export class Database implements AsyncDisposable {
     if (!reader || this.parts.dir === null) return Promise.resolve({ epoch: state.epoch, lsn: state.lastLsn, appliedRecords: 0 });
     this.refreshing ??= (async () => {
       try {
+        await this.attachment?.beforeRefresh?.();
         const next = await refreshView(this.parts.fs, this.parts.dir!, reader.view);
         const before = this.parts.state.lastLsn;
         const reloaded = next.state !== this.parts.state;
@@ -534,6 +546,7 @@ export class Database implements AsyncDisposable {
     const freed = await this.housekeeping(collectLayers);
     try {
       const result = state.identity.storage === 'snapshot' ? await writeSnapshotCheckpoint(fs, dir, state) : await writeSegmentedCheckpoint(fs, dir, state);
+      await this.attachment?.beforeLogReset?.();
       await this.truncateLog();
       await removeStaleLeases(dir, this.parts.options.lockStaleMs).catch(() => undefined);
       return { ...result, tracesExpired: freed.traces, layersFreed: freed.layers };
@@ -642,9 +655,16 @@ export class Database implements AsyncDisposable {
 
   // ---- lifecycle ------------------------------------------------------------------------------
 
+  /** Attaches replication (src/replica/open.ts); its status becomes stats().replication. */
+  attach(attachment: Attachment): void {
+    this.attachment = attachment;
+  }
+
   stats(): DatabaseStats {
     const state = this.readable();
+    const replication = this.attachment?.status(state.lastLsn);
     return collectStats({
+      replication,
       dir: this.parts.dir,
       status: this.statusValue,
       durability: this.durability,
@@ -671,6 +691,7 @@ export class Database implements AsyncDisposable {
       let error: unknown = null;
       try {
         await this.refreshing?.catch(() => undefined);
+        await this.attachment?.close();
         await Promise.all(this.vectorCheck.inFlight);
         await this.parts.reader?.lease?.release();
         if (!failed) {

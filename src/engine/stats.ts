@@ -1,3 +1,5 @@
+import type { ReplicationStats } from '../replica/shipper.js';
+import type { ReplicaStats } from '../replica/follower.js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { LockHolder, QuiverError } from '../errors.js';
@@ -73,7 +75,11 @@ export interface DatabaseStats {
   lease: { held: boolean; reason: string | null } | null;
   recovery: RecoveryReport | null;
   backgroundError: { code: string; message: string } | null;
+  /** Object-storage shipping (a writer opened with `replicate`) or following (an s3:// replica); null otherwise. */
+  replication: ReplicationStatus | null;
 }
+
+export type ReplicationStatus = ReplicationStats | ReplicaStats;
 
 /** Bytes on disk by file kind (what `quiver stats` prints). */
 export function fileStats(dir: string): FileStats {
@@ -125,6 +131,7 @@ export function collectStats(input: {
   readers: LeaseStatus[];
   lease?: { held: boolean; reason: string | null } | null;
   backgroundError: QuiverError | null;
+  replication?: ReplicationStatus | undefined;
 }): DatabaseStats {
   const { state } = input;
   const vaults = [...state.vaults.values()]
@@ -172,5 +179,6 @@ export function collectStats(input: {
     lease: input.lease ?? null,
     recovery: input.recovery,
     backgroundError: input.backgroundError ? { code: input.backgroundError.code, message: input.backgroundError.message } : null,
+    replication: input.replication ?? null,
   };
 }

@@ -1,0 +1,160 @@
+/**
+ * npm run bench:replica [-- --n 100000 --dim 384 --ops 3000]   (needs S3_ENDPOINT & co, as the tests)
+ * 1. Shipping overhead: the same ingest (batches of 100 inserts) with and without `replicate`,
+ *    alternating, median of 3 each; the ratio is the overhead.
+ * 2. Replica lag: a writer inserts one record at a time at a steady pace, stamped with Date.now();
+ *    a replica process refreshes in a loop and records when each record first becomes visible.
+ * 3. Cold open: n x dim shipped with one checkpoint; a fresh process opens the replica from the
+ *    bucket into an empty cache and answers one query.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { open } from '../src/index.js';
+import { S3Store } from '../src/object-store/s3-store.js';
+import { clustered } from './data.js';
+
+const args = process.argv.slice(2);
+const flag = (name: string, fallback: number): number => (args.includes(`--${name}`) ? Number(args[args.indexOf(`--${name}`) + 1]) : fallback);
+const SELF = fileURLToPath(import.meta.url);
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const pct = (xs: number[], p: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!;
+const s3 = () => ({ endpoint: process.env.S3_ENDPOINT, region: process.env.S3_REGION ?? 'us-east-1', credentials: { accessKeyId: process.env.S3_ACCESS_KEY ?? '', secretAccessKey: process.env.S3_SECRET_KEY ?? '' } });
+const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'quiver-bench-replica-'));
+
+async function freshUrl(name: string): Promise<string> {
+  const url = `s3://quiver-bench/${name}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+  const store = await S3Store.open(url, s3());
+  await store.createBucket();
+  store.close();
+  return url;
+}
+
+function child(argv: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, ['--no-warnings', '--import', 'tsx', SELF, ...argv], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    p.stdout.on('data', (d: Buffer) => (out += d));
+    p.on('exit', (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`child ${argv[0]} exited ${code}`))));
+  });
+}
+
+/** Records per second, and this process's CPU seconds for the run (the writer's own cost, whatever the server's). */
+async function ingest(replicate: boolean, vectors: Float32Array[]): Promise<{ rate: number; cpu: number }> {
+  const dir = path.join(tmp(), 'db');
+  const url = replicate ? await freshUrl('overhead') : '';
+  const db = await open(dir, { dimension: vectors[0]!.length, ...(replicate ? { replicate: { url, ...s3() } } : {}) });
+  await db.createVault('docs');
+  const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  for (let i = 0; i < vectors.length; i += 100) {
+    await db.batch(vectors.slice(i, i + 100).map((vector, j) => ({ op: 'insert' as const, vault: 'docs', id: `r${i + j}`, vector: Array.from(vector), payload: { i: i + j } })));
+  }
+  await db.settle();
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(c0);
+  await db.close();
+  fs.rmSync(path.dirname(dir), { recursive: true, force: true });
+  return { rate: vectors.length / seconds, cpu: (cpu.user + cpu.system) / 1e6 };
+}
+
+async function lagWriter(url: string, ops: number, rate: number): Promise<void> {
+  const db = await open(path.join(tmp(), 'db'), { dimension: 16, replicate: { url, ...s3() } });
+  const docs = await db.createVault('docs');
+  await docs.insert('start', new Array(16).fill(0.5), { t: Date.now() });
+  await new Promise((r) => setTimeout(r, 3000));
+  for (let i = 0; i < ops; i++) {
+    await docs.insert(`r${i}`, Array.from({ length: 16 }, (_, k) => Math.sin(i + k)), { t: Date.now() });
+    await new Promise((r) => setTimeout(r, 1000 / rate));
+  }
+  await new Promise((r) => setTimeout(r, 3000));
+  await db.close();
+}
+
+async function lagReader(url: string, ops: number): Promise<void> {
+  let db = null;
+  while (!db) db = await open(url, { readOnly: true, cacheDir: tmp(), s3: s3() }).catch(async () => (await new Promise((r) => setTimeout(r, 200)), null));
+  const docs = () => db!.vault('docs');
+  const lags: number[] = [];
+  let next = 0;
+  const end = Date.now() + 120_000;
+  while (next < ops && Date.now() < end) {
+    await db.refresh();
+    const now = Date.now();
+    while (next < ops && db.hasVault('docs') && docs().get(`r${next}`)) {
+      lags.push(now - (docs().get(`r${next}`)!.payload as { t: number }).t);
+      next++;
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  process.stdout.write(JSON.stringify(lags));
+  await db.close();
+}
+
+async function coldOpen(url: string, dim: number): Promise<void> {
+  const t0 = performance.now();
+  const db = await open(url, { readOnly: true, cacheDir: tmp(), s3: s3() });
+  await db.vault('docs').search(Array.from({ length: dim }, (_, i) => Math.cos(i)), { k: 10 });
+  const ms = performance.now() - t0;
+  process.stdout.write(JSON.stringify({ ms, rssMb: process.memoryUsage().rss / 2 ** 20 }));
+  await db.close();
+}
+
+async function main(): Promise<void> {
+  if (!process.env.S3_ENDPOINT) throw new Error('bench:replica needs S3_ENDPOINT, S3_ACCESS_KEY, S3_SECRET_KEY (scripts/ci/start-rgw.sh writes them to its s3.env)');
+  const mode = args[0];
+  if (mode === 'lag-writer') return lagWriter(args[1]!, Number(args[2]), Number(args[3]));
+  if (mode === 'lag-reader') return lagReader(args[1]!, Number(args[2]));
+  if (mode === 'cold-open') return coldOpen(args[1]!, Number(args[2]));
+
+  const n = flag('n', 100_000);
+  const dim = flag('dim', 384);
+  const ingestN = flag('ingest', 20_000);
+  const ops = flag('ops', 600);
+  const rate = flag('rate', 50);
+  console.log(`bench:replica against ${process.env.S3_ENDPOINT} (cold open ${n} x ${dim}, ingest ${ingestN} x ${dim}, lag ${ops} ops at ${rate}/s)`);
+
+  // 1. overhead
+  const vectors = clustered(ingestN, dim, 50, 1);
+  const plainRuns: { rate: number; cpu: number }[] = [];
+  const shippedRuns: { rate: number; cpu: number }[] = [];
+  for (let round = 0; round < 3; round++) {
+    plainRuns.push(await ingest(false, vectors));
+    shippedRuns.push(await ingest(true, vectors));
+  }
+  const plain = plainRuns.map((r) => r.rate);
+  const shipped = shippedRuns.map((r) => r.rate);
+  const cpuOverhead = median(shippedRuns.map((r) => r.cpu)) / median(plainRuns.map((r) => r.cpu)) - 1;
+  const overhead = 1 - median(shipped) / median(plain);
+  console.log(`ingest: ${median(plain).toFixed(0)} rec/s plain, ${median(shipped).toFixed(0)} rec/s replicating: overhead ${(overhead * 100).toFixed(1)}% (target <= 5%; runs ${plain.map((x) => x.toFixed(0)).join('/')} vs ${shipped.map((x) => x.toFixed(0)).join('/')}; the S3 server shares this machine's cores)`);
+  console.log(`writer CPU: ${median(plainRuns.map((r) => r.cpu)).toFixed(2)} s plain, ${median(shippedRuns.map((r) => r.cpu)).toFixed(2)} s replicating: +${(cpuOverhead * 100).toFixed(1)}% (the shipper's own cost in the writer process)`);
+
+  // 2. lag
+  const lagUrl = await freshUrl('lag');
+  const [, lagsJson] = await Promise.all([child(['lag-writer', lagUrl, String(ops), String(rate)]), child(['lag-reader', lagUrl, String(ops)])]);
+  const lags = (JSON.parse(lagsJson) as number[]).map((ms) => ms / 1000);
+  console.log(`replica lag (replicateIntervalMs 1000, refresh loop): p50 ${pct(lags, 0.5).toFixed(2)} s, p99 ${pct(lags, 0.99).toFixed(2)} s over ${lags.length} records`);
+
+  // 3. cold open
+  const url = await freshUrl('cold');
+  const big = clustered(n, dim, 100, 2);
+  const db = await open(path.join(tmp(), 'db'), { dimension: dim, replicate: { url, ...s3() } });
+  const docs = await db.createVault('docs');
+  for (let i = 0; i < n; i += 1000) await docs.insertMany(big.slice(i, i + 1000).map((v, j) => ({ id: `r${i + j}`, vector: Array.from(v) })));
+  await db.settle();
+  await db.checkpoint();
+  const until = Date.now() + 600_000;
+  while (db.stats().replication!.lagLsn > 0 || db.stats().replication!.shippedLsn < db.stats().lastLsn) {
+    if (Date.now() > until) throw new Error('shipping did not finish');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const cold: { ms: number; rssMb: number }[] = [];
+  for (let i = 0; i < 3; i++) cold.push(JSON.parse(await child(['cold-open', url, String(dim)])) as { ms: number; rssMb: number });
+  await db.close();
+  console.log(`cold open of a ${n} x ${dim} replica from the bucket to first answer: median ${median(cold.map((c) => c.ms)).toFixed(0)} ms (runs: ${cold.map((c) => c.ms.toFixed(0)).join(', ')}), RSS ${median(cold.map((c) => c.rssMb)).toFixed(0)} MB`);
+}
+
+await main();

@@ -1,0 +1,112 @@
+import * as path from 'node:path';
+import { ConfigError } from '../errors.js';
+import type { Database } from '../engine/database.js';
+import { open as openLocal } from '../engine/open.js';
+import type { OpenOptions as LocalOpenOptions } from '../engine/options.js';
+import { nodeFileSystem } from '../fs/file-system.js';
+import { openObjectStore, type S3Options } from '../object-store/s3-store.js';
+import { isObjectStoreUrl } from '../object-store/url.js';
+import { Follower } from './follower.js';
+import { Shipper, type ShipperOptions } from './shipper.js';
+
+/** Where and how a writer ships (README "Beyond one machine"). */
+export interface ReplicateOptions extends S3Options {
+  /** s3://bucket/prefix */
+  url: string;
+  /** Cut a log chunk at least this often (default 1000 ms; also `replicateIntervalMs`). */
+  intervalMs?: number;
+  /** Lease length (default 30 s). Another writer may take over only after it expires. */
+  leaseMs?: number;
+  /** Take over an expired lease (explicit: the old writer may only be cut off from the store). */
+  takeover?: boolean;
+  /** How long an unneeded object stays before deletion (default 60 s): a replica's window to fetch what a root named. */
+  graceMs?: number;
+  /** How far back point-in-time restore reaches (default 24 h). */
+  retainMs?: number;
+}
+
+export interface OpenOptions extends LocalOpenOptions {
+  /** Ship this database to object storage while it is open (writers). */
+  replicate?: ReplicateOptions;
+  replicateIntervalMs?: number;
+  /** s3:// replicas: the local directory the replica's files are cached in (required). */
+  cacheDir?: string;
+  /** s3:// replicas: how to reach the bucket (endpoint, credentials, ...). */
+  s3?: S3Options;
+}
+
+const positive = (value: unknown, field: string, fallback: number): number => {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || (value as number) < 1) throw new ConfigError('CONFIG_INVALID', field, `${field}: must be a positive integer`);
+  return value as number;
+};
+
+export function shipperOptions(r: ReplicateOptions, intervalMs?: number): ShipperOptions {
+  return {
+    intervalMs: positive(r.intervalMs ?? intervalMs, 'replicate.intervalMs', 1000),
+    leaseMs: positive(r.leaseMs, 'replicate.leaseMs', 30_000),
+    takeover: r.takeover === true,
+    graceMs: positive(r.graceMs, 'replicate.graceMs', 60_000),
+    retainMs: positive(r.retainMs, 'replicate.retainMs', 24 * 3600_000),
+  };
+}
+
+const s3Of = (r: S3Options): S3Options => ({ endpoint: r.endpoint, region: r.region, forcePathStyle: r.forcePathStyle, credentials: r.credentials });
+
+/**
+ * open() with object storage: `s3://bucket/prefix` opens a read-only replica through a local
+ * cache; a local path with `replicate` opens the writer and ships it. Anything else is the local open.
+ */
+export async function open(dir?: string, options: OpenOptions = {}): Promise<Database> {
+  const { replicate, replicateIntervalMs, cacheDir, s3, ...local } = options;
+  if (isObjectStoreUrl(dir)) return openReplica(dir, options);
+  if (cacheDir !== undefined || s3 !== undefined) throw new ConfigError('CONFIG_INVALID', cacheDir !== undefined ? 'cacheDir' : 's3', 'cacheDir and s3 are for s3:// replicas');
+  if (!replicate) {
+    if (replicateIntervalMs !== undefined) throw new ConfigError('CONFIG_INVALID', 'replicateIntervalMs', 'replicateIntervalMs: needs replicate');
+    return openLocal(dir, local);
+  }
+  if (typeof replicate !== 'object' || !isObjectStoreUrl(replicate.url)) throw new ConfigError('CONFIG_INVALID', 'replicate.url', 'replicate.url: must be s3://bucket/prefix');
+  if (dir === undefined || local.readOnly) throw new ConfigError('CONFIG_INVALID', 'replicate', 'replicate: only a writer on a directory ships');
+  const shipOptions = shipperOptions(replicate, replicateIntervalMs);
+  const db = await openLocal(dir, local);
+  if (db.identity.storage !== 'segmented') {
+    await db.close();
+    throw new ConfigError('CONFIG_INVALID', 'replicate', "replicate: only 'segmented' storage ships to object storage");
+  }
+  let shipper: Shipper;
+  try {
+    const store = await openObjectStore(replicate.url, s3Of(replicate));
+    shipper = await Shipper.start(nodeFileSystem, path.resolve(dir), store, { ...shipOptions, localLsn: () => db.stats().lastLsn }).catch((err: unknown) => {
+      store.close();
+      throw err;
+    });
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+  // A writer whose lease was taken over must not go on as if it were the database's writer.
+  shipper.onLost = (err) => void db.fail(err);
+  db.attach({ beforeLogReset: () => shipper.captureLogTail(), status: (lsn) => shipper.status(lsn), close: () => shipper.stop() });
+  return db;
+}
+
+async function openReplica(url: string, options: OpenOptions): Promise<Database> {
+  const { cacheDir, s3, replicate, replicateIntervalMs, ...local } = options;
+  if (!local.readOnly) throw new ConfigError('CONFIG_INVALID', 'readOnly', 'readOnly: an s3:// database opens read-only (a replica); its writer opens a directory with replicate');
+  if (typeof cacheDir !== 'string' || cacheDir.length === 0) throw new ConfigError('CONFIG_INVALID', 'cacheDir', 'cacheDir: an s3:// replica needs a local cache directory');
+  if (replicate || replicateIntervalMs !== undefined) throw new ConfigError('CONFIG_INVALID', 'replicate', 'replicate: a replica does not ship');
+  const store = await openObjectStore(url, s3 ?? {});
+  let follower: Follower;
+  try {
+    follower = await Follower.prepare(store, path.resolve(cacheDir));
+  } catch (err) {
+    store.close();
+    throw err;
+  }
+  const db = await openLocal(cacheDir, local).catch((err: unknown) => {
+    store.close();
+    throw err;
+  });
+  db.attach({ beforeRefresh: () => follower.sync(), status: () => follower.status(), close: async () => store.close() });
+  return db;
+}

@@ -1,0 +1,153 @@
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { ConfigError, CorruptionError, NotFoundError, StorageError } from '../errors.js';
+import { crc32c } from '../format/crc.js';
+import { FileName } from '../format/constants.js';
+import { nodeFileSystem } from '../fs/file-system.js';
+import { openObjectStore, type S3Options } from '../object-store/s3-store.js';
+import type { ObjectStore } from '../object-store/store.js';
+import { walHeader } from '../wal/frame.js';
+import { ROOT_KEY, ROOT_MAGIC, decodeChunk, decodeJson, frameBytes, parseCheckpointKey, parseChunkKey, type Chunk, type Root } from './layout.js';
+import { checkLocalPath, verifyBytes } from './local-files.js';
+import { decodeManifest } from '../segments/manifest.js';
+import { shipperOptions, type ReplicateOptions } from './open.js';
+import { Shipper } from './shipper.js';
+
+export interface RestoreTarget {
+  /** Restore exactly the operations up to this LSN (default: everything shipped). */
+  lsn?: number;
+  /** Restore the state as of this time (ms since the epoch): every chunk cut at or before it. */
+  time?: number;
+}
+
+export interface ObjectRestoreResult {
+  path: string;
+  lsn: number;
+  checkpointLsn: number;
+  epoch: number;
+  chunks: number;
+}
+
+interface ChunkRef {
+  key: string;
+  generation: string;
+  firstLsn: number;
+}
+
+/**
+ * Rebuilds a local database from a bucket (FORMAT.md "Object storage: restore"): the newest
+ * retained checkpoint at or before the target, then log chunks from it up to the target LSN or
+ * time. A target the retained checkpoints and chunks cannot reach is refused, never approximated.
+ */
+export async function restoreFromObjectStore(url: string, dest: string, target: RestoreTarget = {}, s3: S3Options = {}): Promise<ObjectRestoreResult> {
+  if (target.lsn !== undefined && target.time !== undefined) throw new ConfigError('CONFIG_INVALID', 'lsn', 'give --lsn or --time, not both');
+  const out = path.resolve(dest);
+  const entries = await fsp.readdir(out).catch(() => null);
+  if (entries && entries.length > 0) throw new StorageError('IO_ERROR', `${out} is not empty: restore into a new directory`, { path: out });
+  const store = await openObjectStore(url, s3);
+  try {
+    const obj = await store.get(ROOT_KEY);
+    if (!obj) throw new NotFoundError('database', `no database at ${url}`);
+    const root = decodeJson<Root>(ROOT_MAGIC, obj.body, `${url}/${ROOT_KEY}`);
+    const limit = Math.min(target.lsn ?? root.shippedLsn, root.shippedLsn);
+    if (target.lsn !== undefined && target.lsn > root.shippedLsn) throw new NotFoundError('lsn', `LSN ${target.lsn} is past what ${url} holds (${root.shippedLsn})`);
+    const checkpoints = (await store.list('checkpoints/')).flatMap((o) => {
+      const p = parseCheckpointKey(o.key);
+      return p && p.lsn <= limit && (target.time === undefined || o.lastModified <= target.time) ? [{ key: o.key, ...p }] : [];
+    });
+    checkpoints.sort((a, b) => b.lsn - a.lsn);
+    const chunks = (await store.list('wal/')).flatMap((o) => {
+      const p = parseChunkKey(o.key);
+      return p ? [{ key: o.key, ...p }] : [];
+    });
+    // From the newest checkpoint back, the first one a whole chain of chunks reaches the target from.
+    const starts = [...checkpoints.map((c) => ({ key: c.key as string | null, lsn: c.lsn, epoch: c.epoch })), { key: null, lsn: 0, epoch: 0 }];
+    for (const start of starts) {
+      const chain = await chainFrom(store, url, root, chunks, start.lsn, limit, target.time);
+      if (!chain) continue;
+      await writeDatabase(store, url, root, start.key, chain.frames, out);
+      return { path: out, lsn: chain.lsn, checkpointLsn: start.lsn, epoch: start.epoch, chunks: chain.chunks };
+    }
+    throw new NotFoundError('lsn', `${url}: no retained checkpoint and log chunks reach ${target.time !== undefined ? `time ${new Date(target.time).toISOString()}` : `LSN ${limit}`}`);
+  } finally {
+    store.close();
+  }
+}
+
+/** Frames (lsn, limit] from chunks, preferring the newest generation that started at or before each LSN. */
+async function chainFrom(store: ObjectStore, url: string, root: Root, chunks: ChunkRef[], from: number, limit: number, time: number | undefined): Promise<{ frames: Buffer[]; lsn: number; chunks: number } | null> {
+  const order = [...root.generations].sort((a, b) => (a.id < b.id ? 1 : -1));
+  const frames: Buffer[] = [];
+  let lsn = from;
+  let used = 0;
+  while (lsn < limit) {
+    const want = lsn + 1;
+    let chunk: Chunk | null = null;
+    for (const g of order.filter((g) => g.startLsn <= want).concat(order.filter((g) => g.startLsn > want))) {
+      const holder = chunks.filter((c) => c.generation === g.id && c.firstLsn <= want).sort((a, b) => a.firstLsn - b.firstLsn).at(-1);
+      if (!holder) continue;
+      const obj = await store.get(holder.key);
+      if (!obj) continue;
+      const decoded = decodeChunk(obj.body, `${url}/${holder.key}`);
+      if (decoded.lastLsn >= want) {
+        chunk = decoded;
+        break;
+      }
+    }
+    // A gap: an LSN target is unreachable from this checkpoint; a time target ends where the log does.
+    if (!chunk) return time === undefined ? null : { frames, lsn, chunks: used };
+    if (time !== undefined && chunk.time > time) break;
+    for (const f of chunk.frames) if (f.lsn >= want && f.lsn <= limit) frames.push(frameBytes(chunk.body, f));
+    lsn = Math.min(chunk.lastLsn, limit);
+    used++;
+  }
+  return { frames, lsn, chunks: used };
+}
+
+async function writeDatabase(store: ObjectStore, url: string, root: Root, checkpoint: string | null, frames: Buffer[], out: string): Promise<void> {
+  const tmp = `${out}.restoring-${process.pid}`;
+  await fsp.rm(tmp, { recursive: true, force: true });
+  await fsp.mkdir(path.join(tmp, FileName.segments), { recursive: true });
+  const fetch = async (key: string): Promise<Buffer> => {
+    const obj = await store.get(key);
+    if (!obj) throw new NotFoundError('object', `${url}/${key} is missing`);
+    return obj.body;
+  };
+  const write = async (rel: string, bytes: Buffer): Promise<void> => {
+    await fsp.mkdir(path.dirname(path.join(tmp, rel)), { recursive: true });
+    await fsp.writeFile(path.join(tmp, rel), bytes);
+  };
+  for (const f of root.files) await write(checkLocalPath(f.path, `${url}/${ROOT_KEY}`), verifyBytes(await fetch(f.key), f, `${url}/${f.key}`));
+  if (checkpoint) {
+    const bytes = await fetch(checkpoint);
+    // The name carries the manifest's CRC32C (FORMAT.md "Object storage: names").
+    if (!checkpoint.endsWith(`.${(crc32c(bytes) >>> 0).toString(16).padStart(8, '0')}.manifest`)) throw new CorruptionError(`${url}/${checkpoint}`, 'checksum mismatch against its name');
+    const manifest = decodeManifest(bytes);
+    for (const v of manifest.vaults) {
+      for (const ref of v.graph ? [v.segment, v.graph] : [v.segment]) {
+        const key = `${ref.path}.${(ref.crc32c >>> 0).toString(16).padStart(8, '0')}`;
+        await write(checkLocalPath(ref.path, `${url}/${checkpoint}`), verifyBytes(await fetch(key), ref, `${url}/${key}`));
+      }
+    }
+    await write(FileName.manifest, bytes);
+  }
+  await write(FileName.wal, Buffer.concat([walHeader(), ...frames]));
+  for (const rel of [FileName.wal, FileName.manifest, FileName.identity]) await nodeFileSystem.syncFile(path.join(tmp, rel)).catch(() => undefined);
+  await fsp.rm(out, { recursive: true, force: true });
+  await fsp.rename(tmp, out);
+}
+
+/** `quiver backup <db> s3://...`: one shipping round under the lease (no running writer needed), then the lease is released. */
+export async function backupToObjectStore(dir: string, url: string, options: Omit<ReplicateOptions, 'url'> = {}): Promise<{ url: string; lsn: number }> {
+  const store = await openObjectStore(url, options);
+  const shipper = await Shipper.start(nodeFileSystem, path.resolve(dir), store, { ...shipperOptions({ url, ...options }), manual: true }).catch((err: unknown) => {
+    store.close();
+    throw err;
+  });
+  try {
+    await shipper.shipOnce();
+    return { url, lsn: shipper.status().shippedLsn };
+  } finally {
+    await shipper.stop(0);
+  }
+}

@@ -1,0 +1,351 @@
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ConfigError, LockedError } from '../errors.js';
+import { FileName } from '../format/constants.js';
+import { crc32c } from '../format/crc.js';
+import { readIfExists, sameBytes, type FileSystem } from '../fs/file-system.js';
+import { PreconditionFailed, type ObjectStore } from '../object-store/store.js';
+import { decodeManifest } from '../segments/manifest.js';
+import { collectGarbage, type GcState } from './gc.js';
+import { ROOT_KEY, ROOT_MAGIC, checkpointKey, chunkKey, decodeJson, encodeChunk, encodeJson, fileKey, newGeneration, segmentKey, type Root, type ShippedFile } from './layout.js';
+import { RemoteLease } from './lease.js';
+import { identityFiles } from './local-files.js';
+import { LogTail } from './log-tail.js';
+
+export interface ShipperOptions {
+  /** Cut a log chunk at least this often (default 1000 ms). */
+  intervalMs: number;
+  /** The writer lease lasts this long unless renewed (default 30 s; renewed every third of it). */
+  leaseMs: number;
+  /** Take over a lease that expired (never a live one). */
+  takeover: boolean;
+  /** An object no root needs any more is deleted this long after it became unneeded (default 60 s). */
+  graceMs: number;
+  /** Checkpoints and log kept for point-in-time restore (default 24 h). */
+  retainMs: number;
+  /** The writer's last LSN, when the shipper runs inside the writer. */
+  localLsn?: () => number;
+  /** No background rounds: the caller ships with shipOnce() (quiver backup). */
+  manual?: boolean;
+}
+
+export interface ReplicationStats {
+  url: string;
+  role: 'writer';
+  state: 'shipping' | 'retrying' | 'lost' | 'stopped';
+  generation: string;
+  localLsn: number;
+  shippedLsn: number;
+  lagLsn: number;
+  lagSeconds: number;
+  lastShippedAt: string | null;
+  chunksShipped: number;
+  bytesShipped: number;
+  errors: number;
+  lastError: string | null;
+}
+
+const CHUNK_LIMIT = 8 * 1024 * 1024;
+
+/**
+ * Ships a database directory to object storage (FORMAT.md "Object storage: shipping"), reading
+ * only what a reader reads: quiver.manifest, the files it names, and wal.log. Each tick: new log
+ * frames go up as one chunk, a new checkpoint's files go up once, then the root, conditional on
+ * the etag of the root this shipper wrote last. Store failures are counted and retried with
+ * backoff; they never reach the writer. Losing the lease or a root condition stops it for good.
+ */
+export class Shipper {
+  private root!: Root;
+  private rootEtag = '';
+  private manifestBytes: Buffer | null = null;
+  private baseShipped = false;
+  private readonly known = new Set<string>();
+  private readonly log: LogTail;
+  /** When the oldest frame shipped but not yet named by a written root was read. */
+  private unshippedAt: number | null = null;
+  private shippedLsn = 0;
+  private stats: Omit<ReplicationStats, 'url' | 'role' | 'generation' | 'localLsn' | 'shippedLsn' | 'lagLsn' | 'lagSeconds'> = { state: 'shipping', lastShippedAt: null, chunksShipped: 0, bytesShipped: 0, errors: 0, lastError: null };
+  private timer: NodeJS.Timeout | null = null;
+  private renewTimer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private failures = 0;
+  private tickError: unknown = null;
+  private stopped = false;
+  private readonly generation = newGeneration();
+  private readonly gc: GcState = { unneededSince: new Map(), manifests: new Map(), lastRun: 0 };
+  private checkpointChanged = true;
+  onLost: (err: LockedError) => void = () => undefined;
+
+  private constructor(
+    private readonly fs: FileSystem,
+    private readonly dir: string,
+    private readonly store: ObjectStore,
+    private readonly lease: RemoteLease,
+    private readonly options: ShipperOptions,
+  ) {
+    this.log = new LogTail(fs, dir);
+  }
+
+  /** Takes the lease and fences the root (so an older writer's next root write fails), then ships in the background. */
+  static async start(fs: FileSystem, dir: string, store: ObjectStore, options: ShipperOptions): Promise<Shipper> {
+    const lease = await RemoteLease.acquire(store, { ttlMs: options.leaseMs, takeover: options.takeover });
+    const shipper = new Shipper(fs, dir, store, lease, options);
+    try {
+      await shipper.fence();
+    } catch (err) {
+      await lease.release();
+      throw err;
+    }
+    shipper.renewTimer = setInterval(() => void shipper.renewLease(), Math.max(200, Math.floor(options.leaseMs / 3)));
+    shipper.renewTimer.unref();
+    if (!options.manual) shipper.schedule(0);
+    return shipper;
+  }
+
+  private async fence(): Promise<void> {
+    const local = (await identityFiles(this.fs, this.dir)).find((f) => f.path === FileName.identity);
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const current = await this.store.get(ROOT_KEY);
+      const previous = current ? decodeJson<Root>(ROOT_MAGIC, current.body, `${this.store.url}/${ROOT_KEY}`) : null;
+      const theirs = previous?.files.find((f) => f.path === FileName.identity);
+      if (theirs && local && theirs.crc32c !== crc32c(local.bytes)) {
+        throw new ConfigError('CONFIG_MISMATCH', 'replicate', `replicate: ${this.store.url} holds another database (its IDENTITY differs); use an empty prefix`);
+      }
+      const writer = { id: this.lease.holder.id, host: os.hostname(), pid: process.pid };
+      const root: Root = previous
+        ? { ...previous, sequence: previous.sequence + 1, writer, writtenAt: Date.now() }
+        : { format: 1, sequence: 1, writer, files: [], checkpoint: null, checkpointLsn: 0, wal: { generation: this.generation, startLsn: 1 }, shippedLsn: 0, shippedAt: 0, writtenAt: Date.now(), generations: [] };
+      try {
+        const { etag } = await this.store.put(ROOT_KEY, encodeJson(ROOT_MAGIC, root), current ? { ifMatch: current.etag } : { ifAbsent: true });
+        this.root = root;
+        this.rootEtag = etag;
+        return;
+      } catch (err) {
+        if (!(err instanceof PreconditionFailed)) throw err;
+      }
+    }
+    throw new LockedError('LOCKED', `${this.store.url}: the root kept changing while this writer took over; is another writer still shipping?`);
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.running = this.tick().finally(() => {
+        this.running = null;
+        const backoff = this.failures === 0 ? this.options.intervalMs : Math.min(30_000, this.options.intervalMs * 2 ** Math.min(this.failures, 6));
+        this.schedule(backoff);
+      });
+    }, ms);
+    this.timer.unref();
+  }
+
+  private async renewLease(): Promise<void> {
+    if (this.stopped) return;
+    try {
+      await this.lease.renew();
+    } catch (err) {
+      if (err instanceof LockedError) this.lose(err);
+      else this.noteError(err);
+    }
+  }
+
+  private lose(err: LockedError): void {
+    if (this.stats.state === 'lost') return;
+    this.lease.markLost();
+    this.stats.state = 'lost';
+    this.stats.lastError = err.message;
+    this.halt();
+    this.onLost(err);
+  }
+
+  private noteError(err: unknown): void {
+    this.stats.errors++;
+    this.stats.lastError = (err as Error)?.message ?? String(err);
+    if (this.stats.state === 'shipping') this.stats.state = 'retrying';
+  }
+
+  private halt(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    if (this.renewTimer) clearInterval(this.renewTimer);
+    this.timer = null;
+    this.renewTimer = null;
+  }
+
+  /** One round: log frames, a changed checkpoint, then the root. */
+  async tick(): Promise<void> {
+    if (this.stats.state === 'lost') return;
+    try {
+      await this.log.read();
+      const changed = await this.shipCheckpoint();
+      if (changed) await this.log.read();
+      const shipped = await this.shipPending();
+      if (changed || shipped || !this.baseShipped) await this.writeRoot();
+      this.baseShipped = true;
+      this.failures = 0;
+      if (this.stats.state === 'retrying') this.stats.state = 'shipping';
+      if (this.checkpointChanged || Date.now() - this.gc.lastRun > Math.max(5000, this.options.graceMs / 2)) {
+        this.checkpointChanged = false;
+        await collectGarbage(this.store, this.root, this.gc, this.options);
+      }
+    } catch (err) {
+      this.tickError = err;
+      if (err instanceof LockedError && err.code === 'LOCK_COMPROMISED') return this.lose(err);
+      this.noteError(err);
+      this.failures++;
+    }
+  }
+
+  /** In-process writers call this before a checkpoint truncates the log: the tail is kept for the next chunk. */
+  async captureLogTail(): Promise<void> {
+    if (this.stats.state === 'lost') return;
+    await this.log.read().catch(() => undefined);
+  }
+
+  /** Cuts pending frames into chunks and uploads them. */
+  private async shipPending(): Promise<boolean> {
+    const pending = this.log.pending;
+    if (pending.length === 0) return false;
+    this.unshippedAt ??= this.log.since;
+    const time = Date.now();
+    while (pending.length > 0) {
+      let count = 0;
+      let bytes = 0;
+      while (count < pending.length && (count === 0 || bytes + pending[count]!.byteLength <= CHUNK_LIMIT)) bytes += pending[count++]!.byteLength;
+      const first = this.shippedLsn + 1;
+      const last = first + count - 1;
+      const chunk = encodeChunk(pending.slice(0, count), first, last, time);
+      await this.store.put(chunkKey(this.generation, first), chunk);
+      this.log.shipped(count);
+      this.shippedLsn = last;
+      this.stats.chunksShipped++;
+      this.stats.bytesShipped += chunk.byteLength;
+      this.stats.lastShippedAt = new Date(time).toISOString();
+    }
+    this.root.shippedAt = time;
+    return true;
+  }
+
+  /** Ships the checkpoint quiver.manifest names, once per change: files, then segments, then the manifest copy. */
+  private async shipCheckpoint(): Promise<boolean> {
+    const bytes = await readIfExists(this.fs, path.join(this.dir, FileName.manifest), FileName.manifest);
+    if (this.baseShipped && sameBytes(bytes, this.manifestBytes)) return false;
+    const manifest = bytes ? decodeManifest(bytes) : null;
+    const lsn = manifest?.checkpointLsn ?? 0;
+    // Whatever the log held up to the checkpoint goes up first, so the chain stays whole where it can.
+    await this.shipPending();
+    const files: ShippedFile[] = [];
+    for (const f of await identityFiles(this.fs, this.dir)) files.push(await this.upload(f.path, fileKey(f.path, crc32c(f.bytes)), f.bytes));
+    const segments: ShippedFile[] = [];
+    for (const v of manifest?.vaults ?? []) {
+      for (const ref of v.graph ? [v.segment, v.graph] : [v.segment]) {
+        const key = segmentKey(ref.path, ref.crc32c);
+        if (this.known.has(key)) {
+          segments.push({ path: ref.path, key, bytes: ref.bytes, crc32c: ref.crc32c });
+          continue;
+        }
+        // A newer checkpoint may have removed it already: this tick fails and the next ships that one.
+        const data = await this.fs.readFile(path.join(this.dir, ref.path));
+        segments.push(await this.upload(ref.path, key, data));
+      }
+    }
+    let checkpoint: Root['checkpoint'] = null;
+    if (bytes && manifest) {
+      const key = checkpointKey(lsn, manifest.epoch, crc32c(bytes));
+      await this.upload(FileName.manifest, key, bytes);
+      checkpoint = { key, epoch: manifest.epoch, lsn, bytes: bytes.byteLength, crc32c: crc32c(bytes), segments };
+    }
+    const firstBase = !this.baseShipped;
+    if (lsn > this.shippedLsn || firstBase) {
+      // The chain restarts after the checkpoint: frames at or below it are in its files.
+      this.shippedLsn = lsn;
+      this.log.continueAfter(lsn);
+    }
+    const root = this.root;
+    if (firstBase) {
+      if (root.shippedLsn > (this.options.localLsn?.() ?? Infinity)) {
+        throw new ConfigError('CONFIG_MISMATCH', 'replicate', `replicate: ${this.store.url} is ahead of this database (LSN ${root.shippedLsn} shipped, ${this.options.localLsn?.()} here); restore from it first`);
+      }
+      root.generations = [...root.generations, { id: this.generation, startLsn: lsn + 1 }];
+      root.wal = { generation: this.generation, startLsn: lsn + 1 };
+    }
+    this.log.restart();
+    root.files = files;
+    root.checkpoint = checkpoint;
+    root.checkpointLsn = lsn;
+    this.manifestBytes = bytes;
+    this.checkpointChanged = true;
+    return true;
+  }
+
+  private async upload(local: string, key: string, data: Buffer): Promise<ShippedFile> {
+    const entry = { path: local, key, bytes: data.byteLength, crc32c: crc32c(data) };
+    if (this.known.has(key)) return entry;
+    try {
+      await this.store.put(key, data, { ifAbsent: true });
+    } catch (err) {
+      // Named by content: an object already there under this name holds these bytes.
+      if (!(err instanceof PreconditionFailed)) throw err;
+    }
+    this.known.add(key);
+    return entry;
+  }
+
+  private async writeRoot(): Promise<void> {
+    const root: Root = { ...this.root, sequence: this.root.sequence + 1, shippedLsn: this.shippedLsn, writtenAt: Date.now() };
+    try {
+      this.rootEtag = (await this.store.put(ROOT_KEY, encodeJson(ROOT_MAGIC, root), { ifMatch: this.rootEtag })).etag;
+      this.root = root;
+      if (this.log.pending.length === 0) this.unshippedAt = null;
+    } catch (err) {
+      if (err instanceof PreconditionFailed) throw this.lease.lostError();
+      throw err;
+    }
+  }
+
+  /** `lastLsn`: the writer's, when the shipper runs inside it. */
+  status(lastLsn = 0): ReplicationStats {
+    const localLsn = Math.max(lastLsn, this.log.seen);
+    // Shipped means named by a root the store accepted: what a replica or a restore can reach.
+    const shippedLsn = this.root.shippedLsn;
+    const lagLsn = Math.max(0, localLsn - shippedLsn);
+    const since = this.unshippedAt ?? this.log.since ?? (lagLsn > 0 ? Date.now() : null);
+    return {
+      url: this.store.url,
+      role: 'writer',
+      generation: this.generation,
+      localLsn,
+      shippedLsn,
+      lagLsn,
+      lagSeconds: since === null || lagLsn === 0 ? 0 : (Date.now() - since) / 1000,
+      ...this.stats,
+    };
+  }
+
+  /** One round now; its failure is thrown (quiver backup). */
+  async shipOnce(): Promise<void> {
+    await this.running;
+    this.tickError = null;
+    await this.tick();
+    if (this.tickError) throw this.tickError;
+  }
+
+  /** Ships what is left (bounded by `timeoutMs`), releases the lease and stops. */
+  async stop(timeoutMs = 10_000): Promise<void> {
+    if (this.stopped && this.stats.state !== 'lost') return;
+    const lost = this.stats.state === 'lost';
+    this.halt();
+    await this.running;
+    if (!lost && timeoutMs > 0) {
+      let timeout: NodeJS.Timeout | undefined;
+      await Promise.race([this.tick(), new Promise((resolve) => (timeout = setTimeout(resolve, timeoutMs)))]);
+      clearTimeout(timeout);
+    }
+    if (!lost) {
+      await this.lease.release();
+      this.stats.state = 'stopped';
+    }
+    this.store.close();
+  }
+}
