@@ -1,5 +1,8 @@
 export { open } from './replica/open.js';
 export type { OpenOptions, ReplicateOptions } from './replica/open.js';
+/** The options of a local open (OpenOptions without object storage), as import and the integrations take them. */
+export type { OpenOptions as LocalOpenOptions } from './engine/options.js';
+export type { ReplicationStatus } from './engine/stats.js';
 export type { S3Options } from './object-store/s3-store.js';
 export type { ReplicationStats } from './replica/shipper.js';
 export type { ReplicaStats } from './replica/follower.js';

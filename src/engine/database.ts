@@ -61,7 +61,7 @@ export interface ReaderParts {
   lease: ReaderLease | null;
 }
 
-/** What replication hooks into a handle: the log before a checkpoint resets it, a reader's refresh, stats, close. */
+/** @internal What object-storage replication (src/replica) hooks into a handle: the log before a checkpoint resets it, a reader's refresh, stats, close. */
 export interface Attachment {
   beforeLogReset?(): Promise<void>;
   beforeRefresh?(): Promise<void>;
@@ -656,6 +656,7 @@ export class Database implements AsyncDisposable {
   // ---- lifecycle ------------------------------------------------------------------------------
 
   /** Attaches replication (src/replica/open.ts); its status becomes stats().replication. */
+  /** @internal */
   attach(attachment: Attachment): void {
     this.attachment = attachment;
   }

@@ -21,6 +21,11 @@ function project(): string {
   const dir = tmpDir('quiver-readme-');
   fs.mkdirSync(path.join(dir, 'node_modules'));
   fs.symlinkSync(ROOT, path.join(dir, 'node_modules', 'quiverdb'));
+  // The optional peers a user installs beside quiverdb for its integrations (devDependencies here).
+  for (const peer of ['llamaindex', '@llamaindex', '@langchain']) {
+    const from = path.join(ROOT, 'node_modules', peer);
+    if (fs.existsSync(from)) fs.symlinkSync(from, path.join(dir, 'node_modules', peer));
+  }
   fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'readme-snippet', private: true, type: 'module' }));
   return dir;
 }
