@@ -40,6 +40,8 @@ export interface RefreshResult {
 }
 
 const ATTEMPTS = 20;
+/** Further reads of the log before damage followed by valid records counts as corruption. */
+const RELOOKS = 3;
 
 class Raced extends Error {}
 
@@ -53,15 +55,24 @@ function rootName(identity: Identity): string {
  * checkpoint): start again from the root.
  */
 async function pendingRecords(fs: FileSystem, dir: string, state: DbState, from: number): Promise<{ ops: [number, Op[]][]; end: number } | null> {
-  const log = await readIfExists(fs, path.join(dir, FileName.wal), FileName.wal);
-  if (!log || log.byteLength < WAL_HEADER_SIZE) return { ops: [], end: WAL_HEADER_SIZE };
-  if (log.byteLength < from) return null;
-  const { frames, end, stop } = readFrames(log, from, 0);
-  // A live writer leaves at most a torn tail; valid frames after damage are corruption
-  // (loadView retries first, in case a checkpoint rewrote the log under this read).
-  const resumes = stop ? findValidFrame(log, end + 1, frames.at(-1)?.lsn ?? 0) : null;
-  if (resumes !== null) {
-    throw new CorruptionError(FileName.wal, `damaged record at offset ${end} (${stop}) is followed by a valid record at offset ${resumes}`, { offset: end });
+  let log: Buffer | null = null;
+  let frames: ReturnType<typeof readFrames>['frames'] = [];
+  let end = from;
+  for (let look = 0; ; look++) {
+    log = await readIfExists(fs, path.join(dir, FileName.wal), FileName.wal);
+    if (!log || log.byteLength < WAL_HEADER_SIZE) return { ops: [], end: WAL_HEADER_SIZE };
+    if (log.byteLength < from) return null;
+    const scan = readFrames(log, from, 0);
+    ({ frames, end } = scan);
+    // A live writer leaves at most a torn tail; valid frames after damage are corruption
+    // (loadView retries first, in case a checkpoint rewrote the log under this read). But a read
+    // racing the writer's appends can copy a page's earlier bytes before a record landed there
+    // and its later bytes after the next one did: damage then valid frames that a second look
+    // shows whole. Only damage that stays where it was across looks is corruption.
+    const resumes = scan.stop ? findValidFrame(log, end + 1, frames.at(-1)?.lsn ?? 0) : null;
+    if (resumes === null) break;
+    if (look >= RELOOKS) throw new CorruptionError(FileName.wal, `damaged record at offset ${end} (${scan.stop}) is followed by a valid record at offset ${resumes}`, { offset: end });
+    await new Promise((resolve) => setTimeout(resolve, 5 * (look + 1)));
   }
   const ops: [number, Op[]][] = [];
   let next = state.lastLsn + 1;
