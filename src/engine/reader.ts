@@ -65,10 +65,11 @@ async function pendingRecords(fs: FileSystem, dir: string, state: DbState, from:
     const scan = readFrames(log, from, 0);
     ({ frames, end } = scan);
     // A live writer leaves at most a torn tail; valid frames after damage are corruption
-    // (loadView retries first, in case a checkpoint rewrote the log under this read). But a read
-    // racing the writer's appends can copy a page's earlier bytes before a record landed there
-    // and its later bytes after the next one did: damage then valid frames that a second look
-    // shows whole. Only damage that stays where it was across looks is corruption.
+    // (loadView retries first, in case a checkpoint rewrote the log under this read). But one
+    // read of the file is several read(2) calls: a checkpoint that empties the log in place and
+    // new appends between two of them give the old log's first part followed by the new log's
+    // frames, damage then valid frames under a root that did not change. A second look shows a
+    // whole log; only damage that stays where it was across looks is corruption.
     const resumes = scan.stop ? findValidFrame(log, end + 1, frames.at(-1)?.lsn ?? 0) : null;
     if (resumes === null) break;
     if (look >= RELOOKS) throw new CorruptionError(FileName.wal, `damaged record at offset ${end} (${scan.stop}) is followed by a valid record at offset ${resumes}`, { offset: end });

@@ -1,9 +1,9 @@
 /**
- * A reader's read of wal.log can race the writer's appends: the kernel copies a page's earlier
- * bytes before a record landed there and its later bytes after the next record did, so one read
- * shows damage followed by a valid record although the file never held that. Seen under load by
- * the four-reader test. A reader looks again before it calls that corruption; damage that stays
- * is still CorruptionError.
+ * A reader's read of wal.log can race the writer: one read of the file is several read(2)
+ * calls, and a checkpoint that empties the log in place (then new appends) between two of them
+ * gives the old log's first part followed by the new log's frames: damage followed by a valid
+ * record, under a root that did not change. Seen by the four-reader test under load. A reader
+ * looks again before it calls that corruption; damage that stays is still CorruptionError.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
