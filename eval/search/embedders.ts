@@ -29,7 +29,7 @@ export function embedders(experiments: boolean): [string, () => Promise<Embedder
     return LocalEmbedder.fromTable(Buffer.concat(encodeLocalEmbed(buildV2Table(wink, opts, sum))));
   };
   // Every step tried on the way to default_v2 (README "Search quality"), in order.
-  const base = { abtt: 1, components: 0, oovWeight: 1, splitIdentifiers: false };
+  const base = { abtt: 1, components: 0, oovWeight: 1, splitIdentifiers: false, lexicalDims: 0 };
   const steps: [string, Partial<V2Options> & { sotu?: boolean }][] = [
     ['v1 rebuilt as v2 (50k, raw rows)', { ...base, words: 50_000, abtt: -1 }],
     ['+ centred rows', { ...base, words: 50_000, abtt: 0 }],
@@ -41,12 +41,17 @@ export function embedders(experiments: boolean): [string, () => Promise<Embedder
     ['+ common component (speeches)', { ...base, words: 100_000, splitIdentifiers: true, components: 1, sotu: true }],
     ['split, a = 1e-4', { ...base, words: 100_000, splitIdentifiers: true, a: 1e-4 }],
     ['split, unknown words 0.5', { ...base, words: 100_000, splitIdentifiers: true, oovWeight: 0.5 }],
-    ['+ common component (table) = default_v2', {}],
-    ['3 components (table)', { components: 3 }],
-    ['unknown words 0.3', { components: 0, oovWeight: 0.3 }],
-    ['uSIF weights', { components: 0, weighting: 'usif' }],
-    ['a = 3e-3', { components: 0, a: 3e-3 }],
-    ['centred only (abtt 0)', { components: 0, abtt: 0 }],
+    ['+ common component (table) = default_v2 revision 1', { lexicalDims: 0 }],
+    ['3 components (table)', { components: 3, lexicalDims: 0 }],
+    ['unknown words 0.3', { components: 0, oovWeight: 0.3, lexicalDims: 0 }],
+    ['uSIF weights', { components: 0, weighting: 'usif', lexicalDims: 0 }],
+    ['a = 3e-3', { components: 0, a: 3e-3, lexicalDims: 0 }],
+    ['centred only (abtt 0)', { components: 0, abtt: 0, lexicalDims: 0 }],
+    ['+ hashed words, 100 dims appended', { lexicalDims: 100 }],
+    ['+ hashed words, 156 dims appended (256 in all) = default_v2', {}],
+    ['156 dims, weight 0.4', { lexicalWeight: 0.4 }],
+    ['156 dims, weight 0.6', { lexicalWeight: 0.6 }],
+    ['400 dims appended (500 in all)', { lexicalDims: 400 }],
   ];
   for (const [name, o] of steps) list.push([name, variant(o)]);
   return list;

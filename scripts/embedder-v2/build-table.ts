@@ -16,10 +16,14 @@ export interface V2Options {
   reference?: string[];
   oovWeight: number;
   splitIdentifiers: boolean;
+  /** Hashed bag-of-words dimensions appended (src/embedder/lexical.ts); 0: none. */
+  lexicalDims: number;
+  /** The lexical part's share of a cosine. */
+  lexicalWeight: number;
 }
 
 /** default_v2 as shipped: each choice measured on the tuning split (README "Search quality"). */
-export const V2_DEFAULTS: V2Options = { words: 100_000, weighting: 'sif', a: 1e-3, abtt: 1, components: 1, oovWeight: 0.5, splitIdentifiers: true };
+export const V2_DEFAULTS: V2Options = { words: 100_000, weighting: 'sif', a: 1e-3, abtt: 1, components: 1, oovWeight: 0.5, splitIdentifiers: true, lexicalDims: 156, lexicalWeight: 0.5 };
 
 /** Top principal directions of weighted rows by power iteration with deflation (deterministic start). */
 function principal(rows: Float64Array[], weights: number[], count: number, dim: number): Float64Array[] {
@@ -80,7 +84,7 @@ export function buildV2Table(src: WinkWords, o: V2Options, embedSum?: (table: Lo
   });
   const meta: LocalEmbedMetaV2 = {
     model: 'default_v2',
-    revision: '1',
+    revision: o.lexicalDims > 0 ? '2' : '1',
     dimension: dim,
     words: n,
     sifA: o.a,
@@ -92,6 +96,7 @@ export function buildV2Table(src: WinkWords, o: V2Options, embedSum?: (table: Lo
     splitIdentifiers: o.splitIdentifiers,
     components: [],
   };
+  if (o.lexicalDims > 0) meta.lexical = { dims: o.lexicalDims, weight: o.lexicalWeight, hashes: 2, tfPower: 0.5 };
   const table: LocalEmbedTable = { meta, vocabulary: src.words.slice(0, n), weights, scales, vectors };
   if (o.components > 0 && !o.reference) {
     // From the table alone: the expected direction of a text's weighted sum, E[w(t) v_t] with

@@ -5,7 +5,7 @@ import type { Embedder, EmbedderManifest } from './embedder.js';
 import { defaultArtifact } from './shipped-table.js';
 import { decodeLocalEmbed, type LocalEmbedTable } from './localembed-file.js';
 import { tokenize } from './tokenize.js';
-import { finishV2, isV2, sumV2, v2Context, type V2Context } from './local-v2.js';
+import { embedV2, isV2, v2Context, v2Dimension, type V2Context } from './local-v2.js';
 import { defaultV2Artifact } from './v2-table.js';
 
 /** The built-in models `local` can create; a new database gets LOCAL_DEFAULT (README "Embedders"). */
@@ -30,7 +30,7 @@ export class LocalEmbedder implements Embedder {
     private readonly bytes: Uint8Array,
     private readonly table: LocalEmbedTable,
   ) {
-    this.dimension = table.meta.dimension;
+    this.dimension = isV2(table.meta) ? v2Dimension(table.meta) : table.meta.dimension;
     this.index = new Map(table.vocabulary.map((w, i) => [w, i]));
     this.v2 = isV2(table.meta) ? v2Context(table, this.index, hashedVector) : null;
     this.manifest = {
@@ -73,18 +73,18 @@ export class LocalEmbedder implements Embedder {
     const meta = this.table.meta;
     if (!isV2(meta) || !this.v2) return this.embedOne(text, 'query');
     if (typeof text !== 'string') throw new ValidationError('query', 'must be a string');
-    const sum = sumV2(this.v2, text, termWeight);
-    if (sum === null) throw new ValidationError('query', 'has no words to embed');
-    return finishV2(meta, sum);
+    const v = embedV2(this.v2, text, termWeight);
+    if (v === null) throw new ValidationError('query', 'has no words to embed');
+    return v;
   }
 
   private embedOne(text: string, field: string): Float32Array {
     if (typeof text !== 'string') throw new ValidationError(field, 'must be a string');
     const meta2 = this.table.meta;
     if (isV2(meta2) && this.v2) {
-      const sum = sumV2(this.v2, text);
-      if (sum === null) throw new ValidationError(field, 'has no words to embed');
-      return finishV2(meta2, sum);
+      const v = embedV2(this.v2, text);
+      if (v === null) throw new ValidationError(field, 'has no words to embed');
+      return v;
     }
     const { weights, scales, vectors, meta } = this.table;
     const dim = this.dimension;

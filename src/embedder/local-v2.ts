@@ -1,4 +1,5 @@
 import type { LocalEmbedMeta, LocalEmbedTable } from './localembed-file.js';
+import { addWord, rowSlots, unit, type LexicalPart } from './lexical.js';
 
 /**
  * The default_v2 algorithm (FORMAT.md ".localembed", "default_v2"): default_v1's weighted sum
@@ -13,6 +14,8 @@ export interface LocalEmbedMetaV2 extends LocalEmbedMeta {
   splitIdentifiers: boolean;
   /** Unit vectors whose projections are removed from a text's sum, in order. */
   components: number[][];
+  /** The hashed bag of words appended to the word-vector part (absent: none; lexical.ts). */
+  lexical?: LexicalPart;
 }
 
 const TOKEN = /[\p{L}\p{N}][\p{L}\p{N}\p{M}]*/gu;
@@ -23,6 +26,11 @@ export function isV2(meta: LocalEmbedMeta): meta is LocalEmbedMetaV2 {
   return meta.model === 'default_v2';
 }
 
+/** The length of a v2 embedding: the rows' dimension plus the hashed words' dimensions. */
+export function v2Dimension(meta: LocalEmbedMetaV2): number {
+  return meta.dimension + (meta.lexical?.dims ?? 0);
+}
+
 /** What embedding with a v2 table needs, prepared once per table. */
 export interface V2Context {
   table: LocalEmbedTable;
@@ -31,6 +39,8 @@ export interface V2Context {
   factors: Float32Array;
   /** An out-of-vocabulary word's fixed unit vector (default_v1's hashed vector), memoised. */
   hashed: (word: string) => Float64Array;
+  /** With a lexical part: each row's signed slots, precomputed (lexical.ts rowSlots). */
+  slots: Int32Array | null;
 }
 
 const OOV_CACHE = 20_000;
@@ -39,10 +49,12 @@ export function v2Context(table: LocalEmbedTable, index: Map<string, number>, ha
   const factors = Float32Array.from(table.weights, (w, i) => w * table.scales[i]!);
   const cache = new Map<string, Float64Array>();
   const dim = table.meta.dimension;
+  const lexical = (table.meta as LocalEmbedMetaV2).lexical;
   return {
     table,
     index,
     factors,
+    slots: lexical ? rowSlots(lexical, table.vocabulary) : null,
     hashed: (word) => {
       let v = cache.get(word);
       if (!v) {
@@ -58,10 +70,23 @@ export function v2Context(table: LocalEmbedTable, index: Map<string, number>, ha
 const ASCII = /^[\x00-\x7f]*$/;
 
 /**
- * The un-normalised sum for one text (float64), or null when it has no tokens. `termWeight`
- * (queries only) multiplies each word's contribution.
+ * One text's embedding, or null when it has no tokens. `termWeight` (queries only) multiplies
+ * each word's contribution to both parts.
  */
-export function sumV2(ctx: V2Context, text: string, termWeight?: (term: string) => number): Float64Array | null {
+export function embedV2(ctx: V2Context, text: string, termWeight?: (term: string) => number): Float32Array | null {
+  const meta = ctx.table.meta as LocalEmbedMetaV2;
+  const lexical = meta.lexical ? new Float64Array(meta.lexical.dims) : undefined;
+  const sum = sumV2(ctx, text, termWeight, lexical);
+  if (sum === null) return null;
+  return finishV2(meta, sum, lexical ? unit(lexical) : null);
+}
+
+/**
+ * The un-normalised sum for one text (float64), or null when it has no tokens. `termWeight`
+ * (queries only) multiplies each word's contribution. `lexical` (with a lexical part) receives
+ * the un-normalised hashed bag of the text's whole tokens (lexical.ts).
+ */
+export function sumV2(ctx: V2Context, text: string, termWeight?: (term: string) => number, lexical?: Float64Array): Float64Array | null {
   const { table, index, factors } = ctx;
   const meta = table.meta as LocalEmbedMetaV2;
   const vectors = table.vectors;
@@ -73,12 +98,19 @@ export function sumV2(ctx: V2Context, text: string, termWeight?: (term: string) 
     for (let j = 0; j < dim; j++) acc[j]! += k * vectors[base + j]!;
   };
   const oov = meta.oovWeight * meta.oovNorm;
+  const lex: LexicalPart | null = lexical && meta.lexical ? meta.lexical : null;
+  const counts = lex ? new Map<string, number>() : null;
   let words = 0;
   for (const token of (ASCII.test(text) ? text : text.normalize('NFKC')).match(TOKEN) ?? []) {
     words++;
     const lower = token.toLowerCase();
     const m = termWeight ? termWeight(lower) : 1;
     const row = index.get(lower);
+    if (counts) {
+      const n = (counts.get(lower) ?? 0) + 1;
+      counts.set(lower, n);
+      addWord(lex!, lexical!, lower, row === undefined ? 1 : table.weights[row]!, m, n, row === undefined ? null : ctx.slots, row ?? 0);
+    }
     if (row !== undefined) {
       add(row, m);
       continue;
@@ -98,8 +130,13 @@ export function sumV2(ctx: V2Context, text: string, termWeight?: (term: string) 
   return words === 0 ? null : acc;
 }
 
-/** Removes the common components and normalises; a sum made only of them keeps its direction. */
-export function finishV2(meta: LocalEmbedMetaV2, acc: Float64Array): Float32Array {
+/**
+ * Removes the common components and normalises; a sum made only of them keeps its direction.
+ * With a lexical part (a unit vector or zeros), the result is the word-vector part times
+ * sqrt(1 - weight) followed by the lexical part times sqrt(weight), normalised again, so a
+ * cosine is (1 - weight) x the word vectors' cosine + weight x the hashed words' cosine.
+ */
+export function finishV2(meta: LocalEmbedMetaV2, acc: Float64Array, lexical: Float64Array | null = null): Float32Array {
   const dim = meta.dimension;
   const out = meta.components.length > 0 ? Float64Array.from(acc) : acc;
   for (const c of meta.components) {
@@ -111,5 +148,15 @@ export function finishV2(meta: LocalEmbedMetaV2, acc: Float64Array): Float32Arra
   for (let j = 0; j < dim; j++) norm += out[j]! * out[j]!;
   const v = norm > 1e-12 ? out : acc;
   norm = Math.sqrt(norm > 1e-12 ? norm : acc.reduce((s, x) => s + x * x, 0)) || 1;
-  return Float32Array.from(v, (x) => x / norm);
+  if (!lexical || !meta.lexical) return Float32Array.from(v, (x) => x / norm);
+  // Both parts are unit vectors (the lexical one may be all zeros): the concatenation's norm is
+  // known, 1, or sqrt(1 - weight) when the lexical part is zeros.
+  const w = meta.lexical.weight;
+  const total = lexical.every((x) => x === 0) ? Math.sqrt(1 - w) : 1;
+  const a = Math.sqrt(1 - w) / norm / total;
+  const b = Math.sqrt(w) / total;
+  const result = new Float32Array(dim + lexical.length);
+  for (let j = 0; j < dim; j++) result[j] = v[j]! * a;
+  for (let j = 0; j < lexical.length; j++) result[dim + j] = lexical[j]! * b;
+  return result;
 }

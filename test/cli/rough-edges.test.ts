@@ -59,7 +59,7 @@ describe('quiver: rough edges', () => {
     const r = await quiver('init', failed, '--dim', '3', '--embedder', 'local', '--json');
     assert.equal(r.code, 1);
     assert.deepEqual([r.json().error.code, r.json().error.field, r.json().error.flag], ['CONFIG_MISMATCH', 'dimension', '--dim']);
-    assert.match(r.json().error.message, /^--dim: the embedder produces 100 dimensions, the flags ask for 3$/, 'named by its CLI flag');
+    assert.match(r.json().error.message, /^--dim: the embedder produces 256 dimensions, the flags ask for 3$/, 'named by its CLI flag');
     assert.equal(fs.existsSync(failed), false, 'no directory left behind');
     const empty = tmpDir();
     assert.equal((await quiver('init', empty, '--dim', '3', '--embedder', 'local')).code, 1);
@@ -74,7 +74,7 @@ describe('quiver: rough edges', () => {
     assert.equal(drift.code, 1);
     const e = drift.json().error;
     assert.equal(e.code, 'EMBEDDER_DRIFT');
-    assert.deepEqual(e.differences.map((d: { field: string }) => d.field), ['provider', 'model', 'revision', 'fingerprint']);
+    assert.deepEqual(e.differences.map((d: { field: string }) => d.field), ['provider', 'model', 'revision', 'dimension', 'fingerprint']);
     const db = await open(dir);
     try {
       const locked = await quiver('checkpoint', dir, '--json');

@@ -31,7 +31,7 @@ describe("re-embedding a default_v1 database with reembed('local')", () => {
     await db.close();
     const again = await open(dir);
     assert.equal(again.embedder!.manifest.model, 'default_v2');
-    assert.equal(fs.existsSync(path.join(dir, 'text_embedder', 'default_v2_100.localembed')), true);
+    assert.equal(fs.existsSync(path.join(dir, 'text_embedder', 'default_v2_256.localembed')), true);
     assert.equal(fs.existsSync(path.join(dir, 'text_embedder', 'default_v1_100.localembed')), false);
     const v = again.vault('docs');
     assert.ok(v.ids().every((id) => v.get(id)!.document!.lineage.model === 'default_v2'));

@@ -88,7 +88,7 @@ describe('a crash during re-embedding', () => {
         assert.equal(resolved, false, `step ${n}: a re-embed that resolved must have switched`);
         outcomes.add('old');
         assert.equal(again.embedder!.manifest.fingerprint, fingerprint, `step ${n}`);
-        assert.equal(again.identity.dimension, 100);
+        assert.equal(again.identity.dimension, 256);
       } catch (err) {
         assert.ok(err instanceof ConfigError, `step ${n}: ${(err as Error).message}`);
         again = await open(dir, { embedder: new LetterEmbedder() });

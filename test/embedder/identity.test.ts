@@ -17,14 +17,14 @@ describe('embedder identity', () => {
   it('is recorded at creation; a different embedder on reopen raises EmbedderDriftError naming each field and changes nothing', async () => {
     const dir = dbPath();
     const db = await open(dir, { embedder: 'local' });
-    assert.equal(db.identity.dimension, 100);
+    assert.equal(db.identity.dimension, 256);
     await (await db.createVault('v')).addDocument({ id: 'a', text: 'hello world' });
     await db.close();
     const before = fingerprint(dir);
     await assert.rejects(open(dir, { embedder: { transformers: model } }), (err: unknown) => {
       assert.ok(err instanceof EmbedderDriftError);
       assert.equal(err.code, 'EMBEDDER_DRIFT');
-      assert.deepEqual(err.differences.map((d) => d.field), ['provider', 'model', 'revision', 'fingerprint']);
+      assert.deepEqual(err.differences.map((d) => d.field), ['provider', 'model', 'revision', 'dimension', 'fingerprint']);
       return true;
     });
     assert.deepEqual(fingerprint(dir), before);
@@ -64,7 +64,7 @@ describe('embedder identity', () => {
   it('a wrong-dimension vector and a text query without an embedder raise clear errors', async () => {
     const db = await open(undefined, { embedder: 'local' });
     const v = await db.createVault('v');
-    await assert.rejects(v.insert('x', new Float32Array(384).fill(1)), (err: unknown) => err instanceof ValidationError && /expected 100 dimensions, got 384/.test(err.message));
+    await assert.rejects(v.insert('x', new Float32Array(384).fill(1)), (err: unknown) => err instanceof ValidationError && /expected 256 dimensions, got 384/.test(err.message));
     await assert.rejects(open(undefined, { embedder: 'local', dimension: 384 }), (err: unknown) => err instanceof ConfigError && err.field === 'dimension');
     const plain = await open(undefined, { dimension: 3 });
     const pv = await plain.createVault('v');
@@ -165,8 +165,8 @@ describe('re-embedding', () => {
   it('refuses a dimension change when plain vectors cannot be re-embedded, and changes nothing', async () => {
     const db = await open(undefined, { embedder: 'local' });
     const v = await db.createVault('v');
-    await v.insert('raw', new Float32Array(100).fill(0.1));
+    await v.insert('raw', new Float32Array(256).fill(0.1));
     await assert.rejects(db.reembed(new LetterEmbedder()), (err: unknown) => err instanceof ConfigError && /plain vectors/.test(err.message));
-    assert.equal(db.identity.dimension, 100);
+    assert.equal(db.identity.dimension, 256);
   });
 });

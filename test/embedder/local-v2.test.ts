@@ -12,7 +12,7 @@ describe('the built-in embedder default_v2', () => {
   it("is what 'local' gives a new database; its artifact alone recreates it", async () => {
     const db = await open(undefined, { embedder: 'local' });
     assert.equal(db.embedder!.manifest.model, 'default_v2');
-    assert.equal(db.embedder!.manifest.artifact, 'text_embedder/default_v2_100.localembed');
+    assert.equal(db.embedder!.manifest.artifact, 'text_embedder/default_v2_256.localembed');
     await db.close();
     const e = await LocalEmbedder.create({ model: 'default_v2' });
     const table = decodeLocalEmbed(e.artifact(), 'artifact');
@@ -47,5 +47,19 @@ describe('the built-in embedder default_v2', () => {
     const e = await LocalEmbedder.create({ model: 'default_v2' });
     const [id, words, other] = await e.embed(['readFileSync', 'read a file', 'ocean voyage']);
     assert.ok(cos(id!, words!) > cos(id!, other!) + 0.1, `${cos(id!, words!)} vs ${cos(id!, other!)}`);
+  });
+
+  it('keeps rare exact words: a vector search for an identifier finds the one document that has it', async () => {
+    // Averaged word vectors alone (default_v2 revision 1, default_v1) blur ERR_4411 into the
+    // many "error" notes; the hashed bag of words (lexical.ts) keeps it.
+    const db = await open(undefined, { embedder: 'local' });
+    const v = await db.createVault('kb');
+    const topics = ['error in the billing service', 'an error while parsing the configuration', 'disk error on the storage node', 'network error during the upload', 'error reported by the scheduler'];
+    await v.addDocuments(Array.from({ length: 40 }, (_, i) => ({ id: `noise-${i}`, text: `Err, ${topics[i % 5]} number ${i}.` })));
+    await v.addDocument({ id: 'target', text: 'Quarterly planning notes: the team reviewed hiring, budgets and the roadmap. One ticket, ERR_4411, was closed.' });
+    const hits = await v.search('ERR_4411', { mode: 'vector', k: 5 });
+    assert.equal(hits[0]!.id, 'target', hits.map((h) => h.id).join());
+    assert.equal(db.identity.dimension, 256, '100 word-vector dimensions and 156 hashed-word ones');
+    await db.close();
   });
 });

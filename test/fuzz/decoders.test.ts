@@ -27,7 +27,7 @@ import { decodeRecord } from '../../src/wal/records.js';
 import { fuzz, mutate, mutated, randomBytes, TRIALS, type Random } from '../helpers/fuzz.js';
 import { dbPath } from '../helpers/tmp.js';
 
-const DIM = 100;
+const DIM = 256; // the local embedder's dimension
 const files: Record<string, Buffer> = {};
 const logs: Buffer[] = [];
 

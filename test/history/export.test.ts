@@ -27,7 +27,7 @@ describe('export and import', () => {
     const src = dbPath();
     const db = await open(src, { embedder: 'local' });
     const v = await db.createVault('kb', { quota: { maxRecords: 1000 } });
-    const hard = new Float32Array(100).fill(0.25);
+    const hard = new Float32Array(256).fill(0.25);
     HARD.forEach((x, i) => (hard[i] = x));
     await v.insert('hard', hard, { blob: new Uint8Array([0, 1, 255]), nested: { list: [1, 'two', null, true] }, ünïcode: 'ok' });
     await v.addText('doc', 'Volcanoes erupt when magma reaches the surface. '.repeat(40), { size: 300, overlap: 50, payload: { kind: 'doc' } });
@@ -66,7 +66,7 @@ describe('export and import', () => {
     assert.equal(fresh.vaults().length, 2, 'a refused import changes nothing');
     await fresh.close();
 
-    const other = await open(dbPath(), { dimension: 100 });
+    const other = await open(dbPath(), { dimension: 256 });
     await assert.rejects(other.import(first), EmbedderDriftError, 'a database without the embedder is refused');
     await other.close();
     const l2 = await open(dbPath(), { embedder: 'local', metric: 'l2' });

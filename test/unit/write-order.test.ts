@@ -11,7 +11,7 @@ import { chunkText, open, ConflictError, NotFoundError, ValidationError, type Da
 import { seededRandom } from '../../src/util/random.js';
 import { dbPath } from '../helpers/tmp.js';
 
-const DIM = 100; // the local embedder's dimension
+const DIM = 256; // the local embedder's dimension
 /** npm run soak (QUIVER_SOAK=1) runs many more seeds. */
 const SEEDS = process.env.QUIVER_SOAK === '1' ? 200 : 4;
 type Outcome = { ok: unknown } | { error: new (...args: never[]) => Error };
