@@ -59,7 +59,9 @@ export function sameBytes(a: Buffer | null, b: Buffer | null): boolean {
   return a === null || b === null ? a === b : a.equals(b);
 }
 
-const openFlags = { read: 'r', readwrite: 'r+', create: 'a+' } as const;
+// 'create' is O_CREAT without O_APPEND: with O_APPEND, Linux ignores pwrite's offset and
+// appends, so a writer at explicit offsets would write after bytes it does not know about.
+const openFlags = { read: 'r', readwrite: 'r+', create: fs.constants.O_RDWR | fs.constants.O_CREAT } as const;
 
 export const nodeFileSystem: FileSystem = {
   openSync(path, mode) {

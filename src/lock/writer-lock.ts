@@ -6,6 +6,8 @@ import * as path from 'node:path';
 import { ioError, LockedError, type LockHolder } from '../errors.js';
 import { FileName } from '../format/constants.js';
 import { isAlive } from './liveness.js';
+import { Fence } from './fence.js';
+import { randomBytes } from 'node:crypto';
 
 const require = createRequire(import.meta.url);
 const lockfile = require('proper-lockfile') as typeof import('proper-lockfile');
@@ -28,6 +30,8 @@ export class WriterLock {
   private constructor(
     private readonly release: () => Promise<void>,
     readonly holder: LockHolder,
+    /** Checks, at each durability point, that no other process has taken the lock over. */
+    readonly fence: Fence,
   ) {}
 
   static async acquire(dir: string, options: WriterLockOptions): Promise<WriterLock> {
@@ -60,13 +64,16 @@ export class WriterLock {
       throw ioError('locking', target, err);
     }
     const holder: LockHolder = { pid: process.pid, host: os.hostname(), since: new Date().toISOString() };
+    // The token makes this session's LOCK unique (the same pid may lock again after a close):
+    // the fence compares LOCK with these exact bytes. Written before anything else is read.
+    const bytes = Buffer.from(JSON.stringify({ ...holder, token: randomBytes(8).toString('hex') }) + '\n');
     try {
-      await fs.writeFile(target, JSON.stringify(holder) + '\n');
+      await fs.writeFile(target, bytes);
     } catch (err) {
       await release().catch(() => undefined);
       throw ioError('writing', target, err);
     }
-    return new WriterLock(release, holder);
+    return new WriterLock(release, holder, new Fence(target, `${target}.lock`, bytes, options.staleMs));
   }
 
   async unlock(): Promise<void> {
