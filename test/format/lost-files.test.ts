@@ -92,7 +92,7 @@ describe('every file the root needs is checked for', () => {
       for (const at of [5, Math.floor(size / 2), size - 1]) {
         const dir = copyOf(src);
         const bytes = fs.readFileSync(path.join(dir, rel));
-        bytes[at] ^= 0x40;
+        bytes[at] = bytes[at]! ^ 0x40;
         fs.writeFileSync(path.join(dir, rel), bytes);
         await refused(dir, /^(TEXT_EMBEDDER\.manifest|text_embedder\/.*|default_v1\.localembed)$/);
       }
