@@ -9,10 +9,10 @@ import { LockedError } from '../errors.js';
  * would notice runs only after the blocked writer has gone on writing. So the writer checks,
  * itself, that the lock is still its own at every durability point:
  *
- * - `confirm()` after a log write and before the operation is acknowledged. `LOCK` holds a
- *   token only this writer wrote; a new writer rewrites `LOCK` before it reads anything. So if
- *   the check, made after the write, still finds our token, the new writer has not read the log
- *   yet and will replay that write; if not, nothing is acknowledged. One check per event-loop
+ * - `confirm()` after a log write and before the operation is acknowledged. A new writer
+ *   rewrites `LOCK` before it reads anything. So if the check, made after the write, still
+ *   finds `LOCK` as this writer left it, the new writer has not read the log yet and will
+ *   replay that write; if not, nothing is acknowledged. One check per event-loop
  *   turn covers every write made before it (group confirm, like group commit).
  * - `fresh()` before a file is renamed, replaced or removed (checkpoints): such a step cannot be
  *   checked after the fact, so it also requires the lock to have been refreshed within 60% of
@@ -22,26 +22,44 @@ import { LockedError } from '../errors.js';
 export class Fence {
   private lost: LockedError | null = null;
   private pending: Promise<void> | null = null;
+  /** LOCK, held open: fstat of a descriptor is the cheapest look at it (no path lookup). */
+  private fd: number | null;
+  private readonly ours: fsSync.BigIntStats;
 
   constructor(
     private readonly lockFile: string,
     private readonly lockDir: string,
-    private readonly token: Buffer,
     private readonly staleMs: number,
-  ) {}
+  ) {
+    this.fd = fsSync.openSync(lockFile, 'r');
+    this.ours = fsSync.fstatSync(this.fd, { bigint: true });
+  }
 
-  /** Whether `LOCK` still holds our token. Once false, false for ever. */
+  /**
+   * Whether `LOCK` is still the file this writer wrote, unchanged. A new writer rewrites it in
+   * place before it reads anything (WriterLock.acquire), which changes its modification and
+   * change times (it does so at least lockStaleMs after ours); one that removed and recreated
+   * it leaves ours unlinked. Once false, false for ever.
+   */
   owned(): boolean {
     if (this.lost) return false;
-    let now: Buffer;
-    try {
-      now = fsSync.readFileSync(this.lockFile);
-    } catch {
-      now = Buffer.alloc(0);
+    if (this.fd !== null) {
+      try {
+        const now = fsSync.fstatSync(this.fd, { bigint: true });
+        if (now.nlink > 0n && now.size === this.ours.size && now.mtimeNs === this.ours.mtimeNs && now.ctimeNs === this.ours.ctimeNs) return true;
+      } catch {
+        // fall through: not ours any more
+      }
     }
-    if (now.equals(this.token)) return true;
     this.lost = new LockedError('LOCK_COMPROMISED', `the writer lock (${this.lockFile}) was taken over by another process; nothing more is acknowledged`);
     return false;
+  }
+
+  /** Closes LOCK when the lock is released; the fence then reports it lost. */
+  close(): void {
+    if (this.fd === null) return;
+    fsSync.closeSync(this.fd);
+    this.fd = null;
   }
 
   /** Throws LockedError LOCK_COMPROMISED unless the lock is still ours. */

@@ -64,8 +64,8 @@ export class WriterLock {
       throw ioError('locking', target, err);
     }
     const holder: LockHolder = { pid: process.pid, host: os.hostname(), since: new Date().toISOString() };
-    // The token makes this session's LOCK unique (the same pid may lock again after a close):
-    // the fence compares LOCK with these exact bytes. Written before anything else is read.
+    // Written before anything else is read: a writer whose lock this takes over sees LOCK change
+    // (lock/fence.ts). The token keeps two sessions' contents apart even for the same pid.
     const bytes = Buffer.from(JSON.stringify({ ...holder, token: randomBytes(8).toString('hex') }) + '\n');
     try {
       await fs.writeFile(target, bytes);
@@ -73,10 +73,18 @@ export class WriterLock {
       await release().catch(() => undefined);
       throw ioError('writing', target, err);
     }
-    return new WriterLock(release, holder, new Fence(target, `${target}.lock`, bytes, options.staleMs));
+    let fence: Fence;
+    try {
+      fence = new Fence(target, `${target}.lock`, options.staleMs);
+    } catch (err) {
+      await release().catch(() => undefined);
+      throw ioError('opening', target, err);
+    }
+    return new WriterLock(release, holder, fence);
   }
 
   async unlock(): Promise<void> {
+    this.fence.close();
     await this.release().catch((err: NodeJS.ErrnoException) => {
       // Already released or compromised: there is nothing left to give back.
       if (err.code !== 'ERELEASED' && err.code !== 'ENOTACQUIRED') throw err;
