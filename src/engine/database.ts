@@ -518,8 +518,9 @@ export class Database implements AsyncDisposable {
       return { ...result, tracesExpired: freed.traces, layersFreed: freed.layers };
     } catch (err) {
       // Before the commit point the old checkpoint and the full log still stand: the database
-      // stays usable. After it, memory and disk may disagree about the log: stop.
-      if (state.epoch !== epochBefore) throw this.fail(err);
+      // stays usable. After it, memory and disk may disagree about the log: stop. A writer
+      // fenced off (its lock taken over) stops either way.
+      if (state.epoch !== epochBefore || err instanceof LockedError) throw this.fail(err);
       throw err instanceof StorageError ? err : ioError('checkpoint of', dir, err);
     }
   }
