@@ -43,7 +43,7 @@ describe('a fresh read-only open never goes backwards', () => {
     await writer.close();
   });
 
-  it(`each of ${OPENS} opens beside a writer process that checkpoints every few records sees at least what the one before saw`, { skip: OPENS === 0 ? 'soak only (READER_OPENS)' : false, timeout: 600_000 }, async () => {
+  it(`each of ${OPENS} opens beside a writer process that checkpoints every few records sees at least what the one before saw`, { skip: OPENS === 0 ? 'soak only (READER_OPENS)' : false, timeout: 1_800_000 }, async () => {
     const dir = dbPath();
     await (await open(dir, { dimension: 8 })).close();
     // Inserts forever, checkpointing every 16 KiB of log (a few dozen records).
