@@ -62,9 +62,13 @@ export async function open(dir?: string, options: OpenOptions = {}): Promise<Dat
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError('reading', root, err);
     if (!resolved.create) throw new NotFoundError('database', `no database at ${root}`);
-    await fs.mkdir(root).catch((e: unknown) => {
-      throw ioError('creating', root, e);
-    });
+    // The new directory's own entry is durable only once its parent is fsynced.
+    await fs
+      .mkdir(root)
+      .then(() => fs.syncDir(path.dirname(root)))
+      .catch((e: unknown) => {
+        throw ioError('creating', root, e);
+      });
     entries = [];
   }
 

@@ -13,6 +13,18 @@ import { dbPath, tmpDir } from '../helpers/tmp.js';
 const vector = (n: number): number[] => [1, n, 0, 2];
 
 describe('wal.log and power loss', () => {
+  it('a paranoid write acknowledged in a brand-new database survives a power cut: creating wal.log is made durable by a directory fsync', async () => {
+    const dir = dbPath();
+    const ffs = new FaultFileSystem();
+    const db = await open(dir, { dimension: 4, durability: 'paranoid', fs: ffs });
+    await (await db.createVault('v')).insert('a', vector(1));
+    ffs.powerLoss();
+    await db.close().catch(() => undefined);
+    const again = await open(dir);
+    assert.deepEqual(again.vault('v').ids(), ['a']);
+    await again.close();
+  });
+
   it('a paranoid write acknowledged in a new session survives a power cut: the log generation is made durable by a directory fsync', async () => {
     const dir = dbPath();
     const first = await open(dir, { dimension: 4 });
