@@ -81,9 +81,10 @@ export class WalWriter {
 
   /** Resolves when everything appended so far has reached the mode's durability point. */
   durable(): Promise<void> {
-    const reached = this.mode === 'paranoid' ? this.sync() : Promise.resolve();
     // relaxed acknowledges buffered frames: the fence still refuses once the lock is lost.
-    return this.fence ? reached.then(() => this.fence!.confirm()) : reached;
+    // Outside paranoid, the shared check is returned as it is (no promise per write).
+    if (this.mode !== 'paranoid') return this.fence ? this.fence.confirm() : Promise.resolve();
+    return this.fence ? this.sync().then(() => this.fence!.confirm()) : this.sync();
   }
 
   /** Writes anything buffered and fsyncs: after this, every appended frame survives power loss. */
