@@ -1,11 +1,13 @@
 export { open } from './replica/open.js';
 export type { OpenOptions, ReplicateOptions } from './replica/open.js';
+// The local open's options, which OpenOptions extends.
+export type { OpenOptions as LocalOpenOptions } from './engine/options.js';
 export type { S3Options } from './object-store/s3-store.js';
 export type { ReplicationStats } from './replica/shipper.js';
 export type { ReplicaStats } from './replica/follower.js';
-export type { Database, DatabaseStatus, BatchOp, CompactResult } from './engine/database.js';
+export type { Database, DatabaseStatus, BatchOp, CompactResult, Attachment } from './engine/database.js';
 export type { CheckpointResult } from './engine/checkpoint.js';
-export type { DatabaseStats, VaultStats, FileStats } from './engine/stats.js';
+export type { DatabaseStats, VaultStats, FileStats, ReplicationStatus } from './engine/stats.js';
 export type { RecoveryReport, RecoveryPolicy } from './engine/recovery.js';
 export type { Vault, VaultInfo, RecordInput, RecordOutput, ScanOptions, ScanPage, ScannedRecord, RecordsOptions, PatchSpec, EraseWhereOptions } from './vault/vault.js';
 export type { SearchKnobs, HitExtras } from './vault/search-options.js';
