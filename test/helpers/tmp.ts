@@ -4,11 +4,13 @@ import * as path from 'node:path';
 import { parseWalHeader } from '../../src/wal/frame.js';
 import { readFrames } from '../../src/wal/wal-reader.js';
 import { createHash } from 'node:crypto';
-import { after } from 'node:test';
 import { seededRandom } from '../../src/util/random.js';
 
 const made: string[] = [];
-after(() => {
+// At exit, not in an after() hook: this module's hook would be registered before a test file's
+// own (imports run first) and so run before it, removing a directory that hook still needs
+// (a server child stopped by it, whose writer fence then finds LOCK unlinked).
+process.once('exit', () => {
   for (const dir of made) fs.rmSync(dir, { recursive: true, force: true });
 });
 
