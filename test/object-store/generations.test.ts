@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { CorruptionError, open, type Database } from '../../src/index.js';
+import { crc32c } from '../../src/format/crc.js';
 import { nodeFileSystem } from '../../src/fs/file-system.js';
 import { S3Store } from '../../src/object-store/s3-store.js';
 import { ROOT_KEY, ROOT_MAGIC, decodeChunk, decodeJson, encodeChunk, frameBytes, type Root } from '../../src/replica/layout.js';
@@ -21,7 +22,7 @@ import { parseWalHeader } from '../../src/wal/frame.js';
 import { dump } from '../helpers/state.js';
 import { dbPath, seeded, tmpDir } from '../helpers/tmp.js';
 import { freshUrl, s3Options, skip } from './env.js';
-import { DIM, exportBytes, quiver, shipped, vec } from './util.js';
+import { DIM, exportBytes, quiver, shipped, until, vec } from './util.js';
 
 /** The directory passes `quiver check`, and its wal.log carries the log id its manifest records. */
 function assertRecordedLog(dir: string, what: string): number {
@@ -97,6 +98,38 @@ describe('object storage across log generations', { skip }, () => {
       await shipper.stop(0);
       await db.close();
     }
+  });
+
+  it('a checkpoint rewritten at the same LSN (a writer reopened with an embedder adopts it) is installed by a replica', async () => {
+    const url = await freshUrl('adopt');
+    const dir = dbPath();
+    const r = seeded(4);
+    let db = await open(dir, { dimension: 100, replicate: { url, ...s3Options(), intervalMs: 50 } });
+    const docs = await db.createVault('docs');
+    for (let i = 0; i < 5; i++) await docs.insert(`v${i}`, Array.from({ length: 100 }, r));
+    await db.checkpoint();
+    await shipped(db);
+    const store = await S3Store.open(url, s3Options());
+    const named = async (bytes: Buffer): Promise<boolean> => decodeJson<Root>(ROOT_MAGIC, (await store.get(ROOT_KEY))!.body, ROOT_KEY).checkpoint?.crc32c === crc32c(bytes);
+    const first = fs.readFileSync(path.join(dir, 'quiver.manifest'));
+    await until('the checkpoint is shipped', () => named(first));
+    const cache = tmpDir();
+    const replica = await open(url, { readOnly: true, cacheDir: cache, s3: s3Options() });
+    assert.deepEqual(fs.readFileSync(path.join(cache, 'quiver.manifest')), first);
+    await db.close();
+    // The same checkpoint, its root rewritten to record the embedder the database now adopts.
+    db = await open(dir, { embedder: 'local', replicate: { url, ...s3Options(), intervalMs: 50 } });
+    const manifest = fs.readFileSync(path.join(dir, 'quiver.manifest'));
+    assert.equal(decodeManifest(manifest).checkpointLsn, decodeManifest(first).checkpointLsn);
+    assert.ok(decodeManifest(manifest).record!.embedder, 'the root records the adopted embedder');
+    await until('the rewritten checkpoint is shipped', () => named(manifest));
+    store.close();
+    await replica.refresh();
+    assert.deepEqual(fs.readFileSync(path.join(cache, 'quiver.manifest')), manifest, 'the cache holds the root the bucket names');
+    assert.deepEqual(dump(replica), dump(db));
+    await replica.close();
+    assertRecordedLog(cache, 'the replica cache');
+    await db.close();
   });
 
   it("a chunk of another log (every CRC valid, another log id) is CorruptionError naming it, for a replica and a restore", async () => {
