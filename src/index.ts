@@ -2,13 +2,12 @@ export { open } from './replica/open.js';
 export type { OpenOptions, ReplicateOptions } from './replica/open.js';
 /** The options of a local open (OpenOptions without object storage), as import and the integrations take them. */
 export type { OpenOptions as LocalOpenOptions } from './engine/options.js';
-export type { ReplicationStatus } from './engine/stats.js';
 export type { S3Options } from './object-store/s3-store.js';
 export type { ReplicationStats } from './replica/shipper.js';
 export type { ReplicaStats } from './replica/follower.js';
 export type { Database, DatabaseStatus, BatchOp, CompactResult } from './engine/database.js';
 export type { CheckpointResult } from './engine/checkpoint.js';
-export type { DatabaseStats, VaultStats, FileStats } from './engine/stats.js';
+export type { DatabaseStats, VaultStats, FileStats, ReplicationStatus } from './engine/stats.js';
 export type { RecoveryReport, RecoveryPolicy } from './engine/recovery.js';
 export type { Vault, VaultInfo, RecordInput, RecordOutput, ScanOptions, ScanPage, ScannedRecord, RecordsOptions, PatchSpec, EraseWhereOptions } from './vault/vault.js';
 export type { SearchKnobs, HitExtras } from './vault/search-options.js';

@@ -45,11 +45,11 @@ export class LocalEmbedder implements Embedder {
   }
 
   /** From the installed npm package (cached per installation), or from an artifact's bytes. */
-  static async create(options: { artifact?: Uint8Array; model?: LocalModel } = {}): Promise<LocalEmbedder> {
+  static async create(options: { artifact?: Uint8Array; model?: LocalModel; /** The artifact's path, for errors. */ file?: string } = {}): Promise<LocalEmbedder> {
     const model = options.model ?? LOCAL_DEFAULT;
     if (model !== 'default_v1' && model !== 'default_v2') throw new ValidationError('model', "must be 'default_v1' or 'default_v2'");
     const bytes = options.artifact ?? (model === 'default_v1' ? defaultArtifact() : defaultV2Artifact());
-    return new LocalEmbedder(bytes, decodeLocalEmbed(bytes, `${options.artifact ? 'artifact' : model}.localembed`));
+    return new LocalEmbedder(bytes, decodeLocalEmbed(bytes, options.artifact ? (options.file ?? 'artifact.localembed') : `${model}.localembed`));
   }
 
   /** An embedder over a table built in memory (the evaluation harness compares variants this way). */

@@ -56,7 +56,7 @@ export async function rehydrate(fs: FileSystem, dir: string, stored: EmbedderMan
   if (stored.provider === 'local') {
     const bytes = stored.artifact ? await readIfExists(fs, path.join(dir, stored.artifact), stored.artifact) : null;
     if (!bytes) throw new CorruptionError(stored.artifact ?? FileName.embedderManifest, "the built-in embedder's artifact is missing");
-    embedder = await LocalEmbedder.create({ artifact: bytes });
+    embedder = await LocalEmbedder.create({ artifact: bytes, file: stored.artifact! });
   } else if (stored.provider === 'transformers') {
     const found = await loadRecordedModel(stored);
     if (found instanceof UnavailableEmbedder) return found;

@@ -2,12 +2,13 @@ import * as path from 'node:path';
 import * as fsp from 'node:fs/promises';
 import { CorruptionError, NotFoundError, QuiverError, ioError } from '../errors.js';
 import { claimDestination, commitStaging, releaseClaim, removeStaleStaging, stagingPath } from './destination.js';
-import { FileName, WAL_HEADER_SIZE } from '../format/constants.js';
+import { FRAME_HEADER_SIZE, FileName } from '../format/constants.js';
 import { decodeIdentity, type Identity } from '../format/identity.js';
 import { readIfExists, sameBytes, type FileSystem } from '../fs/file-system.js';
 import { decodeManifest } from '../segments/manifest.js';
 import { decodeSnapshot } from '../segments/snapshot-file.js';
-import { walHeader } from '../wal/frame.js';
+import type { RootRecord } from './root-record.js';
+import { parseWalHeader, randomSalt, walHeader } from '../wal/frame.js';
 import { readFrames } from '../wal/wal-reader.js';
 import { readRef } from './recovery.js';
 
@@ -63,9 +64,10 @@ async function copyInto(fs: FileSystem, src: string, target: string, identityByt
     let epoch = 0;
     let checkpointLsn = 0;
     let raced = false;
+    let record: RootRecord | null = null;
     if (root && identity.storage === 'segmented') {
       const manifest = decodeManifest(root);
-      ({ epoch, checkpointLsn } = manifest);
+      ({ epoch, checkpointLsn, record } = manifest);
       for (const v of manifest.vaults) {
         for (const ref of [v.segment, v.graph]) {
           if (!ref) continue;
@@ -83,7 +85,7 @@ async function copyInto(fs: FileSystem, src: string, target: string, identityByt
         if (raced) break;
       }
     } else if (root) {
-      ({ epoch, checkpointLsn } = decodeSnapshot(root, identity.dimension).meta);
+      ({ epoch, checkpointLsn, record } = decodeSnapshot(root, identity.dimension).meta);
     }
     const log = (await readIfExists(fs, path.join(src, FileName.wal), FileName.wal)) ?? Buffer.alloc(0);
     const again = await readIfExists(fs, path.join(src, rootName), rootName);
@@ -95,12 +97,14 @@ async function copyInto(fs: FileSystem, src: string, target: string, identityByt
     }
     // The log's contiguous run of records after the checkpoint, re-framed behind a fresh header.
     let lsn = checkpointLsn;
-    const kept: Buffer[] = [walHeader()];
-    if (log.byteLength >= WAL_HEADER_SIZE) {
-      for (const frame of readFrames(log, WAL_HEADER_SIZE, 0).frames) {
+    // The log's own header (its log id and salt) is kept, so the frames stay valid as they are.
+    const header = parseWalHeader(log);
+    const kept: Buffer[] = [header ? log.subarray(0, header.size) : walHeader(record?.logId ?? randomSalt(), randomSalt())];
+    if (header) {
+      for (const frame of readFrames(log, header.size, 0, header.salt).frames) {
         if (frame.lsn <= lsn) continue;
         if (frame.lsn !== lsn + 1) break;
-        kept.push(log.subarray(frame.offset, frame.offset + 20 + frame.body.byteLength));
+        kept.push(log.subarray(frame.offset, frame.offset + FRAME_HEADER_SIZE + frame.body.byteLength));
         lsn = frame.lsn;
       }
     }

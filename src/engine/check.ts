@@ -10,6 +10,8 @@ import { decodeSnapshot } from '../segments/snapshot-file.js';
 import { decodeRecord } from '../wal/records.js';
 import { readRef } from './recovery.js';
 import { scanWal, type DroppedSpan } from '../wal/wal-reader.js';
+import { readEmbedderManifest, rehydrate } from '../embedder/resolve.js';
+import { verifyEmbedder, verifyLog, type RootRecord } from './root-record.js';
 
 export interface CheckProblem {
   file: string;
@@ -31,8 +33,9 @@ export interface CheckReport {
 
 /**
  * Verifies a database directory without opening it: every checksum (IDENTITY, manifest,
- * segments, graphs, snapshot, each log frame) and every reference (manifest paths, the vaults
- * log records name). Reads only; takes no lock.
+ * segments, graphs, snapshot, each log frame, the embedder's manifest and artifact) and every
+ * reference (manifest paths, the vaults log records name, the log and embedder the root records).
+ * Each check is the one open makes, called from the same code. Reads only; takes no lock.
  */
 export async function checkDatabase(dir: string, fs: FileSystem = nodeFileSystem): Promise<CheckReport> {
   const root = path.resolve(dir);
@@ -72,12 +75,14 @@ export async function checkDatabase(dir: string, fs: FileSystem = nodeFileSystem
 
   const vaults = new Set<number>();
   let checkpointLsn = 0;
+  let record: RootRecord | null = null;
   if (identity.storage === 'segmented') {
     const bytes = await read(FileName.manifest);
     if (bytes) {
       try {
         const manifest = decodeManifest(bytes);
         checkpointLsn = manifest.checkpointLsn;
+        record = manifest.record;
         report.filesChecked.push(FileName.manifest);
         for (const entry of manifest.vaults) {
           vaults.add(entry.number);
@@ -113,6 +118,7 @@ export async function checkDatabase(dir: string, fs: FileSystem = nodeFileSystem
       try {
         const snap = decodeSnapshot(bytes, identity.dimension);
         checkpointLsn = snap.meta.checkpointLsn;
+        record = snap.meta.record;
         for (const v of snap.vaults) {
           vaults.add(v.image.number);
           report.records += v.image.records.length;
@@ -124,8 +130,31 @@ export async function checkDatabase(dir: string, fs: FileSystem = nodeFileSystem
     }
   }
 
+  // The embedder: its manifest decodes, is the one the root records, and (built-in embedder)
+  // its artifact rebuilds an embedder with the recorded fingerprint, as open's rehydration does.
+  try {
+    const stored = await readEmbedderManifest(fs, root);
+    verifyEmbedder(record, stored);
+    if (stored) {
+      report.filesChecked.push(FileName.embedderManifest);
+      if (stored.provider === 'local') {
+        await rehydrate(fs, root, stored);
+        if (stored.artifact) report.filesChecked.push(stored.artifact);
+      }
+    }
+  } catch (err) {
+    problem(err, FileName.embedderManifest);
+  }
+
   const wal = await read(FileName.wal);
-  if (wal) {
+  let logOk = true;
+  try {
+    verifyLog(record, wal ? scanWal(wal).header : null, wal !== null);
+  } catch (err) {
+    problem(err, FileName.wal);
+    logOk = false;
+  }
+  if (wal && logOk) {
     try {
       const scan = scanWal(wal);
       for (const frame of scan.frames) {

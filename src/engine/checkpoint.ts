@@ -73,6 +73,7 @@ export async function writeSegmentedCheckpoint(fs: FileSystem, dir: string, stat
     epoch,
     checkpointLsn: lsn,
     nextVaultNumber: state.nextVaultNumber,
+    record: state.record,
     vaults: [...state.vaults.values()]
       .sort((a, b) => a.number - b.number)
       .map((vault) => {
@@ -141,7 +142,7 @@ export async function writeSnapshotCheckpoint(fs: FileSystem, dir: string, state
     }
     vaults.push({ vault, graph });
   }
-  const chunks = encodeSnapshot({ epoch, checkpointLsn: lsn, nextVaultNumber: state.nextVaultNumber, vaults: vaults.length }, vaults);
+  const chunks = encodeSnapshot({ epoch, checkpointLsn: lsn, nextVaultNumber: state.nextVaultNumber, vaults: vaults.length, record: state.record }, vaults);
   await atomicReplace(fs, path.join(dir, FileName.snapshot), chunks);
   state.epoch = epoch;
   state.checkpointLsn = lsn;

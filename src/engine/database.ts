@@ -1,9 +1,9 @@
 import * as path from 'node:path';
-import { ConfigError, ConflictError, CorruptionError, NotFoundError, StorageError, ValidationError, ioError, type QuiverError } from '../errors.js';
+import { ConfigError, ConflictError, CorruptionError, LockedError, NotFoundError, StorageError, ValidationError, ioError, type QuiverError } from '../errors.js';
 import type { Embedder } from '../embedder/embedder.js';
 import { createEmbedder, readEmbedderManifest, rehydrate, type EmbedderOption } from '../embedder/resolve.js';
 import { commitReembed, INTENT, reembedState, type ReembedResult } from './reembed.js';
-import { FileName, MAX_FRAME_BODY, WAL_HEADER_SIZE } from '../format/constants.js';
+import { FileName, MAX_FRAME_BODY } from '../format/constants.js';
 import type { Identity } from '../format/identity.js';
 import type { FileSystem } from '../fs/file-system.js';
 import { writerStatus, type WriterLock } from '../lock/writer-lock.js';
@@ -474,7 +474,7 @@ export class Database implements AsyncDisposable {
         }
         this.parts.state = next.state;
         this.parts.embedder = embedder;
-        reader.view = { state: next.state, walOffset: next.walOffset, root: next.root };
+        reader.view = { state: next.state, walOffset: next.walOffset, walSalt: next.walSalt, root: next.root };
         this.readVectors(next.state);
         const { epoch, lastLsn } = next.state;
         await reader.lease?.update(epoch, lastLsn);
@@ -552,8 +552,9 @@ export class Database implements AsyncDisposable {
       return { ...result, tracesExpired: freed.traces, layersFreed: freed.layers };
     } catch (err) {
       // Before the commit point the old checkpoint and the full log still stand: the database
-      // stays usable. After it, memory and disk may disagree about the log: stop.
-      if (state.epoch !== epochBefore) throw this.fail(err);
+      // stays usable. After it, memory and disk may disagree about the log: stop. A writer
+      // fenced off (its lock taken over) stops either way.
+      if (state.epoch !== epochBefore || err instanceof LockedError) throw this.fail(err);
       throw err instanceof StorageError ? err : ioError('checkpoint of', dir, err);
     }
   }
@@ -562,7 +563,7 @@ export class Database implements AsyncDisposable {
     const { dir, fs, wal } = this.parts;
     if (wal) return wal.reset();
     // ephemeral: no writer, but a log left by an earlier session is now covered by the checkpoint.
-    await truncateLogFile(fs, path.join(dir!, FileName.wal), WAL_HEADER_SIZE);
+    await truncateLogFile(fs, path.join(dir!, FileName.wal));
   }
 
   /** Rebuilds every vault's index from its records (erased records leave no trace), then checkpoints. */
@@ -717,13 +718,18 @@ export class Database implements AsyncDisposable {
     return this.close();
   }
 
-  /** @internal Stops the database after an I/O failure left memory and disk in doubt. Returns the error to throw. */
-  fail(cause: unknown): StorageError {
+  /**
+   * @internal Stops the database after an I/O failure left memory and disk in doubt, or after the
+   * writer fence found the lock taken over (that LockedError is what the refused write raises).
+   * Returns the error to throw.
+   */
+  fail(cause: unknown): StorageError | LockedError {
     if (this.failure === null && (this.statusValue === 'open' || this.statusValue === 'closing')) {
       if (this.statusValue === 'open') this.statusValue = 'failed';
       this.failure = cause;
       this.parts.wal?.abandon();
     }
+    if (cause instanceof LockedError) return cause;
     return new StorageError('DATABASE_FAILED', `the database failed and must be reopened: ${(cause as Error)?.message ?? String(cause)}`, { cause });
   }
 

@@ -14,6 +14,13 @@ import { ReaderLease, removeStaleLeases } from '../lock/reader-lease.js';
 import { loadView } from './reader.js';
 import { finishReembed } from './reembed.js';
 import { WalWriter } from '../wal/wal-writer.js';
+import { writeLogGeneration } from '../wal/wal-file.js';
+import { randomSalt } from '../wal/frame.js';
+import { fencedFileSystem } from '../lock/fenced-fs.js';
+import { decodeManifest, encodeManifest } from '../segments/manifest.js';
+import { encodeSnapshot } from '../segments/snapshot-file.js';
+import { verifyEmbedder, type RootRecord } from './root-record.js';
+import type { EmbedderManifest } from '../embedder/embedder.js';
 import { referencedFiles, removeUnreferenced } from './checkpoint.js';
 import { Database } from './database.js';
 import { checkAgainstIdentity, identityFields, resolveOptions, type OpenOptions, type ResolvedOptions } from './options.js';
@@ -56,9 +63,13 @@ export async function open(dir?: string, options: OpenOptions = {}): Promise<Dat
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError('reading', root, err);
     if (!resolved.create) throw new NotFoundError('database', `no database at ${root}`);
-    await fs.mkdir(root).catch((e: unknown) => {
-      throw ioError('creating', root, e);
-    });
+    // The new directory's own entry is durable only once its parent is fsynced.
+    await fs
+      .mkdir(root)
+      .then(() => fs.syncDir(path.dirname(root)))
+      .catch((e: unknown) => {
+        throw ioError('creating', root, e);
+      });
     entries = [];
     createdDir = true;
   }
@@ -72,19 +83,31 @@ export async function open(dir?: string, options: OpenOptions = {}): Promise<Dat
     timeoutMs: resolved.lockTimeoutMs,
     onCompromised: (err) => database?.fail(err),
   });
+  // Everything the writer renames, replaces or removes from here on is fenced (lock/fenced-fs.ts).
+  const wfs = fencedFileSystem(fs, lock.fence);
   let state: DbState | null = null;
   try {
-    await finishReembed(fs, root);
-    const { identity, embedder } = await loadOrCreateIdentity(fs, root, entries, options, resolved.create);
-    state = identity.storage === 'snapshot' ? await loadSnapshot(fs, root, identity) : await loadSegmented(fs, root, identity);
+    await finishReembed(wfs, root);
+    const { identity, embedder, stored } = await loadOrCreateIdentity(wfs, root, entries, options, resolved.create);
+    state = identity.storage === 'snapshot' ? await loadSnapshot(wfs, root, identity) : await loadSegmented(wfs, root, identity);
     // Taken before replay, which may drop vaults the manifest on disk still names.
     const onDisk = referencedFiles(state);
-    const recovery = await replayWal(fs, root, state, resolved.recovery, true);
-    await removeStrays(fs, root, onDisk);
-    const wal = resolved.durability === 'ephemeral' ? null : await WalWriter.open(fs, path.join(root, FileName.wal), resolved.durability, recovery.validEnd);
-    const { validEnd: _validEnd, ...report } = recovery;
+    const replayed = await replayWal(wfs, root, state, resolved.recovery, true);
+    verifyEmbedder(state.record, stored);
+    await removeStrays(wfs, root, onDisk);
+    // A database without an embedder takes the one it is first opened with.
+    if (embedder && !stored) await writeEmbedder(wfs, root, embedder);
+    // A new log generation for this session (FORMAT.md "Log generations"), then a root that
+    // records it, when the root does not already (a new database, or one older than the record).
+    // An ephemeral writer makes no log; it keeps (and checkpoints empty) one it finds.
+    const walFile = path.join(root, FileName.wal);
+    const keepsLog = resolved.durability !== 'ephemeral' || replayed.found;
+    const logId = keepsLog ? (state.record?.logId ?? replayed.header?.logId ?? randomSalt()) : null;
+    const generation = logId === null ? null : await writeLogGeneration(wfs, walFile, logId, replayed.carry, replayed.bytes);
+    await recordRoot(wfs, root, state, { logId, embedder: embedder?.manifest.fingerprint ?? null });
+    const wal = resolved.durability === 'ephemeral' || !generation ? null : WalWriter.open(wfs, walFile, resolved.durability, generation, lock.fence);
     await removeStaleLeases(root, resolved.lockStaleMs).catch(() => undefined);
-    database = new Database({ dir: root, fs, options: resolved, state, wal, lock, reader: null, recovery: report, embedder });
+    database = new Database({ dir: root, fs: wfs, options: resolved, state, wal, lock, reader: null, recovery: replayed.report, embedder });
     return database;
   } catch (err) {
     if (state) releaseVectors(state);
@@ -94,6 +117,25 @@ export async function open(dir?: string, options: OpenOptions = {}): Promise<Dat
     await lock.unlock().catch(() => undefined);
     if (created && createdDir) await fs.unlinkDir(root).catch(() => undefined);
     throw err;
+  }
+}
+
+/**
+ * Makes the root record `record` (root-record.ts). A segmented manifest is small: it is rewritten
+ * with the same checkpoint whenever its record differs. A snapshot is the whole state: only an
+ * absent one is written here (empty, at epoch 0); an older one gains the record at the next
+ * checkpoint. Either way the root is written after the log generation it names is durable.
+ */
+async function recordRoot(fs: FileSystem, root: string, state: DbState, record: RootRecord): Promise<void> {
+  const same = state.record?.logId === record.logId && state.record.embedder === record.embedder;
+  state.record = record;
+  if (same) return;
+  if (state.identity.storage === 'segmented') {
+    const bytes = await readIfExists(fs, path.join(root, FileName.manifest), FileName.manifest);
+    const manifest = bytes ? decodeManifest(bytes) : { epoch: 0, checkpointLsn: 0, nextVaultNumber: 1, vaults: [] };
+    await atomicReplace(fs, path.join(root, FileName.manifest), encodeManifest({ ...manifest, record }));
+  } else if (!(await fs.exists(path.join(root, FileName.snapshot)))) {
+    await atomicReplace(fs, path.join(root, FileName.snapshot), encodeSnapshot({ epoch: 0, checkpointLsn: 0, nextVaultNumber: 1, vaults: 0, record }, []));
   }
 }
 
@@ -115,7 +157,7 @@ async function openReadOnly(fs: FileSystem, root: string, entries: readonly stri
     throw err;
   }
   const recovery = { dropped: null, salvagedTo: null, replayedRecords: replayed, skippedRecords: 0, checkpointLsn: state.checkpointLsn, lastLsn: state.lastLsn };
-  return new Database({ dir: root, fs, options: resolved, state, wal: null, lock: null, reader: { view: { state, walOffset: view.walOffset, root: view.root }, lease }, recovery, embedder });
+  return new Database({ dir: root, fs, options: resolved, state, wal: null, lock: null, reader: { view: { state, walOffset: view.walOffset, walSalt: view.walSalt, root: view.root }, lease }, recovery, embedder });
 }
 
 /** A database's dimension comes from its embedder when it has one; a contradicting option is a ConfigError. */
@@ -134,7 +176,7 @@ function refuseForeign(root: string, entries: readonly string[]): void {
 }
 
 /** IDENTITY and the embedder: read and checked against the options, or created. */
-async function loadOrCreateIdentity(fs: FileSystem, root: string, entries: readonly string[], options: OpenOptions, create: boolean, writable = true): Promise<{ identity: Identity; embedder: Embedder | null }> {
+async function loadOrCreateIdentity(fs: FileSystem, root: string, entries: readonly string[], options: OpenOptions, create: boolean, writable = true): Promise<{ identity: Identity; embedder: Embedder | null; stored: EmbedderManifest | null }> {
   const file = path.join(root, FileName.identity);
   let bytes = await readIfExists(fs, file, FileName.identity);
   if (bytes === null) {
@@ -146,7 +188,7 @@ async function loadOrCreateIdentity(fs: FileSystem, root: string, entries: reado
     if (embedder) await writeEmbedder(fs, root, embedder);
     await atomicReplace(fs, file, encodeIdentity(identity));
     await fs.mkdir(path.join(root, FileName.segments));
-    return { identity, embedder };
+    return { identity, embedder, stored: embedder?.manifest ?? null };
   }
   const { version } = decodeSectionedHeader(bytes, 'identity', FileName.identity);
   const migrations = planMigrations(version);
@@ -162,14 +204,12 @@ async function loadOrCreateIdentity(fs: FileSystem, root: string, entries: reado
   if (embedder && embedder.dimension !== identity.dimension) {
     throw new ConfigError('CONFIG_MISMATCH', 'embedder', `embedder: it produces ${embedder.dimension} dimensions, the database holds ${identity.dimension}`);
   }
-  // A database without an embedder takes the one it is first opened with.
-  if (embedder && !stored && writable) await writeEmbedder(fs, root, embedder);
-  return { identity, embedder };
+  return { identity, embedder, stored };
 }
 
 /** Leftovers of an interrupted checkpoint: tmp files and segment files the manifest does not name. */
 async function removeStrays(fs: FileSystem, root: string, named: ReadonlySet<string>): Promise<void> {
-  for (const name of [FileName.manifest, FileName.snapshot, FileName.identity]) {
+  for (const name of [FileName.manifest, FileName.snapshot, FileName.identity, FileName.wal]) {
     await fs.unlink(path.join(root, name + TMP_SUFFIX)).catch(() => undefined);
   }
   await fs.unlink(path.join(root, `${FileName.snapshot}.graph${TMP_SUFFIX}`)).catch(() => undefined);

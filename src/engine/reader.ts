@@ -1,12 +1,15 @@
 import * as path from 'node:path';
 import { CorruptionError } from '../errors.js';
-import { FileName, WAL_HEADER_SIZE } from '../format/constants.js';
+import { FileName } from '../format/constants.js';
 import { decodeIdentity, type Identity } from '../format/identity.js';
 import { INTENT } from './reembed.js';
 import { readIfExists, sameBytes, type FileSystem } from '../fs/file-system.js';
 import { decodeManifest } from '../segments/manifest.js';
 import { decodeRecord, type Op } from '../wal/records.js';
 import { findValidFrame, readFrames } from '../wal/wal-reader.js';
+import { parseWalHeader } from '../wal/frame.js';
+import { readEmbedderManifest } from '../embedder/resolve.js';
+import { verifyEmbedder, verifyLog } from './root-record.js';
 import { applyOp } from './apply.js';
 import { loadSegmented, loadSnapshot } from './recovery.js';
 import { releaseVectors, type DbState } from './state.js';
@@ -24,6 +27,8 @@ export interface ReaderView {
   state: DbState;
   /** Log bytes consumed so far, and the root file's bytes they follow. */
   walOffset: number;
+  /** The salt of the log generation `walOffset` is in (null before any, or in a version 1 log). */
+  walSalt: number | null;
   root: Buffer | null;
 }
 
@@ -50,27 +55,35 @@ function rootName(identity: Identity): string {
 }
 
 /**
- * The records after `state.lastLsn` found in the log from `from` on: decoded, contiguous, not
- * yet applied. `null` means the log no longer continues this state (it was truncated by a newer
- * checkpoint): start again from the root.
+ * The records after `state.lastLsn` found in the log: decoded, contiguous, not yet applied. They
+ * are read from `from` if the log is still the generation `salt` names, else from its start (a
+ * writer reopened or a checkpoint emptied it: offsets in the old one mean nothing here). The log
+ * must be the one the root records. `null` means the log no longer continues this state (it
+ * was emptied by a newer checkpoint): start again from the root.
  */
-async function pendingRecords(fs: FileSystem, dir: string, state: DbState, from: number): Promise<{ ops: [number, Op[]][]; end: number } | null> {
-  let log: Buffer | null = null;
-  let frames: ReturnType<typeof readFrames>['frames'] = [];
-  let end = from;
+async function pendingRecords(fs: FileSystem, dir: string, state: DbState, from: number, salt: number | null): Promise<{ ops: [number, Op[]][]; end: number; salt: number | null } | null> {
+  let log: Buffer;
+  let header: ReturnType<typeof parseWalHeader>;
+  let frames: ReturnType<typeof readFrames>['frames'];
+  let end: number;
+  let start: number;
   for (let look = 0; ; look++) {
-    log = await readIfExists(fs, path.join(dir, FileName.wal), FileName.wal);
-    if (!log || log.byteLength < WAL_HEADER_SIZE) return { ops: [], end: WAL_HEADER_SIZE };
-    if (log.byteLength < from) return null;
-    const scan = readFrames(log, from, 0);
+    const found = await readIfExists(fs, path.join(dir, FileName.wal), FileName.wal);
+    log = found ?? Buffer.alloc(0);
+    header = parseWalHeader(log);
+    verifyLog(state.record, header, found !== null);
+    if (!header) return { ops: [], end: 0, salt: null };
+    start = header.salt === salt && from >= header.size ? from : header.size;
+    if (log.byteLength < start) return null;
+    const scan = readFrames(log, start, 0, header.salt);
     ({ frames, end } = scan);
     // A live writer leaves at most a torn tail; valid frames after damage are corruption
     // (loadView retries first, in case a checkpoint rewrote the log under this read). But one
-    // read of the file is several read(2) calls: a checkpoint that empties the log in place and
-    // new appends between two of them give the old log's first part followed by the new log's
-    // frames, damage then valid frames under a root that did not change. A second look shows a
-    // whole log; only damage that stays where it was across looks is corruption.
-    const resumes = scan.stop ? findValidFrame(log, end + 1, frames.at(-1)?.lsn ?? 0) : null;
+    // read of the file is several read(2) calls: a log cut back in place (a re-embed, or a
+    // version 1 log's checkpoint) and new appends between two of them give the old log's first
+    // part followed by the new frames, damage then valid frames under a root that did not
+    // change. A second look shows a whole log; only damage that stays across looks is corruption.
+    const resumes = scan.stop ? findValidFrame(log, end + 1, frames.at(-1)?.lsn ?? 0, header.salt) : null;
     if (resumes === null) break;
     if (look >= RELOOKS) throw new CorruptionError(FileName.wal, `damaged record at offset ${end} (${scan.stop}) is followed by a valid record at offset ${resumes}`, { offset: end });
     await new Promise((resolve) => setTimeout(resolve, 5 * (look + 1)));
@@ -83,7 +96,12 @@ async function pendingRecords(fs: FileSystem, dir: string, state: DbState, from:
     ops.push([frame.lsn, decodeRecord(frame.type, frame.body, state.identity.dimension, frame.offset)]);
     next++;
   }
-  return { ops, end: Math.max(end, from) };
+  return { ops, end: Math.max(end, start), salt: header.salt };
+}
+
+/** The root file's bytes now (null: absent). */
+function readRoot(fs: FileSystem, dir: string, identity: Identity): Promise<Buffer | null> {
+  return readIfExists(fs, path.join(dir, rootName(identity)), rootName(identity));
 }
 
 function apply(state: DbState, ops: [number, Op[]][]): number {
@@ -121,10 +139,16 @@ export async function loadView(fs: FileSystem, dir: string, known: Identity, pre
     let state: DbState | null = null;
     try {
       state = await loadRoot(fs, dir, identity, root, previous?.state);
-      const pending = await pendingRecords(fs, dir, state, WAL_HEADER_SIZE);
+      const pending = await pendingRecords(fs, dir, state, 0, null);
       if (!pending) throw new Raced('the log was truncated by a newer checkpoint');
+      verifyEmbedder(state.record, await readEmbedderManifest(fs, dir));
+      // A checkpoint commits its root before it empties the log. So if the root is unchanged now,
+      // the log read above still held every record after this root's checkpoint; if it changed,
+      // that read may have found the log already emptied, and this state would be one
+      // checkpoint old (behind what an earlier open returned): start again.
+      if (!sameBytes(await readRoot(fs, dir, identity), root)) throw new Raced('a checkpoint committed while the log was read');
       const loaded = state;
-      return { state, walOffset: pending.end, root, commit: () => apply(loaded, pending.ops) };
+      return { state, walOffset: pending.end, walSalt: pending.salt, root, commit: () => apply(loaded, pending.ops) };
     } catch (err) {
       if (state) releaseVectors(state);
       if (!(err instanceof CorruptionError) && !(err instanceof Raced)) throw err;
@@ -146,25 +170,29 @@ export async function loadView(fs: FileSystem, dir: string, known: Identity, pre
  */
 export async function refreshView(fs: FileSystem, dir: string, view: ReaderView): Promise<PendingView> {
   const identity = view.state.identity;
-  const root = await readIfExists(fs, path.join(dir, rootName(identity)), rootName(identity));
-  const sameRoot = sameBytes(root, view.root);
-  if (sameRoot) {
-    const pending = await pendingRecords(fs, dir, view.state, view.walOffset);
-    if (pending) return { state: view.state, root: view.root, walOffset: pending.end, commit: () => apply(view.state, pending.ops) };
+  const root = await readRoot(fs, dir, identity);
+  if (sameBytes(root, view.root)) {
+    const pending = await pendingRecords(fs, dir, view.state, view.walOffset, view.walSalt);
+    // As in loadView: the log counts only if the root did not move while it was read.
+    if (pending && sameBytes(await readRoot(fs, dir, identity), root)) {
+      return { state: view.state, root: view.root, walOffset: pending.end, walSalt: pending.salt, commit: () => apply(view.state, pending.ops) };
+    }
   } else if (root && identity.storage === 'segmented') {
     const manifest = decodeManifest(root);
     if (manifest.checkpointLsn <= view.state.lastLsn) {
-      // Already past the new checkpoint: keep the state, follow the new log from its start.
-      const pending = await pendingRecords(fs, dir, view.state, WAL_HEADER_SIZE);
-      if (pending) {
+      // Already past the new checkpoint: keep the state, follow the new log.
+      const pending = await pendingRecords(fs, dir, { ...view.state, record: manifest.record }, view.walOffset, view.walSalt);
+      if (pending && sameBytes(await readRoot(fs, dir, identity), root)) {
         const state = view.state;
         return {
           state,
           walOffset: pending.end,
+          walSalt: pending.salt,
           root,
           commit: () => {
             state.epoch = manifest.epoch;
             state.checkpointLsn = manifest.checkpointLsn;
+            state.record = manifest.record;
             return apply(state, pending.ops);
           },
         };

@@ -16,8 +16,9 @@ import { checkGraphHeader, GRAPH_HEADER_BYTES, HnswIndex, type HnswGraph } from 
 import { checksumFile } from '../fs/checksum.js';
 import { createIndex, VaultState, type FileRef, type SegmentRef } from '../vault/vault-state.js';
 import { decodeRecord } from '../wal/records.js';
-import { scanWal, type DroppedSpan } from '../wal/wal-reader.js';
-import { truncateLogFile } from '../wal/wal-file.js';
+import { scanWal, type DroppedSpan, type WalFrame } from '../wal/wal-reader.js';
+import type { WalHeader } from '../wal/frame.js';
+import { verifyLog } from './root-record.js';
 import { applyOp } from './apply.js';
 import { emptyState, releaseVectors, type DbState } from './state.js';
 import type { Identity } from '../format/identity.js';
@@ -219,6 +220,7 @@ export async function loadSegmented(fs: FileSystem, dir: string, identity: Ident
   const bytes = manifestBytes === undefined ? await readIfExists(fs, path.join(dir, FileName.manifest), FileName.manifest) : manifestBytes;
   if (!bytes) return state;
   const manifest = decodeManifest(bytes);
+  state.record = manifest.record;
   state.epoch = manifest.epoch;
   state.checkpointLsn = state.lastLsn = manifest.checkpointLsn;
   state.nextVaultNumber = manifest.nextVaultNumber;
@@ -259,6 +261,7 @@ export async function loadSnapshot(fs: FileSystem, dir: string, identity: Identi
   const bytes = snapshotBytes === undefined ? await readIfExists(fs, path.join(dir, FileName.snapshot), FileName.snapshot) : snapshotBytes;
   if (!bytes) return state;
   const { meta, vaults } = decodeSnapshot(bytes, identity.dimension);
+  state.record = meta.record;
   state.epoch = meta.epoch;
   state.checkpointLsn = state.lastLsn = meta.checkpointLsn;
   state.nextVaultNumber = meta.nextVaultNumber;
@@ -283,17 +286,32 @@ export async function loadSnapshot(fs: FileSystem, dir: string, identity: Identi
 
 export type RecoveryPolicy = 'strict' | 'salvage';
 
+/** What replay read from the log, for the writer to carry into its new generation. */
+export interface ReplayedLog {
+  report: RecoveryReport;
+  /** The log's bytes as read, and its frames after the checkpoint that replay applied. */
+  bytes: Buffer;
+  carry: WalFrame[];
+  header: WalHeader | null;
+  /** Whether wal.log exists. */
+  found: boolean;
+}
+
 /**
- * Replays wal.log on top of a loaded checkpoint. A torn tail (nothing valid after the damage)
- * is dropped; damage followed by valid frames is corruption: under 'strict' it raises
- * CorruptionError and changes nothing; under 'salvage' the bytes from the damage on are
- * copied aside to `wal.log.salvaged-<offset>-<time>` and the log is cut there. When not
- * `writable`, nothing on disk changes and the damaged span is simply not replayed.
+ * Replays wal.log on top of a loaded checkpoint. The log must be the one the root records
+ * (root-record.ts). A torn tail (nothing valid after the damage) is not replayed; damage followed
+ * by valid frames is corruption: under 'strict' it raises CorruptionError and changes nothing;
+ * under 'salvage' (a writer only) the bytes from the damage on are copied aside to
+ * `wal.log.salvaged-<offset>-<time>`. Replay itself changes nothing else on disk: a writer then
+ * starts a new log generation holding exactly `carry` (writeLogGeneration), which is what cuts
+ * the damaged or torn tail off.
  */
-export async function replayWal(fs: FileSystem, dir: string, state: DbState, policy: RecoveryPolicy, writable: boolean): Promise<RecoveryReport & { validEnd: number }> {
+export async function replayWal(fs: FileSystem, dir: string, state: DbState, policy: RecoveryPolicy, writable: boolean): Promise<ReplayedLog> {
   const file = path.join(dir, FileName.wal);
-  const bytes = (await readIfExists(fs, file, FileName.wal)) ?? Buffer.alloc(0);
+  const found = await readIfExists(fs, file, FileName.wal);
+  const bytes = found ?? Buffer.alloc(0);
   const scan = scanWal(bytes);
+  verifyLog(state.record, scan.header, found !== null);
   if (scan.dropped && scan.validFrameAfter !== null && policy === 'strict') {
     const d = scan.dropped;
     throw new CorruptionError(
@@ -304,6 +322,7 @@ export async function replayWal(fs: FileSystem, dir: string, state: DbState, pol
     );
   }
   const report: RecoveryReport = { dropped: scan.dropped, salvagedTo: null, replayedRecords: 0, skippedRecords: 0, checkpointLsn: state.checkpointLsn, lastLsn: state.lastLsn };
+  const carry: WalFrame[] = [];
   for (const frame of scan.frames) {
     if (frame.lsn <= state.checkpointLsn) {
       report.skippedRecords++;
@@ -316,17 +335,15 @@ export async function replayWal(fs: FileSystem, dir: string, state: DbState, pol
       if (!applyOp(state, op, frame.lsn)) throw new CorruptionError(FileName.wal, `record at offset ${frame.offset} names a vault that does not exist`, { offset: frame.offset });
     }
     state.lastLsn = frame.lsn;
+    carry.push(frame);
     report.replayedRecords++;
   }
   report.lastLsn = state.lastLsn;
-  if (writable && scan.dropped) {
-    if (scan.validFrameAfter !== null) {
-      const aside = `${FileName.wal}.salvaged-${scan.dropped.offset}-${Date.now()}`;
-      await fs.writeFileSynced(path.join(dir, aside), [bytes.subarray(scan.validEnd)]);
-      await fs.syncDir(dir);
-      report.salvagedTo = aside;
-    }
-    await truncateLogFile(fs, file, scan.validEnd);
+  if (writable && scan.dropped && scan.validFrameAfter !== null) {
+    const aside = `${FileName.wal}.salvaged-${scan.dropped.offset}-${Date.now()}`;
+    await fs.writeFileSynced(path.join(dir, aside), [bytes.subarray(scan.validEnd)]);
+    await fs.syncDir(dir);
+    report.salvagedTo = aside;
   }
-  return { ...report, validEnd: scan.tornHeader ? 0 : writable || !scan.dropped ? scan.validEnd : bytes.byteLength };
+  return { report, bytes, carry, header: scan.header, found: found !== null };
 }

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { ConfigError, CorruptionError } from '../errors.js';
-import { FileName, TMP_SUFFIX, WAL_HEADER_SIZE } from '../format/constants.js';
+import { FileName, TMP_SUFFIX } from '../format/constants.js';
 import { encodeIdentity, type Identity } from '../format/identity.js';
 import { atomicReplace } from '../fs/atomic-replace.js';
 import { overlay, readIfExists, type FileSystem } from '../fs/file-system.js';
@@ -45,6 +45,8 @@ export async function reembedState(state: DbState, embedder: Embedder, onProgres
   await vectorsLoaded(state);
   const next = emptyState(identity);
   Object.assign(next, { nextVaultNumber: state.nextVaultNumber, lastLsn: state.lastLsn + 1, epoch: state.epoch, checkpointLsn: state.checkpointLsn });
+  // The switch's root records the new embedder beside the same log.
+  next.record = state.record ? { logId: state.record.logId, embedder: embedder.manifest.fingerprint } : null;
   const lineage = lineageOf(embedder.manifest);
   let done = 0;
   for (const old of [...state.vaults.values()].sort((a, b) => a.number - b.number)) {
@@ -139,7 +141,7 @@ export async function finishReembed(fs: FileSystem, dir: string): Promise<boolea
   }
   await fs.syncDir(path.join(dir, FileName.textEmbedder)).catch(() => undefined);
   await fs.syncDir(dir);
-  await truncateLogFile(fs, path.join(dir, FileName.wal), WAL_HEADER_SIZE);
+  await truncateLogFile(fs, path.join(dir, FileName.wal));
   for (const p of intent.remove) await fs.unlink(path.join(dir, p)).catch(() => undefined);
   await fs.unlink(path.join(dir, INTENT));
   await fs.syncDir(dir);

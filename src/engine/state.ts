@@ -1,6 +1,7 @@
 import type { Identity } from '../format/identity.js';
 import type { VaultState } from '../vault/vault-state.js';
 import type { VectorBlock } from '../segments/vector-block.js';
+import type { RootRecord } from './root-record.js';
 
 /** Everything a database holds in memory; what a checkpoint writes and recovery rebuilds. */
 export interface DbState {
@@ -14,6 +15,8 @@ export interface DbState {
   /** Epoch and LSN of the last checkpoint (0 and 0 before the first). */
   epoch: number;
   checkpointLsn: number;
+  /** What the root records must exist beside it (root-record.ts); what the next checkpoint records. */
+  record: RootRecord | null;
   /**
    * Vector blocks of the segments this state was loaded from whose background read has not
    * started: prefetchVectors() starts them once the state is in use (after open, so that they do
@@ -23,7 +26,7 @@ export interface DbState {
 }
 
 export function emptyState(identity: Identity): DbState {
-  return { identity, vaults: new Map(), names: new Map(), nextVaultNumber: 1, lastLsn: 0, epoch: 0, checkpointLsn: 0, unread: [] };
+  return { identity, vaults: new Map(), names: new Map(), nextVaultNumber: 1, lastLsn: 0, epoch: 0, checkpointLsn: 0, record: null, unread: [] };
 }
 
 /** Starts the background read of the state's unread vector blocks; returns the reads. */

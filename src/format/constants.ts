@@ -57,8 +57,17 @@ export const SectionKind = {
 } as const;
 export type SectionKindName = keyof typeof SectionKind;
 
-/** FORMAT.md "wal.log": file header = magic(4) + version(4) + reserved(4) + crc(4). */
-export const WAL_HEADER_SIZE = 4 + 4 + 4 + 4;
+/**
+ * FORMAT.md "wal.log": the log header's own version (not IDENTITY's format version).
+ * 1: magic(4) + version(4) + reserved(4) + crc(4), frames' CRCs unseeded (read, never written).
+ * 2: magic(4) + version(4) + log id(4) + salt(4) + crc(4), frames' CRCs seeded with the salt.
+ * Never renumber.
+ */
+export const WalVersion = { unsalted: 1, salted: 2 } as const;
+export const WAL_VERSION = WalVersion.salted;
+export const WAL_V1_HEADER_SIZE = 4 + 4 + 4 + 4;
+/** The header this build writes (version 2). */
+export const WAL_HEADER_SIZE = 4 + 4 + 4 + 4 + 4;
 /** FORMAT.md "wal.log": frame header = length(4) + crc(4) + type(1) + reserved(3) + lsn(8). */
 export const FRAME_HEADER_SIZE = 4 + 4 + 1 + 3 + 8;
 /** A frame body larger than this is refused when written and read as a bad frame. */

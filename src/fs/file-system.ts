@@ -64,11 +64,13 @@ export function sameBytes(a: Buffer | null, b: Buffer | null): boolean {
  * Every file the engine opens lies inside the database directory and is never a symbolic link:
  * O_NOFOLLOW makes a link there (a segment replaced by a link to a file elsewhere, say) fail
  * with ELOOP instead of being followed out of the database. The directory itself may be a link.
- * (O_NOFOLLOW is 0 where the platform has none.)
+ * (O_NOFOLLOW is 0 where the platform has none.) 'create' is O_CREAT without O_APPEND: with
+ * O_APPEND, Linux ignores pwrite's offset and appends, so a writer at explicit offsets would
+ * write after bytes it does not know about.
  */
-const { O_RDONLY, O_RDWR, O_WRONLY, O_CREAT, O_TRUNC, O_APPEND } = fs.constants;
+const { O_RDONLY, O_RDWR, O_WRONLY, O_CREAT, O_TRUNC } = fs.constants;
 const NOFOLLOW = fs.constants.O_NOFOLLOW ?? 0;
-const openFlags = { read: O_RDONLY | NOFOLLOW, readwrite: O_RDWR | NOFOLLOW, create: O_RDWR | O_CREAT | O_APPEND | NOFOLLOW } as const;
+const openFlags = { read: O_RDONLY | NOFOLLOW, readwrite: O_RDWR | NOFOLLOW, create: O_RDWR | O_CREAT | NOFOLLOW } as const;
 
 /** Whether a failure is a refused symbolic link (O_NOFOLLOW). */
 export function isSymlinkRefusal(err: unknown): boolean {

@@ -6,6 +6,8 @@ import * as path from 'node:path';
 import { ioError, LockedError, type LockHolder } from '../errors.js';
 import { FileName } from '../format/constants.js';
 import { isAlive } from './liveness.js';
+import { Fence } from './fence.js';
+import { randomBytes } from 'node:crypto';
 
 const require = createRequire(import.meta.url);
 const lockfile = require('proper-lockfile') as typeof import('proper-lockfile');
@@ -28,6 +30,8 @@ export class WriterLock {
   private constructor(
     private readonly release: () => Promise<void>,
     readonly holder: LockHolder,
+    /** Checks, at each durability point, that no other process has taken the lock over. */
+    readonly fence: Fence,
   ) {}
 
   static async acquire(dir: string, options: WriterLockOptions): Promise<WriterLock> {
@@ -60,16 +64,27 @@ export class WriterLock {
       throw ioError('locking', target, err);
     }
     const holder: LockHolder = { pid: process.pid, host: os.hostname(), since: new Date().toISOString() };
+    // Written before anything else is read: a writer whose lock this takes over sees LOCK change
+    // (lock/fence.ts). The token keeps two sessions' contents apart even for the same pid.
+    const bytes = Buffer.from(JSON.stringify({ ...holder, token: randomBytes(8).toString('hex') }) + '\n');
     try {
-      await fs.writeFile(target, JSON.stringify(holder) + '\n');
+      await fs.writeFile(target, bytes);
     } catch (err) {
       await release().catch(() => undefined);
       throw ioError('writing', target, err);
     }
-    return new WriterLock(release, holder);
+    let fence: Fence;
+    try {
+      fence = new Fence(target, `${target}.lock`, options.staleMs);
+    } catch (err) {
+      await release().catch(() => undefined);
+      throw ioError('opening', target, err);
+    }
+    return new WriterLock(release, holder, fence);
   }
 
   async unlock(): Promise<void> {
+    this.fence.close();
     await this.release().catch((err: NodeJS.ErrnoException) => {
       // Already released or compromised: there is nothing left to give back.
       if (err.code !== 'ERELEASED' && err.code !== 'ENOTACQUIRED') throw err;

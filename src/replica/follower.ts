@@ -1,13 +1,15 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { CorruptionError, NotFoundError } from '../errors.js';
-import { FileName, WAL_HEADER_SIZE } from '../format/constants.js';
+import { FileName } from '../format/constants.js';
 import { crc32c } from '../format/crc.js';
 import type { ObjectStore } from '../object-store/store.js';
-import { walHeader } from '../wal/frame.js';
-import { readFrames } from '../wal/wal-reader.js';
-import { ROOT_KEY, ROOT_MAGIC, chunkKey, decodeChunk, decodeJson, frameBytes, parseChunkKey, type Root, type ShippedFile } from './layout.js';
+import type { RootRecord } from '../engine/root-record.js';
+import { decodeManifest } from '../segments/manifest.js';
+import { randomSalt } from '../wal/frame.js';
+import { ROOT_KEY, ROOT_MAGIC, checkChunkLog, chunkKey, decodeChunk, decodeJson, frameBytes, parseChunkKey, type Root, type ShippedFile } from './layout.js';
 import { checkLocalPath, verifyBytes } from './local-files.js';
+import { appendLocalLog, readLocalLog, writeLocalLog, type LocalLog } from './local-log.js';
 
 export interface ReplicaStats {
   url: string;
@@ -52,6 +54,10 @@ export class Follower {
   private checkpointKey: string | null = null;
   private checkpointLsn = 0;
   private lastLsn = 0;
+  /** The cache's wal.log (null until the first checkpoint or chunk writes one). */
+  private log: LocalLog | null = null;
+  /** The log id the cached quiver.manifest records (null: none cached, or it records none). */
+  private recordedLogId: number | null = null;
   private readonly files = new Map<string, number>();
   private previousSegments = new Set<string>();
   private olderSegments = new Set<string>();
@@ -67,8 +73,10 @@ export class Follower {
   static async prepare(store: ObjectStore, dir: string): Promise<Follower> {
     await fsp.mkdir(path.join(dir, FileName.segments), { recursive: true });
     // The log and root are rebuilt; segments already cached are reused when their CRC matches.
+    // Neither is left behind: a root without its log (or a log of another id) is corruption to
+    // the local open, while no root and no log is an empty database until the first sync.
     await fsp.rm(path.join(dir, FileName.manifest), { force: true });
-    await fsp.writeFile(path.join(dir, FileName.wal), walHeader());
+    await fsp.rm(path.join(dir, FileName.wal), { force: true });
     const follower = new Follower(store, dir);
     await follower.sync(true);
     return follower;
@@ -155,7 +163,9 @@ export class Follower {
       this.files.set(f.path, f.crc32c);
     }
     const cp = root.checkpoint;
-    if (cp && cp.key !== this.checkpointKey && (cp.lsn > this.checkpointLsn || this.checkpointKey === null)) await this.installCheckpoint(cp);
+    // The same LSN under another key is a rewritten root (a re-embed, a record adopting an
+    // embedder): the same operations, but other files the root records. Install it too.
+    if (cp && cp.key !== this.checkpointKey && (cp.lsn >= this.checkpointLsn || this.checkpointKey === null)) await this.installCheckpoint(cp);
     await this.appendChunks(root);
   }
 
@@ -167,9 +177,18 @@ export class Follower {
       await this.writeFile(s.path, await this.fetch(s));
     }
     const manifest = await this.fetch(cp);
-    const log = await fsp.readFile(path.join(this.dir, FileName.wal));
-    const keep = readFrames(log, WAL_HEADER_SIZE, 0).frames.filter((f) => f.lsn > cp.lsn);
-    await this.writeFile(FileName.wal, Buffer.concat([walHeader(), ...keep.map((f) => frameBytes(log, f))]));
+    let record: RootRecord | null;
+    try {
+      record = decodeManifest(manifest).record;
+    } catch (cause) {
+      throw new CorruptionError(this.name(cp.key), `does not decode: ${(cause as Error).message}`, { cause });
+    }
+    // The log first, carrying the log id the manifest records, then the manifest that names it:
+    // each step leaves a directory the local open accepts (FORMAT.md "What the root records").
+    const walFile = path.join(this.dir, FileName.wal);
+    const keep = this.log ? (await readLocalLog(walFile, this.log)).filter((f) => f.lsn > cp.lsn) : [];
+    this.log = await writeLocalLog(walFile, record?.logId ?? this.log?.logId ?? randomSalt(), keep.map((f) => f.bytes));
+    this.recordedLogId = record?.logId ?? null;
     await this.writeFile(FileName.manifest, manifest);
     // Files no longer named by this checkpoint or the previous one go: the handle has moved past them.
     const named = new Set(cp.segments.map((s) => s.path));
@@ -211,10 +230,13 @@ export class Follower {
         if (!obj) throw new Missing(key);
       }
       const chunk = decodeChunk(obj.body, this.name(key));
+      checkChunkLog(chunk, this.recordedLogId, this.name(key));
       const frames = chunk.frames.filter((f) => f.lsn >= want && f.lsn <= root.shippedLsn);
       if (frames.length === 0 || frames[0]!.lsn !== want) throw new Missing(chunkKey(generation, want));
-      const bytes = Buffer.concat(frames.map((f) => frameBytes(chunk.body, f)));
-      await fsp.appendFile(path.join(this.dir, FileName.wal), bytes);
+      const walFile = path.join(this.dir, FileName.wal);
+      // No checkpoint cached yet: the log starts here, with the writer's log id when the chunk has one.
+      this.log ??= await writeLocalLog(walFile, chunk.logId ?? randomSalt(), []);
+      await appendLocalLog(walFile, this.log, frames.map((f) => frameBytes(chunk.body, f)));
       this.lastLsn = frames.at(-1)!.lsn;
     }
   }

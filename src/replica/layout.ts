@@ -41,17 +41,30 @@ export function newGeneration(): string {
 // ---- log chunks -------------------------------------------------------------------------------
 
 /**
- * A chunk: a 48-byte header, then WAL frames exactly as wal.log holds them (each with its own CRC).
+ * A chunk (version 2): a 56-byte header, then WAL frames exactly as one log generation of wal.log
+ * holds them, each with its own CRC, seeded with that generation's salt ("wal.log", "Log generations").
  *   0 magic 'QVWC' | 4 version u32 | 8 firstLsn u64 | 16 lastLsn u64 | 24 frames u32 |
- *   28 body bytes u32 | 32 cut time ms u64 | 40 body CRC32C u32 | 44 header CRC32C (bytes 0..44) u32
- * Frames are contiguous: firstLsn, firstLsn + 1, ... lastLsn. A chunk holds whole records only,
- * so a batch is never split.
+ *   28 body bytes u32 | 32 cut time ms u64 | 40 log id u32 | 44 salt u32 |
+ *   48 body CRC32C u32 | 52 header CRC32C (bytes 0..52) u32
+ * The log id and salt are the generation's: the salt is what the frames' CRCs validate with, the
+ * log id what the root's record must name. Both 0: the frames came from a version 1 log
+ * (unseeded CRCs, no log id); a version 2 log id is never 0. Frames are contiguous: firstLsn,
+ * firstLsn + 1, ... lastLsn. A chunk holds whole records of one generation only, so a batch is
+ * never split and a chunk never mixes salts. Version 1 chunks (48 bytes: no log id and salt,
+ * body CRC at 40, header CRC at 44, unseeded frames) are still read.
  */
 export const CHUNK_MAGIC = 'QVWC';
-export const CHUNK_HEADER_SIZE = 48;
-export const CHUNK_VERSION = 1;
+export const CHUNK_HEADER_SIZE = 56;
+export const CHUNK_VERSION = 2;
+const CHUNK_V1_HEADER_SIZE = 48;
 
-export interface Chunk {
+/** The log generation a run of frames came from (`null`s: a version 1 log). */
+export interface FrameSource {
+  logId: number | null;
+  salt: number | null;
+}
+
+export interface Chunk extends FrameSource {
   firstLsn: number;
   lastLsn: number;
   time: number;
@@ -60,7 +73,7 @@ export interface Chunk {
   body: Buffer;
 }
 
-export function encodeChunk(frames: readonly Buffer[], firstLsn: number, lastLsn: number, time: number): Buffer {
+export function encodeChunk(frames: readonly Buffer[], firstLsn: number, lastLsn: number, time: number, source: FrameSource): Buffer {
   const body = Buffer.concat(frames);
   const header = Buffer.alloc(CHUNK_HEADER_SIZE);
   header.write(CHUNK_MAGIC, 0, 'latin1');
@@ -70,35 +83,55 @@ export function encodeChunk(frames: readonly Buffer[], firstLsn: number, lastLsn
   header.writeUInt32LE(frames.length, 24);
   header.writeUInt32LE(body.byteLength, 28);
   header.writeBigUInt64LE(BigInt(time), 32);
-  header.writeUInt32LE(crc32c(body), 40);
-  header.writeUInt32LE(crc32c(header.subarray(0, 44)), 44);
+  header.writeUInt32LE((source.logId ?? 0) >>> 0, 40);
+  header.writeUInt32LE((source.salt ?? 0) >>> 0, 44);
+  header.writeUInt32LE(crc32c(body), 48);
+  header.writeUInt32LE(crc32c(header.subarray(0, 52)), 52);
   return Buffer.concat([header, body]);
 }
 
-/** Decodes and checks a chunk completely: header, body CRC, every frame, LSN contiguity. */
+/** Decodes and checks a chunk completely: header, body CRC, every frame under its salt, LSN contiguity. */
 export function decodeChunk(bytes: Buffer, name: string, dimensionCheck?: (frame: WalFrame) => void): Chunk {
   const bad = (why: string): never => {
     throw new CorruptionError(name, why);
   };
-  if (bytes.byteLength < CHUNK_HEADER_SIZE) bad(`chunk is ${bytes.byteLength} bytes, shorter than its header`);
+  if (bytes.byteLength < CHUNK_V1_HEADER_SIZE) bad(`chunk is ${bytes.byteLength} bytes, shorter than its header`);
   if (bytes.toString('latin1', 0, 4) !== CHUNK_MAGIC) bad('bad chunk magic');
-  if (crc32c(bytes.subarray(0, 44)) !== bytes.readUInt32LE(44)) bad('chunk header checksum mismatch');
-  if (bytes.readUInt32LE(4) !== CHUNK_VERSION) bad(`unsupported chunk version ${bytes.readUInt32LE(4)}`);
+  const version = bytes.readUInt32LE(4);
+  if (version !== 1 && version !== CHUNK_VERSION) bad(`unsupported chunk version ${version}`);
+  const size = version === 1 ? CHUNK_V1_HEADER_SIZE : CHUNK_HEADER_SIZE;
+  if (bytes.byteLength < size) bad(`chunk is ${bytes.byteLength} bytes, shorter than its header`);
+  if (crc32c(bytes.subarray(0, size - 4)) !== bytes.readUInt32LE(size - 4)) bad('chunk header checksum mismatch');
   const firstLsn = Number(bytes.readBigUInt64LE(8));
   const lastLsn = Number(bytes.readBigUInt64LE(16));
   const count = bytes.readUInt32LE(24);
   const length = bytes.readUInt32LE(28);
-  if (CHUNK_HEADER_SIZE + length !== bytes.byteLength) bad(`chunk body is ${bytes.byteLength - CHUNK_HEADER_SIZE} bytes, its header says ${length}`);
-  const body = bytes.subarray(CHUNK_HEADER_SIZE);
-  if (crc32c(body) !== bytes.readUInt32LE(40)) bad('chunk body checksum mismatch');
-  const { frames, stop } = readFrames(body, 0, 0);
+  const logId = version === 1 ? 0 : bytes.readUInt32LE(40);
+  const salt = version === 1 ? 0 : bytes.readUInt32LE(44);
+  if ((logId === 0) !== (salt === 0)) bad(`chunk has log id ${logId} and salt ${salt}: both or neither`);
+  if (size + length !== bytes.byteLength) bad(`chunk body is ${bytes.byteLength - size} bytes, its header says ${length}`);
+  const body = bytes.subarray(size);
+  if (crc32c(body) !== bytes.readUInt32LE(size - 8)) bad('chunk body checksum mismatch');
+  const source: FrameSource = logId === 0 ? { logId: null, salt: null } : { logId, salt };
+  const { frames, stop } = readFrames(body, 0, 0, source.salt);
   if (stop || frames.length !== count) bad(`chunk frames do not parse (${stop ?? `${frames.length} of ${count}`})`);
   frames.forEach((f, i) => {
     if (f.lsn !== firstLsn + i) bad(`frame ${i} has LSN ${f.lsn}, expected ${firstLsn + i}`);
     dimensionCheck?.(f);
   });
   if (count === 0 || frames.at(-1)!.lsn !== lastLsn) bad(`chunk claims LSNs ${firstLsn}..${lastLsn}`);
-  return { firstLsn, lastLsn, time: Number(bytes.readBigUInt64LE(32)), frames, body };
+  return { firstLsn, lastLsn, time: Number(bytes.readBigUInt64LE(32)), frames, body, ...source };
+}
+
+/**
+ * A chunk's records belong to the database whose root records `logId`: a chunk of another log
+ * is corruption (named by the chunk), never applied. Version 1 chunks and roots without the
+ * record carry no log id and are not checked.
+ */
+export function checkChunkLog(chunk: FrameSource, logId: number | null, name: string): void {
+  if (chunk.logId !== null && logId !== null && chunk.logId !== logId) {
+    throw new CorruptionError(name, `holds records of log ${hex8(chunk.logId)}, but the checkpoint records log ${hex8(logId)}`);
+  }
 }
 
 /** A frame's bytes inside its buffer. */

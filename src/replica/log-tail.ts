@@ -1,23 +1,37 @@
 import * as path from 'node:path';
 import { FRAME_HEADER_SIZE, FileName, WAL_HEADER_SIZE } from '../format/constants.js';
 import type { FileSystem } from '../fs/file-system.js';
+import { parseWalHeader, type WalHeader } from '../wal/frame.js';
 import { readFrames } from '../wal/wal-reader.js';
+import type { FrameSource } from './layout.js';
 
 const PENDING_LIMIT = 256 * 1024 * 1024;
+
+/** A frame taken from the log, with the generation it validates in. */
+export interface PendingFrame extends FrameSource {
+  bytes: Buffer;
+}
 
 /**
  * Follows a live writer's wal.log from outside the write path (FORMAT.md "Object storage:
  * shipping", step 1): each read takes the frames appended since the last one that continue the
- * chain (LSN = last taken + 1) and holds them until they are shipped. A checkpoint resets the log
- * under it; that is noticed because the last frame taken is no longer where it was read.
+ * chain (LSN = last taken + 1) and holds them, with their generation's log id and salt, until
+ * they are shipped. The writer replaces wal.log with a new generation (a new salt) at every open
+ * and checkpoint: each read takes the header and the frames through one descriptor, so they are
+ * the same file's, and a header with another salt means "start again from its first frame"
+ * (frames there at or below the last one taken are skipped: a reopened writer carries them over).
+ * Within one generation the log can still be cut back in place (a finished re-embed, a version 1
+ * log's checkpoint); that is noticed because the last frame taken is no longer where it was read.
  */
 export class LogTail {
   private walOffset = WAL_HEADER_SIZE;
   private rescan = false;
+  /** The generation being read (its header), null before the first read. */
+  private generation: WalHeader | null = null;
   /** The last frame read from the log: where the next read starts, and what it must find there. */
   private anchor: { offset: number; lsn: number } | null = null;
   /** Frames read but not yet shipped: contiguous, after the shipped LSN. */
-  pending: Buffer[] = [];
+  pending: PendingFrame[] = [];
   private pendingBytes = 0;
   /** LSN of the last frame taken. */
   last = 0;
@@ -47,36 +61,58 @@ export class LogTail {
   /** Removes the first `count` pending frames (shipped). */
   shipped(count: number): void {
     const gone = this.pending.splice(0, count);
-    for (const b of gone) this.pendingBytes -= b.byteLength;
+    for (const f of gone) this.pendingBytes -= f.bytes.byteLength;
     if (this.pending.length === 0) this.since = null;
   }
 
   async read(): Promise<void> {
-    if (this.rescan) {
-      this.walOffset = WAL_HEADER_SIZE;
+    let fd: number;
+    try {
+      fd = this.fs.openSync(path.join(this.dir, FileName.wal), 'read');
+    } catch {
+      return; // no log (yet): nothing to take
+    }
+    try {
+      // A log cut back in place under the anchor is read once more from its header, at once.
+      for (let pass = 0; pass < 2; pass++) if (await this.readOnce(fd)) return;
+    } finally {
+      this.fs.closeSync(fd);
+    }
+  }
+
+  /** One pass over the open log. False: the anchor moved within this generation; read it again from the header. */
+  private async readOnce(fd: number): Promise<boolean> {
+    const size = this.fs.sizeSync(fd);
+    const head = Buffer.alloc(Math.min(size, WAL_HEADER_SIZE));
+    const header = parseWalHeader(head.subarray(0, head.byteLength > 0 ? await this.fs.read(fd, head, 0) : 0));
+    if (!header) return true; // a torn version 1 header: a writer is creating it
+    if (this.rescan || !sameGeneration(header, this.generation)) {
+      // A new generation: offsets in the old one mean nothing here. Start at its first frame.
+      this.generation = header;
+      this.walOffset = header.size;
       this.anchor = null;
       this.rescan = false;
     }
-    // Read from the last frame taken, not after it: if that frame is no longer there, a
-    // checkpoint reset the log under us (bytes at the old end may even look like a torn tail).
+    // Read from the last frame taken, not after it: if that frame is no longer there, the log was
+    // cut back under us (bytes at the old end may even look like a torn tail).
     const from = this.anchor?.offset ?? this.walOffset;
-    const tail = await this.readFrom(from);
-    const parsed = tail ? readFrames(tail, 0, 0) : null;
-    const moved = this.anchor ? parsed?.frames[0]?.lsn !== this.anchor.lsn : !parsed || (parsed.frames.length === 0 && parsed.stop !== null && parsed.stop !== 'truncated_header' && parsed.stop !== 'truncated_body');
-    if (!parsed || !tail || moved) {
-      this.rescan = true;
-      return;
-    }
+    if (size < from) return this.again();
+    const tail = Buffer.allocUnsafe(size - from);
+    const n = size > from ? await this.fs.read(fd, tail, from) : 0;
+    const parsed = readFrames(tail.subarray(0, n), 0, 0, header.salt);
+    const moved = this.anchor ? parsed.frames[0]?.lsn !== this.anchor.lsn : parsed.frames.length === 0 && parsed.stop !== null && parsed.stop !== 'truncated_header' && parsed.stop !== 'truncated_body';
+    if (moved) return this.again();
+    const source: FrameSource = { logId: header.logId, salt: header.salt };
     for (const frame of parsed.frames) {
       if (frame.lsn <= this.last) continue;
       if (frame.lsn !== this.last + 1 || this.pendingBytes > PENDING_LIMIT) {
         // Skipping ahead: the log was rewritten after a checkpoint not shipped yet. Over the limit:
         // the store has been away long; stop holding the log in memory (the next checkpoint covers it).
         this.rescan = true;
-        return;
+        return true;
       }
       const bytes = Buffer.from(tail.subarray(frame.offset, frame.offset + FRAME_HEADER_SIZE + frame.body.byteLength));
-      this.pending.push(bytes);
+      this.pending.push({ bytes, ...source });
       this.pendingBytes += bytes.byteLength;
       this.last = frame.lsn;
       this.since ??= Date.now();
@@ -85,24 +121,15 @@ export class LogTail {
     if (last) this.anchor = { offset: from + last.offset, lsn: last.lsn };
     this.seen = Math.max(this.seen, this.last);
     this.walOffset = from + parsed.end;
+    return true;
   }
 
-  /** The log's bytes from `from` to its end (only what is new since the last read), or null when it is shorter. */
-  private async readFrom(from: number): Promise<Buffer | null> {
-    let fd: number;
-    try {
-      fd = this.fs.openSync(path.join(this.dir, FileName.wal), 'read');
-    } catch {
-      return Buffer.alloc(0);
-    }
-    try {
-      const size = this.fs.sizeSync(fd);
-      if (size < from) return null;
-      const buf = Buffer.allocUnsafe(size - from);
-      const n = size > from ? await this.fs.read(fd, buf, from) : 0;
-      return buf.subarray(0, n);
-    } finally {
-      this.fs.closeSync(fd);
-    }
+  private again(): false {
+    this.rescan = true;
+    return false;
   }
+}
+
+function sameGeneration(a: WalHeader, b: WalHeader | null): boolean {
+  return b !== null && a.version === b.version && a.logId === b.logId && a.salt === b.salt;
 }

@@ -58,8 +58,8 @@ const s3Of = (r: S3Options): S3Options => ({ endpoint: r.endpoint, region: r.reg
  * cache; a local path with `replicate` opens the writer and ships it. Anything else is the local open.
  */
 export async function open(dir?: string, options: OpenOptions = {}): Promise<Database> {
-  // Not an options object: the local open refuses it (ConfigError naming `options`).
-  if (typeof options !== 'object' || options === null) return openLocal(dir, options);
+  // Not an object (null, a string): the local open refuses it with ConfigError naming 'options'.
+  if (options === null || typeof options !== 'object') return openLocal(dir, options);
   const { replicate, replicateIntervalMs, cacheDir, s3, ...local } = options;
   if (isObjectStoreUrl(dir)) return openReplica(dir, options);
   if (cacheDir !== undefined || s3 !== undefined) throw new ConfigError('CONFIG_INVALID', cacheDir !== undefined ? 'cacheDir' : 's3', 'cacheDir and s3 are for s3:// replicas');

@@ -6,9 +6,11 @@ import { FileName } from '../format/constants.js';
 import { nodeFileSystem } from '../fs/file-system.js';
 import { openObjectStore, type S3Options } from '../object-store/s3-store.js';
 import type { ObjectStore } from '../object-store/store.js';
-import { walHeader } from '../wal/frame.js';
-import { ROOT_KEY, ROOT_MAGIC, decodeChunk, decodeJson, frameBytes, parseCheckpointKey, parseChunkKey, type Chunk, type Root } from './layout.js';
+import { randomSalt } from '../wal/frame.js';
+import { decodeEmbedderManifest } from '../embedder/manifest-file.js';
+import { ROOT_KEY, ROOT_MAGIC, checkChunkLog, decodeChunk, decodeJson, frameBytes, parseCheckpointKey, parseChunkKey, type Chunk, type FrameSource, type Root } from './layout.js';
 import { checkLocalPath, verifyBytes } from './local-files.js';
+import { writeLocalLog } from './local-log.js';
 import { decodeManifest } from '../segments/manifest.js';
 import { shipperOptions, type ReplicateOptions } from './open.js';
 import { Shipper } from './shipper.js';
@@ -63,9 +65,10 @@ export async function restoreFromObjectStore(url: string, dest: string, target: 
     // From the newest checkpoint back, the first one a whole chain of chunks reaches the target from.
     const starts = [...checkpoints.map((c) => ({ key: c.key as string | null, lsn: c.lsn, epoch: c.epoch })), { key: null, lsn: 0, epoch: 0 }];
     for (const start of starts) {
-      const chain = await chainFrom(store, url, root, chunks, start.lsn, limit, target.time);
+      const logId = start.key ? await recordedLogId(store, url, start.key) : null;
+      const chain = await chainFrom(store, url, root, chunks, start.lsn, limit, target.time, logId);
       if (!chain) continue;
-      await writeDatabase(store, url, root, start.key, chain.frames, out);
+      await writeDatabase(store, url, root, start.key, chain, out);
       return { path: out, lsn: chain.lsn, checkpointLsn: start.lsn, epoch: start.epoch, chunks: chain.chunks };
     }
     throw new NotFoundError('lsn', `${url}: no retained checkpoint and log chunks reach ${target.time !== undefined ? `time ${new Date(target.time).toISOString()}` : `LSN ${limit}`}`);
@@ -74,12 +77,36 @@ export async function restoreFromObjectStore(url: string, dest: string, target: 
   }
 }
 
-/** Frames (lsn, limit] from chunks, preferring the newest generation that started at or before each LSN. */
-async function chainFrom(store: ObjectStore, url: string, root: Root, chunks: ChunkRef[], from: number, limit: number, time: number | undefined): Promise<{ frames: Buffer[]; lsn: number; chunks: number } | null> {
+/** The log id a checkpoint's manifest records (null: none). */
+async function recordedLogId(store: ObjectStore, url: string, key: string): Promise<number | null> {
+  const obj = await store.get(key);
+  if (!obj) return null; // deleted since the listing: writeDatabase reports it
+  try {
+    return decodeManifest(obj.body).record?.logId ?? null;
+  } catch (cause) {
+    throw new CorruptionError(`${url}/${key}`, `does not decode: ${(cause as Error).message}`, { cause });
+  }
+}
+
+interface Chain {
+  /** Whole frames, each checked under its own chunk's salt. */
+  frames: Buffer[];
+  lsn: number;
+  chunks: number;
+  /** The log id the chunks name (the first one's), when the checkpoint records none. */
+  logId: number | null;
+}
+
+/**
+ * Frames (lsn, limit] from chunks, preferring the newest generation that started at or before
+ * each LSN. Every chunk must belong to the log the checkpoint records (`logId`), when it records one.
+ */
+async function chainFrom(store: ObjectStore, url: string, root: Root, chunks: ChunkRef[], from: number, limit: number, time: number | undefined, logId: number | null): Promise<Chain | null> {
   const order = [...root.generations].sort((a, b) => (a.id < b.id ? 1 : -1));
   const frames: Buffer[] = [];
   let lsn = from;
   let used = 0;
+  let source: FrameSource | null = null;
   while (lsn < limit) {
     const want = lsn + 1;
     let chunk: Chunk | null = null;
@@ -89,22 +116,24 @@ async function chainFrom(store: ObjectStore, url: string, root: Root, chunks: Ch
       const obj = await store.get(holder.key);
       if (!obj) continue;
       const decoded = decodeChunk(obj.body, `${url}/${holder.key}`);
+      checkChunkLog(decoded, logId ?? source?.logId ?? null, `${url}/${holder.key}`);
       if (decoded.lastLsn >= want) {
         chunk = decoded;
         break;
       }
     }
     // A gap: an LSN target is unreachable from this checkpoint; a time target ends where the log does.
-    if (!chunk) return time === undefined ? null : { frames, lsn, chunks: used };
+    if (!chunk) return time === undefined ? null : { frames, lsn, chunks: used, logId: source?.logId ?? null };
     if (time !== undefined && chunk.time > time) break;
+    if (chunk.logId !== null) source ??= chunk;
     for (const f of chunk.frames) if (f.lsn >= want && f.lsn <= limit) frames.push(frameBytes(chunk.body, f));
     lsn = Math.min(chunk.lastLsn, limit);
     used++;
   }
-  return { frames, lsn, chunks: used };
+  return { frames, lsn, chunks: used, logId: source?.logId ?? null };
 }
 
-async function writeDatabase(store: ObjectStore, url: string, root: Root, checkpoint: string | null, frames: Buffer[], out: string): Promise<void> {
+async function writeDatabase(store: ObjectStore, url: string, root: Root, checkpoint: string | null, chain: Chain, out: string): Promise<void> {
   const tmp = `${out}.restoring-${process.pid}`;
   await fsp.rm(tmp, { recursive: true, force: true });
   await fsp.mkdir(path.join(tmp, FileName.segments), { recursive: true });
@@ -117,12 +146,24 @@ async function writeDatabase(store: ObjectStore, url: string, root: Root, checkp
     await fsp.mkdir(path.dirname(path.join(tmp, rel)), { recursive: true });
     await fsp.writeFile(path.join(tmp, rel), bytes);
   };
-  for (const f of root.files) await write(checkLocalPath(f.path, `${url}/${ROOT_KEY}`), verifyBytes(await fetch(f.key), f, `${url}/${f.key}`));
+  let embedder: string | null = null;
+  for (const f of root.files) {
+    const bytes = verifyBytes(await fetch(f.key), f, `${url}/${f.key}`);
+    if (f.path === FileName.embedderManifest) embedder = decodeEmbedderManifest(bytes).fingerprint;
+    await write(checkLocalPath(f.path, `${url}/${ROOT_KEY}`), bytes);
+  }
+  let logId = chain.logId;
   if (checkpoint) {
     const bytes = await fetch(checkpoint);
     // The name carries the manifest's CRC32C (FORMAT.md "Object storage: names").
     if (!checkpoint.endsWith(`.${(crc32c(bytes) >>> 0).toString(16).padStart(8, '0')}.manifest`)) throw new CorruptionError(`${url}/${checkpoint}`, 'checksum mismatch against its name');
     const manifest = decodeManifest(bytes);
+    // The root's files are the latest; a checkpoint from before a re-embed records another
+    // embedder, and the restored directory would not open (FORMAT.md "What the root records").
+    if (manifest.record?.embedder && manifest.record.embedder !== embedder) {
+      throw new NotFoundError('lsn', `${url}: the checkpoint at LSN ${manifest.checkpointLsn} records an embedder the bucket's current files no longer hold (re-embedded since): restore to a point after the re-embed`);
+    }
+    logId = manifest.record?.logId ?? logId;
     for (const v of manifest.vaults) {
       for (const ref of v.graph ? [v.segment, v.graph] : [v.segment]) {
         const key = `${ref.path}.${(ref.crc32c >>> 0).toString(16).padStart(8, '0')}`;
@@ -131,8 +172,9 @@ async function writeDatabase(store: ObjectStore, url: string, root: Root, checkp
     }
     await write(FileName.manifest, bytes);
   }
-  await write(FileName.wal, Buffer.concat([walHeader(), ...frames]));
-  for (const rel of [FileName.wal, FileName.manifest, FileName.identity]) await nodeFileSystem.syncFile(path.join(tmp, rel)).catch(() => undefined);
+  // One local log generation: the log id the manifest records, a fresh salt, every frame re-sealed.
+  await writeLocalLog(path.join(tmp, FileName.wal), logId ?? randomSalt(), chain.frames, true);
+  for (const rel of [FileName.manifest, FileName.identity]) await nodeFileSystem.syncFile(path.join(tmp, rel)).catch(() => undefined);
   await fsp.rm(out, { recursive: true, force: true });
   await fsp.rename(tmp, out);
 }

@@ -1,10 +1,11 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ConfigError, LockedError } from '../errors.js';
+import { ConfigError, ConflictError, LockedError } from '../errors.js';
 import { FileName } from '../format/constants.js';
 import { crc32c } from '../format/crc.js';
 import { readIfExists, sameBytes, type FileSystem } from '../fs/file-system.js';
 import { PreconditionFailed, type ObjectStore } from '../object-store/store.js';
+import { decodeEmbedderManifest } from '../embedder/manifest-file.js';
 import { decodeManifest } from '../segments/manifest.js';
 import { collectGarbage, type GcState } from './gc.js';
 import { ROOT_KEY, ROOT_MAGIC, checkpointKey, chunkKey, decodeJson, encodeChunk, encodeJson, fileKey, newGeneration, segmentKey, type Root, type ShippedFile } from './layout.js';
@@ -210,12 +211,14 @@ export class Shipper {
     this.unshippedAt ??= this.log.since;
     const time = Date.now();
     while (pending.length > 0) {
+      // One chunk holds one log generation's frames: they validate with that generation's salt.
+      const source = { logId: pending[0]!.logId, salt: pending[0]!.salt };
       let count = 0;
       let bytes = 0;
-      while (count < pending.length && (count === 0 || bytes + pending[count]!.byteLength <= CHUNK_LIMIT)) bytes += pending[count++]!.byteLength;
+      while (count < pending.length && pending[count]!.salt === source.salt && pending[count]!.logId === source.logId && (count === 0 || bytes + pending[count]!.bytes.byteLength <= CHUNK_LIMIT)) bytes += pending[count++]!.bytes.byteLength;
       const first = this.shippedLsn + 1;
       const last = first + count - 1;
-      const chunk = encodeChunk(pending.slice(0, count), first, last, time);
+      const chunk = encodeChunk(pending.slice(0, count).map((f) => f.bytes), first, last, time, source);
       await this.store.put(chunkKey(this.generation, first), chunk);
       this.log.shipped(count);
       this.shippedLsn = last;
@@ -235,8 +238,17 @@ export class Shipper {
     const lsn = manifest?.checkpointLsn ?? 0;
     // Whatever the log held up to the checkpoint goes up first, so the chain stays whole where it can.
     await this.shipPending();
+    const local = await identityFiles(this.fs, this.dir);
+    // The manifest records the embedder beside it: a replica or restore that took these files with
+    // this manifest must find that embedder. Read between a re-embed's renames, they disagree:
+    // this round fails (nothing named yet) and the next ships the checkpoint, once the switch is done.
+    const embedderFile = local.find((f) => f.path === FileName.embedderManifest);
+    const recorded = manifest?.record?.embedder ?? null;
+    if (recorded !== null && (!embedderFile || decodeEmbedderManifest(embedderFile.bytes).fingerprint !== recorded)) {
+      throw new ConflictError('CONFLICT', `${FileName.embedderManifest} is not the embedder ${FileName.manifest} records (a re-embed is switching files): shipping the checkpoint next round`);
+    }
     const files: ShippedFile[] = [];
-    for (const f of await identityFiles(this.fs, this.dir)) files.push(await this.upload(f.path, fileKey(f.path, crc32c(f.bytes)), f.bytes));
+    for (const f of local) files.push(await this.upload(f.path, fileKey(f.path, crc32c(f.bytes)), f.bytes));
     const segments: ShippedFile[] = [];
     for (const v of manifest?.vaults ?? []) {
       for (const ref of v.graph ? [v.segment, v.graph] : [v.segment]) {

@@ -3,6 +3,7 @@ import { FORMAT_VERSION, FileName, SEGMENT_FILE_PATTERN, SectionKind } from '../
 import { decodeSectioned, encodeSectioned, requireSection } from '../format/sectioned-file.js';
 import { guarded, jsonObject } from '../format/decode-guard.js';
 import type { FileRef } from '../vault/vault-state.js';
+import { decodeRootRecord, type RootRecord } from '../engine/root-record.js';
 
 /**
  * FORMAT.md "quiver.manifest": the root of segmented mode. It names, for each vault, the
@@ -21,10 +22,14 @@ export interface Manifest {
   checkpointLsn: number;
   nextVaultNumber: number;
   vaults: ManifestVault[];
+  /** What must exist beside the manifest (FORMAT.md "What the root records"); null in an older manifest. */
+  record: RootRecord | null;
 }
 
 export function encodeManifest(manifest: Manifest): Uint8Array[] {
-  const body = Buffer.from(JSON.stringify(manifest, null, 2) + '\n', 'utf8');
+  const { record, ...rest } = manifest;
+  const json = record ? { epoch: rest.epoch, checkpointLsn: rest.checkpointLsn, logId: record.logId, embedder: record.embedder, nextVaultNumber: rest.nextVaultNumber, vaults: rest.vaults } : rest;
+  const body = Buffer.from(JSON.stringify(json, null, 2) + '\n', 'utf8');
   return encodeSectioned('manifest', FORMAT_VERSION, [{ kind: SectionKind.json, payload: body }]);
 }
 
@@ -39,9 +44,10 @@ function decodeManifestBody(bytes: Uint8Array): Manifest {
     throw new CorruptionError(file, why);
   };
   if (parsed.version !== FORMAT_VERSION) fail(`version ${parsed.version} differs from IDENTITY's ${FORMAT_VERSION}`);
-  const m = jsonObject(requireSection(parsed, SectionKind.json, file, 'JSON'), file) as unknown as Manifest;
+  const m = jsonObject(requireSection(parsed, SectionKind.json, file, 'JSON'), file) as unknown as Manifest & { logId?: unknown; embedder?: unknown };
   const int = (v: unknown): boolean => Number.isSafeInteger(v) && (v as number) >= 0;
-  if (!int(m.epoch) || !int(m.checkpointLsn) || !int(m.nextVaultNumber) || !Array.isArray(m.vaults)) fail('header fields are invalid');
+  if (typeof m !== 'object' || m === null || !int(m.epoch) || !int(m.checkpointLsn) || !int(m.nextVaultNumber) || !Array.isArray(m.vaults)) fail('header fields are invalid');
+  const record = decodeRootRecord(m, file);
   const seen = new Set<number>();
   for (const v of m.vaults) {
     if (typeof v !== 'object' || v === null) fail('a vault entry is not an object');
@@ -50,11 +56,12 @@ function decodeManifestBody(bytes: Uint8Array): Manifest {
     checkRef(v.segment, 'segment', fail);
     if (v.graph !== null) checkRef(v.graph, 'hnsw', fail);
   }
-  return m;
+  return { epoch: m.epoch, checkpointLsn: m.checkpointLsn, nextVaultNumber: m.nextVaultNumber, vaults: m.vaults, record };
 }
 
 /** A path read from the manifest must name a segment file inside segments/: anything else is corruption. */
 function checkRef(ref: FileRef | undefined, ext: string, fail: (why: string) => never): void {
+  if (typeof ref !== 'object' || ref === null) fail(`a ${ext} file reference is not an object`);
   const match = typeof ref?.path === 'string' ? SEGMENT_FILE_PATTERN.exec(ref.path) : null;
   if (!ref || !match || match[3] !== ext) fail(`file reference ${JSON.stringify(ref?.path)} is not a ${ext} file inside segments/`);
   if (!Number.isSafeInteger(ref!.bytes) || !Number.isSafeInteger(ref!.crc32c)) fail(`file reference ${ref!.path} lacks size or checksum`);

@@ -4,6 +4,7 @@ import { guarded } from '../format/decode-guard.js';
 import { FORMAT_VERSION, FileName, SectionKind } from '../format/constants.js';
 import { decodeSectioned, encodeSectioned, type Section } from '../format/sectioned-file.js';
 import type { VaultState } from '../vault/vault-state.js';
+import { decodeRootRecord, type RootRecord } from '../engine/root-record.js';
 import { decodeVaultImage, VAULT_SECTION_KINDS, vaultSections, type VaultImage } from './vault-image.js';
 
 /**
@@ -16,10 +17,13 @@ export interface SnapshotMeta {
   checkpointLsn: number;
   nextVaultNumber: number;
   vaults: number;
+  /** What must exist beside the snapshot (FORMAT.md "What the root records"); null in an older snapshot. */
+  record: RootRecord | null;
 }
 
 export function encodeSnapshot(meta: SnapshotMeta, vaults: readonly { vault: VaultState; graph: Uint8Array }[]): Uint8Array[] {
-  const sections: Section[] = [{ kind: SectionKind.snapshotMeta, payload: encode(meta) }];
+  const { record, ...rest } = meta;
+  const sections: Section[] = [{ kind: SectionKind.snapshotMeta, payload: encode(record ? { ...rest, logId: record.logId, embedder: record.embedder } : rest) }];
   for (const { vault, graph } of vaults) sections.push(...vaultSections(vault), { kind: SectionKind.graph, payload: graph });
   return encodeSectioned('snapshot', FORMAT_VERSION, sections);
 }
@@ -33,13 +37,19 @@ function decodeSnapshotBody(bytes: Uint8Array, dimension: number): { meta: Snaps
   const parsed = decodeSectioned(bytes, 'snapshot', file);
   const [first, ...rest] = parsed.sections;
   if (!first || first.kind !== SectionKind.snapshotMeta) throw new CorruptionError(file, 'missing snapshot meta section');
-  const meta = decode(first.payload) as SnapshotMeta;
-  const ints = [meta?.epoch, meta?.checkpointLsn, meta?.nextVaultNumber, meta?.vaults];
+  let raw: SnapshotMeta & { logId?: unknown; embedder?: unknown };
+  try {
+    raw = decode(first.payload) as typeof raw;
+  } catch (cause) {
+    throw new CorruptionError(file, 'snapshot meta does not decode', { cause });
+  }
+  const ints = [raw?.epoch, raw?.checkpointLsn, raw?.nextVaultNumber, raw?.vaults];
   const order = [...VAULT_SECTION_KINDS, SectionKind.graph];
   const per = order.length;
-  if (!ints.every((v) => Number.isSafeInteger(v) && (v as number) >= 0) || rest.length !== meta.vaults * per) {
+  if (!ints.every((v) => Number.isSafeInteger(v) && (v as number) >= 0) || rest.length !== raw.vaults * per) {
     throw new CorruptionError(file, 'snapshot meta does not match its sections');
   }
+  const meta: SnapshotMeta = { epoch: raw.epoch, checkpointLsn: raw.checkpointLsn, nextVaultNumber: raw.nextVaultNumber, vaults: raw.vaults, record: decodeRootRecord(raw, file) };
   const vaults = [];
   for (let i = 0; i < meta.vaults; i++) {
     const group = rest.slice(i * per, (i + 1) * per);

@@ -1,13 +1,21 @@
+import * as path from 'node:path';
+import { FRAME_HEADER_SIZE, TMP_SUFFIX } from '../format/constants.js';
 import type { FileSystem } from '../fs/file-system.js';
+import { parseWalHeader, randomSalt, resealFrame, walHeader } from './frame.js';
+import type { WalFrame } from './wal-reader.js';
 
 /**
- * Cuts a log file back to `length` bytes and fsyncs it, when it is longer (and when it exists).
- * Used where no WalWriter holds the file: recovery, ephemeral checkpoints, a finished re-embed.
+ * Cuts a log file back to its header and fsyncs it, when it is longer (and when it exists).
+ * Used where no WalWriter holds the file: ephemeral checkpoints, a finished re-embed. The log
+ * keeps its salt: its frames are gone, and the root that made them redundant is already durable.
  */
-export async function truncateLogFile(fs: FileSystem, file: string, length: number): Promise<void> {
+export async function truncateLogFile(fs: FileSystem, file: string): Promise<void> {
   if (!(await fs.exists(file))) return;
   const fd = fs.openSync(file, 'readwrite');
   try {
+    const head = Buffer.alloc(32);
+    const header = parseWalHeader(head.subarray(0, fs.readSync(fd, head, 0)));
+    const length = header?.size ?? 0;
     if (fs.sizeSync(fd) > length) {
       await fs.truncate(fd, length);
       await fs.fsync(fd);
@@ -15,4 +23,40 @@ export async function truncateLogFile(fs: FileSystem, file: string, length: numb
   } finally {
     fs.closeSync(fd);
   }
+}
+
+export interface LogGeneration {
+  logId: number;
+  salt: number;
+  /** The log's size: its header and the frames carried into it. */
+  size: number;
+}
+
+/**
+ * Starts a new log generation (FORMAT.md "Log generations"): `wal.log.tmp` gets a header with
+ * the database's log id and a fresh salt, then `frames` re-sealed with that salt; it is fsynced,
+ * renamed over `wal.log`, and the directory fsynced. The rename is what fences a writer whose
+ * lock was taken over: its descriptor still points at the old file, now unlinked, so nothing it
+ * writes can land in this one; and were it to, its frames carry the old salt and never validate.
+ */
+export async function writeLogGeneration(fs: FileSystem, file: string, logId: number, frames: readonly WalFrame[], raw: Buffer): Promise<LogGeneration> {
+  const salt = randomSalt();
+  const header = walHeader(logId, salt);
+  const chunks: Buffer[] = [header];
+  let size = header.byteLength;
+  for (const frame of frames) {
+    const sealed = resealFrame(raw.subarray(frame.offset, frame.offset + FRAME_HEADER_SIZE + frame.body.byteLength), salt);
+    chunks.push(sealed);
+    size += sealed.byteLength;
+  }
+  const tmp = file + TMP_SUFFIX;
+  try {
+    await fs.writeFileSynced(tmp, chunks);
+    await fs.rename(tmp, file);
+  } catch (err) {
+    await fs.unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+  await fs.syncDir(path.dirname(file));
+  return { logId, salt, size };
 }

@@ -1,6 +1,5 @@
-import { CorruptionError } from '../errors.js';
-import { FRAME_HEADER_SIZE, FileName, FORMAT_VERSION, MAX_FRAME_BODY, RECORD_TYPE_VALUES, WAL_HEADER_SIZE } from '../format/constants.js';
-import { frameCrc, walHeader } from './frame.js';
+import { FRAME_HEADER_SIZE, FileName, MAX_FRAME_BODY, RECORD_TYPE_VALUES } from '../format/constants.js';
+import { frameCrc, parseWalHeader, type WalHeader } from './frame.js';
 
 /** Why a span of the log was not replayed. A fixed set: tests and operators rely on it. */
 export type DropReason =
@@ -37,19 +36,21 @@ export interface WalScan {
    * tail but corruption in the middle of the log; whether to fail is the caller's policy.
    */
   validFrameAfter: number | null;
-  /** True when the file holds only a prefix of the constant header (a crash while creating it). */
+  /** True when the file holds only a prefix of a header (a crash while creating a version 1 log). */
   tornHeader: boolean;
+  /** The log's header; null when it is torn. */
+  header: WalHeader | null;
 }
 
 type Probe = { ok: true; frame: WalFrame; next: number } | { ok: false; reason: DropReason };
 
-function probe(buf: Buffer, offset: number, lastLsn: number): Probe {
+function probe(buf: Buffer, offset: number, lastLsn: number, salt: number | null): Probe {
   if (buf.byteLength - offset < FRAME_HEADER_SIZE) return { ok: false, reason: 'truncated_header' };
   const length = buf.readUInt32LE(offset);
   if (length > MAX_FRAME_BODY) return { ok: false, reason: 'bad_length' };
   if (offset + FRAME_HEADER_SIZE + length > buf.byteLength) return { ok: false, reason: 'truncated_body' };
   const frame = buf.subarray(offset, offset + FRAME_HEADER_SIZE + length);
-  if (frameCrc(frame, length) !== buf.readUInt32LE(offset + 4)) return { ok: false, reason: 'checksum_mismatch' };
+  if (frameCrc(frame, length, salt) !== buf.readUInt32LE(offset + 4)) return { ok: false, reason: 'checksum_mismatch' };
   const type = buf.readUInt8(offset + 8);
   if (!RECORD_TYPE_VALUES.has(type)) return { ok: false, reason: 'unknown_type' };
   const lsn = Number(buf.readBigUInt64LE(offset + 12));
@@ -62,25 +63,17 @@ function probe(buf: Buffer, offset: number, lastLsn: number): Probe {
  * reports the first bad span and whether any valid frame follows it, and the caller decides.
  */
 export function scanWal(buf: Buffer, file: string = FileName.wal): WalScan {
-  const empty = { frames: [], validEnd: 0, dropped: null, validFrameAfter: null };
-  const header = walHeader();
-  if (buf.byteLength < WAL_HEADER_SIZE) {
-    if (header.subarray(0, buf.byteLength).equals(buf)) return { ...empty, tornHeader: true };
-    throw new CorruptionError(file, 'log header is damaged', { offset: 0 });
-  }
-  if (!buf.subarray(0, WAL_HEADER_SIZE).equals(header)) {
-    const version = buf.readUInt32LE(4);
-    const why = buf.toString('latin1', 0, 4) !== header.toString('latin1', 0, 4) ? 'bad magic' : version !== FORMAT_VERSION ? `unsupported version ${version}` : 'header checksum mismatch';
-    throw new CorruptionError(file, `log header: ${why}`, { offset: 0 });
-  }
-  const run = readFrames(buf, WAL_HEADER_SIZE, 0);
-  if (!run.stop) return { frames: run.frames, validEnd: run.end, dropped: null, validFrameAfter: null, tornHeader: false };
+  const header = parseWalHeader(buf, file);
+  if (!header) return { frames: [], validEnd: 0, dropped: null, validFrameAfter: null, tornHeader: true, header: null };
+  const run = readFrames(buf, header.size, 0, header.salt);
+  if (!run.stop) return { frames: run.frames, validEnd: run.end, dropped: null, validFrameAfter: null, tornHeader: false, header };
   return {
     frames: run.frames,
     validEnd: run.end,
     dropped: { file, offset: run.end, bytes: buf.byteLength - run.end, reason: run.stop },
-    validFrameAfter: findValidFrame(buf, run.end + 1, run.frames.at(-1)?.lsn ?? 0),
+    validFrameAfter: findValidFrame(buf, run.end + 1, run.frames.at(-1)?.lsn ?? 0, header.salt),
     tornHeader: false,
+    header,
   };
 }
 
@@ -88,10 +81,10 @@ export function scanWal(buf: Buffer, file: string = FileName.wal): WalScan {
  * Valid frames from `offset` on, until the end or the first invalid frame (`stop` says why).
  * Frame offsets are positions in `buf` plus `base` (for a buffer read from the middle of the log).
  */
-export function readFrames(buf: Buffer, offset: number, lastLsn: number, base = 0): { frames: WalFrame[]; end: number; stop: DropReason | null } {
+export function readFrames(buf: Buffer, offset: number, lastLsn: number, salt: number | null, base = 0): { frames: WalFrame[]; end: number; stop: DropReason | null } {
   const frames: WalFrame[] = [];
   while (offset < buf.byteLength) {
-    const p = probe(buf, offset, lastLsn);
+    const p = probe(buf, offset, lastLsn, salt);
     if (!p.ok) return { frames, end: offset, stop: p.reason };
     frames.push(base === 0 ? p.frame : { ...p.frame, offset: p.frame.offset + base });
     lastLsn = p.frame.lsn;
@@ -101,9 +94,9 @@ export function readFrames(buf: Buffer, offset: number, lastLsn: number, base = 
 }
 
 /** The first offset at or after `from` where a whole valid frame starts, or null. */
-export function findValidFrame(buf: Buffer, from: number, lastLsn: number): number | null {
+export function findValidFrame(buf: Buffer, from: number, lastLsn: number, salt: number | null): number | null {
   for (let offset = from; offset + FRAME_HEADER_SIZE <= buf.byteLength; offset++) {
-    if (probe(buf, offset, lastLsn).ok) return offset;
+    if (probe(buf, offset, lastLsn, salt).ok) return offset;
   }
   return null;
 }

@@ -1,7 +1,9 @@
-import { WAL_HEADER_SIZE } from '../format/constants.js';
+import { CorruptionError } from '../errors.js';
+import { FileName } from '../format/constants.js';
 import type { FileSystem } from '../fs/file-system.js';
-import { encodeFrame, walHeader } from './frame.js';
-import { StorageError } from '../errors.js';
+import type { Fence } from '../lock/fence.js';
+import { encodeFrame } from './frame.js';
+import { writeLogGeneration, type LogGeneration } from './wal-file.js';
 
 /** When an operation resolves (README "Durability"). `ephemeral` has no writer at all. */
 export type Durability = 'paranoid' | 'standard' | 'relaxed' | 'ephemeral';
@@ -16,6 +18,9 @@ const RELAXED_BUFFER_LIMIT = 4 * 1024 * 1024;
  * - paranoid: the same, and durable() resolves after an fsync that began after the write;
  *   concurrent callers share one fsync (group commit).
  * - relaxed: append() buffers; flush() writes the buffer and fsyncs.
+ * With a fence (a writer holding the lock), nothing resolves before a check made after its
+ * write found the lock still ours (lock/fence.ts). The log is opened without O_APPEND: frames
+ * go at explicit offsets, so a file someone else extended is never silently written after.
  * A failed write leaves the log in an unknown state; the owner must stop using it.
  */
 export class WalWriter {
@@ -30,30 +35,31 @@ export class WalWriter {
 
   private constructor(
     private readonly fs: FileSystem,
-    private readonly fd: number,
-    size: number,
+    private readonly path: string,
+    private fd: number,
+    private generation: LogGeneration,
     readonly mode: Exclude<Durability, 'ephemeral'>,
+    private readonly fence: Fence | null,
   ) {
-    this.size = size;
+    this.size = generation.size;
   }
 
-  /** Opens the log for appending at `validEnd` (the scan already truncated anything past it). */
-  static async open(fs: FileSystem, path: string, mode: Exclude<Durability, 'ephemeral'>, validEnd: number): Promise<WalWriter> {
-    const fd = fs.openSync(path, 'create');
+  /** Opens the log generation the open just wrote (writeLogGeneration) for writing after its last frame. */
+  static open(fs: FileSystem, path: string, mode: Exclude<Durability, 'ephemeral'>, generation: LogGeneration, fence: Fence | null): WalWriter {
+    const fd = fs.openSync(path, 'readwrite');
     try {
-      if (validEnd < WAL_HEADER_SIZE) {
-        await fs.truncate(fd, 0);
-        fs.writeSync(fd, walHeader(), 0);
-        await fs.fsync(fd);
-        return new WalWriter(fs, fd, WAL_HEADER_SIZE, mode);
-      }
       const size = fs.sizeSync(fd);
-      if (size !== validEnd) throw new StorageError('IO_ERROR', `wal.log is ${size} bytes, the scan just read ${validEnd}: it changed while opening`, { path });
-      return new WalWriter(fs, fd, size, mode);
+      if (size !== generation.size) throw new CorruptionError(FileName.wal, `is ${size} bytes just after it was written with ${generation.size}: another process changed it`);
+      return new WalWriter(fs, path, fd, generation, mode, fence);
     } catch (err) {
       fs.closeSync(fd);
       throw err;
     }
+  }
+
+  /** This generation's salt (FORMAT.md "Log generations"). */
+  get salt(): number {
+    return this.generation.salt;
   }
 
   /** Bytes in the log, including what relaxed mode still buffers. */
@@ -63,7 +69,7 @@ export class WalWriter {
 
   /** Appends one frame. Throws if the write fails (the log is then unusable). */
   append(type: number, lsn: number, body: Uint8Array): void {
-    const frame = encodeFrame(type, lsn, body);
+    const frame = encodeFrame(type, lsn, body, this.generation.salt);
     if (this.mode === 'relaxed') {
       this.buffered.push(frame);
       this.bufferedBytes += frame.byteLength;
@@ -75,23 +81,34 @@ export class WalWriter {
 
   /** Resolves when everything appended so far has reached the mode's durability point. */
   durable(): Promise<void> {
-    return this.mode === 'paranoid' ? this.sync() : Promise.resolve();
+    // relaxed acknowledges buffered frames: the fence still refuses once the lock is lost.
+    // Outside paranoid, the shared check is returned as it is (no promise per write).
+    if (this.mode !== 'paranoid') return this.fence ? this.fence.confirm() : Promise.resolve();
+    return this.fence ? this.sync().then(() => this.fence!.confirm()) : this.sync();
   }
 
   /** Writes anything buffered and fsyncs: after this, every appended frame survives power loss. */
   async flush(): Promise<void> {
+    this.fence?.check();
     this.writeBuffered();
     await this.sync();
+    await this.fence?.confirm();
   }
 
-  /** Empties the log back to its header (after a checkpoint made its frames redundant). */
+  /**
+   * Replaces the log with an empty new generation (after a checkpoint made its frames redundant):
+   * a new salt, so a reader that read the old one knows to start over.
+   */
   async reset(): Promise<void> {
     await this.settle();
     this.buffered = [];
     this.bufferedBytes = 0;
-    await this.fs.truncate(this.fd, WAL_HEADER_SIZE);
-    await this.fs.fsync(this.fd);
-    this.size = WAL_HEADER_SIZE;
+    const generation = await writeLogGeneration(this.fs, this.path, this.generation.logId, [], Buffer.alloc(0));
+    const fd = this.fs.openSync(this.path, 'readwrite');
+    this.fs.closeSync(this.fd);
+    this.fd = fd;
+    this.generation = generation;
+    this.size = generation.size;
     this.unsynced = false;
   }
 

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 
 const CHILD = fileURLToPath(new URL('./child.ts', import.meta.url));
 const FLEET = fileURLToPath(new URL('./fleet.ts', import.meta.url));
+const SCRIPTS = { child: CHILD, fleet: FLEET, fence: fileURLToPath(new URL('./fence-child.ts', import.meta.url)) };
 
 export interface Child {
   proc: ChildProcess;
@@ -13,8 +14,8 @@ export interface Child {
   kill(): Promise<void>;
 }
 
-export function spawnChild(args: string[], script: 'child' | 'fleet' = 'child'): Child {
-  const proc = spawn(process.execPath, ['--import', 'tsx', script === 'child' ? CHILD : FLEET, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+export function spawnChild(args: string[], script: keyof typeof SCRIPTS = 'child'): Child {
+  const proc = spawn(process.execPath, ['--import', 'tsx', SCRIPTS[script], ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   const waiters: { test: (l: string) => boolean; resolve: (l: string) => void }[] = [];
   let partial = '';

@@ -9,12 +9,12 @@ import { planMigrations, type Migration } from '../../src/format/migrations.js';
 import { dbPath, tmpDir } from '../helpers/tmp.js';
 
 describe('open and IDENTITY', () => {
-  it('creates the directory, IDENTITY, WAL and segments/ on first use and reopens with the stored identity', async () => {
+  it('creates the directory, IDENTITY, WAL, an epoch-0 manifest and segments/ on first use and reopens with the stored identity', async () => {
     const dir = dbPath();
     const db = await open(dir, { dimension: 8, metric: 'l2', index: { type: 'hnsw', M: 8, efConstruction: 50 } });
     assert.equal(db.status, 'open');
     await db.close();
-    assert.deepEqual(fs.readdirSync(dir).filter((f) => !f.startsWith('LOCK')).sort(), ['IDENTITY', 'segments', 'wal.log']);
+    assert.deepEqual(fs.readdirSync(dir).filter((f) => !f.startsWith('LOCK')).sort(), ['IDENTITY', 'quiver.manifest', 'segments', 'wal.log']);
     assert.equal(fs.readFileSync(path.join(dir, 'IDENTITY')).subarray(0, 4).toString(), 'QVID');
     const again = await open(dir);
     assert.deepEqual(
