@@ -45,8 +45,10 @@ describe('the S3 store against a real server', { skip }, () => {
     await assert.rejects(store.put('cas', Buffer.from('4'), { ifMatch: first.etag }), PreconditionFailed);
     assert.equal((await store.get('cas'))?.body.toString(), '3');
     assert.equal((await store.head('cas'))?.etag, second.etag);
-    // Concurrent racers on one etag: exactly one wins.
-    const results = await Promise.allSettled([1, 2, 3, 4, 5, 6].map((n) => store.put('cas', Buffer.from(String(n)), { ifMatch: second.etag })));
+    // Concurrent racers on one etag: exactly one wins. Each writes bytes unlike the current '3':
+    // an etag is the content's hash, so a racer rewriting '3' would leave the etag as it was
+    // and let a second racer match it too (ABA), which is no failure of the store.
+    const results = await Promise.allSettled([1, 2, 3, 4, 5, 6].map((n) => store.put('cas', Buffer.from(`racer ${n}`), { ifMatch: second.etag })));
     assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
   });
 });
