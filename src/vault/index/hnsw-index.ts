@@ -97,11 +97,6 @@ export class HnswIndex implements PersistentIndex {
     return this.pending.size;
   }
 
-  /** Erased labels whose graph node is not yet marked deleted. */
-  get unmarkedCount(): number {
-    return this.unmarked.length;
-  }
-
   add(label: number, vector: Float32Array): void {
     if (this.labels.has(label) && !this.pending.has(label)) this.stale.add(label);
     this.pending.delete(label);
@@ -123,11 +118,16 @@ export class HnswIndex implements PersistentIndex {
   private markRemoved(): void {
     if (this.unmarked.length === 0) return;
     const labels = this.unmarked;
-    // Taken first: should a native call throw, the marks already made are not made again.
     this.unmarked = [];
-    for (const label of labels) {
-      this.graph.markDelete(label);
-      this.deleted++;
+    let i = 0;
+    try {
+      for (; i < labels.length; i++) {
+        this.graph.markDelete(labels[i]!);
+        this.deleted++;
+      }
+    } finally {
+      // Should a native call throw, the labels after it still get their marks next time.
+      if (i < labels.length) this.unmarked = labels.slice(i + 1).concat(this.unmarked);
     }
   }
 
