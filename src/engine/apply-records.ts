@@ -12,7 +12,7 @@ export function applyEraseMany(vault: VaultState, ids: readonly string[], lsn: n
     if (!old) continue;
     vault.index.remove(old.label);
     if (old.doc) vault.text.remove(id, old.doc.text);
-    for (const index of indexes) index.remove(old.label, old.payload);
+    for (const index of indexes) index.remove(old.label);
   }
   vault.lsn = lsn;
 }
@@ -32,7 +32,7 @@ export function applyPatchOp(vault: VaultState, op: Extract<RecordOp, { type: 'p
     const payload = applyPatch(old.payload, op);
     const record = old.withPayload(encode(payload), payload, lsn);
     for (const index of vault.payloadIndexes.values()) {
-      index.remove(old.label, old.payload);
+      index.remove(old.label);
       index.add(old.label, payload);
     }
     vault.records.put(record);

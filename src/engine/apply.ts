@@ -37,7 +37,7 @@ export function applyOp(state: DbState, op: Op, lsn: number): boolean {
       if (op.doc) vault.text.add(op.id, op.doc.text, existing?.doc?.text ?? null);
       else if (existing?.doc) vault.text.remove(op.id, existing.doc.text);
       for (const index of vault.payloadIndexes.values()) {
-        if (existing) index.remove(existing.label, existing.payload);
+        if (existing) index.remove(existing.label);
         index.add(label, op.payload);
       }
       vault.records.put(new StoredRecord(op.id, label, op.vector, op.payloadBytes, lsn, op.doc, op.payload));
@@ -52,7 +52,7 @@ export function applyOp(state: DbState, op: Op, lsn: number): boolean {
       const old = vault.records.delete(op.id);
       if (old) vault.index.remove(old.label);
       if (old?.doc) vault.text.remove(op.id, old.doc.text);
-      if (old) for (const index of vault.payloadIndexes.values()) index.remove(old.label, old.payload);
+      if (old) for (const index of vault.payloadIndexes.values()) index.remove(old.label);
       vault.lsn = lsn;
       return true;
     }

@@ -25,14 +25,35 @@ interface Entry {
  */
 export class RecordView {
   private readonly pending = new Map<number, Map<string, Entry | null>>();
+  /**
+   * Ops noted but not yet folded into `pending`: they are folded when something next reads the
+   * view, so a lone eraseWhere (a view used once) builds no map of the ids it erases.
+   */
+  private unfolded: Op[] = [];
+
+  private fold(): void {
+    if (this.unfolded.length === 0) return;
+    const ops = this.unfolded;
+    this.unfolded = [];
+    for (const op of ops) {
+      if (op.type === 'insert') this.changes(op.vault).set(op.id, { payload: op.payload, doc: op.doc });
+      else if (op.type === 'erase') this.changes(op.vault).set(op.id, null);
+      else if (op.type === 'eraseMany') {
+        const m = this.changes(op.vault);
+        for (const id of op.ids) m.set(id, null);
+      }
+    }
+  }
 
   private changes(vault: number): Map<string, Entry | null> {
+    this.fold();
     let m = this.pending.get(vault);
     if (!m) this.pending.set(vault, (m = new Map()));
     return m;
   }
 
   get(vault: VaultState, id: string): Entry | undefined {
+    this.fold();
     const changed = this.pending.get(vault.number)?.get(id);
     if (changed !== undefined) return changed ?? undefined;
     const r = vault.records.get(id);
@@ -42,6 +63,7 @@ export class RecordView {
   /** Ids matching `filter`, in code-unit order (the order the log records them in). */
   matching(vault: VaultState, filter: Filter, at: string): string[] {
     const predicate = compileFilter(filter, at);
+    this.fold();
     const changed = this.pending.get(vault.number);
     const ids: string[] = [];
     for (const r of matchingRecords(vault, filter, predicate)) if (!changed?.has(r.id)) ids.push(r.id);
@@ -51,9 +73,7 @@ export class RecordView {
 
   /** Records what an op built earlier in the batch does to records. Returns the op. */
   note(op: Op): Op {
-    if (op.type === 'insert') this.changes(op.vault).set(op.id, { payload: op.payload, doc: op.doc });
-    else if (op.type === 'erase') this.changes(op.vault).set(op.id, null);
-    else if (op.type === 'eraseMany') for (const id of op.ids) this.changes(op.vault).set(id, null);
+    if (op.type === 'insert' || op.type === 'erase' || op.type === 'eraseMany') this.unfolded.push(op);
     return op;
   }
 

@@ -126,6 +126,7 @@ function decodeVaultImageBody(sections: readonly (Uint8Array | VectorBlock)[], d
   if (!(branches as unknown[]).every((b) => Array.isArray(b) && typeof b[0] === 'string' && (b[1] === null || typeof b[1] === 'string'))) fail('branches are malformed');
   if (!Array.isArray(textRaw?.docs) || !Array.isArray(textRaw.postings)) fail('text index is malformed');
   if (!Array.isArray(indexRaw) || !indexRaw.every((e) => Array.isArray(e) && typeof e[0] === 'string' && Array.isArray(e[1]))) fail('payload indexes are malformed');
+  const payloadIndexes = (indexRaw as [string, [string | number | boolean | null, number[]][]][]).map(([field, entries]) => PayloadIndex.load(field, entries, meta.nextLabel as number) ?? fail('a payload index names a label past the vault\'s next label'));
   return {
     number: meta.number as number,
     name: meta.name as string,
@@ -140,6 +141,6 @@ function decodeVaultImageBody(sections: readonly (Uint8Array | VectorBlock)[], d
     traces: (tracesRaw.traces as unknown[]).map((t) => decodeTrace(t, fail)),
     retention: decodeRetention(tracesRaw.retention ?? {}, fail),
     text: TextIndex.load(textRaw as { docs: [string, number][]; postings: [string, [string, number][]][] }),
-    payloadIndexes: (indexRaw as [string, [string | number | boolean | null, number[]][]][]).map(([field, entries]) => PayloadIndex.load(field, entries)),
+    payloadIndexes,
   };
 }

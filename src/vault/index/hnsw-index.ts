@@ -32,6 +32,11 @@ export const MAX_QUEUED = 4096;
  * exact scan merged with the graph's answer. A record is searchable as soon as it is applied.
  * Labels of erased records are marked deleted; a new label takes over a deleted slot
  * (allowReplaceDeleted), so the graph does not grow under churn.
+ *
+ * Marking is deferred too: remove() only drops the label from the live set and notes it, so an
+ * eraseWhere of 10,000 records makes no native call. The marks are made, all of them, before
+ * the graph next answers a search or takes an insertion (and in the background, like
+ * insertions): the graph never returns an erased label, and slot reuse sees every deletion.
  */
 export class HnswIndex implements PersistentIndex {
   readonly type = 'hnsw' as const;
@@ -41,6 +46,8 @@ export class HnswIndex implements PersistentIndex {
   private readonly pending = new Map<number, Float32Array>();
   /** Pending labels whose older vector is still in the graph: its graph hits are stale. */
   private readonly stale = new Set<number>();
+  /** Labels removed from `labels` whose graph node is not yet marked deleted, in removal order. */
+  private unmarked: number[] = [];
   private draining: Promise<void> | null = null;
   /** Vectors inserted into this graph object (0 right after loading a saved graph). */
   insertions = 0;
@@ -103,11 +110,29 @@ export class HnswIndex implements PersistentIndex {
     const queued = this.pending.delete(label);
     // Not in the graph yet, and no older version there either: nothing to mark.
     if (queued && !this.stale.delete(label)) return;
-    this.graph.markDelete(label);
-    this.deleted++;
+    this.unmarked.push(label);
+    this.scheduleDrain();
+  }
+
+  /** Marks every removed label deleted in the graph (before it is searched or inserted into). */
+  private markRemoved(): void {
+    if (this.unmarked.length === 0) return;
+    const labels = this.unmarked;
+    this.unmarked = [];
+    let i = 0;
+    try {
+      for (; i < labels.length; i++) {
+        this.graph.markDelete(labels[i]!);
+        this.deleted++;
+      }
+    } finally {
+      // Should a native call throw, the labels after it still get their marks next time.
+      if (i < labels.length) this.unmarked = labels.slice(i + 1).concat(this.unmarked);
+    }
   }
 
   async search(query: Float32Array, k: number, options: IndexSearchOptions): Promise<Neighbor[]> {
+    this.markRemoved();
     const inGraph = this.labels.size - this.pending.size;
     const accept = options.accept;
     let neighbors: Neighbor[] = [];
@@ -132,6 +157,7 @@ export class HnswIndex implements PersistentIndex {
 
   /** Resolves when every queued vector is in the graph (inserting in slices, yielding between them). */
   async flush(): Promise<void> {
+    this.markRemoved();
     while (this.pending.size > 0) {
       this.insertSlice();
       if (this.pending.size > 0) await new Promise((resolve) => setImmediate(resolve));
@@ -140,11 +166,13 @@ export class HnswIndex implements PersistentIndex {
 
   async save(path: string): Promise<void> {
     await this.flush();
+    // An erase applied while flush() resumed is marked too: a saved graph holds every mark.
+    this.markRemoved();
     await this.graph.writeIndex(path);
   }
 
   private scheduleDrain(): void {
-    if (this.draining || this.pending.size === 0) return;
+    if (this.draining || (this.pending.size === 0 && this.unmarked.length === 0)) return;
     this.draining = new Promise<void>((resolve) => setImmediate(resolve))
       .then(() => this.flush())
       .finally(() => {
@@ -154,6 +182,7 @@ export class HnswIndex implements PersistentIndex {
 
   /** Inserts queued vectors into the graph for about SLICE_MS. */
   private insertSlice(): void {
+    this.markRemoved();
     const until = performance.now() + SLICE_MS;
     for (const [label, vector] of this.pending) {
       this.insertNow(label, vector);
