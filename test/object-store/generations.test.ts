@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { CorruptionError, open, type Database } from '../../src/index.js';
+import { CorruptionError, LocalEmbedder, open, type Database } from '../../src/index.js';
 import { crc32c } from '../../src/format/crc.js';
 import { nodeFileSystem } from '../../src/fs/file-system.js';
 import { S3Store } from '../../src/object-store/s3-store.js';
@@ -117,8 +117,9 @@ describe('object storage across log generations', { skip }, () => {
     const replica = await open(url, { readOnly: true, cacheDir: cache, s3: s3Options() });
     assert.deepEqual(fs.readFileSync(path.join(cache, 'quiver.manifest')), first);
     await db.close();
-    // The same checkpoint, its root rewritten to record the embedder the database now adopts.
-    db = await open(dir, { embedder: 'local', replicate: { url, ...s3Options(), intervalMs: 50 } });
+    // The same checkpoint, its root rewritten to record the embedder the database now adopts
+    // (default_v1: the 100 dimensions the database holds).
+    db = await open(dir, { embedder: await LocalEmbedder.create({ model: 'default_v1' }), replicate: { url, ...s3Options(), intervalMs: 50 } });
     const manifest = fs.readFileSync(path.join(dir, 'quiver.manifest'));
     assert.equal(decodeManifest(manifest).checkpointLsn, decodeManifest(first).checkpointLsn);
     assert.ok(decodeManifest(manifest).record!.embedder, 'the root records the adopted embedder');
