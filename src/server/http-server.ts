@@ -28,8 +28,6 @@ const ROUTES: Route[] = [...serviceRoutes, ...pointRoutes];
 const HEALTH = new Set(['/healthz', '/livez', '/readyz']);
 const SERVICE_INFO = { title: 'qdrant - vector search engine (quiver serve)', version: QDRANT_API_VERSION, commit: null };
 
-const NO_QUERY = new URLSearchParams();
-
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 
 /**
@@ -109,8 +107,7 @@ export class QuiverServer {
       // Only the path routes (wait= and other query parameters change nothing here).
       const target = req.url ?? '/';
       const q = target.indexOf('?');
-      // Most requests carry no query string: they share one empty (never mutated) parameter set.
-      const url = { pathname: q < 0 ? target : target.slice(0, q), searchParams: q < 0 ? NO_QUERY : new URLSearchParams(target.slice(q + 1)) };
+      const url = { pathname: q < 0 ? target : target.slice(0, q), searchParams: new URLSearchParams(q < 0 ? '' : target.slice(q + 1)) };
       // Health probes answer without a key, as Qdrant's do (load balancers and orchestrators call them).
       if (HEALTH.has(url.pathname) && req.method === 'GET') {
         req.resume();
@@ -149,10 +146,8 @@ export class QuiverServer {
     if (res.headersSent || res.destroyed) return;
     const time = (performance.now() - started) / 1000;
     const body = error === undefined ? { result, status: 'ok', time } : { status: { error }, time };
-    // A string, not a Buffer: Node then sends the header block and the body in one write
-    // (a Buffer goes out as a two-part writev), and the reply is serialised exactly once.
-    const json = JSON.stringify(body);
-    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) }).end(json);
+    const bytes = Buffer.from(JSON.stringify(body));
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': bytes.byteLength }).end(bytes);
   }
 
   /** The JSON body, within the size limit; an empty body is `{}`. */
