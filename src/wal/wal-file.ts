@@ -1,5 +1,5 @@
-import * as path from 'node:path';
-import { FRAME_HEADER_SIZE, TMP_SUFFIX } from '../format/constants.js';
+import { FRAME_HEADER_SIZE } from '../format/constants.js';
+import { atomicReplace } from '../fs/atomic-replace.js';
 import type { FileSystem } from '../fs/file-system.js';
 import { parseWalHeader, randomSalt, resealFrame, walHeader } from './frame.js';
 import type { WalFrame } from './wal-reader.js';
@@ -49,14 +49,6 @@ export async function writeLogGeneration(fs: FileSystem, file: string, logId: nu
     chunks.push(sealed);
     size += sealed.byteLength;
   }
-  const tmp = file + TMP_SUFFIX;
-  try {
-    await fs.writeFileSynced(tmp, chunks);
-    await fs.rename(tmp, file);
-  } catch (err) {
-    await fs.unlink(tmp).catch(() => undefined);
-    throw err;
-  }
-  await fs.syncDir(path.dirname(file));
+  await atomicReplace(fs, file, chunks);
   return { logId, salt, size };
 }
