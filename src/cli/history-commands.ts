@@ -1,23 +1,11 @@
 import type { Command } from 'commander';
-import { open } from '../engine/open.js';
 import { importDatabase } from '../engine/import-database.js';
 import { NotFoundError } from '../errors.js';
-import type { Database } from '../engine/database.js';
 import { describe, print } from './output.js';
 import { progress } from './progress.js';
-import { positiveInteger, run, time } from './run.js';
+import { positiveInteger, run, time, withDb } from './run.js';
 
 type Opts = { vault: string };
-
-/** Opens `dbPath` (read-only unless `write`), runs `fn`, closes. */
-async function withDb<T>(dbPath: string, write: boolean, fn: (db: Database) => Promise<T>): Promise<T> {
-  const db = await open(dbPath, write ? { create: false } : { readOnly: true });
-  try {
-    return await fn(db);
-  } finally {
-    await db.close();
-  }
-}
 
 /** quiver branch ..., quiver trace ..., quiver export, quiver import. */
 export function addHistoryCommands(program: Command): void {

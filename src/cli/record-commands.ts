@@ -1,11 +1,9 @@
 import { Command, CommanderError, Option } from 'commander';
-import { open } from '../engine/open.js';
-import type { Database } from '../engine/database.js';
 import type { Filter } from '../vault/filter.js';
 import type { Payload } from '../vault/payload.js';
 import type { SearchKnobs } from '../vault/search-options.js';
 import { ExitCode, print } from './output.js';
-import { integer, run } from './run.js';
+import { integer, run, withDb } from './run.js';
 
 /**
  * quiver get | scan | count | delete | patch (README "The quiver command"), and the search
@@ -29,15 +27,6 @@ const number = (value: string): number => {
 /** Vectors print as plain arrays (JSON.stringify would make a Float32Array an object). */
 function plain<T extends { vector?: Float32Array }>(r: T): Omit<T, 'vector'> & { vector?: number[] } {
   return r.vector ? { ...r, vector: Array.from(r.vector) } : (r as Omit<T, 'vector'>);
-}
-
-async function withDb<T>(dbPath: string, write: boolean, fn: (db: Database) => Promise<T>): Promise<T> {
-  const db = await open(dbPath, write ? { create: false } : { readOnly: true });
-  try {
-    return await fn(db);
-  } finally {
-    await db.close();
-  }
 }
 
 export function addRecordCommands(program: Command): void {

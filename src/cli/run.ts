@@ -1,5 +1,7 @@
 import { CommanderError, InvalidArgumentError, type Command } from 'commander';
 import { ExitCode, reportError, reportUsage, type OutputOptions } from './output.js';
+import type { Database } from '../engine/database.js';
+import { open } from '../engine/open.js';
 
 type Action = (...args: never[]) => Promise<number | void>;
 
@@ -48,3 +50,13 @@ export const time = (value: string): number => {
   if (!Number.isFinite(n)) throw new InvalidArgumentError(`must be an ISO 8601 time or milliseconds, got ${JSON.stringify(value)}`);
   return n;
 };
+
+/** Opens `dbPath` (read-only unless `write`), runs `fn`, closes: the CLI's one way to hold a database. */
+export async function withDb<T>(dbPath: string, write: boolean, fn: (db: Database) => Promise<T>): Promise<T> {
+  const db = await open(dbPath, write ? { create: false } : { readOnly: true });
+  try {
+    return await fn(db);
+  } finally {
+    await db.close();
+  }
+}
