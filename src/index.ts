@@ -55,7 +55,7 @@ export { LocalEmbedder, type LocalModel } from './embedder/local-embedder.js';
 export type { FusionRule } from './vault/fusion.js';
 export type { VerifyMode } from './engine/vector-check.js';
 export { TransformersEmbedder, type TransformersOptions } from './embedder/transformers-embedder.js';
-export { chunkText, type ChunkOptions } from './embedder/chunker.js';
+export { chunkText, type ChunkOptions } from './vault/chunker.js';
 export { tokenize } from './embedder/tokenize.js';
 export type { EmbedderOption } from './embedder/resolve.js';
 export type { ChunkInfo, DocumentInfo, DocumentInput, Lineage } from './vault/document.js';

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import { chunkText } from '../embedder/chunker.js';
+import { chunkText } from '../vault/chunker.js';
 import type { VaultHandle } from '../engine/vault-handle.js';
 import { open } from '../engine/open.js';
 import { ioError, ValidationError } from '../errors.js';

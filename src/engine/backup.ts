@@ -7,7 +7,7 @@ import { decodeIdentity, type Identity } from '../format/identity.js';
 import { readIfExists, sameBytes, type FileSystem } from '../fs/file-system.js';
 import { decodeManifest } from '../segments/manifest.js';
 import { decodeSnapshot } from '../segments/snapshot-file.js';
-import type { RootRecord } from './root-record.js';
+import type { RootRecord } from '../format/root-record.js';
 import { parseWalHeader, randomSalt, walHeader } from '../wal/frame.js';
 import { readFrames } from '../wal/wal-reader.js';
 import { readRef } from './recovery.js';

@@ -7,11 +7,12 @@ import { nodeFileSystem, type FileSystem } from '../fs/file-system.js';
 import { decodeManifest } from '../segments/manifest.js';
 import { decodeSegment } from '../segments/segment-file.js';
 import { decodeSnapshot } from '../segments/snapshot-file.js';
-import { decodeRecord } from '../wal/records.js';
+import { decodeRecord } from '../format/records.js';
 import { readRef } from './recovery.js';
 import { scanWal, type DroppedSpan } from '../wal/wal-reader.js';
 import { readEmbedderManifest, rehydrate } from '../embedder/resolve.js';
-import { verifyEmbedder, verifyLog, type RootRecord } from './root-record.js';
+import type { RootRecord } from '../format/root-record.js';
+import { verifyEmbedder, verifyLog } from './file-references.js';
 
 export interface CheckProblem {
   file: string;

@@ -10,7 +10,7 @@ import { encodeSegment } from '../segments/segment-file.js';
 import { encodeSnapshot } from '../segments/snapshot-file.js';
 import { isPersistent } from '../vault/index/vector-index.js';
 import type { FileRef, SegmentRef, VaultState } from '../vault/vault-state.js';
-import type { DbState } from './state.js';
+import type { DbState } from '../vault/db-state.js';
 
 export interface CheckpointResult {
   epoch: number;

@@ -11,8 +11,8 @@ import type { Layer } from '../vault/layers.js';
 import type { StoredRecord } from '../vault/record-store.js';
 import type { Retention, StoredTrace } from '../vault/traces.js';
 import type { Quota } from '../vault/vault-state.js';
-import { vectorsLoaded, type DbState } from './state.js';
-import { checkVaultName } from './validate.js';
+import { vectorsLoaded, type DbState } from '../vault/db-state.js';
+import { checkVaultName } from '../vault/names.js';
 
 /**
  * Export format (README "Export and import"): a directory of UTF-8 JSON and JSON Lines files in a

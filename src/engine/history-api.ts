@@ -5,7 +5,7 @@ import type { Layer, ResourceValue } from '../vault/layers.js';
 import type { Payload } from '../vault/payload.js';
 import type { Retention } from '../vault/traces.js';
 import type { VaultState } from '../vault/vault-state.js';
-import type { Op } from '../wal/records.js';
+import type { Op } from '../format/records.js';
 import {
   branchCreateOp,
   branchDeleteOp,
@@ -18,7 +18,7 @@ import {
   type CommitInput,
   type TraceOptions,
 } from './history-ops.js';
-import { checkId, MAX_ID_BYTES } from './validate.js';
+import { checkId, MAX_ID_BYTES } from '../vault/names.js';
 import { checkOptionTypes, TRACE_LIST_OPTIONS, TRACE_PUT_OPTIONS } from './option-types.js';
 import { insertOp, type VaultHost } from './vault-handle.js';
 

@@ -19,13 +19,14 @@ import { randomSalt } from '../wal/frame.js';
 import { fencedFileSystem } from '../lock/fenced-fs.js';
 import { decodeManifest, encodeManifest } from '../segments/manifest.js';
 import { encodeSnapshot } from '../segments/snapshot-file.js';
-import { verifyEmbedder, type RootRecord } from './root-record.js';
+import type { RootRecord } from '../format/root-record.js';
+import { verifyEmbedder } from './file-references.js';
 import type { EmbedderManifest } from '../embedder/embedder.js';
 import { referencedFiles, removeUnreferenced } from './checkpoint.js';
 import { Database } from './database.js';
 import { checkAgainstIdentity, identityFields, resolveOptions, type OpenOptions, type ResolvedOptions } from './options.js';
 import { loadSegmented, loadSnapshot, replayWal } from './recovery.js';
-import { emptyState, releaseVectors, type DbState } from './state.js';
+import { emptyState, releaseVectors, type DbState } from '../vault/db-state.js';
 
 /** Entries a directory may hold and still count as empty (no database yet). */
 const HARMLESS = new Set<string>([

@@ -5,14 +5,14 @@ import { decodeIdentity, type Identity } from '../format/identity.js';
 import { INTENT } from './reembed.js';
 import { readIfExists, sameBytes, type FileSystem } from '../fs/file-system.js';
 import { decodeManifest } from '../segments/manifest.js';
-import { decodeRecord, type Op } from '../wal/records.js';
+import { decodeRecord, type Op } from '../format/records.js';
 import { findValidFrame, readFrames } from '../wal/wal-reader.js';
 import { parseWalHeader } from '../wal/frame.js';
 import { readEmbedderManifest } from '../embedder/resolve.js';
-import { verifyEmbedder, verifyLog } from './root-record.js';
-import { applyOp } from './apply.js';
+import { verifyEmbedder, verifyLog } from './file-references.js';
+import { applyOp } from '../vault/apply.js';
 import { loadSegmented, loadSnapshot } from './recovery.js';
-import { releaseVectors, type DbState } from './state.js';
+import { releaseVectors, type DbState } from '../vault/db-state.js';
 
 /**
  * How a read-only process follows a live writer (FORMAT.md "Readers").

@@ -7,9 +7,9 @@ import type { Payload } from '../vault/payload.js';
 import { recordBytes } from '../vault/record-store.js';
 import type { VaultState } from '../vault/vault-state.js';
 import type { EraseWhereOptions, PatchSpec } from '../vault/vault.js';
-import type { RecordOp } from '../wal/record-ops-codec.js';
-import type { Op } from '../wal/records.js';
-import { checkId } from './validate.js';
+import type { RecordOp } from '../format/record-ops-codec.js';
+import type { Op } from '../format/records.js';
+import { checkId } from '../vault/names.js';
 
 /** What a record looks like to an op being built: its payload and document. */
 interface Entry {

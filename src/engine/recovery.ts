@@ -15,12 +15,12 @@ import { LabelSet } from '../vault/index/label-set.js';
 import { checkGraphHeader, GRAPH_HEADER_BYTES, HnswIndex, type HnswGraph } from '../vault/index/hnsw-index.js';
 import { checksumFile } from '../fs/checksum.js';
 import { createIndex, VaultState, type FileRef, type SegmentRef } from '../vault/vault-state.js';
-import { decodeRecord } from '../wal/records.js';
+import { decodeRecord } from '../format/records.js';
 import { scanWal, type DroppedSpan, type WalFrame } from '../wal/wal-reader.js';
 import type { WalHeader } from '../wal/frame.js';
-import { verifyLog } from './root-record.js';
-import { applyOp } from './apply.js';
-import { emptyState, releaseVectors, type DbState } from './state.js';
+import { verifyLog } from './file-references.js';
+import { applyOp } from '../vault/apply.js';
+import { emptyState, releaseVectors, type DbState } from '../vault/db-state.js';
 import type { Identity } from '../format/identity.js';
 
 /** What opening the database found and did (db.stats().recovery). */

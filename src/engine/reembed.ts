@@ -12,7 +12,7 @@ import { RecordStore, type StoredRecord } from '../vault/record-store.js';
 import { createIndex, VaultState } from '../vault/vault-state.js';
 import { PayloadIndex } from '../vault/payload-index.js';
 import { writeSegmentedCheckpoint, writeSnapshotCheckpoint } from './checkpoint.js';
-import { emptyState, vectorsLoaded, type DbState } from './state.js';
+import { emptyState, vectorsLoaded, type DbState } from '../vault/db-state.js';
 
 /**
  * Re-embedding switches IDENTITY (the dimension may change), TEXT_EMBEDDER.manifest, the

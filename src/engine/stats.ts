@@ -10,7 +10,7 @@ import type { Quota } from '../vault/vault-state.js';
 import type { Retention } from '../vault/traces.js';
 import type { RecoveryReport } from './recovery.js';
 import type { LeaseStatus } from '../lock/reader-lease.js';
-import type { DbState } from './state.js';
+import type { DbState } from '../vault/db-state.js';
 
 export interface VaultStats {
   name: string;

@@ -1,28 +1,9 @@
 import { QuotaExceededError, ValidationError } from '../errors.js';
 import { recordBytes } from '../vault/record-store.js';
 import type { Quota } from '../vault/vault-state.js';
-import type { Op } from '../wal/records.js';
-import type { DbState } from './state.js';
+import type { Op } from '../format/records.js';
+import type { DbState } from '../vault/db-state.js';
 import { sizeEffects } from './record-ops.js';
-
-/** README "Names and limits". */
-export const VAULT_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
-export const MAX_ID_BYTES = 256;
-
-export function checkVaultName(name: unknown, field = 'name'): string {
-  if (typeof name !== 'string' || !VAULT_NAME.test(name)) {
-    throw new ValidationError(field, `vault names match ${VAULT_NAME.source}, got ${JSON.stringify(name)}`);
-  }
-  return name;
-}
-
-export function checkId(id: unknown, field = 'id'): string {
-  if (typeof id !== 'string' || id.length === 0) throw new ValidationError(field, 'must be a non-empty string');
-  const bytes = Buffer.byteLength(id, 'utf8');
-  if (bytes > MAX_ID_BYTES) throw new ValidationError(field, `is ${bytes} UTF-8 bytes, over the ${MAX_ID_BYTES}-byte limit`);
-  if (id.isWellFormed && !id.isWellFormed()) throw new ValidationError(field, 'is not well-formed UTF-16 (lone surrogate)');
-  return id;
-}
 
 export function checkQuota(quota: unknown, field = 'quota'): Quota {
   if (quota === undefined || quota === null) return {};

@@ -1,7 +1,7 @@
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import type { Embedder } from '../embedder/embedder.js';
 import { Branches, Layers, Traces } from './history-api.js';
-import { chunkText, type ChunkOptions } from '../embedder/chunker.js';
+import { chunkText, type ChunkOptions } from '../vault/chunker.js';
 import { checkChunk, checkText, lineageOf, type ChunkInfo, type DocumentInfo, type DocumentInput, type EmbeddedDocumentInput, type EmbeddingSource } from '../vault/document.js';
 import { norm, toVector } from '../format/vector.js';
 import type { Payload } from '../vault/payload.js';
@@ -15,10 +15,10 @@ import { checkKnobs, searchWithKnobs } from '../vault/search-knobs.js';
 import { checkScanOptions, countRecords, getMany, scanRecords } from '../vault/record-reads.js';
 import { eraseWhereOp, patchOp, patchWhereOp, RecordView } from './record-ops.js';
 import type { VaultState } from '../vault/vault-state.js';
-import type { Op } from '../wal/records.js';
-import type { DbState } from './state.js';
-import { checkId } from './validate.js';
-import { mapInSlices } from './loop-turns.js';
+import type { Op } from '../format/records.js';
+import type { DbState } from '../vault/db-state.js';
+import { checkId } from '../vault/names.js';
+import { mapInSlices } from '../util/loop-turns.js';
 import { BM25_OPTIONS, CHUNK_OPTIONS, checkOptionTypes, SEARCH_OPTIONS } from './option-types.js';
 
 /** What a vault handle needs from its database. */

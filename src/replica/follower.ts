@@ -4,7 +4,7 @@ import { CorruptionError, NotFoundError } from '../errors.js';
 import { FileName } from '../format/constants.js';
 import { crc32c } from '../format/crc.js';
 import type { ObjectStore } from '../object-store/store.js';
-import type { RootRecord } from '../engine/root-record.js';
+import type { RootRecord } from '../format/root-record.js';
 import { decodeManifest } from '../segments/manifest.js';
 import { randomSalt } from '../wal/frame.js';
 import { ROOT_KEY, ROOT_MAGIC, checkChunkLog, chunkKey, decodeChunk, decodeJson, frameBytes, parseChunkKey, type Root, type ShippedFile } from './layout.js';

@@ -11,7 +11,7 @@ import type { Layer } from '../vault/layers.js';
 import { TextIndex } from '../text/text-index.js';
 import { PayloadIndex } from '../vault/payload-index.js';
 import type { Retention, StoredTrace } from '../vault/traces.js';
-import { decodeLayer, decodeRetention, decodeTrace, encodeLayer, encodeRetention, encodeTrace } from '../vault/history-codec.js';
+import { decodeLayer, decodeRetention, decodeTrace, encodeLayer, encodeRetention, encodeTrace } from '../format/history-codec.js';
 
 /**
  * A vault as it is written at a checkpoint (FORMAT.md "Vault sections"): a meta section,

@@ -1,5 +1,5 @@
 import { ValidationError } from '../errors.js';
-import { checkId } from '../engine/validate.js';
+import { checkId } from './names.js';
 import { compileFilter, type Filter } from './filter.js';
 import { accepts, countMatching } from './matching.js';
 import { clonePayload } from './payload.js';

@@ -1,4 +1,4 @@
-import type { ChunkOptions } from '../embedder/chunker.js';
+import type { ChunkOptions } from './chunker.js';
 import type { Branches, Layers, Traces } from '../engine/history-api.js';
 import type { DocumentInfo, DocumentInput, EmbeddedDocumentInput, EmbeddingSource } from './document.js';
 import type { Payload } from './payload.js';

@@ -1,6 +1,6 @@
-import { encode } from '../format/codec.js';
-import { RecordType } from '../format/constants.js';
-import type { Payload } from '../vault/payload.js';
+import { encode } from './codec.js';
+import { RecordType } from './constants.js';
+import type { Payload } from './payload.js';
 
 /**
  * The everyday-API operations (FORMAT.md "Record bodies", types 16 and 17). Both carry the ids

@@ -1,7 +1,38 @@
-import { decode, encode } from '../format/codec.js';
-import type { Layer, ResourceValue } from './layers.js';
+import { decode, encode } from './codec.js';
 import type { Payload } from './payload.js';
-import type { Retention, StoredTrace } from './traces.js';
+
+/** A resource value: a plain object (payload rules), or null for a deletion that shadows older layers. */
+export type ResourceValue = Payload | null;
+
+export interface Layer {
+  id: string;
+  /** Parent layer id, or null for the first layer of a chain. */
+  parent: string | null;
+  /** The branch it was committed on (informational). */
+  branch: string | null;
+  meta: Payload | null;
+  /** Commit time, ms since the epoch. */
+  at: number;
+  resources: Map<string, ResourceValue>;
+  /** Encoded size of the resources, for stats. */
+  bytes: number;
+}
+
+export interface StoredTrace {
+  key: string;
+  /** Completion time, ms since the epoch: traces are ordered by (at, key). */
+  at: number;
+  /** The trace as stored: an embedded msgpack document. */
+  bytes: Uint8Array;
+  /** Record ids and layer ids the trace used. */
+  links: { records: string[]; layers: string[] };
+}
+
+export interface Retention {
+  maxCount?: number;
+  maxBytes?: number;
+  maxAgeMs?: number;
+}
 
 /**
  * The msgpack forms of layers, traces and retention, shared by log records and segments

@@ -1,7 +1,7 @@
 import { encode } from '../format/codec.js';
-import { applyPatch } from '../vault/patch.js';
-import type { VaultState } from '../vault/vault-state.js';
-import type { RecordOp } from '../wal/record-ops-codec.js';
+import { applyPatch } from './patch.js';
+import type { VaultState } from './vault-state.js';
+import type { RecordOp } from '../format/record-ops-codec.js';
 
 /** Erases each id as 'erase' does (graph, text index, payload indexes, store), in one pass. */
 export function applyEraseMany(vault: VaultState, ids: readonly string[], lsn: number): void {

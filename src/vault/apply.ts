@@ -1,8 +1,8 @@
-import type { Op } from '../wal/records.js';
-import { createIndex, VaultState } from '../vault/vault-state.js';
-import { PayloadIndex } from '../vault/payload-index.js';
-import { StoredRecord } from '../vault/record-store.js';
-import type { DbState } from './state.js';
+import type { Op } from '../format/records.js';
+import { createIndex, VaultState } from './vault-state.js';
+import { PayloadIndex } from './payload-index.js';
+import { StoredRecord } from './record-store.js';
+import type { DbState } from './db-state.js';
 import { applyEraseMany, applyPatchOp } from './apply-records.js';
 
 /**

@@ -1,6 +1,6 @@
 import { ValidationError } from '../errors.js';
-import type { DocumentInput } from '../vault/document.js';
-import { wordSpans } from './tokenize.js';
+import type { DocumentInput } from './document.js';
+import { wordSpans } from '../embedder/tokenize.js';
 
 export interface ChunkOptions {
   /** Target chunk length in characters (default 1000). A single longer word is its own chunk. */

@@ -1,14 +1,12 @@
-import { guarded } from '../format/decode-guard.js';
+import { guarded } from './decode-guard.js';
 import { CorruptionError } from '../errors.js';
-import { decode, encode } from '../format/codec.js';
-import { FileName, RecordType } from '../format/constants.js';
-import { vectorFromBytes, vectorToBytes } from '../format/vector.js';
-import type { Payload } from '../vault/payload.js';
-import { decodeDocument, encodeDocument, type DocumentInfo } from '../vault/document.js';
-import type { Layer } from '../vault/layers.js';
-import type { Retention, StoredTrace } from '../vault/traces.js';
-import { decodeLayer, decodeRetention, decodeTrace, encodeLayer, encodeRetention, encodeTrace } from '../vault/history-codec.js';
-import type { Quota } from '../vault/vault-state.js';
+import { decode, encode } from './codec.js';
+import { FileName, RecordType } from './constants.js';
+import { vectorFromBytes, vectorToBytes } from './vector.js';
+import type { Payload } from './payload.js';
+import { decodeDocument, encodeDocument, type DocumentInfo } from './document-codec.js';
+import { decodeLayer, decodeRetention, decodeTrace, encodeLayer, encodeRetention, encodeTrace, type Layer, type Retention, type StoredTrace } from './history-codec.js';
+import type { Quota } from './quota.js';
 import { decodeRecordOp, encodeRecordOp, type RecordOp } from './record-ops-codec.js';
 
 /**

@@ -1,7 +1,7 @@
 import type { Identity } from '../format/identity.js';
-import type { VaultState } from '../vault/vault-state.js';
-import type { VectorBlock } from '../segments/vector-block.js';
-import type { RootRecord } from './root-record.js';
+import type { VaultState } from './vault-state.js';
+import type { StoredVectors } from './stored-vectors.js';
+import type { RootRecord } from '../format/root-record.js';
 
 /** Everything a database holds in memory; what a checkpoint writes and recovery rebuilds. */
 export interface DbState {
@@ -22,7 +22,7 @@ export interface DbState {
    * started: prefetchVectors() starts them once the state is in use (after open, so that they do
    * not slow it), releaseVectors() closes their files when the state is thrown away instead.
    */
-  unread: VectorBlock[];
+  unread: StoredVectors[];
 }
 
 export function emptyState(identity: Identity): DbState {
