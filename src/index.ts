@@ -1,17 +1,17 @@
 export { open } from './replica/open.js';
 export type { OpenOptions, ReplicateOptions } from './replica/open.js';
 /** The options of a local open (OpenOptions without object storage), as import and the integrations take them. */
-export type { OpenOptions as LocalOpenOptions } from './engine/options.js';
+export type { OpenOptions as LocalOpenOptions } from './engine/open/options.js';
 export type { S3Options } from './object-store/s3-store.js';
 export type { ReplicationStats } from './replica/shipper.js';
 export type { ReplicaStats } from './replica/follower.js';
 export type { Database, DatabaseStatus, BatchOp, CompactResult } from './engine/database.js';
-export type { CheckpointResult } from './engine/checkpoint.js';
-export type { DatabaseStats, VaultStats, FileStats, ReplicationStatus } from './engine/stats.js';
-export type { RecoveryReport, RecoveryPolicy } from './engine/recovery.js';
-export type { Vault, VaultInfo, RecordInput, RecordOutput, ScanOptions, ScanPage, ScannedRecord, RecordsOptions, PatchSpec, EraseWhereOptions } from './vault/vault.js';
+export type { CheckpointResult } from './engine/maintenance/checkpoint.js';
+export type { DatabaseStats, VaultStats, FileStats, ReplicationStatus } from './engine/maintenance/stats.js';
+export type { RecoveryReport, RecoveryPolicy } from './engine/open/load.js';
+export type { Vault, VaultInfo, RecordInput, RecordOutput, ScanOptions, ScanPage, ScannedRecord, RecordsOptions, PatchSpec, EraseWhereOptions } from './api/vault.js';
 export type { SearchKnobs, HitExtras } from './vault/search-options.js';
-export type { RecordBatchOp } from './engine/record-ops.js';
+export type { RecordBatchOp } from './engine/ops/record-ops.js';
 export type { Hit, SearchOptions, SearchMode } from './vault/search.js';
 export type { Bm25Params } from './text/text-index.js';
 export type { Filter } from './vault/filter.js';
@@ -39,21 +39,21 @@ export {
   type LockHolder,
   type DriftField,
 } from './errors.js';
-export { checkDatabase, type CheckReport, type CheckProblem } from './engine/check.js';
-export { destroy, restore, type MaintenanceOptions } from './engine/maintenance.js';
-export { importDatabase, type ImportDatabaseOptions, type ImportDatabaseResult } from './engine/import-database.js';
-export type { BackupResult } from './engine/backup.js';
-export type { RefreshResult } from './engine/reader.js';
-export type { Layers, Branches, Traces, LayerView, LayerSummary, Change, TraceEntry } from './engine/history-api.js';
-export type { CommitInput, TraceOptions } from './engine/history-ops.js';
+export { checkDatabase, type CheckReport, type CheckProblem } from './engine/maintenance/check.js';
+export { destroy, restore, type MaintenanceOptions } from './engine/maintenance/offline.js';
+export { importDatabase, type ImportDatabaseOptions, type ImportDatabaseResult } from './engine/interchange/import-database.js';
+export type { BackupResult } from './engine/maintenance/backup.js';
+export type { RefreshResult } from './engine/open/reader.js';
+export type { Layers, Branches, Traces, LayerView, LayerSummary, Change, TraceEntry } from './api/history-api.js';
+export type { CommitInput, TraceOptions } from './engine/ops/history-ops.js';
 export type { Retention } from './vault/traces.js';
 export type { ResourceValue } from './vault/layers.js';
-export type { ReembedResult } from './engine/reembed.js';
-export type { ExportSummary } from './engine/export.js';
+export type { ReembedResult } from './engine/maintenance/reembed.js';
+export type { ExportSummary } from './engine/interchange/export.js';
 export type { LeaseStatus, LeaseInfo } from './lock/reader-lease.js';
 export { LocalEmbedder, type LocalModel } from './embedder/local-embedder.js';
 export type { FusionRule } from './vault/fusion.js';
-export type { VerifyMode } from './engine/vector-check.js';
+export type { VerifyMode } from './engine/open/vector-check.js';
 export { TransformersEmbedder, type TransformersOptions } from './embedder/transformers-embedder.js';
 export { chunkText, type ChunkOptions } from './vault/chunker.js';
 export { tokenize } from './embedder/tokenize.js';

@@ -1,8 +1,8 @@
-import { CorruptionError } from '../errors.js';
-import type { EmbedderManifest } from '../embedder/embedder.js';
-import { FileName } from '../format/constants.js';
-import type { RootRecord } from '../format/root-record.js';
-import type { WalHeader } from '../wal/frame.js';
+import { CorruptionError } from '../../errors.js';
+import type { EmbedderManifest } from '../../embedder/embedder.js';
+import { FileName } from '../../format/constants.js';
+import type { RootRecord } from '../../format/root-record.js';
+import type { WalHeader } from '../../wal/frame.js';
 
 /**
  * The log must be the one the root names: present, and carrying the root's log id. A log

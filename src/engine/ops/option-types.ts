@@ -1,4 +1,4 @@
-import { ConfigError, ValidationError } from '../errors.js';
+import { ConfigError, ValidationError } from '../../errors.js';
 
 /**
  * Type checks for the public option objects, so `exact: 'yes'` or `readOnly: 'no'` is refused

@@ -1,9 +1,9 @@
-import { CorruptionError, ValidationError } from '../errors.js';
-import { checkChunk, checkText, type DocumentInfo } from '../vault/document.js';
-import type { Layer, ResourceValue } from '../vault/layers.js';
-import { validatePayload, type Payload } from '../vault/payload.js';
+import { CorruptionError, ValidationError } from '../../errors.js';
+import { checkChunk, checkText, type DocumentInfo } from '../../vault/document.js';
+import type { Layer, ResourceValue } from '../../vault/layers.js';
+import { validatePayload, type Payload } from '../../vault/payload.js';
 import { fromJson, type ImportedVault } from './export.js';
-import { checkIri } from './history-ops.js';
+import { checkIri } from '../ops/history-ops.js';
 
 /** A document from an export, checked; its lineage is kept as it was. */
 export function importedDocument(value: unknown, maxBytes: number): DocumentInfo | null {

@@ -1,18 +1,18 @@
 import * as path from 'node:path';
-import { CorruptionError, SchemaError } from '../errors.js';
-import { FORMAT_VERSION, FileName } from '../format/constants.js';
-import { decodeIdentity, type Identity } from '../format/identity.js';
-import { decodeSectionedHeader } from '../format/sectioned-file.js';
-import { nodeFileSystem, type FileSystem } from '../fs/file-system.js';
-import { decodeManifest } from '../segments/manifest.js';
-import { decodeSegment } from '../segments/segment-file.js';
-import { decodeSnapshot } from '../segments/snapshot-file.js';
-import { decodeRecord } from '../format/records.js';
-import { readRef } from './recovery.js';
-import { scanWal, type DroppedSpan } from '../wal/wal-reader.js';
-import { readEmbedderManifest, rehydrate } from '../embedder/resolve.js';
-import type { RootRecord } from '../format/root-record.js';
-import { verifyEmbedder, verifyLog } from './file-references.js';
+import { CorruptionError, SchemaError } from '../../errors.js';
+import { FORMAT_VERSION, FileName } from '../../format/constants.js';
+import { decodeIdentity, type Identity } from '../../format/identity.js';
+import { decodeSectionedHeader } from '../../format/sectioned-file.js';
+import { nodeFileSystem, type FileSystem } from '../../fs/file-system.js';
+import { decodeManifest } from '../../segments/manifest.js';
+import { decodeSegment } from '../../segments/segment-file.js';
+import { decodeSnapshot } from '../../segments/snapshot-file.js';
+import { decodeRecord } from '../../format/records.js';
+import { readRef } from '../open/load.js';
+import { scanWal, type DroppedSpan } from '../../wal/wal-reader.js';
+import { readEmbedderManifest, rehydrate } from '../../embedder/resolve.js';
+import type { RootRecord } from '../../format/root-record.js';
+import { verifyEmbedder, verifyLog } from '../open/file-references.js';
 
 export interface CheckProblem {
   file: string;

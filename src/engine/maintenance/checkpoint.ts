@@ -1,16 +1,16 @@
-import { checksumFile } from '../fs/checksum.js';
+import { checksumFile } from '../../fs/checksum.js';
 import * as path from 'node:path';
-import { FileName, SEGMENT_FILE_PATTERN, TMP_SUFFIX, graphPath, segmentPath } from '../format/constants.js';
-import { crc32c } from '../format/crc.js';
-import { sectionedByteLength } from '../format/sectioned-file.js';
-import { atomicReplace } from '../fs/atomic-replace.js';
-import type { FileSystem } from '../fs/file-system.js';
-import { encodeManifest, type Manifest } from '../segments/manifest.js';
-import { encodeSegment } from '../segments/segment-file.js';
-import { encodeSnapshot } from '../segments/snapshot-file.js';
-import { isPersistent } from '../vault/index/vector-index.js';
-import type { FileRef, SegmentRef, VaultState } from '../vault/vault-state.js';
-import type { DbState } from '../vault/db-state.js';
+import { FileName, SEGMENT_FILE_PATTERN, TMP_SUFFIX, graphPath, segmentPath } from '../../format/constants.js';
+import { crc32c } from '../../format/crc.js';
+import { sectionedByteLength } from '../../format/sectioned-file.js';
+import { atomicReplace } from '../../fs/atomic-replace.js';
+import type { FileSystem } from '../../fs/file-system.js';
+import { encodeManifest, type Manifest } from '../../segments/manifest.js';
+import { encodeSegment } from '../../segments/segment-file.js';
+import { encodeSnapshot } from '../../segments/snapshot-file.js';
+import { isPersistent } from '../../vault/index/vector-index.js';
+import type { FileRef, SegmentRef, VaultState } from '../../vault/vault-state.js';
+import type { DbState } from '../../vault/db-state.js';
 
 export interface CheckpointResult {
   epoch: number;

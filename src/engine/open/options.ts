@@ -1,10 +1,10 @@
-import { ConfigError } from '../errors.js';
-import { checkOptionTypes, OPEN_OPTIONS } from './option-types.js';
-import { METRICS, STORAGE_MODES, type Identity, type IndexConfig, type Metric, type StorageMode } from '../format/identity.js';
-import type { FileSystem } from '../fs/file-system.js';
-import type { EmbedderOption } from '../embedder/resolve.js';
-import { DURABILITY_MODES, type Durability } from '../wal/wal-writer.js';
-import type { RecoveryPolicy } from './recovery.js';
+import { ConfigError } from '../../errors.js';
+import { checkOptionTypes, OPEN_OPTIONS } from '../ops/option-types.js';
+import { METRICS, STORAGE_MODES, type Identity, type IndexConfig, type Metric, type StorageMode } from '../../format/identity.js';
+import type { FileSystem } from '../../fs/file-system.js';
+import type { EmbedderOption } from '../../embedder/resolve.js';
+import { DURABILITY_MODES, type Durability } from '../../wal/wal-writer.js';
+import type { RecoveryPolicy } from './load.js';
 import { VERIFY_MODES, type VerifyMode } from './vector-check.js';
 
 export interface OpenOptions {

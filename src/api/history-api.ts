@@ -17,9 +17,9 @@ import {
   tracePutOp,
   type CommitInput,
   type TraceOptions,
-} from './history-ops.js';
+} from '../engine/ops/history-ops.js';
 import { checkId, MAX_ID_BYTES } from '../vault/names.js';
-import { checkOptionTypes, TRACE_LIST_OPTIONS, TRACE_PUT_OPTIONS } from './option-types.js';
+import { checkOptionTypes, TRACE_LIST_OPTIONS, TRACE_PUT_OPTIONS } from '../engine/ops/option-types.js';
 import { insertOp, type VaultHost } from './vault-handle.js';
 
 export interface LayerView {

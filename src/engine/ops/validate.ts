@@ -1,8 +1,8 @@
-import { QuotaExceededError, ValidationError } from '../errors.js';
-import { recordBytes } from '../vault/record-store.js';
-import type { Quota } from '../vault/vault-state.js';
-import type { Op } from '../format/records.js';
-import type { DbState } from '../vault/db-state.js';
+import { QuotaExceededError, ValidationError } from '../../errors.js';
+import { recordBytes } from '../../vault/record-store.js';
+import type { Quota } from '../../vault/vault-state.js';
+import type { Op } from '../../format/records.js';
+import type { DbState } from '../../vault/db-state.js';
 import { sizeEffects } from './record-ops.js';
 
 export function checkQuota(quota: unknown, field = 'quota'): Quota {

@@ -1,18 +1,18 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { ConfigError, CorruptionError, EmbedderDriftError, NotFoundError, ioError } from '../errors.js';
-import { claimDestination, commitStaging, releaseClaim, removeStaleStaging, stagingPath } from './destination.js';
-import { decode } from '../format/codec.js';
-import { vectorFromBytes } from '../format/vector.js';
-import type { EmbedderManifest } from '../embedder/embedder.js';
-import { driftBetween } from '../embedder/resolve.js';
-import type { Identity } from '../format/identity.js';
-import type { Layer } from '../vault/layers.js';
-import type { StoredRecord } from '../vault/record-store.js';
-import type { Retention, StoredTrace } from '../vault/traces.js';
-import type { Quota } from '../vault/vault-state.js';
-import { vectorsLoaded, type DbState } from '../vault/db-state.js';
-import { checkVaultName } from '../vault/names.js';
+import { ConfigError, CorruptionError, EmbedderDriftError, NotFoundError, ioError } from '../../errors.js';
+import { claimDestination, commitStaging, releaseClaim, removeStaleStaging, stagingPath } from '../maintenance/destination.js';
+import { decode } from '../../format/codec.js';
+import { vectorFromBytes } from '../../format/vector.js';
+import type { EmbedderManifest } from '../../embedder/embedder.js';
+import { driftBetween } from '../../embedder/resolve.js';
+import type { Identity } from '../../format/identity.js';
+import type { Layer } from '../../vault/layers.js';
+import type { StoredRecord } from '../../vault/record-store.js';
+import type { Retention, StoredTrace } from '../../vault/traces.js';
+import type { Quota } from '../../vault/vault-state.js';
+import { vectorsLoaded, type DbState } from '../../vault/db-state.js';
+import { checkVaultName } from '../../vault/names.js';
 
 /**
  * Export format (README "Export and import"): a directory of UTF-8 JSON and JSON Lines files in a

@@ -1,11 +1,11 @@
-import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
-import { encode } from '../format/codec.js';
-import type { Layer, ResourceValue } from '../vault/layers.js';
-import { checkPayloadValue, validatePayload, type Payload } from '../vault/payload.js';
-import type { Retention, StoredTrace } from '../vault/traces.js';
-import type { VaultState } from '../vault/vault-state.js';
-import type { Op } from '../format/records.js';
-import { checkId } from '../vault/names.js';
+import { ConflictError, NotFoundError, ValidationError } from '../../errors.js';
+import { encode } from '../../format/codec.js';
+import type { Layer, ResourceValue } from '../../vault/layers.js';
+import { checkPayloadValue, validatePayload, type Payload } from '../../vault/payload.js';
+import type { Retention, StoredTrace } from '../../vault/traces.js';
+import type { VaultState } from '../../vault/vault-state.js';
+import type { Op } from '../../format/records.js';
+import { checkId } from '../../vault/names.js';
 
 /**
  * Builders for layer, branch and trace operations: validate against the vault as it will be

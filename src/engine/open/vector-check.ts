@@ -1,5 +1,5 @@
-import { CorruptionError, type QuiverError } from '../errors.js';
-import { prefetchVectors, vectorsLoaded, type DbState } from '../vault/db-state.js';
+import { CorruptionError, type QuiverError } from '../../errors.js';
+import { prefetchVectors, vectorsLoaded, type DbState } from '../../vault/db-state.js';
 
 /**
  * When stored vectors are checked (open option `verify`, README "Verification"). Open leaves each

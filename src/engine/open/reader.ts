@@ -1,18 +1,18 @@
 import * as path from 'node:path';
-import { CorruptionError } from '../errors.js';
-import { FileName } from '../format/constants.js';
-import { decodeIdentity, type Identity } from '../format/identity.js';
-import { INTENT } from './reembed.js';
-import { readIfExists, sameBytes, type FileSystem } from '../fs/file-system.js';
-import { decodeManifest } from '../segments/manifest.js';
-import { decodeRecord, type Op } from '../format/records.js';
-import { findValidFrame, readFrames } from '../wal/wal-reader.js';
-import { parseWalHeader } from '../wal/frame.js';
-import { readEmbedderManifest } from '../embedder/resolve.js';
+import { CorruptionError } from '../../errors.js';
+import { FileName } from '../../format/constants.js';
+import { decodeIdentity, type Identity } from '../../format/identity.js';
+import { INTENT } from '../maintenance/reembed.js';
+import { readIfExists, sameBytes, type FileSystem } from '../../fs/file-system.js';
+import { decodeManifest } from '../../segments/manifest.js';
+import { decodeRecord, type Op } from '../../format/records.js';
+import { findValidFrame, readFrames } from '../../wal/wal-reader.js';
+import { parseWalHeader } from '../../wal/frame.js';
+import { readEmbedderManifest } from '../../embedder/resolve.js';
 import { verifyEmbedder, verifyLog } from './file-references.js';
-import { applyOp } from '../vault/apply.js';
-import { loadSegmented, loadSnapshot } from './recovery.js';
-import { releaseVectors, type DbState } from '../vault/db-state.js';
+import { applyOp } from '../../vault/apply.js';
+import { loadSegmented, loadSnapshot } from './load.js';
+import { releaseVectors, type DbState } from '../../vault/db-state.js';
 
 /**
  * How a read-only process follows a live writer (FORMAT.md "Readers").

@@ -1,18 +1,18 @@
 import * as path from 'node:path';
-import { ConfigError, CorruptionError } from '../errors.js';
-import { FileName, TMP_SUFFIX } from '../format/constants.js';
-import { encodeIdentity, type Identity } from '../format/identity.js';
-import { atomicReplace } from '../fs/atomic-replace.js';
-import { overlay, readIfExists, type FileSystem } from '../fs/file-system.js';
-import type { Embedder } from '../embedder/embedder.js';
-import { encodeEmbedderManifest } from '../embedder/manifest-file.js';
-import { lineageOf } from '../vault/document.js';
-import { truncateLogFile } from '../wal/wal-file.js';
-import { RecordStore, type StoredRecord } from '../vault/record-store.js';
-import { createIndex, VaultState } from '../vault/vault-state.js';
-import { PayloadIndex } from '../vault/payload-index.js';
+import { ConfigError, CorruptionError } from '../../errors.js';
+import { FileName, TMP_SUFFIX } from '../../format/constants.js';
+import { encodeIdentity, type Identity } from '../../format/identity.js';
+import { atomicReplace } from '../../fs/atomic-replace.js';
+import { overlay, readIfExists, type FileSystem } from '../../fs/file-system.js';
+import type { Embedder } from '../../embedder/embedder.js';
+import { encodeEmbedderManifest } from '../../embedder/manifest-file.js';
+import { lineageOf } from '../../vault/document.js';
+import { truncateLogFile } from '../../wal/wal-file.js';
+import { RecordStore, type StoredRecord } from '../../vault/record-store.js';
+import { createIndex, VaultState } from '../../vault/vault-state.js';
+import { PayloadIndex } from '../../vault/payload-index.js';
 import { writeSegmentedCheckpoint, writeSnapshotCheckpoint } from './checkpoint.js';
-import { emptyState, vectorsLoaded, type DbState } from '../vault/db-state.js';
+import { emptyState, vectorsLoaded, type DbState } from '../../vault/db-state.js';
 
 /**
  * Re-embedding switches IDENTITY (the dimension may change), TEXT_EMBEDDER.manifest, the

@@ -1,16 +1,16 @@
-import type { ReplicationStats } from '../replica/shipper.js';
-import type { ReplicaStats } from '../replica/follower.js';
+import type { ReplicationStats } from '../../replica/shipper.js';
+import type { ReplicaStats } from '../../replica/follower.js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { LockHolder, QuiverError } from '../errors.js';
-import { FileName, SEGMENT_FILE_PATTERN } from '../format/constants.js';
-import type { Identity } from '../format/identity.js';
-import type { EmbedderManifest } from '../embedder/embedder.js';
-import type { Quota } from '../vault/vault-state.js';
-import type { Retention } from '../vault/traces.js';
-import type { RecoveryReport } from './recovery.js';
-import type { LeaseStatus } from '../lock/reader-lease.js';
-import type { DbState } from '../vault/db-state.js';
+import type { LockHolder, QuiverError } from '../../errors.js';
+import { FileName, SEGMENT_FILE_PATTERN } from '../../format/constants.js';
+import type { Identity } from '../../format/identity.js';
+import type { EmbedderManifest } from '../../embedder/embedder.js';
+import type { Quota } from '../../vault/vault-state.js';
+import type { Retention } from '../../vault/traces.js';
+import type { RecoveryReport } from '../open/load.js';
+import type { LeaseStatus } from '../../lock/reader-lease.js';
+import type { DbState } from '../../vault/db-state.js';
 
 export interface VaultStats {
   name: string;

@@ -9,17 +9,17 @@ import { validatePayload } from '../vault/payload.js';
 import { defaultMode } from '../vault/fusion.js';
 import { embedQuery } from '../text/query-weights.js';
 import { checkSearchOptions, copyPayload, type Hit, type SearchOptions } from '../vault/search.js';
-import type { EraseWhereOptions, PatchSpec, RecordInput, RecordOutput, RecordsOptions, ScannedRecord, ScanOptions, ScanPage, Vault, VaultInfo } from '../vault/vault.js';
+import type { EraseWhereOptions, PatchSpec, RecordInput, RecordOutput, RecordsOptions, ScannedRecord, ScanOptions, ScanPage, Vault, VaultInfo } from './vault.js';
 import type { Filter } from '../vault/filter.js';
 import { checkKnobs, searchWithKnobs } from '../vault/search-knobs.js';
 import { checkScanOptions, countRecords, getMany, scanRecords } from '../vault/record-reads.js';
-import { eraseWhereOp, patchOp, patchWhereOp, RecordView } from './record-ops.js';
+import { eraseWhereOp, patchOp, patchWhereOp, RecordView } from '../engine/ops/record-ops.js';
 import type { VaultState } from '../vault/vault-state.js';
 import type { Op } from '../format/records.js';
 import type { DbState } from '../vault/db-state.js';
 import { checkId } from '../vault/names.js';
 import { mapInSlices } from '../util/loop-turns.js';
-import { BM25_OPTIONS, CHUNK_OPTIONS, checkOptionTypes, SEARCH_OPTIONS } from './option-types.js';
+import { BM25_OPTIONS, CHUNK_OPTIONS, checkOptionTypes, SEARCH_OPTIONS } from '../engine/ops/option-types.js';
 
 /** What a vault handle needs from its database. */
 export interface VaultHost {

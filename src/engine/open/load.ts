@@ -1,27 +1,27 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { CorruptionError, ioError } from '../errors.js';
-import { FileName, SECTION_HEADER_SIZE, SectionKind } from '../format/constants.js';
-import { crc32c } from '../format/crc.js';
-import { isSymlinkRefusal, readIfExists, type FileSystem } from '../fs/file-system.js';
-import { decodeManifest } from '../segments/manifest.js';
-import { decodeSnapshot } from '../segments/snapshot-file.js';
-import type { VaultImage } from '../segments/vault-image.js';
-import { decodeSegment } from '../segments/segment-file.js';
-import { VectorBlock } from '../segments/vector-block.js';
-import { findSection, type Hole } from '../format/sectioned-file.js';
-import { LabelSet } from '../vault/index/label-set.js';
-import { checkGraphHeader, GRAPH_HEADER_BYTES, HnswIndex, type HnswGraph } from '../vault/index/hnsw-index.js';
-import { checksumFile } from '../fs/checksum.js';
-import { createIndex, VaultState, type FileRef, type SegmentRef } from '../vault/vault-state.js';
-import { decodeRecord } from '../format/records.js';
-import { scanWal, type DroppedSpan, type WalFrame } from '../wal/wal-reader.js';
-import type { WalHeader } from '../wal/frame.js';
+import { CorruptionError, ioError } from '../../errors.js';
+import { FileName, SECTION_HEADER_SIZE, SectionKind } from '../../format/constants.js';
+import { crc32c } from '../../format/crc.js';
+import { isSymlinkRefusal, readIfExists, type FileSystem } from '../../fs/file-system.js';
+import { decodeManifest } from '../../segments/manifest.js';
+import { decodeSnapshot } from '../../segments/snapshot-file.js';
+import type { VaultImage } from '../../segments/vault-image.js';
+import { decodeSegment } from '../../segments/segment-file.js';
+import { VectorBlock } from '../../segments/vector-block.js';
+import { findSection, type Hole } from '../../format/sectioned-file.js';
+import { LabelSet } from '../../vault/index/label-set.js';
+import { checkGraphHeader, GRAPH_HEADER_BYTES, HnswIndex, type HnswGraph } from '../../vault/index/hnsw-index.js';
+import { checksumFile } from '../../fs/checksum.js';
+import { createIndex, VaultState, type FileRef, type SegmentRef } from '../../vault/vault-state.js';
+import { decodeRecord } from '../../format/records.js';
+import { scanWal, type DroppedSpan, type WalFrame } from '../../wal/wal-reader.js';
+import type { WalHeader } from '../../wal/frame.js';
 import { verifyLog } from './file-references.js';
-import { applyOp } from '../vault/apply.js';
-import { emptyState, releaseVectors, type DbState } from '../vault/db-state.js';
-import type { Identity } from '../format/identity.js';
+import { applyOp } from '../../vault/apply.js';
+import { emptyState, releaseVectors, type DbState } from '../../vault/db-state.js';
+import type { Identity } from '../../format/identity.js';
 
 /** What opening the database found and did (db.stats().recovery). */
 export interface RecoveryReport {

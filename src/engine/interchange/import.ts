@@ -1,13 +1,13 @@
-import { ConflictError, CorruptionError } from '../errors.js';
-import type { EmbedderManifest } from '../embedder/embedder.js';
-import type { Op } from '../format/records.js';
-import { applyOp } from '../vault/apply.js';
+import { ConflictError, CorruptionError } from '../../errors.js';
+import type { EmbedderManifest } from '../../embedder/embedder.js';
+import type { Op } from '../../format/records.js';
+import { applyOp } from '../../vault/apply.js';
 import { fromJson, readExport, type ExportSummary, type ImportedVault } from './export.js';
-import { checkBranchName, checkLayer, checkRetention, pendingFor, tracePutOp } from './history-ops.js';
+import { checkBranchName, checkLayer, checkRetention, pendingFor, tracePutOp } from '../ops/history-ops.js';
 import { importedDocument, importedLayer, missing } from './import-helpers.js';
-import type { DbState } from '../vault/db-state.js';
-import { checkQuota, checkQuotas } from './validate.js';
-import { insertOp } from './vault-handle.js';
+import type { DbState } from '../../vault/db-state.js';
+import { checkQuota, checkQuotas } from '../ops/validate.js';
+import { insertOp } from '../../api/vault-handle.js';
 
 type Progress = (done: number, total: number) => void;
 

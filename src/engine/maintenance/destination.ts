@@ -1,8 +1,8 @@
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { ConflictError, ioError } from '../errors.js';
-import { isAlive } from '../lock/liveness.js';
+import { ConflictError, ioError } from '../../errors.js';
+import { isAlive } from '../../lock/liveness.js';
 
 /**
  * Where export, backup and restore write (README "Export and import", "Backup"). A destination

@@ -1,16 +1,16 @@
 import * as path from 'node:path';
 import * as fsp from 'node:fs/promises';
-import { CorruptionError, NotFoundError, QuiverError, ioError } from '../errors.js';
+import { CorruptionError, NotFoundError, QuiverError, ioError } from '../../errors.js';
 import { claimDestination, commitStaging, releaseClaim, removeStaleStaging, stagingPath } from './destination.js';
-import { FRAME_HEADER_SIZE, FileName } from '../format/constants.js';
-import { decodeIdentity, type Identity } from '../format/identity.js';
-import { readIfExists, sameBytes, type FileSystem } from '../fs/file-system.js';
-import { decodeManifest } from '../segments/manifest.js';
-import { decodeSnapshot } from '../segments/snapshot-file.js';
-import type { RootRecord } from '../format/root-record.js';
-import { parseWalHeader, randomSalt, walHeader } from '../wal/frame.js';
-import { readFrames } from '../wal/wal-reader.js';
-import { readRef } from './recovery.js';
+import { FRAME_HEADER_SIZE, FileName } from '../../format/constants.js';
+import { decodeIdentity, type Identity } from '../../format/identity.js';
+import { readIfExists, sameBytes, type FileSystem } from '../../fs/file-system.js';
+import { decodeManifest } from '../../segments/manifest.js';
+import { decodeSnapshot } from '../../segments/snapshot-file.js';
+import type { RootRecord } from '../../format/root-record.js';
+import { parseWalHeader, randomSalt, walHeader } from '../../wal/frame.js';
+import { readFrames } from '../../wal/wal-reader.js';
+import { readRef } from '../open/load.js';
 
 export interface BackupResult {
   path: string;

@@ -1,12 +1,12 @@
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { CorruptionError, LockedError, NotFoundError, QuiverError, ioError } from '../errors.js';
+import { CorruptionError, LockedError, NotFoundError, QuiverError, ioError } from '../../errors.js';
 import { checkOutside, claimDestination, commitStaging, releaseClaim, removeStaleStaging, stagingPath, type Claim } from './destination.js';
-import { FileName } from '../format/constants.js';
-import { nodeFileSystem } from '../fs/file-system.js';
-import { listLeases } from '../lock/reader-lease.js';
-import { WriterLock } from '../lock/writer-lock.js';
+import { FileName } from '../../format/constants.js';
+import { nodeFileSystem } from '../../fs/file-system.js';
+import { listLeases } from '../../lock/reader-lease.js';
+import { WriterLock } from '../../lock/writer-lock.js';
 import { backupDirectory, type BackupResult } from './backup.js';
 import { checkDatabase } from './check.js';
 

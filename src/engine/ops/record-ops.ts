@@ -1,15 +1,15 @@
-import { ValidationError } from '../errors.js';
-import type { DocumentInfo } from '../vault/document.js';
-import { compileFilter, type Filter } from '../vault/filter.js';
-import { isEmptyFilter, matchingRecords } from '../vault/matching.js';
-import { checkPatch, patchedPayload, type CheckedPatch } from '../vault/patch.js';
-import type { Payload } from '../vault/payload.js';
-import { recordBytes } from '../vault/record-store.js';
-import type { VaultState } from '../vault/vault-state.js';
-import type { EraseWhereOptions, PatchSpec } from '../vault/vault.js';
-import type { RecordOp } from '../format/record-ops-codec.js';
-import type { Op } from '../format/records.js';
-import { checkId } from '../vault/names.js';
+import { ValidationError } from '../../errors.js';
+import type { DocumentInfo } from '../../vault/document.js';
+import { compileFilter, type Filter } from '../../vault/filter.js';
+import { isEmptyFilter, matchingRecords } from '../../vault/matching.js';
+import { checkPatch, patchedPayload, type CheckedPatch } from '../../vault/patch.js';
+import type { Payload } from '../../vault/payload.js';
+import { recordBytes } from '../../vault/record-store.js';
+import type { VaultState } from '../../vault/vault-state.js';
+import type { EraseWhereOptions, PatchSpec } from '../../api/vault.js';
+import type { RecordOp } from '../../format/record-ops-codec.js';
+import type { Op } from '../../format/records.js';
+import { checkId } from '../../vault/names.js';
 
 /** What a record looks like to an op being built: its payload and document. */
 interface Entry {

@@ -1,10 +1,10 @@
-import type { ChunkOptions } from './chunker.js';
-import type { Branches, Layers, Traces } from '../engine/history-api.js';
-import type { DocumentInfo, DocumentInput, EmbeddedDocumentInput, EmbeddingSource } from './document.js';
-import type { Payload } from './payload.js';
-import type { Filter } from './filter.js';
-import type { Hit, SearchOptions } from './search.js';
-import type { Quota } from './vault-state.js';
+import type { ChunkOptions } from '../vault/chunker.js';
+import type { Branches, Layers, Traces } from './history-api.js';
+import type { DocumentInfo, DocumentInput, EmbeddedDocumentInput, EmbeddingSource } from '../vault/document.js';
+import type { Payload } from '../vault/payload.js';
+import type { Filter } from '../vault/filter.js';
+import type { Hit, SearchOptions } from '../vault/search.js';
+import type { Quota } from '../vault/vault-state.js';
 
 export interface RecordInput {
   id: string;
