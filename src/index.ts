@@ -41,7 +41,7 @@ export {
 } from './errors.js';
 export { checkDatabase, type CheckReport, type CheckProblem } from './engine/maintenance/check.js';
 export { destroy, restore, type MaintenanceOptions } from './engine/maintenance/offline.js';
-export { importDatabase, type ImportDatabaseOptions, type ImportDatabaseResult } from './engine/interchange/import-database.js';
+export { importDatabase, type ImportDatabaseOptions, type ImportDatabaseResult } from './engine/import-database.js';
 export type { BackupResult } from './engine/maintenance/backup.js';
 export type { RefreshResult } from './engine/open/reader.js';
 export type { Layers, Branches, Traces, LayerView, LayerSummary, Change, TraceEntry } from './api/history-api.js';

@@ -20,7 +20,8 @@ import {
 } from '../engine/ops/history-ops.js';
 import { checkId, MAX_ID_BYTES } from '../vault/names.js';
 import { checkOptionTypes, TRACE_LIST_OPTIONS, TRACE_PUT_OPTIONS } from '../engine/ops/option-types.js';
-import { insertOp, type VaultHost } from './vault-handle.js';
+import { insertOp } from '../engine/ops/record-ops.js';
+import type { VaultHost } from './vault-host.js';
 
 export interface LayerView {
   id: string;

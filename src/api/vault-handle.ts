@@ -1,11 +1,9 @@
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
-import type { Embedder } from '../embedder/embedder.js';
 import { Branches, Layers, Traces } from './history-api.js';
 import { chunkText, type ChunkOptions } from '../vault/chunker.js';
-import { checkChunk, checkText, lineageOf, type ChunkInfo, type DocumentInfo, type DocumentInput, type EmbeddedDocumentInput, type EmbeddingSource } from '../vault/document.js';
+import { checkChunk, checkText, lineageOf, type ChunkInfo, type DocumentInput, type EmbeddedDocumentInput, type EmbeddingSource } from '../vault/document.js';
 import { norm, toVector } from '../format/vector.js';
 import type { Payload } from '../vault/payload.js';
-import { validatePayload } from '../vault/payload.js';
 import { defaultMode } from '../vault/fusion.js';
 import { embedQuery } from '../text/query-weights.js';
 import { checkSearchOptions, copyPayload, type Hit, type SearchOptions } from '../vault/search.js';
@@ -13,42 +11,13 @@ import type { EraseWhereOptions, PatchSpec, RecordInput, RecordOutput, RecordsOp
 import type { Filter } from '../vault/filter.js';
 import { checkKnobs, searchWithKnobs } from '../vault/search-knobs.js';
 import { checkScanOptions, countRecords, getMany, scanRecords } from '../vault/record-reads.js';
-import { eraseWhereOp, patchOp, patchWhereOp, RecordView } from '../engine/ops/record-ops.js';
+import { eraseWhereOp, insertOp, patchOp, patchWhereOp, RecordView } from '../engine/ops/record-ops.js';
+import type { VaultHost } from './vault-host.js';
 import type { VaultState } from '../vault/vault-state.js';
 import type { Op } from '../format/records.js';
-import type { DbState } from '../vault/db-state.js';
 import { checkId } from '../vault/names.js';
 import { mapInSlices } from '../util/loop-turns.js';
 import { BM25_OPTIONS, CHUNK_OPTIONS, checkOptionTypes, SEARCH_OPTIONS } from '../engine/ops/option-types.js';
-
-/** What a vault handle needs from its database. */
-export interface VaultHost {
-  /** The state, after checking the database is open (throws otherwise). */
-  readable(): DbState;
-  /** The state, after checking the database is open for writing (throws otherwise). */
-  writable(): DbState;
-  maxPayloadBytes(): number;
-  /** The database's embedder; throws ConfigError when it has none. */
-  embedder(): Embedder;
-  /**
-   * Takes the next slot of the database's write order now, runs `build` in it (it may prepare
-   * asynchronously: the slot holds its place) and logs and applies what it returns.
-   */
-  mutate(build: () => Op[] | Promise<Op[]>, asBatch: boolean): Promise<number | null>;
-  /** Resolves when a search may run (open option `verify`); rejects once the database failed. */
-  beforeSearch(): Promise<void>;
-}
-
-/** Builds a validated insert op for the vault numbered `vault` (`doc` makes it an insert_ex). */
-export function insertOp(state: DbState, vault: number, id: unknown, vector: unknown, payload: unknown, maxPayloadBytes: number, at = '', doc: DocumentInfo | null = null): Op {
-  const checkedId = checkId(id, `${at}id`);
-  const vec = toVector(vector, state.identity.dimension, `${at}vector`);
-  if (state.identity.metric === 'cosine' && norm(vec) === 0) {
-    throw new ValidationError(`${at}vector`, 'is all zeros; cosine similarity is undefined for it');
-  }
-  const p = validatePayload(payload, maxPayloadBytes);
-  return { type: 'insert', vault, id: checkedId, vector: vec, payload: p.payload, payloadBytes: p.bytes, doc };
-}
 
 export class VaultHandle implements Vault {
   readonly layers: Layers;

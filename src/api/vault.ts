@@ -1,73 +1,12 @@
 import type { ChunkOptions } from '../vault/chunker.js';
 import type { Branches, Layers, Traces } from './history-api.js';
-import type { DocumentInfo, DocumentInput, EmbeddedDocumentInput, EmbeddingSource } from '../vault/document.js';
+import type { DocumentInput, EmbeddedDocumentInput, EmbeddingSource } from '../vault/document.js';
 import type { Payload } from '../vault/payload.js';
 import type { Filter } from '../vault/filter.js';
 import type { Hit, SearchOptions } from '../vault/search.js';
-import type { Quota } from '../vault/vault-state.js';
+import type { EraseWhereOptions, PatchSpec, RecordInput, RecordOutput, RecordsOptions, ScannedRecord, ScanOptions, ScanPage, VaultInfo } from '../vault/record-types.js';
 
-export interface RecordInput {
-  id: string;
-  vector: Float32Array | readonly number[];
-  payload?: Payload | null;
-}
-
-export interface RecordOutput {
-  id: string;
-  vector: Float32Array;
-  payload: Payload | null;
-  /** LSN of the operation that wrote this version. */
-  lsn: number;
-  /** Text, chunk and embedding lineage of records written as documents. */
-  document: DocumentInfo | null;
-}
-
-/** A record as scan() and records() return it: the vector only with `withVectors: true`. */
-export type ScannedRecord = Omit<RecordOutput, 'vector'> & { vector?: Float32Array };
-
-export interface ScanOptions {
-  /** Only records matching this filter (README "Filters"). */
-  filter?: Filter;
-  /** Records per page (default 100, at most 10,000). */
-  limit?: number;
-  /** The cursor: a previous page's `next` (records with a greater id follow). */
-  after?: string | null;
-  /** Include each record's vector (default false). */
-  withVectors?: boolean;
-}
-
-export interface ScanPage {
-  /** In code-unit order of id. */
-  records: ScannedRecord[];
-  /** The cursor for the following page, or null when this page is the last. */
-  next: string | null;
-}
-
-export interface RecordsOptions {
-  filter?: Filter;
-  /** Records read per page (default 1,000, at most 10,000). */
-  batchSize?: number;
-  withVectors?: boolean;
-}
-
-/** A payload change (README "Patching payloads"): `set` by dotted path, then `unset` paths. */
-export interface PatchSpec {
-  set?: Payload;
-  unset?: readonly string[];
-}
-
-export interface EraseWhereOptions {
-  /** Required to erase with an empty filter `{}`: every record of the vault. */
-  all?: boolean;
-}
-
-export interface VaultInfo {
-  name: string;
-  number: number;
-  records: number;
-  bytes: number;
-  quota: Quota;
-}
+export type { EraseWhereOptions, PatchSpec, RecordInput, RecordOutput, RecordsOptions, ScannedRecord, ScanOptions, ScanPage, VaultInfo };
 
 /**
  * A handle on one vault. Writes are asynchronous and resolve under the database's durability

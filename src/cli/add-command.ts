@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import type { Command } from 'commander';
 import { chunkText } from '../vault/chunker.js';
 import type { VaultHandle } from '../api/vault-handle.js';
-import { open } from '../engine/open/open.js';
+import { open } from '../engine/open-database.js';
 import { ioError, ValidationError } from '../errors.js';
 import type { DocumentInput } from '../vault/document.js';
 import { print } from './output.js';

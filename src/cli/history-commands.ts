@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { importDatabase } from '../engine/interchange/import-database.js';
+import { importDatabase } from '../engine/import-database.js';
 import { NotFoundError } from '../errors.js';
 import { describe, print } from './output.js';
 import { progress } from './progress.js';

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { EmbedderOption } from '../embedder/resolve.js';
-import { open } from '../engine/open/open.js';
+import { open } from '../engine/open-database.js';
 import type { OpenOptions } from '../engine/open/options.js';
 import { FileName } from '../format/constants.js';
 import type { Identity } from '../format/identity.js';

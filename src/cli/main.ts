@@ -8,7 +8,7 @@ import { backupDirectory } from '../engine/maintenance/backup.js';
 import { checkDatabase } from '../engine/maintenance/check.js';
 import { restore } from '../engine/maintenance/offline.js';
 import { nodeFileSystem } from '../fs/file-system.js';
-import { open } from '../engine/open/open.js';
+import { open } from '../engine/open-database.js';
 import type { Filter } from '../vault/filter.js';
 import { runDemo } from './demo.js';
 import { NotFoundError } from '../errors.js';

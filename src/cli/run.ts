@@ -1,7 +1,7 @@
 import { CommanderError, InvalidArgumentError, type Command } from 'commander';
 import { ExitCode, reportError, reportUsage, type OutputOptions } from './output.js';
 import type { Database } from '../engine/database.js';
-import { open } from '../engine/open/open.js';
+import { open } from '../engine/open-database.js';
 
 type Action = (...args: never[]) => Promise<number | void>;
 

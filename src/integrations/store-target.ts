@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Database } from '../engine/database.js';
-import { open } from '../engine/open/open.js';
+import { open } from '../engine/open-database.js';
 import type { OpenOptions } from '../engine/open/options.js';
 import { ConfigError, ValidationError } from '../errors.js';
 import type { Vault } from '../api/vault.js';

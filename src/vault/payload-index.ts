@@ -1,4 +1,4 @@
-import { isScalar, lookup, type Scalar } from './filter.js';
+import { isScalar, lookup, type Scalar } from './filter-terms.js';
 import type { Payload, PayloadValue } from './payload.js';
 
 /** Index keys keep types apart: the number 1 and the string "1" are different values. */

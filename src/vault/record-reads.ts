@@ -6,7 +6,7 @@ import { clonePayload } from './payload.js';
 import { answeredByIndexes, candidates } from './payload-index.js';
 import type { StoredRecord } from './record-store.js';
 import type { VaultState } from './vault-state.js';
-import type { RecordOutput, ScannedRecord, ScanOptions, ScanPage } from '../api/vault.js';
+import type { RecordOutput, ScannedRecord, ScanOptions, ScanPage } from './record-types.js';
 
 export const MAX_SCAN_LIMIT = 10_000;
 

@@ -130,9 +130,9 @@ export class RecordStore {
   nextLabel = 0;
   bytes = 0;
   /** Ids in code-unit order for scan(), built on first use and kept up to date after. */
-  private order: IdOrder | null = null;
+  private order: IdOrder<StoredRecord> | null = null;
 
-  idOrder(): IdOrder {
+  idOrder(): IdOrder<StoredRecord> {
     return (this.order ??= new IdOrder(this));
   }
 

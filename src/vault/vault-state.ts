@@ -3,7 +3,7 @@ import { FlatIndex } from './index/flat-index.js';
 import { HnswIndex } from './index/hnsw-index.js';
 import type { VectorIndex } from './index/vector-index.js';
 import { RecordStore } from './record-store.js';
-import type { VaultInfo } from '../api/vault.js';
+import type { VaultInfo } from './record-types.js';
 import { LayerStore } from './layers.js';
 import { TraceStore } from './traces.js';
 import { TextIndex } from '../text/text-index.js';

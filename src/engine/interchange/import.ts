@@ -7,7 +7,7 @@ import { checkBranchName, checkLayer, checkRetention, pendingFor, tracePutOp } f
 import { importedDocument, importedLayer, missing } from './import-helpers.js';
 import type { DbState } from '../../vault/db-state.js';
 import { checkQuota, checkQuotas } from '../ops/validate.js';
-import { insertOp } from '../../api/vault-handle.js';
+import { insertOp } from '../ops/record-ops.js';
 
 type Progress = (done: number, total: number) => void;
 

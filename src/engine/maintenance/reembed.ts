@@ -1,29 +1,20 @@
 import * as path from 'node:path';
-import { ConfigError, CorruptionError } from '../../errors.js';
+import { ConfigError } from '../../errors.js';
 import { FileName, TMP_SUFFIX } from '../../format/constants.js';
 import { encodeIdentity, type Identity } from '../../format/identity.js';
 import { atomicReplace } from '../../fs/atomic-replace.js';
-import { overlay, readIfExists, type FileSystem } from '../../fs/file-system.js';
+import { overlay, type FileSystem } from '../../fs/file-system.js';
 import type { Embedder } from '../../embedder/embedder.js';
 import { encodeEmbedderManifest } from '../../embedder/manifest-file.js';
 import { lineageOf } from '../../vault/document.js';
-import { truncateLogFile } from '../../wal/wal-file.js';
 import { RecordStore, type StoredRecord } from '../../vault/record-store.js';
 import { createIndex, VaultState } from '../../vault/vault-state.js';
 import { PayloadIndex } from '../../vault/payload-index.js';
 import { writeSegmentedCheckpoint, writeSnapshotCheckpoint } from './checkpoint.js';
 import { emptyState, vectorsLoaded, type DbState } from '../../vault/db-state.js';
+import { finishReembed, INTENT, NEXT } from '../open/finish-reembed.js';
 
-/**
- * Re-embedding switches IDENTITY (the dimension may change), TEXT_EMBEDDER.manifest, the
- * embedder's artifact and every vault's vectors together (FORMAT.md "REEMBED"). No single rename
- * covers several files, so it is a small redo log: every new file is written beside its target
- * as `<name>.next`; the intent file REEMBED, listing the renames, is written atomically (the
- * commit point); the renames are made and REEMBED removed. Open finishes a committed switch and
- * discards `.next` files that no intent names.
- */
-export const INTENT = 'REEMBED';
-const NEXT = '.next';
+/** Writing the switch; open finishes it (open/finish-reembed.ts has the protocol). */
 
 export interface ReembedResult {
   documents: number;
@@ -110,40 +101,4 @@ export async function commitReembed(fs: FileSystem, dir: string, state: DbState,
   await fs.syncDir(dir);
   await atomicReplace(fs, rel(INTENT), [Buffer.from(JSON.stringify({ renames, remove }) + '\n')]);
   await finishReembed(fs, dir);
-}
-
-/**
- * Completes a committed switch (idempotent: renames whose source is gone were made already),
- * then empties the log, whose records the new checkpoint covers. Without an intent, removes
- * `.next` files an interrupted re-embed left. Returns whether a switch was completed.
- */
-export async function finishReembed(fs: FileSystem, dir: string): Promise<boolean> {
-  const bytes = await readIfExists(fs, path.join(dir, INTENT), INTENT);
-  if (!bytes) {
-    for (const name of [FileName.identity, FileName.embedderManifest, FileName.manifest, FileName.snapshot]) {
-      await fs.unlink(path.join(dir, name + NEXT)).catch(() => undefined);
-    }
-    for (const name of await fs.readdir(path.join(dir, FileName.textEmbedder)).catch(() => [] as string[])) {
-      if (name.endsWith(NEXT)) await fs.unlink(path.join(dir, FileName.textEmbedder, name)).catch(() => undefined);
-    }
-    return false;
-  }
-  let intent: { renames: [string, string][]; remove: string[] };
-  try {
-    intent = JSON.parse(bytes.toString('utf8')) as typeof intent;
-  } catch (cause) {
-    throw new CorruptionError(INTENT, 'is not JSON', { cause });
-  }
-  const safe = (p: string) => !path.isAbsolute(p) && !p.split(/[\\/]/).includes('..');
-  if (!intent.renames.every(([a, b]) => safe(a) && safe(b)) || !intent.remove.every(safe)) throw new CorruptionError(INTENT, 'names a path outside the database');
-  for (const [from, to] of intent.renames) {
-    if (await fs.exists(path.join(dir, from))) await fs.rename(path.join(dir, from), path.join(dir, to));
-  }
-  await fs.syncDir(path.join(dir, FileName.textEmbedder)).catch(() => undefined);
-  await fs.syncDir(dir);
-  await truncateLogFile(fs, path.join(dir, FileName.wal));
-  for (const p of intent.remove) await fs.unlink(path.join(dir, p)).catch(() => undefined);
-  await fs.unlink(path.join(dir, INTENT));
-  await fs.syncDir(dir);
-  return true;
 }

@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import { CorruptionError } from '../../errors.js';
 import { FileName } from '../../format/constants.js';
 import { decodeIdentity, type Identity } from '../../format/identity.js';
-import { INTENT } from '../maintenance/reembed.js';
+import { INTENT } from './finish-reembed.js';
 import { readIfExists, sameBytes, type FileSystem } from '../../fs/file-system.js';
 import { decodeManifest } from '../../segments/manifest.js';
 import { decodeRecord, type Op } from '../../format/records.js';

@@ -6,10 +6,24 @@ import { checkPatch, patchedPayload, type CheckedPatch } from '../../vault/patch
 import type { Payload } from '../../vault/payload.js';
 import { recordBytes } from '../../vault/record-store.js';
 import type { VaultState } from '../../vault/vault-state.js';
-import type { EraseWhereOptions, PatchSpec } from '../../api/vault.js';
+import type { EraseWhereOptions, PatchSpec } from '../../vault/record-types.js';
 import type { RecordOp } from '../../format/record-ops-codec.js';
 import type { Op } from '../../format/records.js';
 import { checkId } from '../../vault/names.js';
+import { norm, toVector } from '../../format/vector.js';
+import { validatePayload } from '../../vault/payload.js';
+import type { DbState } from '../../vault/db-state.js';
+
+/** Builds a validated insert op for the vault numbered `vault` (`doc` makes it an insert_ex). */
+export function insertOp(state: DbState, vault: number, id: unknown, vector: unknown, payload: unknown, maxPayloadBytes: number, at = '', doc: DocumentInfo | null = null): Op {
+  const checkedId = checkId(id, `${at}id`);
+  const vec = toVector(vector, state.identity.dimension, `${at}vector`);
+  if (state.identity.metric === 'cosine' && norm(vec) === 0) {
+    throw new ValidationError(`${at}vector`, 'is all zeros; cosine similarity is undefined for it');
+  }
+  const p = validatePayload(payload, maxPayloadBytes);
+  return { type: 'insert', vault, id: checkedId, vector: vec, payload: p.payload, payloadBytes: p.bytes, doc };
+}
 
 /** What a record looks like to an op being built: its payload and document. */
 interface Entry {
