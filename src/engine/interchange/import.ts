@@ -1,4 +1,4 @@
-import { ConflictError, CorruptionError } from '../../errors.js';
+import { ConflictError, CorruptionError, StorageError, ioError } from '../../errors.js';
 import type { EmbedderManifest } from '../../embedder/embedder.js';
 import type { Op } from '../../format/records.js';
 import { applyOp } from '../../vault/apply.js';
@@ -8,10 +8,42 @@ import { importedDocument, importedLayer, missing } from './import-helpers.js';
 import type { DbState } from '../../vault/db-state.js';
 import { checkQuota, checkQuotas } from '../ops/validate.js';
 import { insertOp } from '../ops/record-ops.js';
+import { vectorsLoaded } from '../../vault/db-state.js';
+import { writeSegmentedCheckpoint, writeSnapshotCheckpoint } from '../maintenance/checkpoint.js';
+import { checkpointNow, truncateLog } from '../maintenance/run-checkpoint.js';
+import type { DatabaseCore } from '../open/parts.js';
 
 type Progress = (done: number, total: number) => void;
 
 const SLICE = 500;
+
+/**
+ * db.import()'s body, in an exclusive slot: empties the log (the import's checkpoint then covers
+ * everything it held), stages the import beside the live state and commits it with one checkpoint.
+ */
+export async function importInto(core: DatabaseCore, source: string, onProgress?: Progress): Promise<ExportSummary> {
+  const { dir, fs } = core.parts;
+  await vectorsLoaded(core.parts.state);
+  if (dir) await checkpointNow(core);
+  const { staged, summary } = await stageImport(core.parts.state, source, core.parts.embedder?.manifest ?? null, core.parts.options.maxPayloadBytes, onProgress);
+  if (dir) {
+    const epochBefore = staged.epoch;
+    try {
+      await (staged.identity.storage === 'snapshot' ? writeSnapshotCheckpoint(fs, dir, staged) : writeSegmentedCheckpoint(fs, dir, staged));
+    } catch (err) {
+      // Before the root's rename nothing of the import is visible; after it, memory lags disk.
+      if (staged.epoch !== epochBefore) throw core.fail(err);
+      throw err instanceof StorageError ? err : ioError('importing into', dir, err);
+    }
+    core.parts.state = staged;
+    await truncateLog(core.parts).catch((err: unknown) => {
+      throw core.fail(err);
+    });
+  } else {
+    core.parts.state = staged;
+  }
+  return summary;
+}
 
 /**
  * Builds, in memory and beside the live state, the state an import leads to (FORMAT.md "Import"):

@@ -1,16 +1,19 @@
 import * as path from 'node:path';
-import { ConfigError } from '../../errors.js';
+import { ConfigError, StorageError, ioError } from '../../errors.js';
 import { FileName, TMP_SUFFIX } from '../../format/constants.js';
 import { encodeIdentity, type Identity } from '../../format/identity.js';
 import { atomicReplace } from '../../fs/atomic-replace.js';
 import { overlay, type FileSystem } from '../../fs/file-system.js';
 import type { Embedder } from '../../embedder/embedder.js';
+import { createEmbedder, type EmbedderOption } from '../../embedder/resolve.js';
 import { encodeEmbedderManifest } from '../../embedder/manifest-file.js';
 import { lineageOf } from '../../vault/document.js';
 import { RecordStore, type StoredRecord } from '../../vault/record-store.js';
 import { createIndex, VaultState } from '../../vault/vault-state.js';
 import { PayloadIndex } from '../../vault/payload-index.js';
-import { writeSegmentedCheckpoint, writeSnapshotCheckpoint } from './checkpoint.js';
+import { referencedFiles, removeUnreferenced, writeSegmentedCheckpoint, writeSnapshotCheckpoint } from './checkpoint.js';
+import type { DatabaseCore } from '../open/parts.js';
+import { checkpointNow } from './run-checkpoint.js';
 import { emptyState, vectorsLoaded, type DbState } from '../../vault/db-state.js';
 import { finishReembed, INTENT, NEXT } from '../open/finish-reembed.js';
 
@@ -101,4 +104,29 @@ export async function commitReembed(fs: FileSystem, dir: string, state: DbState,
   await fs.syncDir(dir);
   await atomicReplace(fs, rel(INTENT), [Buffer.from(JSON.stringify({ renames, remove }) + '\n')]);
   await finishReembed(fs, dir);
+}
+
+/**
+ * db.reembed()'s body, in an exclusive slot: checkpoints, builds the re-embedded state beside
+ * the live one, commits the switch and installs the state and the embedder.
+ */
+export async function reembed(core: DatabaseCore, option: EmbedderOption, onProgress?: (done: number, total: number) => void): Promise<ReembedResult> {
+  const embedder = await createEmbedder(option);
+  core.writable();
+  const { dir, fs } = core.parts;
+  if (dir) await checkpointNow(core);
+  const { state, documents } = await reembedState(core.parts.state, embedder, onProgress);
+  if (dir) {
+    try {
+      await commitReembed(fs, dir, state, embedder, core.parts.embedder?.manifest.artifact ?? null);
+    } catch (err) {
+      // Committed (the intent exists) but not finished: only a reopen can finish it.
+      if (await fs.exists(path.join(dir, INTENT)).catch(() => true)) throw core.fail(err);
+      throw err instanceof StorageError ? err : ioError('re-embedding', dir, err);
+    }
+    await removeUnreferenced(fs, dir, referencedFiles(state)).catch(() => undefined);
+  }
+  core.parts.state = state;
+  core.parts.embedder = embedder;
+  return { documents, vaults: state.vaults.size, dimension: embedder.dimension, epoch: state.epoch, lsn: state.lastLsn };
 }

@@ -1,5 +1,3 @@
-import type { ReplicationStats } from '../../replica/shipper.js';
-import type { ReplicaStats } from '../../replica/follower.js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { LockHolder, QuiverError } from '../../errors.js';
@@ -9,6 +7,7 @@ import type { EmbedderManifest } from '../../embedder/embedder.js';
 import type { Quota } from '../../vault/vault-state.js';
 import type { Retention } from '../../vault/traces.js';
 import type { RecoveryReport } from '../open/load.js';
+import type { ReplicationStatus } from '../open/attachment.js';
 import type { LeaseStatus } from '../../lock/reader-lease.js';
 import type { DbState } from '../../vault/db-state.js';
 
@@ -78,8 +77,6 @@ export interface DatabaseStats {
   /** Object-storage shipping (a writer opened with `replicate`) or following (an s3:// replica); null otherwise. */
   replication: ReplicationStatus | null;
 }
-
-export type ReplicationStatus = ReplicationStats | ReplicaStats;
 
 /** Bytes on disk by file kind (what `quiver stats` prints). */
 export function fileStats(dir: string): FileStats {
