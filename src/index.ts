@@ -11,7 +11,7 @@ export type { CompactResult } from './engine/maintenance/compact.js';
 export type { CheckpointResult } from './engine/maintenance/checkpoint.js';
 export type { DatabaseStats, VaultStats, FileStats } from './engine/maintenance/stats.js';
 export type { ReplicationStatus } from './engine/open/attachment.js';
-export type { RecoveryReport, RecoveryPolicy } from './engine/open/load.js';
+export type { RecoveryReport, RecoveryPolicy } from './engine/open/replay.js';
 export type { Vault, VaultInfo, RecordInput, RecordOutput, ScanOptions, ScanPage, ScannedRecord, RecordsOptions, PatchSpec, EraseWhereOptions } from './api/vault.js';
 export type { SearchKnobs, HitExtras } from './vault/search-options.js';
 export type { RecordBatchOp } from './engine/ops/record-ops.js';

@@ -53,7 +53,7 @@ export class Database implements AsyncDisposable {
   /** Set while a backup copies files: checkpoints wait for it (writes do not). */
   private checkpointHold: Promise<unknown> | null = null;
   private refreshTimer: NodeJS.Timeout | null = null;
-  /** The check of stored vectors read after open; what it finds fails the handle (vector-check.ts). */
+  /** The check of stored vectors read after open; what it finds fails the handle (open/vector-check.ts). */
   private readonly vectorCheck: VectorCheck;
   /** Object-storage replication beside this handle (src/replica): a shipper or a follower. */
   private attachment: Attachment | null = null;
@@ -253,7 +253,7 @@ export class Database implements AsyncDisposable {
     return this.refreshing;
   }
 
-  /** Starts the check of the state's stored vectors, now that opening is done (vector-check.ts). */
+  /** Starts the check of the state's stored vectors, now that opening is done (open/vector-check.ts). */
   private readVectors(state: DbState): void {
     this.vectorCheck.start(state);
   }

@@ -25,7 +25,8 @@ import type { EmbedderManifest } from '../embedder/embedder.js';
 import { referencedFiles, removeUnreferenced } from './maintenance/checkpoint.js';
 import { Database } from './database.js';
 import { checkAgainstIdentity, identityFields, resolveOptions, type OpenOptions, type ResolvedOptions } from './open/options.js';
-import { loadSegmented, loadSnapshot, replayWal } from './open/load.js';
+import { loadSegmented, loadSnapshot } from './open/load.js';
+import { replayWal } from './open/replay.js';
 import { emptyState, releaseVectors, type DbState } from '../vault/db-state.js';
 
 /** Entries a directory may hold and still count as empty (no database yet). */
@@ -122,7 +123,7 @@ export async function open(dir?: string, options: OpenOptions = {}): Promise<Dat
 }
 
 /**
- * Makes the root record `record` (root-record.ts). A segmented manifest is small: it is rewritten
+ * Makes the root record `record` (format/root-record.ts). A segmented manifest is small: it is rewritten
  * with the same checkpoint whenever its record differs. A snapshot is the whole state: only an
  * absent one is written here (empty, at epoch 0); an older one gains the record at the next
  * checkpoint. Either way the root is written after the log generation it names is durable.

@@ -111,7 +111,7 @@ export class WriteOrder {
         this.storedChecked = true;
         host.writable();
       }
-      // Back-to-back writes on microtasks would never let the event loop turn (loop-turns.ts).
+      // Back-to-back writes on microtasks would never let the event loop turn (util/loop-turns.ts).
       if (overdue()) {
         await nextTurn();
         host.writable();

@@ -15,7 +15,7 @@ export interface DbState {
   /** Epoch and LSN of the last checkpoint (0 and 0 before the first). */
   epoch: number;
   checkpointLsn: number;
-  /** What the root records must exist beside it (root-record.ts); what the next checkpoint records. */
+  /** What the root records must exist beside it (format/root-record.ts); what the next checkpoint records. */
   record: RootRecord | null;
   /**
    * Vector blocks of the segments this state was loaded from whose background read has not

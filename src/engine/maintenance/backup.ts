@@ -10,7 +10,7 @@ import { decodeSnapshot } from '../../segments/snapshot-file.js';
 import type { RootRecord } from '../../format/root-record.js';
 import { parseWalHeader, randomSalt, walHeader } from '../../wal/frame.js';
 import { readFrames } from '../../wal/wal-reader.js';
-import { readRef } from '../open/load.js';
+import { readRef } from '../open/file-references.js';
 
 export interface BackupResult {
   path: string;

@@ -8,7 +8,7 @@ import { decodeManifest } from '../../segments/manifest.js';
 import { decodeSegment } from '../../segments/segment-file.js';
 import { decodeSnapshot } from '../../segments/snapshot-file.js';
 import { decodeRecord } from '../../format/records.js';
-import { readRef } from '../open/load.js';
+import { readRef } from '../open/file-references.js';
 import { scanWal, type DroppedSpan } from '../../wal/wal-reader.js';
 import { readEmbedderManifest, rehydrate } from '../../embedder/resolve.js';
 import type { RootRecord } from '../../format/root-record.js';

@@ -6,7 +6,7 @@ import type { Identity } from '../../format/identity.js';
 import type { EmbedderManifest } from '../../embedder/embedder.js';
 import type { Quota } from '../../vault/vault-state.js';
 import type { Retention } from '../../vault/traces.js';
-import type { RecoveryReport } from '../open/load.js';
+import type { RecoveryReport } from '../open/replay.js';
 import type { ReplicationStatus } from '../open/attachment.js';
 import type { LeaseStatus } from '../../lock/reader-lease.js';
 import type { DbState } from '../../vault/db-state.js';

@@ -1,10 +1,11 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { CorruptionError, ioError } from '../../errors.js';
+import { CorruptionError } from '../../errors.js';
 import { FileName, SECTION_HEADER_SIZE, SectionKind } from '../../format/constants.js';
 import { crc32c } from '../../format/crc.js';
-import { isSymlinkRefusal, readIfExists, type FileSystem } from '../../fs/file-system.js';
+import { readIfExists, type FileSystem } from '../../fs/file-system.js';
+import { checkSize, unreadable, verifyRef } from './file-references.js';
 import { decodeManifest } from '../../segments/manifest.js';
 import { decodeSnapshot } from '../../segments/snapshot-file.js';
 import type { VaultImage } from '../../segments/vault-image.js';
@@ -13,81 +14,9 @@ import { VectorBlock } from '../../segments/vector-block.js';
 import { findSection, type Hole } from '../../format/sectioned-file.js';
 import { LabelSet } from '../../vault/index/label-set.js';
 import { checkGraphHeader, GRAPH_HEADER_BYTES, HnswIndex, type HnswGraph } from '../../vault/index/hnsw-index.js';
-import { checksumFile } from '../../fs/checksum.js';
 import { createIndex, VaultState, type FileRef, type SegmentRef } from '../../vault/vault-state.js';
-import { decodeRecord } from '../../format/records.js';
-import { scanWal, type DroppedSpan, type WalFrame } from '../../wal/wal-reader.js';
-import type { WalHeader } from '../../wal/frame.js';
-import { verifyLog } from './file-references.js';
-import { applyOp } from '../../vault/apply.js';
 import { emptyState, releaseVectors, type DbState } from '../../vault/db-state.js';
 import type { Identity } from '../../format/identity.js';
-
-/** What opening the database found and did (db.stats().recovery). */
-export interface RecoveryReport {
-  /** The damaged span at the end of the log, if there was one. */
-  dropped: DroppedSpan | null;
-  /** Where salvage put the bytes after the damage (relative path), when it did. */
-  salvagedTo: string | null;
-  /** Log records applied on top of the checkpoint. */
-  replayedRecords: number;
-  /** Log records already covered by the checkpoint (a crash between manifest and truncation). */
-  skippedRecords: number;
-  checkpointLsn: number;
-  lastLsn: number;
-}
-
-/** Why a file the manifest names could not be read: missing is corruption, anything else an I/O error. */
-function unreadable(ref: FileRef, cause: unknown): Error {
-  if (cause instanceof CorruptionError) return cause;
-  if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return new CorruptionError(ref.path, 'named by the manifest but missing', { cause });
-  if (isSymlinkRefusal(cause)) return new CorruptionError(ref.path, 'is a symbolic link; files the manifest names are never followed out of the database', { cause });
-  return ioError('reading', ref.path, cause);
-}
-
-function checkSize(ref: FileRef, size: number): void {
-  if (size !== ref.bytes) throw new CorruptionError(ref.path, `is ${size} bytes, the manifest says ${ref.bytes}`);
-}
-
-function checkCrc(ref: FileRef, crc: number): void {
-  if (crc !== ref.crc32c) throw new CorruptionError(ref.path, 'checksum does not match the manifest');
-}
-
-/** A file the manifest names, checked against the size and CRC32C it records (CorruptionError otherwise). */
-export async function readRef(fs: FileSystem, dir: string, ref: FileRef): Promise<Buffer> {
-  let bytes: Buffer;
-  try {
-    // One read into a buffer of the recorded size (readFile would read it in 512 KiB round trips).
-    const fd = fs.openSync(path.join(dir, ref.path), 'read');
-    try {
-      const size = fs.sizeSync(fd);
-      checkSize(ref, size);
-      bytes = Buffer.allocUnsafeSlow(size);
-      checkSize(ref, await fs.read(fd, bytes, 0));
-    } finally {
-      fs.closeSync(fd);
-    }
-  } catch (cause) {
-    throw unreadable(ref, cause);
-  }
-  checkCrc(ref, crc32c(bytes));
-  return bytes;
-}
-
-/**
- * Checks a file the manifest names against its size and CRC32C without holding it in memory:
- * saved graphs are checked this way before hnswlib, which trusts what it reads, ever sees them.
- */
-export async function verifyRef(fs: FileSystem, dir: string, ref: FileRef): Promise<void> {
-  let sum: { bytes: number; crc32c: number };
-  try {
-    sum = await checksumFile(fs, path.join(dir, ref.path));
-  } catch (cause) {
-    throw unreadable(ref, cause);
-  }
-  checkSize(ref, sum.bytes);
-  checkCrc(ref, sum.crc32c);
-}
 
 /**
  * A vault's segment: everything but the vector section is read and decoded now, each section
@@ -282,68 +211,4 @@ export async function loadSnapshot(fs: FileSystem, dir: string, identity: Identi
     register(state, vault, { epoch: meta.epoch, segment: whole, graph: null });
   }
   return state;
-}
-
-export type RecoveryPolicy = 'strict' | 'salvage';
-
-/** What replay read from the log, for the writer to carry into its new generation. */
-export interface ReplayedLog {
-  report: RecoveryReport;
-  /** The log's bytes as read, and its frames after the checkpoint that replay applied. */
-  bytes: Buffer;
-  carry: WalFrame[];
-  header: WalHeader | null;
-  /** Whether wal.log exists. */
-  found: boolean;
-}
-
-/**
- * Replays wal.log on top of a loaded checkpoint. The log must be the one the root records
- * (root-record.ts). A torn tail (nothing valid after the damage) is not replayed; damage followed
- * by valid frames is corruption: under 'strict' it raises CorruptionError and changes nothing;
- * under 'salvage' (a writer only) the bytes from the damage on are copied aside to
- * `wal.log.salvaged-<offset>-<time>`. Replay itself changes nothing else on disk: a writer then
- * starts a new log generation holding exactly `carry` (writeLogGeneration), which is what cuts
- * the damaged or torn tail off.
- */
-export async function replayWal(fs: FileSystem, dir: string, state: DbState, policy: RecoveryPolicy, writable: boolean): Promise<ReplayedLog> {
-  const file = path.join(dir, FileName.wal);
-  const found = await readIfExists(fs, file, FileName.wal);
-  const bytes = found ?? Buffer.alloc(0);
-  const scan = scanWal(bytes);
-  verifyLog(state.record, scan.header, found !== null);
-  if (scan.dropped && scan.validFrameAfter !== null && policy === 'strict') {
-    const d = scan.dropped;
-    throw new CorruptionError(
-      FileName.wal,
-      `damaged record at offset ${d.offset} (${d.reason}) is followed by a valid record at offset ${scan.validFrameAfter}; ` +
-        `this is corruption, not a torn tail. Nothing was changed. Open with { recovery: 'salvage' } or run 'quiver recover' to keep the first ${d.offset} bytes and move the rest aside`,
-      { offset: d.offset },
-    );
-  }
-  const report: RecoveryReport = { dropped: scan.dropped, salvagedTo: null, replayedRecords: 0, skippedRecords: 0, checkpointLsn: state.checkpointLsn, lastLsn: state.lastLsn };
-  const carry: WalFrame[] = [];
-  for (const frame of scan.frames) {
-    if (frame.lsn <= state.checkpointLsn) {
-      report.skippedRecords++;
-      continue;
-    }
-    if (frame.lsn !== state.lastLsn + 1) {
-      throw new CorruptionError(FileName.wal, `record at offset ${frame.offset} has LSN ${frame.lsn}, expected ${state.lastLsn + 1}: the log does not continue the checkpoint`, { offset: frame.offset });
-    }
-    for (const op of decodeRecord(frame.type, frame.body, state.identity.dimension, frame.offset)) {
-      if (!applyOp(state, op, frame.lsn)) throw new CorruptionError(FileName.wal, `record at offset ${frame.offset} names a vault that does not exist`, { offset: frame.offset });
-    }
-    state.lastLsn = frame.lsn;
-    carry.push(frame);
-    report.replayedRecords++;
-  }
-  report.lastLsn = state.lastLsn;
-  if (writable && scan.dropped && scan.validFrameAfter !== null) {
-    const aside = `${FileName.wal}.salvaged-${scan.dropped.offset}-${Date.now()}`;
-    await fs.writeFileSynced(path.join(dir, aside), [bytes.subarray(scan.validEnd)]);
-    await fs.syncDir(dir);
-    report.salvagedTo = aside;
-  }
-  return { report, bytes, carry, header: scan.header, found: found !== null };
 }

@@ -4,7 +4,7 @@ import { METRICS, STORAGE_MODES, type Identity, type IndexConfig, type Metric, t
 import type { FileSystem } from '../../fs/file-system.js';
 import type { EmbedderOption } from '../../embedder/resolve.js';
 import { DURABILITY_MODES, type Durability } from '../../wal/wal-writer.js';
-import type { RecoveryPolicy } from './load.js';
+import type { RecoveryPolicy } from './replay.js';
 import { VERIFY_MODES, type VerifyMode } from './vector-check.js';
 
 export interface OpenOptions {

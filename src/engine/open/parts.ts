@@ -7,7 +7,7 @@ import type { WriterLock } from '../../lock/writer-lock.js';
 import type { DbState } from '../../vault/db-state.js';
 import type { WalWriter } from '../../wal/wal-writer.js';
 import type { Attachment } from './attachment.js';
-import type { RecoveryReport } from './load.js';
+import type { RecoveryReport } from './replay.js';
 import type { ResolvedOptions } from './options.js';
 import type { ReaderView } from './reader.js';
 
