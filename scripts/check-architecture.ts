@@ -46,8 +46,10 @@ export const RULE: Record<string, readonly string[]> = {
 export interface ArchitectureReport {
   files: number;
   imports: number;
-  /** Each cycle as the files around it, the first repeated at the end. */
+  /** One loop per tangle (files that all reach each other): the files around it, the first repeated at the end. */
   cycles: string[][];
+  /** Every file of each tangle, sorted (a tangle may hold more files than its loop). */
+  tangles: string[][];
   problems: string[];
 }
 
@@ -86,8 +88,8 @@ function importsOf(file: string): string[] {
   return info.importedFiles.map((f) => f.fileName).filter((s) => s.startsWith('./') || s.startsWith('../'));
 }
 
-/** Cycles of the graph (Tarjan's strongly connected components), each as one path around it. */
-function findCycles(graph: Map<string, string[]>): string[][] {
+/** Tangles of the graph (Tarjan's strongly connected components), each with one loop through it. */
+function findCycles(graph: Map<string, string[]>): { loop: string[]; members: string[] }[] {
   let counter = 0;
   const index = new Map<string, number>();
   const low = new Map<string, number>();
@@ -117,26 +119,28 @@ function findCycles(graph: Map<string, string[]>): string[][] {
     }
   };
   for (const v of [...graph.keys()].sort()) if (!index.has(v)) visit(v);
-  // One concrete loop per component: a shortest way from its first file back to itself.
-  return components.map((component) => {
-    const members = new Set(component);
-    const start = [...component].sort()[0]!;
-    const previous = new Map<string, string>();
-    const queue = [start];
-    while (queue.length > 0) {
-      const v = queue.shift()!;
-      for (const w of graph.get(v) ?? []) {
-        if (!members.has(w)) continue;
-        if (w === start) {
-          const loop = [start];
-          for (let at = v; at !== start; at = previous.get(at)!) loop.splice(1, 0, at);
-          return [...loop, start];
-        }
-        if (!previous.has(w)) previous.set(w, v), queue.push(w);
+  return components.map((component) => ({ loop: loopThrough(graph, component), members: [...component].sort() }));
+}
+
+/** A shortest way from the component's first file back to itself. */
+function loopThrough(graph: Map<string, string[]>, component: string[]): string[] {
+  const members = new Set(component);
+  const start = [...component].sort()[0]!;
+  const previous = new Map<string, string>();
+  const queue = [start];
+  while (queue.length > 0) {
+    const v = queue.shift()!;
+    for (const w of graph.get(v) ?? []) {
+      if (!members.has(w)) continue;
+      if (w === start) {
+        const loop = [start];
+        for (let at = v; at !== start; at = previous.get(at)!) loop.splice(1, 0, at);
+        return [...loop, start];
       }
+      if (!previous.has(w)) previous.set(w, v), queue.push(w);
     }
-    return [start, start];
-  });
+  }
+  return [start, start];
 }
 
 /** A cycle in the rule itself would let files form a cycle without breaking it. */
@@ -144,7 +148,7 @@ function ruleCycles(rule: Record<string, readonly string[]>): string[] {
   const graph = new Map(Object.entries(rule).map(([part, deps]) => [part, [...deps]]));
   const problems: string[] = [];
   for (const [part, deps] of graph) for (const dep of deps) if (!graph.has(dep)) problems.push(`rule: ${part} may import "${dep}", which is not a part of the rule`);
-  for (const loop of findCycles(graph)) problems.push(`rule: the rule itself has a cycle: ${loop.join(' -> ')}`);
+  for (const { loop } of findCycles(graph)) problems.push(`rule: the rule itself has a cycle: ${loop.join(' -> ')}`);
   return problems;
 }
 
@@ -176,9 +180,12 @@ export function checkArchitecture(root: string, rule: Record<string, readonly st
     }
     graph.set(from, [...new Set(targets)]);
   }
-  const cycles = findCycles(graph);
-  for (const loop of cycles) problems.push(`cycle: ${loop.join(' -> ')}`);
-  return { files: files.length, imports, cycles, problems };
+  const found = findCycles(graph);
+  for (const { loop, members } of found) {
+    const more = members.length > loop.length - 1 ? ` (one loop of a tangle of ${members.length} files: ${members.join(', ')})` : '';
+    problems.push(`cycle: ${loop.join(' -> ')}${more}`);
+  }
+  return { files: files.length, imports, cycles: found.map((f) => f.loop), tangles: found.map((f) => f.members), problems };
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -3,14 +3,12 @@ export type { OpenOptions, ReplicateOptions } from './replica/open.js';
 /** The options of a local open (OpenOptions without object storage), as import and the integrations take them. */
 export type { OpenOptions as LocalOpenOptions } from './engine/open/options.js';
 export type { S3Options } from './object-store/s3-store.js';
-export type { ReplicationStats } from './replica/shipper.js';
-export type { ReplicaStats } from './replica/follower.js';
 export type { Database, DatabaseStatus } from './engine/database.js';
 export type { BatchOp } from './engine/ops/batch.js';
 export type { CompactResult } from './engine/maintenance/compact.js';
 export type { CheckpointResult } from './engine/maintenance/checkpoint.js';
 export type { DatabaseStats, VaultStats, FileStats } from './engine/maintenance/stats.js';
-export type { ReplicationStatus } from './engine/open/attachment.js';
+export type { ReplicationStatus, ReplicationStats, ReplicaStats } from './engine/open/attachment.js';
 export type { RecoveryReport, RecoveryPolicy } from './engine/open/replay.js';
 export type { Vault, VaultInfo, RecordInput, RecordOutput, ScanOptions, ScanPage, ScannedRecord, RecordsOptions, PatchSpec, EraseWhereOptions } from './api/vault.js';
 export type { SearchKnobs, HitExtras } from './vault/search-options.js';

@@ -12,6 +12,7 @@ import { ROOT_KEY, ROOT_MAGIC, checkpointKey, chunkKey, decodeJson, encodeChunk,
 import { RemoteLease } from './lease.js';
 import { identityFiles } from './local-files.js';
 import { LogTail } from './log-tail.js';
+import type { ReplicationStats } from '../engine/open/attachment.js';
 
 export interface ShipperOptions {
   /** Cut a log chunk at least this often (default 1000 ms). */
@@ -28,22 +29,6 @@ export interface ShipperOptions {
   localLsn?: () => number;
   /** No background rounds: the caller ships with shipOnce() (quiver backup). */
   manual?: boolean;
-}
-
-export interface ReplicationStats {
-  url: string;
-  role: 'writer';
-  state: 'shipping' | 'retrying' | 'lost' | 'stopped';
-  generation: string;
-  localLsn: number;
-  shippedLsn: number;
-  lagLsn: number;
-  lagSeconds: number;
-  lastShippedAt: string | null;
-  chunksShipped: number;
-  bytesShipped: number;
-  errors: number;
-  lastError: string | null;
 }
 
 const CHUNK_LIMIT = 8 * 1024 * 1024;
