@@ -1,24 +1,21 @@
-import { ConfigError, ConflictError, CorruptionError, LockedError, NotFoundError, StorageError, ValidationError, ioError, type QuiverError } from '../errors.js';
+import { ConfigError, LockedError, StorageError, ValidationError, ioError, type QuiverError } from '../errors.js';
 import type { Embedder } from '../embedder/embedder.js';
 import type { EmbedderOption } from '../embedder/resolve.js';
 import type { Identity } from '../format/identity.js';
 import { writerStatus } from '../lock/writer-lock.js';
 import { listLeases } from '../lock/reader-lease.js';
 import type { Vault, VaultInfo } from '../api/vault.js';
-import { VaultHandle } from '../api/vault-handle.js';
 import type { VaultHost } from '../api/vault-host.js';
 import type { Op } from '../format/records.js';
 import type { Durability } from '../wal/wal-writer.js';
 import type { DbState } from '../vault/db-state.js';
-import { checkVaultName } from '../vault/names.js';
 import { batchOps, type BatchOp } from './ops/batch.js';
-import { checkOptionTypes, PROGRESS_OPTIONS, VAULT_OPTIONS } from './ops/option-types.js';
-import { checkQuota } from './ops/validate.js';
+import { checkOptionTypes, PROGRESS_OPTIONS } from './ops/option-types.js';
 import type { Attachment } from './open/attachment.js';
 import type { DatabaseCore, DatabaseParts } from './open/parts.js';
 import type { RefreshResult } from './open/reader.js';
 import { refreshReader } from './open/refresh.js';
-import { failedByCorruption, VectorCheck } from './open/vector-check.js';
+import { VectorCheck } from './open/vector-check.js';
 import { backupDirectory, type BackupResult } from './maintenance/backup.js';
 import type { CheckpointResult } from './maintenance/checkpoint.js';
 import { compact, type CompactResult } from './maintenance/compact.js';
@@ -27,9 +24,9 @@ import { checkpointNow } from './maintenance/run-checkpoint.js';
 import { collectStats, type DatabaseStats } from './maintenance/stats.js';
 import { exportState, type ExportSummary } from './interchange/export.js';
 import { importInto } from './interchange/import.js';
+import { VaultRegistry } from './registry.js';
+import { StatusGuard, type DatabaseStatus } from './status.js';
 import { WriteOrder } from './write-queue.js';
-
-export type DatabaseStatus = 'opening' | 'open' | 'closing' | 'closed' | 'failed';
 
 /**
  * An open database. Writes are serialised in call order (write-queue.ts): each takes its slot
@@ -38,14 +35,14 @@ export type DatabaseStatus = 'opening' | 'open' | 'closing' | 'closed' | 'failed
  * and close take slots too and hold them while they run; writes called meanwhile wait.
  */
 export class Database implements AsyncDisposable {
-  private statusValue: DatabaseStatus = 'open';
-  private failure: unknown = null;
+  /** The status, what failed the database, and the check every call makes first (status.ts). */
+  private readonly guard: StatusGuard;
   /** The write order: writes and exclusive operations (checkpoint, compact, re-embed, close). */
   private readonly writes: WriteOrder;
   private closing: Promise<void> | null = null;
   /** The last background (auto-checkpoint) failure, reported in stats. */
   private backgroundError: QuiverError | null = null;
-  private readonly handles = new Map<number, VaultHandle>();
+  private readonly registry: VaultRegistry;
   private readonly host: VaultHost;
   /** What the jobs split out of this class (maintenance/, interchange/, open/refresh.ts) reach of it. */
   private readonly core: DatabaseCore;
@@ -60,13 +57,17 @@ export class Database implements AsyncDisposable {
 
   /** @internal */
   constructor(private readonly parts: DatabaseParts) {
-    this.vectorCheck = new VectorCheck(parts.options.verify, (err) => this.failOnDamage(err));
+    this.guard = new StatusGuard(parts, () => this.writes.slotsRunning);
+    this.vectorCheck = new VectorCheck(parts.options.verify, (err) => {
+      this.backgroundError ??= err;
+      this.guard.failOnDamage(err);
+    });
     this.writes = new WriteOrder({
       parts,
-      writable: () => this.writable(),
-      closing: () => this.statusValue === 'closing',
+      writable: () => this.guard.writable(),
+      closing: () => this.guard.value === 'closing',
       fail: (err) => this.fail(err),
-      autoCheckpoint: () => (this.statusValue === 'open' ? this.checkpoint() : undefined),
+      autoCheckpoint: () => (this.guard.value === 'open' ? this.checkpoint() : undefined),
       backgroundFailed: (err) => (this.backgroundError = err),
     });
     const self = this;
@@ -75,38 +76,39 @@ export class Database implements AsyncDisposable {
       get attachment() {
         return self.attachment;
       },
-      readable: () => this.readable(),
-      writable: () => this.writable(),
+      readable: () => this.guard.readable(),
+      writable: () => this.guard.writable(),
       fail: (err) => this.fail(err),
       commitOps: (ops, asBatch) => this.commitOps(ops, asBatch),
     };
     this.readVectors(parts.state);
     this.host = {
-      readable: () => this.readable(),
-      writable: () => this.writable(),
+      readable: () => this.guard.readable(),
+      writable: () => this.guard.writable(),
       maxPayloadBytes: () => this.parts.options.maxPayloadBytes,
       mutate: (build, asBatch) => this.writes.mutate(build, asBatch),
       beforeSearch: async () => {
-        await this.vectorCheck.beforeSearch(this.readable());
-        this.readable();
+        await this.vectorCheck.beforeSearch(this.guard.readable());
+        this.guard.readable();
       },
       embedder: () => {
-        this.readable();
+        this.guard.readable();
         if (!this.parts.embedder) throw new ConfigError('CONFIG_INVALID', 'embedder', 'this database has no embedder: text needs open(path, { embedder })');
         return this.parts.embedder;
       },
     };
+    this.registry = new VaultRegistry(this.host);
     const every = parts.options.refreshIntervalMs;
     if (parts.reader && every > 0) {
       this.refreshTimer = setInterval(() => {
-        if (this.statusValue === 'open') this.refresh().catch((err: QuiverError) => (this.backgroundError = err));
+        if (this.guard.value === 'open') this.refresh().catch((err: QuiverError) => (this.backgroundError = err));
       }, every);
       this.refreshTimer.unref();
     }
   }
 
   get status(): DatabaseStatus {
-    return this.statusValue;
+    return this.guard.value;
   }
 
   /** The database directory, or null for an in-memory database. */
@@ -120,7 +122,7 @@ export class Database implements AsyncDisposable {
   }
 
   get identity(): Identity {
-    return { ...this.readable().identity };
+    return { ...this.guard.readable().identity };
   }
 
   get readOnly(): boolean {
@@ -134,53 +136,24 @@ export class Database implements AsyncDisposable {
 
   // ---- vaults -------------------------------------------------------------------------------
 
-  async createVault(name: string, options: { quota?: { maxRecords?: number; maxBytes?: number } } = {}): Promise<Vault> {
-    let number = 0;
-    checkOptionTypes(options, VAULT_OPTIONS, { closed: true });
-    await this.writes.mutate(() => {
-      const state = this.readable();
-      checkVaultName(name);
-      const quota = checkQuota(options?.quota);
-      if (state.names.has(name)) throw new ConflictError('ALREADY_EXISTS', `vault "${name}" already exists`);
-      number = state.nextVaultNumber;
-      return [{ type: 'vaultCreate', vault: number, name, quota }];
-    }, false);
-    // The vault this call created, even if a write called after it has dropped it by now.
-    return this.handle(number, name);
+  createVault(name: string, options: { quota?: { maxRecords?: number; maxBytes?: number } } = {}): Promise<Vault> {
+    return this.registry.create(name, options);
   }
 
-  async dropVault(name: string): Promise<void> {
-    await this.writes.mutate(() => [{ type: 'vaultDrop', vault: this.vaultNumber(name) }], false);
+  dropVault(name: string): Promise<void> {
+    return this.registry.drop(name);
   }
 
   vault(name: string): Vault {
-    return this.handle(this.vaultNumber(name), name);
-  }
-
-  private handle(number: number, name: string): Vault {
-    let handle = this.handles.get(number);
-    if (!handle) {
-      handle = new VaultHandle(this.host, number, name);
-      this.handles.set(number, handle);
-    }
-    return handle;
+    return this.registry.get(name);
   }
 
   hasVault(name: string): boolean {
-    return this.readable().names.has(name);
+    return this.registry.has(name);
   }
 
   vaults(): VaultInfo[] {
-    return [...this.readable().vaults.values()]
-      .sort((a, b) => a.name.localeCompare(b.name))
-      .map((v) => v.info());
-  }
-
-  private vaultNumber(name: string): number {
-    checkVaultName(name, 'vault');
-    const number = this.readable().names.get(name);
-    if (number === undefined) throw new NotFoundError('vault', `vault "${name}" does not exist`);
-    return number;
+    return this.registry.list();
   }
 
   // ---- writes -------------------------------------------------------------------------------
@@ -188,7 +161,7 @@ export class Database implements AsyncDisposable {
   /** Applies inserts and erases across vaults as one record: all of them or none. */
   async batch(ops: readonly BatchOp[]): Promise<void> {
     if (!Array.isArray(ops)) throw new ValidationError('ops', 'must be an array');
-    await this.writes.mutate(() => batchOps(this.readable(), ops, this.parts.options.maxPayloadBytes, (name) => this.vaultNumber(name)), true);
+    await this.writes.mutate(() => batchOps(this.guard.readable(), ops, this.parts.options.maxPayloadBytes, (name) => this.registry.number(name)), true);
   }
 
   /** Logs and applies validated ops now (write-queue.ts); the caller holds a slot. */
@@ -201,12 +174,12 @@ export class Database implements AsyncDisposable {
    * records are found by exact search until their vectors are in the graph (README "Performance").
    */
   async settle(): Promise<void> {
-    for (const vault of this.readable().vaults.values()) await vault.index.flush();
+    for (const vault of this.guard.readable().vaults.values()) await vault.index.flush();
   }
 
   /** relaxed mode: writes buffered records and fsyncs. Other modes: fsyncs the log. */
   async flush(): Promise<void> {
-    this.writable();
+    this.guard.writable();
     try {
       await this.parts.wal?.flush();
     } catch (err) {
@@ -218,7 +191,7 @@ export class Database implements AsyncDisposable {
 
   /** Writes the database as JSON Lines into the new directory `dest` (README "Export and import"). */
   async export(dest: string, options: { onProgress?: (done: number, total: number) => void } = {}): Promise<ExportSummary> {
-    const state = this.readable();
+    const state = this.guard.readable();
     checkOptionTypes(options, PROGRESS_OPTIONS);
     return exportState(state, this.parts.embedder?.manifest ?? null, dest, this.parts.dir, options.onProgress);
   }
@@ -232,7 +205,7 @@ export class Database implements AsyncDisposable {
    * Writes wait while it runs.
    */
   async import(source: string, options: { onProgress?: (done: number, total: number) => void } = {}): Promise<ExportSummary> {
-    this.writable();
+    this.guard.writable();
     checkOptionTypes(options, PROGRESS_OPTIONS);
     return this.writes.exclusive(() => importInto(this.core, source, options.onProgress));
   }
@@ -244,7 +217,7 @@ export class Database implements AsyncDisposable {
    * Concurrent calls share one refresh. A writer is always current: it returns at once.
    */
   refresh(): Promise<RefreshResult> {
-    const state = this.readable();
+    const state = this.guard.readable();
     const reader = this.parts.reader;
     if (!reader || this.parts.dir === null) return Promise.resolve({ epoch: state.epoch, lsn: state.lastLsn, appliedRecords: 0 });
     this.refreshing ??= refreshReader(this.core, reader, (next) => this.readVectors(next)).finally(() => {
@@ -261,7 +234,7 @@ export class Database implements AsyncDisposable {
   // ---- checkpoint and compaction --------------------------------------------------------------
 
   async checkpoint(): Promise<CheckpointResult> {
-    this.writable();
+    this.guard.writable();
     while (this.checkpointHold) await this.checkpointHold.catch(() => undefined);
     return this.writes.exclusive(() => checkpointNow(this.core));
   }
@@ -271,7 +244,7 @@ export class Database implements AsyncDisposable {
    * The copy opens on its own and holds exactly the operations up to the returned LSN.
    */
   async backup(dest: string): Promise<BackupResult> {
-    this.readable();
+    this.guard.readable();
     const dir = this.parts.dir;
     if (dir === null) throw new StorageError('IO_ERROR', 'an in-memory database has no files to back up');
     while (this.checkpointHold) await this.checkpointHold.catch(() => undefined);
@@ -295,7 +268,7 @@ export class Database implements AsyncDisposable {
 
   /** Rebuilds every vault's index from its records (erased records leave no trace), then checkpoints. */
   async compact(): Promise<CompactResult> {
-    this.writable();
+    this.guard.writable();
     return this.writes.exclusive(() => compact(this.core));
   }
 
@@ -306,7 +279,7 @@ export class Database implements AsyncDisposable {
    * reopens with the old embedder and vectors. Writes wait while it runs.
    */
   async reembed(option: EmbedderOption, options: { onProgress?: (done: number, total: number) => void } = {}): Promise<ReembedResult> {
-    this.writable();
+    this.guard.writable();
     checkOptionTypes(options, PROGRESS_OPTIONS);
     // Created inside the slot: writes called after reembed() see the new vector space.
     return this.writes.exclusive(() => reembed(this.core, option, options.onProgress));
@@ -321,12 +294,12 @@ export class Database implements AsyncDisposable {
   }
 
   stats(): DatabaseStats {
-    const state = this.readable();
+    const state = this.guard.readable();
     const replication = this.attachment?.status(state.lastLsn);
     return collectStats({
       replication,
       dir: this.parts.dir,
-      status: this.statusValue,
+      status: this.guard.value,
       durability: this.durability,
       readOnly: this.parts.options.readOnly,
       embedder: this.parts.embedder?.manifest ?? null,
@@ -342,10 +315,10 @@ export class Database implements AsyncDisposable {
 
   /** Flushes the log (relaxed mode's buffer included), closes it and releases the lock. Idempotent. */
   close(): Promise<void> {
-    if (this.statusValue === 'closed') return Promise.resolve();
+    if (this.guard.value === 'closed') return Promise.resolve();
     if (this.closing) return this.closing;
-    const failed = this.statusValue === 'failed';
-    this.statusValue = 'closing';
+    const failed = this.guard.value === 'failed';
+    this.guard.value = 'closing';
     if (this.refreshTimer) clearInterval(this.refreshTimer);
     this.closing = (async () => {
       let error: unknown = null;
@@ -357,7 +330,7 @@ export class Database implements AsyncDisposable {
         if (!failed) {
           await this.writes.checkpointing;
           // After every write called before close(); one of them may still fail the database.
-          await this.writes.last(async () => (this.failure === null ? this.parts.wal?.close() : this.parts.wal?.abandon()));
+          await this.writes.last(async () => (this.guard.failure === null ? this.parts.wal?.close() : this.parts.wal?.abandon()));
         } else {
           this.parts.wal?.abandon();
         }
@@ -365,7 +338,7 @@ export class Database implements AsyncDisposable {
         error = err;
       } finally {
         await this.parts.lock?.unlock().catch((err: unknown) => (error ??= err));
-        this.statusValue = 'closed';
+        this.guard.value = 'closed';
       }
       if (error) throw error instanceof StorageError ? error : ioError('closing', this.parts.dir ?? ':memory:', error);
     })();
@@ -376,53 +349,8 @@ export class Database implements AsyncDisposable {
     return this.close();
   }
 
-  /**
-   * @internal Stops the database after an I/O failure left memory and disk in doubt, or after the
-   * writer fence found the lock taken over (that LockedError is what the refused write raises).
-   * Returns the error to throw.
-   */
+  /** @internal Stops the database after a failure that left memory and disk in doubt (status.ts); returns the error to throw. */
   fail(cause: unknown): StorageError | LockedError {
-    if (this.failure === null && (this.statusValue === 'open' || this.statusValue === 'closing')) {
-      if (this.statusValue === 'open') this.statusValue = 'failed';
-      this.failure = cause;
-      this.parts.wal?.abandon();
-    }
-    if (cause instanceof LockedError) return cause;
-    return new StorageError('DATABASE_FAILED', `the database failed and must be reopened: ${(cause as Error)?.message ?? String(cause)}`, { cause });
-  }
-
-  /**
-   * Damage in stored vectors, found after open: the handle fails (README "Verification"), every
-   * call raising CorruptionError naming the file. Nothing was written on top of them: writes
-   * wait for the same check.
-   */
-  private failOnDamage(err: QuiverError): void {
-    this.backgroundError ??= err;
-    if (this.statusValue !== 'open') return;
-    this.statusValue = 'failed';
-    this.failure = err;
-    this.parts.wal?.abandon();
-  }
-
-  private readable(): DbState {
-    this.checkStatus();
-    return this.parts.state;
-  }
-
-  private writable(): DbState {
-    this.checkStatus();
-    if (this.parts.options.readOnly) throw new StorageError('READ_ONLY', 'this database was opened read-only');
-    return this.parts.state;
-  }
-
-  private checkStatus(): void {
-    if (this.statusValue === 'open') return;
-    // A slot taken before close() finishes its work (close waits for it).
-    if (this.statusValue === 'closing' && this.writes.slotsRunning > 0 && this.failure === null) return;
-    if (this.statusValue === 'failed') {
-      if (this.failure instanceof CorruptionError) throw failedByCorruption(this.failure);
-      throw new StorageError('DATABASE_FAILED', 'the database failed after an I/O error; close and reopen it', { cause: this.failure });
-    }
-    throw new StorageError('DATABASE_CLOSED', `the database is ${this.statusValue}`);
+    return this.guard.fail(cause);
   }
 }

@@ -18,7 +18,7 @@ type Progress = (done: number, total: number) => void;
 const SLICE = 500;
 
 /**
- * db.import()'s body, in an exclusive slot: empties the log (the import's checkpoint then covers
+ * @internal db.import()'s body, in an exclusive slot: empties the log (the import's checkpoint then covers
  * everything it held), stages the import beside the live state and commits it with one checkpoint.
  */
 export async function importInto(core: DatabaseCore, source: string, onProgress?: Progress): Promise<ExportSummary> {

@@ -12,7 +12,7 @@ export interface CompactResult extends CheckpointResult {
   layersFreed: number;
 }
 
-/** Rebuilds every vault's index from its records (erased records leave no trace), then checkpoints; in an exclusive slot. */
+/** @internal Rebuilds every vault's index from its records (erased records leave no trace), then checkpoints; in an exclusive slot. */
 export async function compact(core: DatabaseCore): Promise<CompactResult> {
   const state = core.parts.state;
   await vectorsLoaded(state);

@@ -107,7 +107,7 @@ export async function commitReembed(fs: FileSystem, dir: string, state: DbState,
 }
 
 /**
- * db.reembed()'s body, in an exclusive slot: checkpoints, builds the re-embedded state beside
+ * @internal db.reembed()'s body, in an exclusive slot: checkpoints, builds the re-embedded state beside
  * the live one, commits the switch and installs the state and the embedder.
  */
 export async function reembed(core: DatabaseCore, option: EmbedderOption, onProgress?: (done: number, total: number) => void): Promise<ReembedResult> {

@@ -32,7 +32,7 @@ async function housekeeping(core: DatabaseCore, collectLayers: boolean): Promise
   return { traces, layers };
 }
 
-/** Housekeeping, then a checkpoint of the state and an emptied log; the caller holds an exclusive slot. */
+/** @internal Housekeeping, then a checkpoint of the state and an emptied log; the caller holds an exclusive slot. */
 export async function checkpointNow(core: DatabaseCore, collectLayers = false): Promise<CheckpointResult & { layersFreed: number }> {
   const { dir, fs, state } = core.parts;
   if (dir === null) {

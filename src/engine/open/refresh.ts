@@ -5,7 +5,7 @@ import type { DatabaseCore, DatabaseParts, ReaderParts } from './parts.js';
 import { refreshView, type RefreshResult } from './reader.js';
 
 /**
- * db.refresh()'s body on a read-only handle: moves it to the latest committed state (README
+ * @internal db.refresh()'s body on a read-only handle: moves it to the latest committed state (README
  * "Readers"), its embedder too if a re-embed changed it, and starts the check of the vectors a
  * reload read (`startCheck`).
  */
