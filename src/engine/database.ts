@@ -70,12 +70,9 @@ export class Database implements AsyncDisposable {
       autoCheckpoint: () => (this.guard.value === 'open' ? this.checkpoint() : undefined),
       backgroundFailed: (err) => (this.backgroundError = err),
     });
-    const self = this;
     this.core = {
       parts,
-      get attachment() {
-        return self.attachment;
-      },
+      attachment: () => this.attachment,
       readable: () => this.guard.readable(),
       writable: () => this.guard.writable(),
       fail: (err) => this.fail(err),

@@ -45,7 +45,7 @@ export async function checkpointNow(core: DatabaseCore, collectLayers = false): 
   const freed = await housekeeping(core, collectLayers);
   try {
     const result = state.identity.storage === 'snapshot' ? await writeSnapshotCheckpoint(fs, dir, state) : await writeSegmentedCheckpoint(fs, dir, state);
-    await core.attachment?.beforeLogReset?.();
+    await core.attachment()?.beforeLogReset?.();
     await truncateLog(core.parts);
     await removeStaleLeases(dir, core.parts.options.lockStaleMs).catch(() => undefined);
     return { ...result, tracesExpired: freed.traces, layersFreed: freed.layers };

@@ -38,7 +38,8 @@ export interface DatabaseParts {
  */
 export interface DatabaseCore {
   readonly parts: DatabaseParts;
-  readonly attachment: Attachment | null;
+  /** Object-storage replication attached to the handle, if any. */
+  attachment(): Attachment | null;
   /** The state, after checking the database is open (throws otherwise). */
   readable(): DbState;
   /** The state, after checking the database is open for writing (throws otherwise). */

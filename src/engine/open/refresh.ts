@@ -11,7 +11,7 @@ import { refreshView, type RefreshResult } from './reader.js';
  */
 export async function refreshReader(core: DatabaseCore, reader: ReaderParts, startCheck: (state: DbState) => void): Promise<RefreshResult> {
   const parts = core.parts;
-  await core.attachment?.beforeRefresh?.();
+  await core.attachment()?.beforeRefresh?.();
   const next = await refreshView(parts.fs, parts.dir!, reader.view);
   const before = parts.state.lastLsn;
   const reloaded = next.state !== parts.state;
