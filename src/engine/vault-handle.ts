@@ -8,11 +8,11 @@ import type { Payload } from '../vault/payload.js';
 import { validatePayload } from '../vault/payload.js';
 import { defaultMode } from '../vault/fusion.js';
 import { embedQuery } from '../text/query-weights.js';
-import { checkSearchOptions, copyPayload, type Hit, type SearchOptions } from '../vault/search.js';
+import { checkSearchOptions, type Hit, type SearchOptions } from '../vault/search.js';
 import type { EraseWhereOptions, PatchSpec, RecordInput, RecordOutput, RecordsOptions, ScannedRecord, ScanOptions, ScanPage, Vault, VaultInfo } from '../vault/vault.js';
 import type { Filter } from '../vault/filter.js';
 import { checkKnobs, searchWithKnobs } from '../vault/search-knobs.js';
-import { checkScanOptions, countRecords, getMany, scanRecords } from '../vault/record-reads.js';
+import { checkScanOptions, countRecords, getMany, recordOutput, scanRecords } from '../vault/record-reads.js';
 import { eraseWhereOp, patchOp, patchWhereOp, RecordView } from './record-ops.js';
 import type { VaultState } from '../vault/vault-state.js';
 import type { Op } from '../wal/records.js';
@@ -255,7 +255,7 @@ export class VaultHandle implements Vault {
   get(id: string): RecordOutput | null {
     const record = this.state().records.get(checkId(id));
     if (!record) return null;
-    return { id: record.id, vector: record.vector.slice(), payload: copyPayload(record.payloadBytes), lsn: record.lsn, document: record.doc ? structuredClone(record.doc) : null };
+    return recordOutput(record, true);
   }
 
   has(id: string): boolean {

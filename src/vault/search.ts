@@ -1,5 +1,4 @@
 import { ValidationError } from '../errors.js';
-import { decode } from '../format/codec.js';
 import type { Metric } from '../format/identity.js';
 import { exactTopK } from './exact-search.js';
 import { compileFilter, type Filter, type Predicate } from './filter.js';
@@ -247,9 +246,4 @@ export async function searchVault(vault: VaultState, metric: Metric, query: Floa
     hits.push(toHit(record, scoreFromDistance(metric, n.distance), n.distance));
   }
   return hits;
-}
-
-/** A caller gets its own copy of a payload, never the stored object. */
-export function copyPayload(bytes: Uint8Array | null): Payload | null {
-  return bytes ? (decode(bytes) as Payload) : null;
 }
