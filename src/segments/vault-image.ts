@@ -2,6 +2,7 @@ import { guarded } from '../format/decode-guard.js';
 import { CorruptionError } from '../errors.js';
 import { decode, encode } from '../format/codec.js';
 import { SectionKind } from '../format/constants.js';
+import { decodeQuota, encodeQuota } from '../format/quota.js';
 import type { Section } from '../format/sectioned-file.js';
 import { VectorBlock } from './vector-block.js';
 import { decodeRecords, encodeRecords } from './records-section.js';
@@ -43,9 +44,7 @@ export function vaultSections(vault: VaultState): Section[] {
   const dim = vault.dimension;
   const vectors = new Float32Array(records.length * dim);
   records.forEach((r, i) => vectors.set(r.vector, i * dim));
-  const quota: Record<string, number> = {};
-  if (vault.quota.maxRecords !== undefined) quota.r = vault.quota.maxRecords;
-  if (vault.quota.maxBytes !== undefined) quota.b = vault.quota.maxBytes;
+  const quota = encodeQuota(vault.quota);
   const meta = { number: vault.number, name: vault.name, quota, lsn: vault.lsn, count: records.length, dimension: dim, nextLabel: vault.records.nextLabel, nextLayer: vault.layers.nextLayer };
   const layers = [...vault.layers.layers()].sort((a, b) => Number(a.id.slice(1)) - Number(b.id.slice(1)));
   const branches = [...vault.layers.branches].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
@@ -104,10 +103,7 @@ function decodeVaultImageBody(sections: readonly (Uint8Array | VectorBlock)[], d
     block = VectorBlock.resident(copy);
   }
   const records = decodeRecords(recordBytes, count, block, dimension, share, fail);
-  const q = (meta.quota ?? {}) as Record<string, number>;
-  const quota: Quota = {};
-  if (q.r !== undefined) quota.maxRecords = q.r;
-  if (q.b !== undefined) quota.maxBytes = q.b;
+  const quota = decodeQuota(meta.quota);
   let layersRaw: unknown;
   let branches: unknown;
   let tracesRaw: { retention?: unknown; traces?: unknown };
