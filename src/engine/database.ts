@@ -34,6 +34,7 @@ import { recordBatchOp, RecordView, type RecordBatchOp } from './record-ops.js';
 import { exportState, type ExportSummary } from './export.js';
 import { stageImport } from './import.js';
 import { branchCreateOp, branchDeleteOp, branchUpdateOp, layerCommitOp, pendingFor, tracePutOp, type CommitInput, type Pending, type TraceOptions } from './history-ops.js';
+import { byCodeUnits } from '../util/code-units.js';
 
 export type DatabaseStatus = 'opening' | 'open' | 'closing' | 'closed' | 'failed';
 
@@ -208,7 +209,7 @@ export class Database implements AsyncDisposable {
 
   vaults(): VaultInfo[] {
     return [...this.readable().vaults.values()]
-      .sort((a, b) => a.name.localeCompare(b.name))
+      .sort((a, b) => byCodeUnits(a.name, b.name))
       .map((v) => v.info());
   }
 

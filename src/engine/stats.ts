@@ -11,6 +11,7 @@ import type { Retention } from '../vault/traces.js';
 import type { RecoveryReport } from './recovery.js';
 import type { LeaseStatus } from '../lock/reader-lease.js';
 import type { DbState } from './state.js';
+import { byCodeUnits } from '../util/code-units.js';
 
 export interface VaultStats {
   name: string;
@@ -135,7 +136,7 @@ export function collectStats(input: {
 }): DatabaseStats {
   const { state } = input;
   const vaults = [...state.vaults.values()]
-    .sort((a, b) => a.name.localeCompare(b.name))
+    .sort((a, b) => byCodeUnits(a.name, b.name))
     .map((v): VaultStats => {
       const index = v.index as { type: string; size: number; elementCount?: number; queued?: number; insertions?: number };
       return {
@@ -155,9 +156,9 @@ export function collectStats(input: {
           ...(index.elementCount !== undefined ? { elements: index.elementCount, queued: index.queued, insertions: index.insertions } : {}),
         },
         layers: v.layers.count,
-        payloadIndexes: [...v.payloadIndexes.values()].map((i) => ({ field: i.field, values: i.values.size })).sort((a, b) => (a.field < b.field ? -1 : 1)),
+        payloadIndexes: [...v.payloadIndexes.values()].map((i) => ({ field: i.field, values: i.values.size })).sort((a, b) => byCodeUnits(a.field, b.field)),
         text: { documents: v.text.documents, terms: v.text.terms, tokenized: v.text.tokenized },
-        branches: [...v.layers.branches].map(([name, head]) => ({ name, head })).sort((a, b) => (a.name < b.name ? -1 : 1)),
+        branches: [...v.layers.branches].map(([name, head]) => ({ name, head })).sort((a, b) => byCodeUnits(a.name, b.name)),
         traces: { count: v.traces.count, bytes: v.traces.bytes, retention: { ...v.traces.retention } },
       };
     });

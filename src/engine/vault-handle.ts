@@ -20,6 +20,7 @@ import type { DbState } from './state.js';
 import { checkId } from './validate.js';
 import { mapInSlices } from './loop-turns.js';
 import { BM25_OPTIONS, CHUNK_OPTIONS, checkOptionTypes, SEARCH_OPTIONS } from './option-types.js';
+import { byCodeUnits } from '../util/code-units.js';
 
 /** What a vault handle needs from its database. */
 export interface VaultHost {
@@ -267,7 +268,7 @@ export class VaultHandle implements Vault {
   }
 
   ids(): string[] {
-    return [...this.state().records.values()].map((r) => r.id).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    return [...this.state().records.values()].map((r) => r.id).sort(byCodeUnits);
   }
 
   /**
@@ -316,7 +317,7 @@ export class VaultHandle implements Vault {
   }
 
   indexes(): { field: string; values: number }[] {
-    return [...this.state().payloadIndexes.values()].map((i) => ({ field: i.field, values: i.values.size })).sort((a, b) => (a.field < b.field ? -1 : 1));
+    return [...this.state().payloadIndexes.values()].map((i) => ({ field: i.field, values: i.values.size })).sort((a, b) => byCodeUnits(a.field, b.field));
   }
 
   info(): VaultInfo {

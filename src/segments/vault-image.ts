@@ -13,6 +13,7 @@ import { TextIndex } from '../text/text-index.js';
 import { PayloadIndex } from '../vault/payload-index.js';
 import type { Retention, StoredTrace } from '../vault/traces.js';
 import { decodeLayer, decodeRetention, decodeTrace, encodeLayer, encodeRetention, encodeTrace } from '../vault/history-codec.js';
+import { byCodeUnits } from '../util/code-units.js';
 
 /**
  * A vault as it is written at a checkpoint (FORMAT.md "Vault sections"): a meta section,
@@ -47,7 +48,7 @@ export function vaultSections(vault: VaultState): Section[] {
   const quota = encodeQuota(vault.quota);
   const meta = { number: vault.number, name: vault.name, quota, lsn: vault.lsn, count: records.length, dimension: dim, nextLabel: vault.records.nextLabel, nextLayer: vault.layers.nextLayer };
   const layers = [...vault.layers.layers()].sort((a, b) => Number(a.id.slice(1)) - Number(b.id.slice(1)));
-  const branches = [...vault.layers.branches].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const branches = [...vault.layers.branches].sort(([a], [b]) => byCodeUnits(a, b));
   return [
     { kind: SectionKind.vaultMeta, payload: encode(meta) },
     { kind: SectionKind.vectors, payload: new Uint8Array(vectors.buffer) },
@@ -56,7 +57,7 @@ export function vaultSections(vault: VaultState): Section[] {
     { kind: SectionKind.branches, payload: encode(branches) },
     { kind: SectionKind.traces, payload: encode({ retention: encodeRetention(vault.traces.retention), traces: vault.traces.ordered().map(encodeTrace) }) },
     { kind: SectionKind.textIndex, payload: encode(vault.text.dump()) },
-    { kind: SectionKind.payloadIndex, payload: encode([...vault.payloadIndexes.values()].sort((a, b) => (a.field < b.field ? -1 : 1)).map((i) => [i.field, i.dump()])) },
+    { kind: SectionKind.payloadIndex, payload: encode([...vault.payloadIndexes.values()].sort((a, b) => byCodeUnits(a.field, b.field)).map((i) => [i.field, i.dump()])) },
   ];
 }
 

@@ -1,4 +1,5 @@
 import type { Metric } from '../format/identity.js';
+import { byCodeUnits } from '../util/code-units.js';
 
 /**
  * Hybrid fusion (README "Hybrid search"): one vector ranking and one BM25 ranking of the same
@@ -70,7 +71,7 @@ export function fuse(byVector: readonly Ranking[], byText: readonly Ranking[], o
       e.score = (1 - wt) * v + wt * t;
     }
   }
-  return [...fused.values()].sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return [...fused.values()].sort((a, b) => b.score - a.score || byCodeUnits(a.id, b.id));
 }
 
 /** The fusion a search's options ask for (already validated by checkSearchOptions). */

@@ -1,5 +1,6 @@
 import { isScalar, lookup, type Scalar } from './filter.js';
 import type { Payload, PayloadValue } from './payload.js';
+import { byCodeUnits } from '../util/code-units.js';
 
 /** Index keys keep types apart: the number 1 and the string "1" are different values. */
 function keyOf(value: Scalar): string {
@@ -88,7 +89,7 @@ export class PayloadIndex {
 
   /** For persistence: [[value, [labels...]], ...] in key order. */
   dump(): [Scalar, number[]][] {
-    return [...this.values.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, e]) => [e.value, [...e.labels].sort((x, y) => x - y)]);
+    return [...this.values.entries()].sort(([a], [b]) => byCodeUnits(a, b)).map(([, e]) => [e.value, [...e.labels].sort((x, y) => x - y)]);
   }
 
   /** From dump(); null when a label is not below `labelLimit` (the vault's next label): a malformed section. */

@@ -12,6 +12,7 @@ import type { StoredRecord } from './record-store.js';
 import { defaultMode, fuse, fusionOptions, type FusionRule } from './fusion.js';
 import type { VaultState } from './vault-state.js';
 import type { HitExtras, SearchKnobs } from './search-options.js';
+import { byCodeUnits } from '../util/code-units.js';
 
 export interface SearchOptions extends SearchKnobs {
   /** How many hits (default 10, at most 10,000). */
@@ -118,7 +119,7 @@ export function textRanking(vault: VaultState, text: string, k: number, predicat
     const record = vault.records.get(h.id);
     return record !== undefined && (predicate === null || predicate(record.payload, record.doc));
   });
-  hits.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  hits.sort((a, b) => b.score - a.score || byCodeUnits(a.id, b.id));
   return hits.slice(0, k);
 }
 
