@@ -576,7 +576,7 @@ export class Database implements AsyncDisposable {
       let slotsFreed = 0;
       for (const vault of state.vaults.values()) {
         const records = [...vault.records.values()].sort((a, b) => a.label - b.label);
-        const before = 'elementCount' in vault.index ? (vault.index.elementCount as number) : vault.index.size;
+        const before = vault.index.elementCount;
         const store = new RecordStore(vault.dimension);
         const index = createIndex(state.identity.index, state.identity.metric, vault.dimension);
         records.forEach((r, label) => {

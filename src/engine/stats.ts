@@ -12,6 +12,7 @@ import type { RecoveryReport } from './recovery.js';
 import type { LeaseStatus } from '../lock/reader-lease.js';
 import type { DbState } from './state.js';
 import { byCodeUnits } from '../util/code-units.js';
+import { HnswIndex } from '../vault/index/hnsw-index.js';
 
 export interface VaultStats {
   name: string;
@@ -138,7 +139,7 @@ export function collectStats(input: {
   const vaults = [...state.vaults.values()]
     .sort((a, b) => byCodeUnits(a.name, b.name))
     .map((v): VaultStats => {
-      const index = v.index as { type: string; size: number; elementCount?: number; queued?: number; insertions?: number };
+      const index = v.index;
       return {
         name: v.name,
         number: v.number,
@@ -153,7 +154,7 @@ export function collectStats(input: {
         index: {
           type: index.type,
           size: index.size,
-          ...(index.elementCount !== undefined ? { elements: index.elementCount, queued: index.queued, insertions: index.insertions } : {}),
+          ...(index instanceof HnswIndex ? { elements: index.elementCount, queued: index.queued, insertions: index.insertions } : {}),
         },
         layers: v.layers.count,
         payloadIndexes: [...v.payloadIndexes.values()].map((i) => ({ field: i.field, values: i.values.size })).sort((a, b) => byCodeUnits(a.field, b.field)),

@@ -13,6 +13,11 @@ export class FlatIndex implements VectorIndex {
     return this.vectors.size;
   }
 
+  /** A removed vector leaves no slot behind. */
+  get elementCount(): number {
+    return this.vectors.size;
+  }
+
   add(label: number, vector: Float32Array): void {
     this.vectors.set(label, vector);
   }

@@ -19,6 +19,8 @@ export interface VectorIndex {
   readonly type: 'hnsw' | 'flat';
   /** Number of live (searchable) labels. */
   readonly size: number;
+  /** Slots the structure holds, removed ones it keeps for reuse included (`size` when it keeps none). */
+  readonly elementCount: number;
   /** Adds `label`, or replaces its vector when it is already present. */
   add(label: number, vector: Float32Array): void;
   remove(label: number): void;
