@@ -36,7 +36,7 @@ import { stageImport } from './import.js';
 import { branchCreateOp, branchDeleteOp, branchUpdateOp, layerCommitOp, pendingFor, tracePutOp, type CommitInput, type Pending, type TraceOptions } from './history-ops.js';
 import { byCodeUnits } from '../util/code-units.js';
 
-export type DatabaseStatus = 'opening' | 'open' | 'closing' | 'closed' | 'failed';
+export type DatabaseStatus = 'open' | 'closing' | 'closed' | 'failed';
 
 export type BatchOp =
   | { op: 'insert'; vault: string; id: string; vector: Float32Array | readonly number[]; payload?: Record<string, unknown> | null }
