@@ -16,7 +16,7 @@ interface ServeFlags {
 }
 
 /**
- * quiver serve <db>: Qdrant's REST subset (README "quiver serve") until SIGTERM or SIGINT,
+ * quiver serve <db>: Qdrant's REST subset (README "Qdrant clients: quiver serve") until SIGTERM or SIGINT,
  * which drain requests in flight and close the database.
  */
 export function addServeCommand(program: Command): void {

@@ -8,12 +8,12 @@ import { tokenize } from './tokenize.js';
 import { embedV2, isV2, v2Context, v2Dimension, type V2Context } from './local-v2.js';
 import { defaultV2Artifact } from './v2-table.js';
 
-/** The built-in models `local` can create; a new database gets LOCAL_DEFAULT (README "Embedders"). */
+/** The built-in models `local` can create; a new database gets LOCAL_DEFAULT (README "Text: embedders and documents"). */
 export type LocalModel = 'default_v1' | 'default_v2';
 export const LOCAL_DEFAULT: LocalModel = 'default_v2';
 
 /**
- * The built-in embedder `local` (README "Embedders"). `default_v1`: the SIF-weighted mean of
+ * The built-in embedder `local` (README "Text: embedders and documents"). `default_v1`: the SIF-weighted mean of
  * the GloVe vectors of a text's words, normalised. A word outside the table gets a
  * pseudo-random vector derived from its FNV-1a hash with integer arithmetic only, so rare
  * words and identifiers still count, identically on every platform. No network, no model.

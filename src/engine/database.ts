@@ -449,7 +449,7 @@ export class Database implements AsyncDisposable {
   // ---- readers --------------------------------------------------------------------------------
 
   /**
-   * Read-only handles: moves this handle to the latest committed state (README "Readers").
+   * Read-only handles: moves this handle to the latest committed state (README "Readers and backup").
    * Concurrent calls share one refresh. A writer is always current: it returns at once.
    */
   refresh(): Promise<RefreshResult> {
@@ -509,7 +509,7 @@ export class Database implements AsyncDisposable {
   }
 
   /**
-   * Copies the database into the new directory `dest` while writes go on (README "Backup").
+   * Copies the database into the new directory `dest` while writes go on (README "Readers and backup").
    * The copy opens on its own and holds exactly the operations up to the returned LSN.
    */
   async backup(dest: string): Promise<BackupResult> {

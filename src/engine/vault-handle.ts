@@ -111,7 +111,7 @@ export class VaultHandle implements Vault {
   }
 
   /**
-   * Chunks a document (README "Documents"), embeds the chunks and upserts them as `<docId>#<n>`,
+   * Chunks a document (README "Text: embedders and documents"), embeds the chunks and upserts them as `<docId>#<n>`,
    * erasing chunks a longer earlier version left behind; all in one batch.
    */
   async addText(docId: string, text: string, options: ChunkOptions & { payload?: Payload | null } = {}): Promise<{ chunks: number; removed: number }> {

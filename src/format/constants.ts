@@ -87,7 +87,7 @@ export const RecordType = {
   retentionSet: 13,
   indexCreate: 14,
   indexDrop: 15,
-  /** eraseWhere: the ids its filter resolved to (FORMAT.md "Record bodies"). */
+  /** eraseWhere: the ids its filter resolved to (FORMAT.md "Record types"). */
   eraseMany: 16,
   /** patch and patchWhere: the ids, the set and the unset paths. */
   patch: 17,

@@ -2,7 +2,7 @@ import type { Metric } from '../format/identity.js';
 import { byCodeUnits } from '../util/code-units.js';
 
 /**
- * Hybrid fusion (README "Hybrid search"): one vector ranking and one BM25 ranking of the same
+ * Hybrid fusion (README "Full-text and hybrid search"): one vector ranking and one BM25 ranking of the same
  * records, merged into one. Two rules:
  * - 'weighted' (the default): a convex combination of the two rankings' normalised scores,
  *   `textWeight` on text (BM25 divided by the best BM25 score) and the rest on vectors (min-max

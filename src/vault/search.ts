@@ -25,7 +25,7 @@ export interface SearchOptions extends SearchKnobs {
   exact?: boolean;
   /**
    * 'vector', 'text' (BM25 over document text) or 'hybrid' (both, fused). Default: 'hybrid' for
-   * a text query on a vault holding documents, else 'vector' (README "Hybrid search" says why).
+   * a text query on a vault holding documents, else 'vector' (README "Full-text and hybrid search" says why).
    */
   mode?: 'vector' | 'text' | 'hybrid';
   /** BM25 parameters for 'text' and 'hybrid'. */

@@ -13,7 +13,7 @@ import type { Quota } from '../vault/vault-state.js';
 import { decodeRecordOp, encodeRecordOp, type RecordOp } from './record-ops-codec.js';
 
 /**
- * Operations, as applied in memory and as framed in the log (FORMAT.md "Record bodies").
+ * Operations, as applied in memory and as framed in the log (FORMAT.md "Record types").
  * A body is a msgpack map with short keys; payloads travel as embedded msgpack documents
  * (bin), vectors as little-endian float32 bytes (bin).
  */

@@ -31,7 +31,7 @@ export interface VectorIndex {
   readonly queued?: number;
 }
 
-/** An index whose structure is worth saving beside the segment (FORMAT.md "Graph files"). */
+/** An index whose structure is worth saving beside the segment (FORMAT.md "Segment files"). */
 export interface PersistentIndex extends VectorIndex {
   save(path: string): Promise<void>;
 }
