@@ -16,6 +16,7 @@ import { ExitCode, describe, output, print, reportError, reportUsage } from './o
 import { positiveInteger, run, takeActionExit, usage, withDb } from './run.js';
 import { addAddCommand } from './add-command.js';
 import { addHistoryCommands } from './history-commands.js';
+import { addInterchangeCommands } from './interchange-commands.js';
 import { addRecordCommands, addSearchKnobOptions, plainVectors, searchKnobs } from './record-commands.js';
 import { addServeCommand } from './serve-command.js';
 import { initDatabase, type InitFlags } from './init-command.js';
@@ -185,6 +186,7 @@ export function buildProgram(options: { json?: boolean } = {}): Command {
     );
 
   addHistoryCommands(program);
+  addInterchangeCommands(program);
   addRecordCommands(program);
   addServeCommand(program);
   addReplicateCommands(program);
