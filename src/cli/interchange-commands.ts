@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { importDatabase } from '../engine/import-database.js';
+import { importDatabase } from '../index.js';
 import { print } from './output.js';
 import { progress } from './progress.js';
 import { run, withDb } from './run.js';

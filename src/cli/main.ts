@@ -2,15 +2,9 @@
 import * as fs from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
-import type { EmbedderOption } from '../embedder/resolve.js';
 import { progress } from './progress.js';
-import { backupDirectory } from '../engine/backup.js';
-import { checkDatabase } from '../engine/check.js';
-import { restore } from '../engine/maintenance.js';
-import { nodeFileSystem } from '../fs/file-system.js';
-import type { Filter } from '../vault/filter.js';
+import { backup, checkDatabase, NotFoundError, restore, type EmbedderOption, type Filter } from '../index.js';
 import { runDemo } from './demo.js';
-import { NotFoundError } from '../errors.js';
 import { packageVersion } from '../util/package-files.js';
 import { ExitCode, describe, output, print, reportError, reportUsage } from './output.js';
 import { positiveInteger, run, takeActionExit, usage, withDb } from './run.js';
@@ -170,7 +164,7 @@ export function buildProgram(options: { json?: boolean } = {}): Command {
     .action(
       run(async (dbPath: string, dest: string, o: object, cmd: Command) => {
         if (await maybeBackupToObjectStore(dbPath, dest, o, cmd)) return;
-        const result = await backupDirectory(nodeFileSystem, dbPath, dest);
+        const result = await backup(dbPath, dest);
         print(result, cmd.optsWithGlobals(), () => `backup of ${dbPath} at LSN ${result.lsn} (epoch ${result.epoch}) in ${result.path}: ${result.files} files, ${result.bytes} bytes`);
       }),
     );
