@@ -295,7 +295,7 @@ export class Database implements AsyncDisposable {
       // drain (in slices, the event loop turning between them) instead of growing it further.
       for (const vault of this.parts.state.vaults.values()) {
         if ((vault.index.queued ?? 0) > MAX_QUEUED) {
-          await vault.index.flush();
+          await vault.index.drain();
           this.writable();
         }
       }
@@ -387,14 +387,14 @@ export class Database implements AsyncDisposable {
    * records are found by exact search until their vectors are in the graph (README "Performance").
    */
   async settle(): Promise<void> {
-    for (const vault of this.readable().vaults.values()) await vault.index.flush();
+    for (const vault of this.readable().vaults.values()) await vault.index.drain();
   }
 
   /** relaxed mode: writes buffered records and fsyncs. Other modes: fsyncs the log. */
   async flush(): Promise<void> {
     this.writable();
     try {
-      await this.parts.wal?.flush();
+      await this.parts.wal?.makeDurable();
     } catch (err) {
       throw this.fail(err);
     }
@@ -520,7 +520,7 @@ export class Database implements AsyncDisposable {
     const run = (async () => {
       if (this.parts.wal) {
         try {
-          await this.parts.wal.flush();
+          await this.parts.wal.makeDurable();
         } catch (err) {
           throw this.fail(err);
         }
@@ -583,7 +583,7 @@ export class Database implements AsyncDisposable {
           store.put(r.with({ label }));
           index.add(label, r.vector);
         });
-        await index.flush();
+        await index.drain();
         slotsFreed += Math.max(0, before - records.length);
         vault.records = store;
         vault.index = index;

@@ -36,5 +36,5 @@ export class FlatIndex implements VectorIndex {
     return exactTopK(metric, query, candidates(), k);
   }
 
-  async flush(): Promise<void> {}
+  async drain(): Promise<void> {}
 }

@@ -1,6 +1,6 @@
 /**
  * A vault's vector index, behind a small interface. Mutations are queued calls that may
- * complete later (`flush()` waits for them); search is async so graph work can move off the
+ * complete later (`drain()` waits for them); search is async so graph work can move off the
  * main thread without changing callers. Labels are the u32 integers the index knows records by.
  */
 export interface Neighbor {
@@ -26,7 +26,7 @@ export interface VectorIndex {
   remove(label: number): void;
   search(query: Float32Array, k: number, options: IndexSearchOptions): Promise<Neighbor[]>;
   /** Resolves when every queued mutation is reflected in the index. */
-  flush(): Promise<void>;
+  drain(): Promise<void>;
   /** Mutations queued and not yet in the index (0 for indexes that apply at once). */
   readonly queued?: number;
 }
