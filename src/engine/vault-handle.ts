@@ -16,6 +16,7 @@ import { checkScanOptions, countRecords, getMany, recordOutput, scanRecords } fr
 import { eraseWhereOp, patchOp, patchWhereOp, RecordView } from './record-ops.js';
 import type { VaultState } from '../vault/vault-state.js';
 import type { Op } from '../wal/records.js';
+import type { RecordOp } from '../wal/record-ops-codec.js';
 import type { DbState } from './state.js';
 import { checkId } from './validate.js';
 import { mapInSlices } from './loop-turns.js';
@@ -200,30 +201,23 @@ export class VaultHandle implements Vault {
     return existed;
   }
 
-  async eraseWhere(filter: Filter, options?: EraseWhereOptions): Promise<number> {
-    let n = 0;
-    await this.host.mutate(() => {
-      const op = eraseWhereOp(new RecordView(), this.state(), filter, options);
-      n = op?.ids.length ?? 0;
-      return op ? [op] : [];
-    }, false);
-    return n;
+  eraseWhere(filter: Filter, options?: EraseWhereOptions): Promise<number> {
+    return this.writeRecordOp((view) => eraseWhereOp(view, this.state(), filter, options));
   }
 
   async patch(id: string, spec: PatchSpec): Promise<boolean> {
-    let n = 0;
-    await this.host.mutate(() => {
-      const op = patchOp(new RecordView(), this.state(), id, spec, this.host.maxPayloadBytes(), this.host.readable().identity.dimension);
-      n = op?.ids.length ?? 0;
-      return op ? [op] : [];
-    }, false);
-    return n === 1;
+    return (await this.writeRecordOp((view) => patchOp(view, this.state(), id, spec, this.host.maxPayloadBytes(), this.host.readable().identity.dimension))) === 1;
   }
 
-  async patchWhere(filter: Filter, spec: PatchSpec): Promise<number> {
+  patchWhere(filter: Filter, spec: PatchSpec): Promise<number> {
+    return this.writeRecordOp((view) => patchWhereOp(view, this.state(), filter, spec, this.host.maxPayloadBytes(), this.host.readable().identity.dimension));
+  }
+
+  /** Writes the op `build` makes in its place in the write order (none when it names no record); resolves to how many ids it names. */
+  private async writeRecordOp(build: (view: RecordView) => RecordOp | null): Promise<number> {
     let n = 0;
     await this.host.mutate(() => {
-      const op = patchWhereOp(new RecordView(), this.state(), filter, spec, this.host.maxPayloadBytes(), this.host.readable().identity.dimension);
+      const op = build(new RecordView());
       n = op?.ids.length ?? 0;
       return op ? [op] : [];
     }, false);
