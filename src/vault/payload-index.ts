@@ -108,6 +108,12 @@ export class PayloadIndex {
   }
 }
 
+/** The labels in both sets, built by walking the smaller one. */
+function intersect(a: ReadonlySet<number>, b: ReadonlySet<number>): ReadonlySet<number> {
+  const [small, large] = a.size <= b.size ? [a, b] : [b, a];
+  return new Set([...small].filter((l) => large.has(l)));
+}
+
 /**
  * The labels a filter can only match, from payload indexes: equality, $in and ranges on indexed
  * fields, intersected across fields and $and, united across $or. Null when the indexes cannot
@@ -118,12 +124,7 @@ export function candidates(filter: unknown, indexes: ReadonlyMap<string, Payload
   // The first set is used as it is (read only); only an intersection makes a new one.
   let result: ReadonlySet<number> | null = null;
   const narrow = (set: ReadonlySet<number> | null) => {
-    if (set === null) return;
-    if (result === null) result = set;
-    else {
-      const [small, large] = result.size <= set.size ? [result, set] : [set, result];
-      result = new Set([...small].filter((l) => large.has(l)));
-    }
+    if (set !== null) result = result === null ? set : intersect(result, set);
   };
   for (const [key, cond] of Object.entries(filter)) {
     if (key === '$and' && Array.isArray(cond)) {
@@ -163,11 +164,7 @@ function fieldCandidates(index: PayloadIndex, cond: unknown): ReadonlySet<number
   if (typeof cond !== 'object' || cond === null) return null;
   let result: ReadonlySet<number> | null = null;
   const narrow = (set: ReadonlySet<number>) => {
-    if (result === null) result = set;
-    else {
-      const [small, large] = result.size <= set.size ? [result, set] : [set, result];
-      result = new Set([...small].filter((l) => large.has(l)));
-    }
+    result = result === null ? set : intersect(result, set);
   };
   for (const [op, arg] of Object.entries(cond)) {
     if (op === '$eq' && scalar(arg)) narrow(index.equal(arg));
