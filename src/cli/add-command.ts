@@ -1,10 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import { chunkText } from '../embedder/chunker.js';
 import type { VaultHandle } from '../engine/vault-handle.js';
 import { ioError, ValidationError } from '../errors.js';
-import type { DocumentInput } from '../vault/document.js';
+import { chunkText, type DocumentInput } from '../index.js';
 import { print } from './output.js';
 import { nonNegativeInteger, positiveInteger, run, usage, withDb } from './run.js';
 

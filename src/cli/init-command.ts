@@ -1,10 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { EmbedderOption } from '../embedder/resolve.js';
 import { withDb } from './run.js';
-import type { OpenOptions } from '../engine/options.js';
 import { FileName } from '../format/constants.js';
-import type { Identity } from '../format/identity.js';
+import type { EmbedderOption, Identity, LocalOpenOptions as OpenOptions } from '../index.js';
 
 export interface InitFlags {
   dim?: number;

@@ -1,8 +1,7 @@
 import { CommanderError, InvalidArgumentError, type Command } from 'commander';
 import { ExitCode, reportError, reportUsage, type OutputOptions } from './output.js';
-import type { Database } from '../engine/database.js';
 import { open } from '../engine/open.js';
-import type { OpenOptions } from '../engine/options.js';
+import type { Database, LocalOpenOptions as OpenOptions } from '../index.js';
 
 type Action = (...args: never[]) => Promise<number | void>;
 

@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import { open } from '../engine/open.js';
 import { QuiverServer } from '../server/http-server.js';
-import type { Durability } from '../wal/wal-writer.js';
+import type { Durability } from '../index.js';
 import { integer, run } from './run.js';
 
 interface ServeFlags {
