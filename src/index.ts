@@ -44,7 +44,7 @@ export {
 export { checkDatabase, type CheckReport, type CheckProblem } from './engine/maintenance/check.js';
 export { destroy, restore, type MaintenanceOptions } from './engine/maintenance/offline.js';
 export { importDatabase, type ImportDatabaseOptions, type ImportDatabaseResult } from './engine/import-database.js';
-export type { BackupResult } from './engine/maintenance/backup.js';
+export { backup, type BackupResult } from './engine/maintenance/backup.js';
 export type { RefreshResult } from './engine/open/reader.js';
 export type { Layers, Branches, Traces, LayerView, LayerSummary, Change, TraceEntry } from './api/history-api.js';
 export type { CommitInput, TraceOptions } from './engine/ops/history-ops.js';

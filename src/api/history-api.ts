@@ -22,6 +22,7 @@ import { checkId, MAX_ID_BYTES } from '../vault/names.js';
 import { checkOptionTypes, TRACE_LIST_OPTIONS, TRACE_PUT_OPTIONS } from '../engine/ops/option-types.js';
 import { insertOp } from '../engine/ops/record-ops.js';
 import type { VaultHost } from './vault-host.js';
+import { byCodeUnits } from '../util/code-units.js';
 
 export interface LayerView {
   id: string;
@@ -180,7 +181,7 @@ export class Branches {
   ) {}
 
   list(): { name: string; head: string | null }[] {
-    return [...this.vault().layers.branches].map(([name, head]) => ({ name, head })).sort((x, y) => (x.name < y.name ? -1 : 1));
+    return [...this.vault().layers.branches].map(([name, head]) => ({ name, head })).sort((x, y) => byCodeUnits(x.name, y.name));
   }
 
   get(name: string): { name: string; head: string | null } | null {

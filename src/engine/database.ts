@@ -171,14 +171,14 @@ export class Database implements AsyncDisposable {
    * records are found by exact search until their vectors are in the graph (README "Performance").
    */
   async settle(): Promise<void> {
-    for (const vault of this.guard.readable().vaults.values()) await vault.index.flush();
+    for (const vault of this.guard.readable().vaults.values()) await vault.index.drain();
   }
 
   /** relaxed mode: writes buffered records and fsyncs. Other modes: fsyncs the log. */
   async flush(): Promise<void> {
     this.guard.writable();
     try {
-      await this.parts.wal?.flush();
+      await this.parts.wal?.makeDurable();
     } catch (err) {
       throw this.fail(err);
     }
@@ -210,7 +210,7 @@ export class Database implements AsyncDisposable {
   // ---- readers --------------------------------------------------------------------------------
 
   /**
-   * Read-only handles: moves this handle to the latest committed state (README "Readers").
+   * Read-only handles: moves this handle to the latest committed state (README "Readers and backup").
    * Concurrent calls share one refresh. A writer is always current: it returns at once.
    */
   refresh(): Promise<RefreshResult> {
@@ -237,7 +237,7 @@ export class Database implements AsyncDisposable {
   }
 
   /**
-   * Copies the database into the new directory `dest` while writes go on (README "Backup").
+   * Copies the database into the new directory `dest` while writes go on (README "Readers and backup").
    * The copy opens on its own and holds exactly the operations up to the returned LSN.
    */
   async backup(dest: string): Promise<BackupResult> {
@@ -248,7 +248,7 @@ export class Database implements AsyncDisposable {
     const run = (async () => {
       if (this.parts.wal) {
         try {
-          await this.parts.wal.flush();
+          await this.parts.wal.makeDurable();
         } catch (err) {
           throw this.fail(err);
         }

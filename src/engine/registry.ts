@@ -5,6 +5,7 @@ import type { VaultHost } from '../api/vault-host.js';
 import { checkVaultName } from '../vault/names.js';
 import { checkOptionTypes, VAULT_OPTIONS } from './ops/option-types.js';
 import { checkQuota } from './ops/validate.js';
+import { byCodeUnits } from '../util/code-units.js';
 
 /** A database's vaults by name, and one handle per vault (db.createVault, db.vault, db.vaults). */
 export class VaultRegistry {
@@ -41,7 +42,7 @@ export class VaultRegistry {
 
   list(): VaultInfo[] {
     return [...this.host.readable().vaults.values()]
-      .sort((a, b) => a.name.localeCompare(b.name))
+      .sort((a, b) => byCodeUnits(a.name, b.name))
       .map((v) => v.info());
   }
 

@@ -3,7 +3,7 @@ import type { DbState } from '../vault/db-state.js';
 import type { DatabaseParts } from './open/parts.js';
 import { failedByCorruption } from './open/vector-check.js';
 
-export type DatabaseStatus = 'opening' | 'open' | 'closing' | 'closed' | 'failed';
+export type DatabaseStatus = 'open' | 'closing' | 'closed' | 'failed';
 
 /** A database's status, what failed it, and the check every call makes before it touches the state. */
 export class StatusGuard {

@@ -9,7 +9,7 @@ import { checkQuotas } from './ops/validate.js';
 import type { DatabaseParts } from './open/parts.js';
 
 /**
- * The database's write order (README "Writes"). Every write, and every exclusive operation
+ * The database's write order (README "Durability"). Every write, and every exclusive operation
  * (checkpoint, compact, re-embed, close), takes its slot synchronously when it is called, so
  * operations run in call order even when their preparation is asynchronous (validating a large
  * batch in slices, embedding texts, waiting for the index to drain): that preparation runs inside
@@ -120,7 +120,7 @@ export class WriteOrder {
       // drain (in slices, the event loop turning between them) instead of growing it further.
       for (const vault of host.parts.state.vaults.values()) {
         if ((vault.index.queued ?? 0) > MAX_QUEUED) {
-          await vault.index.flush();
+          await vault.index.drain();
           host.writable();
         }
       }

@@ -1,5 +1,6 @@
 import { decode, encode } from './codec.js';
 import type { Payload } from './payload.js';
+import { byCodeUnits } from '../util/code-units.js';
 
 /** A resource value: a plain object (payload rules), or null for a deletion that shadows older layers. */
 export type ResourceValue = Payload | null;
@@ -42,7 +43,7 @@ export interface Retention {
 type Fail = (why: string) => never;
 
 export function encodeLayer(l: Layer): unknown[] {
-  return [l.id, l.parent, l.branch, l.meta ? encode(l.meta) : null, l.at, [...l.resources].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([iri, v]) => [iri, v === null ? null : encode(v)])];
+  return [l.id, l.parent, l.branch, l.meta ? encode(l.meta) : null, l.at, [...l.resources].sort(([a], [b]) => byCodeUnits(a, b)).map(([iri, v]) => [iri, v === null ? null : encode(v)])];
 }
 
 export function decodeLayer(value: unknown, fail: Fail): Layer {

@@ -6,11 +6,11 @@ import { vectorFromBytes, vectorToBytes } from './vector.js';
 import type { Payload } from './payload.js';
 import { decodeDocument, encodeDocument, type DocumentInfo } from './document-codec.js';
 import { decodeLayer, decodeRetention, decodeTrace, encodeLayer, encodeRetention, encodeTrace, type Layer, type Retention, type StoredTrace } from './history-codec.js';
-import type { Quota } from './quota.js';
+import { decodeQuota, encodeQuota, type Quota } from './quota.js';
 import { decodeRecordOp, encodeRecordOp, type RecordOp } from './record-ops-codec.js';
 
 /**
- * Operations, as applied in memory and as framed in the log (FORMAT.md "Record bodies").
+ * Operations, as applied in memory and as framed in the log (FORMAT.md "Record types").
  * A body is a msgpack map with short keys; payloads travel as embedded msgpack documents
  * (bin), vectors as little-endian float32 bytes (bin).
  */
@@ -39,12 +39,8 @@ function encodeBody(op: Op): [number, Body] {
       return [RecordType.insert, { v: op.vault, id: op.id, vec: vectorToBytes(op.vector), p: op.payloadBytes }];
     case 'erase':
       return [RecordType.erase, { v: op.vault, id: op.id }];
-    case 'vaultCreate': {
-      const q: Body = {};
-      if (op.quota.maxRecords !== undefined) q.r = op.quota.maxRecords;
-      if (op.quota.maxBytes !== undefined) q.b = op.quota.maxBytes;
-      return [RecordType.vaultCreate, { v: op.vault, name: op.name, q }];
-    }
+    case 'vaultCreate':
+      return [RecordType.vaultCreate, { v: op.vault, name: op.name, q: encodeQuota(op.quota) }];
     case 'vaultDrop':
       return [RecordType.vaultDrop, { v: op.vault }];
     case 'layerCommit':
@@ -125,11 +121,7 @@ function decodeOne(type: number, value: unknown, dimension: number, fail: (why: 
       return { type: 'erase', vault: v, id: id() };
     case RecordType.vaultCreate: {
       if (typeof b.name !== 'string') return fail('bad vault name');
-      const q = (b.q ?? {}) as Body;
-      const quota: Quota = {};
-      if (q.r !== undefined) quota.maxRecords = q.r as number;
-      if (q.b !== undefined) quota.maxBytes = q.b as number;
-      return { type: 'vaultCreate', vault: v, name: b.name, quota };
+      return { type: 'vaultCreate', vault: v, name: b.name, quota: decodeQuota(b.q) };
     }
     case RecordType.vaultDrop:
       return { type: 'vaultDrop', vault: v };

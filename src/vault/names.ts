@@ -1,6 +1,6 @@
 import { ValidationError } from '../errors.js';
 
-/** README "Names and limits". */
+/** README "Vaults, records, search": the limits on names and ids. */
 export const VAULT_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 export const MAX_ID_BYTES = 256;
 

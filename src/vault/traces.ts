@@ -1,9 +1,10 @@
 import type { Payload } from './payload.js';
 import type { Retention, StoredTrace } from '../format/history-codec.js';
+import { byCodeUnits } from '../util/code-units.js';
 
 export type { Retention, StoredTrace };
 
-const order = (a: StoredTrace, b: StoredTrace): number => a.at - b.at || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+const order = (a: StoredTrace, b: StoredTrace): number => a.at - b.at || byCodeUnits(a.key, b.key);
 
 /** A vault's completed traces, keyed, kept in time order. */
 export class TraceStore {

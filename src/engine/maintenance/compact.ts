@@ -19,14 +19,14 @@ export async function compact(core: DatabaseCore): Promise<CompactResult> {
   let slotsFreed = 0;
   for (const vault of state.vaults.values()) {
     const records = [...vault.records.values()].sort((a, b) => a.label - b.label);
-    const before = 'elementCount' in vault.index ? (vault.index.elementCount as number) : vault.index.size;
+    const before = vault.index.elementCount;
     const store = new RecordStore(vault.dimension);
     const index = createIndex(state.identity.index, state.identity.metric, vault.dimension);
     records.forEach((r, label) => {
       store.put(r.with({ label }));
       index.add(label, r.vector);
     });
-    await index.flush();
+    await index.drain();
     slotsFreed += Math.max(0, before - records.length);
     vault.records = store;
     vault.index = index;

@@ -6,7 +6,7 @@ import { refreshView, type RefreshResult } from './reader.js';
 
 /**
  * @internal db.refresh()'s body on a read-only handle: moves it to the latest committed state (README
- * "Readers"), its embedder too if a re-embed changed it, and starts the check of the vectors a
+ * "Readers and backup"), its embedder too if a re-embed changed it, and starts the check of the vectors a
  * reload read (`startCheck`).
  */
 export async function refreshReader(core: DatabaseCore, reader: ReaderParts, startCheck: (state: DbState) => void): Promise<RefreshResult> {
