@@ -3,7 +3,7 @@ import { ConfigError, CorruptionError } from '../errors.js';
 import { FileName, TMP_SUFFIX } from '../format/constants.js';
 import { encodeIdentity, type Identity } from '../format/identity.js';
 import { atomicReplace } from '../fs/atomic-replace.js';
-import { overlay, readIfExists, type FileSystem } from '../fs/file-system.js';
+import { overlay, readdirIfExists, readIfExists, type FileSystem } from '../fs/file-system.js';
 import type { Embedder } from '../embedder/embedder.js';
 import { encodeEmbedderManifest } from '../embedder/manifest-file.js';
 import { lineageOf } from '../vault/document.js';
@@ -126,7 +126,7 @@ export async function finishReembed(fs: FileSystem, dir: string): Promise<boolea
     for (const name of [FileName.identity, FileName.embedderManifest, FileName.manifest, FileName.snapshot]) {
       await fs.unlink(path.join(dir, name + NEXT)).catch(() => undefined);
     }
-    for (const name of await fs.readdir(path.join(dir, FileName.textEmbedder)).catch(() => [] as string[])) {
+    for (const name of await readdirIfExists(fs, path.join(dir, FileName.textEmbedder))) {
       if (name.endsWith(NEXT)) await fs.unlink(path.join(dir, FileName.textEmbedder, name)).catch(() => undefined);
     }
     return false;
@@ -142,7 +142,7 @@ export async function finishReembed(fs: FileSystem, dir: string): Promise<boolea
   for (const [from, to] of intent.renames) {
     if (await fs.exists(path.join(dir, from))) await fs.rename(path.join(dir, from), path.join(dir, to));
   }
-  await fs.syncDir(path.join(dir, FileName.textEmbedder)).catch(() => undefined);
+  if ((await fs.stat(path.join(dir, FileName.textEmbedder))) !== null) await fs.syncDir(path.join(dir, FileName.textEmbedder));
   await fs.syncDir(dir);
   await truncateLogFile(fs, path.join(dir, FileName.wal));
   for (const p of intent.remove) await fs.unlink(path.join(dir, p)).catch(() => undefined);

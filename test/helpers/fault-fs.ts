@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { nodeFileSystem, type FileSystem } from '../../src/fs/file-system.js';
 
 /** The calls that change durable state, in the order the engine makes them. */
-const MUTATING = ['writeSync', 'fsync', 'truncate', 'writeFileSynced', 'syncFile', 'rename', 'unlink', 'unlinkDir', 'mkdir', 'syncDir'] as const;
+const MUTATING = ['writeSync', 'fsync', 'truncate', 'writeFileSynced', 'writeNative', 'syncFile', 'rename', 'unlink', 'unlinkDir', 'removeTree', 'mkdir', 'syncDir'] as const;
 type Mutating = (typeof MUTATING)[number];
 
 export class InjectedFault extends Error {
@@ -144,6 +144,12 @@ export class FaultFileSystem implements FileSystem {
   async readFile(p: string) { this.alive(); return this.inner.readFile(p); }
   async readdir(p: string) { this.alive(); return this.inner.readdir(p); }
   async exists(p: string) { this.alive(); return this.inner.exists(p); }
+  async stat(p: string) { this.alive(); return this.inner.stat(p); }
+  statSync(p: string) { this.alive(); return this.inner.statSync(p); }
+  readdirSync(p: string) { this.alive(); return this.inner.readdirSync(p); }
+  readFileSync(p: string) { this.alive(); return this.inner.readFileSync(p); }
+  async realpath(p: string) { this.alive(); return this.inner.realpath(p); }
+  async makeTempDir(prefix: string) { this.alive(); return this.inner.makeTempDir(prefix); }
 
   writeSync(fd: number, data: Uint8Array, position: number) {
     this.step('writeSync', position);
@@ -168,6 +174,23 @@ export class FaultFileSystem implements FileSystem {
     if (!fs.existsSync(file)) this.remember(file, null);
     await this.inner.writeFileSynced(p, chunks);
     this.synced(file);
+  }
+  async writeNative(p: string, write: (path: string) => Promise<void>, sync: boolean) {
+    this.step('writeNative', p);
+    const file = path.resolve(p);
+    this.remember(file);
+    await this.inner.writeNative(p, write, sync);
+    // A new file: until its fsync, what a power cut leaves of it is nothing.
+    if (sync) this.synced(file);
+    else this.unsyncedData.set(file, Buffer.alloc(0));
+  }
+  async removeTree(p: string) {
+    this.step('removeTree', p);
+    const root = path.resolve(p);
+    if (fs.existsSync(root)) this.remember(root);
+    else this.calls[this.calls.length - 1]!.noop = true;
+    await this.inner.removeTree(p);
+    for (const file of this.unsyncedData.keys()) if (file === root || file.startsWith(root + path.sep)) this.unsyncedData.delete(file);
   }
   async syncFile(p: string) {
     this.step('syncFile', p);
