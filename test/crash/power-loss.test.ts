@@ -26,7 +26,10 @@ function copy(src: string): string {
 type Run = (dir: string, ffs: FaultFileSystem, acked: string[]) => Promise<void>;
 type Check = (dir: string, acked: readonly string[], at: string) => Promise<void>;
 
-/** Runs `run` to completion once, then crashes it at each of its calls in turn; returns the count. */
+/**
+ * Runs `run` to completion once, then crashes it at each of its calls in turn, and last cuts the
+ * power after it completed (what it acknowledged must have been durable); returns the count.
+ */
 async function atEveryCall(src: string, run: Run, check: Check): Promise<number> {
   const probe = new FaultFileSystem();
   const probeDir = copy(src);
@@ -34,17 +37,17 @@ async function atEveryCall(src: string, run: Run, check: Check): Promise<number>
   await run(probeDir, probe, all);
   await check(probeDir, all, 'no crash');
   const total = probe.calls.length;
-  for (let k = 1; k <= total; k++) {
+  for (let k = 1; k <= total + 1; k++) {
     // After a call that changed nothing, a crash finds the disk as a crash just before it did.
     if (k > 1 && probe.calls[k - 2]!.noop) continue;
     const dir = copy(src);
     const ffs = new FaultFileSystem();
-    ffs.failAt = k;
+    ffs.failAt = k > total ? Infinity : k;
     const acked: string[] = [];
     await run(dir, ffs, acked).catch(() => undefined);
     ffs.powerLoss();
-    const call = probe.calls[k - 1]!;
-    const at = `power loss at call ${k} of ${total} (${call.name} ${call.arg.replaceAll(path.dirname(probeDir), '…')})`;
+    const call = probe.calls[k - 1];
+    const at = call ? `power loss at call ${k} of ${total} (${call.name} ${call.arg.replaceAll(path.dirname(probeDir), '…')})` : `power loss after all ${total} calls`;
     await check(dir, acked, at).catch((err: Error) => {
       err.message = `${at}: ${err.message}`;
       throw err;
@@ -235,5 +238,31 @@ describe('power loss at every call of a re-embed (default_v1 to default_v2, with
       },
     );
     assert.deepEqual([...outcomes].sort(), ['default_v1', 'default_v2']);
+  });
+});
+
+describe('power loss at every call of an export', () => {
+  it('leaves the destination absent, empty, or a whole export; one that resolved is whole', async () => {
+    const { dir: src, base } = await logged('segmented', 20);
+    const calls = await atEveryCall(
+      src,
+      (dir, ffs, acked) =>
+        session(dir, { fs: ffs }, async (db) => {
+          await db.export(path.join(path.dirname(dir), 'export'));
+          acked.push('export');
+        }),
+      async (dir, acked, at) => {
+        const dest = path.join(path.dirname(dir), 'export');
+        const entries = fs.existsSync(dest) ? fs.readdirSync(dest) : [];
+        if (acked.includes('export')) assert.ok(entries.length > 0, `${at}: the export that resolved is there`);
+        if (entries.length > 0) {
+          const copy = await open(path.join(path.dirname(dir), 'reimported'), { dimension: DIM });
+          await copy.import(dest);
+          assert.deepEqual(dump(copy), base, `${at}: the export is whole`);
+          await copy.close();
+        }
+      },
+    );
+    assert.ok(calls > 10, `the export makes ${calls} calls`);
   });
 });

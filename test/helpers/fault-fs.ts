@@ -12,11 +12,8 @@ export class InjectedFault extends Error {
   }
 }
 
-/**
- * What a directory entry was when its directory was last fsynced: absent (null), a file with
- * these durable bytes, a directory, or a directory since renamed to `movedTo`.
- */
-type Before = null | Buffer | { dir: true } | { movedTo: string };
+/** What a directory entry was when its directory was last fsynced: absent (null), a file with these durable bytes, or a directory. */
+type Before = null | Buffer | { dir: true };
 
 /**
  * Wraps the real filesystem. Counts mutating calls; the `failAt`-th one throws, and from then on
@@ -48,6 +45,8 @@ export class FaultFileSystem implements FileSystem {
   /** Per file with unsynced writes: its bytes as of its last fsync. */
   private readonly unsyncedData = new Map<string, Buffer>();
   private readonly fds = new Map<number, string>();
+  /** Directory renames not yet made durable by an fsync of the destination's parent, in order. */
+  private dirMoves: { from: string; to: string }[] = [];
 
   constructor(private readonly inner: FileSystem = nodeFileSystem) {}
 
@@ -58,13 +57,16 @@ export class FaultFileSystem implements FileSystem {
       if (fs.statSync(file, { throwIfNoEntry: false })?.isFile()) fs.writeFileSync(file, bytes);
     }
     this.unsyncedData.clear();
-    const entries = [...this.unsynced].flatMap(([dir, names]) => [...names].map(([name, before]) => ({ file: path.join(dir, name), before })));
-    // Directory renames first (deepest source first), so the entries inside them are where they were.
-    for (const { file, before } of entries.reverse()) {
-      if (before && 'movedTo' in before && fs.existsSync(before.movedTo)) fs.renameSync(before.movedTo, file);
+    // Directory renames are undone first, last first, so the entries inside them are where they were.
+    for (const { from, to } of this.dirMoves.reverse()) {
+      if (!fs.existsSync(to)) continue;
+      if (fs.existsSync(from)) fs.rmSync(from, { recursive: true, force: true });
+      fs.renameSync(to, from);
+      this.moveInside(to, from);
     }
+    this.dirMoves = [];
+    const entries = [...this.unsynced].flatMap(([dir, names]) => [...names].map(([name, before]) => ({ file: path.join(dir, name), before })));
     for (const { file, before } of entries) {
-      if (before && 'movedTo' in before) continue;
       if (before && 'dir' in before) {
         if (!fs.statSync(file, { throwIfNoEntry: false })?.isDirectory()) {
           fs.rmSync(file, { force: true });
@@ -76,6 +78,19 @@ export class FaultFileSystem implements FileSystem {
       if (before) fs.writeFileSync(file, before);
     }
     this.unsynced.clear();
+  }
+
+  /** What is unsynced inside a directory moves with it. */
+  private moveInside(a: string, b: string): void {
+    const moved = (p: string) => (p === a || p.startsWith(a + path.sep) ? b + p.slice(a.length) : p);
+    for (const [dir, names] of [...this.unsynced]) {
+      this.unsynced.delete(dir);
+      this.unsynced.set(moved(dir), names);
+    }
+    for (const [file, bytes] of [...this.unsyncedData]) {
+      this.unsyncedData.delete(file);
+      this.unsyncedData.set(moved(file), bytes);
+    }
   }
 
   /** What `file` holds durably as far as its data goes (its entry aside). */
@@ -201,9 +216,11 @@ export class FaultFileSystem implements FileSystem {
     this.step('rename', `${from} -> ${to}`);
     const [a, b] = [path.resolve(from), path.resolve(to)];
     const isDir = fs.statSync(a, { throwIfNoEntry: false })?.isDirectory() ?? false;
-    this.remember(a, isDir ? { movedTo: b } : undefined);
+    if (isDir) this.dirMoves.push({ from: a, to: b });
+    else this.remember(a);
     this.remember(b);
     await this.inner.rename(from, to);
+    if (isDir) this.moveInside(a, b);
     // The unsynced bytes move with the file; whatever `to` held is gone.
     const pending = this.unsyncedData.get(a);
     this.unsyncedData.delete(a);
@@ -233,5 +250,6 @@ export class FaultFileSystem implements FileSystem {
     this.step('syncDir', p);
     await this.inner.syncDir(p);
     this.unsynced.delete(path.resolve(p));
+    this.dirMoves = this.dirMoves.filter((m) => path.dirname(m.to) !== path.resolve(p));
   }
 }
