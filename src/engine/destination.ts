@@ -60,7 +60,7 @@ async function checkEmptyDirectory(target: string): Promise<void> {
   } catch (cause) {
     throw ioError('inspecting', target, cause);
   }
-  if (!stat) throw ioError('inspecting', target, Object.assign(new Error('ENOENT: removed while it was being claimed'), { code: 'ENOENT' }));
+  if (!stat) throw conflict(target, 'was removed while it was being claimed');
   if (stat.kind === 'symlink') throw conflict(target, 'is a symbolic link');
   if (stat.kind !== 'directory') throw conflict(target, 'is a file');
   const entries = await nodeFileSystem.readdir(target).catch((cause: unknown) => {
