@@ -49,7 +49,7 @@ async function atEveryCall(src: string, run: Run, check: Check): Promise<number>
     const call = probe.calls[k - 1];
     const at = call ? `power loss at call ${k} of ${total} (${call.name} ${call.arg.replaceAll(path.dirname(probeDir), '…')})` : `power loss after all ${total} calls`;
     await check(dir, acked, at).catch((err: Error) => {
-      err.message = `${at}: ${err.message}`;
+      if (!err.message.includes(at)) err.message = `${at}: ${err.message}`;
       throw err;
     });
     fs.rmSync(path.dirname(dir), { recursive: true, force: true });
@@ -107,7 +107,7 @@ async function logged(storage: 'segmented' | 'snapshot', n: number): Promise<{ d
 const fresh = (id: string, seed: number): Dump[string][number] => [id, Array.from(vectors(1, DIM, seed)[0]!), { fresh: id }];
 
 for (const storage of ['segmented', 'snapshot'] as const) {
-  describe(`power loss at every call of a ${storage} session: open (a new log generation), writes, checkpoint (another), close`, () => {
+  describe(`power loss at every call of a ${storage} session: open (a new log generation), writes, a checkpoint (another), close`, () => {
     it('keeps every acknowledged write and reopens without corruption', async () => {
       const { dir: src, base } = await logged(storage, SOAK ? 400 : 40);
       const tried = new Map(['w1', 'w2', 'w3'].map((id, i) => [id, fresh(id, 100 + i)]));
@@ -123,7 +123,7 @@ for (const storage of ['segmented', 'snapshot'] as const) {
             await write(db, 'w1', acked);
             await db.checkpoint();
             await write(db, 'w2', acked);
-            await db.checkpoint();
+            if (SOAK) await db.checkpoint();
             await write(db, 'w3', acked);
           }),
         async (dir, acked, at) => {
@@ -234,7 +234,9 @@ describe('power loss at every call of a re-embed (default_v1 to default_v2, with
         assert.ok(v.ids().every((id) => v.get(id)!.vector.length === db.identity.dimension), at);
         assert.ok(fs.existsSync(path.join(dir, db.embedder!.manifest.artifact!)), `${at}: the artifact is there`);
         assert.deepEqual(fs.readdirSync(dir).filter((f) => f.endsWith('.next') || f === 'REEMBED'), [], `${at}: no leftovers`);
-        await stillWorks(db, at);
+        // Each open here loads an embedder table: the further checkpoint and reopen only in a soak.
+        if (SOAK) await stillWorks(db, at);
+        else await db.close();
       },
     );
     assert.deepEqual([...outcomes].sort(), ['default_v1', 'default_v2']);
