@@ -268,3 +268,28 @@ describe('power loss at every call of an export', () => {
     assert.ok(calls > 10, `the export makes ${calls} calls`);
   });
 });
+
+describe('power loss at every call of a backup', () => {
+  it('leaves the destination absent, empty, or a whole database; one that resolved is whole', async () => {
+    const { dir: src, base } = await logged('segmented', 20);
+    const calls = await atEveryCall(
+      src,
+      (dir, ffs, acked) =>
+        session(dir, { fs: ffs }, async (db) => {
+          await db.backup(path.join(path.dirname(dir), 'backup'));
+          acked.push('backup');
+        }),
+      async (dir, acked, at) => {
+        const dest = path.join(path.dirname(dir), 'backup');
+        const entries = fs.existsSync(dest) ? fs.readdirSync(dest) : [];
+        if (acked.includes('backup')) assert.ok(entries.length > 0, `${at}: the backup that resolved is there`);
+        if (entries.length > 0) {
+          const copy = await open(dest);
+          assert.deepEqual(dump(copy), base, `${at}: the backup is whole`);
+          await copy.close();
+        }
+      },
+    );
+    assert.ok(calls > 8, `the backup makes ${calls} calls`);
+  });
+});
