@@ -78,7 +78,8 @@ export async function importDatabase(dir: string, source: string, options: Impor
     if (empty) {
       await fs.removeTree(path.join(root, FileName.identity)).catch(() => undefined);
       if (absent) await fs.removeTree(root).catch(() => undefined);
-      else for (const name of await readdirIfExists(fs, root).catch(() => [])) await fs.removeTree(path.join(root, name)).catch(() => undefined);
+      // Best effort, as every step here: the import's own error is the one to report.
+      else for (const name of await readdirIfExists(fs, root).catch(() => [] as string[])) await fs.removeTree(path.join(root, name)).catch(() => undefined);
     }
     throw err;
   }
