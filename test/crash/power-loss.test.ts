@@ -2,7 +2,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { open, LocalEmbedder, type Database, type OpenOptions, type Payload } from '../../src/index.js';
+import { open, CorruptionError, LocalEmbedder, type Database, type OpenOptions, type Payload } from '../../src/index.js';
+import { scanWal } from '../../src/wal/wal-reader.js';
 import { FaultFileSystem } from '../helpers/fault-fs.js';
 import { dump, type Dump } from '../helpers/state.js';
 import { dbPath, tmpDir, vectors } from '../helpers/tmp.js';
@@ -291,5 +292,48 @@ describe('power loss at every call of a backup', () => {
       },
     );
     assert.ok(calls > 8, `the backup makes ${calls} calls`);
+  });
+});
+
+describe('power loss at every call of a salvaging open (damage in the middle of the log)', () => {
+  it('reopens strictly only once the salvage is durable; before, the damage is still there and a salvage again gives the same state', async () => {
+    const src = dbPath();
+    const sdb = await open(src, { dimension: DIM });
+    const a = await sdb.createVault('a');
+    for (const [i, vector] of vectors(6, DIM, 9).entries()) await a.insert(`r${i}`, vector);
+    await sdb.close();
+    const wal = fs.readFileSync(path.join(src, 'wal.log'));
+    const frames = scanWal(wal).frames;
+    const victim = frames[3]!.offset;
+    wal[victim + 25] = wal[victim + 25]! ^ 0xff;
+    fs.writeFileSync(path.join(src, 'wal.log'), wal);
+    // What survives: the vault and the records before the damaged frame (frame 0 creates the vault).
+    const kept = ['r0', 'r1'];
+    const tried = new Map([['w', fresh('w', 11)]]);
+    await atEveryCall(
+      src,
+      (dir, ffs, acked) =>
+        session(dir, { fs: ffs, recovery: 'salvage', durability: 'paranoid' }, async (db) => {
+          acked.push('salvaged');
+          const [, vector, payload] = tried.get('w')!;
+          await db.vault('a').insert('w', vector, payload as Payload);
+          acked.push('w');
+        }),
+      async (dir, acked, at) => {
+        let db: Database;
+        try {
+          db = await open(dir);
+        } catch (err) {
+          assert.ok(err instanceof CorruptionError && err.file === 'wal.log', `${at}: ${String(err)}`);
+          assert.ok(!acked.includes('salvaged'), `${at}: a salvaging open that resolved was durable`);
+          db = await open(dir, { recovery: 'salvage' });
+        }
+        const ids = db.vault('a').ids().filter((id) => id !== 'w');
+        assert.deepEqual(ids, kept, at);
+        const got = dump(db);
+        checkRecords(got, 'a', got['a']!.filter((r) => r[0] !== 'w'), tried, acked, at);
+        await stillWorks(db, at);
+      },
+    );
   });
 });
