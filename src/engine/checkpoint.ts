@@ -29,7 +29,7 @@ export interface CheckpointResult {
 async function writeGraph(fs: FileSystem, dir: string, vault: VaultState, rel: string): Promise<FileRef | null> {
   const index = vault.index;
   if (!isPersistent(index)) return null;
-  await index.flush();
+  await index.drain();
   const file = path.join(dir, rel);
   const tmp = file + TMP_SUFFIX;
   // hnswlib writes the file itself, by name: into a tmp path of ours, through the seam, fsynced.
@@ -132,7 +132,7 @@ export async function writeSnapshotCheckpoint(fs: FileSystem, dir: string, state
     let graph: Uint8Array = new Uint8Array(0);
     const index = vault.index;
     if (isPersistent(index)) {
-      await index.flush();
+      await index.drain();
       const tmp = path.join(dir, `${FileName.snapshot}.graph${TMP_SUFFIX}`);
       try {
         // Read back at once and never renamed: no fsync needed.
