@@ -190,7 +190,7 @@ export class Database implements AsyncDisposable {
   async export(dest: string, options: { onProgress?: (done: number, total: number) => void } = {}): Promise<ExportSummary> {
     const state = this.guard.readable();
     checkOptionTypes(options, PROGRESS_OPTIONS);
-    return exportState(state, this.parts.embedder?.manifest ?? null, dest, this.parts.dir, options.onProgress);
+    return exportState(state, this.parts.embedder?.manifest ?? null, dest, this.parts.dir, options.onProgress, this.parts.fs);
   }
 
   /**
@@ -294,6 +294,7 @@ export class Database implements AsyncDisposable {
     const state = this.guard.readable();
     const replication = this.attachment?.status(state.lastLsn);
     return collectStats({
+      fs: this.parts.fs,
       replication,
       dir: this.parts.dir,
       status: this.guard.value,
@@ -303,8 +304,8 @@ export class Database implements AsyncDisposable {
       state,
       walBytes: this.parts.wal?.byteLength ?? null,
       recovery: this.parts.recovery,
-      writer: this.parts.lock?.holder ?? (this.parts.dir ? writerStatus(this.parts.dir, this.parts.options.lockStaleMs) : null),
-      readers: this.parts.dir ? listLeases(this.parts.dir, this.parts.options.lockStaleMs) : [],
+      writer: this.parts.lock?.holder ?? (this.parts.dir ? writerStatus(this.parts.dir, this.parts.options.lockStaleMs, this.parts.fs) : null),
+      readers: this.parts.dir ? listLeases(this.parts.dir, this.parts.options.lockStaleMs, this.parts.fs) : [],
       lease: this.parts.reader?.lease ? { held: this.parts.reader.lease.held, reason: this.parts.reader.lease.reason } : null,
       backgroundError: this.backgroundError,
     });

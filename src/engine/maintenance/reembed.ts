@@ -101,6 +101,9 @@ export async function commitReembed(fs: FileSystem, dir: string, state: DbState,
   await (state.identity.storage === 'snapshot' ? writeSnapshotCheckpoint(staged, dir, state) : writeSegmentedCheckpoint(staged, dir, state));
   renames.push([root + NEXT, root]);
   const remove = previousArtifact && previousArtifact !== manifest.artifact ? [previousArtifact] : [];
+  // Every staged file's entry is durable before the intent names it: finishReembed takes a
+  // missing source for a rename already made, so an artifact lost to a power cut would stay lost.
+  if (manifest.artifact && embedder.artifact) await fs.syncDir(rel(FileName.textEmbedder));
   await fs.syncDir(dir);
   await atomicReplace(fs, rel(INTENT), [Buffer.from(JSON.stringify({ renames, remove }) + '\n')]);
   await finishReembed(fs, dir);

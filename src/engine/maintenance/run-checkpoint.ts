@@ -47,7 +47,7 @@ export async function checkpointNow(core: DatabaseCore, collectLayers = false): 
     const result = state.identity.storage === 'snapshot' ? await writeSnapshotCheckpoint(fs, dir, state) : await writeSegmentedCheckpoint(fs, dir, state);
     await core.attachment()?.beforeLogReset?.();
     await truncateLog(core.parts);
-    await removeStaleLeases(dir, core.parts.options.lockStaleMs).catch(() => undefined);
+    await removeStaleLeases(dir, core.parts.options.lockStaleMs, core.parts.fs).catch(() => undefined);
     return { ...result, tracesExpired: freed.traces, layersFreed: freed.layers };
   } catch (err) {
     // Before the commit point the old checkpoint and the full log still stand: the database

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { CorruptionError } from '../../errors.js';
 import { FileName } from '../../format/constants.js';
-import { readIfExists, type FileSystem } from '../../fs/file-system.js';
+import { readdirIfExists, readIfExists, type FileSystem } from '../../fs/file-system.js';
 import { truncateLogFile } from '../../wal/wal-file.js';
 
 /**
@@ -26,7 +26,7 @@ export async function finishReembed(fs: FileSystem, dir: string): Promise<boolea
     for (const name of [FileName.identity, FileName.embedderManifest, FileName.manifest, FileName.snapshot]) {
       await fs.unlink(path.join(dir, name + NEXT)).catch(() => undefined);
     }
-    for (const name of await fs.readdir(path.join(dir, FileName.textEmbedder)).catch(() => [] as string[])) {
+    for (const name of await readdirIfExists(fs, path.join(dir, FileName.textEmbedder))) {
       if (name.endsWith(NEXT)) await fs.unlink(path.join(dir, FileName.textEmbedder, name)).catch(() => undefined);
     }
     return false;
@@ -42,7 +42,7 @@ export async function finishReembed(fs: FileSystem, dir: string): Promise<boolea
   for (const [from, to] of intent.renames) {
     if (await fs.exists(path.join(dir, from))) await fs.rename(path.join(dir, from), path.join(dir, to));
   }
-  await fs.syncDir(path.join(dir, FileName.textEmbedder)).catch(() => undefined);
+  if ((await fs.stat(path.join(dir, FileName.textEmbedder))) !== null) await fs.syncDir(path.join(dir, FileName.textEmbedder));
   await fs.syncDir(dir);
   await truncateLogFile(fs, path.join(dir, FileName.wal));
   for (const p of intent.remove) await fs.unlink(path.join(dir, p)).catch(() => undefined);
