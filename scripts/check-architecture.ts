@@ -37,10 +37,10 @@ export const RULE: Record<string, readonly string[]> = {
   'engine/interchange': ['errors.ts', 'util', 'format', 'fs', 'embedder', 'vault', 'engine/ops', 'engine/open', 'engine/maintenance'],
   engine: ['errors.ts', 'util', 'format', 'fs', 'lock', 'wal', 'embedder', 'text', 'vault', 'segments', 'engine/ops', 'api', 'engine/open', 'engine/maintenance', 'engine/interchange'],
   replica: ['errors.ts', 'util', 'format', 'fs', 'lock', 'wal', 'object-store', 'embedder', 'segments', 'engine/open', 'engine'],
-  server: ['errors.ts', 'util', 'format', 'vault', 'api', 'engine/open', 'engine'],
+  server: ['errors.ts', 'util', 'format', 'vault', 'api', 'engine'],
   integrations: ['errors.ts', 'util', 'embedder', 'vault', 'api', 'engine/open', 'engine'],
-  cli: ['errors.ts', 'util', 'format', 'fs', 'wal', 'object-store', 'embedder', 'vault', 'api', 'engine/ops', 'engine/open', 'engine/maintenance', 'engine/interchange', 'engine', 'replica', 'server', 'index.ts'],
-  'index.ts': ['errors.ts', 'util', 'format', 'fs', 'lock', 'wal', 'object-store', 'embedder', 'text', 'vault', 'segments', 'api', 'engine/ops', 'engine/open', 'engine/maintenance', 'engine/interchange', 'engine', 'replica'],
+  cli: ['errors.ts', 'util', 'format', 'fs', 'object-store', 'api', 'engine', 'replica', 'server', 'index.ts'],
+  'index.ts': ['errors.ts', 'util', 'format', 'fs', 'lock', 'wal', 'object-store', 'embedder', 'text', 'vault', 'api', 'engine/ops', 'engine/open', 'engine/maintenance', 'engine/interchange', 'engine', 'replica'],
 };
 
 export interface ArchitectureReport {
