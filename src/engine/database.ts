@@ -2,8 +2,6 @@ import { ConfigError, LockedError, StorageError, ValidationError, ioError, type 
 import type { Embedder } from '../embedder/embedder.js';
 import type { EmbedderOption } from '../embedder/resolve.js';
 import type { Identity } from '../format/identity.js';
-import { writerStatus } from '../lock/writer-lock.js';
-import { listLeases } from '../lock/reader-lease.js';
 import type { Vault, VaultInfo } from '../api/vault.js';
 import type { VaultHost } from '../api/vault-host.js';
 import type { Op } from '../format/records.js';
@@ -16,12 +14,12 @@ import type { DatabaseCore, DatabaseParts } from './open/parts.js';
 import type { RefreshResult } from './open/reader.js';
 import { refreshReader } from './open/refresh.js';
 import { VectorCheck } from './open/vector-check.js';
-import { backupDirectory, type BackupResult } from './maintenance/backup.js';
+import { backupOpen, type BackupResult } from './maintenance/backup.js';
 import type { CheckpointResult } from './maintenance/checkpoint.js';
 import { compact, type CompactResult } from './maintenance/compact.js';
 import { reembed, type ReembedResult } from './maintenance/reembed.js';
 import { checkpointNow } from './maintenance/run-checkpoint.js';
-import { collectStats, type DatabaseStats } from './maintenance/stats.js';
+import { databaseStats, type DatabaseStats } from './maintenance/stats.js';
 import { exportState, type ExportSummary } from './interchange/export.js';
 import { importInto } from './interchange/import.js';
 import { VaultRegistry } from './registry.js';
@@ -245,16 +243,7 @@ export class Database implements AsyncDisposable {
     const dir = this.parts.dir;
     if (dir === null) throw new StorageError('IO_ERROR', 'an in-memory database has no files to back up');
     while (this.checkpointHold) await this.checkpointHold.catch(() => undefined);
-    const run = (async () => {
-      if (this.parts.wal) {
-        try {
-          await this.parts.wal.makeDurable();
-        } catch (err) {
-          throw this.fail(err);
-        }
-      }
-      return backupDirectory(this.parts.fs, dir, dest);
-    })();
+    const run = backupOpen(this.core, dir, dest);
     this.checkpointHold = run;
     try {
       return await run;
@@ -293,22 +282,7 @@ export class Database implements AsyncDisposable {
   stats(): DatabaseStats {
     const state = this.guard.readable();
     const replication = this.attachment?.status(state.lastLsn);
-    return collectStats({
-      fs: this.parts.fs,
-      replication,
-      dir: this.parts.dir,
-      status: this.guard.value,
-      durability: this.durability,
-      readOnly: this.parts.options.readOnly,
-      embedder: this.parts.embedder?.manifest ?? null,
-      state,
-      walBytes: this.parts.wal?.byteLength ?? null,
-      recovery: this.parts.recovery,
-      writer: this.parts.lock?.holder ?? (this.parts.dir ? writerStatus(this.parts.dir, this.parts.options.lockStaleMs, this.parts.fs) : null),
-      readers: this.parts.dir ? listLeases(this.parts.dir, this.parts.options.lockStaleMs, this.parts.fs) : [],
-      lease: this.parts.reader?.lease ? { held: this.parts.reader.lease.held, reason: this.parts.reader.lease.reason } : null,
-      backgroundError: this.backgroundError,
-    });
+    return databaseStats(this.parts, state, { status: this.guard.value, durability: this.durability, replication, backgroundError: this.backgroundError });
   }
 
   /** Flushes the log (relaxed mode's buffer included), closes it and releases the lock. Idempotent. */

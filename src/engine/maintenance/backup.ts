@@ -10,6 +10,7 @@ import type { RootRecord } from '../../format/root-record.js';
 import { parseWalHeader, randomSalt, walHeader } from '../../wal/frame.js';
 import { readFrames } from '../../wal/wal-reader.js';
 import { readRef } from '../open/file-references.js';
+import type { DatabaseCore } from '../open/parts.js';
 
 export interface BackupResult {
   path: string;
@@ -34,6 +35,18 @@ export function backup(dir: string, dest: string): Promise<BackupResult> {
   if (typeof dir !== 'string' || dir === '') return Promise.reject(new ValidationError('dir', 'must be the path of a database directory'));
   if (typeof dest !== 'string' || dest === '') return Promise.reject(new ValidationError('dest', 'must be the path of the backup directory'));
   return backupDirectory(nodeFileSystem, dir, dest);
+}
+
+/** @internal db.backup()'s copy: the log made durable first (a failure there fails the handle), then the files. */
+export async function backupOpen(core: DatabaseCore, dir: string, dest: string): Promise<BackupResult> {
+  if (core.parts.wal) {
+    try {
+      await core.parts.wal.makeDurable();
+    } catch (err) {
+      throw core.fail(err);
+    }
+  }
+  return backupDirectory(core.parts.fs, dir, dest);
 }
 
 /**

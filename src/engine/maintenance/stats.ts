@@ -8,7 +8,9 @@ import type { Quota } from '../../vault/vault-state.js';
 import type { Retention } from '../../vault/traces.js';
 import type { RecoveryReport } from '../open/replay.js';
 import type { ReplicationStatus } from '../open/attachment.js';
-import type { LeaseStatus } from '../../lock/reader-lease.js';
+import { listLeases, type LeaseStatus } from '../../lock/reader-lease.js';
+import { writerStatus } from '../../lock/writer-lock.js';
+import type { DatabaseParts } from '../open/parts.js';
 import type { DbState } from '../../vault/db-state.js';
 import { byCodeUnits } from '../../util/code-units.js';
 import { HnswIndex } from '../../vault/index/hnsw-index.js';
@@ -182,4 +184,25 @@ export function collectStats(input: {
     backgroundError: input.backgroundError ? { code: input.backgroundError.code, message: input.backgroundError.message } : null,
     replication: input.replication ?? null,
   };
+}
+
+/** @internal db.stats() of a handle on `parts`: what it holds, and the lock and leases as the directory has them. */
+export function databaseStats(parts: DatabaseParts, state: DbState, handle: { status: string; durability: string; replication: ReplicationStatus | undefined; backgroundError: QuiverError | null }): DatabaseStats {
+  const { dir, fs, options } = parts;
+  return collectStats({
+    fs,
+    replication: handle.replication,
+    dir,
+    status: handle.status,
+    durability: handle.durability,
+    readOnly: options.readOnly,
+    embedder: parts.embedder?.manifest ?? null,
+    state,
+    walBytes: parts.wal?.byteLength ?? null,
+    recovery: parts.recovery,
+    writer: parts.lock?.holder ?? (dir ? writerStatus(dir, options.lockStaleMs, fs) : null),
+    readers: dir ? listLeases(dir, options.lockStaleMs, fs) : [],
+    lease: parts.reader?.lease ? { held: parts.reader.lease.held, reason: parts.reader.lease.reason } : null,
+    backgroundError: handle.backgroundError,
+  });
 }
