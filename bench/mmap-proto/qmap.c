@@ -51,7 +51,7 @@ typedef struct {
   const uint8_t *level0; int64_t *upper; int *levels; size_t dim;
   uint16_t *visited; uint16_t tag;
   float *hd; uint32_t *hi; float *cd; uint32_t *ci; size_t cap;
-  const uint32_t *sums; size_t sumsLen, pages; uint8_t *ok; int bad;
+  const uint32_t *sums; size_t sumsLen, pages; uint8_t *ok; int bad; size_t deletedCount;
 } graph;
 
 // Page checks: CRC32C of each 64 KiB page of the file, from a sidecar, verified on first touch.
@@ -84,6 +84,8 @@ static inline float dot(const float *a, const float *b, size_t d) {
 }
 static inline const float *vec(graph *g, uint32_t i) { return (const float *)(g->level0 + i * g->per + g->dataOff); }
 static inline const uint32_t *links0(graph *g, uint32_t i) { return (const uint32_t *)(g->level0 + i * g->per); }
+// hnswlib's delete mark: bit 0 of byte 2 of the record header. Deleted nodes are traversed, never returned.
+static inline int deleted(graph *g, uint32_t i) { return g->level0[i * g->per + 2] & 1; }
 
 // max-heap (top results) and min-heap (candidates) over (dist, id) arrays
 static void hpush(float *d, uint32_t *id, size_t *sz, float v, uint32_t x, int max) {
@@ -105,7 +107,7 @@ static void free_graph(napi_env env, void *data, void *hint) {
 }
 
 static napi_value js_open(napi_env env, napi_callback_info info) {
-  size_t argc = 3; napi_value argv[3]; CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  size_t argc = 4; napi_value argv[4]; CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   char path[4096]; size_t n; CHECK(napi_get_value_string_utf8(env, argv[0], path, sizeof path, &n));
   char spath[4096]; int hasSums = 0;
   if (argc >= 3) { napi_valuetype vt; napi_typeof(env, argv[2], &vt); if (vt == napi_string) { CHECK(napi_get_value_string_utf8(env, argv[2], spath, sizeof spath, &n)); hasSums = 1; } }
@@ -128,6 +130,8 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   size_t off = 96 + g->n * g->per, perLevel = g->maxM * 4 + 4;
   if (!ensure(g, off, len - off)) { napi_throw_error(env, "CorruptionError", "link-list area fails its checksum"); return NULL; }
   for (size_t i = 0; i < g->n; i++) { uint32_t sz; memcpy(&sz, p + off, 4); off += 4; g->upper[i] = sz ? (int64_t)off : -1; off += sz; (void)perLevel; }
+  // The count of deleted marks is the caller's (a sidecar records it); scanning for it would read every page at open.
+  if (argc >= 4) { uint32_t dc; if (napi_get_value_uint32(env, argv[3], &dc) == napi_ok) g->deletedCount = dc; }
   g->visited = calloc(g->n, 2); g->tag = 0;
   g->cap = 1 << 16; g->hd = malloc(4*g->cap); g->hi = malloc(4*g->cap); g->cd = malloc(4*g->cap); g->ci = malloc(4*g->cap);
   napi_value ext; CHECK(napi_create_external(env, g, free_graph, NULL, &ext));
@@ -161,11 +165,12 @@ static napi_value js_search(napi_env env, napi_callback_info info) {
   if (++g->tag == 0) { memset(g->visited, 0, g->n * 2); g->tag = 1; }
   size_t ts = 0, cs = 0; float lb;
   g->visited[cur] = g->tag;
-  if (!allow || allow[cur]) { hpush(g->hd, g->hi, &ts, cd, cur, 1); lb = cd; } else lb = 3.0e38f;
+  int hasDel = g->deletedCount > 0, narrow = allow || hasDel;
+  if ((!allow || allow[cur]) && !deleted(g, cur)) { hpush(g->hd, g->hi, &ts, cd, cur, 1); lb = cd; } else lb = 3.0e38f;
   hpush(g->cd, g->ci, &cs, cd, cur, 0);
   while (cs) {
     float d0 = g->cd[0]; uint32_t c = g->ci[0];
-    if (d0 > lb && (ts == ef || !allow)) break;
+    if (d0 > lb && (ts == ef || !narrow)) break;
     hpop(g->cd, g->ci, &cs, 0);
     const uint32_t *ll = links0(g, c); uint32_t cnt = ll[0] & 0xffff;
     for (uint32_t j = 1; j <= cnt; j++) {
@@ -175,7 +180,7 @@ static napi_value js_search(napi_env env, napi_callback_info info) {
       float d = dot(q, vec(g, x), g->dim);
       if (ts < ef || lb > d) {
         if (cs < g->cap) hpush(g->cd, g->ci, &cs, d, x, 0);
-        if (!allow || allow[x]) { hpush(g->hd, g->hi, &ts, d, x, 1); if (ts > ef) hpop(g->hd, g->hi, &ts, 1); }
+        if ((!allow || allow[x]) && !deleted(g, x)) { hpush(g->hd, g->hi, &ts, d, x, 1); if (ts > ef) hpop(g->hd, g->hi, &ts, 1); }
         if (ts) lb = g->hd[0];
       }
     }
