@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --n 100000 --dim 384 --quick --dataset synthetic|real --repeats 2]
+ * npm run bench [-- --n 100000 --dim 384 --quick --dataset synthetic|real --repeats 2 --keep-db DIR]
  * quiverdb against raw hnswlib-node, same parameters, same data, same process tree (README
  * "Performance"). Prints a table of medians and ratios; writes bench/results/latest.json.
  * `--dataset real`: GloVe 100d word vectors (bench/data.ts realVectors) instead of the synthetic
@@ -270,6 +270,9 @@ try {
   row('WAL replay records/s to settled (graph rebuilt)', sub.length / (replaySettledMs / 1000), rawInsert);
   await replayed.close();
 } finally {
+  // --keep-db DIR: the main database (its graph is what raw reads in the cold-open rows) is kept,
+  // for measuring fresh processes against it again.
+  if (args.includes('--keep-db')) fs.cpSync(path.join(work, 'main'), args[args.indexOf('--keep-db') + 1]!, { recursive: true });
   fs.rmSync(work, { recursive: true, force: true });
 }
 
