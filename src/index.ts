@@ -20,7 +20,7 @@ export type { Quota } from './vault/vault-state.js';
 export type { Identity, Metric, IndexConfig, StorageMode } from './format/identity.js';
 export type { Durability } from './wal/wal-writer.js';
 export type { DroppedSpan, DropReason } from './wal/wal-reader.js';
-export type { FileSystem } from './fs/file-system.js';
+export type { FileStat, FileSystem } from './fs/file-system.js';
 export type { Embedder, EmbedderManifest } from './embedder/embedder.js';
 export {
   QuiverError,
@@ -42,7 +42,7 @@ export {
 export { checkDatabase, type CheckReport, type CheckProblem } from './engine/check.js';
 export { destroy, restore, type MaintenanceOptions } from './engine/maintenance.js';
 export { importDatabase, type ImportDatabaseOptions, type ImportDatabaseResult } from './engine/import-database.js';
-export type { BackupResult } from './engine/backup.js';
+export { backup, type BackupResult } from './engine/backup.js';
 export type { RefreshResult } from './engine/reader.js';
 export type { Layers, Branches, Traces, LayerView, LayerSummary, Change, TraceEntry } from './engine/history-api.js';
 export type { CommitInput, TraceOptions } from './engine/history-ops.js';

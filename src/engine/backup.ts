@@ -1,10 +1,9 @@
 import * as path from 'node:path';
-import * as fsp from 'node:fs/promises';
-import { CorruptionError, NotFoundError, QuiverError, ioError } from '../errors.js';
+import { CorruptionError, NotFoundError, QuiverError, ValidationError, ioError } from '../errors.js';
 import { claimDestination, commitStaging, releaseClaim, removeStaleStaging, stagingPath } from './destination.js';
 import { FRAME_HEADER_SIZE, FileName } from '../format/constants.js';
 import { decodeIdentity, type Identity } from '../format/identity.js';
-import { readIfExists, sameBytes, type FileSystem } from '../fs/file-system.js';
+import { nodeFileSystem, readIfExists, sameBytes, type FileSystem } from '../fs/file-system.js';
 import { decodeManifest } from '../segments/manifest.js';
 import { decodeSnapshot } from '../segments/snapshot-file.js';
 import type { RootRecord } from './root-record.js';
@@ -27,6 +26,17 @@ export interface BackupResult {
 const ATTEMPTS = 50;
 
 /**
+ * Backs up the database directory `dir` into `dest` without opening it: no lock, no reader
+ * lease, nothing loaded, so it runs beside a writer in another process (`quiver backup` is this
+ * call). An open handle has db.backup(dest), which also first writes what its own log buffered.
+ */
+export function backup(dir: string, dest: string): Promise<BackupResult> {
+  if (typeof dir !== 'string' || dir === '') return Promise.reject(new ValidationError('dir', 'must be the path of a database directory'));
+  if (typeof dest !== 'string' || dest === '') return Promise.reject(new ValidationError('dest', 'must be the path of the backup directory'));
+  return backupDirectory(nodeFileSystem, dir, dest);
+}
+
+/**
  * Copies a database directory into a new directory `dest` while a writer may be running, without
  * taking a lock (FORMAT.md "Backup"). Checkpoint files are immutable once named, so the copy
  * takes the root (manifest or snapshot), the files it names (each checked against the manifest's
@@ -45,7 +55,7 @@ export async function backupDirectory(fs: FileSystem, source: string, dest: stri
   const identity = decodeIdentity(identityBytes);
   // The destination is claimed (created exclusively, or found empty) before anything is copied.
   const claim = await claimDestination(target, [src]);
-  await removeStaleStaging(target);
+  await removeStaleStaging(target, fs);
   try {
     return await copyInto(fs, src, target, identityBytes, identity);
   } catch (err) {
@@ -122,10 +132,10 @@ async function copyInto(fs: FileSystem, src: string, target: string, identityByt
       await write(FileName.wal, kept);
       await fs.syncDir(path.join(staging, FileName.segments));
       await fs.syncDir(staging);
-      await commitStaging(staging, target);
+      await commitStaging(staging, target, fs);
       await fs.syncDir(path.dirname(target));
     } catch (err) {
-      await fsp.rm(staging, { recursive: true, force: true }).catch(() => undefined);
+      await fs.removeTree(staging).catch(() => undefined);
       throw err instanceof QuiverError ? err : ioError('writing the backup', target, err);
     }
     return { path: target, lsn, epoch, bytes, files: files.size + (root ? 3 : 2), attempts: attempt };

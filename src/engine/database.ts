@@ -34,8 +34,9 @@ import { recordBatchOp, RecordView, type RecordBatchOp } from './record-ops.js';
 import { exportState, type ExportSummary } from './export.js';
 import { stageImport } from './import.js';
 import { branchCreateOp, branchDeleteOp, branchUpdateOp, layerCommitOp, pendingFor, tracePutOp, type CommitInput, type Pending, type TraceOptions } from './history-ops.js';
+import { byCodeUnits } from '../util/code-units.js';
 
-export type DatabaseStatus = 'opening' | 'open' | 'closing' | 'closed' | 'failed';
+export type DatabaseStatus = 'open' | 'closing' | 'closed' | 'failed';
 
 export type BatchOp =
   | { op: 'insert'; vault: string; id: string; vector: Float32Array | readonly number[]; payload?: Record<string, unknown> | null }
@@ -208,7 +209,7 @@ export class Database implements AsyncDisposable {
 
   vaults(): VaultInfo[] {
     return [...this.readable().vaults.values()]
-      .sort((a, b) => a.name.localeCompare(b.name))
+      .sort((a, b) => byCodeUnits(a.name, b.name))
       .map((v) => v.info());
   }
 
@@ -294,7 +295,7 @@ export class Database implements AsyncDisposable {
       // drain (in slices, the event loop turning between them) instead of growing it further.
       for (const vault of this.parts.state.vaults.values()) {
         if ((vault.index.queued ?? 0) > MAX_QUEUED) {
-          await vault.index.flush();
+          await vault.index.drain();
           this.writable();
         }
       }
@@ -386,14 +387,14 @@ export class Database implements AsyncDisposable {
    * records are found by exact search until their vectors are in the graph (README "Performance").
    */
   async settle(): Promise<void> {
-    for (const vault of this.readable().vaults.values()) await vault.index.flush();
+    for (const vault of this.readable().vaults.values()) await vault.index.drain();
   }
 
   /** relaxed mode: writes buffered records and fsyncs. Other modes: fsyncs the log. */
   async flush(): Promise<void> {
     this.writable();
     try {
-      await this.parts.wal?.flush();
+      await this.parts.wal?.makeDurable();
     } catch (err) {
       throw this.fail(err);
     }
@@ -405,7 +406,7 @@ export class Database implements AsyncDisposable {
   async export(dest: string, options: { onProgress?: (done: number, total: number) => void } = {}): Promise<ExportSummary> {
     const state = this.readable();
     checkOptionTypes(options, PROGRESS_OPTIONS);
-    return exportState(state, this.parts.embedder?.manifest ?? null, dest, this.parts.dir, options.onProgress);
+    return exportState(state, this.parts.embedder?.manifest ?? null, dest, this.parts.dir, options.onProgress, this.parts.fs);
   }
 
   /**
@@ -448,7 +449,7 @@ export class Database implements AsyncDisposable {
   // ---- readers --------------------------------------------------------------------------------
 
   /**
-   * Read-only handles: moves this handle to the latest committed state (README "Readers").
+   * Read-only handles: moves this handle to the latest committed state (README "Readers and backup").
    * Concurrent calls share one refresh. A writer is always current: it returns at once.
    */
   refresh(): Promise<RefreshResult> {
@@ -508,7 +509,7 @@ export class Database implements AsyncDisposable {
   }
 
   /**
-   * Copies the database into the new directory `dest` while writes go on (README "Backup").
+   * Copies the database into the new directory `dest` while writes go on (README "Readers and backup").
    * The copy opens on its own and holds exactly the operations up to the returned LSN.
    */
   async backup(dest: string): Promise<BackupResult> {
@@ -519,7 +520,7 @@ export class Database implements AsyncDisposable {
     const run = (async () => {
       if (this.parts.wal) {
         try {
-          await this.parts.wal.flush();
+          await this.parts.wal.makeDurable();
         } catch (err) {
           throw this.fail(err);
         }
@@ -548,7 +549,7 @@ export class Database implements AsyncDisposable {
       const result = state.identity.storage === 'snapshot' ? await writeSnapshotCheckpoint(fs, dir, state) : await writeSegmentedCheckpoint(fs, dir, state);
       await this.attachment?.beforeLogReset?.();
       await this.truncateLog();
-      await removeStaleLeases(dir, this.parts.options.lockStaleMs).catch(() => undefined);
+      await removeStaleLeases(dir, this.parts.options.lockStaleMs, this.parts.fs).catch(() => undefined);
       return { ...result, tracesExpired: freed.traces, layersFreed: freed.layers };
     } catch (err) {
       // Before the commit point the old checkpoint and the full log still stand: the database
@@ -575,14 +576,14 @@ export class Database implements AsyncDisposable {
       let slotsFreed = 0;
       for (const vault of state.vaults.values()) {
         const records = [...vault.records.values()].sort((a, b) => a.label - b.label);
-        const before = 'elementCount' in vault.index ? (vault.index.elementCount as number) : vault.index.size;
+        const before = vault.index.elementCount;
         const store = new RecordStore(vault.dimension);
         const index = createIndex(state.identity.index, state.identity.metric, vault.dimension);
         records.forEach((r, label) => {
           store.put(r.with({ label }));
           index.add(label, r.vector);
         });
-        await index.flush();
+        await index.drain();
         slotsFreed += Math.max(0, before - records.length);
         vault.records = store;
         vault.index = index;
@@ -666,6 +667,7 @@ export class Database implements AsyncDisposable {
     const state = this.readable();
     const replication = this.attachment?.status(state.lastLsn);
     return collectStats({
+      fs: this.parts.fs,
       replication,
       dir: this.parts.dir,
       status: this.statusValue,
@@ -675,8 +677,8 @@ export class Database implements AsyncDisposable {
       state,
       walBytes: this.parts.wal?.byteLength ?? null,
       recovery: this.parts.recovery,
-      writer: this.parts.lock?.holder ?? (this.parts.dir ? writerStatus(this.parts.dir, this.parts.options.lockStaleMs) : null),
-      readers: this.parts.dir ? listLeases(this.parts.dir, this.parts.options.lockStaleMs) : [],
+      writer: this.parts.lock?.holder ?? (this.parts.dir ? writerStatus(this.parts.dir, this.parts.options.lockStaleMs, this.parts.fs) : null),
+      readers: this.parts.dir ? listLeases(this.parts.dir, this.parts.options.lockStaleMs, this.parts.fs) : [],
       lease: this.parts.reader?.lease ? { held: this.parts.reader.lease.held, reason: this.parts.reader.lease.reason } : null,
       backgroundError: this.backgroundError,
     });
