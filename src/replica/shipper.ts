@@ -10,6 +10,7 @@ import { decodeManifest } from '../segments/manifest.js';
 import { collectGarbage, type GcState } from './gc.js';
 import { ROOT_KEY, ROOT_MAGIC, checkpointKey, chunkKey, decodeJson, encodeChunk, encodeJson, fileKey, newGeneration, segmentKey, type Root, type ShippedFile } from './layout.js';
 import { RemoteLease } from './lease.js';
+import { ReaderLease } from '../lock/reader-lease.js';
 import { identityFiles } from './local-files.js';
 import { LogTail } from './log-tail.js';
 
@@ -28,6 +29,11 @@ export interface ShipperOptions {
   localLsn?: () => number;
   /** No background rounds: the caller ships with shipOnce() (quiver backup). */
   manual?: boolean;
+  /**
+   * Beside a writer in another process (quiver replicate): hold a reader lease that asks the
+   * writer to keep each log generation its checkpoints replace (FORMAT.md "wal.kept/").
+   */
+  external?: boolean;
 }
 
 export interface ReplicationStats {
@@ -47,6 +53,8 @@ export interface ReplicationStats {
 }
 
 const CHUNK_LIMIT = 8 * 1024 * 1024;
+/** The writer's default lockStaleMs: a shipper lease not renewed for this long is ignored. */
+const LOCAL_LEASE_STALE_MS = 10_000;
 
 /**
  * Ships a database directory to object storage (FORMAT.md "Object storage: shipping"), reading
@@ -75,6 +83,7 @@ export class Shipper {
   private readonly generation = newGeneration();
   private readonly gc: GcState = { unneededSince: new Map(), manifests: new Map(), lastRun: 0 };
   private checkpointChanged = true;
+  private localLease: ReaderLease | null = null;
   onLost: (err: LockedError) => void = () => undefined;
 
   private constructor(
@@ -84,7 +93,7 @@ export class Shipper {
     private readonly lease: RemoteLease,
     private readonly options: ShipperOptions,
   ) {
-    this.log = new LogTail(fs, dir);
+    this.log = new LogTail(fs, dir, options.external === true);
   }
 
   /** Takes the lease and fences the root (so an older writer's next root write fails), then ships in the background. */
@@ -93,6 +102,8 @@ export class Shipper {
     const shipper = new Shipper(fs, dir, store, lease, options);
     try {
       await shipper.fence();
+      // Taken before the first read: every generation replaced after it is kept for this shipper.
+      if (options.external) shipper.localLease = await ReaderLease.take(fs, dir, { epoch: 0, lsn: 0, ships: true }, LOCAL_LEASE_STALE_MS);
     } catch (err) {
       await lease.release();
       throw err;
@@ -157,6 +168,7 @@ export class Shipper {
     this.stats.state = 'lost';
     this.stats.lastError = err.message;
     this.halt();
+    void this.localLease?.release();
     this.onLost(err);
   }
 
@@ -236,7 +248,10 @@ export class Shipper {
     if (this.baseShipped && sameBytes(bytes, this.manifestBytes)) return false;
     const manifest = bytes ? decodeManifest(bytes) : null;
     const lsn = manifest?.checkpointLsn ?? 0;
-    // Whatever the log held up to the checkpoint goes up first, so the chain stays whole where it can.
+    // Whatever the log held up to the checkpoint goes up first, so the chain stays whole where it
+    // can. Read again: the manifest is committed before the log is replaced (or kept), so this
+    // read reaches the checkpoint's LSN unless a generation was replaced and not kept.
+    await this.log.read();
     await this.shipPending();
     const local = await identityFiles(this.fs, this.dir);
     // The manifest records the embedder beside it: a replica or restore that took these files with
@@ -354,6 +369,7 @@ export class Shipper {
       await Promise.race([this.tick(), new Promise((resolve) => (timeout = setTimeout(resolve, timeoutMs)))]);
       clearTimeout(timeout);
     }
+    await this.localLease?.release();
     if (!lost) {
       await this.lease.release();
       this.stats.state = 'stopped';
