@@ -130,7 +130,8 @@ export class LogTail {
         this.rescan = true;
         return true;
       }
-      const bytes = Buffer.from(tail.subarray(frame.offset, frame.offset + FRAME_HEADER_SIZE + frame.body.byteLength));
+      // A view, not a copy: `tail` is this read's own buffer, alive until its frames are shipped.
+      const bytes = tail.subarray(frame.offset, frame.offset + FRAME_HEADER_SIZE + frame.body.byteLength);
       this.pending.push({ bytes, ...source });
       this.pendingBytes += bytes.byteLength;
       this.last = frame.lsn;
