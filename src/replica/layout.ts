@@ -90,6 +90,20 @@ export function encodeChunk(frames: readonly Buffer[], firstLsn: number, lastLsn
   return Buffer.concat([header, body]);
 }
 
+const CHUNK_LIMIT = 8 * 1024 * 1024;
+
+/**
+ * How many of `pending` (frames in LSN order) the next chunk takes: one log generation's only
+ * (they validate with its salt), and at most 8 MiB unless one frame alone is larger.
+ */
+export function nextChunk(pending: readonly (FrameSource & { bytes: Buffer })[]): { count: number; source: FrameSource } {
+  const source = { logId: pending[0]!.logId, salt: pending[0]!.salt };
+  let count = 0;
+  let bytes = 0;
+  while (count < pending.length && pending[count]!.salt === source.salt && pending[count]!.logId === source.logId && (count === 0 || bytes + pending[count]!.bytes.byteLength <= CHUNK_LIMIT)) bytes += pending[count++]!.bytes.byteLength;
+  return { count, source };
+}
+
 /** Frames that lie back to back in one buffer (one read of the log) as one view of it, without a copy; else null. */
 function adjacent(frames: readonly Buffer[]): Buffer | null {
   const first = frames[0];
