@@ -42,7 +42,7 @@ export {
 export { checkDatabase, type CheckReport, type CheckProblem } from './engine/check.js';
 export { destroy, restore, type MaintenanceOptions } from './engine/maintenance.js';
 export { importDatabase, type ImportDatabaseOptions, type ImportDatabaseResult } from './engine/import-database.js';
-export type { BackupResult } from './engine/backup.js';
+export { backup, type BackupResult } from './engine/backup.js';
 export type { RefreshResult } from './engine/reader.js';
 export type { Layers, Branches, Traces, LayerView, LayerSummary, Change, TraceEntry } from './engine/history-api.js';
 export type { CommitInput, TraceOptions } from './engine/history-ops.js';

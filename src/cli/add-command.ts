@@ -1,13 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import { chunkText } from '../embedder/chunker.js';
 import type { VaultHandle } from '../engine/vault-handle.js';
-import { open } from '../engine/open.js';
 import { ioError, ValidationError } from '../errors.js';
-import type { DocumentInput } from '../vault/document.js';
+import { chunkText, type DocumentInput } from '../index.js';
 import { print } from './output.js';
-import { nonNegativeInteger, positiveInteger, run, usage } from './run.js';
+import { nonNegativeInteger, positiveInteger, run, usage, withDb } from './run.js';
 
 /** The deepest folder holding every file. */
 function commonParent(files: string[]): string {
@@ -60,8 +58,7 @@ export function addAddCommand(program: Command): void {
           for (const c of chunks) docs.push({ ...c, payload: { file: s.absolute, path: s.id } });
           counts.push({ file: s.file, id: s.id, chunks: chunks.length });
         }
-        const db = await open(dbPath, { create: false, ...(o.embedder ? { embedder: o.embedder === 'local' ? 'local' : { transformers: o.embedder } } : {}) });
-        try {
+        await withDb(dbPath, { create: false, ...(o.embedder ? { embedder: o.embedder === 'local' ? 'local' : { transformers: o.embedder } } : {}) }, async (db) => {
           const created = !db.hasVault(o.vault);
           const vault = (created ? await db.createVault(o.vault) : db.vault(o.vault)) as VaultHandle;
           const added = counts.map((c) => {
@@ -78,9 +75,7 @@ export function addAddCommand(program: Command): void {
           }
           const report = added.map(({ stale: _stale, ...a }) => a);
           print({ vault: o.vault, base, files: report }, cmd.optsWithGlobals(), () => report.map((a) => `${a.file} -> ${a.id}: ${a.chunks} chunks${a.removed ? `, ${a.removed} stale removed` : ''}`).join('\n'));
-        } finally {
-          await db.close();
-        }
+        });
       }),
     );
 }

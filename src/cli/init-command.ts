@@ -1,10 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { EmbedderOption } from '../embedder/resolve.js';
-import { open } from '../engine/open.js';
-import type { OpenOptions } from '../engine/options.js';
+import { withDb } from './run.js';
 import { FileName } from '../format/constants.js';
-import type { Identity } from '../format/identity.js';
+import type { EmbedderOption, Identity, LocalOpenOptions as OpenOptions } from '../index.js';
 
 export interface InitFlags {
   dim?: number;
@@ -28,9 +26,7 @@ export async function initDatabase(dbPath: string, o: InitFlags, embedderOption:
   const wasEmpty = existed && !hadDatabase && fs.statSync(dir).isDirectory() && fs.readdirSync(dir).length === 0;
   const index: OpenOptions['index'] = o.index === 'flat' ? 'flat' : { type: 'hnsw', ...(o.m ? { M: o.m } : {}), ...(o.efConstruction ? { efConstruction: o.efConstruction } : {}) };
   try {
-    const db = await open(dir, { ...(o.dim ? { dimension: o.dim } : {}), ...(o.embedder ? { embedder: embedderOption(o.embedder) } : {}), metric: o.metric, index, storage: o.storage });
-    const identity = db.identity;
-    await db.close();
+    const identity = await withDb(dir, { ...(o.dim ? { dimension: o.dim } : {}), ...(o.embedder ? { embedder: embedderOption(o.embedder) } : {}), metric: o.metric, index, storage: o.storage }, async (db) => db.identity);
     return { path: dir, created: !hadDatabase, identity };
   } catch (err) {
     if (!existed) fs.rmSync(dir, { recursive: true, force: true });

@@ -2,21 +2,15 @@
 import * as fs from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
-import type { EmbedderOption } from '../embedder/resolve.js';
 import { progress } from './progress.js';
-import { backupDirectory } from '../engine/backup.js';
-import { checkDatabase } from '../engine/check.js';
-import { restore } from '../engine/maintenance.js';
-import { nodeFileSystem } from '../fs/file-system.js';
-import { open } from '../engine/open.js';
-import type { Filter } from '../vault/filter.js';
+import { backup, checkDatabase, NotFoundError, restore, type EmbedderOption, type Filter } from '../index.js';
 import { runDemo } from './demo.js';
-import { NotFoundError } from '../errors.js';
 import { packageVersion } from '../util/package-files.js';
 import { ExitCode, describe, output, print, reportError, reportUsage } from './output.js';
-import { positiveInteger, run, takeActionExit, usage } from './run.js';
+import { positiveInteger, run, takeActionExit, usage, withDb } from './run.js';
 import { addAddCommand } from './add-command.js';
 import { addHistoryCommands } from './history-commands.js';
+import { addInterchangeCommands } from './interchange-commands.js';
 import { addRecordCommands, addSearchKnobOptions, plainVectors, searchKnobs } from './record-commands.js';
 import { addServeCommand } from './serve-command.js';
 import { initDatabase, type InitFlags } from './init-command.js';
@@ -68,12 +62,7 @@ export function buildProgram(options: { json?: boolean } = {}): Command {
     .description('sizes by file kind, vaults, log, epoch, last recovery (read-only)')
     .action(
       run(async (dbPath: string, _o: unknown, cmd: Command) => {
-        const db = await open(dbPath, { readOnly: true });
-        try {
-          print(db.stats(), cmd.optsWithGlobals());
-        } finally {
-          await db.close();
-        }
+        await withDb(dbPath, false, async (db) => print(db.stats(), cmd.optsWithGlobals()));
       }),
     );
 
@@ -103,12 +92,7 @@ export function buildProgram(options: { json?: boolean } = {}): Command {
       .description(description)
       .action(
         run(async (dbPath: string, _o: unknown, cmd: Command) => {
-          const db = await open(dbPath, { create: false });
-          try {
-            print(name === 'checkpoint' ? await db.checkpoint() : await db.compact(), cmd.optsWithGlobals());
-          } finally {
-            await db.close();
-          }
+          await withDb(dbPath, true, async (db) => print(name === 'checkpoint' ? await db.checkpoint() : await db.compact(), cmd.optsWithGlobals()));
         }),
       );
   }
@@ -137,8 +121,7 @@ export function buildProgram(options: { json?: boolean } = {}): Command {
             throw usage(`--${what} is not valid JSON`);
           }
         };
-        const db = await open(dbPath, { readOnly: true, ...(o.embedder ? { embedder: embedderOption(o.embedder) } : {}) });
-        try {
+        await withDb(dbPath, { readOnly: true, ...(o.embedder ? { embedder: embedderOption(o.embedder) } : {}) }, async (db) => {
           const hits = await db.vault(o.vault).search(o.text ?? (parse('vector', o.vector!) as number[]), {
             k: o.k,
             ...(o.ef ? { ef: o.ef } : {}),
@@ -152,9 +135,7 @@ export function buildProgram(options: { json?: boolean } = {}): Command {
           print(hits.map(plainVectors), cmd.optsWithGlobals(), () =>
             hits.map((h) => `${h.score.toFixed(4)}  ${h.groupKey !== undefined ? `[${String(h.groupKey)}] ` : ''}${h.id}${h.ranks ? `  ${JSON.stringify(h.ranks)}` : ''}  ${h.payload ? JSON.stringify(h.payload) : ''}${h.document ? `\n        ${h.document.text.replace(/\s+/g, ' ').slice(0, 160)}` : ''}`).join('\n') || '(no hits)',
           );
-        } finally {
-          await db.close();
-        }
+        });
       }),
     );
 
@@ -167,17 +148,14 @@ export function buildProgram(options: { json?: boolean } = {}): Command {
     .action(
       run(async (dbPath: string, o: { embedder: string }, cmd: Command) => {
         const json = Boolean(cmd.optsWithGlobals().json);
-        const db = await open(dbPath, { create: false });
-        try {
+        await withDb(dbPath, true, async (db) => {
           const total = db.vaults().reduce((n, v) => n + v.records, 0);
           const bar = progress('re-embedding', total, !json);
           let last = 0;
           const result = await db.reembed(embedderOption(o.embedder), { onProgress: (done) => (bar.tick(done - last), (last = done)) });
           bar.stop();
           print(result, cmd.optsWithGlobals());
-        } finally {
-          await db.close();
-        }
+        });
       }),
     );
 
@@ -186,7 +164,7 @@ export function buildProgram(options: { json?: boolean } = {}): Command {
     .action(
       run(async (dbPath: string, dest: string, o: object, cmd: Command) => {
         if (await maybeBackupToObjectStore(dbPath, dest, o, cmd)) return;
-        const result = await backupDirectory(nodeFileSystem, dbPath, dest);
+        const result = await backup(dbPath, dest);
         print(result, cmd.optsWithGlobals(), () => `backup of ${dbPath} at LSN ${result.lsn} (epoch ${result.epoch}) in ${result.path}: ${result.files} files, ${result.bytes} bytes`);
       }),
     );
@@ -202,6 +180,7 @@ export function buildProgram(options: { json?: boolean } = {}): Command {
     );
 
   addHistoryCommands(program);
+  addInterchangeCommands(program);
   addRecordCommands(program);
   addServeCommand(program);
   addReplicateCommands(program);
@@ -211,9 +190,7 @@ export function buildProgram(options: { json?: boolean } = {}): Command {
     .description('open with salvage: keep the valid prefix of a corrupt log, move the rest aside')
     .action(
       run(async (dbPath: string, _o: unknown, cmd: Command) => {
-        const db = await open(dbPath, { create: false, recovery: 'salvage' });
-        const recovery = db.stats().recovery;
-        await db.close();
+        const recovery = await withDb(dbPath, { create: false, recovery: 'salvage' }, async (db) => db.stats().recovery);
         print({ recovery }, cmd.optsWithGlobals());
       }),
     );

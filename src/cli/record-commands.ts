@@ -1,7 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
-import type { Filter } from '../vault/filter.js';
-import type { Payload } from '../vault/payload.js';
-import type { SearchKnobs } from '../vault/search-options.js';
+import type { Filter, Payload, SearchKnobs } from '../index.js';
 import { ExitCode, print } from './output.js';
 import { integer, run, withDb } from './run.js';
 

@@ -1,7 +1,7 @@
 import { CommanderError, InvalidArgumentError, type Command } from 'commander';
 import { ExitCode, reportError, reportUsage, type OutputOptions } from './output.js';
-import type { Database } from '../engine/database.js';
 import { open } from '../engine/open.js';
+import type { Database, LocalOpenOptions as OpenOptions } from '../index.js';
 
 type Action = (...args: never[]) => Promise<number | void>;
 
@@ -51,9 +51,12 @@ export const time = (value: string): number => {
   return n;
 };
 
-/** Opens `dbPath` (read-only unless `write`), runs `fn`, closes: the CLI's one way to hold a database. */
-export async function withDb<T>(dbPath: string, write: boolean, fn: (db: Database) => Promise<T>): Promise<T> {
-  const db = await open(dbPath, write ? { create: false } : { readOnly: true });
+/**
+ * Opens `dbPath`, runs `fn`, closes: the CLI's one way to hold a database for a command.
+ * `write` true opens an existing database as the writer, false read-only; options say more.
+ */
+export async function withDb<T>(dbPath: string, write: boolean | OpenOptions, fn: (db: Database) => Promise<T>): Promise<T> {
+  const db = await open(dbPath, typeof write === 'object' ? write : write ? { create: false } : { readOnly: true });
   try {
     return await fn(db);
   } finally {

@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import { open } from '../engine/open.js';
 import { QuiverServer } from '../server/http-server.js';
-import type { Durability } from '../wal/wal-writer.js';
+import type { Durability } from '../index.js';
 import { integer, run } from './run.js';
 
 interface ServeFlags {
@@ -16,7 +16,7 @@ interface ServeFlags {
 }
 
 /**
- * quiver serve <db>: Qdrant's REST subset (README "quiver serve") until SIGTERM or SIGINT,
+ * quiver serve <db>: Qdrant's REST subset (README "Qdrant clients: quiver serve") until SIGTERM or SIGINT,
  * which drain requests in flight and close the database.
  */
 export function addServeCommand(program: Command): void {

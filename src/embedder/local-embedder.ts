@@ -7,13 +7,14 @@ import { decodeLocalEmbed, type LocalEmbedTable } from './localembed-file.js';
 import { tokenize } from './tokenize.js';
 import { embedV2, isV2, v2Context, v2Dimension, type V2Context } from './local-v2.js';
 import { defaultV2Artifact } from './v2-table.js';
+import { seededRandom } from '../util/random.js';
 
-/** The built-in models `local` can create; a new database gets LOCAL_DEFAULT (README "Embedders"). */
+/** The built-in models `local` can create; a new database gets LOCAL_DEFAULT (README "Text: embedders and documents"). */
 export type LocalModel = 'default_v1' | 'default_v2';
 export const LOCAL_DEFAULT: LocalModel = 'default_v2';
 
 /**
- * The built-in embedder `local` (README "Embedders"). `default_v1`: the SIF-weighted mean of
+ * The built-in embedder `local` (README "Text: embedders and documents"). `default_v1`: the SIF-weighted mean of
  * the GloVe vectors of a text's words, normalised. A word outside the table gets a
  * pseudo-random vector derived from its FNV-1a hash with integer arithmetic only, so rare
  * words and identifiers still count, identically on every platform. No network, no model.
@@ -113,15 +114,11 @@ export class LocalEmbedder implements Embedder {
 export function hashedVector(word: string, dim: number): Float64Array {
   let h = 0x811c9dc5;
   for (const byte of Buffer.from(word, 'utf8')) h = Math.imul(h ^ byte, 0x01000193) >>> 0;
-  let s = h;
+  const uniform = seededRandom(h);
   const out = new Float64Array(dim);
   let norm = 0;
   for (let j = 0; j < dim; j++) {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[j] = (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
+    out[j] = uniform() * 2 - 1;
     norm += out[j]! * out[j]!;
   }
   norm = Math.sqrt(norm);

@@ -26,7 +26,7 @@ export function shippedTable(name: string): Uint8Array {
   return bytes;
 }
 
-/** default_v1: GloVe 6B 100d, 50,000 words (README "Embedders", FORMAT.md ".localembed"). */
+/** default_v1: GloVe 6B 100d, 50,000 words (README "Text: embedders and documents", FORMAT.md ".localembed"). */
 export const DEFAULT_V1_TABLE = 'default_v1.localembed';
 
 export function defaultArtifact(): Uint8Array {

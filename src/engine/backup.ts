@@ -1,10 +1,10 @@
 import * as path from 'node:path';
 import * as fsp from 'node:fs/promises';
-import { CorruptionError, NotFoundError, QuiverError, ioError } from '../errors.js';
+import { CorruptionError, NotFoundError, QuiverError, ValidationError, ioError } from '../errors.js';
 import { claimDestination, commitStaging, releaseClaim, removeStaleStaging, stagingPath } from './destination.js';
 import { FRAME_HEADER_SIZE, FileName } from '../format/constants.js';
 import { decodeIdentity, type Identity } from '../format/identity.js';
-import { readIfExists, sameBytes, type FileSystem } from '../fs/file-system.js';
+import { nodeFileSystem, readIfExists, sameBytes, type FileSystem } from '../fs/file-system.js';
 import { decodeManifest } from '../segments/manifest.js';
 import { decodeSnapshot } from '../segments/snapshot-file.js';
 import type { RootRecord } from './root-record.js';
@@ -25,6 +25,17 @@ export interface BackupResult {
 }
 
 const ATTEMPTS = 50;
+
+/**
+ * Backs up the database directory `dir` into `dest` without opening it: no lock, no reader
+ * lease, nothing loaded, so it runs beside a writer in another process (`quiver backup` is this
+ * call). An open handle has db.backup(dest), which also first writes what its own log buffered.
+ */
+export function backup(dir: string, dest: string): Promise<BackupResult> {
+  if (typeof dir !== 'string' || dir === '') return Promise.reject(new ValidationError('dir', 'must be the path of a database directory'));
+  if (typeof dest !== 'string' || dest === '') return Promise.reject(new ValidationError('dest', 'must be the path of the backup directory'));
+  return backupDirectory(nodeFileSystem, dir, dest);
+}
 
 /**
  * Copies a database directory into a new directory `dest` while a writer may be running, without

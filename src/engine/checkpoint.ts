@@ -29,7 +29,7 @@ export interface CheckpointResult {
 async function writeGraph(fs: FileSystem, dir: string, vault: VaultState, rel: string): Promise<FileRef | null> {
   const index = vault.index;
   if (!isPersistent(index)) return null;
-  await index.flush();
+  await index.drain();
   const file = path.join(dir, rel);
   const tmp = file + TMP_SUFFIX;
   await index.save(tmp);
@@ -131,7 +131,7 @@ export async function writeSnapshotCheckpoint(fs: FileSystem, dir: string, state
   for (const vault of [...state.vaults.values()].sort((a, b) => a.number - b.number)) {
     let graph: Uint8Array = new Uint8Array(0);
     if (isPersistent(vault.index)) {
-      await vault.index.flush();
+      await vault.index.drain();
       const tmp = path.join(dir, `${FileName.snapshot}.graph${TMP_SUFFIX}`);
       try {
         await vault.index.save(tmp);

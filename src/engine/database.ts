@@ -35,8 +35,9 @@ import { recordBatchOp, RecordView, type RecordBatchOp } from './record-ops.js';
 import { exportState, type ExportSummary } from './export.js';
 import { stageImport } from './import.js';
 import { branchCreateOp, branchDeleteOp, branchUpdateOp, layerCommitOp, pendingFor, tracePutOp, type CommitInput, type Pending, type TraceOptions } from './history-ops.js';
+import { byCodeUnits } from '../util/code-units.js';
 
-export type DatabaseStatus = 'opening' | 'open' | 'closing' | 'closed' | 'failed';
+export type DatabaseStatus = 'open' | 'closing' | 'closed' | 'failed';
 
 export type BatchOp =
   | { op: 'insert'; vault: string; id: string; vector: Float32Array | readonly number[]; payload?: Record<string, unknown> | null }
@@ -209,7 +210,7 @@ export class Database implements AsyncDisposable {
 
   vaults(): VaultInfo[] {
     return [...this.readable().vaults.values()]
-      .sort((a, b) => a.name.localeCompare(b.name))
+      .sort((a, b) => byCodeUnits(a.name, b.name))
       .map((v) => v.info());
   }
 
@@ -295,7 +296,7 @@ export class Database implements AsyncDisposable {
       // drain (in slices, the event loop turning between them) instead of growing it further.
       for (const vault of this.parts.state.vaults.values()) {
         if ((vault.index.queued ?? 0) > MAX_QUEUED) {
-          await vault.index.flush();
+          await vault.index.drain();
           this.writable();
         }
       }
@@ -387,14 +388,14 @@ export class Database implements AsyncDisposable {
    * records are found by exact search until their vectors are in the graph (README "Performance").
    */
   async settle(): Promise<void> {
-    for (const vault of this.readable().vaults.values()) await vault.index.flush();
+    for (const vault of this.readable().vaults.values()) await vault.index.drain();
   }
 
   /** relaxed mode: writes buffered records and fsyncs. Other modes: fsyncs the log. */
   async flush(): Promise<void> {
     this.writable();
     try {
-      await this.parts.wal?.flush();
+      await this.parts.wal?.makeDurable();
     } catch (err) {
       throw this.fail(err);
     }
@@ -449,7 +450,7 @@ export class Database implements AsyncDisposable {
   // ---- readers --------------------------------------------------------------------------------
 
   /**
-   * Read-only handles: moves this handle to the latest committed state (README "Readers").
+   * Read-only handles: moves this handle to the latest committed state (README "Readers and backup").
    * Concurrent calls share one refresh. A writer is always current: it returns at once.
    */
   refresh(): Promise<RefreshResult> {
@@ -509,7 +510,7 @@ export class Database implements AsyncDisposable {
   }
 
   /**
-   * Copies the database into the new directory `dest` while writes go on (README "Backup").
+   * Copies the database into the new directory `dest` while writes go on (README "Readers and backup").
    * The copy opens on its own and holds exactly the operations up to the returned LSN.
    */
   async backup(dest: string): Promise<BackupResult> {
@@ -520,7 +521,7 @@ export class Database implements AsyncDisposable {
     const run = (async () => {
       if (this.parts.wal) {
         try {
-          await this.parts.wal.flush();
+          await this.parts.wal.makeDurable();
         } catch (err) {
           throw this.fail(err);
         }
@@ -577,14 +578,14 @@ export class Database implements AsyncDisposable {
       let slotsFreed = 0;
       for (const vault of state.vaults.values()) {
         const records = [...vault.records.values()].sort((a, b) => a.label - b.label);
-        const before = 'elementCount' in vault.index ? (vault.index.elementCount as number) : vault.index.size;
+        const before = vault.index.elementCount;
         const store = new RecordStore(vault.dimension);
         const index = createIndex(state.identity.index, state.identity.metric, vault.dimension);
         records.forEach((r, label) => {
           store.put(r.with({ label }));
           index.add(label, r.vector);
         });
-        await index.flush();
+        await index.drain();
         slotsFreed += Math.max(0, before - records.length);
         vault.records = store;
         vault.index = index;

@@ -5,7 +5,7 @@ import { ConflictError, ioError } from '../errors.js';
 import { isAlive } from '../lock/liveness.js';
 
 /**
- * Where export, backup and restore write (README "Export and import", "Backup"). A destination
+ * Where export, backup and restore write (README "Export and import", "Readers and backup"). A destination
  * is a path the user names; whatever is there belongs to them. The rule: it must be absent or an
  * empty real directory (not a symlink, not a file), and outside the database being read. The
  * work is built in a sibling staging directory and renamed over the claimed destination in one

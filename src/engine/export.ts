@@ -13,6 +13,7 @@ import type { Retention, StoredTrace } from '../vault/traces.js';
 import type { Quota } from '../vault/vault-state.js';
 import { vectorsLoaded, type DbState } from './state.js';
 import { checkVaultName } from './validate.js';
+import { byCodeUnits } from '../util/code-units.js';
 
 /**
  * Export format (README "Export and import"): a directory of UTF-8 JSON and JSON Lines files in a
@@ -39,8 +40,6 @@ export interface ExportSummary {
 }
 
 type Progress = (done: number, total: number) => void;
-
-const byString = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** msgpack-decoded values to JSON-safe values: Uint8Array -> { $bytes }. */
 function toJson(value: unknown): unknown {
@@ -79,15 +78,15 @@ interface VaultCut {
 /** A consistent cut of the state, taken synchronously: records, layers and traces are immutable objects. */
 function cut(state: DbState): VaultCut[] {
   return [...state.vaults.values()]
-    .sort((a, b) => byString(a.name, b.name))
+    .sort((a, b) => byCodeUnits(a.name, b.name))
     .map((v) => ({
       name: v.name,
       quota: { ...v.quota },
       retention: { ...v.traces.retention },
-      indexes: [...v.payloadIndexes.keys()].sort(byString),
-      records: [...v.records.values()].sort((a, b) => byString(a.id, b.id)),
+      indexes: [...v.payloadIndexes.keys()].sort(byCodeUnits),
+      records: [...v.records.values()].sort((a, b) => byCodeUnits(a.id, b.id)),
       layers: [...v.layers.layers()].sort((a, b) => Number(a.id.slice(1)) - Number(b.id.slice(1))),
-      branches: [...v.layers.branches].sort(([a], [b]) => byString(a, b)),
+      branches: [...v.layers.branches].sort(([a], [b]) => byCodeUnits(a, b)),
       traces: [...v.traces.ordered()],
     }));
 }
@@ -98,7 +97,7 @@ function recordLine(r: StoredRecord): string {
 }
 
 function layerLine(l: Layer): string {
-  const resources = [...l.resources].sort(([a], [b]) => byString(a, b)).map(([iri, v]) => [iri, toJson(v)]);
+  const resources = [...l.resources].sort(([a], [b]) => byCodeUnits(a, b)).map(([iri, v]) => [iri, toJson(v)]);
   return JSON.stringify({ id: l.id, parent: l.parent, branch: l.branch, meta: toJson(l.meta), at: l.at, resources });
 }
 

@@ -21,6 +21,7 @@ import {
 import { checkId, MAX_ID_BYTES } from './validate.js';
 import { checkOptionTypes, TRACE_LIST_OPTIONS, TRACE_PUT_OPTIONS } from './option-types.js';
 import { insertOp, type VaultHost } from './vault-handle.js';
+import { byCodeUnits } from '../util/code-units.js';
 
 export interface LayerView {
   id: string;
@@ -179,7 +180,7 @@ export class Branches {
   ) {}
 
   list(): { name: string; head: string | null }[] {
-    return [...this.vault().layers.branches].map(([name, head]) => ({ name, head })).sort((x, y) => (x.name < y.name ? -1 : 1));
+    return [...this.vault().layers.branches].map(([name, head]) => ({ name, head })).sort((x, y) => byCodeUnits(x.name, y.name));
   }
 
   get(name: string): { name: string; head: string | null } | null {

@@ -85,5 +85,5 @@ async function stageVault(staged: DbState, v: ImportedVault, lsn: number, max: n
     await turn();
   }
   // The graph is built now, not in the background: the checkpoint that commits the import saves it.
-  await vault.index.flush();
+  await vault.index.drain();
 }

@@ -19,7 +19,7 @@ export interface MaintenanceOptions {
  * Runs `fn` holding the writer lock of `dir` with no live reader: maintenance that replaces or
  * removes the whole directory must not pull it from under anyone (LockedError otherwise).
  */
-async function exclusively<T>(dir: string, options: MaintenanceOptions, fn: () => Promise<T>): Promise<T> {
+async function withDirectoryAlone<T>(dir: string, options: MaintenanceOptions, fn: () => Promise<T>): Promise<T> {
   const staleMs = Math.max(2000, options.lockStaleMs ?? 10_000);
   const lock = await WriterLock.acquire(dir, { staleMs, timeoutMs: 0, onCompromised: () => undefined });
   try {
@@ -44,7 +44,7 @@ async function isDatabase(dir: string): Promise<boolean> {
 export async function destroy(dir: string, options: MaintenanceOptions = {}): Promise<void> {
   const root = path.resolve(dir);
   if (!(await isDatabase(root))) throw new NotFoundError('database', `no database at ${root}`);
-  await exclusively(root, options, () =>
+  await withDirectoryAlone(root, options, () =>
     io('destroying', root, async () => {
       await fsp.rm(path.join(root, FileName.identity));
       await nodeFileSystem.syncDir(root);
@@ -96,7 +96,7 @@ export async function restore(backup: string, dir: string, options: MaintenanceO
   }
   try {
     if (target.database) {
-      await exclusively(root, options, async () => {
+      await withDirectoryAlone(root, options, async () => {
         const old = `${root}.old-${randomBytes(4).toString('hex')}`;
         await io('moving aside', root, () => fsp.rename(root, old));
         await io('renaming into', root, () => fsp.rename(staging, root)).catch(async (err: unknown) => {

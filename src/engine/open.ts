@@ -92,7 +92,7 @@ export async function open(dir?: string, options: OpenOptions = {}): Promise<Dat
     state = identity.storage === 'snapshot' ? await loadSnapshot(wfs, root, identity) : await loadSegmented(wfs, root, identity);
     // Taken before replay, which may drop vaults the manifest on disk still names.
     const onDisk = referencedFiles(state);
-    const replayed = await replayWal(wfs, root, state, resolved.recovery, true);
+    const replayed = await replayWal(wfs, root, state, resolved.recovery);
     verifyEmbedder(state.record, stored);
     await removeStrays(wfs, root, onDisk);
     // A database without an embedder takes the one it is first opened with.

@@ -150,7 +150,7 @@ export function sizeEffects(op: Op, dimension: number): { id: string; after: num
   }
 }
 
-/** The everyday-API operations of db.batch (README "Batches"). */
+/** The everyday-API operations of db.batch (README "The everyday API: many at once, by filter, page by page"). */
 export type RecordBatchOp =
   | ({ op: 'patch'; vault: string; id: string } & PatchSpec)
   | { op: 'eraseWhere'; vault: string; filter: Filter; all?: boolean }

@@ -306,7 +306,7 @@ export interface ReplayedLog {
  * starts a new log generation holding exactly `carry` (writeLogGeneration), which is what cuts
  * the damaged or torn tail off.
  */
-export async function replayWal(fs: FileSystem, dir: string, state: DbState, policy: RecoveryPolicy, writable: boolean): Promise<ReplayedLog> {
+export async function replayWal(fs: FileSystem, dir: string, state: DbState, policy: RecoveryPolicy): Promise<ReplayedLog> {
   const file = path.join(dir, FileName.wal);
   const found = await readIfExists(fs, file, FileName.wal);
   const bytes = found ?? Buffer.alloc(0);
@@ -339,7 +339,7 @@ export async function replayWal(fs: FileSystem, dir: string, state: DbState, pol
     report.replayedRecords++;
   }
   report.lastLsn = state.lastLsn;
-  if (writable && scan.dropped && scan.validFrameAfter !== null) {
+  if (scan.dropped && scan.validFrameAfter !== null) {
     const aside = `${FileName.wal}.salvaged-${scan.dropped.offset}-${Date.now()}`;
     await fs.writeFileSynced(path.join(dir, aside), [bytes.subarray(scan.validEnd)]);
     await fs.syncDir(dir);

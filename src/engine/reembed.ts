@@ -72,7 +72,7 @@ export async function reembedState(state: DbState, embedder: Embedder, onProgres
       vault.index.add(label, record.vector);
     });
     vault.reindexPayloads();
-    await vault.index.flush();
+    await vault.index.drain();
     next.vaults.set(vault.number, vault);
     next.names.set(vault.name, vault.number);
   }

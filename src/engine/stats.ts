@@ -11,6 +11,8 @@ import type { Retention } from '../vault/traces.js';
 import type { RecoveryReport } from './recovery.js';
 import type { LeaseStatus } from '../lock/reader-lease.js';
 import type { DbState } from './state.js';
+import { byCodeUnits } from '../util/code-units.js';
+import { HnswIndex } from '../vault/index/hnsw-index.js';
 
 export interface VaultStats {
   name: string;
@@ -135,9 +137,9 @@ export function collectStats(input: {
 }): DatabaseStats {
   const { state } = input;
   const vaults = [...state.vaults.values()]
-    .sort((a, b) => a.name.localeCompare(b.name))
+    .sort((a, b) => byCodeUnits(a.name, b.name))
     .map((v): VaultStats => {
-      const index = v.index as { type: string; size: number; elementCount?: number; queued?: number; insertions?: number };
+      const index = v.index;
       return {
         name: v.name,
         number: v.number,
@@ -152,12 +154,12 @@ export function collectStats(input: {
         index: {
           type: index.type,
           size: index.size,
-          ...(index.elementCount !== undefined ? { elements: index.elementCount, queued: index.queued, insertions: index.insertions } : {}),
+          ...(index instanceof HnswIndex ? { elements: index.elementCount, queued: index.queued, insertions: index.insertions } : {}),
         },
         layers: v.layers.count,
-        payloadIndexes: [...v.payloadIndexes.values()].map((i) => ({ field: i.field, values: i.values.size })).sort((a, b) => (a.field < b.field ? -1 : 1)),
+        payloadIndexes: [...v.payloadIndexes.values()].map((i) => ({ field: i.field, values: i.values.size })).sort((a, b) => byCodeUnits(a.field, b.field)),
         text: { documents: v.text.documents, terms: v.text.terms, tokenized: v.text.tokenized },
-        branches: [...v.layers.branches].map(([name, head]) => ({ name, head })).sort((a, b) => (a.name < b.name ? -1 : 1)),
+        branches: [...v.layers.branches].map(([name, head]) => ({ name, head })).sort((a, b) => byCodeUnits(a.name, b.name)),
         traces: { count: v.traces.count, bytes: v.traces.bytes, retention: { ...v.traces.retention } },
       };
     });

@@ -5,7 +5,7 @@ import type { Op } from '../wal/records.js';
 import type { DbState } from './state.js';
 import { sizeEffects } from './record-ops.js';
 
-/** README "Names and limits". */
+/** README "Vaults, records, search": the limits on names and ids. */
 export const VAULT_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 export const MAX_ID_BYTES = 256;
 

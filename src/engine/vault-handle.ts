@@ -8,18 +8,20 @@ import type { Payload } from '../vault/payload.js';
 import { validatePayload } from '../vault/payload.js';
 import { defaultMode } from '../vault/fusion.js';
 import { embedQuery } from '../text/query-weights.js';
-import { checkSearchOptions, copyPayload, type Hit, type SearchOptions } from '../vault/search.js';
+import { checkSearchOptions, type Hit, type SearchOptions } from '../vault/search.js';
 import type { EraseWhereOptions, PatchSpec, RecordInput, RecordOutput, RecordsOptions, ScannedRecord, ScanOptions, ScanPage, Vault, VaultInfo } from '../vault/vault.js';
 import type { Filter } from '../vault/filter.js';
 import { checkKnobs, searchWithKnobs } from '../vault/search-knobs.js';
-import { checkScanOptions, countRecords, getMany, scanRecords } from '../vault/record-reads.js';
+import { checkScanOptions, countRecords, getMany, recordOutput, scanRecords } from '../vault/record-reads.js';
 import { eraseWhereOp, patchOp, patchWhereOp, RecordView } from './record-ops.js';
 import type { VaultState } from '../vault/vault-state.js';
 import type { Op } from '../wal/records.js';
+import type { RecordOp } from '../wal/record-ops-codec.js';
 import type { DbState } from './state.js';
 import { checkId } from './validate.js';
 import { mapInSlices } from './loop-turns.js';
 import { BM25_OPTIONS, CHUNK_OPTIONS, checkOptionTypes, SEARCH_OPTIONS } from './option-types.js';
+import { byCodeUnits } from '../util/code-units.js';
 
 /** What a vault handle needs from its database. */
 export interface VaultHost {
@@ -110,7 +112,7 @@ export class VaultHandle implements Vault {
   }
 
   /**
-   * Chunks a document (README "Documents"), embeds the chunks and upserts them as `<docId>#<n>`,
+   * Chunks a document (README "Text: embedders and documents"), embeds the chunks and upserts them as `<docId>#<n>`,
    * erasing chunks a longer earlier version left behind; all in one batch.
    */
   async addText(docId: string, text: string, options: ChunkOptions & { payload?: Payload | null } = {}): Promise<{ chunks: number; removed: number }> {
@@ -199,30 +201,23 @@ export class VaultHandle implements Vault {
     return existed;
   }
 
-  async eraseWhere(filter: Filter, options?: EraseWhereOptions): Promise<number> {
-    let n = 0;
-    await this.host.mutate(() => {
-      const op = eraseWhereOp(new RecordView(), this.state(), filter, options);
-      n = op?.ids.length ?? 0;
-      return op ? [op] : [];
-    }, false);
-    return n;
+  eraseWhere(filter: Filter, options?: EraseWhereOptions): Promise<number> {
+    return this.writeRecordOp((view) => eraseWhereOp(view, this.state(), filter, options));
   }
 
   async patch(id: string, spec: PatchSpec): Promise<boolean> {
-    let n = 0;
-    await this.host.mutate(() => {
-      const op = patchOp(new RecordView(), this.state(), id, spec, this.host.maxPayloadBytes(), this.host.readable().identity.dimension);
-      n = op?.ids.length ?? 0;
-      return op ? [op] : [];
-    }, false);
-    return n === 1;
+    return (await this.writeRecordOp((view) => patchOp(view, this.state(), id, spec, this.host.maxPayloadBytes(), this.host.readable().identity.dimension))) === 1;
   }
 
-  async patchWhere(filter: Filter, spec: PatchSpec): Promise<number> {
+  patchWhere(filter: Filter, spec: PatchSpec): Promise<number> {
+    return this.writeRecordOp((view) => patchWhereOp(view, this.state(), filter, spec, this.host.maxPayloadBytes(), this.host.readable().identity.dimension));
+  }
+
+  /** Writes the op `build` makes in its place in the write order (none when it names no record); resolves to how many ids it names. */
+  private async writeRecordOp(build: (view: RecordView) => RecordOp | null): Promise<number> {
     let n = 0;
     await this.host.mutate(() => {
-      const op = patchWhereOp(new RecordView(), this.state(), filter, spec, this.host.maxPayloadBytes(), this.host.readable().identity.dimension);
+      const op = build(new RecordView());
       n = op?.ids.length ?? 0;
       return op ? [op] : [];
     }, false);
@@ -255,7 +250,7 @@ export class VaultHandle implements Vault {
   get(id: string): RecordOutput | null {
     const record = this.state().records.get(checkId(id));
     if (!record) return null;
-    return { id: record.id, vector: record.vector.slice(), payload: copyPayload(record.payloadBytes), lsn: record.lsn, document: record.doc ? structuredClone(record.doc) : null };
+    return recordOutput(record, true);
   }
 
   has(id: string): boolean {
@@ -267,7 +262,7 @@ export class VaultHandle implements Vault {
   }
 
   ids(): string[] {
-    return [...this.state().records.values()].map((r) => r.id).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    return [...this.state().records.values()].map((r) => r.id).sort(byCodeUnits);
   }
 
   /**
@@ -316,7 +311,7 @@ export class VaultHandle implements Vault {
   }
 
   indexes(): { field: string; values: number }[] {
-    return [...this.state().payloadIndexes.values()].map((i) => ({ field: i.field, values: i.values.size })).sort((a, b) => (a.field < b.field ? -1 : 1));
+    return [...this.state().payloadIndexes.values()].map((i) => ({ field: i.field, values: i.values.size })).sort((a, b) => byCodeUnits(a.field, b.field));
   }
 
   info(): VaultInfo {

@@ -1,5 +1,5 @@
 /**
- * The database's write order (README "Writes"). Every write, and every exclusive operation
+ * The database's write order (README "Durability"). Every write, and every exclusive operation
  * (checkpoint, compact, re-embed, close), takes its slot synchronously when it is called, so
  * operations run in call order even when their preparation is asynchronous (validating a large
  * batch in slices, embedding texts, waiting for the index to drain): that preparation runs inside

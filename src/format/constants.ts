@@ -6,9 +6,6 @@
 /** FORMAT.md "Versions". The format version this build writes and the oldest it can migrate. */
 export const FORMAT_VERSION = 1;
 
-/** FORMAT.md "Conventions": all integers are little-endian. */
-export const LITTLE_ENDIAN = true;
-
 /** FORMAT.md "Sectioned files": magic of each file kind (4 ASCII bytes). */
 export const Magic = {
   identity: 'QVID',
@@ -55,7 +52,6 @@ export const SectionKind = {
   /** .localembed: words × dimension int8 values. */
   int8Vectors: 19,
 } as const;
-export type SectionKindName = keyof typeof SectionKind;
 
 /**
  * FORMAT.md "wal.log": the log header's own version (not IDENTITY's format version).
@@ -91,12 +87,11 @@ export const RecordType = {
   retentionSet: 13,
   indexCreate: 14,
   indexDrop: 15,
-  /** eraseWhere: the ids its filter resolved to (FORMAT.md "Record bodies"). */
+  /** eraseWhere: the ids its filter resolved to (FORMAT.md "Record types"). */
   eraseMany: 16,
   /** patch and patchWhere: the ids, the set and the unset paths. */
   patch: 17,
 } as const;
-export type RecordTypeName = keyof typeof RecordType;
 export const RECORD_TYPE_VALUES: ReadonlySet<number> = new Set(Object.values(RecordType));
 
 /** FORMAT.md "Directory": file names inside a database directory. */

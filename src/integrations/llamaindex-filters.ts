@@ -2,7 +2,7 @@ import type { MetadataFilter, MetadataFilters } from '@llamaindex/core/vector-st
 import { ValidationError } from '../errors.js';
 import type { Filter } from '../vault/filter.js';
 
-/** LlamaIndex metadata filters as a quiverdb filter (README "quiverdb/llamaindex"). */
+/** LlamaIndex metadata filters as a quiverdb filter (README "LlamaIndex.TS: quiverdb/llamaindex"). */
 export function translateMetadataFilters(filters: MetadataFilters | undefined): Filter | undefined {
   if (filters === undefined || filters === null || filters.filters.length === 0) return undefined;
   const parts = filters.filters.map((f, i) => one(f, `filters.filters[${i}]`));

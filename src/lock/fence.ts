@@ -2,7 +2,7 @@ import * as fsSync from 'node:fs';
 import { LockedError } from '../errors.js';
 
 /**
- * The writer fence (README "Processes and locks", FORMAT.md "LOCK").
+ * The writer fence (README "One writer, even when a process stalls", FORMAT.md "LOCK").
  *
  * proper-lockfile refreshes the lock's mtime on a timer. A writer whose event loop is blocked
  * past lockStaleMs refreshes nothing, a second process takes the lock over, and the timer that

@@ -2,6 +2,7 @@ import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { ConfigError } from '../errors.js';
 import { ObjectStoreError, PreconditionFailed, type ObjectInfo, type ObjectStore, type PutConditions, type StoredObject } from './store.js';
 import { parseS3Url } from './url.js';
+import { byCodeUnits } from '../util/code-units.js';
 
 /** How to reach the bucket. Omitted fields come from the standard AWS chain (env, profile, instance role). */
 export interface S3Options {
@@ -143,7 +144,7 @@ export class S3Store implements ObjectStore {
     } catch (err) {
       throw mapError(err, 'listing', prefix);
     }
-    return found.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return found.sort((a, b) => byCodeUnits(a.key, b.key));
   }
 
   async delete(keys: readonly string[]): Promise<void> {

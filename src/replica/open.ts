@@ -9,7 +9,7 @@ import { isObjectStoreUrl } from '../object-store/url.js';
 import { Follower } from './follower.js';
 import { Shipper, type ShipperOptions } from './shipper.js';
 
-/** Where and how a writer ships (README "Beyond one machine"). */
+/** Where and how a writer ships (README "Beyond one machine: object storage"). */
 export interface ReplicateOptions extends S3Options {
   /** s3://bucket/prefix */
   url: string;

@@ -14,6 +14,7 @@ import { writeLocalLog } from './local-log.js';
 import { decodeManifest } from '../segments/manifest.js';
 import { shipperOptions, type ReplicateOptions } from './open.js';
 import { Shipper } from './shipper.js';
+import { byCodeUnits } from '../util/code-units.js';
 
 export interface RestoreTarget {
   /** Restore exactly the operations up to this LSN (default: everything shipped). */
@@ -102,7 +103,7 @@ interface Chain {
  * each LSN. Every chunk must belong to the log the checkpoint records (`logId`), when it records one.
  */
 async function chainFrom(store: ObjectStore, url: string, root: Root, chunks: ChunkRef[], from: number, limit: number, time: number | undefined, logId: number | null): Promise<Chain | null> {
-  const order = [...root.generations].sort((a, b) => (a.id < b.id ? 1 : -1));
+  const order = [...root.generations].sort((a, b) => byCodeUnits(b.id, a.id));
   const frames: Buffer[] = [];
   let lsn = from;
   let used = 0;

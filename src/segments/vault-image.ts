@@ -2,6 +2,7 @@ import { guarded } from '../format/decode-guard.js';
 import { CorruptionError } from '../errors.js';
 import { decode, encode } from '../format/codec.js';
 import { SectionKind } from '../format/constants.js';
+import { decodeQuota, encodeQuota } from '../format/quota.js';
 import type { Section } from '../format/sectioned-file.js';
 import { VectorBlock } from './vector-block.js';
 import { decodeRecords, encodeRecords } from './records-section.js';
@@ -12,6 +13,7 @@ import { TextIndex } from '../text/text-index.js';
 import { PayloadIndex } from '../vault/payload-index.js';
 import type { Retention, StoredTrace } from '../vault/traces.js';
 import { decodeLayer, decodeRetention, decodeTrace, encodeLayer, encodeRetention, encodeTrace } from '../vault/history-codec.js';
+import { byCodeUnits } from '../util/code-units.js';
 
 /**
  * A vault as it is written at a checkpoint (FORMAT.md "Vault sections"): a meta section,
@@ -43,12 +45,10 @@ export function vaultSections(vault: VaultState): Section[] {
   const dim = vault.dimension;
   const vectors = new Float32Array(records.length * dim);
   records.forEach((r, i) => vectors.set(r.vector, i * dim));
-  const quota: Record<string, number> = {};
-  if (vault.quota.maxRecords !== undefined) quota.r = vault.quota.maxRecords;
-  if (vault.quota.maxBytes !== undefined) quota.b = vault.quota.maxBytes;
+  const quota = encodeQuota(vault.quota);
   const meta = { number: vault.number, name: vault.name, quota, lsn: vault.lsn, count: records.length, dimension: dim, nextLabel: vault.records.nextLabel, nextLayer: vault.layers.nextLayer };
   const layers = [...vault.layers.layers()].sort((a, b) => Number(a.id.slice(1)) - Number(b.id.slice(1)));
-  const branches = [...vault.layers.branches].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const branches = [...vault.layers.branches].sort(([a], [b]) => byCodeUnits(a, b));
   return [
     { kind: SectionKind.vaultMeta, payload: encode(meta) },
     { kind: SectionKind.vectors, payload: new Uint8Array(vectors.buffer) },
@@ -57,7 +57,7 @@ export function vaultSections(vault: VaultState): Section[] {
     { kind: SectionKind.branches, payload: encode(branches) },
     { kind: SectionKind.traces, payload: encode({ retention: encodeRetention(vault.traces.retention), traces: vault.traces.ordered().map(encodeTrace) }) },
     { kind: SectionKind.textIndex, payload: encode(vault.text.dump()) },
-    { kind: SectionKind.payloadIndex, payload: encode([...vault.payloadIndexes.values()].sort((a, b) => (a.field < b.field ? -1 : 1)).map((i) => [i.field, i.dump()])) },
+    { kind: SectionKind.payloadIndex, payload: encode([...vault.payloadIndexes.values()].sort((a, b) => byCodeUnits(a.field, b.field)).map((i) => [i.field, i.dump()])) },
   ];
 }
 
@@ -104,10 +104,7 @@ function decodeVaultImageBody(sections: readonly (Uint8Array | VectorBlock)[], d
     block = VectorBlock.resident(copy);
   }
   const records = decodeRecords(recordBytes, count, block, dimension, share, fail);
-  const q = (meta.quota ?? {}) as Record<string, number>;
-  const quota: Quota = {};
-  if (q.r !== undefined) quota.maxRecords = q.r;
-  if (q.b !== undefined) quota.maxBytes = q.b;
+  const quota = decodeQuota(meta.quota);
   let layersRaw: unknown;
   let branches: unknown;
   let tracesRaw: { retention?: unknown; traces?: unknown };

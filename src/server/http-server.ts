@@ -127,7 +127,7 @@ export class QuiverServer {
       const found = matchRoute(ROUTES, req.method ?? 'GET', url.pathname);
       if (!found) {
         req.resume();
-        return this.reply(res, started, 501, null, `Not implemented: ${req.method} ${url.pathname} is outside the Qdrant subset quiver serve speaks (README "quiver serve")`);
+        return this.reply(res, started, 501, null, `Not implemented: ${req.method} ${url.pathname} is outside the Qdrant subset quiver serve speaks (README "Qdrant clients: quiver serve")`);
       }
       const body = await this.readBody(req);
       if (found.route.writes && this.db.readOnly) throw new HttpError(403, 'Forbidden: this quiver serve is read-only (--read-only)');

@@ -4,16 +4,16 @@ import { distance, scoreFromDistance } from '../vault/metric.js';
 import type { Payload } from '../vault/payload.js';
 import type { ScannedRecord, Vault } from '../vault/vault.js';
 import type { PointFilter } from './qdrant-filter.js';
+import { byCodeUnits } from '../util/code-units.js';
 
 /** The largest page quiverdb's scan returns. */
 export const MAX_PAGE = 10_000;
 
-const byId = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /** Records named by an id restriction that exist and match the payload filter, in id order. */
 function restricted(vault: Vault, pf: PointFilter, withVectors: boolean): ScannedRecord[] {
   const test = compileFilter(pf.filter ?? {});
-  const ids = [...pf.only!].filter((id) => !pf.except?.has(id)).sort(byId);
+  const ids = [...pf.only!].filter((id) => !pf.except?.has(id)).sort(byCodeUnits);
   const out: ScannedRecord[] = [];
   for (const r of vault.getMany(ids)) {
     if (r && test(r.payload)) out.push(withVectors ? r : { id: r.id, payload: r.payload, lsn: r.lsn, document: r.document });

@@ -3,7 +3,7 @@ import type { TextIndex } from './text-index.js';
 import { STOP_WORDS } from './text-tokens.js';
 
 /**
- * Query-side term weights from a vault's own statistics (README "Hybrid search"): the square
+ * Query-side term weights from a vault's own statistics (README "Full-text and hybrid search"): the square
  * root of each word's BM25 idf over the vault's documents, so a query's vector leans on the
  * words that tell this vault's documents apart ("esbuild") rather than on the ones every
  * document shares ("javascript"). Stop words are not indexed: they count as in every document.

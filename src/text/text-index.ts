@@ -1,4 +1,5 @@
 import { textTerms } from './text-tokens.js';
+import { byCodeUnits } from '../util/code-units.js';
 
 export interface Bm25Params {
   /** Term-frequency saturation (default 1.2). */
@@ -92,7 +93,7 @@ export class TextIndex {
 
   /** For persistence: documents with lengths, and postings, both sorted. */
   dump(): { docs: [string, number][]; postings: [string, [string, number][]][] } {
-    const by = (a: [string, unknown], b: [string, unknown]) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
+    const by = (a: [string, unknown], b: [string, unknown]) => byCodeUnits(a[0], b[0]);
     return {
       docs: [...this.lengths].sort(by),
       postings: [...this.postings].sort(by).map(([t, list]) => [t, [...list].sort(by)]),

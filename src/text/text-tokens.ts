@@ -1,7 +1,7 @@
 import { tokenize } from '../embedder/tokenize.js';
 
 /**
- * Terms for full-text search (README "Full-text search"): the embedder's tokens (NFKC,
+ * Terms for full-text search (README "Full-text and hybrid search"): the embedder's tokens (NFKC,
  * lower-case, runs of letters and digits) minus stop words, plus one compound term for every
  * identifier-like run joined by `_ - . : /` ("ERR_4411" -> "err_4411", "err", "4411";
  * "qx-17" -> "qx-17", "qx", "17"), so identifiers match exactly as rare terms.

@@ -1,4 +1,7 @@
-/** A small seeded generator (mulberry32): the demo, benchmarks and tests need repeatable data. */
+/**
+ * A small seeded generator (mulberry32): the demo, benchmarks and tests need repeatable data, and
+ * the built-in embedder's vectors for unknown words (hashedVector) are defined by this stream.
+ */
 export function seededRandom(seed: number): () => number {
   let s = seed >>> 0;
   return () => {

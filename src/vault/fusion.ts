@@ -1,7 +1,8 @@
 import type { Metric } from '../format/identity.js';
+import { byCodeUnits } from '../util/code-units.js';
 
 /**
- * Hybrid fusion (README "Hybrid search"): one vector ranking and one BM25 ranking of the same
+ * Hybrid fusion (README "Full-text and hybrid search"): one vector ranking and one BM25 ranking of the same
  * records, merged into one. Two rules:
  * - 'weighted' (the default): a convex combination of the two rankings' normalised scores,
  *   `textWeight` on text (BM25 divided by the best BM25 score) and the rest on vectors (min-max
@@ -70,7 +71,7 @@ export function fuse(byVector: readonly Ranking[], byText: readonly Ranking[], o
       e.score = (1 - wt) * v + wt * t;
     }
   }
-  return [...fused.values()].sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return [...fused.values()].sort((a, b) => b.score - a.score || byCodeUnits(a.id, b.id));
 }
 
 /** The fusion a search's options ask for (already validated by checkSearchOptions). */

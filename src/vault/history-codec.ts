@@ -2,6 +2,7 @@ import { decode, encode } from '../format/codec.js';
 import type { Layer, ResourceValue } from './layers.js';
 import type { Payload } from './payload.js';
 import type { Retention, StoredTrace } from './traces.js';
+import { byCodeUnits } from '../util/code-units.js';
 
 /**
  * The msgpack forms of layers, traces and retention, shared by log records and segments
@@ -11,7 +12,7 @@ import type { Retention, StoredTrace } from './traces.js';
 type Fail = (why: string) => never;
 
 export function encodeLayer(l: Layer): unknown[] {
-  return [l.id, l.parent, l.branch, l.meta ? encode(l.meta) : null, l.at, [...l.resources].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([iri, v]) => [iri, v === null ? null : encode(v)])];
+  return [l.id, l.parent, l.branch, l.meta ? encode(l.meta) : null, l.at, [...l.resources].sort(([a], [b]) => byCodeUnits(a, b)).map(([iri, v]) => [iri, v === null ? null : encode(v)])];
 }
 
 export function decodeLayer(value: unknown, fail: Fail): Layer {

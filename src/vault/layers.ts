@@ -25,7 +25,7 @@ interface Node {
 }
 
 /**
- * A vault's layers and branches (README "Layers and branches"). Layers are immutable and form
+ * A vault's layers and branches (README "Layers, branches, traces"). Layers are immutable and form
  * parent chains; branches are named heads. Resolution does not walk chains: an index lists, for
  * each IRI, the layers that define it, and an ancestry test with skip pointers picks the nearest
  * one. So a miss touches no layer and a hit touches only the layers that mention the IRI;

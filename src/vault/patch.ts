@@ -2,7 +2,7 @@ import { ValidationError } from '../errors.js';
 import { clonePayload, validatePayload, type Payload, type PayloadValue } from './payload.js';
 
 /**
- * Payload patches (README "Patching payloads"). `set` maps dotted paths to values: `'meta.k'`
+ * Payload patches (README "The everyday API: many at once, by filter, page by page"). `set` maps dotted paths to values: `'meta.k'`
  * writes `k` inside `meta`, creating `meta` (or replacing it when it is not an object); a key
  * without a dot replaces that top-level field whole. `unset` lists dotted paths to remove; a path
  * that is not there is no change. No path may repeat or lie inside another (`a` and `a.b`), so

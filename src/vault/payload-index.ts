@@ -1,5 +1,6 @@
 import { isScalar, lookup, type Scalar } from './filter.js';
 import type { Payload, PayloadValue } from './payload.js';
+import { byCodeUnits } from '../util/code-units.js';
 
 /** Index keys keep types apart: the number 1 and the string "1" are different values. */
 function keyOf(value: Scalar): string {
@@ -88,7 +89,7 @@ export class PayloadIndex {
 
   /** For persistence: [[value, [labels...]], ...] in key order. */
   dump(): [Scalar, number[]][] {
-    return [...this.values.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, e]) => [e.value, [...e.labels].sort((x, y) => x - y)]);
+    return [...this.values.entries()].sort(([a], [b]) => byCodeUnits(a, b)).map(([, e]) => [e.value, [...e.labels].sort((x, y) => x - y)]);
   }
 
   /** From dump(); null when a label is not below `labelLimit` (the vault's next label): a malformed section. */
@@ -107,6 +108,12 @@ export class PayloadIndex {
   }
 }
 
+/** The labels in both sets, built by walking the smaller one. */
+function intersect(a: ReadonlySet<number>, b: ReadonlySet<number>): ReadonlySet<number> {
+  const [small, large] = a.size <= b.size ? [a, b] : [b, a];
+  return new Set([...small].filter((l) => large.has(l)));
+}
+
 /**
  * The labels a filter can only match, from payload indexes: equality, $in and ranges on indexed
  * fields, intersected across fields and $and, united across $or. Null when the indexes cannot
@@ -117,12 +124,7 @@ export function candidates(filter: unknown, indexes: ReadonlyMap<string, Payload
   // The first set is used as it is (read only); only an intersection makes a new one.
   let result: ReadonlySet<number> | null = null;
   const narrow = (set: ReadonlySet<number> | null) => {
-    if (set === null) return;
-    if (result === null) result = set;
-    else {
-      const [small, large] = result.size <= set.size ? [result, set] : [set, result];
-      result = new Set([...small].filter((l) => large.has(l)));
-    }
+    if (set !== null) result = result === null ? set : intersect(result, set);
   };
   for (const [key, cond] of Object.entries(filter)) {
     if (key === '$and' && Array.isArray(cond)) {
@@ -162,11 +164,7 @@ function fieldCandidates(index: PayloadIndex, cond: unknown): ReadonlySet<number
   if (typeof cond !== 'object' || cond === null) return null;
   let result: ReadonlySet<number> | null = null;
   const narrow = (set: ReadonlySet<number>) => {
-    if (result === null) result = set;
-    else {
-      const [small, large] = result.size <= set.size ? [result, set] : [set, result];
-      result = new Set([...small].filter((l) => large.has(l)));
-    }
+    result = result === null ? set : intersect(result, set);
   };
   for (const [op, arg] of Object.entries(cond)) {
     if (op === '$eq' && scalar(arg)) narrow(index.equal(arg));

@@ -7,6 +7,7 @@ import { answeredByIndexes, candidates } from './payload-index.js';
 import type { StoredRecord } from './record-store.js';
 import type { VaultState } from './vault-state.js';
 import type { RecordOutput, ScannedRecord, ScanOptions, ScanPage } from './vault.js';
+import { byCodeUnits } from '../util/code-units.js';
 
 export const MAX_SCAN_LIMIT = 10_000;
 
@@ -74,7 +75,7 @@ export function scanRecords(vault: VaultState, o: CheckedScan): ScanPage {
       const r = vault.records.byLabelGet(label);
       if (r && (after === null || r.id > after) && (exact || accepts(predicate, r))) found.push(r);
     }
-    found.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    found.sort((a, b) => byCodeUnits(a.id, b.id));
     page = { records: found.slice(0, o.limit), more: found.length > o.limit };
   } else {
     page = vault.records.idOrder().page(o.after, o.limit, predicate && ((r) => accepts(predicate, r)));

@@ -1,5 +1,4 @@
 import { ValidationError } from '../errors.js';
-import { decode } from '../format/codec.js';
 import type { Metric } from '../format/identity.js';
 import { exactTopK } from './exact-search.js';
 import { compileFilter, type Filter, type Predicate } from './filter.js';
@@ -13,6 +12,7 @@ import type { StoredRecord } from './record-store.js';
 import { defaultMode, fuse, fusionOptions, type FusionRule } from './fusion.js';
 import type { VaultState } from './vault-state.js';
 import type { HitExtras, SearchKnobs } from './search-options.js';
+import { byCodeUnits } from '../util/code-units.js';
 
 export interface SearchOptions extends SearchKnobs {
   /** How many hits (default 10, at most 10,000). */
@@ -25,7 +25,7 @@ export interface SearchOptions extends SearchKnobs {
   exact?: boolean;
   /**
    * 'vector', 'text' (BM25 over document text) or 'hybrid' (both, fused). Default: 'hybrid' for
-   * a text query on a vault holding documents, else 'vector' (README "Hybrid search" says why).
+   * a text query on a vault holding documents, else 'vector' (README "Full-text and hybrid search" says why).
    */
   mode?: 'vector' | 'text' | 'hybrid';
   /** BM25 parameters for 'text' and 'hybrid'. */
@@ -119,7 +119,7 @@ export function textRanking(vault: VaultState, text: string, k: number, predicat
     const record = vault.records.get(h.id);
     return record !== undefined && (predicate === null || predicate(record.payload, record.doc));
   });
-  hits.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  hits.sort((a, b) => b.score - a.score || byCodeUnits(a.id, b.id));
   return hits.slice(0, k);
 }
 
@@ -247,9 +247,4 @@ export async function searchVault(vault: VaultState, metric: Metric, query: Floa
     hits.push(toHit(record, scoreFromDistance(metric, n.distance), n.distance));
   }
   return hits;
-}
-
-/** A caller gets its own copy of a payload, never the stored object. */
-export function copyPayload(bytes: Uint8Array | null): Payload | null {
-  return bytes ? (decode(bytes) as Payload) : null;
 }

@@ -1,4 +1,5 @@
 import type { Payload } from './payload.js';
+import { byCodeUnits } from '../util/code-units.js';
 
 export interface StoredTrace {
   key: string;
@@ -16,7 +17,7 @@ export interface Retention {
   maxAgeMs?: number;
 }
 
-const order = (a: StoredTrace, b: StoredTrace): number => a.at - b.at || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+const order = (a: StoredTrace, b: StoredTrace): number => a.at - b.at || byCodeUnits(a.key, b.key);
 
 /** A vault's completed traces, keyed, kept in time order. */
 export class TraceStore {

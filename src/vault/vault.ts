@@ -50,7 +50,7 @@ export interface RecordsOptions {
   withVectors?: boolean;
 }
 
-/** A payload change (README "Patching payloads"): `set` by dotted path, then `unset` paths. */
+/** A payload change (README "The everyday API: many at once, by filter, page by page"): `set` by dotted path, then `unset` paths. */
 export interface PatchSpec {
   set?: Payload;
   unset?: readonly string[];

@@ -44,7 +44,7 @@ export async function keepLogForShippers(wal: WalWriter, dir: string, staleMs: n
     return;
   }
   // Relaxed durability buffers frames: the kept file must hold every one the checkpoint covers.
-  await wal.flush();
+  await wal.makeDurable();
   if (wal.byteLength <= WAL_HEADER_SIZE) return;
   try {
     let kept = 0;

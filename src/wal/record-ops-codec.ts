@@ -3,7 +3,7 @@ import { RecordType } from '../format/constants.js';
 import type { Payload } from '../vault/payload.js';
 
 /**
- * The everyday-API operations (FORMAT.md "Record bodies", types 16 and 17). Both carry the ids
+ * The everyday-API operations (FORMAT.md "Record types", types 16 and 17). Both carry the ids
  * the writer resolved, never a filter: replay must not evaluate filters (their semantics may
  * change between builds, and inside a batch the state an op sees depends on the ops before it),
  * so what the log holds is exactly what the writer applied and acknowledged.

@@ -3,6 +3,7 @@ import { CorruptionError } from '../errors.js';
 import { decode, encode } from '../format/codec.js';
 import { FileName, RecordType } from '../format/constants.js';
 import { vectorFromBytes, vectorToBytes } from '../format/vector.js';
+import { decodeQuota, encodeQuota } from '../format/quota.js';
 import type { Payload } from '../vault/payload.js';
 import { decodeDocument, encodeDocument, type DocumentInfo } from '../vault/document.js';
 import type { Layer } from '../vault/layers.js';
@@ -12,7 +13,7 @@ import type { Quota } from '../vault/vault-state.js';
 import { decodeRecordOp, encodeRecordOp, type RecordOp } from './record-ops-codec.js';
 
 /**
- * Operations, as applied in memory and as framed in the log (FORMAT.md "Record bodies").
+ * Operations, as applied in memory and as framed in the log (FORMAT.md "Record types").
  * A body is a msgpack map with short keys; payloads travel as embedded msgpack documents
  * (bin), vectors as little-endian float32 bytes (bin).
  */
@@ -41,12 +42,8 @@ function encodeBody(op: Op): [number, Body] {
       return [RecordType.insert, { v: op.vault, id: op.id, vec: vectorToBytes(op.vector), p: op.payloadBytes }];
     case 'erase':
       return [RecordType.erase, { v: op.vault, id: op.id }];
-    case 'vaultCreate': {
-      const q: Body = {};
-      if (op.quota.maxRecords !== undefined) q.r = op.quota.maxRecords;
-      if (op.quota.maxBytes !== undefined) q.b = op.quota.maxBytes;
-      return [RecordType.vaultCreate, { v: op.vault, name: op.name, q }];
-    }
+    case 'vaultCreate':
+      return [RecordType.vaultCreate, { v: op.vault, name: op.name, q: encodeQuota(op.quota) }];
     case 'vaultDrop':
       return [RecordType.vaultDrop, { v: op.vault }];
     case 'layerCommit':
@@ -127,11 +124,7 @@ function decodeOne(type: number, value: unknown, dimension: number, fail: (why: 
       return { type: 'erase', vault: v, id: id() };
     case RecordType.vaultCreate: {
       if (typeof b.name !== 'string') return fail('bad vault name');
-      const q = (b.q ?? {}) as Body;
-      const quota: Quota = {};
-      if (q.r !== undefined) quota.maxRecords = q.r as number;
-      if (q.b !== undefined) quota.maxBytes = q.b as number;
-      return { type: 'vaultCreate', vault: v, name: b.name, quota };
+      return { type: 'vaultCreate', vault: v, name: b.name, quota: decodeQuota(b.q) };
     }
     case RecordType.vaultDrop:
       return { type: 'vaultDrop', vault: v };

@@ -17,7 +17,7 @@ const RELAXED_BUFFER_LIMIT = 4 * 1024 * 1024;
  * - standard: append() writes the frame to the OS before returning.
  * - paranoid: the same, and durable() resolves after an fsync that began after the write;
  *   concurrent callers share one fsync (group commit).
- * - relaxed: append() buffers; flush() writes the buffer and fsyncs.
+ * - relaxed: append() buffers; makeDurable() writes the buffer and fsyncs (db.flush() calls it).
  * With a fence (a writer holding the lock), nothing resolves before a check made after its
  * write found the lock still ours (lock/fence.ts). The log is opened without O_APPEND: frames
  * go at explicit offsets, so a file someone else extended is never silently written after.
@@ -88,7 +88,7 @@ export class WalWriter {
   }
 
   /** Writes anything buffered and fsyncs: after this, every appended frame survives power loss. */
-  async flush(): Promise<void> {
+  async makeDurable(): Promise<void> {
     this.fence?.check();
     this.writeBuffered();
     await this.sync();
@@ -115,7 +115,7 @@ export class WalWriter {
   async close(): Promise<void> {
     if (this.closed) return;
     try {
-      await this.flush();
+      await this.makeDurable();
     } finally {
       this.closed = true;
       this.fs.closeSync(this.fd);

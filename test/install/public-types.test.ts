@@ -74,7 +74,8 @@ describe('the public types', () => {
       path.join(app, 'consumer.ts'),
       `import { open, type Database, type Vault, type Hit, type TraceEntry, type LayerView, type LayerSummary, type Change, type Layers,
   type Branches, type Traces, type ReembedResult, type ExportSummary, type CommitInput, type TraceOptions, type Retention,
-  type ResourceValue, type Bm25Params, type SearchMode, type Embedder, type EmbedderManifest } from 'quiverdb';
+  type ResourceValue, type Bm25Params, type SearchMode, type Embedder, type EmbedderManifest, type DatabaseStatus, type BackupResult,
+  backup } from 'quiverdb';
 
 export async function use(): Promise<void> {
   const db: Database = await open(undefined, { dimension: 2 });
@@ -100,6 +101,11 @@ export async function use(): Promise<void> {
   void [view, hits, branches, log, changes, entry, exported, bm25, reembedded, manifest];
   // @ts-expect-error fail() is internal
   db.fail(new Error('x'));
+  const status: DatabaseStatus = db.status;
+  // @ts-expect-error no handle is ever 'opening': open() resolves once the database is open
+  const opening: DatabaseStatus = 'opening';
+  const copied: Promise<BackupResult> = backup('/tmp/db', '/tmp/copy');
+  void [status, opening, copied];
   await db.close();
 }
 `,

@@ -12,7 +12,8 @@
  *   `<!-- readme: name NAME -->` names a block; `<!-- readme: continues NAME -->` appends this
  *   block to it (one module, run at that block's place), `<!-- readme: continues -->` to the
  *   previous runnable block; `<!-- readme: skip (reason) -->` does not run it, and the reason is
- *   required. Keep skips rare: illustrative fragments only.
+ *   required (a skipped TypeScript block that imports quiverdb is still type-checked). Keep skips
+ *   rare: illustrative fragments only.
  */
 export interface ReadmeBlock {
   /** 1-based line of the opening fence. */
@@ -26,7 +27,8 @@ export interface ReadmeBlock {
 
 export interface ReadmeScan {
   runnable: ReadmeBlock[];
-  skipped: { line: number; reason: string }[];
+  /** Not run; a TypeScript one that imports quiverdb is still type-checked. */
+  skipped: { line: number; reason: string; lang: 'ts' | 'js'; code: string }[];
 }
 
 const LANGS: Record<string, 'ts' | 'js'> = { ts: 'ts', typescript: 'ts', js: 'js', javascript: 'js' };
@@ -34,7 +36,7 @@ const LANGS: Record<string, 'ts' | 'js'> = { ts: 'ts', typescript: 'ts', js: 'js
 export function scanReadme(text: string): ReadmeScan {
   const lines = text.split('\n');
   const runnable: ReadmeBlock[] = [];
-  const skipped: { line: number; reason: string }[] = [];
+  const skipped: ReadmeScan['skipped'] = [];
   for (let i = 0; i < lines.length; i++) {
     const fence = /^```(\w+)?\s*$/.exec(lines[i]!);
     if (!fence) continue;
@@ -47,7 +49,7 @@ export function scanReadme(text: string): ReadmeScan {
       if (marker?.[1] === 'skip') {
         const reason = marker[2]!.replace(/^\((.*)\)$/, '$1');
         if (!reason) throw new Error(`README.md:${i + 1}: a skipped block needs a reason: <!-- readme: skip (why) -->`);
-        skipped.push({ line: i + 1, reason });
+        skipped.push({ line: i + 1, reason, lang, code });
       } else if (marker?.[1] === 'continues') {
         const name = marker[2];
         const prev = name ? runnable.find((b) => b.name === name) : runnable.at(-1);

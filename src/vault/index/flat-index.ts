@@ -13,6 +13,11 @@ export class FlatIndex implements VectorIndex {
     return this.vectors.size;
   }
 
+  /** A removed vector leaves no slot behind. */
+  get elementCount(): number {
+    return this.vectors.size;
+  }
+
   add(label: number, vector: Float32Array): void {
     this.vectors.set(label, vector);
   }
@@ -31,5 +36,5 @@ export class FlatIndex implements VectorIndex {
     return exactTopK(metric, query, candidates(), k);
   }
 
-  async flush(): Promise<void> {}
+  async drain(): Promise<void> {}
 }

@@ -156,7 +156,7 @@ export class HnswIndex implements PersistentIndex {
   }
 
   /** Resolves when every queued vector is in the graph (inserting in slices, yielding between them). */
-  async flush(): Promise<void> {
+  async drain(): Promise<void> {
     this.markRemoved();
     while (this.pending.size > 0) {
       this.insertSlice();
@@ -165,8 +165,8 @@ export class HnswIndex implements PersistentIndex {
   }
 
   async save(path: string): Promise<void> {
-    await this.flush();
-    // An erase applied while flush() resumed is marked too: a saved graph holds every mark.
+    await this.drain();
+    // An erase applied while drain() resumed is marked too: a saved graph holds every mark.
     this.markRemoved();
     await this.graph.writeIndex(path);
   }
@@ -174,7 +174,7 @@ export class HnswIndex implements PersistentIndex {
   private scheduleDrain(): void {
     if (this.draining || (this.pending.size === 0 && this.unmarked.length === 0)) return;
     this.draining = new Promise<void>((resolve) => setImmediate(resolve))
-      .then(() => this.flush())
+      .then(() => this.drain())
       .finally(() => {
         this.draining = null;
       });

@@ -1,6 +1,6 @@
 /**
  * A vault's vector index, behind a small interface. Mutations are queued calls that may
- * complete later (`flush()` waits for them); search is async so graph work can move off the
+ * complete later (`drain()` waits for them); search is async so graph work can move off the
  * main thread without changing callers. Labels are the u32 integers the index knows records by.
  */
 export interface Neighbor {
@@ -19,17 +19,19 @@ export interface VectorIndex {
   readonly type: 'hnsw' | 'flat';
   /** Number of live (searchable) labels. */
   readonly size: number;
+  /** Slots the structure holds, removed ones it keeps for reuse included (`size` when it keeps none). */
+  readonly elementCount: number;
   /** Adds `label`, or replaces its vector when it is already present. */
   add(label: number, vector: Float32Array): void;
   remove(label: number): void;
   search(query: Float32Array, k: number, options: IndexSearchOptions): Promise<Neighbor[]>;
   /** Resolves when every queued mutation is reflected in the index. */
-  flush(): Promise<void>;
+  drain(): Promise<void>;
   /** Mutations queued and not yet in the index (0 for indexes that apply at once). */
   readonly queued?: number;
 }
 
-/** An index whose structure is worth saving beside the segment (FORMAT.md "Graph files"). */
+/** An index whose structure is worth saving beside the segment (FORMAT.md "Segment files"). */
 export interface PersistentIndex extends VectorIndex {
   save(path: string): Promise<void>;
 }
