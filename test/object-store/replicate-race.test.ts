@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
@@ -70,6 +71,10 @@ describe('quiver replicate beside a writer that checkpoints several times per ro
       }
       if (next <= last.shippedLsn) gaps.push(`${next}..${last.shippedLsn}`);
       assert.deepEqual(gaps, [], `log chunks missing for LSNs ${gaps.join(', ')} (${chunks.length} chunks, ${last.checkpoint!.epoch} checkpoints)`);
+
+      // What the writer kept for the shipper is read and removed (the last one by the next round): nothing piles up.
+      const kept = path.join(dir, 'wal.kept');
+      await until('the kept generations to be read and removed', () => !fs.existsSync(kept) || fs.readdirSync(kept).length === 0, 10_000);
 
       // A fresh replica holds every acknowledged batch, exactly the writer's state.
       const fresh = await open(url, { readOnly: true, cacheDir: tmpDir(), s3: s3Options() });
