@@ -20,7 +20,7 @@ export type { Quota } from './vault/vault-state.js';
 export type { Identity, Metric, IndexConfig, StorageMode } from './format/identity.js';
 export type { Durability } from './wal/wal-writer.js';
 export type { DroppedSpan, DropReason } from './wal/wal-reader.js';
-export type { FileSystem } from './fs/file-system.js';
+export type { FileStat, FileSystem } from './fs/file-system.js';
 export type { Embedder, EmbedderManifest } from './embedder/embedder.js';
 export {
   QuiverError,

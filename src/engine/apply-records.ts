@@ -3,17 +3,21 @@ import { applyPatch } from '../vault/patch.js';
 import type { VaultState } from '../vault/vault-state.js';
 import type { RecordOp } from '../wal/record-ops-codec.js';
 
-/** Erases each id as 'erase' does (graph, text index, payload indexes, store), in one pass. */
+/**
+ * Erases each id as 'erase' does (graph, text index, payload indexes, store): the store, graph
+ * and text index id by id, then each payload index once for all the labels (removeMany).
+ */
 export function applyEraseMany(vault: VaultState, ids: readonly string[], lsn: number): void {
   vault.version++;
-  const indexes = [...vault.payloadIndexes.values()];
+  const labels: number[] = [];
   for (const id of ids) {
     const old = vault.records.delete(id);
     if (!old) continue;
     vault.index.remove(old.label);
     if (old.doc) vault.text.remove(id, old.doc.text);
-    for (const index of indexes) index.remove(old.label);
+    labels.push(old.label);
   }
+  for (const index of vault.payloadIndexes.values()) index.removeMany(labels);
   vault.lsn = lsn;
 }
 

@@ -1,5 +1,4 @@
 import * as path from 'node:path';
-import * as fsp from 'node:fs/promises';
 import { CorruptionError, NotFoundError, QuiverError, ValidationError, ioError } from '../errors.js';
 import { claimDestination, commitStaging, releaseClaim, removeStaleStaging, stagingPath } from './destination.js';
 import { FRAME_HEADER_SIZE, FileName } from '../format/constants.js';
@@ -56,7 +55,7 @@ export async function backupDirectory(fs: FileSystem, source: string, dest: stri
   const identity = decodeIdentity(identityBytes);
   // The destination is claimed (created exclusively, or found empty) before anything is copied.
   const claim = await claimDestination(target, [src]);
-  await removeStaleStaging(target);
+  await removeStaleStaging(target, fs);
   try {
     return await copyInto(fs, src, target, identityBytes, identity);
   } catch (err) {
@@ -133,10 +132,10 @@ async function copyInto(fs: FileSystem, src: string, target: string, identityByt
       await write(FileName.wal, kept);
       await fs.syncDir(path.join(staging, FileName.segments));
       await fs.syncDir(staging);
-      await commitStaging(staging, target);
+      await commitStaging(staging, target, fs);
       await fs.syncDir(path.dirname(target));
     } catch (err) {
-      await fsp.rm(staging, { recursive: true, force: true }).catch(() => undefined);
+      await fs.removeTree(staging).catch(() => undefined);
       throw err instanceof QuiverError ? err : ioError('writing the backup', target, err);
     }
     return { path: target, lsn, epoch, bytes, files: files.size + (root ? 3 : 2), attempts: attempt };

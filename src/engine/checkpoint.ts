@@ -4,7 +4,7 @@ import { FileName, SEGMENT_FILE_PATTERN, TMP_SUFFIX, graphPath, segmentPath } fr
 import { crc32c } from '../format/crc.js';
 import { sectionedByteLength } from '../format/sectioned-file.js';
 import { atomicReplace } from '../fs/atomic-replace.js';
-import type { FileSystem } from '../fs/file-system.js';
+import { readdirIfExists, type FileSystem } from '../fs/file-system.js';
 import { encodeManifest, type Manifest } from '../segments/manifest.js';
 import { encodeSegment } from '../segments/segment-file.js';
 import { encodeSnapshot } from '../segments/snapshot-file.js';
@@ -32,8 +32,8 @@ async function writeGraph(fs: FileSystem, dir: string, vault: VaultState, rel: s
   await index.drain();
   const file = path.join(dir, rel);
   const tmp = file + TMP_SUFFIX;
-  await index.save(tmp);
-  await fs.syncFile(tmp);
+  // hnswlib writes the file itself, by name: into a tmp path of ours, through the seam, fsynced.
+  await fs.writeNative(tmp, (p) => index.save(p), true);
   const sum = await checksumFile(fs, tmp);
   await fs.rename(tmp, file);
   return { path: rel, ...sum };
@@ -110,10 +110,10 @@ export function referencedFiles(state: DbState): Set<string> {
   return keep;
 }
 
-/** Removes segment files not in `keep` and leftover tmp files. Best effort. */
+/** Removes segment files not in `keep` and leftover tmp files. Best effort, but a segments/ that cannot be listed is StorageError. */
 export async function removeUnreferenced(fs: FileSystem, dir: string, keep: ReadonlySet<string>): Promise<number> {
   let removed = 0;
-  const names = await fs.readdir(path.join(dir, FileName.segments)).catch(() => [] as string[]);
+  const names = await readdirIfExists(fs, path.join(dir, FileName.segments));
   for (const name of names) {
     const rel = `${FileName.segments}/${name}`;
     const ours = SEGMENT_FILE_PATTERN.test(rel) || (name.endsWith(TMP_SUFFIX) && SEGMENT_FILE_PATTERN.test(rel.slice(0, -TMP_SUFFIX.length)));
@@ -130,11 +130,13 @@ export async function writeSnapshotCheckpoint(fs: FileSystem, dir: string, state
   const vaults = [];
   for (const vault of [...state.vaults.values()].sort((a, b) => a.number - b.number)) {
     let graph: Uint8Array = new Uint8Array(0);
-    if (isPersistent(vault.index)) {
-      await vault.index.drain();
+    const index = vault.index;
+    if (isPersistent(index)) {
+      await index.drain();
       const tmp = path.join(dir, `${FileName.snapshot}.graph${TMP_SUFFIX}`);
       try {
-        await vault.index.save(tmp);
+        // Read back at once and never renamed: no fsync needed.
+        await fs.writeNative(tmp, (p) => index.save(p), false);
         graph = await fs.readFile(tmp);
       } finally {
         await fs.unlink(tmp).catch(() => undefined);

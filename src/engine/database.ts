@@ -407,7 +407,7 @@ export class Database implements AsyncDisposable {
   async export(dest: string, options: { onProgress?: (done: number, total: number) => void } = {}): Promise<ExportSummary> {
     const state = this.readable();
     checkOptionTypes(options, PROGRESS_OPTIONS);
-    return exportState(state, this.parts.embedder?.manifest ?? null, dest, this.parts.dir, options.onProgress);
+    return exportState(state, this.parts.embedder?.manifest ?? null, dest, this.parts.dir, options.onProgress, this.parts.fs);
   }
 
   /**
@@ -551,7 +551,7 @@ export class Database implements AsyncDisposable {
       await this.attachment?.beforeLogReset?.();
       if (this.parts.wal) await keepLogForShippers(this.parts.wal, dir, this.parts.options.lockStaleMs, result.lsn);
       await this.truncateLog();
-      await removeStaleLeases(dir, this.parts.options.lockStaleMs).catch(() => undefined);
+      await removeStaleLeases(dir, this.parts.options.lockStaleMs, this.parts.fs).catch(() => undefined);
       return { ...result, tracesExpired: freed.traces, layersFreed: freed.layers };
     } catch (err) {
       // Before the commit point the old checkpoint and the full log still stand: the database
@@ -669,6 +669,7 @@ export class Database implements AsyncDisposable {
     const state = this.readable();
     const replication = this.attachment?.status(state.lastLsn);
     return collectStats({
+      fs: this.parts.fs,
       replication,
       dir: this.parts.dir,
       status: this.statusValue,
@@ -678,8 +679,8 @@ export class Database implements AsyncDisposable {
       state,
       walBytes: this.parts.wal?.byteLength ?? null,
       recovery: this.parts.recovery,
-      writer: this.parts.lock?.holder ?? (this.parts.dir ? writerStatus(this.parts.dir, this.parts.options.lockStaleMs) : null),
-      readers: this.parts.dir ? listLeases(this.parts.dir, this.parts.options.lockStaleMs) : [],
+      writer: this.parts.lock?.holder ?? (this.parts.dir ? writerStatus(this.parts.dir, this.parts.options.lockStaleMs, this.parts.fs) : null),
+      readers: this.parts.dir ? listLeases(this.parts.dir, this.parts.options.lockStaleMs, this.parts.fs) : [],
       lease: this.parts.reader?.lease ? { held: this.parts.reader.lease.held, reason: this.parts.reader.lease.reason } : null,
       backgroundError: this.backgroundError,
     });

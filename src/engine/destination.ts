@@ -1,5 +1,6 @@
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
+import { nodeFileSystem, readdirIfExists, type FileSystem } from '../fs/file-system.js';
 import { randomBytes } from 'node:crypto';
 import { ConflictError, ioError } from '../errors.js';
 import { isAlive } from '../lock/liveness.js';
@@ -28,7 +29,7 @@ function conflict(target: string, why: string): ConflictError {
 async function realParent(p: string): Promise<string> {
   const parent = path.dirname(p);
   try {
-    return path.join(await fsp.realpath(parent), path.basename(p));
+    return path.join(await nodeFileSystem.realpath(parent), path.basename(p));
   } catch {
     return p;
   }
@@ -43,7 +44,7 @@ function inside(child: string, parent: string): boolean {
 export async function checkOutside(target: string, protectedDirs: readonly string[]): Promise<void> {
   const real = await realParent(target);
   for (const dir of protectedDirs) {
-    const realDir = await fsp.realpath(dir).catch(() => path.resolve(dir));
+    const realDir = await nodeFileSystem.realpath(dir).catch(() => path.resolve(dir));
     if (inside(real, realDir) || inside(target, path.resolve(dir))) throw conflict(target, `lies inside the database directory ${realDir}`);
   }
 }
@@ -55,13 +56,14 @@ export async function checkOutside(target: string, protectedDirs: readonly strin
 async function checkEmptyDirectory(target: string): Promise<void> {
   let stat;
   try {
-    stat = await fsp.lstat(target);
+    stat = await nodeFileSystem.stat(target);
   } catch (cause) {
     throw ioError('inspecting', target, cause);
   }
-  if (stat.isSymbolicLink()) throw conflict(target, 'is a symbolic link');
-  if (!stat.isDirectory()) throw conflict(target, 'is a file');
-  const entries = await fsp.readdir(target).catch((cause: unknown) => {
+  if (!stat) throw conflict(target, 'was removed while it was being claimed');
+  if (stat.kind === 'symlink') throw conflict(target, 'is a symbolic link');
+  if (stat.kind !== 'directory') throw conflict(target, 'is a file');
+  const entries = await nodeFileSystem.readdir(target).catch((cause: unknown) => {
     throw ioError('reading', target, cause);
   });
   if (entries.length > 0) throw conflict(target, 'exists and is not empty');
@@ -75,10 +77,11 @@ async function checkEmptyDirectory(target: string): Promise<void> {
 export async function claimDestination(dest: string, protectedDirs: readonly string[] = []): Promise<Claim> {
   const target = path.resolve(dest);
   await checkOutside(target, protectedDirs);
-  await fsp.mkdir(path.dirname(target), { recursive: true }).catch((cause: unknown) => {
+  await nodeFileSystem.mkdir(path.dirname(target)).catch((cause: unknown) => {
     throw ioError('creating', path.dirname(target), cause);
   });
   try {
+    // Not the seam's mkdir, which is recursive and so cannot tell "made it" from "was there".
     await fsp.mkdir(target);
     return { path: target, created: true };
   } catch (err) {
@@ -89,8 +92,8 @@ export async function claimDestination(dest: string, protectedDirs: readonly str
 }
 
 /** Undoes a claim after a failure: removes the directory it created, only while it is still empty. */
-export async function releaseClaim(claim: Claim): Promise<void> {
-  if (claim.created) await fsp.rmdir(claim.path).catch(() => undefined);
+export async function releaseClaim(claim: Claim, fs: FileSystem = nodeFileSystem): Promise<void> {
+  if (claim.created) await fs.unlinkDir(claim.path).catch(() => undefined);
 }
 
 // Not `.old-`: a restore killed between its two renames leaves the only copy of the old database there.
@@ -106,19 +109,19 @@ export function stagingPath(target: string, kind: DestinationKind | 'old'): stri
  * pid is not alive on this host (and the pid-less names of earlier versions). A staging directory
  * of a live process is left alone. Best effort; returns the names removed.
  */
-export async function removeStaleStaging(target: string): Promise<string[]> {
+export async function removeStaleStaging(target: string, fs: FileSystem = nodeFileSystem): Promise<string[]> {
   const parent = path.dirname(target);
   const base = path.basename(target);
   const removed: string[] = [];
-  for (const name of await fsp.readdir(parent).catch(() => [] as string[])) {
+  for (const name of await readdirIfExists(fs, parent)) {
     const m = STAGING.exec(name);
     if (!m || m[1] !== base) continue;
     const pid = m[3] === undefined ? null : Number(m[3]);
     if (pid !== null && (pid === process.pid || isAlive(pid))) continue;
     const full = path.join(parent, name);
-    const stat = await fsp.lstat(full).catch(() => null);
-    if (!stat?.isDirectory()) continue;
-    await fsp.rm(full, { recursive: true, force: true }).then(() => removed.push(name), () => undefined);
+    const stat = await fs.stat(full).catch(() => null);
+    if (stat?.kind !== 'directory') continue;
+    await fs.removeTree(full).then(() => removed.push(name), () => undefined);
   }
   return removed;
 }
@@ -128,11 +131,11 @@ export async function removeStaleStaging(target: string): Promise<string[]> {
  * replaces an empty directory atomically and refuses a non-empty one (ENOTEMPTY) or a file
  * (ENOTDIR), so whatever appeared there meanwhile is never overwritten.
  */
-export async function commitStaging(staging: string, target: string): Promise<void> {
+export async function commitStaging(staging: string, target: string, fs: FileSystem = nodeFileSystem): Promise<void> {
   try {
-    const stat = await fsp.lstat(target).catch(() => null);
-    if (stat && (stat.isSymbolicLink() || !stat.isDirectory())) throw conflict(target, stat.isSymbolicLink() ? 'became a symbolic link' : 'became a file');
-    await fsp.rename(staging, target);
+    const stat = await fs.stat(target).catch(() => null);
+    if (stat && stat.kind !== 'directory') throw conflict(target, stat.kind === 'symlink' ? 'became a symbolic link' : 'became a file');
+    await fs.rename(staging, target);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'ENOTDIR' || code === 'EISDIR') throw conflict(target, 'changed while it was being written');

@@ -1,5 +1,5 @@
-import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
+import { nodeFileSystem, type FileSystem } from '../fs/file-system.js';
 import { ConfigError, CorruptionError, EmbedderDriftError, NotFoundError, ioError } from '../errors.js';
 import { claimDestination, commitStaging, releaseClaim, removeStaleStaging, stagingPath } from './destination.js';
 import { decode } from '../format/codec.js';
@@ -109,19 +109,25 @@ function traceLine(t: StoredTrace): string {
  * Writes the export into `dest`, which must be absent or an empty directory outside `dbDir`
  * (ConflictError otherwise, nothing touched): built in a staging sibling, renamed into place.
  */
-export async function exportState(state: DbState, embedder: EmbedderManifest | null, dest: string, dbDir: string | null, onProgress?: Progress): Promise<ExportSummary> {
+export async function exportState(state: DbState, embedder: EmbedderManifest | null, dest: string, dbDir: string | null, onProgress?: Progress, fs: FileSystem = nodeFileSystem): Promise<ExportSummary> {
   const claim = await claimDestination(dest, dbDir === null ? [] : [dbDir]);
   const target = claim.path;
-  await removeStaleStaging(target);
+  await removeStaleStaging(target, fs);
   const staging = stagingPath(target, 'export');
   const summary: ExportSummary = { path: target, vaults: 0, records: 0, layers: 0, branches: 0, traces: 0, bytes: 0 };
+  // Every file is fsynced and every directory made is fsynced before the staging directory is
+  // renamed into place, and the destination's parent after: an export that resolved survives a
+  // power cut whole (FORMAT.md "Crash analysis").
+  const dirs = new Set<string>([staging]);
   const write = async (rel: string, lines: string[]): Promise<void> => {
     const text = lines.map((l) => l + '\n').join('');
+    const file = path.join(staging, rel);
     try {
-      await fs.mkdir(path.dirname(path.join(staging, rel)), { recursive: true });
-      await fs.writeFile(path.join(staging, rel), text);
+      for (let d = path.dirname(file); !dirs.has(d); d = path.dirname(d)) dirs.add(d);
+      await fs.mkdir(path.dirname(file));
+      await fs.writeFileSynced(file, [Buffer.from(text)]);
     } catch (cause) {
-      throw ioError('writing', path.join(staging, rel), cause);
+      throw ioError('writing', file, cause);
     }
     summary.bytes += Buffer.byteLength(text);
   };
@@ -151,10 +157,19 @@ export async function exportState(state: DbState, embedder: EmbedderManifest | n
       summary.branches += v.branches.length;
       summary.traces += v.traces.length;
     }
-    await commitStaging(staging, target);
+    // Deepest first: each directory's entries, then the entry of the directory in its parent.
+    for (const d of [...dirs].sort((a, b) => b.length - a.length)) {
+      await fs.syncDir(d).catch((cause: unknown) => {
+        throw ioError('syncing', d, cause);
+      });
+    }
+    await commitStaging(staging, target, fs);
+    await fs.syncDir(path.dirname(target)).catch((cause: unknown) => {
+      throw ioError('syncing', path.dirname(target), cause);
+    });
   } catch (err) {
-    await fs.rm(staging, { recursive: true, force: true }).catch(() => undefined);
-    await releaseClaim(claim);
+    await fs.removeTree(staging).catch(() => undefined);
+    await releaseClaim(claim, fs);
     throw err;
   }
   return summary;
@@ -176,7 +191,7 @@ export interface ImportedVault {
 /** A file of the export, as text: missing or unreadable is CorruptionError / StorageError, never a raw error. */
 async function exportFile(dir: string, rel: string): Promise<string> {
   try {
-    return await fs.readFile(path.join(dir, rel), 'utf8');
+    return (await nodeFileSystem.readFile(path.join(dir, rel))).toString('utf8');
   } catch (cause) {
     if ((cause as NodeJS.ErrnoException).code === 'ENOENT') throw new CorruptionError(rel, 'is missing from the export', { cause });
     throw ioError('reading', path.join(dir, rel), cause);
@@ -212,7 +227,7 @@ export async function readExportHead(source: string): Promise<ExportHead> {
   const dir = path.resolve(source);
   let head: Partial<ExportHead>;
   try {
-    head = JSON.parse(await fs.readFile(path.join(dir, 'quiver-export.json'), 'utf8'));
+    head = JSON.parse((await nodeFileSystem.readFile(path.join(dir, 'quiver-export.json'))).toString('utf8'));
   } catch (cause) {
     throw new NotFoundError('export', `no quiver export at ${dir} (quiver-export.json missing or unreadable)`);
   }

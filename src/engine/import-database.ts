@@ -1,9 +1,9 @@
-import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { ConfigError, EmbedderDriftError } from '../errors.js';
 import type { Embedder } from '../embedder/embedder.js';
 import { createEmbedder, driftBetween, type EmbedderOption } from '../embedder/resolve.js';
 import { FileName, FORMAT_VERSION } from '../format/constants.js';
+import { nodeFileSystem as fs, readdirIfExists } from '../fs/file-system.js';
 import { readExportHead, type ExportHead, type ExportSummary } from './export.js';
 import { open } from './open.js';
 import type { OpenOptions } from './options.js';
@@ -49,10 +49,7 @@ async function embedderFor(head: ExportHead, given: EmbedderOption | undefined):
 export async function importDatabase(dir: string, source: string, options: ImportDatabaseOptions = {}): Promise<ImportDatabaseResult> {
   const root = path.resolve(dir);
   const { onProgress, ...openOptions } = options;
-  const exists = await fsp
-    .access(path.join(root, FileName.identity))
-    .then(() => true)
-    .catch(() => false);
+  const exists = await fs.exists(path.join(root, FileName.identity));
   if (exists) {
     const db = await open(root, { ...openOptions, create: false });
     try {
@@ -66,7 +63,7 @@ export async function importDatabase(dir: string, source: string, options: Impor
     throw new ConfigError('CONFIG_MISMATCH', 'formatVersion', `formatVersion: the export has ${JSON.stringify(head.identity.formatVersion)}, this build writes ${FORMAT_VERSION}`);
   }
   const embedder = await embedderFor(head, openOptions.embedder);
-  const absent = await fsp.lstat(root).then(() => false, () => true);
+  const absent = (await fs.stat(root).catch(() => null)) === null;
   const { dimension, metric, index, storage } = head.identity as Pick<OpenOptions, 'dimension' | 'metric' | 'index' | 'storage'>;
   const db = await open(root, { ...openOptions, ...(embedder ? { embedder } : {}), dimension, metric, index, storage, create: true });
   let result: ExportSummary;
@@ -79,9 +76,10 @@ export async function importDatabase(dir: string, source: string, options: Impor
     const empty = db.status === 'open' && db.vaults().length === 0;
     await db.close().catch(() => undefined);
     if (empty) {
-      await fsp.rm(path.join(root, FileName.identity), { force: true }).catch(() => undefined);
-      if (absent) await fsp.rm(root, { recursive: true, force: true }).catch(() => undefined);
-      else for (const name of await fsp.readdir(root).catch(() => [] as string[])) await fsp.rm(path.join(root, name), { recursive: true, force: true }).catch(() => undefined);
+      await fs.removeTree(path.join(root, FileName.identity)).catch(() => undefined);
+      if (absent) await fs.removeTree(root).catch(() => undefined);
+      // Best effort, as every step here: the import's own error is the one to report.
+      else for (const name of await readdirIfExists(fs, root).catch(() => [] as string[])) await fs.removeTree(path.join(root, name)).catch(() => undefined);
     }
     throw err;
   }

@@ -1,10 +1,12 @@
-import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { CorruptionError, LockedError, NotFoundError, QuiverError, ioError } from '../errors.js';
 import { checkOutside, claimDestination, commitStaging, releaseClaim, removeStaleStaging, stagingPath, type Claim } from './destination.js';
 import { FileName } from '../format/constants.js';
 import { nodeFileSystem } from '../fs/file-system.js';
+
+// Offline maintenance runs on the real filesystem, through the seam like everything else.
+const fs = nodeFileSystem;
 import { listLeases } from '../lock/reader-lease.js';
 import { WriterLock } from '../lock/writer-lock.js';
 import { backupDirectory, type BackupResult } from './backup.js';
@@ -34,7 +36,7 @@ async function withDirectoryAlone<T>(dir: string, options: MaintenanceOptions, f
 }
 
 async function isDatabase(dir: string): Promise<boolean> {
-  return nodeFileSystem.exists(path.join(dir, FileName.identity));
+  return fs.exists(path.join(dir, FileName.identity));
 }
 
 /**
@@ -46,15 +48,15 @@ export async function destroy(dir: string, options: MaintenanceOptions = {}): Pr
   if (!(await isDatabase(root))) throw new NotFoundError('database', `no database at ${root}`);
   await withDirectoryAlone(root, options, () =>
     io('destroying', root, async () => {
-      await fsp.rm(path.join(root, FileName.identity));
-      await nodeFileSystem.syncDir(root);
-      for (const entry of await fsp.readdir(root)) {
+      await fs.unlink(path.join(root, FileName.identity));
+      await fs.syncDir(root);
+      for (const entry of await fs.readdir(root)) {
         if (entry === FileName.lock || entry === `${FileName.lock}.lock`) continue;
-        await fsp.rm(path.join(root, entry), { recursive: true, force: true });
+        await fs.removeTree(path.join(root, entry));
       }
     }),
   );
-  await io('removing', root, () => fsp.rm(root, { recursive: true, force: true }));
+  await io('removing', root, () => fs.removeTree(root));
 }
 
 /**
@@ -65,11 +67,10 @@ export async function destroy(dir: string, options: MaintenanceOptions = {}): Pr
 async function restoreTarget(root: string, source: string): Promise<{ database: true } | { database: false; claim: Claim }> {
   await checkOutside(root, [source]);
   await checkOutside(source, [root]);
-  const stat = await fsp.lstat(root).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return null;
+  const stat = await fs.stat(root).catch((err: unknown) => {
     throw ioError('inspecting', root, err);
   });
-  if (stat?.isDirectory() && (await isDatabase(root))) return { database: true };
+  if (stat?.kind === 'directory' && (await isDatabase(root))) return { database: true };
   return { database: false, claim: await claimDestination(root) };
 }
 
@@ -89,7 +90,7 @@ export async function restore(backup: string, dir: string, options: MaintenanceO
     const report = await checkDatabase(source);
     if (!report.ok) throw new CorruptionError(report.problems[0]!.file, `the backup does not verify: ${report.problems.map((p) => `${p.file}: ${p.message}`).join('; ')}`);
     await removeStaleStaging(root);
-    copied = await backupDirectory(nodeFileSystem, source, staging);
+    copied = await backupDirectory(fs, source, staging);
   } catch (err) {
     if (!target.database) await releaseClaim(target.claim);
     throw err;
@@ -98,20 +99,20 @@ export async function restore(backup: string, dir: string, options: MaintenanceO
     if (target.database) {
       await withDirectoryAlone(root, options, async () => {
         const old = `${root}.old-${randomBytes(4).toString('hex')}`;
-        await io('moving aside', root, () => fsp.rename(root, old));
-        await io('renaming into', root, () => fsp.rename(staging, root)).catch(async (err: unknown) => {
-          await fsp.rename(old, root).catch(() => undefined);
+        await io('moving aside', root, () => fs.rename(root, old));
+        await io('renaming into', root, () => fs.rename(staging, root)).catch(async (err: unknown) => {
+          await fs.rename(old, root).catch(() => undefined);
           throw err;
         });
-        await nodeFileSystem.syncDir(path.dirname(root));
-        await fsp.rm(old, { recursive: true, force: true });
+        await fs.syncDir(path.dirname(root));
+        await fs.removeTree(old);
       });
     } else {
       await commitStaging(staging, root);
-      await nodeFileSystem.syncDir(path.dirname(root));
+      await fs.syncDir(path.dirname(root));
     }
   } catch (err) {
-    await fsp.rm(staging, { recursive: true, force: true }).catch(() => undefined);
+    await fs.removeTree(staging).catch(() => undefined);
     if (!target.database) await releaseClaim(target.claim);
     throw err instanceof QuiverError ? err : ioError('restoring', root, err);
   }

@@ -79,6 +79,7 @@ export async function open(dir?: string, options: OpenOptions = {}): Promise<Dat
   if (!entries.includes(FileName.identity)) refuseForeign(root, entries);
   let database: Database | null = null;
   const lock = await WriterLock.acquire(root, {
+    fs,
     staleMs: resolved.lockStaleMs,
     timeoutMs: resolved.lockTimeoutMs,
     onCompromised: (err) => database?.fail(err),
@@ -106,7 +107,7 @@ export async function open(dir?: string, options: OpenOptions = {}): Promise<Dat
     const generation = logId === null ? null : await writeLogGeneration(wfs, walFile, logId, replayed.carry, replayed.bytes);
     await recordRoot(wfs, root, state, { logId, embedder: embedder?.manifest.fingerprint ?? null });
     const wal = resolved.durability === 'ephemeral' || !generation ? null : WalWriter.open(wfs, walFile, resolved.durability, generation, lock.fence);
-    await removeStaleLeases(root, resolved.lockStaleMs).catch(() => undefined);
+    await removeStaleLeases(root, resolved.lockStaleMs, wfs).catch(() => undefined);
     database = new Database({ dir: root, fs: wfs, options: resolved, state, wal, lock, reader: null, recovery: replayed.report, embedder });
     return database;
   } catch (err) {

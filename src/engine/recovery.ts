@@ -1,6 +1,4 @@
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { CorruptionError, ioError } from '../errors.js';
 import { FileName, SECTION_HEADER_SIZE, SectionKind } from '../format/constants.js';
 import { crc32c } from '../format/crc.js';
@@ -265,21 +263,29 @@ export async function loadSnapshot(fs: FileSystem, dir: string, identity: Identi
   state.epoch = meta.epoch;
   state.checkpointLsn = state.lastLsn = meta.checkpointLsn;
   state.nextVaultNumber = meta.nextVaultNumber;
-  for (const { image, graph } of vaults) {
-    const vault = vaultFromImage(identity, image, FileName.snapshot);
-    if (identity.index.type === 'hnsw' && graph.byteLength > 0) {
-      const tmp = path.join(os.tmpdir(), `quiver-graph-${process.pid}-${randomBytes(6).toString('hex')}.hnsw`);
-      try {
-        await fs.writeFileSynced(tmp, [graph]);
+  // hnswlib reads a graph only from a file, by name: each goes through a private directory of
+  // ours (mode 0700, outside the database, which a reader may not write to), removed after.
+  let tmpDir: string | null = null;
+  try {
+    for (const { image, graph } of vaults) {
+      const vault = vaultFromImage(identity, image, FileName.snapshot);
+      if (identity.index.type === 'hnsw' && graph.byteLength > 0) {
+        tmpDir ??= await fs.makeTempDir('quiver-graph-').catch((cause: unknown) => {
+          throw ioError('creating a temporary directory for', FileName.snapshot, cause);
+        });
+        const tmp = path.join(tmpDir, `${vault.number}.hnsw`);
+        await fs.writeFileSynced(tmp, [graph]).catch((cause: unknown) => {
+          throw ioError('writing', tmp, cause);
+        });
         vault.index = HnswIndex.over(await readGraph(identity, tmp), identity.metric, liveLabels(vault));
-      } finally {
-        await fs.unlink(tmp).catch(() => undefined);
+      } else {
+        rebuildIndex(vault);
       }
-    } else {
-      rebuildIndex(vault);
+      const whole = { path: FileName.snapshot, bytes: bytes.byteLength, crc32c: 0 };
+      register(state, vault, { epoch: meta.epoch, segment: whole, graph: null });
     }
-    const whole = { path: FileName.snapshot, bytes: bytes.byteLength, crc32c: 0 };
-    register(state, vault, { epoch: meta.epoch, segment: whole, graph: null });
+  } finally {
+    if (tmpDir) await fs.removeTree(tmpDir).catch(() => undefined);
   }
   return state;
 }

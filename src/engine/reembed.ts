@@ -3,7 +3,7 @@ import { ConfigError, CorruptionError } from '../errors.js';
 import { FileName, TMP_SUFFIX } from '../format/constants.js';
 import { encodeIdentity, type Identity } from '../format/identity.js';
 import { atomicReplace } from '../fs/atomic-replace.js';
-import { overlay, readIfExists, type FileSystem } from '../fs/file-system.js';
+import { overlay, readdirIfExists, readIfExists, type FileSystem } from '../fs/file-system.js';
 import type { Embedder } from '../embedder/embedder.js';
 import { encodeEmbedderManifest } from '../embedder/manifest-file.js';
 import { lineageOf } from '../vault/document.js';
@@ -107,6 +107,9 @@ export async function commitReembed(fs: FileSystem, dir: string, state: DbState,
   await (state.identity.storage === 'snapshot' ? writeSnapshotCheckpoint(staged, dir, state) : writeSegmentedCheckpoint(staged, dir, state));
   renames.push([root + NEXT, root]);
   const remove = previousArtifact && previousArtifact !== manifest.artifact ? [previousArtifact] : [];
+  // Every staged file's entry is durable before the intent names it: finishReembed takes a
+  // missing source for a rename already made, so an artifact lost to a power cut would stay lost.
+  if (manifest.artifact && embedder.artifact) await fs.syncDir(rel(FileName.textEmbedder));
   await fs.syncDir(dir);
   await atomicReplace(fs, rel(INTENT), [Buffer.from(JSON.stringify({ renames, remove }) + '\n')]);
   await finishReembed(fs, dir);
@@ -123,7 +126,7 @@ export async function finishReembed(fs: FileSystem, dir: string): Promise<boolea
     for (const name of [FileName.identity, FileName.embedderManifest, FileName.manifest, FileName.snapshot]) {
       await fs.unlink(path.join(dir, name + NEXT)).catch(() => undefined);
     }
-    for (const name of await fs.readdir(path.join(dir, FileName.textEmbedder)).catch(() => [] as string[])) {
+    for (const name of await readdirIfExists(fs, path.join(dir, FileName.textEmbedder))) {
       if (name.endsWith(NEXT)) await fs.unlink(path.join(dir, FileName.textEmbedder, name)).catch(() => undefined);
     }
     return false;
@@ -139,7 +142,7 @@ export async function finishReembed(fs: FileSystem, dir: string): Promise<boolea
   for (const [from, to] of intent.renames) {
     if (await fs.exists(path.join(dir, from))) await fs.rename(path.join(dir, from), path.join(dir, to));
   }
-  await fs.syncDir(path.join(dir, FileName.textEmbedder)).catch(() => undefined);
+  if ((await fs.stat(path.join(dir, FileName.textEmbedder))) !== null) await fs.syncDir(path.join(dir, FileName.textEmbedder));
   await fs.syncDir(dir);
   await truncateLogFile(fs, path.join(dir, FileName.wal));
   for (const p of intent.remove) await fs.unlink(path.join(dir, p)).catch(() => undefined);

@@ -1,8 +1,8 @@
 import type { ReplicationStats } from '../replica/shipper.js';
 import type { ReplicaStats } from '../replica/follower.js';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { LockHolder, QuiverError } from '../errors.js';
+import { ioError, type LockHolder, type QuiverError } from '../errors.js';
+import { nodeFileSystem, type FileSystem } from '../fs/file-system.js';
 import { FileName, SEGMENT_FILE_PATTERN } from '../format/constants.js';
 import type { Identity } from '../format/identity.js';
 import type { EmbedderManifest } from '../embedder/embedder.js';
@@ -83,14 +83,24 @@ export interface DatabaseStats {
 
 export type ReplicationStatus = ReplicationStats | ReplicaStats;
 
-/** Bytes on disk by file kind (what `quiver stats` prints). */
-export function fileStats(dir: string): FileStats {
+/** A directory's entries through the seam; [] when it does not exist, StorageError on any other failure. */
+function listing(fs: FileSystem, dir: string): string[] {
+  try {
+    return fs.readdirSync(dir);
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw ioError('listing', dir, cause);
+  }
+}
+
+/** Bytes on disk by file kind (what `quiver stats` prints). A file that is not there counts 0. */
+export function fileStats(dir: string, fs: FileSystem = nodeFileSystem): FileStats {
   const out: FileStats = { identity: 0, embedder: 0, manifest: 0, wal: 0, segments: 0, graphs: 0, snapshot: 0, other: 0, total: 0 };
   const size = (rel: string): number => {
     try {
-      return fs.statSync(path.join(dir, rel)).size;
-    } catch {
-      return 0;
+      return fs.statSync(path.join(dir, rel))?.size ?? 0;
+    } catch (cause) {
+      throw ioError('inspecting', path.join(dir, rel), cause);
     }
   };
   out.identity = size(FileName.identity);
@@ -98,18 +108,8 @@ export function fileStats(dir: string): FileStats {
   out.wal = size(FileName.wal);
   out.snapshot = size(FileName.snapshot);
   out.embedder = size(FileName.embedderManifest);
-  try {
-    for (const name of fs.readdirSync(path.join(dir, FileName.textEmbedder))) out.embedder += size(`${FileName.textEmbedder}/${name}`);
-  } catch {
-    // no artifact
-  }
-  let names: string[] = [];
-  try {
-    names = fs.readdirSync(path.join(dir, FileName.segments));
-  } catch {
-    // no segments yet
-  }
-  for (const name of names) {
+  for (const name of listing(fs, path.join(dir, FileName.textEmbedder))) out.embedder += size(`${FileName.textEmbedder}/${name}`);
+  for (const name of listing(fs, path.join(dir, FileName.segments))) {
     const rel = `${FileName.segments}/${name}`;
     const m = SEGMENT_FILE_PATTERN.exec(rel);
     if (m?.[3] === 'segment') out.segments += size(rel);
@@ -121,6 +121,8 @@ export function fileStats(dir: string): FileStats {
 }
 
 export function collectStats(input: {
+  /** The database's filesystem seam (default: the real one). */
+  fs?: FileSystem;
   dir: string | null;
   status: string;
   durability: string;
@@ -174,7 +176,7 @@ export function collectStats(input: {
     checkpointLsn: state.checkpointLsn,
     lastLsn: state.lastLsn,
     wal: { bytes: input.walBytes },
-    files: input.dir ? fileStats(input.dir) : null,
+    files: input.dir ? fileStats(input.dir, input.fs) : null,
     vaults,
     writer: input.writer,
     readers: input.readers,

@@ -1,5 +1,7 @@
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { CorruptionError, ioError } from '../errors.js';
 
 /**
@@ -33,6 +35,49 @@ export interface FileSystem {
   /** fsync a directory so that renames and creations inside it are durable. */
   syncDir(path: string): Promise<void>;
   exists(path: string): Promise<boolean>;
+  /** What is at `path`, without following a symbolic link; null when nothing is. */
+  stat(path: string): Promise<FileStat | null>;
+  /** The synchronous reads `db.stats()` and the lease listing make (a handful of small files). */
+  statSync(path: string): FileStat | null;
+  readdirSync(path: string): string[];
+  readFileSync(path: string): Buffer;
+  /** `path` with every symbolic link resolved (to tell whether a destination lies inside a database). */
+  realpath(path: string): Promise<string>;
+  /** Removes a file or a directory with everything in it; nothing there is not an error. */
+  removeTree(path: string): Promise<void>;
+  /**
+   * A file written by native code at a path we choose: hnswlib writes its graph files itself, by
+   * name, and nothing else can. Whatever is at `path` is removed first (so a symbolic link planted
+   * there is not followed), then `write(path)` runs, then the file is fsynced when `sync`.
+   */
+  writeNative(path: string, write: (path: string) => Promise<void>, sync: boolean): Promise<void>;
+  /** A new private directory (mode 0700, a random name) in the OS temp directory. */
+  makeTempDir(prefix: string): Promise<string>;
+}
+
+export interface FileStat {
+  kind: 'file' | 'directory' | 'symlink' | 'other';
+  size: number;
+  mtimeMs: number;
+}
+
+function fileStat(stat: fs.Stats): FileStat {
+  const kind = stat.isSymbolicLink() ? 'symlink' : stat.isFile() ? 'file' : stat.isDirectory() ? 'directory' : 'other';
+  return { kind, size: stat.size, mtimeMs: stat.mtimeMs };
+}
+
+function isMissing(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
+}
+
+/** A directory's entries, or [] when the directory does not exist; any other failure is StorageError IO_ERROR. */
+export async function readdirIfExists(fs: FileSystem, dir: string): Promise<string[]> {
+  try {
+    return await fs.readdir(dir);
+  } catch (cause) {
+    if (isMissing(cause)) return [];
+    throw ioError('listing', dir, cause);
+  }
 }
 
 async function syncPath(path: string, flags: 'r' | number): Promise<void> {
@@ -159,9 +204,49 @@ export const nodeFileSystem: FileSystem = {
       return false;
     }
   },
+  async stat(path) {
+    try {
+      return fileStat(await fsp.lstat(path));
+    } catch (err) {
+      if (isMissing(err)) return null;
+      throw err;
+    }
+  },
+  statSync(path) {
+    const stat = fs.lstatSync(path, { throwIfNoEntry: false });
+    return stat ? fileStat(stat) : null;
+  },
+  readdirSync(path) {
+    return fs.readdirSync(path);
+  },
+  readFileSync(path) {
+    const fd = fs.openSync(path, O_RDONLY | NOFOLLOW);
+    try {
+      return fs.readFileSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  },
+  realpath(path) {
+    return fsp.realpath(path);
+  },
+  removeTree(path) {
+    return fsp.rm(path, { recursive: true, force: true });
+  },
+  async writeNative(file, write, sync) {
+    await fsp.rm(file, { force: true });
+    await write(file);
+    if (sync) await syncPath(file, O_RDWR | NOFOLLOW);
+  },
+  makeTempDir(prefix) {
+    return fsp.mkdtemp(path.join(os.tmpdir(), prefix));
+  },
 };
 
-const METHODS = ['openSync', 'writeSync', 'readSync', 'read', 'sizeSync', 'closeSync', 'fsync', 'truncate', 'readFile', 'writeFileSynced', 'syncFile', 'rename', 'unlink', 'mkdir', 'unlinkDir', 'readdir', 'syncDir', 'exists'] as const satisfies readonly (keyof FileSystem)[];
+const METHODS = [
+  ...['openSync', 'writeSync', 'readSync', 'read', 'sizeSync', 'closeSync', 'fsync', 'truncate', 'readFile', 'writeFileSynced', 'syncFile', 'rename', 'unlink', 'mkdir', 'unlinkDir', 'readdir', 'syncDir', 'exists'],
+  ...['stat', 'statSync', 'readdirSync', 'readFileSync', 'realpath', 'removeTree', 'writeNative', 'makeTempDir'],
+] as const satisfies readonly (keyof FileSystem)[];
 
 /** `fs` with some calls replaced; every other call goes to `fs` (which may be a class instance). */
 export function overlay(fs: FileSystem, overrides: Partial<FileSystem>): FileSystem {

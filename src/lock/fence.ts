@@ -1,3 +1,5 @@
+// Not through the FileSystem seam: the fence compares nanosecond times of LOCK's open descriptor
+// (fstat with bigint), a read-only check the seam has no call for (FORMAT.md "Crash analysis").
 import * as fsSync from 'node:fs';
 import { LockedError } from '../errors.js';
 

@@ -30,5 +30,13 @@ export function fencedFileSystem(fs: FileSystem, fence: Fence): FileSystem {
       await fence.fresh();
       return fs.unlinkDir(path);
     },
+    async removeTree(path) {
+      await fence.fresh();
+      return fs.removeTree(path);
+    },
+    async writeNative(path, write, sync) {
+      await fence.fresh();
+      return fs.writeNative(path, write, sync);
+    },
   });
 }

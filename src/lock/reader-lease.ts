@@ -1,11 +1,9 @@
-import * as fsSync from 'node:fs';
-import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { FileName, TMP_SUFFIX } from '../format/constants.js';
 import { ioError } from '../errors.js';
-import type { FileSystem } from '../fs/file-system.js';
+import { nodeFileSystem, type FileSystem } from '../fs/file-system.js';
 import { isAlive } from './liveness.js';
 
 /**
@@ -138,11 +136,11 @@ export class ReaderLease {
 }
 
 /** Every lease in the directory with whether it is stale (synchronous: a handful of small files). */
-export function listLeases(dir: string, staleMs: number): LeaseStatus[] {
+export function listLeases(dir: string, staleMs: number, fs: FileSystem = nodeFileSystem): LeaseStatus[] {
   const readers = path.join(dir, FileName.readers);
   let names: string[];
   try {
-    names = fsSync.readdirSync(readers);
+    names = fs.readdirSync(readers);
   } catch {
     return [];
   }
@@ -150,11 +148,12 @@ export function listLeases(dir: string, staleMs: number): LeaseStatus[] {
   for (const name of names.filter((n) => n.endsWith(LEASE_SUFFIX)).sort()) {
     const file = path.join(readers, name);
     try {
-      const text = fsSync.readFileSync(file, 'utf8');
-      const stat = fsSync.statSync(file);
+      const text = fs.readFileSync(file).toString('utf8');
+      const stat = fs.statSync(file);
+      if (stat?.kind !== 'file') continue;
       const info = JSON.parse(text) as LeaseInfo;
       const dead = info.host === os.hostname() && !isAlive(info.pid);
-      out.push({ ...info, file: `${FileName.readers}/${name}`, refreshedAt: stat.mtime.toISOString(), stale: dead || Date.now() - stat.mtimeMs > staleMs });
+      out.push({ ...info, file: `${FileName.readers}/${name}`, refreshedAt: new Date(stat.mtimeMs).toISOString(), stale: dead || Date.now() - stat.mtimeMs > staleMs });
     } catch {
       // removed while we looked, or unreadable: not a live reader
     }
@@ -167,27 +166,27 @@ export function listLeases(dir: string, staleMs: number): LeaseStatus[] {
  * whose lease is stale or gone and whose tmp file is older than `staleMs`). Returns how many
  * leases it removed.
  */
-export async function removeStaleLeases(dir: string, staleMs: number): Promise<number> {
+export async function removeStaleLeases(dir: string, staleMs: number, fs: FileSystem = nodeFileSystem): Promise<number> {
   let removed = 0;
-  const leases = listLeases(dir, staleMs);
+  const leases = listLeases(dir, staleMs, fs);
   for (const lease of leases) {
     if (!lease.stale) continue;
-    await fsp.rm(path.join(dir, lease.file), { force: true }).then(() => removed++, () => undefined);
+    await fs.unlink(path.join(dir, lease.file)).then(() => removed++, () => undefined);
   }
   const live = new Set(leases.filter((l) => !l.stale).map((l) => l.file + TMP_SUFFIX));
   const readers = path.join(dir, FileName.readers);
-  let entries: fsSync.Dirent[];
+  let names: string[];
   try {
-    entries = fsSync.readdirSync(readers, { withFileTypes: true });
+    names = fs.readdirSync(readers);
   } catch {
     return removed;
   }
-  for (const name of entries.filter((e) => e.isFile() && e.name.endsWith(LEASE_SUFFIX + TMP_SUFFIX))) {
-    const rel = `${FileName.readers}/${name.name}`;
+  for (const name of names.filter((n) => n.endsWith(LEASE_SUFFIX + TMP_SUFFIX))) {
+    const rel = `${FileName.readers}/${name}`;
     if (live.has(rel)) continue;
-    const file = path.join(readers, name.name);
-    const old = Date.now() - (fsSync.statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? Date.now()) > staleMs;
-    if (old) await fsp.rm(file, { force: true }).catch(() => undefined);
+    const file = path.join(readers, name);
+    const stat = fs.statSync(file);
+    if (stat?.kind === 'file' && Date.now() - stat.mtimeMs > staleMs) await fs.unlink(file).catch(() => undefined);
   }
   return removed;
 }

@@ -1,10 +1,9 @@
 import { createRequire } from 'node:module';
-import * as fs from 'node:fs/promises';
-import * as fsSync from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ioError, LockedError, type LockHolder } from '../errors.js';
 import { FileName } from '../format/constants.js';
+import { nodeFileSystem, type FileSystem } from '../fs/file-system.js';
 import { isAlive } from './liveness.js';
 import { Fence } from './fence.js';
 import { randomBytes } from 'node:crypto';
@@ -19,6 +18,8 @@ export interface WriterLockOptions {
   timeoutMs: number;
   /** Called if the lock is lost while held (its directory removed or not refreshable). */
   onCompromised: (err: LockedError) => void;
+  /** The filesystem seam LOCK is written and read through (proper-lockfile keeps `LOCK.lock` with its own). */
+  fs?: FileSystem;
 }
 
 /**
@@ -35,6 +36,7 @@ export class WriterLock {
   ) {}
 
   static async acquire(dir: string, options: WriterLockOptions): Promise<WriterLock> {
+    const fs = options.fs ?? nodeFileSystem;
     const target = path.join(dir, FileName.lock);
     const attempt = (timeoutMs: number) =>
       lockfile.lock(target, {
@@ -51,13 +53,13 @@ export class WriterLock {
         // A writer that died on this host leaves a lock nobody refreshes: rather than fail a
         // restart, wait until it goes stale, then take it over. The wait is bounded by staleMs,
         // plus up to one second because proper-lockfile rounds mtimes up to their precision.
-        const holder = (err as NodeJS.ErrnoException).code === 'ELOCKED' ? await readHolder(dir) : undefined;
+        const holder = (err as NodeJS.ErrnoException).code === 'ELOCKED' ? await readHolder(dir, fs) : undefined;
         if (!holder || holder.host !== os.hostname() || isAlive(holder.pid)) throw err;
         release = await attempt(options.staleMs + 1000 + 5 * RETRY_EVERY_MS);
       }
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ELOCKED') {
-        const holder = await readHolder(dir);
+        const holder = await readHolder(dir, fs);
         const who = holder ? `pid ${holder.pid} on ${holder.host} since ${holder.since}` : 'another process';
         throw new LockedError('LOCKED', `${dir} is locked for writing by ${who}`, { cause: err, ...(holder ? { holder } : {}) });
       }
@@ -66,9 +68,16 @@ export class WriterLock {
     const holder: LockHolder = { pid: process.pid, host: os.hostname(), since: new Date().toISOString() };
     // Written before anything else is read: a writer whose lock this takes over sees LOCK change
     // (lock/fence.ts). The token keeps two sessions' contents apart even for the same pid.
+    // Not fsynced: LOCK describes a live process, and nothing reads it after a power cut but a new writer.
     const bytes = Buffer.from(JSON.stringify({ ...holder, token: randomBytes(8).toString('hex') }) + '\n');
     try {
-      await fs.writeFile(target, bytes);
+      const fd = fs.openSync(target, 'create');
+      try {
+        await fs.truncate(fd, 0);
+        fs.writeSync(fd, bytes, 0);
+      } finally {
+        fs.closeSync(fd);
+      }
     } catch (err) {
       await release().catch(() => undefined);
       throw ioError('writing', target, err);
@@ -95,9 +104,9 @@ export class WriterLock {
 const RETRY_EVERY_MS = 100;
 
 /** The holder recorded in LOCK, if it can be read. */
-export async function readHolder(dir: string): Promise<LockHolder | undefined> {
+export async function readHolder(dir: string, fs: FileSystem = nodeFileSystem): Promise<LockHolder | undefined> {
   try {
-    const text = await fs.readFile(path.join(dir, FileName.lock), 'utf8');
+    const text = (await fs.readFile(path.join(dir, FileName.lock))).toString('utf8');
     const value = JSON.parse(text) as LockHolder;
     return Number.isInteger(value.pid) && typeof value.host === 'string' ? value : undefined;
   } catch {
@@ -106,13 +115,13 @@ export async function readHolder(dir: string): Promise<LockHolder | undefined> {
 }
 
 /** The live writer, as seen from outside: its recorded holder, or null when no lock is held or it is stale. */
-export function writerStatus(dir: string, staleMs: number): (LockHolder & { refreshedAt: string }) | null {
+export function writerStatus(dir: string, staleMs: number, fs: FileSystem = nodeFileSystem): (LockHolder & { refreshedAt: string }) | null {
   try {
-    const stat = fsSync.statSync(path.join(dir, `${FileName.lock}.lock`));
-    if (Date.now() - stat.mtimeMs > staleMs) return null;
-    const holder = JSON.parse(fsSync.readFileSync(path.join(dir, FileName.lock), 'utf8')) as LockHolder;
+    const stat = fs.statSync(path.join(dir, `${FileName.lock}.lock`));
+    if (!stat || Date.now() - stat.mtimeMs > staleMs) return null;
+    const holder = JSON.parse(fs.readFileSync(path.join(dir, FileName.lock)).toString('utf8')) as LockHolder;
     if (holder.host === os.hostname() && !isAlive(holder.pid)) return null;
-    return { ...holder, refreshedAt: stat.mtime.toISOString() };
+    return { ...holder, refreshedAt: new Date(stat.mtimeMs).toISOString() };
   } catch {
     return null;
   }

@@ -5,7 +5,7 @@ import type { Database } from '../engine/database.js';
 import { QDRANT_API_VERSION, serviceRoutes } from './collections.js';
 import { HttpError, messageOf, statusOf } from './http-error.js';
 import { pointRoutes } from './points.js';
-import { matchRoute, type Route } from './router.js';
+import { routeTable } from './router.js';
 
 export interface ServeOptions {
   /** Default 127.0.0.1: loopback unless the operator says otherwise. */
@@ -24,7 +24,9 @@ export interface ServeOptions {
   drainTimeoutMs?: number;
 }
 
-const ROUTES: Route[] = [...serviceRoutes, ...pointRoutes];
+const matchRoute = routeTable([...serviceRoutes, ...pointRoutes]);
+// Handlers only read the query, so requests without one share an empty set.
+const NO_QUERY = new URLSearchParams();
 const HEALTH = new Set(['/healthz', '/livez', '/readyz']);
 const SERVICE_INFO = { title: 'qdrant - vector search engine (quiver serve)', version: QDRANT_API_VERSION, commit: null };
 
@@ -107,7 +109,7 @@ export class QuiverServer {
       // Only the path routes (wait= and other query parameters change nothing here).
       const target = req.url ?? '/';
       const q = target.indexOf('?');
-      const url = { pathname: q < 0 ? target : target.slice(0, q), searchParams: new URLSearchParams(q < 0 ? '' : target.slice(q + 1)) };
+      const url = { pathname: q < 0 ? target : target.slice(0, q), searchParams: q < 0 ? NO_QUERY : new URLSearchParams(target.slice(q + 1)) };
       // Health probes answer without a key, as Qdrant's do (load balancers and orchestrators call them).
       if (HEALTH.has(url.pathname) && req.method === 'GET') {
         req.resume();
@@ -124,7 +126,7 @@ export class QuiverServer {
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(SERVICE_INFO));
         return;
       }
-      const found = matchRoute(ROUTES, req.method ?? 'GET', url.pathname);
+      const found = matchRoute(req.method ?? 'GET', url.pathname);
       if (!found) {
         req.resume();
         return this.reply(res, started, 501, null, `Not implemented: ${req.method} ${url.pathname} is outside the Qdrant subset quiver serve speaks (README "Qdrant clients: quiver serve")`);

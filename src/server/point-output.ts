@@ -59,10 +59,10 @@ export interface PointJson {
   vector?: number[] | null;
 }
 
-export function pointJson(id: string, payload: Payload | null, vector: Float32Array | undefined, select: PayloadSelector, extra: { score?: number; version?: number } = {}): PointJson {
-  const out: PointJson = { id: pointId(id), ...extra };
+export function pointJson(id: string, payload: Payload | null, vector: Float32Array | undefined, select: PayloadSelector, extra?: { score: number; version: number }): PointJson {
   const p = select(payload);
-  out.payload = p === undefined ? null : p;
-  out.vector = vector ? vectorJson(vector) : null;
-  return out;
+  const v = vector ? vectorJson(vector) : null;
+  // Literal objects in one shape each (no spread): this runs for every hit of every search.
+  if (extra) return { id: pointId(id), score: extra.score, version: extra.version, payload: p === undefined ? null : p, vector: v };
+  return { id: pointId(id), payload: p === undefined ? null : p, vector: v };
 }

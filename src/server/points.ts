@@ -154,7 +154,7 @@ async function nearestPoints(db: Database, name: string, req: Json, vector: numb
   const select = payloadSelector(req.with_payload, false, `${at}with_payload`);
   const withVectors = wantsVector(req.with_vector, `${at}with_vector`);
   const hits = await nearest(vault, db.identity.metric, pf, {
-    vector: Float32Array.from(vector),
+    vector: new Float32Array(vector), // as Float32Array.from: each element through ToNumber
     limit: limitOf(req.limit, 10, `${at}limit`),
     offset: limitOf(req.offset, 0, `${at}offset`),
     scoreThreshold: (threshold as number | null | undefined) ?? undefined,

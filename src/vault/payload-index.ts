@@ -17,6 +17,8 @@ interface Entry {
   key: string;
   value: Scalar;
   labels: Set<number>;
+  /** Scratch for removeMany: how many of its labels the call removes (0 outside it). */
+  leaving: number;
 }
 
 /**
@@ -42,7 +44,7 @@ export class PayloadIndex {
     for (const v of scalars(lookup(payload, this.path))) {
       const key = keyOf(v);
       let entry = this.values.get(key);
-      if (!entry) this.values.set(key, (entry = { key, value: v, labels: new Set() }));
+      if (!entry) this.values.set(key, (entry = { key, value: v, labels: new Set(), leaving: 0 }));
       this.attach(label, entry);
     }
   }
@@ -64,6 +66,43 @@ export class PayloadIndex {
     this.byLabel[label] = undefined;
     if (Array.isArray(held)) for (const entry of held) this.detach(label, entry);
     else this.detach(label, held);
+  }
+
+  /**
+   * remove() of many labels. An entry losing every label it holds is dropped whole (one clear,
+   * not a set deletion per label): erasing what an equality filter on this field matched empties
+   * exactly that entry, so an eraseWhere by an indexed value deletes no set members one by one.
+   */
+  removeMany(labels: readonly number[]): void {
+    const held: (Entry | Entry[])[] = [];
+    const kept: number[] = [];
+    const touched: Entry[] = [];
+    const note = (entry: Entry) => {
+      if (entry.leaving++ === 0) touched.push(entry);
+    };
+    for (const label of labels) {
+      const h = this.byLabel[label];
+      if (h === undefined) continue;
+      this.byLabel[label] = undefined;
+      held.push(h);
+      kept.push(label);
+      if (Array.isArray(h)) for (const entry of h) note(entry);
+      else note(h);
+    }
+    for (const entry of touched) {
+      if (entry.leaving < entry.labels.size) continue;
+      // -1: dropped whole, so the pass below skips it.
+      entry.leaving = -1;
+      entry.labels.clear();
+      this.values.delete(entry.key);
+    }
+    for (let i = 0; i < held.length; i++) {
+      const h = held[i]!;
+      if (!Array.isArray(h)) {
+        if (h.leaving !== -1) h.labels.delete(kept[i]!);
+      } else for (const entry of h) if (entry.leaving !== -1) entry.labels.delete(kept[i]!);
+    }
+    for (const entry of touched) entry.leaving = 0;
   }
 
   private detach(label: number, entry: Entry): void {
@@ -97,7 +136,7 @@ export class PayloadIndex {
     const index = new PayloadIndex(field);
     for (const [value, labels] of entries) {
       const key = keyOf(value);
-      const entry = index.values.get(key) ?? { key, value, labels: new Set<number>() };
+      const entry = index.values.get(key) ?? { key, value, labels: new Set<number>(), leaving: 0 };
       index.values.set(key, entry);
       for (const label of labels) {
         if (!Number.isSafeInteger(label) || label < 0 || label >= labelLimit) return null;

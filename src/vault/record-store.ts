@@ -19,6 +19,12 @@ export class StoredRecord {
   private payloadRef: Uint8Array | null;
   private payloadAt: number;
   private sharedLength: number;
+  /**
+   * The id, payload and document bytes of recordBytes, once computed (when the store takes the
+   * record): erasing then reads this number from the record instead of its id's UTF-8 length and
+   * its payload array, which for 1,000 erased records was a third of the erase.
+   */
+  private ownBytes = -1;
 
   constructor(
     readonly id: string,
@@ -95,6 +101,12 @@ export class StoredRecord {
     return this.decoded;
   }
 
+  /** Bytes this record counts against its vault's maxBytes quota (recordBytes). */
+  bytes(dimension: number): number {
+    if (this.ownBytes < 0) this.ownBytes = Buffer.byteLength(this.id, 'utf8') + this.payloadLength + (this.doc ? Buffer.byteLength(this.doc.text, 'utf8') : 0);
+    return this.ownBytes + dimension * 4;
+  }
+
   /** The same record (label, vector, document) with a new payload, written at `lsn` (a patch). */
   withPayload(payloadBytes: Uint8Array, payload: Payload, lsn: number): StoredRecord {
     return new StoredRecord(this.id, this.label, this.block, payloadBytes, lsn, this.doc, payload, this.at, this.size);
@@ -117,8 +129,8 @@ export class StoredRecord {
  * quota: id, vector, payload and document text.
  */
 export function recordBytes(record: StoredRecord | { id: string; payloadBytes: Uint8Array | null; doc: DocumentInfo | null }, dimension: number): number {
-  const payloadLength = record instanceof StoredRecord ? record.payloadLength : (record.payloadBytes?.byteLength ?? 0);
-  return Buffer.byteLength(record.id, 'utf8') + dimension * 4 + payloadLength + (record.doc ? Buffer.byteLength(record.doc.text, 'utf8') : 0);
+  if (record instanceof StoredRecord) return record.bytes(dimension);
+  return Buffer.byteLength(record.id, 'utf8') + dimension * 4 + (record.payloadBytes?.byteLength ?? 0) + (record.doc ? Buffer.byteLength(record.doc.text, 'utf8') : 0);
 }
 
 /** The authoritative records of one vault, by id and by label. */

@@ -1,0 +1,11 @@
+import * as fs from 'node:fs';
+import { require, DATA, addon, usearch, HERE } from './paths.mjs';
+const { BruteforceSearch } = require('hnswlib-node');
+const N = Number(process.argv[2] ?? 100000), DIM = 384, dir = `${DATA}/n${N}`;
+const flat = new Float32Array(fs.readFileSync(`${dir}/vectors.f32`).buffer.slice(0));
+const qf = new Float32Array(fs.readFileSync(`${dir}/queries.f32`).buffer.slice(0));
+const arr = (v) => Array.from(v);
+const b = new BruteforceSearch('cosine', DIM); const m = Math.ceil(N / 10); b.initIndex(m);
+for (let i = 3; i < N; i += 10) b.addPoint(arr(flat.subarray(i * DIM, (i + 1) * DIM)), i);
+const gt = []; for (let i = 0; i < qf.length / DIM; i++) gt.push(b.searchKnn(arr(qf.subarray(i * DIM, (i + 1) * DIM)), 10).neighbors);
+fs.writeFileSync(`${dir}/truth-f10.json`, JSON.stringify(gt));

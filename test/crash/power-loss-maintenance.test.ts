@@ -1,0 +1,147 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { open, LocalEmbedder, type Database, type Payload } from '../../src/index.js';
+import { atEveryCall, checkRecords, DIM, fresh, logged, session, SOAK, stillWorks } from '../helpers/power-loss.js';
+import { dump } from '../helpers/state.js';
+import { dbPath, tmpDir, vectors } from '../helpers/tmp.js';
+
+// A power cut at every call of import, re-embed, export and backup, after the open each runs in
+// (whose own calls test/crash/power-loss.test.ts covers); test/helpers/power-loss.ts.
+
+describe('power loss at every call of an import (staged, committed by one checkpoint)', () => {
+  for (const storage of ['segmented', 'snapshot'] as const) {
+    it(`${storage}: the import is all there or not at all, and the writes around it keep their acknowledgement`, async () => {
+      const { dir: src, base } = await logged(storage, 20);
+      // The export: two vaults from another database of the same shape.
+      const other = dbPath();
+      const exportDir = path.join(tmpDir(), 'export');
+      const odb = await open(other, { dimension: DIM, storage });
+      for (const name of ['x', 'y']) {
+        const v = await odb.createVault(name);
+        await v.insertMany(vectors(SOAK ? 300 : 15, DIM, name.charCodeAt(0)).map((vector, i) => ({ id: `${name}${i}`, vector, payload: { name } })));
+      }
+      const imported = dump(odb);
+      await odb.export(exportDir);
+      await odb.close();
+      const tried = new Map(['pre', 'post'].map((id, i) => [id, fresh(id, 200 + i)]));
+      const write = async (db: Database, id: string, acked: string[]) => {
+        const [, vector, payload] = tried.get(id)!;
+        await db.vault('a').insert(id, vector, payload as Payload);
+        acked.push(id);
+      };
+      await atEveryCall(
+        src,
+        (dir, ffs, acked, arm) =>
+          session(dir, { fs: ffs, durability: 'paranoid' }, async (db) => {
+            arm();
+            await write(db, 'pre', acked);
+            await db.import(exportDir);
+            acked.push('import');
+            await write(db, 'post', acked);
+          }),
+        async (dir, acked, at) => {
+          const db = await open(dir);
+          const got = dump(db);
+          checkRecords(got, 'a', base['a']!, tried, acked, at);
+          if (acked.includes('import') || got['x'] || got['y']) {
+            assert.deepEqual({ x: got['x'], y: got['y'] }, imported, `${at}: the whole import`);
+          }
+          await stillWorks(db, at);
+        },
+      );
+    });
+  }
+});
+
+describe('power loss at every call of a re-embed (default_v1 to default_v2, with its artifact)', () => {
+  it('reopens fully old or fully new, with the artifact its manifest names', async () => {
+    const src = dbPath();
+    const texts = ['rivers and mountains', 'cats and kittens', 'ships on the ocean'];
+    const sdb = await open(src, { embedder: await LocalEmbedder.create({ model: 'default_v1' }) });
+    await (await sdb.createVault('docs')).addDocuments(Array.from({ length: SOAK ? 200 : 12 }, (_, i) => ({ id: `d${i}`, text: `${texts[i % 3]} ${i}` })));
+    const count = sdb.vault('docs').count();
+    await sdb.close();
+    const outcomes = new Set<string>();
+    await atEveryCall(
+      src,
+      (dir, ffs, acked, arm) =>
+        session(dir, { fs: ffs }, async (db) => {
+          arm();
+          await db.reembed('local');
+          acked.push('reembed');
+        }),
+      async (dir, acked, at) => {
+        const db = await open(dir);
+        const model = db.embedder!.manifest.model;
+        outcomes.add(model);
+        if (acked.includes('reembed')) assert.equal(model, 'default_v2', `${at}: an acknowledged re-embed stays`);
+        const v = db.vault('docs');
+        assert.equal(v.count(), count, at);
+        assert.ok(v.ids().every((id) => v.get(id)!.document!.lineage.model === model), `${at}: one embedder's vectors only`);
+        assert.ok(v.ids().every((id) => v.get(id)!.vector.length === db.identity.dimension), at);
+        assert.ok(fs.existsSync(path.join(dir, db.embedder!.manifest.artifact!)), `${at}: the artifact is there`);
+        assert.deepEqual(fs.readdirSync(dir).filter((f) => f.endsWith('.next') || f === 'REEMBED'), [], `${at}: no leftovers`);
+        // Each open here loads an embedder table: the further checkpoint and reopen only in a soak.
+        if (SOAK) await stillWorks(db, at);
+        else await db.close();
+      },
+    );
+    assert.deepEqual([...outcomes].sort(), ['default_v1', 'default_v2']);
+  });
+});
+
+describe('power loss at every call of an export', () => {
+  it('leaves the destination absent, empty, or a whole export; one that resolved is whole', async () => {
+    const { dir: src, base } = await logged('segmented', 20);
+    const calls = await atEveryCall(
+      src,
+      (dir, ffs, acked, arm) =>
+        session(dir, { fs: ffs }, async (db) => {
+          arm();
+          await db.export(path.join(path.dirname(dir), 'export'));
+          acked.push('export');
+        }),
+      async (dir, acked, at) => {
+        const dest = path.join(path.dirname(dir), 'export');
+        const entries = fs.existsSync(dest) ? fs.readdirSync(dest) : [];
+        if (acked.includes('export')) assert.ok(entries.length > 0, `${at}: the export that resolved is there`);
+        if (entries.length > 0) {
+          const copy = await open(path.join(path.dirname(dir), 'reimported'), { dimension: DIM });
+          await copy.import(dest);
+          assert.deepEqual(dump(copy), base, `${at}: the export is whole`);
+          await copy.close();
+        }
+      },
+    );
+    assert.ok(calls > 10, `the export makes ${calls} calls`);
+  });
+});
+
+describe('power loss at every call of a backup', () => {
+  it('leaves the destination absent, empty, or a whole database; one that resolved is whole', async () => {
+    const { dir: src, base } = await logged('segmented', 20);
+    const calls = await atEveryCall(
+      src,
+      (dir, ffs, acked, arm) =>
+        session(dir, { fs: ffs }, async (db) => {
+          arm();
+          await db.backup(path.join(path.dirname(dir), 'backup'));
+          acked.push('backup');
+        }),
+      async (dir, acked, at) => {
+        const dest = path.join(path.dirname(dir), 'backup');
+        const entries = fs.existsSync(dest) ? fs.readdirSync(dest) : [];
+        if (acked.includes('backup')) assert.ok(entries.length > 0, `${at}: the backup that resolved is there`);
+        if (entries.length > 0) {
+          const copy = await open(dest);
+          assert.deepEqual(dump(copy), base, `${at}: the backup is whole`);
+          await copy.close();
+        }
+      },
+    );
+    assert.ok(calls > 8, `the backup makes ${calls} calls`);
+  });
+});
+
