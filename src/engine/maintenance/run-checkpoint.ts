@@ -4,6 +4,7 @@ import { FileName } from '../../format/constants.js';
 import type { Op } from '../../format/records.js';
 import { removeStaleLeases } from '../../lock/reader-lease.js';
 import { vectorsLoaded } from '../../vault/db-state.js';
+import { keepLogForShippers } from '../../wal/kept-log.js';
 import { truncateLogFile } from '../../wal/wal-file.js';
 import type { DatabaseCore, DatabaseParts } from '../open/parts.js';
 import { writeSegmentedCheckpoint, writeSnapshotCheckpoint, type CheckpointResult } from './checkpoint.js';
@@ -46,6 +47,7 @@ export async function checkpointNow(core: DatabaseCore, collectLayers = false): 
   try {
     const result = state.identity.storage === 'snapshot' ? await writeSnapshotCheckpoint(fs, dir, state) : await writeSegmentedCheckpoint(fs, dir, state);
     await core.attachment()?.beforeLogReset?.();
+    if (core.parts.wal) await keepLogForShippers(core.parts.wal, dir, core.parts.options.lockStaleMs, result.lsn);
     await truncateLog(core.parts);
     await removeStaleLeases(dir, core.parts.options.lockStaleMs, core.parts.fs).catch(() => undefined);
     return { ...result, tracesExpired: freed.traces, layersFreed: freed.layers };
