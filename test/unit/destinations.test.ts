@@ -147,13 +147,40 @@ describe('export, backup and restore destinations', () => {
     assert.equal(left.length, 2, `the destination (claimed, empty) and the staging: ${left}`);
     assert.ok(left.some((n) => /^nightly\.backup-\d+-[0-9a-f]{8}$/.test(n)));
     assert.deepEqual(listing(dest), []);
-    // One from an earlier version (no pid in its name) too.
-    fs.mkdirSync(path.join(parent, 'nightly.backup-1a2b3c4d'));
+    // A name without a pid carries no marker: it may be the user's (nightly.backup-20261130), so it stays.
+    const pidless = 'nightly.backup-1a2b3c4d';
+    fs.mkdirSync(path.join(parent, pidless));
     const live = `nightly.backup-${process.ppid}-feedf00d`;
     fs.mkdirSync(path.join(parent, live));
     const other = 'other.backup-1a2b3c4d';
     fs.mkdirSync(path.join(parent, other));
     await backupDirectory(nodeFileSystem, dir, dest);
-    assert.deepEqual(listing(parent), [live, 'nightly', other].sort());
+    assert.deepEqual(listing(parent), [live, 'nightly', pidless, other].sort());
+  });
+
+  it("a user's directories named like staging directories survive a backup, an export and a restore beside them", async () => {
+    const { dir, db } = await small();
+    const backup = path.join(tmpDir(), 'b');
+    await db.backup(backup);
+    // A pid that is surely dead: a child that has exited.
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+    for (const kind of ['backup', 'export', 'restore'] as const) {
+      const parent = tmpDir();
+      const dest = path.join(parent, 'db');
+      const mine = ['20261130', 'deadbeef', `${dead}-20261130`, `${dead}-deadbeef`].flatMap((tail) => ['backup', 'export', 'restore'].map((k) => `db.${k}-${tail}`));
+      for (const name of mine) {
+        fs.mkdirSync(path.join(parent, name));
+        fs.writeFileSync(path.join(parent, name, 'precious.txt'), name);
+      }
+      // One even holds a file by the marker's name, naming another target.
+      fs.writeFileSync(path.join(parent, `db.${kind}-${dead}-deadbeef`, '.quiver-staging'), JSON.stringify({ pid: Number(dead), host: 'elsewhere', target: '/x' }));
+      if (kind === 'backup') await db.backup(dest);
+      else if (kind === 'export') await db.export(dest);
+      else await restore(backup, dest);
+      assert.deepEqual(listing(parent), ['db', ...mine].sort(), `${kind}: nothing of the user's beside the destination was removed`);
+      for (const name of mine) assert.equal(fs.readFileSync(path.join(parent, name, 'precious.txt'), 'utf8'), name);
+      assert.ok(!fs.existsSync(path.join(dest, '.quiver-staging')), `${kind}: the marker does not end up in the result`);
+    }
+    await db.close();
   });
 });
