@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { open, restore, ConflictError, type Database } from '../../src/index.js';
 import { backupDirectory } from '../../src/engine/backup.js';
-import { nodeFileSystem } from '../../src/fs/file-system.js';
+import { nodeFileSystem, overlay } from '../../src/fs/file-system.js';
 import { dbPath, fingerprint, tmpDir, vectors } from '../helpers/tmp.js';
 
 // Export, backup and restore write where the user says: the destination must be absent or an
@@ -156,6 +156,27 @@ describe('export, backup and restore destinations', () => {
     fs.mkdirSync(path.join(parent, other));
     await backupDirectory(nodeFileSystem, dir, dest);
     assert.deepEqual(listing(parent), [live, 'nightly', pidless, other].sort());
+  });
+
+  it('an export or a backup that fails listing the destination\'s parent releases its claim', async () => {
+    for (const kind of ['export', 'backup'] as const) {
+      const parent = tmpDir();
+      const dest = path.join(parent, 'out');
+      const failing = overlay(nodeFileSystem, {
+        async readdir(p) {
+          if (path.resolve(p) === parent) throw Object.assign(new Error('EMFILE: too many open files'), { code: 'EMFILE' });
+          return nodeFileSystem.readdir(p);
+        },
+      });
+      const dir = dbPath();
+      const db = await open(dir, { dimension: 4, fs: kind === 'export' ? failing : nodeFileSystem });
+      await (await db.createVault('v')).insertMany([{ id: 'r', vector: vectors(1, 4, 1)[0]! }]);
+      await db.checkpoint();
+      const done = kind === 'export' ? db.export(dest) : backupDirectory(failing, dir, dest);
+      await assert.rejects(done, (err: Error & { code?: string }) => err.code === 'IO_ERROR', kind);
+      await db.close();
+      assert.deepEqual(listing(parent), [], `${kind}: the claimed destination is removed again`);
+    }
   });
 
   it("a user's directories named like staging directories survive a backup, an export and a restore beside them", async () => {
