@@ -180,7 +180,7 @@ describe('export, backup and restore destinations', () => {
   });
 
   it("a user's directories named like staging directories survive a backup, an export and a restore beside them", async () => {
-    const { dir, db } = await small();
+    const { db } = await small();
     const backup = path.join(tmpDir(), 'b');
     await db.backup(backup);
     // A pid that is surely dead: a child that has exited.
