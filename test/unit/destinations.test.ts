@@ -4,7 +4,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { open, restore, ConflictError, type Database } from '../../src/index.js';
+import { open, restore, importDatabase, ConflictError, type Database } from '../../src/index.js';
 import { backupDirectory } from '../../src/engine/backup.js';
 import { nodeFileSystem, overlay } from '../../src/fs/file-system.js';
 import { dbPath, fingerprint, tmpDir, vectors } from '../helpers/tmp.js';
@@ -177,6 +177,29 @@ describe('export, backup and restore destinations', () => {
       await db.close();
       assert.deepEqual(listing(parent), [], `${kind}: the claimed destination is removed again`);
     }
+  });
+
+  it("a failed import into the user's empty directory never removes it, even when inspecting it failed once", async () => {
+    const { db } = await small();
+    const exported = path.join(tmpDir(), 'export');
+    await db.export(exported);
+    await db.close();
+    // An export whose import fails after the database was created: a records line that is not JSON.
+    fs.appendFileSync(path.join(exported, 'vaults', 'v', 'records.jsonl'), '{not json\n');
+    const root = path.join(tmpDir(), 'mine');
+    fs.mkdirSync(root);
+    let stats = 0;
+    const flaky = overlay(nodeFileSystem, {
+      async stat(p) {
+        if (path.resolve(p) === root && stats++ === 0) throw Object.assign(new Error('EIO: i/o error'), { code: 'EIO' });
+        return nodeFileSystem.stat(p);
+      },
+    });
+    await assert.rejects(importDatabase(root, exported, { fs: flaky }));
+    assert.ok(fs.lstatSync(root).isDirectory(), 'the directory that was there is still there');
+    // Without the fault: the import fails on the bad line, and the directory stays, empty again.
+    await assert.rejects(importDatabase(root, exported));
+    assert.deepEqual(listing(root), []);
   });
 
   it("a user's directories named like staging directories survive a backup, an export and a restore beside them", async () => {
