@@ -167,7 +167,13 @@ export class FaultFileSystem implements FileSystem {
   readdirSync(p: string) { this.alive(); return this.inner.readdirSync(p); }
   readFileSync(p: string) { this.alive(); return this.inner.readFileSync(p); }
   async realpath(p: string) { this.alive(); return this.inner.realpath(p); }
-  async makeTempDir(prefix: string) { this.alive(); return this.inner.makeTempDir(prefix); }
+  async makeTempDir(prefix: string) {
+    this.alive();
+    const dir = await this.inner.makeTempDir(prefix);
+    // A new entry in the temp directory, never fsynced: a power cut takes it (and never makes it again).
+    this.remember(dir, null);
+    return dir;
+  }
 
   writeSync(fd: number, data: Uint8Array, position: number) {
     this.step('writeSync', position);
