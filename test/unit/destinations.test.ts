@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { open, restore, importDatabase, ConflictError, type Database } from '../../src/index.js';
 import { backupDirectory } from '../../src/engine/backup.js';
 import { nodeFileSystem, overlay } from '../../src/fs/file-system.js';
+import { restoreFromObjectStore } from '../../src/replica/restore.js';
 import { dbPath, fingerprint, tmpDir, vectors } from '../helpers/tmp.js';
 
 // Export, backup and restore write where the user says: the destination must be absent or an
@@ -200,6 +201,18 @@ describe('export, backup and restore destinations', () => {
     // Without the fault: the import fails on the bad line, and the directory stays, empty again.
     await assert.rejects(importDatabase(root, exported));
     assert.deepEqual(listing(root), []);
+  });
+
+  it('a restore from object storage onto a file or a non-empty directory is ConflictError before the bucket is read; nothing changes', async () => {
+    for (const { name, dest } of hostile()) {
+      const before = snapshotOf(dest);
+      const siblings = listing(path.dirname(dest));
+      // A closed port: were the destination accepted, the restore would fail reaching it instead.
+      const s3 = { endpoint: 'http://127.0.0.1:9', region: 'us-east-1', credentials: { accessKeyId: 'k', secretAccessKey: 's' } };
+      await assert.rejects(restoreFromObjectStore('s3://bucket/db', dest, {}, s3), (err: unknown) => err instanceof ConflictError && err.code === 'ALREADY_EXISTS', name);
+      assert.equal(snapshotOf(dest), before, `${name}: untouched`);
+      assert.deepEqual(listing(path.dirname(dest)), siblings, `${name}: nothing beside it`);
+    }
   });
 
   it("a user's directories named like staging directories survive a backup, an export and a restore beside them", async () => {
