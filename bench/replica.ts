@@ -1,7 +1,9 @@
 /**
- * npm run bench:replica [-- --n 100000 --dim 384 --ops 3000]   (needs S3_ENDPOINT & co, as the tests)
- * 1. Shipping overhead: the same ingest (batches of 100 inserts) with and without `replicate`,
- *    alternating, median of 3 each; the ratio is the overhead.
+ * npm run bench:replica [-- --n 100000 --dim 384 --ops 600 --pairs 5 --cold 0]   (needs S3_ENDPOINT & co, as the tests)
+ * 1. Shipping overhead: the same ingest (batches of 100 inserts) with and without `replicate`, in
+ *    interleaved pairs (order alternating); the median of the pairs' rate ratios is the overhead.
+ *    Writer CPU is this process's; the S3 server's (RGW_CONF set: its daemons' /proc times) is
+ *    reported beside it, since on one machine it competes for the same cores.
  * 2. Replica lag: a writer inserts one record at a time at a steady pace, stamped with Date.now();
  *    a replica process refreshes in a loop and records when each record first becomes visible.
  * 3. Cold open: n x dim shipped with one checkpoint; a fresh process opens the replica from the
@@ -42,23 +44,51 @@ function child(argv: string[]): Promise<string> {
   });
 }
 
-/** Records per second, and this process's CPU seconds for the run (the writer's own cost, whatever the server's). */
-async function ingest(replicate: boolean, vectors: Float32Array[]): Promise<{ rate: number; cpu: number }> {
+interface Run {
+  rate: number;
+  /** This process's CPU seconds for the run (the writer's own cost, whatever the server's). */
+  cpu: number;
+  /** The S3 server's CPU seconds over the run, when its daemons are on this host (null: unknown). */
+  server: number | null;
+}
+
+/** CPU seconds of the local radosgw's daemons so far: scripts/ci/start-rgw.sh's pid files beside RGW_CONF. */
+function serverCpu(): number | null {
+  const conf = process.env.RGW_CONF;
+  if (!conf) return null;
+  const run = path.join(path.dirname(conf), 'run');
+  let ticks = 0;
+  try {
+    for (const name of fs.readdirSync(run).filter((n) => n.endsWith('.pid'))) {
+      const pid = fs.readFileSync(path.join(run, name), 'utf8').trim();
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]); // utime, stime
+    }
+  } catch {
+    return null;
+  }
+  return ticks / 100; // USER_HZ
+}
+
+async function ingest(replicate: boolean, vectors: Float32Array[]): Promise<Run> {
   const dir = path.join(tmp(), 'db');
   const url = replicate ? await freshUrl('overhead') : '';
   const db = await open(dir, { dimension: vectors[0]!.length, ...(replicate ? { replicate: { url, ...s3() } } : {}) });
   await db.createVault('docs');
   const t0 = performance.now();
   const c0 = process.cpuUsage();
+  const s0 = serverCpu();
   for (let i = 0; i < vectors.length; i += 100) {
     await db.batch(vectors.slice(i, i + 100).map((vector, j) => ({ op: 'insert' as const, vault: 'docs', id: `r${i + j}`, vector: Array.from(vector), payload: { i: i + j } })));
   }
   await db.settle();
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(c0);
+  const s1 = serverCpu();
   await db.close();
   fs.rmSync(path.dirname(dir), { recursive: true, force: true });
-  return { rate: vectors.length / seconds, cpu: (cpu.user + cpu.system) / 1e6 };
+  return { rate: vectors.length / seconds, cpu: (cpu.user + cpu.system) / 1e6, server: s0 === null || s1 === null ? null : s1 - s0 };
 }
 
 async function lagWriter(url: string, ops: number, rate: number): Promise<void> {
@@ -114,23 +144,32 @@ async function main(): Promise<void> {
   const dim = flag('dim', 384);
   const ingestN = flag('ingest', 20_000);
   const ops = flag('ops', 600);
+  const pairCount = flag('pairs', 5);
+  const coldOpen_ = flag('cold', 1) !== 0;
   const rate = flag('rate', 50);
   console.log(`bench:replica against ${process.env.S3_ENDPOINT} (cold open ${n} x ${dim}, ingest ${ingestN} x ${dim}, lag ${ops} ops at ${rate}/s)`);
 
-  // 1. overhead
+  // 1. overhead: interleaved pairs, the order alternating so drift in the machine's load falls on both sides.
   const vectors = clustered(ingestN, dim, 50, 1);
-  const plainRuns: { rate: number; cpu: number }[] = [];
-  const shippedRuns: { rate: number; cpu: number }[] = [];
-  for (let round = 0; round < 3; round++) {
-    plainRuns.push(await ingest(false, vectors));
-    shippedRuns.push(await ingest(true, vectors));
+  const pairs: { plain: Run; shipped: Run }[] = [];
+  for (let round = 0; round < pairCount; round++) {
+    const first = round % 2 === 0;
+    const a = await ingest(first ? false : true, vectors);
+    const b = await ingest(first ? true : false, vectors);
+    pairs.push(first ? { plain: a, shipped: b } : { plain: b, shipped: a });
   }
-  const plain = plainRuns.map((r) => r.rate);
-  const shipped = shippedRuns.map((r) => r.rate);
-  const cpuOverhead = median(shippedRuns.map((r) => r.cpu)) / median(plainRuns.map((r) => r.cpu)) - 1;
-  const overhead = 1 - median(shipped) / median(plain);
-  console.log(`ingest: ${median(plain).toFixed(0)} rec/s plain, ${median(shipped).toFixed(0)} rec/s replicating: overhead ${(overhead * 100).toFixed(1)}% (target <= 5%; runs ${plain.map((x) => x.toFixed(0)).join('/')} vs ${shipped.map((x) => x.toFixed(0)).join('/')}; the S3 server shares this machine's cores)`);
-  console.log(`writer CPU: ${median(plainRuns.map((r) => r.cpu)).toFixed(2)} s plain, ${median(shippedRuns.map((r) => r.cpu)).toFixed(2)} s replicating: +${(cpuOverhead * 100).toFixed(1)}% (the shipper's own cost in the writer process)`);
+  const ratios = pairs.map((p) => p.shipped.rate / p.plain.rate);
+  const cpuRatios = pairs.map((p) => p.shipped.cpu / p.plain.cpu);
+  const fmt = (xs: number[]): string => xs.map((x) => x.toFixed(3)).join(' ');
+  console.log(`ingest ${ingestN} x ${dim}, batches of 100, ${pairCount} interleaved pairs: median ${median(pairs.map((p) => p.plain.rate)).toFixed(0)} rec/s plain, ${median(pairs.map((p) => p.shipped.rate)).toFixed(0)} rec/s replicating`);
+  console.log(`  rate ratio replicating/plain: median ${median(ratios).toFixed(3)} (overhead ${((1 - median(ratios)) * 100).toFixed(1)}%, target <= 5%); pairs ${fmt(ratios)}`);
+  console.log(`  writer CPU ratio: median ${median(cpuRatios).toFixed(3)} (+${((median(cpuRatios) - 1) * 100).toFixed(1)}%: the shipper's own cost in the writer process); pairs ${fmt(cpuRatios)}`);
+  if (pairs[0]!.plain.server !== null) {
+    const serverShipped = median(pairs.map((p) => p.shipped.server!));
+    const serverPlain = median(pairs.map((p) => p.plain.server!));
+    const writerExtra = median(pairs.map((p) => p.shipped.cpu - p.plain.cpu));
+    console.log(`  S3 server CPU (radosgw + ceph-osd + ceph-mon, same cores): median ${serverShipped.toFixed(2)} s per replicating run (${serverPlain.toFixed(2)} s idle during a plain one), against ${writerExtra.toFixed(2)} s extra in the writer`);
+  }
 
   // 2. lag
   const lagUrl = await freshUrl('lag');
@@ -139,6 +178,7 @@ async function main(): Promise<void> {
   console.log(`replica lag (replicateIntervalMs 1000, refresh loop): p50 ${pct(lags, 0.5).toFixed(2)} s, p99 ${pct(lags, 0.99).toFixed(2)} s over ${lags.length} records`);
 
   // 3. cold open
+  if (!coldOpen_) return;
   const url = await freshUrl('cold');
   const big = clustered(n, dim, 100, 2);
   const db = await open(path.join(tmp(), 'db'), { dimension: dim, replicate: { url, ...s3() } });

@@ -61,7 +61,7 @@ export function addReplicateCommands(program: Command): void {
     run(async (dbPath: string, url: string, o: S3Flags & { intervalMs: number; leaseMs: number; graceMs: number; retainMs: number; takeover?: boolean; statusMs: number }, cmd: Command) => {
       const options = shipperOptions({ url, intervalMs: o.intervalMs, leaseMs: o.leaseMs, graceMs: o.graceMs, retainMs: o.retainMs, takeover: o.takeover === true });
       const store = await openObjectStore(url, s3Of(o));
-      const shipper = await Shipper.start(nodeFileSystem, path.resolve(dbPath), store, options).catch((err: unknown) => {
+      const shipper = await Shipper.start(nodeFileSystem, path.resolve(dbPath), store, { ...options, external: true }).catch((err: unknown) => {
         store.close();
         throw err;
       });

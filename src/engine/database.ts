@@ -16,6 +16,7 @@ import { createIndex } from '../vault/vault-state.js';
 import { nextTurn, overdue } from './loop-turns.js';
 import { MAX_QUEUED } from '../vault/index/hnsw-index.js';
 import { encodeRecord, type Op } from '../wal/records.js';
+import { keepLogForShippers } from '../wal/kept-log.js';
 import { truncateLogFile } from '../wal/wal-file.js';
 import type { Durability, WalWriter } from '../wal/wal-writer.js';
 import { applyOp } from './apply.js';
@@ -548,6 +549,7 @@ export class Database implements AsyncDisposable {
     try {
       const result = state.identity.storage === 'snapshot' ? await writeSnapshotCheckpoint(fs, dir, state) : await writeSegmentedCheckpoint(fs, dir, state);
       await this.attachment?.beforeLogReset?.();
+      if (this.parts.wal) await keepLogForShippers(this.parts.wal, dir, this.parts.options.lockStaleMs, result.lsn);
       await this.truncateLog();
       await removeStaleLeases(dir, this.parts.options.lockStaleMs, this.parts.fs).catch(() => undefined);
       return { ...result, tracesExpired: freed.traces, layersFreed: freed.layers };

@@ -1,4 +1,6 @@
-import { Packr } from 'msgpackr';
+// 'msgpackr/pack' is the codec without the package's stream and native string-extraction
+// modules: the same bytes either way, and a third of the load time.
+import { Packr } from 'msgpackr/pack';
 
 /**
  * The one msgpack codec. `useRecords: false` keeps the encoding plain msgpack (no msgpackr

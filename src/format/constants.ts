@@ -101,6 +101,8 @@ export const FileName = {
   identity: 'IDENTITY',
   embedderManifest: 'TEXT_EMBEDDER.manifest',
   wal: 'wal.log',
+  /** Log generations a checkpoint replaced, kept for an external shipper (FORMAT.md "wal.kept/"). */
+  walKept: 'wal.kept',
   manifest: 'quiver.manifest',
   segments: 'segments',
   snapshot: 'quiver.snapshot',

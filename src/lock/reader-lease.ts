@@ -20,6 +20,8 @@ export interface LeaseInfo {
   /** The manifest epoch and LSN this reader's state is at. */
   epoch: number;
   lsn: number;
+  /** An external shipper (`quiver replicate`): the writer keeps each log generation it replaces (FORMAT.md "wal.kept/"). */
+  ships?: boolean;
 }
 
 export interface LeaseStatus extends LeaseInfo {

@@ -9,7 +9,9 @@ import { Fence } from './fence.js';
 import { randomBytes } from 'node:crypto';
 
 const require = createRequire(import.meta.url);
-const lockfile = require('proper-lockfile') as typeof import('proper-lockfile');
+/** Loaded when a writer first locks: a read-only process never pays for proper-lockfile (and graceful-fs). */
+let lockfile: typeof import('proper-lockfile') | undefined;
+const lockfileModule = () => (lockfile ??= require('proper-lockfile') as typeof import('proper-lockfile'));
 
 export interface WriterLockOptions {
   /** A lock not refreshed for this long belongs to a dead writer and is taken over. */
@@ -39,7 +41,7 @@ export class WriterLock {
     const fs = options.fs ?? nodeFileSystem;
     const target = path.join(dir, FileName.lock);
     const attempt = (timeoutMs: number) =>
-      lockfile.lock(target, {
+      lockfileModule().lock(target, {
         stale: options.staleMs,
         realpath: false,
         retries: timeoutMs > 0 ? { retries: Math.ceil(timeoutMs / RETRY_EVERY_MS), factor: 1, minTimeout: RETRY_EVERY_MS, maxTimeout: RETRY_EVERY_MS } : 0,

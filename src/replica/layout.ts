@@ -74,7 +74,7 @@ export interface Chunk extends FrameSource {
 }
 
 export function encodeChunk(frames: readonly Buffer[], firstLsn: number, lastLsn: number, time: number, source: FrameSource): Buffer {
-  const body = Buffer.concat(frames);
+  const body = adjacent(frames) ?? Buffer.concat(frames);
   const header = Buffer.alloc(CHUNK_HEADER_SIZE);
   header.write(CHUNK_MAGIC, 0, 'latin1');
   header.writeUInt32LE(CHUNK_VERSION, 4);
@@ -88,6 +88,33 @@ export function encodeChunk(frames: readonly Buffer[], firstLsn: number, lastLsn
   header.writeUInt32LE(crc32c(body), 48);
   header.writeUInt32LE(crc32c(header.subarray(0, 52)), 52);
   return Buffer.concat([header, body]);
+}
+
+const CHUNK_LIMIT = 8 * 1024 * 1024;
+
+/**
+ * How many of `pending` (frames in LSN order) the next chunk takes: one log generation's only
+ * (they validate with its salt), and at most 8 MiB unless one frame alone is larger.
+ */
+export function nextChunk(pending: readonly (FrameSource & { bytes: Buffer })[]): { count: number; source: FrameSource } {
+  const source = { logId: pending[0]!.logId, salt: pending[0]!.salt };
+  let count = 0;
+  let bytes = 0;
+  while (count < pending.length && pending[count]!.salt === source.salt && pending[count]!.logId === source.logId && (count === 0 || bytes + pending[count]!.bytes.byteLength <= CHUNK_LIMIT)) bytes += pending[count++]!.bytes.byteLength;
+  return { count, source };
+}
+
+/** Frames that lie back to back in one buffer (one read of the log) as one view of it, without a copy; else null. */
+function adjacent(frames: readonly Buffer[]): Buffer | null {
+  const first = frames[0];
+  if (!first) return null;
+  let end = first.byteOffset + first.byteLength;
+  for (let i = 1; i < frames.length; i++) {
+    const f = frames[i]!;
+    if (f.buffer !== first.buffer || f.byteOffset !== end) return null;
+    end += f.byteLength;
+  }
+  return Buffer.from(first.buffer, first.byteOffset, end - first.byteOffset);
 }
 
 /** Decodes and checks a chunk completely: header, body CRC, every frame under its salt, LSN contiguity. */

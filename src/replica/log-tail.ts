@@ -1,7 +1,9 @@
+import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { FRAME_HEADER_SIZE, FileName, WAL_HEADER_SIZE } from '../format/constants.js';
 import type { FileSystem } from '../fs/file-system.js';
 import { parseWalHeader, type WalHeader } from '../wal/frame.js';
+import { listKept } from '../wal/kept-log.js';
 import { readFrames } from '../wal/wal-reader.js';
 import type { FrameSource } from './layout.js';
 
@@ -43,6 +45,7 @@ export class LogTail {
   constructor(
     private readonly fs: FileSystem,
     private readonly dir: string,
+    private readonly kept = false,
   ) {}
 
   /** Reads again from the log's header next time (the log may have been reset). */
@@ -66,9 +69,25 @@ export class LogTail {
   }
 
   async read(): Promise<void> {
+    if (this.kept) await this.readKept();
+    await this.readFile(path.join(this.dir, FileName.wal));
+  }
+
+  /**
+   * The generations checkpoints replaced since the last read, in order. Each is final (the writer
+   * moved on) and removed once read: its frames are pending now, or at or below the last taken.
+   */
+  private async readKept(): Promise<void> {
+    for (const k of await listKept(this.dir)) {
+      if (k.lsn > this.last) await this.readFile(k.file);
+      await fsp.rm(k.file, { force: true });
+    }
+  }
+
+  private async readFile(file: string): Promise<void> {
     let fd: number;
     try {
-      fd = this.fs.openSync(path.join(this.dir, FileName.wal), 'read');
+      fd = this.fs.openSync(file, 'read');
     } catch {
       return; // no log (yet): nothing to take
     }
@@ -111,7 +130,8 @@ export class LogTail {
         this.rescan = true;
         return true;
       }
-      const bytes = Buffer.from(tail.subarray(frame.offset, frame.offset + FRAME_HEADER_SIZE + frame.body.byteLength));
+      // A view, not a copy: `tail` is this read's own buffer, alive until its frames are shipped.
+      const bytes = tail.subarray(frame.offset, frame.offset + FRAME_HEADER_SIZE + frame.body.byteLength);
       this.pending.push({ bytes, ...source });
       this.pendingBytes += bytes.byteLength;
       this.last = frame.lsn;

@@ -1,52 +1,21 @@
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { ConfigError, ConflictError, LockedError } from '../errors.js';
+import { ConfigError, LockedError } from '../errors.js';
 import { FileName } from '../format/constants.js';
-import { crc32c } from '../format/crc.js';
 import { readIfExists, sameBytes, type FileSystem } from '../fs/file-system.js';
+import { ReaderLease } from '../lock/reader-lease.js';
 import { PreconditionFailed, type ObjectStore } from '../object-store/store.js';
-import { decodeEmbedderManifest } from '../embedder/manifest-file.js';
-import { decodeManifest } from '../segments/manifest.js';
 import { collectGarbage, type GcState } from './gc.js';
-import { ROOT_KEY, ROOT_MAGIC, checkpointKey, chunkKey, decodeJson, encodeChunk, encodeJson, fileKey, newGeneration, segmentKey, type Root, type ShippedFile } from './layout.js';
+import { ROOT_KEY, ROOT_MAGIC, chunkKey, encodeChunk, encodeJson, newGeneration, nextChunk, type Root } from './layout.js';
+import type { ReplicationStats, ShipperOptions } from './ship-types.js';
 import { RemoteLease } from './lease.js';
-import { identityFiles } from './local-files.js';
 import { LogTail } from './log-tail.js';
+import { Uploads, shipCheckpointFiles } from './ship-checkpoint.js';
+import { fenceRoot } from './ship-root.js';
 
-export interface ShipperOptions {
-  /** Cut a log chunk at least this often (default 1000 ms). */
-  intervalMs: number;
-  /** The writer lease lasts this long unless renewed (default 30 s; renewed every third of it). */
-  leaseMs: number;
-  /** Take over a lease that expired (never a live one). */
-  takeover: boolean;
-  /** An object no root needs any more is deleted this long after it became unneeded (default 60 s). */
-  graceMs: number;
-  /** Checkpoints and log kept for point-in-time restore (default 24 h). */
-  retainMs: number;
-  /** The writer's last LSN, when the shipper runs inside the writer. */
-  localLsn?: () => number;
-  /** No background rounds: the caller ships with shipOnce() (quiver backup). */
-  manual?: boolean;
-}
+export type { ReplicationStats, ShipperOptions } from './ship-types.js';
 
-export interface ReplicationStats {
-  url: string;
-  role: 'writer';
-  state: 'shipping' | 'retrying' | 'lost' | 'stopped';
-  generation: string;
-  localLsn: number;
-  shippedLsn: number;
-  lagLsn: number;
-  lagSeconds: number;
-  lastShippedAt: string | null;
-  chunksShipped: number;
-  bytesShipped: number;
-  errors: number;
-  lastError: string | null;
-}
-
-const CHUNK_LIMIT = 8 * 1024 * 1024;
+/** The writer's default lockStaleMs: a shipper lease not renewed for this long is ignored. */
+const LOCAL_LEASE_STALE_MS = 10_000;
 
 /**
  * Ships a database directory to object storage (FORMAT.md "Object storage: shipping"), reading
@@ -60,7 +29,7 @@ export class Shipper {
   private rootEtag = '';
   private manifestBytes: Buffer | null = null;
   private baseShipped = false;
-  private readonly known = new Set<string>();
+  private readonly uploads: Uploads;
   private readonly log: LogTail;
   /** When the oldest frame shipped but not yet named by a written root was read. */
   private unshippedAt: number | null = null;
@@ -75,6 +44,7 @@ export class Shipper {
   private readonly generation = newGeneration();
   private readonly gc: GcState = { unneededSince: new Map(), manifests: new Map(), lastRun: 0 };
   private checkpointChanged = true;
+  private localLease: ReaderLease | null = null;
   onLost: (err: LockedError) => void = () => undefined;
 
   private constructor(
@@ -84,7 +54,8 @@ export class Shipper {
     private readonly lease: RemoteLease,
     private readonly options: ShipperOptions,
   ) {
-    this.log = new LogTail(fs, dir);
+    this.log = new LogTail(fs, dir, options.external === true);
+    this.uploads = new Uploads(store);
   }
 
   /** Takes the lease and fences the root (so an older writer's next root write fails), then ships in the background. */
@@ -93,6 +64,8 @@ export class Shipper {
     const shipper = new Shipper(fs, dir, store, lease, options);
     try {
       await shipper.fence();
+      // Taken before the first read: every generation replaced after it is kept for this shipper.
+      if (options.external) shipper.localLease = await ReaderLease.take(fs, dir, { epoch: 0, lsn: 0, ships: true }, LOCAL_LEASE_STALE_MS);
     } catch (err) {
       await lease.release();
       throw err;
@@ -104,28 +77,7 @@ export class Shipper {
   }
 
   private async fence(): Promise<void> {
-    const local = (await identityFiles(this.fs, this.dir)).find((f) => f.path === FileName.identity);
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const current = await this.store.get(ROOT_KEY);
-      const previous = current ? decodeJson<Root>(ROOT_MAGIC, current.body, `${this.store.url}/${ROOT_KEY}`) : null;
-      const theirs = previous?.files.find((f) => f.path === FileName.identity);
-      if (theirs && local && theirs.crc32c !== crc32c(local.bytes)) {
-        throw new ConfigError('CONFIG_MISMATCH', 'replicate', `replicate: ${this.store.url} holds another database (its IDENTITY differs); use an empty prefix`);
-      }
-      const writer = { id: this.lease.holder.id, host: os.hostname(), pid: process.pid };
-      const root: Root = previous
-        ? { ...previous, sequence: previous.sequence + 1, writer, writtenAt: Date.now() }
-        : { format: 1, sequence: 1, writer, files: [], checkpoint: null, checkpointLsn: 0, wal: { generation: this.generation, startLsn: 1 }, shippedLsn: 0, shippedAt: 0, writtenAt: Date.now(), generations: [] };
-      try {
-        const { etag } = await this.store.put(ROOT_KEY, encodeJson(ROOT_MAGIC, root), current ? { ifMatch: current.etag } : { ifAbsent: true });
-        this.root = root;
-        this.rootEtag = etag;
-        return;
-      } catch (err) {
-        if (!(err instanceof PreconditionFailed)) throw err;
-      }
-    }
-    throw new LockedError('LOCKED', `${this.store.url}: the root kept changing while this writer took over; is another writer still shipping?`);
+    ({ root: this.root, etag: this.rootEtag } = await fenceRoot(this.fs, this.dir, this.store, this.lease.holder.id, this.generation));
   }
 
   private schedule(ms: number): void {
@@ -157,6 +109,7 @@ export class Shipper {
     this.stats.state = 'lost';
     this.stats.lastError = err.message;
     this.halt();
+    void this.localLease?.release();
     this.onLost(err);
   }
 
@@ -211,11 +164,7 @@ export class Shipper {
     this.unshippedAt ??= this.log.since;
     const time = Date.now();
     while (pending.length > 0) {
-      // One chunk holds one log generation's frames: they validate with that generation's salt.
-      const source = { logId: pending[0]!.logId, salt: pending[0]!.salt };
-      let count = 0;
-      let bytes = 0;
-      while (count < pending.length && pending[count]!.salt === source.salt && pending[count]!.logId === source.logId && (count === 0 || bytes + pending[count]!.bytes.byteLength <= CHUNK_LIMIT)) bytes += pending[count++]!.bytes.byteLength;
+      const { count, source } = nextChunk(pending);
       const first = this.shippedLsn + 1;
       const last = first + count - 1;
       const chunk = encodeChunk(pending.slice(0, count).map((f) => f.bytes), first, last, time, source);
@@ -230,44 +179,16 @@ export class Shipper {
     return true;
   }
 
-  /** Ships the checkpoint quiver.manifest names, once per change: files, then segments, then the manifest copy. */
+  /** Ships the checkpoint quiver.manifest names, once per change (ship-checkpoint.ts), and points the root at it. */
   private async shipCheckpoint(): Promise<boolean> {
     const bytes = await readIfExists(this.fs, path.join(this.dir, FileName.manifest), FileName.manifest);
     if (this.baseShipped && sameBytes(bytes, this.manifestBytes)) return false;
-    const manifest = bytes ? decodeManifest(bytes) : null;
-    const lsn = manifest?.checkpointLsn ?? 0;
-    // Whatever the log held up to the checkpoint goes up first, so the chain stays whole where it can.
+    // Whatever the log held up to the checkpoint goes up first, so the chain stays whole where it
+    // can. Read again: the manifest is committed before the log is replaced (or kept), so this
+    // read reaches the checkpoint's LSN unless a generation was replaced and not kept.
+    await this.log.read();
     await this.shipPending();
-    const local = await identityFiles(this.fs, this.dir);
-    // The manifest records the embedder beside it: a replica or restore that took these files with
-    // this manifest must find that embedder. Read between a re-embed's renames, they disagree:
-    // this round fails (nothing named yet) and the next ships the checkpoint, once the switch is done.
-    const embedderFile = local.find((f) => f.path === FileName.embedderManifest);
-    const recorded = manifest?.record?.embedder ?? null;
-    if (recorded !== null && (!embedderFile || decodeEmbedderManifest(embedderFile.bytes).fingerprint !== recorded)) {
-      throw new ConflictError('CONFLICT', `${FileName.embedderManifest} is not the embedder ${FileName.manifest} records (a re-embed is switching files): shipping the checkpoint next round`);
-    }
-    const files: ShippedFile[] = [];
-    for (const f of local) files.push(await this.upload(f.path, fileKey(f.path, crc32c(f.bytes)), f.bytes));
-    const segments: ShippedFile[] = [];
-    for (const v of manifest?.vaults ?? []) {
-      for (const ref of v.graph ? [v.segment, v.graph] : [v.segment]) {
-        const key = segmentKey(ref.path, ref.crc32c);
-        if (this.known.has(key)) {
-          segments.push({ path: ref.path, key, bytes: ref.bytes, crc32c: ref.crc32c });
-          continue;
-        }
-        // A newer checkpoint may have removed it already: this tick fails and the next ships that one.
-        const data = await this.fs.readFile(path.join(this.dir, ref.path));
-        segments.push(await this.upload(ref.path, key, data));
-      }
-    }
-    let checkpoint: Root['checkpoint'] = null;
-    if (bytes && manifest) {
-      const key = checkpointKey(lsn, manifest.epoch, crc32c(bytes));
-      await this.upload(FileName.manifest, key, bytes);
-      checkpoint = { key, epoch: manifest.epoch, lsn, bytes: bytes.byteLength, crc32c: crc32c(bytes), segments };
-    }
+    const { lsn, files, checkpoint } = await shipCheckpointFiles(this.fs, this.dir, this.uploads, bytes);
     const firstBase = !this.baseShipped;
     if (lsn > this.shippedLsn || firstBase) {
       // The chain restarts after the checkpoint: frames at or below it are in its files.
@@ -289,19 +210,6 @@ export class Shipper {
     this.manifestBytes = bytes;
     this.checkpointChanged = true;
     return true;
-  }
-
-  private async upload(local: string, key: string, data: Buffer): Promise<ShippedFile> {
-    const entry = { path: local, key, bytes: data.byteLength, crc32c: crc32c(data) };
-    if (this.known.has(key)) return entry;
-    try {
-      await this.store.put(key, data, { ifAbsent: true });
-    } catch (err) {
-      // Named by content: an object already there under this name holds these bytes.
-      if (!(err instanceof PreconditionFailed)) throw err;
-    }
-    this.known.add(key);
-    return entry;
   }
 
   private async writeRoot(): Promise<void> {
@@ -354,6 +262,7 @@ export class Shipper {
       await Promise.race([this.tick(), new Promise((resolve) => (timeout = setTimeout(resolve, timeoutMs)))]);
       clearTimeout(timeout);
     }
+    await this.localLease?.release();
     if (!lost) {
       await this.lease.release();
       this.stats.state = 'stopped';

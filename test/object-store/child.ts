@@ -5,6 +5,9 @@
  *     prints `failed <code> <message>` and exits 4 when the database fails (a lost lease).
  *   replica <url> <cacheDir> <ms>: refreshes for <ms>, checking each view is whole and never older;
  *     prints `view <lsn> <lagLsn>` per refresh and `done <json>` at the end.
+ *   plain <dir> <autoCheckpointBytes> <ms>: the same batches without replicate, for <ms>, as fast as
+ *     it can (checkpointing every <autoCheckpointBytes> of log); prints `ack <n> <lsn>`, then closes
+ *     and prints `closed <lsn>`.
  */
 import { open, type Database } from '../../src/index.js';
 import { s3Options } from './env.js';
@@ -43,6 +46,26 @@ async function writer(dir: string, url: string, leaseMs: number, takeover: boole
     out(`ack ${n} ${db.stats().lastLsn}`);
     if (n % 50 === 0) await new Promise((r) => setTimeout(r, 5));
   }
+}
+
+async function plain(dir: string, autoCheckpointBytes: number, ms: number): Promise<void> {
+  const db = await open(dir, { dimension: 8, autoCheckpointBytes });
+  const docs = db.hasVault('docs') ? db.vault('docs') : await db.createVault('docs');
+  let n = (docs.get('head')?.payload as { n?: number } | undefined)?.n ?? -1;
+  out(`ready ${db.stats().lastLsn}`);
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    n++;
+    await db.batch([
+      { op: 'insert', vault: 'docs', id: `b${n}-a`, vector: vector(n), payload: { n } },
+      { op: 'insert', vault: 'docs', id: `b${n}-b`, vector: vector(-n), payload: { n } },
+      { op: 'insert', vault: 'docs', id: 'head', vector: vector(0), payload: { n } },
+    ]);
+    out(`ack ${n} ${db.stats().lastLsn}`);
+  }
+  const lsn = db.stats().lastLsn;
+  await db.close();
+  out(`closed ${lsn}`);
 }
 
 /** A view is whole when the head's n says exactly which batches exist: 2 records per batch, plus the head. */
@@ -87,3 +110,4 @@ async function replica(url: string, cacheDir: string, ms: number): Promise<void>
 
 if (mode === 'writer') await writer(args[0]!, args[1]!, Number(args[2]), args[3] === 'takeover');
 else if (mode === 'replica') await replica(args[0]!, args[1]!, Number(args[2]));
+else if (mode === 'plain') await plain(args[0]!, Number(args[1]), Number(args[2]));
