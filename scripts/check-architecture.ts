@@ -36,7 +36,7 @@ export const RULE: Record<string, readonly string[]> = {
   'engine/maintenance': ['errors.ts', 'util', 'format', 'fs', 'lock', 'wal', 'embedder', 'text', 'vault', 'segments', 'engine/ops', 'engine/open'],
   'engine/interchange': ['errors.ts', 'util', 'format', 'fs', 'embedder', 'vault', 'engine/ops', 'engine/open', 'engine/maintenance'],
   engine: ['errors.ts', 'util', 'format', 'fs', 'lock', 'wal', 'embedder', 'text', 'vault', 'segments', 'engine/ops', 'api', 'engine/open', 'engine/maintenance', 'engine/interchange'],
-  replica: ['errors.ts', 'util', 'format', 'fs', 'lock', 'wal', 'object-store', 'embedder', 'segments', 'engine/open', 'engine'],
+  replica: ['errors.ts', 'util', 'format', 'fs', 'lock', 'wal', 'object-store', 'embedder', 'segments', 'engine/open', 'engine/maintenance', 'engine'],
   server: ['errors.ts', 'util', 'format', 'vault', 'api', 'engine'],
   integrations: ['errors.ts', 'util', 'embedder', 'vault', 'api', 'engine/open', 'engine'],
   cli: ['errors.ts', 'util', 'format', 'fs', 'object-store', 'api', 'engine', 'replica', 'server', 'index.ts'],

@@ -1,9 +1,9 @@
 import * as path from 'node:path';
-import { ConfigError, EmbedderDriftError } from '../errors.js';
+import { ConfigError, EmbedderDriftError, ioError } from '../errors.js';
 import type { Embedder } from '../embedder/embedder.js';
 import { createEmbedder, driftBetween, type EmbedderOption } from '../embedder/resolve.js';
 import { FileName, FORMAT_VERSION } from '../format/constants.js';
-import { nodeFileSystem as fs, readdirIfExists } from '../fs/file-system.js';
+import { nodeFileSystem, readdirIfExists } from '../fs/file-system.js';
 import { readExportHead, type ExportHead, type ExportSummary } from './interchange/export.js';
 import { open } from './open-database.js';
 import type { OpenOptions } from './open/options.js';
@@ -49,6 +49,7 @@ async function embedderFor(head: ExportHead, given: EmbedderOption | undefined):
 export async function importDatabase(dir: string, source: string, options: ImportDatabaseOptions = {}): Promise<ImportDatabaseResult> {
   const root = path.resolve(dir);
   const { onProgress, ...openOptions } = options;
+  const fs = options.fs ?? nodeFileSystem;
   const exists = await fs.exists(path.join(root, FileName.identity));
   if (exists) {
     const db = await open(root, { ...openOptions, create: false });
@@ -63,7 +64,11 @@ export async function importDatabase(dir: string, source: string, options: Impor
     throw new ConfigError('CONFIG_MISMATCH', 'formatVersion', `formatVersion: the export has ${JSON.stringify(head.identity.formatVersion)}, this build writes ${FORMAT_VERSION}`);
   }
   const embedder = await embedderFor(head, openOptions.embedder);
-  const absent = (await fs.stat(root).catch(() => null)) === null;
+  // stat is null only for ENOENT: any other failure must not pass for "absent", or a failed
+  // import would remove a directory that was there.
+  const absent = (await fs.stat(root).catch((cause: unknown) => {
+    throw ioError('inspecting', root, cause);
+  })) === null;
   const { dimension, metric, index, storage } = head.identity as Pick<OpenOptions, 'dimension' | 'metric' | 'index' | 'storage'>;
   const db = await open(root, { ...openOptions, ...(embedder ? { embedder } : {}), dimension, metric, index, storage, create: true });
   let result: ExportSummary;

@@ -80,6 +80,16 @@ export async function readdirIfExists(fs: FileSystem, dir: string): Promise<stri
   }
 }
 
+/** readdirIfExists for the synchronous reads (stats, the lease listing). */
+export function readdirSyncIfExists(fs: FileSystem, dir: string): string[] {
+  try {
+    return fs.readdirSync(dir);
+  } catch (cause) {
+    if (isMissing(cause)) return [];
+    throw ioError('listing', dir, cause);
+  }
+}
+
 async function syncPath(path: string, flags: 'r' | number): Promise<void> {
   const handle = await fsp.open(path, flags);
   try {

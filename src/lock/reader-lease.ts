@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { FileName, TMP_SUFFIX } from '../format/constants.js';
 import { ioError } from '../errors.js';
-import { nodeFileSystem, type FileSystem } from '../fs/file-system.js';
+import { nodeFileSystem, readdirSyncIfExists, type FileSystem } from '../fs/file-system.js';
 import { isAlive } from './liveness.js';
 
 /**
@@ -135,15 +135,14 @@ export class ReaderLease {
   }
 }
 
-/** Every lease in the directory with whether it is stale (synchronous: a handful of small files). */
+/**
+ * Every lease in the directory with whether it is stale (synchronous: a handful of small files).
+ * No readers/ is no reader; a readers/ that cannot be listed is StorageError IO_ERROR, never "no
+ * readers": maintenance that replaces the directory must not take it for one nobody reads.
+ */
 export function listLeases(dir: string, staleMs: number, fs: FileSystem = nodeFileSystem): LeaseStatus[] {
   const readers = path.join(dir, FileName.readers);
-  let names: string[];
-  try {
-    names = fs.readdirSync(readers);
-  } catch {
-    return [];
-  }
+  const names = readdirSyncIfExists(fs, readers);
   const out: LeaseStatus[] = [];
   for (const name of names.filter((n) => n.endsWith(LEASE_SUFFIX)).sort()) {
     const file = path.join(readers, name);
@@ -175,12 +174,7 @@ export async function removeStaleLeases(dir: string, staleMs: number, fs: FileSy
   }
   const live = new Set(leases.filter((l) => !l.stale).map((l) => l.file + TMP_SUFFIX));
   const readers = path.join(dir, FileName.readers);
-  let names: string[];
-  try {
-    names = fs.readdirSync(readers);
-  } catch {
-    return removed;
-  }
+  const names = readdirSyncIfExists(fs, readers);
   for (const name of names.filter((n) => n.endsWith(LEASE_SUFFIX + TMP_SUFFIX))) {
     const rel = `${FileName.readers}/${name}`;
     if (live.has(rel)) continue;

@@ -1,9 +1,9 @@
-import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { ConfigError, CorruptionError, NotFoundError, StorageError } from '../errors.js';
+import { ConfigError, CorruptionError, NotFoundError, QuiverError, ioError } from '../errors.js';
 import { crc32c } from '../format/crc.js';
 import { FileName } from '../format/constants.js';
 import { nodeFileSystem } from '../fs/file-system.js';
+import { claimDestination, commitStaging, createStaging, releaseClaim, removeStaleStaging } from '../engine/maintenance/destination.js';
 import { openObjectStore, type S3Options } from '../object-store/s3-store.js';
 import type { ObjectStore } from '../object-store/store.js';
 import { randomSalt } from '../wal/frame.js';
@@ -45,8 +45,19 @@ interface ChunkRef {
 export async function restoreFromObjectStore(url: string, dest: string, target: RestoreTarget = {}, s3: S3Options = {}): Promise<ObjectRestoreResult> {
   if (target.lsn !== undefined && target.time !== undefined) throw new ConfigError('CONFIG_INVALID', 'lsn', 'give --lsn or --time, not both');
   const out = path.resolve(dest);
-  const entries = await fsp.readdir(out).catch(() => null);
-  if (entries && entries.length > 0) throw new StorageError('IO_ERROR', `${out} is not empty: restore into a new directory`, { path: out });
+  // As a local restore: the destination must be absent or an empty real directory (ConflictError
+  // otherwise, nothing touched), and the copy is built in a marked staging sibling renamed over it.
+  const claim = await claimDestination(out);
+  try {
+    await removeStaleStaging(out);
+    return await restoreInto(url, out, target, s3);
+  } catch (err) {
+    await releaseClaim(claim);
+    throw err;
+  }
+}
+
+async function restoreInto(url: string, out: string, target: RestoreTarget, s3: S3Options): Promise<ObjectRestoreResult> {
   const store = await openObjectStore(url, s3);
   try {
     const obj = await store.get(ROOT_KEY);
@@ -135,17 +146,33 @@ async function chainFrom(store: ObjectStore, url: string, root: Root, chunks: Ch
 }
 
 async function writeDatabase(store: ObjectStore, url: string, root: Root, checkpoint: string | null, chain: Chain, out: string): Promise<void> {
-  const tmp = `${out}.restoring-${process.pid}`;
-  await fsp.rm(tmp, { recursive: true, force: true });
-  await fsp.mkdir(path.join(tmp, FileName.segments), { recursive: true });
+  const fs = nodeFileSystem;
+  const tmp = await createStaging(out, 'restore', fs);
+  try {
+    await writeFiles(store, url, root, checkpoint, chain, tmp);
+    await commitStaging(tmp, out, fs);
+    await fs.syncDir(path.dirname(out));
+  } catch (err) {
+    await fs.removeTree(tmp).catch(() => undefined);
+    throw err instanceof QuiverError ? err : ioError('restoring into', out, err);
+  }
+}
+
+/** Every file of the restored database into `tmp`, each fsynced, then every directory made. */
+async function writeFiles(store: ObjectStore, url: string, root: Root, checkpoint: string | null, chain: Chain, tmp: string): Promise<void> {
+  const fs = nodeFileSystem;
+  const dirs = new Set<string>([path.join(tmp, FileName.segments)]);
+  await fs.mkdir(path.join(tmp, FileName.segments));
   const fetch = async (key: string): Promise<Buffer> => {
     const obj = await store.get(key);
     if (!obj) throw new NotFoundError('object', `${url}/${key} is missing`);
     return obj.body;
   };
   const write = async (rel: string, bytes: Buffer): Promise<void> => {
-    await fsp.mkdir(path.dirname(path.join(tmp, rel)), { recursive: true });
-    await fsp.writeFile(path.join(tmp, rel), bytes);
+    const file = path.join(tmp, rel);
+    for (let d = path.dirname(file); d !== tmp && !dirs.has(d); d = path.dirname(d)) dirs.add(d);
+    await fs.mkdir(path.dirname(file));
+    await fs.writeFileSynced(file, [bytes]);
   };
   let embedder: string | null = null;
   for (const f of root.files) {
@@ -175,9 +202,8 @@ async function writeDatabase(store: ObjectStore, url: string, root: Root, checkp
   }
   // One local log generation: the log id the manifest records, a fresh salt, every frame re-sealed.
   await writeLocalLog(path.join(tmp, FileName.wal), logId ?? randomSalt(), chain.frames, true);
-  for (const rel of [FileName.manifest, FileName.identity]) await nodeFileSystem.syncFile(path.join(tmp, rel)).catch(() => undefined);
-  await fsp.rm(out, { recursive: true, force: true });
-  await fsp.rename(tmp, out);
+  // Deepest first; the staging directory's own entries are fsynced by commitStaging.
+  for (const d of [...dirs].sort((a, b) => b.length - a.length)) await fs.syncDir(d);
 }
 
 /** `quiver backup <db> s3://...`: one shipping round under the lease (no running writer needed), then the lease is released. */

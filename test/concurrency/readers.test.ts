@@ -150,6 +150,27 @@ describe('readers beside a writer', () => {
   });
 });
 
+describe('a readers/ that cannot be listed', () => {
+  it('is never taken for "no readers": destroy and restore refuse with StorageError and change nothing', async () => {
+    const dir = dbPath();
+    const db = await open(dir, { dimension: 2 });
+    await (await db.createVault('v')).insert('a', [1, 0]);
+    const backup = path.join(tmpDir(), 'backup');
+    await db.backup(backup);
+    await db.close();
+    // A reader's lease would be in readers/; as a file, it cannot be listed (ENOTDIR, and root ignores modes).
+    fs.rmSync(path.join(dir, 'readers'), { recursive: true, force: true });
+    fs.writeFileSync(path.join(dir, 'readers'), 'not a directory');
+    const before = fingerprint(dir);
+    const listingError = (err: unknown) => err instanceof StorageError && err.code === 'IO_ERROR' && /readers/.test(err.message);
+    assert.throws(() => listLeases(dir, 10_000), listingError);
+    await assert.rejects(destroy(dir), listingError);
+    await assert.rejects(restore(backup, dir), listingError);
+    assert.deepEqual(fingerprint(dir), before, 'the database is as it was');
+    assert.equal(listLeases(path.join(tmpDir(), 'none'), 10_000).length, 0, 'no readers/ at all is no reader');
+  });
+});
+
 describe('online backup', () => {
   it('backups taken during continuous writes open cleanly and hold a gap-free prefix of the writer\'s operations', { timeout: 120_000 }, async () => {
     const dir = dbPath();

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { open, StorageError, type OpenOptions } from '../../src/index.js';
 import { FaultFileSystem, InjectedFault } from '../helpers/fault-fs.js';
+import { overlay } from '../../src/fs/file-system.js';
 import { dbPath, tmpDir, vectors } from '../helpers/tmp.js';
 import { dump, type Dump } from '../helpers/state.js';
 
@@ -110,5 +111,43 @@ describe('stray files removed at open', () => {
     await third.checkpoint();
     await third.close();
     assert.deepEqual(fs.readdirSync(path.join(dir, 'segments')), [], 'a checkpoint without the vault removes its files');
+  });
+});
+
+describe('a listing error after a checkpoint committed', () => {
+  it('leaves the checkpoint resolved and the database open; the next open removes the strays', async () => {
+    const { dir: src, expected } = await source({ storage: 'segmented' });
+    const dir = copy(src);
+    const ffs = new FaultFileSystem();
+    let armed = false;
+    let failed = 0;
+    const flaky = overlay(ffs, {
+      async readdir(p) {
+        if (armed && path.basename(p) === 'segments') {
+          failed++;
+          throw Object.assign(new Error('EMFILE: too many open files'), { code: 'EMFILE' });
+        }
+        return ffs.readdir(p);
+      },
+    });
+    const db = await open(dir, { fs: flaky });
+    const before = fs.readdirSync(path.join(dir, 'segments'));
+    armed = true;
+    const result = await db.checkpoint();
+    armed = false;
+    assert.ok(failed > 0, 'the cleanup listed segments/ and failed');
+    assert.equal(result.filesRemoved, 0);
+    assert.equal(db.status, 'open', 'a committed checkpoint does not fail the database');
+    assert.deepEqual(dump(db), expected);
+    const now = fs.readdirSync(path.join(dir, 'segments'));
+    assert.deepEqual(before.filter((f) => !now.includes(f)), [], "the old epoch's files are still there (the cleanup failed)");
+    await db.vault('a').insert('after', vectors(1, 6, 3)[0]!);
+    await db.close();
+    const again = await open(dir);
+    assert.ok(again.vault('a').get('after'), 'a write after the checkpoint is there');
+    assert.deepEqual({ ...dump(again), a: dump(again)['a']!.filter((r) => r[0] !== 'after') }, expected, 'the rest as checkpointed');
+    const left = fs.readdirSync(path.join(dir, 'segments'));
+    assert.deepEqual(before.filter((f) => left.includes(f)), [], `the old epoch's files are removed by the reopen: ${left}`);
+    await again.close();
   });
 });

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { open, LocalEmbedder, type Database, type Payload } from '../../src/index.js';
 import { atEveryCall, checkRecords, DIM, fresh, logged, session, SOAK, stillWorks } from '../helpers/power-loss.js';
+import { FaultFileSystem } from '../helpers/fault-fs.js';
 import { dump } from '../helpers/state.js';
 import { dbPath, tmpDir, vectors } from '../helpers/tmp.js';
 
@@ -145,3 +146,27 @@ describe('power loss at every call of a backup', () => {
   });
 });
 
+
+describe('power loss right after an export or a backup into folders it had to create', () => {
+  for (const kind of ['export', 'backup'] as const) {
+    it(`${kind} to new1/new2/db: the result is there, each new folder's entry fsynced into its parent`, async () => {
+      const { dir: src, base } = await logged('segmented', 20);
+      const parent = tmpDir();
+      const dest = path.join(parent, 'new1', 'new2', 'db');
+      const ffs = new FaultFileSystem();
+      await session(src, { fs: ffs }, async (db) => {
+        await (kind === 'export' ? db.export(dest) : db.backup(dest));
+      });
+      const synced = ffs.calls.filter((c) => c.name === 'syncDir').map((c) => path.resolve(c.arg));
+      for (const d of [parent, path.join(parent, 'new1'), path.join(parent, 'new1', 'new2')]) {
+        assert.ok(synced.includes(d), `${kind}: ${d} was fsynced (it holds a folder the ${kind} created)`);
+      }
+      ffs.powerLoss();
+      assert.ok(fs.existsSync(dest), `${kind}: the ${kind} that resolved is there after the power cut`);
+      const copy = kind === 'export' ? await open(path.join(tmpDir(), 'reimported'), { dimension: DIM }) : await open(dest);
+      if (kind === 'export') await copy.import(dest);
+      assert.deepEqual(dump(copy), base, `${kind}: whole`);
+      await copy.close();
+    });
+  }
+});

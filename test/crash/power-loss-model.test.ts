@@ -24,6 +24,20 @@ describe('the fault filesystem under power loss', () => {
     assert.equal(fs.readFileSync(file, 'utf8'), 'durable!!');
   });
 
+  it('does not bring back a temporary directory made and removed before the power cut', async () => {
+    const ffs = new FaultFileSystem();
+    const made = await ffs.makeTempDir('quiver-graph-');
+    await ffs.writeNative(path.join(made, 'g.hnsw'), async (p) => fs.writeFileSync(p, 'graph'), false);
+    await ffs.removeTree(made);
+    ffs.powerLoss();
+    assert.equal(fs.existsSync(made), false, `${made} stays gone`);
+    // One still there at the cut was never made durable either: it goes.
+    const ffs2 = new FaultFileSystem();
+    const kept = await ffs2.makeTempDir('quiver-graph-');
+    ffs2.powerLoss();
+    assert.equal(fs.existsSync(kept), false, `${kept} is not durable`);
+  });
+
   it('loses a file fsynced under a name whose directory was not fsynced; keeps it once it is', async () => {
     const dir = tmpDir();
     const ffs = new FaultFileSystem();

@@ -35,6 +35,8 @@ export class FaultFileSystem implements FileSystem {
   calls: { name: Mutating; arg: string; noop?: true }[] = [];
   failAt = Infinity;
   dead = false;
+  /** The call the process died at (the `failAt`-th), so a test can check its crash landed where it meant. */
+  diedAt: { n: number; name: Mutating } | null = null;
   /**
    * Set (e.g. 'ENOSPC'): from the `failAt`-th mutating call on, every mutating call fails with
    * that errno, as on a full filesystem, while reads and removals keep working (the process is not dead).
@@ -131,6 +133,7 @@ export class FaultFileSystem implements FileSystem {
     }
     if (this.calls.length >= this.failAt) {
       this.dead = true;
+      this.diedAt = { n: this.calls.length, name };
       throw new InjectedFault(name, this.calls.length);
     }
   }
@@ -164,7 +167,13 @@ export class FaultFileSystem implements FileSystem {
   readdirSync(p: string) { this.alive(); return this.inner.readdirSync(p); }
   readFileSync(p: string) { this.alive(); return this.inner.readFileSync(p); }
   async realpath(p: string) { this.alive(); return this.inner.realpath(p); }
-  async makeTempDir(prefix: string) { this.alive(); return this.inner.makeTempDir(prefix); }
+  async makeTempDir(prefix: string) {
+    this.alive();
+    const dir = await this.inner.makeTempDir(prefix);
+    // A new entry in the temp directory, never fsynced: a power cut takes it (and never makes it again).
+    this.remember(dir, null);
+    return dir;
+  }
 
   writeSync(fd: number, data: Uint8Array, position: number) {
     this.step('writeSync', position);

@@ -49,12 +49,22 @@ export async function atEveryCall(src: string, run: Run, check: Check): Promise<
     const dir = copy(src);
     const ffs = new FaultFileSystem();
     const acked: string[] = [];
-    const armAt = (from: number) => (ffs.failAt = k > total ? Infinity : from + k);
-    armAt(0);
+    let armedFrom: number | null = null;
+    const armAt = (from: number) => {
+      armedFrom = from;
+      ffs.failAt = k > total ? Infinity : from + k;
+    };
+    // A path that arms itself is armed only there: armed before, its crash points would land in the open.
+    if (start === 0) armAt(0);
     await run(dir, ffs, acked, () => armAt(ffs.calls.length)).catch(() => undefined);
     ffs.powerLoss();
     const call = calls[k - 1];
     const at = call ? `power loss at call ${k} of ${total} (${call.name} ${call.arg.replaceAll(path.dirname(probeDir), '…')})` : `power loss after all ${total} calls`;
+    if (call) {
+      // The crash landed on the k-th call of the armed path, the one the probe saw there.
+      assert.ok(armedFrom !== null, `${at}: the path was armed`);
+      assert.deepEqual(ffs.diedAt, { n: armedFrom + k, name: call.name }, `${at}: the process died at the armed call`);
+    }
     await check(dir, acked, at).catch((err: Error) => {
       if (!err.message.includes(at)) err.message = `${at}: ${err.message}`;
       throw err;

@@ -4,9 +4,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { open, restore, ConflictError, type Database } from '../../src/index.js';
+import { open, restore, importDatabase, ConflictError, type Database } from '../../src/index.js';
 import { backupDirectory } from '../../src/engine/maintenance/backup.js';
-import { nodeFileSystem } from '../../src/fs/file-system.js';
+import { nodeFileSystem, overlay } from '../../src/fs/file-system.js';
+import { restoreFromObjectStore } from '../../src/replica/restore.js';
 import { dbPath, fingerprint, tmpDir, vectors } from '../helpers/tmp.js';
 
 // Export, backup and restore write where the user says: the destination must be absent or an
@@ -147,13 +148,96 @@ describe('export, backup and restore destinations', () => {
     assert.equal(left.length, 2, `the destination (claimed, empty) and the staging: ${left}`);
     assert.ok(left.some((n) => /^nightly\.backup-\d+-[0-9a-f]{8}$/.test(n)));
     assert.deepEqual(listing(dest), []);
-    // One from an earlier version (no pid in its name) too.
-    fs.mkdirSync(path.join(parent, 'nightly.backup-1a2b3c4d'));
+    // A name without a pid carries no marker: it may be the user's (nightly.backup-20261130), so it stays.
+    const pidless = 'nightly.backup-1a2b3c4d';
+    fs.mkdirSync(path.join(parent, pidless));
     const live = `nightly.backup-${process.ppid}-feedf00d`;
     fs.mkdirSync(path.join(parent, live));
     const other = 'other.backup-1a2b3c4d';
     fs.mkdirSync(path.join(parent, other));
     await backupDirectory(nodeFileSystem, dir, dest);
-    assert.deepEqual(listing(parent), [live, 'nightly', other].sort());
+    assert.deepEqual(listing(parent), [live, 'nightly', pidless, other].sort());
+  });
+
+  it('an export or a backup that fails listing the destination\'s parent releases its claim', async () => {
+    for (const kind of ['export', 'backup'] as const) {
+      const parent = tmpDir();
+      const dest = path.join(parent, 'out');
+      const failing = overlay(nodeFileSystem, {
+        async readdir(p) {
+          if (path.resolve(p) === parent) throw Object.assign(new Error('EMFILE: too many open files'), { code: 'EMFILE' });
+          return nodeFileSystem.readdir(p);
+        },
+      });
+      const dir = dbPath();
+      const db = await open(dir, { dimension: 4, fs: kind === 'export' ? failing : nodeFileSystem });
+      await (await db.createVault('v')).insertMany([{ id: 'r', vector: vectors(1, 4, 1)[0]! }]);
+      await db.checkpoint();
+      const done = kind === 'export' ? db.export(dest) : backupDirectory(failing, dir, dest);
+      await assert.rejects(done, (err: Error & { code?: string }) => err.code === 'IO_ERROR', kind);
+      await db.close();
+      assert.deepEqual(listing(parent), [], `${kind}: the claimed destination is removed again`);
+    }
+  });
+
+  it("a failed import into the user's empty directory never removes it, even when inspecting it failed once", async () => {
+    const { db } = await small();
+    const exported = path.join(tmpDir(), 'export');
+    await db.export(exported);
+    await db.close();
+    // An export whose import fails after the database was created: a records line that is not JSON.
+    fs.appendFileSync(path.join(exported, 'vaults', 'v', 'records.jsonl'), '{not json\n');
+    const root = path.join(tmpDir(), 'mine');
+    fs.mkdirSync(root);
+    let stats = 0;
+    const flaky = overlay(nodeFileSystem, {
+      async stat(p) {
+        if (path.resolve(p) === root && stats++ === 0) throw Object.assign(new Error('EIO: i/o error'), { code: 'EIO' });
+        return nodeFileSystem.stat(p);
+      },
+    });
+    await assert.rejects(importDatabase(root, exported, { fs: flaky }));
+    assert.ok(fs.lstatSync(root).isDirectory(), 'the directory that was there is still there');
+    // Without the fault: the import fails on the bad line, and the directory stays, empty again.
+    await assert.rejects(importDatabase(root, exported));
+    assert.deepEqual(listing(root), []);
+  });
+
+  it('a restore from object storage onto a file or a non-empty directory is ConflictError before the bucket is read; nothing changes', async () => {
+    for (const { name, dest } of hostile()) {
+      const before = snapshotOf(dest);
+      const siblings = listing(path.dirname(dest));
+      // A closed port: were the destination accepted, the restore would fail reaching it instead.
+      const s3 = { endpoint: 'http://127.0.0.1:9', region: 'us-east-1', credentials: { accessKeyId: 'k', secretAccessKey: 's' } };
+      await assert.rejects(restoreFromObjectStore('s3://bucket/db', dest, {}, s3), (err: unknown) => err instanceof ConflictError && err.code === 'ALREADY_EXISTS', name);
+      assert.equal(snapshotOf(dest), before, `${name}: untouched`);
+      assert.deepEqual(listing(path.dirname(dest)), siblings, `${name}: nothing beside it`);
+    }
+  });
+
+  it("a user's directories named like staging directories survive a backup, an export and a restore beside them", async () => {
+    const { db } = await small();
+    const backup = path.join(tmpDir(), 'b');
+    await db.backup(backup);
+    // A pid that is surely dead: a child that has exited.
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+    for (const kind of ['backup', 'export', 'restore'] as const) {
+      const parent = tmpDir();
+      const dest = path.join(parent, 'db');
+      const mine = ['20261130', 'deadbeef', `${dead}-20261130`, `${dead}-deadbeef`].flatMap((tail) => ['backup', 'export', 'restore'].map((k) => `db.${k}-${tail}`));
+      for (const name of mine) {
+        fs.mkdirSync(path.join(parent, name));
+        fs.writeFileSync(path.join(parent, name, 'precious.txt'), name);
+      }
+      // One even holds a file by the marker's name, naming another target.
+      fs.writeFileSync(path.join(parent, `db.${kind}-${dead}-deadbeef`, '.quiver-staging'), JSON.stringify({ pid: Number(dead), host: 'elsewhere', target: '/x' }));
+      if (kind === 'backup') await db.backup(dest);
+      else if (kind === 'export') await db.export(dest);
+      else await restore(backup, dest);
+      assert.deepEqual(listing(parent), ['db', ...mine].sort(), `${kind}: nothing of the user's beside the destination was removed`);
+      for (const name of mine) assert.equal(fs.readFileSync(path.join(parent, name, 'precious.txt'), 'utf8'), name);
+      assert.ok(!fs.existsSync(path.join(dest, '.quiver-staging')), `${kind}: the marker does not end up in the result`);
+    }
+    await db.close();
   });
 });

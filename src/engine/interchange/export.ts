@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { nodeFileSystem, type FileSystem } from '../../fs/file-system.js';
 import { ConfigError, CorruptionError, EmbedderDriftError, NotFoundError, ioError } from '../../errors.js';
-import { claimDestination, commitStaging, releaseClaim, removeStaleStaging, stagingPath } from '../maintenance/destination.js';
+import { claimDestination, commitStaging, createStaging, releaseClaim, removeStaleStaging } from '../maintenance/destination.js';
 import { decode } from '../../format/codec.js';
 import { vectorFromBytes } from '../../format/vector.js';
 import type { EmbedderManifest } from '../../embedder/embedder.js';
@@ -110,20 +110,19 @@ function traceLine(t: StoredTrace): string {
  * (ConflictError otherwise, nothing touched): built in a staging sibling, renamed into place.
  */
 export async function exportState(state: DbState, embedder: EmbedderManifest | null, dest: string, dbDir: string | null, onProgress?: Progress, fs: FileSystem = nodeFileSystem): Promise<ExportSummary> {
-  const claim = await claimDestination(dest, dbDir === null ? [] : [dbDir]);
+  const claim = await claimDestination(dest, dbDir === null ? [] : [dbDir], fs);
   const target = claim.path;
-  await removeStaleStaging(target, fs);
-  const staging = stagingPath(target, 'export');
   const summary: ExportSummary = { path: target, vaults: 0, records: 0, layers: 0, branches: 0, traces: 0, bytes: 0 };
   // Every file is fsynced and every directory made is fsynced before the staging directory is
   // renamed into place, and the destination's parent after: an export that resolved survives a
   // power cut whole (FORMAT.md "Crash analysis").
-  const dirs = new Set<string>([staging]);
+  let staging: string | null = null;
+  const dirs = new Set<string>();
   const write = async (rel: string, lines: string[]): Promise<void> => {
     const text = lines.map((l) => l + '\n').join('');
-    const file = path.join(staging, rel);
+    const file = path.join(staging!, rel);
     try {
-      for (let d = path.dirname(file); !dirs.has(d); d = path.dirname(d)) dirs.add(d);
+      for (let d = path.dirname(file); d !== staging && !dirs.has(d); d = path.dirname(d)) dirs.add(d);
       await fs.mkdir(path.dirname(file));
       await fs.writeFileSynced(file, [Buffer.from(text)]);
     } catch (cause) {
@@ -132,6 +131,8 @@ export async function exportState(state: DbState, embedder: EmbedderManifest | n
     summary.bytes += Buffer.byteLength(text);
   };
   try {
+    await removeStaleStaging(target, fs);
+    staging = await createStaging(target, 'export', fs);
     await vectorsLoaded(state);
     const vaults = cut(state);
     summary.vaults = vaults.length;
@@ -157,7 +158,8 @@ export async function exportState(state: DbState, embedder: EmbedderManifest | n
       summary.branches += v.branches.length;
       summary.traces += v.traces.length;
     }
-    // Deepest first: each directory's entries, then the entry of the directory in its parent.
+    // Deepest first: each directory's entries, then the entry of the directory in its parent
+    // (the staging directory's own entries are fsynced by commitStaging, after its marker goes).
     for (const d of [...dirs].sort((a, b) => b.length - a.length)) {
       await fs.syncDir(d).catch((cause: unknown) => {
         throw ioError('syncing', d, cause);
@@ -168,7 +170,7 @@ export async function exportState(state: DbState, embedder: EmbedderManifest | n
       throw ioError('syncing', path.dirname(target), cause);
     });
   } catch (err) {
-    await fs.removeTree(staging).catch(() => undefined);
+    if (staging !== null) await fs.removeTree(staging).catch(() => undefined);
     await releaseClaim(claim, fs);
     throw err;
   }

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { CorruptionError, NotFoundError, QuiverError, ValidationError, ioError } from '../../errors.js';
-import { claimDestination, commitStaging, releaseClaim, removeStaleStaging, stagingPath } from './destination.js';
+import { claimDestination, commitStaging, createStaging, releaseClaim, removeStaleStaging, type DestinationKind } from './destination.js';
 import { FRAME_HEADER_SIZE, FileName } from '../../format/constants.js';
 import { decodeIdentity, type Identity } from '../../format/identity.js';
 import { nodeFileSystem, readIfExists, sameBytes, type FileSystem } from '../../fs/file-system.js';
@@ -63,22 +63,44 @@ export async function backupOpen(core: DatabaseCore, dir: string, dest: string):
 export async function backupDirectory(fs: FileSystem, source: string, dest: string): Promise<BackupResult> {
   const src = path.resolve(source);
   const target = path.resolve(dest);
-  const identityBytes = await readIfExists(fs, path.join(src, FileName.identity), FileName.identity);
-  if (!identityBytes) throw new NotFoundError('database', `no database at ${src}`);
-  const identity = decodeIdentity(identityBytes);
+  const { identityBytes, identity } = await readIdentity(fs, src);
   // The destination is claimed (created exclusively, or found empty) before anything is copied.
-  const claim = await claimDestination(target, [src]);
-  await removeStaleStaging(target, fs);
+  const claim = await claimDestination(target, [src], fs);
   try {
-    return await copyInto(fs, src, target, identityBytes, identity);
+    await removeStaleStaging(target, fs);
+    const { staging, result } = await copyToStaging(fs, src, target, 'backup', identityBytes, identity);
+    try {
+      await commitStaging(staging, target, fs);
+      await fs.syncDir(path.dirname(target));
+    } catch (err) {
+      await fs.removeTree(staging).catch(() => undefined);
+      throw err instanceof QuiverError ? err : ioError('writing the backup', target, err);
+    }
+    return result;
   } catch (err) {
-    await releaseClaim(claim);
+    await releaseClaim(claim, fs);
     throw err;
   }
 }
 
+async function readIdentity(fs: FileSystem, src: string): Promise<{ identityBytes: Buffer; identity: Identity }> {
+  const identityBytes = await readIfExists(fs, path.join(src, FileName.identity), FileName.identity);
+  if (!identityBytes) throw new NotFoundError('database', `no database at ${src}`);
+  return { identityBytes, identity: decodeIdentity(identityBytes) };
+}
+
+/**
+ * Copies the database `source` into a new marked staging directory beside `target` (the caller
+ * renames it into place, or removes it): a restore uses this too, to swap the copy in itself.
+ */
+export async function copyDatabase(fs: FileSystem, source: string, target: string, kind: DestinationKind): Promise<{ staging: string; result: BackupResult }> {
+  const src = path.resolve(source);
+  const { identityBytes, identity } = await readIdentity(fs, src);
+  return copyToStaging(fs, src, path.resolve(target), kind, identityBytes, identity);
+}
+
 /** The copy loop: root, named files, log, root again; retried while checkpoints race it. */
-async function copyInto(fs: FileSystem, src: string, target: string, identityBytes: Buffer, identity: Identity): Promise<BackupResult> {
+async function copyToStaging(fs: FileSystem, src: string, target: string, kind: DestinationKind, identityBytes: Buffer, identity: Identity): Promise<{ staging: string; result: BackupResult }> {
   const rootName = identity.storage === 'snapshot' ? FileName.snapshot : FileName.manifest;
 
   for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
@@ -131,7 +153,7 @@ async function copyInto(fs: FileSystem, src: string, target: string, identityByt
         lsn = frame.lsn;
       }
     }
-    const staging = stagingPath(target, 'backup');
+    const staging = await createStaging(target, kind, fs);
     let bytes = 0;
     const write = async (rel: string, chunks: Uint8Array[]): Promise<void> => {
       await fs.writeFileSynced(path.join(staging, rel), chunks);
@@ -143,15 +165,13 @@ async function copyInto(fs: FileSystem, src: string, target: string, identityByt
       for (const [rel, data] of files) await write(rel, [data]);
       if (root) await write(rootName, [root]);
       await write(FileName.wal, kept);
+      // The staging directory's own entries are fsynced by commitStaging, once its marker is out.
       await fs.syncDir(path.join(staging, FileName.segments));
-      await fs.syncDir(staging);
-      await commitStaging(staging, target, fs);
-      await fs.syncDir(path.dirname(target));
     } catch (err) {
       await fs.removeTree(staging).catch(() => undefined);
       throw err instanceof QuiverError ? err : ioError('writing the backup', target, err);
     }
-    return { path: target, lsn, epoch, bytes, files: files.size + (root ? 3 : 2), attempts: attempt };
+    return { staging, result: { path: target, lsn, epoch, bytes, files: files.size + (root ? 3 : 2), attempts: attempt } };
   }
   throw new CorruptionError(rootName, `no consistent copy after ${ATTEMPTS} attempts: checkpoints kept racing the copy`);
 }

@@ -1,16 +1,16 @@
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { CorruptionError, LockedError, NotFoundError, QuiverError, ioError } from '../../errors.js';
-import { checkOutside, claimDestination, commitStaging, releaseClaim, removeStaleStaging, stagingPath, type Claim } from './destination.js';
+import { checkOutside, claimDestination, commitStaging, dropMarker, releaseClaim, removeStaleStaging, type Claim } from './destination.js';
 import { FileName } from '../../format/constants.js';
 import { nodeFileSystem } from '../../fs/file-system.js';
+import { listLeases } from '../../lock/reader-lease.js';
+import { WriterLock } from '../../lock/writer-lock.js';
+import { copyDatabase, type BackupResult } from './backup.js';
+import { checkDatabase } from './check.js';
 
 // Offline maintenance runs on the real filesystem, through the seam like everything else.
 const fs = nodeFileSystem;
-import { listLeases } from '../../lock/reader-lease.js';
-import { WriterLock } from '../../lock/writer-lock.js';
-import { backupDirectory, type BackupResult } from './backup.js';
-import { checkDatabase } from './check.js';
 
 export interface MaintenanceOptions {
   /** Must agree with the processes that use the database (default 10 s). */
@@ -71,7 +71,7 @@ async function restoreTarget(root: string, source: string): Promise<{ database: 
     throw ioError('inspecting', root, err);
   });
   if (stat?.kind === 'directory' && (await isDatabase(root))) return { database: true };
-  return { database: false, claim: await claimDestination(root) };
+  return { database: false, claim: await claimDestination(root, [], fs) };
 }
 
 /**
@@ -84,21 +84,22 @@ export async function restore(backup: string, dir: string, options: MaintenanceO
   const source = path.resolve(backup);
   const root = path.resolve(dir);
   const target = await restoreTarget(root, source);
-  const staging = stagingPath(root, 'restore');
+  let staging: string;
   let copied: BackupResult;
   try {
     const report = await checkDatabase(source);
     if (!report.ok) throw new CorruptionError(report.problems[0]!.file, `the backup does not verify: ${report.problems.map((p) => `${p.file}: ${p.message}`).join('; ')}`);
-    await removeStaleStaging(root);
-    copied = await backupDirectory(fs, source, staging);
+    await removeStaleStaging(root, fs);
+    ({ staging, result: copied } = await copyDatabase(fs, source, root, 'restore'));
   } catch (err) {
-    if (!target.database) await releaseClaim(target.claim);
+    if (!target.database) await releaseClaim(target.claim, fs);
     throw err;
   }
   try {
     if (target.database) {
       await withDirectoryAlone(root, options, async () => {
         const old = `${root}.old-${randomBytes(4).toString('hex')}`;
+        await dropMarker(staging, fs);
         await io('moving aside', root, () => fs.rename(root, old));
         await io('renaming into', root, () => fs.rename(staging, root)).catch(async (err: unknown) => {
           await fs.rename(old, root).catch(() => undefined);
@@ -108,12 +109,12 @@ export async function restore(backup: string, dir: string, options: MaintenanceO
         await fs.removeTree(old);
       });
     } else {
-      await commitStaging(staging, root);
+      await commitStaging(staging, root, fs);
       await fs.syncDir(path.dirname(root));
     }
   } catch (err) {
     await fs.removeTree(staging).catch(() => undefined);
-    if (!target.database) await releaseClaim(target.claim);
+    if (!target.database) await releaseClaim(target.claim, fs);
     throw err instanceof QuiverError ? err : ioError('restoring', root, err);
   }
   return { ...copied, path: root };

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { ioError, type LockHolder, type QuiverError } from '../../errors.js';
-import { nodeFileSystem, type FileSystem } from '../../fs/file-system.js';
+import { nodeFileSystem, readdirSyncIfExists as listing, type FileSystem } from '../../fs/file-system.js';
 import { FileName, SEGMENT_FILE_PATTERN } from '../../format/constants.js';
 import type { Identity } from '../../format/identity.js';
 import type { EmbedderManifest } from '../../embedder/embedder.js';
@@ -82,15 +82,6 @@ export interface DatabaseStats {
   replication: ReplicationStatus | null;
 }
 
-/** A directory's entries through the seam; [] when it does not exist, StorageError on any other failure. */
-function listing(fs: FileSystem, dir: string): string[] {
-  try {
-    return fs.readdirSync(dir);
-  } catch (cause) {
-    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw ioError('listing', dir, cause);
-  }
-}
 
 /** Bytes on disk by file kind (what `quiver stats` prints). A file that is not there counts 0. */
 export function fileStats(dir: string, fs: FileSystem = nodeFileSystem): FileStats {
