@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import type { VaultHandle } from '../engine/vault-handle.js';
+import type { VaultHandle } from '../api/vault-handle.js';
 import { ioError, ValidationError } from '../errors.js';
 import { chunkText, type DocumentInput } from '../index.js';
 import { print } from './output.js';

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
-import { open } from '../engine/open.js';
+import { open } from '../engine/open-database.js';
 import { gunzipSync } from 'node:zlib';
 import { ConfigError } from '../errors.js';
 import { shippedDataPath } from '../util/package-files.js';

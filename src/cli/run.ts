@@ -1,6 +1,6 @@
 import { CommanderError, InvalidArgumentError, type Command } from 'commander';
 import { ExitCode, reportError, reportUsage, type OutputOptions } from './output.js';
-import { open } from '../engine/open.js';
+import { open } from '../engine/open-database.js';
 import type { Database, LocalOpenOptions as OpenOptions } from '../index.js';
 
 type Action = (...args: never[]) => Promise<number | void>;

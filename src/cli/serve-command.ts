@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { open } from '../engine/open.js';
+import { open } from '../engine/open-database.js';
 import { QuiverServer } from '../server/http-server.js';
 import type { Durability } from '../index.js';
 import { integer, run } from './run.js';

@@ -4,9 +4,9 @@ import type { Embedder } from '../embedder/embedder.js';
 import { createEmbedder, driftBetween, type EmbedderOption } from '../embedder/resolve.js';
 import { FileName, FORMAT_VERSION } from '../format/constants.js';
 import { nodeFileSystem, readdirIfExists } from '../fs/file-system.js';
-import { readExportHead, type ExportHead, type ExportSummary } from './export.js';
-import { open } from './open.js';
-import type { OpenOptions } from './options.js';
+import { readExportHead, type ExportHead, type ExportSummary } from './interchange/export.js';
+import { open } from './open-database.js';
+import type { OpenOptions } from './open/options.js';
 
 export interface ImportDatabaseOptions extends Omit<OpenOptions, 'dimension' | 'metric' | 'index' | 'storage' | 'create' | 'readOnly'> {
   onProgress?: (done: number, total: number) => void;

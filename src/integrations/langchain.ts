@@ -12,7 +12,7 @@ import type { EmbeddingSource } from '../vault/document.js';
 import type { Filter } from '../vault/filter.js';
 import type { Payload } from '../vault/payload.js';
 import type { Hit } from '../vault/search.js';
-import type { Vault } from '../vault/vault.js';
+import type { Vault } from '../api/vault.js';
 import { QuiverLocalEmbeddings } from './langchain-embeddings.js';
 import { TargetVault, checkIds, contentId, dimensionOf, type StoreTarget } from './store-target.js';
 

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { Database } from '../engine/database.js';
-import { open } from '../engine/open.js';
-import type { OpenOptions } from '../engine/options.js';
+import { open } from '../engine/open-database.js';
+import type { OpenOptions } from '../engine/open/options.js';
 import { ConfigError, ValidationError } from '../errors.js';
-import type { Vault } from '../vault/vault.js';
+import type { Vault } from '../api/vault.js';
 
 /** Where a framework adapter keeps its documents: a database (given, or opened from a path) and a vault. */
 export interface StoreTarget {

@@ -4,30 +4,13 @@ import { CorruptionError, NotFoundError } from '../errors.js';
 import { FileName } from '../format/constants.js';
 import { crc32c } from '../format/crc.js';
 import type { ObjectStore } from '../object-store/store.js';
-import type { RootRecord } from '../engine/root-record.js';
+import type { RootRecord } from '../format/root-record.js';
 import { decodeManifest } from '../segments/manifest.js';
 import { randomSalt } from '../wal/frame.js';
 import { ROOT_KEY, ROOT_MAGIC, checkChunkLog, chunkKey, decodeChunk, decodeJson, frameBytes, parseChunkKey, type Root, type ShippedFile } from './layout.js';
 import { checkLocalPath, verifyBytes } from './local-files.js';
 import { appendLocalLog, readLocalLog, writeLocalLog, type LocalLog } from './local-log.js';
-
-export interface ReplicaStats {
-  url: string;
-  role: 'replica';
-  /** The root sequence this replica follows. */
-  sequence: number;
-  checkpointLsn: number;
-  /** The last LSN in the local cache (a refresh makes it visible). */
-  cachedLsn: number;
-  /** The last LSN the bucket's root says is shipped. */
-  shippedLsn: number;
-  lagLsn: number;
-  /** Seconds since this replica last held everything the root named. */
-  lagSeconds: number;
-  syncs: number;
-  errors: number;
-  lastError: string | null;
-}
+import type { ReplicaStats } from '../engine/open/attachment.js';
 
 /** An object the root names is not there (yet, or any more): re-read the root and try again. */
 class Missing extends Error {

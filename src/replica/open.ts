@@ -1,8 +1,8 @@
 import * as path from 'node:path';
 import { ConfigError } from '../errors.js';
 import type { Database } from '../engine/database.js';
-import { open as openLocal } from '../engine/open.js';
-import type { OpenOptions as LocalOpenOptions } from '../engine/options.js';
+import { open as openLocal } from '../engine/open-database.js';
+import type { OpenOptions as LocalOpenOptions } from '../engine/open/options.js';
 import { nodeFileSystem } from '../fs/file-system.js';
 import { openObjectStore, type S3Options } from '../object-store/s3-store.js';
 import { isObjectStoreUrl } from '../object-store/url.js';

@@ -3,7 +3,7 @@ import { ConfigError, CorruptionError, NotFoundError, QuiverError, ioError } fro
 import { crc32c } from '../format/crc.js';
 import { FileName } from '../format/constants.js';
 import { nodeFileSystem } from '../fs/file-system.js';
-import { claimDestination, commitStaging, createStaging, releaseClaim, removeStaleStaging } from '../engine/destination.js';
+import { claimDestination, commitStaging, createStaging, releaseClaim, removeStaleStaging } from '../engine/maintenance/destination.js';
 import { openObjectStore, type S3Options } from '../object-store/s3-store.js';
 import type { ObjectStore } from '../object-store/store.js';
 import { randomSalt } from '../wal/frame.js';

@@ -20,18 +20,5 @@ export interface ShipperOptions {
   external?: boolean;
 }
 
-export interface ReplicationStats {
-  url: string;
-  role: 'writer';
-  state: 'shipping' | 'retrying' | 'lost' | 'stopped';
-  generation: string;
-  localLsn: number;
-  shippedLsn: number;
-  lagLsn: number;
-  lagSeconds: number;
-  lastShippedAt: string | null;
-  chunksShipped: number;
-  bytesShipped: number;
-  errors: number;
-  lastError: string | null;
-}
+/** What a shipper reports: defined beside the Attachment it is reported through (db.stats().replication). */
+export type { ReplicationStats } from '../engine/open/attachment.js';

@@ -3,7 +3,7 @@ import { FORMAT_VERSION, FileName, SEGMENT_FILE_PATTERN, SectionKind } from '../
 import { decodeSectioned, encodeSectioned, requireSection } from '../format/sectioned-file.js';
 import { guarded, jsonObject } from '../format/decode-guard.js';
 import type { FileRef } from '../vault/vault-state.js';
-import { decodeRootRecord, type RootRecord } from '../engine/root-record.js';
+import { decodeRootRecord, type RootRecord } from '../format/root-record.js';
 
 /**
  * FORMAT.md "quiver.manifest": the root of segmented mode. It names, for each vault, the

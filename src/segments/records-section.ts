@@ -1,5 +1,5 @@
 import { decode, encode } from '../format/codec.js';
-import { decodeDocument, encodeDocument } from '../vault/document.js';
+import { decodeDocument, encodeDocument } from '../format/document-codec.js';
 import { StoredRecord } from '../vault/record-store.js';
 import type { VectorBlock } from './vector-block.js';
 

@@ -11,7 +11,7 @@ export function encodeSegment(vault: VaultState): Uint8Array[] {
 
 /**
  * A segment read whole; or, with `apart`, read without its VECTORS payload (`bytes` has a hole
- * there), whose vectors `apart.block` reads (recovery.ts readSegment).
+ * there), whose vectors `apart.block` reads (engine/open/load.ts readSegment).
  */
 export function decodeSegment(bytes: Uint8Array, dimension: number, file: string, apart?: { hole: Hole; block: VectorBlock }): VaultImage {
   const parsed = decodeSectioned(bytes, 'segment', file, apart?.hole);

@@ -4,7 +4,7 @@ import { guarded } from '../format/decode-guard.js';
 import { FORMAT_VERSION, FileName, SectionKind } from '../format/constants.js';
 import { decodeSectioned, encodeSectioned, type Section } from '../format/sectioned-file.js';
 import type { VaultState } from '../vault/vault-state.js';
-import { decodeRootRecord, type RootRecord } from '../engine/root-record.js';
+import { decodeRootRecord, type RootRecord } from '../format/root-record.js';
 import { decodeVaultImage, VAULT_SECTION_KINDS, vaultSections, type VaultImage } from './vault-image.js';
 
 /**

@@ -12,7 +12,7 @@ import type { Layer } from '../vault/layers.js';
 import { TextIndex } from '../text/text-index.js';
 import { PayloadIndex } from '../vault/payload-index.js';
 import type { Retention, StoredTrace } from '../vault/traces.js';
-import { decodeLayer, decodeRetention, decodeTrace, encodeLayer, encodeRetention, encodeTrace } from '../vault/history-codec.js';
+import { decodeLayer, decodeRetention, decodeTrace, encodeLayer, encodeRetention, encodeTrace } from '../format/history-codec.js';
 import { byCodeUnits } from '../util/code-units.js';
 
 /**
@@ -63,7 +63,7 @@ export function vaultSections(vault: VaultState): Section[] {
 
 /**
  * Decodes the vault sections (CRC-checked, in VAULT_SECTION_KINDS order). The vectors are the
- * section's bytes, or a block a segment reader holds apart (recovery.ts readSegment).
+ * section's bytes, or a block a segment reader holds apart (engine/open/load.ts readSegment).
  */
 export function decodeVaultImage(sections: readonly (Uint8Array | VectorBlock)[], dimension: number, file: string): VaultImage {
   return guarded(file, () => decodeVaultImageBody(sections, dimension, file));

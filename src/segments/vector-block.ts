@@ -2,6 +2,7 @@ import { CorruptionError, StorageError, ioError, type QuiverError } from '../err
 import { crc32c } from '../format/crc.js';
 import { readChecksummed } from '../fs/checksum.js';
 import type { FileSystem } from '../fs/file-system.js';
+import type { StoredVectors } from '../vault/stored-vectors.js';
 
 /** A block whose state was discarded (a failed open, a replaced reader view) and is used anyway: a bug, reported as one. */
 function released(): StorageError {
@@ -28,7 +29,7 @@ export interface VectorSource {
  * payload in the background and checks its section CRC before keeping it; `array` before that
  * reads and checks it at once, synchronously. Code that can wait awaits `load()`.
  */
-export class VectorBlock {
+export class VectorBlock implements StoredVectors {
   private data: Float32Array | null;
   private source: VectorSource | null;
   private loading: Promise<Float32Array> | null = null;

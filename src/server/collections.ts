@@ -1,6 +1,6 @@
 import type { Database } from '../engine/database.js';
 import type { Metric } from '../format/identity.js';
-import type { Vault } from '../vault/vault.js';
+import type { Vault } from '../api/vault.js';
 import { HttpError, badRequest } from './http-error.js';
 import { route, type RequestContext, type Route } from './router.js';
 

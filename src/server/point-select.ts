@@ -2,7 +2,7 @@ import type { Metric } from '../format/identity.js';
 import { compileFilter } from '../vault/filter.js';
 import { distance, scoreFromDistance } from '../vault/metric.js';
 import type { Payload } from '../vault/payload.js';
-import type { ScannedRecord, Vault } from '../vault/vault.js';
+import type { ScannedRecord, Vault } from '../api/vault.js';
 import type { PointFilter } from './qdrant-filter.js';
 import { byCodeUnits } from '../util/code-units.js';
 

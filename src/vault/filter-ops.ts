@@ -1,7 +1,7 @@
 import { ValidationError } from '../errors.js';
 import { textTerms } from '../text/text-tokens.js';
 import type { DocumentInfo } from './document.js';
-import { isScalar, lookup, type Predicate, type Scalar } from './filter.js';
+import { isScalar, lookup, type Predicate, type Scalar } from './filter-terms.js';
 import type { Payload } from './payload.js';
 
 /**

@@ -1,8 +1,10 @@
 import { ValidationError } from '../errors.js';
 import type { Payload, PayloadValue } from './payload.js';
 import { checkFilterLimits } from './filter-limits.js';
-import type { DocumentInfo } from './document.js';
 import { compileFieldOp, compileTopLevel } from './filter-ops.js';
+import { isScalar, lookup, type Predicate, type Scalar } from './filter-terms.js';
+
+export type { Predicate, Scalar };
 
 /**
  * Payload filters (README "Filters"): `{ field: value }` is equality; a field may instead hold
@@ -11,31 +13,8 @@ import { compileFieldOp, compileTopLevel } from './filter-ops.js';
  * $in when any element matches.
  */
 export type Filter = { [key: string]: unknown };
-/** `doc` is the record's document, for `$document` (filter-ops.ts); records without one pass null. */
-export type Predicate = (payload: Payload | null, doc?: DocumentInfo | null) => boolean;
-
-export type Scalar = string | number | boolean | null;
 const COMPARISONS = new Set(['$gt', '$gte', '$lt', '$lte']);
 const OPERATORS = new Set(['$in', '$nin', '$ne', '$exists', ...COMPARISONS, '$eq']);
-
-export function isScalar(v: unknown): v is Scalar {
-  return v === null || typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
-}
-
-/**
- * The value at a dotted path (already split) of a payload, or undefined. Only own properties are
- * read at every step: `constructor`, `toString` or `__proto__` name a payload's own field or
- * nothing, never something inherited from Object.prototype.
- */
-export function lookup(payload: Payload | null, path: readonly string[]): PayloadValue | undefined {
-  let cur: PayloadValue | undefined = payload ?? undefined;
-  for (const key of path) {
-    if (cur === null || cur === undefined || typeof cur !== 'object' || Array.isArray(cur) || cur instanceof Uint8Array) return undefined;
-    if (!Object.hasOwn(cur, key)) return undefined;
-    cur = (cur as Record<string, PayloadValue>)[key];
-  }
-  return cur;
-}
 
 function equals(value: PayloadValue | undefined, target: Scalar): boolean {
   if (Array.isArray(value)) return value.some((v) => v === target);

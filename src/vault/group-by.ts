@@ -1,4 +1,4 @@
-import { lookup } from './filter.js';
+import { lookup } from './filter-terms.js';
 import type { StoredRecord } from './record-store.js';
 import type { Hit } from './search.js';
 

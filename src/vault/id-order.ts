@@ -1,4 +1,9 @@
-import type { RecordStore, StoredRecord } from './record-store.js';
+/** What the order reads of a record store (record-store.ts). */
+export interface IdSource<R extends { readonly id: string }> {
+  readonly count: number;
+  get(id: string): R | undefined;
+  values(): Iterable<R>;
+}
 
 /**
  * Record ids in code-unit order, for scan(). Sorting every id for every page would cost
@@ -10,12 +15,12 @@ import type { RecordStore, StoredRecord } from './record-store.js';
  * returned: it stays valid whatever is written between pages, and a record that exists
  * throughout is returned exactly once.
  */
-export class IdOrder {
+export class IdOrder<R extends { readonly id: string }> {
   private sorted: string[] = [];
   private added: string[] = [];
   private addedSorted = true;
 
-  constructor(private readonly store: RecordStore) {
+  constructor(private readonly store: IdSource<R>) {
     this.rebuild();
   }
 
@@ -38,7 +43,7 @@ export class IdOrder {
    * Records after `after` (all when null) in id order, that `accept` takes, until `limit` of
    * them; `more` tells whether another accepted record follows.
    */
-  page(after: string | null, limit: number, accept: ((r: StoredRecord) => boolean) | null): { records: StoredRecord[]; more: boolean } {
+  page(after: string | null, limit: number, accept: ((r: R) => boolean) | null): { records: R[]; more: boolean } {
     const live = this.store.count;
     if (this.added.length > 1024 + (this.sorted.length >> 3) || this.sorted.length + this.added.length > 2 * live + 1024) this.rebuild();
     if (!this.addedSorted) {
@@ -49,7 +54,7 @@ export class IdOrder {
     const b = this.added;
     let i = after === null ? 0 : upperBound(a, after);
     let j = after === null ? 0 : upperBound(b, after);
-    const records: StoredRecord[] = [];
+    const records: R[] = [];
     let last: string | null = null;
     while (i < a.length || j < b.length) {
       let id: string;

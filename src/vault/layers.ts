@@ -1,21 +1,6 @@
-import type { Payload } from './payload.js';
+import type { Layer, ResourceValue } from '../format/history-codec.js';
 
-/** A resource value: a plain object (payload rules), or null for a deletion that shadows older layers. */
-export type ResourceValue = Payload | null;
-
-export interface Layer {
-  id: string;
-  /** Parent layer id, or null for the first layer of a chain. */
-  parent: string | null;
-  /** The branch it was committed on (informational). */
-  branch: string | null;
-  meta: Payload | null;
-  /** Commit time, ms since the epoch. */
-  at: number;
-  resources: Map<string, ResourceValue>;
-  /** Encoded size of the resources, for stats. */
-  bytes: number;
-}
+export type { Layer, ResourceValue };
 
 interface Node {
   layer: Layer;

@@ -1,4 +1,4 @@
-import { isScalar, lookup, type Scalar } from './filter.js';
+import { isScalar, lookup, type Scalar } from './filter-terms.js';
 import type { Payload, PayloadValue } from './payload.js';
 import { byCodeUnits } from '../util/code-units.js';
 

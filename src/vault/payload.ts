@@ -1,9 +1,9 @@
 import { ValidationError } from '../errors.js';
 import { decode, encode } from '../format/codec.js';
 
-/** A payload: a plain object of msgpack-encodable values (README "Vaults, records, search"). */
-export type PayloadValue = null | boolean | number | string | Uint8Array | PayloadValue[] | { [key: string]: PayloadValue };
-export type Payload = { [key: string]: PayloadValue };
+import type { Payload, PayloadValue } from '../format/payload.js';
+
+export type { Payload, PayloadValue };
 
 const MAX_DEPTH = 32;
 

@@ -1,12 +1,12 @@
 import { ValidationError } from '../errors.js';
-import { checkId } from '../engine/validate.js';
+import { checkId } from './names.js';
 import { compileFilter, type Filter } from './filter.js';
 import { accepts, countMatching } from './matching.js';
 import { clonePayload } from './payload.js';
 import { answeredByIndexes, candidates } from './payload-index.js';
 import type { StoredRecord } from './record-store.js';
 import type { VaultState } from './vault-state.js';
-import type { RecordOutput, ScannedRecord, ScanOptions, ScanPage } from './vault.js';
+import type { RecordOutput, ScannedRecord, ScanOptions, ScanPage } from './record-types.js';
 import { byCodeUnits } from '../util/code-units.js';
 
 export const MAX_SCAN_LIMIT = 10_000;

@@ -2,14 +2,14 @@ import { CorruptionError, StorageError } from '../errors.js';
 import { decode } from '../format/codec.js';
 import type { Payload } from './payload.js';
 import type { DocumentInfo } from './document.js';
-import { VectorBlock } from '../segments/vector-block.js';
+import type { StoredVectors } from './stored-vectors.js';
 import { IdOrder } from './id-order.js';
 
 /** One record as the database holds it. */
 export class StoredRecord {
   private decoded: Payload | null | undefined;
   /** The vector is `size` floats of `block` from `at`: its own array, or a slice of a segment's block. */
-  private readonly block: Float32Array | VectorBlock;
+  private readonly block: Float32Array | StoredVectors;
   private readonly at: number;
   private readonly size: number;
   /**
@@ -30,7 +30,7 @@ export class StoredRecord {
     readonly id: string,
     /** The u32 the vector index knows this record by (FORMAT.md "Labels"). */
     readonly label: number,
-    vector: Float32Array | VectorBlock,
+    vector: Float32Array | StoredVectors,
     payloadBytes: Uint8Array | null,
     /** LSN of the operation that wrote this version of the record. */
     readonly lsn: number,
@@ -39,7 +39,7 @@ export class StoredRecord {
     /** The payload already decoded, when the caller has it. */
     payload?: Payload | null,
     at = 0,
-    size = vector instanceof VectorBlock ? vector.byteLength / 4 : vector.length,
+    size = vector instanceof Float32Array ? vector.length : vector.byteLength / 4,
   ) {
     this.decoded = payload;
     this.block = vector;
@@ -51,7 +51,7 @@ export class StoredRecord {
   }
 
   /** A record whose vector is vector `index` of a segment's block; `vector` makes a view on use. */
-  static inBlock(id: string, label: number, block: Float32Array | VectorBlock, index: number, dimension: number, payloadBytes: Uint8Array | null, lsn: number, doc: DocumentInfo | null): StoredRecord {
+  static inBlock(id: string, label: number, block: Float32Array | StoredVectors, index: number, dimension: number, payloadBytes: Uint8Array | null, lsn: number, doc: DocumentInfo | null): StoredRecord {
     return new StoredRecord(id, label, block, payloadBytes, lsn, doc, undefined, index * dimension, dimension);
   }
 
@@ -59,7 +59,7 @@ export class StoredRecord {
    * inBlock() for a payload that is bytes `payloadAt` to `payloadAt + payloadLength` of
    * `segment`'s ArrayBuffer (the segment as read), given without making a view of them.
    */
-  static inSegment(id: string, label: number, block: Float32Array | VectorBlock, index: number, dimension: number, segment: Uint8Array, payloadAt: number, payloadLength: number, lsn: number, doc: DocumentInfo | null): StoredRecord {
+  static inSegment(id: string, label: number, block: Float32Array | StoredVectors, index: number, dimension: number, segment: Uint8Array, payloadAt: number, payloadLength: number, lsn: number, doc: DocumentInfo | null): StoredRecord {
     const record = new StoredRecord(id, label, block, null, lsn, doc, undefined, index * dimension, dimension);
     // A range, not a view: 100k view objects weigh about 10 MB and slow the collector at open.
     if (payloadLength > 0) record.sharePayload(segment, payloadAt, payloadLength);
@@ -73,7 +73,7 @@ export class StoredRecord {
   }
 
   get vector(): Float32Array {
-    const block = this.block instanceof VectorBlock ? this.block.array : this.block;
+    const block = this.block instanceof Float32Array ? this.block : this.block.array;
     return this.at === 0 && this.size === block.length ? block : block.subarray(this.at, this.at + this.size);
   }
 
@@ -142,9 +142,9 @@ export class RecordStore {
   nextLabel = 0;
   bytes = 0;
   /** Ids in code-unit order for scan(), built on first use and kept up to date after. */
-  private order: IdOrder | null = null;
+  private order: IdOrder<StoredRecord> | null = null;
 
-  idOrder(): IdOrder {
+  idOrder(): IdOrder<StoredRecord> {
     return (this.order ??= new IdOrder(this));
   }
 

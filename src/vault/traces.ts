@@ -1,21 +1,8 @@
 import type { Payload } from './payload.js';
+import type { Retention, StoredTrace } from '../format/history-codec.js';
 import { byCodeUnits } from '../util/code-units.js';
 
-export interface StoredTrace {
-  key: string;
-  /** Completion time, ms since the epoch: traces are ordered by (at, key). */
-  at: number;
-  /** The trace as stored: an embedded msgpack document. */
-  bytes: Uint8Array;
-  /** Record ids and layer ids the trace used. */
-  links: { records: string[]; layers: string[] };
-}
-
-export interface Retention {
-  maxCount?: number;
-  maxBytes?: number;
-  maxAgeMs?: number;
-}
+export type { Retention, StoredTrace };
 
 const order = (a: StoredTrace, b: StoredTrace): number => a.at - b.at || byCodeUnits(a.key, b.key);
 

@@ -3,17 +3,15 @@ import { FlatIndex } from './index/flat-index.js';
 import { HnswIndex } from './index/hnsw-index.js';
 import type { VectorIndex } from './index/vector-index.js';
 import { RecordStore } from './record-store.js';
-import type { VaultInfo } from './vault.js';
+import type { VaultInfo } from './record-types.js';
 import { LayerStore } from './layers.js';
 import { TraceStore } from './traces.js';
 import { TextIndex } from '../text/text-index.js';
 import { PayloadIndex } from './payload-index.js';
-import type { VectorBlock } from '../segments/vector-block.js';
+import type { StoredVectors } from './stored-vectors.js';
+import type { Quota } from '../format/quota.js';
 
-export interface Quota {
-  maxRecords?: number;
-  maxBytes?: number;
-}
+export type { Quota };
 
 /** Where a vault's last checkpoint put it (an entry of quiver.manifest). */
 export interface FileRef {
@@ -66,7 +64,7 @@ export class VaultState {
    * open (null: none). Code that reads many stored vectors awaits vectorsLoaded() first; a lone
    * read before then (get) reads the block at once.
    */
-  stored: VectorBlock | null = null;
+  stored: StoredVectors | null = null;
 
   vectorsLoaded(): Promise<unknown> {
     return this.stored?.load() ?? Promise.resolve();

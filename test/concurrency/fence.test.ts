@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { open, type Durability } from '../../src/index.js';
-import { checkDatabase } from '../../src/engine/check.js';
+import { checkDatabase } from '../../src/engine/maintenance/check.js';
 import { dbPath } from '../helpers/tmp.js';
 import { spawnChild } from '../helpers/spawn.js';
 

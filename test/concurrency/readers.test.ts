@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { WAL_HEADER_SIZE } from '../../src/format/constants.js';
 import { open, destroy, restore, LockedError, StorageError, NotFoundError } from '../../src/index.js';
-import { backupDirectory } from '../../src/engine/backup.js';
+import { backupDirectory } from '../../src/engine/maintenance/backup.js';
 import { nodeFileSystem } from '../../src/fs/file-system.js';
 import { listLeases } from '../../src/lock/reader-lease.js';
 import { dbPath, fingerprint, tmpDir, vectors } from '../helpers/tmp.js';

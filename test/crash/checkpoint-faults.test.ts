@@ -105,7 +105,7 @@ describe('stray files removed at open', () => {
     assert.equal(again.hasVault('gone'), false);
     await again.close();
     assert.deepEqual(fs.readdirSync(path.join(dir, 'segments')).sort(), named, 'the stray went, the named files stayed');
-    const { checkDatabase } = await import('../../src/engine/check.js');
+    const { checkDatabase } = await import('../../src/engine/maintenance/check.js');
     assert.equal((await checkDatabase(dir)).ok, true);
     const third = await open(dir);
     await third.checkpoint();

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { open, CorruptionError, type OpenOptions } from '../../src/index.js';
-import { checkDatabase } from '../../src/engine/check.js';
+import { checkDatabase } from '../../src/engine/maintenance/check.js';
 import { decodeSectioned, encodeSectioned } from '../../src/format/sectioned-file.js';
 import { encodeManifest, decodeManifest } from '../../src/segments/manifest.js';
 import { crc32c } from '../../src/format/crc.js';

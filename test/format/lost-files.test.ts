@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { open, CorruptionError } from '../../src/index.js';
-import { checkDatabase } from '../../src/engine/check.js';
+import { checkDatabase } from '../../src/engine/maintenance/check.js';
 import { dbPath, tmpDir } from '../helpers/tmp.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));

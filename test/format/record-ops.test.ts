@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { open, CorruptionError } from '../../src/index.js';
 import { encode } from '../../src/format/codec.js';
 import { RecordType } from '../../src/format/constants.js';
-import { decodeRecord, encodeRecord } from '../../src/wal/records.js';
+import { decodeRecord, encodeRecord } from '../../src/format/records.js';
 import { scanWal } from '../../src/wal/wal-reader.js';
 import { dbPath } from '../helpers/tmp.js';
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { open, CorruptionError, type Database } from '../../src/index.js';
-import { checkDatabase } from '../../src/engine/check.js';
+import { checkDatabase } from '../../src/engine/maintenance/check.js';
 import { findSection } from '../../src/format/sectioned-file.js';
 import { SectionKind } from '../../src/format/constants.js';
 import { nodeFileSystem, overlay } from '../../src/fs/file-system.js';

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { open, CorruptionError } from '../../src/index.js';
 import { scanWal } from '../../src/wal/wal-reader.js';
 import { WAL_HEADER_SIZE } from '../../src/format/constants.js';
-import { checkDatabase } from '../../src/engine/check.js';
+import { checkDatabase } from '../../src/engine/maintenance/check.js';
 import { dbPath, fingerprint, tmpDir } from '../helpers/tmp.js';
 
 const RECORDS = 6;

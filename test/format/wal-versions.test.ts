@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { open } from '../../src/index.js';
-import { checkDatabase } from '../../src/engine/check.js';
+import { checkDatabase } from '../../src/engine/maintenance/check.js';
 import { FRAME_HEADER_SIZE, WalVersion } from '../../src/format/constants.js';
 import { frameCrc, parseWalHeader, walHeaderV1 } from '../../src/wal/frame.js';
 import { scanWal } from '../../src/wal/wal-reader.js';

@@ -23,7 +23,7 @@ import { decodeRecords } from '../../src/segments/records-section.js';
 import { decodeEmbedderManifest } from '../../src/embedder/manifest-file.js';
 import { decodeLocalEmbed, encodeLocalEmbed } from '../../src/embedder/localembed-file.js';
 import { scanWal } from '../../src/wal/wal-reader.js';
-import { decodeRecord } from '../../src/wal/records.js';
+import { decodeRecord } from '../../src/format/records.js';
 import { fuzz, mutate, mutated, randomBytes, TRIALS, type Random } from '../helpers/fuzz.js';
 import { dbPath } from '../helpers/tmp.js';
 

@@ -2,7 +2,7 @@
  * A child that starts a backup of <db> into <dest> whose copy never finishes (the filesystem
  * stalls on the second file, the first after its staging marker), prints "copying" and waits to be SIGKILLed there.
  */
-import { backupDirectory } from '../../src/engine/backup.js';
+import { backupDirectory } from '../../src/engine/maintenance/backup.js';
 import { nodeFileSystem, overlay } from '../../src/fs/file-system.js';
 
 const [dir, dest] = process.argv.slice(2);

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { open } from '../../src/index.js';
-import type { ReplicationStats } from '../../src/replica/shipper.js';
+import type { ReplicationStats } from '../../src/engine/open/attachment.js';
 import { S3Store } from '../../src/object-store/s3-store.js';
 import { dbPath, seeded, tmpDir } from '../helpers/tmp.js';
 import { freshUrl, s3Options, skip } from './env.js';

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { open, restore, importDatabase, ConflictError, type Database } from '../../src/index.js';
-import { backupDirectory } from '../../src/engine/backup.js';
+import { backupDirectory } from '../../src/engine/maintenance/backup.js';
 import { nodeFileSystem, overlay } from '../../src/fs/file-system.js';
 import { restoreFromObjectStore } from '../../src/replica/restore.js';
 import { dbPath, fingerprint, tmpDir, vectors } from '../helpers/tmp.js';

@@ -1,0 +1,155 @@
+import { checksumFile } from '../../fs/checksum.js';
+import * as path from 'node:path';
+import { FileName, SEGMENT_FILE_PATTERN, TMP_SUFFIX, graphPath, segmentPath } from '../../format/constants.js';
+import { crc32c } from '../../format/crc.js';
+import { sectionedByteLength } from '../../format/sectioned-file.js';
+import { atomicReplace } from '../../fs/atomic-replace.js';
+import { readdirIfExists, type FileSystem } from '../../fs/file-system.js';
+import { encodeManifest, type Manifest } from '../../segments/manifest.js';
+import { encodeSegment } from '../../segments/segment-file.js';
+import { encodeSnapshot } from '../../segments/snapshot-file.js';
+import { isPersistent } from '../../vault/index/vector-index.js';
+import type { FileRef, SegmentRef, VaultState } from '../../vault/vault-state.js';
+import type { DbState } from '../../vault/db-state.js';
+
+export interface CheckpointResult {
+  epoch: number;
+  /** Every operation up to this LSN is now in the checkpoint files. */
+  lsn: number;
+  /** Vaults whose files were rewritten (unchanged vaults keep theirs). */
+  vaultsWritten: number;
+  bytesWritten: number;
+  /** Obsolete files removed. */
+  filesRemoved: number;
+  /** Traces dropped by their vault's retention before writing. */
+  tracesExpired?: number;
+}
+
+/** Writes a vault's saved graph through a tmp file and returns its reference. */
+async function writeGraph(fs: FileSystem, dir: string, vault: VaultState, rel: string): Promise<FileRef | null> {
+  const index = vault.index;
+  if (!isPersistent(index)) return null;
+  await index.drain();
+  const file = path.join(dir, rel);
+  const tmp = file + TMP_SUFFIX;
+  // hnswlib writes the file itself, by name: into a tmp path of ours, through the seam, fsynced.
+  await fs.writeNative(tmp, (p) => index.save(p), true);
+  const sum = await checksumFile(fs, tmp);
+  await fs.rename(tmp, file);
+  return { path: rel, ...sum };
+}
+
+/**
+ * Segmented checkpoint (FORMAT.md "Checkpoint protocol"):
+ * 1. write a segment and a graph for each vault changed since its last checkpoint;
+ * 2. fsync the segments directory;
+ * 3. atomically replace quiver.manifest (the commit point);
+ * 4. remove files the new manifest no longer names.
+ * The caller then truncates the log. A crash before step 3 leaves the old manifest and the full
+ * log; after it, the log's records are at or below the manifest's LSN and replay skips them.
+ */
+export async function writeSegmentedCheckpoint(fs: FileSystem, dir: string, state: DbState): Promise<CheckpointResult> {
+  const epoch = state.epoch + 1;
+  const lsn = state.lastLsn;
+  const segmentsDir = path.join(dir, FileName.segments);
+  await fs.mkdir(segmentsDir);
+  const written = new Map<number, SegmentRef>();
+  let bytesWritten = 0;
+  for (const vault of state.vaults.values()) {
+    if (!vault.dirty) continue;
+    const rel = segmentPath(vault.number, epoch);
+    const chunks = encodeSegment(vault);
+    const file = path.join(dir, rel);
+    await fs.writeFileSynced(file + TMP_SUFFIX, chunks);
+    await fs.rename(file + TMP_SUFFIX, file);
+    const bytes = sectionedByteLength(chunks);
+    const segment: FileRef = { path: rel, bytes, crc32c: chunks.reduce((crc, c) => crc32c(c, crc), 0) };
+    const graph = await writeGraph(fs, dir, vault, graphPath(vault.number, epoch));
+    bytesWritten += bytes + (graph?.bytes ?? 0);
+    written.set(vault.number, { epoch, segment, graph });
+  }
+  await fs.syncDir(segmentsDir);
+  const manifest: Manifest = {
+    epoch,
+    checkpointLsn: lsn,
+    nextVaultNumber: state.nextVaultNumber,
+    record: state.record,
+    vaults: [...state.vaults.values()]
+      .sort((a, b) => a.number - b.number)
+      .map((vault) => {
+        const ref = written.get(vault.number) ?? vault.segment!;
+        return { number: vault.number, name: vault.name, epoch: ref.epoch, segment: ref.segment, graph: ref.graph };
+      }),
+  };
+  const manifestChunks = encodeManifest(manifest);
+  await atomicReplace(fs, path.join(dir, FileName.manifest), manifestChunks);
+  bytesWritten += sectionedByteLength(manifestChunks);
+  // The manifest is committed: memory now describes the new epoch.
+  for (const [number, ref] of written) {
+    const vault = state.vaults.get(number)!;
+    vault.segment = ref;
+    vault.segmentLsn = vault.lsn;
+  }
+  state.epoch = epoch;
+  state.checkpointLsn = lsn;
+  // Cleanup after the commit point: a failure here (EMFILE listing segments/, say) must not fail
+  // a checkpoint that is durable; the files are strays the next checkpoint or open removes.
+  const filesRemoved = await removeUnreferenced(fs, dir, referencedFiles(state)).catch(() => 0);
+  return { epoch, lsn, vaultsWritten: written.size, bytesWritten, filesRemoved };
+}
+
+/**
+ * The segment and graph files the state's vaults were loaded from or last checkpointed to: what
+ * quiver.manifest names whenever the state matches it (right after loading it, or after a commit).
+ */
+export function referencedFiles(state: DbState): Set<string> {
+  const keep = new Set<string>();
+  for (const v of state.vaults.values()) {
+    if (!v.segment) continue;
+    keep.add(v.segment.segment.path);
+    if (v.segment.graph) keep.add(v.segment.graph.path);
+  }
+  return keep;
+}
+
+/** Removes segment files not in `keep` and leftover tmp files. Best effort, but a segments/ that cannot be listed is StorageError. */
+export async function removeUnreferenced(fs: FileSystem, dir: string, keep: ReadonlySet<string>): Promise<number> {
+  let removed = 0;
+  const names = await readdirIfExists(fs, path.join(dir, FileName.segments));
+  for (const name of names) {
+    const rel = `${FileName.segments}/${name}`;
+    const ours = SEGMENT_FILE_PATTERN.test(rel) || (name.endsWith(TMP_SUFFIX) && SEGMENT_FILE_PATTERN.test(rel.slice(0, -TMP_SUFFIX.length)));
+    if (!ours || keep.has(rel)) continue;
+    await fs.unlink(path.join(dir, rel)).then(() => removed++, () => undefined);
+  }
+  return removed;
+}
+
+/** Snapshot checkpoint: the whole state into quiver.snapshot through tmp + rename. */
+export async function writeSnapshotCheckpoint(fs: FileSystem, dir: string, state: DbState): Promise<CheckpointResult> {
+  const epoch = state.epoch + 1;
+  const lsn = state.lastLsn;
+  const vaults = [];
+  for (const vault of [...state.vaults.values()].sort((a, b) => a.number - b.number)) {
+    let graph: Uint8Array = new Uint8Array(0);
+    const index = vault.index;
+    if (isPersistent(index)) {
+      await index.drain();
+      const tmp = path.join(dir, `${FileName.snapshot}.graph${TMP_SUFFIX}`);
+      try {
+        // Read back at once and never renamed: no fsync needed.
+        await fs.writeNative(tmp, (p) => index.save(p), false);
+        graph = await fs.readFile(tmp);
+      } finally {
+        await fs.unlink(tmp).catch(() => undefined);
+      }
+    }
+    vaults.push({ vault, graph });
+  }
+  const chunks = encodeSnapshot({ epoch, checkpointLsn: lsn, nextVaultNumber: state.nextVaultNumber, vaults: vaults.length, record: state.record }, vaults);
+  await atomicReplace(fs, path.join(dir, FileName.snapshot), chunks);
+  state.epoch = epoch;
+  state.checkpointLsn = lsn;
+  for (const vault of state.vaults.values()) vault.segmentLsn = vault.lsn;
+  return { epoch, lsn, vaultsWritten: vaults.length, bytesWritten: sectionedByteLength(chunks), filesRemoved: 0 };
+}

@@ -1,0 +1,220 @@
+import * as path from 'node:path';
+import { CorruptionError, ioError } from '../../errors.js';
+import { FileName, SECTION_HEADER_SIZE, SectionKind } from '../../format/constants.js';
+import { crc32c } from '../../format/crc.js';
+import { readIfExists, type FileSystem } from '../../fs/file-system.js';
+import { checkSize, unreadable, verifyRef } from './file-references.js';
+import { decodeManifest } from '../../segments/manifest.js';
+import { decodeSnapshot } from '../../segments/snapshot-file.js';
+import type { VaultImage } from '../../segments/vault-image.js';
+import { decodeSegment } from '../../segments/segment-file.js';
+import { VectorBlock } from '../../segments/vector-block.js';
+import { findSection, type Hole } from '../../format/sectioned-file.js';
+import { LabelSet } from '../../vault/index/label-set.js';
+import { checkGraphHeader, GRAPH_HEADER_BYTES, HnswIndex, type HnswGraph } from '../../vault/index/hnsw-index.js';
+import { createIndex, VaultState, type FileRef, type SegmentRef } from '../../vault/vault-state.js';
+import { emptyState, releaseVectors, type DbState } from '../../vault/db-state.js';
+import type { Identity } from '../../format/identity.js';
+
+/**
+ * A vault's segment: everything but the vector section is read and decoded now, each section
+ * checked against its CRC. The vector section, most of the file, is left on disk: its block
+ * (VectorBlock) holds the open file and reads it in the background once the database is open,
+ * checking it against its section CRC before any vector is used. The manifest's CRC of the whole
+ * file is checked by `quiver check` and backups, which read all of it anyway.
+ */
+async function readSegment(fs: FileSystem, dir: string, ref: FileRef, dimension: number): Promise<VaultImage> {
+  let fd: number;
+  try {
+    fd = fs.openSync(path.join(dir, ref.path), 'read');
+  } catch (cause) {
+    throw unreadable(ref, cause);
+  }
+  let image: VaultImage | null = null;
+  try {
+    let rest: Buffer;
+    let hole: Hole | null;
+    try {
+      const size = fs.sizeSync(fd);
+      checkSize(ref, size);
+      const readAt = async (position: number, length: number): Promise<Buffer> => {
+        const bytes = Buffer.alloc(length);
+        return bytes.subarray(0, await fs.read(fd, bytes, position));
+      };
+      hole = await findSection(readAt, size, 'segment', ref.path, SectionKind.vectors);
+      const skip = hole?.length ?? 0;
+      rest = Buffer.allocUnsafeSlow(size - skip);
+      const at = hole?.at ?? size;
+      const read = (await fs.read(fd, rest.subarray(0, at), 0)) + (await fs.read(fd, rest.subarray(at), at + skip));
+      checkSize(ref, read + skip);
+    } catch (cause) {
+      throw unreadable(ref, cause);
+    }
+    let apart: { hole: Hole; block: VectorBlock } | undefined;
+    if (hole) {
+      // The section header just before the payload: its first 12 bytes seed the CRC, its last 4 hold it.
+      const header = rest.subarray(hole.at - SECTION_HEADER_SIZE, hole.at);
+      apart = { hole, block: VectorBlock.onDisk({ fs, fd, file: ref.path, offset: hole.at, length: hole.length, seed: crc32c(header.subarray(0, 12)), crc: header.readUInt32LE(12) }) };
+    }
+    image = decodeSegment(rest, dimension, ref.path, apart);
+    return image;
+  } finally {
+    // The block owns the descriptor once the image holds it; otherwise it is closed here.
+    if (!image?.vectors || image.vectors.resident) fs.closeSync(fd);
+  }
+}
+
+function vaultFromImage(identity: Identity, image: VaultImage, file: string): VaultState {
+  const vault = new VaultState(image.number, image.name, image.quota, identity.dimension, createIndex(identity.index, identity.metric, identity.dimension), image.lsn);
+  if (!vault.records.load(image.records)) throw new CorruptionError(file, 'two records share an id or a label');
+  vault.stored = image.vectors;
+  vault.records.nextLabel = Math.max(vault.records.nextLabel, image.nextLabel);
+  for (const layer of image.layers) vault.layers.add(layer);
+  vault.layers.nextLayer = Math.max(vault.layers.nextLayer, image.nextLayer);
+  vault.layers.branches.clear();
+  for (const [name, head] of image.branches) vault.layers.branches.set(name, head);
+  for (const trace of image.traces) vault.traces.put(trace);
+  vault.traces.retention = image.retention;
+  vault.text = image.text;
+  for (const index of image.payloadIndexes) vault.payloadIndexes.set(index.field, index);
+  return vault;
+}
+
+function rebuildIndex(vault: VaultState): void {
+  for (const record of vault.records.values()) vault.index.add(record.label, record.vector);
+}
+
+/** Reads a saved graph; the caller has checked its size and CRC. */
+async function readGraph(identity: Identity, file: string): Promise<HnswGraph> {
+  try {
+    return await HnswIndex.read(file, identity.metric, identity.dimension);
+  } catch (cause) {
+    throw new CorruptionError(path.basename(file), 'hnswlib could not read the graph', { cause });
+  }
+}
+
+/**
+ * A saved graph, read by hnswlib while its checksum is computed. Its header is checked first
+ * (checkGraphHeader: hnswlib allocates by it), and the graph is returned only once the whole
+ * file has matched the manifest's size and CRC; nothing can search it before.
+ */
+async function loadGraph(fs: FileSystem, dir: string, identity: Identity, ref: FileRef): Promise<HnswGraph> {
+  const file = path.join(dir, ref.path);
+  const header = Buffer.alloc(GRAPH_HEADER_BYTES);
+  let size: number;
+  try {
+    const fd = fs.openSync(file, 'read');
+    try {
+      size = fs.sizeSync(fd);
+      fs.readSync(fd, header, 0);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch (cause) {
+    throw unreadable(ref, cause);
+  }
+  checkSize(ref, size);
+  const params = identity.index.type === 'hnsw' ? identity.index : null;
+  const wrong = params ? checkGraphHeader(header, size, identity.dimension, params.M) : 'this database has no HNSW index';
+  if (wrong) throw new CorruptionError(ref.path, wrong);
+  const read = readGraph(identity, file);
+  read.catch(() => undefined); // a checksum failure below wins over whatever hnswlib made of the file
+  await verifyRef(fs, dir, ref);
+  return await read;
+}
+
+/** The labels of the vault's records: the live labels of the graph its segment came with. */
+function liveLabels(vault: VaultState): LabelSet {
+  const labels = new LabelSet();
+  for (const record of vault.records.values()) labels.add(record.label);
+  return labels;
+}
+
+function register(state: DbState, vault: VaultState, segment: SegmentRef): void {
+  vault.segment = segment;
+  vault.segmentLsn = vault.lsn;
+  state.vaults.set(vault.number, vault);
+  state.names.set(vault.name, vault.number);
+}
+
+/**
+ * Segmented mode: the manifest, then each vault's segment and saved graph. `reuse` offers
+ * vaults already in memory: one whose segment file is the one the manifest names, and which
+ * has not changed since it was loaded, is kept instead of being read again (reader refresh).
+ */
+export async function loadSegmented(fs: FileSystem, dir: string, identity: Identity, manifestBytes?: Buffer | null, reuse?: DbState): Promise<DbState> {
+  const state = emptyState(identity);
+  const bytes = manifestBytes === undefined ? await readIfExists(fs, path.join(dir, FileName.manifest), FileName.manifest) : manifestBytes;
+  if (!bytes) return state;
+  const manifest = decodeManifest(bytes);
+  state.record = manifest.record;
+  state.epoch = manifest.epoch;
+  state.checkpointLsn = state.lastLsn = manifest.checkpointLsn;
+  state.nextVaultNumber = manifest.nextVaultNumber;
+  try {
+    for (const entry of manifest.vaults) {
+      const known = reuse?.vaults.get(entry.number);
+      if (known && known.segment?.segment.path === entry.segment.path && known.lsn === known.segmentLsn && known.name === entry.name) {
+        register(state, known, known.segment);
+        continue;
+      }
+      // hnswlib reads the graph in the thread pool while its checksum is computed and the segment
+      // is read and decoded here: cold open costs about the longest of the three, not their sum.
+      const graph = entry.graph ? loadGraph(fs, dir, identity, entry.graph) : null;
+      graph?.catch(() => undefined); // awaited below; a segment failure first must not leave it unhandled
+      const image = await readSegment(fs, dir, entry.segment, identity.dimension);
+      state.unread.push(image.vectors);
+      if (image.number !== entry.number || image.name !== entry.name) throw new CorruptionError(entry.segment.path, 'holds a different vault than the manifest says');
+      const vault = vaultFromImage(identity, image, entry.segment.path);
+      if (graph) {
+        const live = liveLabels(vault);
+        vault.index = HnswIndex.over(await graph, identity.metric, live);
+      } else {
+        await image.vectors.load();
+        rebuildIndex(vault);
+      }
+      register(state, vault, { epoch: entry.epoch, segment: entry.segment, graph: entry.graph });
+    }
+  } catch (err) {
+    releaseVectors(state);
+    throw err;
+  }
+  return state;
+}
+
+/** Snapshot mode: everything from quiver.snapshot; graphs go through a private temp file. */
+export async function loadSnapshot(fs: FileSystem, dir: string, identity: Identity, snapshotBytes?: Buffer | null): Promise<DbState> {
+  const state = emptyState(identity);
+  const bytes = snapshotBytes === undefined ? await readIfExists(fs, path.join(dir, FileName.snapshot), FileName.snapshot) : snapshotBytes;
+  if (!bytes) return state;
+  const { meta, vaults } = decodeSnapshot(bytes, identity.dimension);
+  state.record = meta.record;
+  state.epoch = meta.epoch;
+  state.checkpointLsn = state.lastLsn = meta.checkpointLsn;
+  state.nextVaultNumber = meta.nextVaultNumber;
+  // hnswlib reads a graph only from a file, by name: each goes through a private directory of
+  // ours (mode 0700, outside the database, which a reader may not write to), removed after.
+  let tmpDir: string | null = null;
+  try {
+    for (const { image, graph } of vaults) {
+      const vault = vaultFromImage(identity, image, FileName.snapshot);
+      if (identity.index.type === 'hnsw' && graph.byteLength > 0) {
+        tmpDir ??= await fs.makeTempDir('quiver-graph-').catch((cause: unknown) => {
+          throw ioError('creating a temporary directory for', FileName.snapshot, cause);
+        });
+        const tmp = path.join(tmpDir, `${vault.number}.hnsw`);
+        await fs.writeFileSynced(tmp, [graph]).catch((cause: unknown) => {
+          throw ioError('writing', tmp, cause);
+        });
+        vault.index = HnswIndex.over(await readGraph(identity, tmp), identity.metric, liveLabels(vault));
+      } else {
+        rebuildIndex(vault);
+      }
+      const whole = { path: FileName.snapshot, bytes: bytes.byteLength, crc32c: 0 };
+      register(state, vault, { epoch: meta.epoch, segment: whole, graph: null });
+    }
+  } finally {
+    if (tmpDir) await fs.removeTree(tmpDir).catch(() => undefined);
+  }
+  return state;
+}

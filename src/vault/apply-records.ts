@@ -1,0 +1,45 @@
+import { encode } from '../format/codec.js';
+import { applyPatch } from './patch.js';
+import type { VaultState } from './vault-state.js';
+import type { RecordOp } from '../format/record-ops-codec.js';
+
+/**
+ * Erases each id as 'erase' does (graph, text index, payload indexes, store): the store, graph
+ * and text index id by id, then each payload index once for all the labels (removeMany).
+ */
+export function applyEraseMany(vault: VaultState, ids: readonly string[], lsn: number): void {
+  vault.version++;
+  const labels: number[] = [];
+  for (const id of ids) {
+    const old = vault.records.delete(id);
+    if (!old) continue;
+    vault.index.remove(old.label);
+    if (old.doc) vault.text.remove(id, old.doc.text);
+    labels.push(old.label);
+  }
+  for (const index of vault.payloadIndexes.values()) index.removeMany(labels);
+  vault.lsn = lsn;
+}
+
+/**
+ * Applies a patch (live and on replay alike): each id's payload is recomputed from the payload
+ * the log has rebuilt so far, so replay reproduces the live result byte for byte. Only the
+ * payload changes: same label, same vector, same document; the graph and the text index are
+ * not touched, the payload indexes are. An id that is gone is skipped (the writer resolved the
+ * ids against the state this record applies to, so that happens only in a hand-made log).
+ */
+export function applyPatchOp(vault: VaultState, op: Extract<RecordOp, { type: 'patch' }>, lsn: number): void {
+  vault.version++;
+  for (const id of op.ids) {
+    const old = vault.records.get(id);
+    if (!old) continue;
+    const payload = applyPatch(old.payload, op);
+    const record = old.withPayload(encode(payload), payload, lsn);
+    for (const index of vault.payloadIndexes.values()) {
+      index.remove(old.label);
+      index.add(old.label, payload);
+    }
+    vault.records.put(record);
+  }
+  vault.lsn = lsn;
+}

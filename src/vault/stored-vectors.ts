@@ -1,0 +1,15 @@
+/**
+ * A vault's vectors as its last checkpoint left them: in memory, or still being read from the
+ * segment in the background (segments/vector-block.ts is the one implementation). The domain
+ * only reads them; how they reach memory is the segment layer's business.
+ */
+export interface StoredVectors {
+  /** The vectors, read now (synchronously) if the background read has not finished. */
+  readonly array: Float32Array;
+  /** Bytes the block holds (or will hold). */
+  readonly byteLength: number;
+  /** Resolves once the vectors are in memory and have matched their checksum. */
+  load(): Promise<Float32Array>;
+  /** Closes the file of a block that will not be read. */
+  release(): void;
+}
