@@ -93,59 +93,49 @@ describe('power loss at every call of a re-embed (default_v1 to default_v2, with
   });
 });
 
-describe('power loss at every call of an export', () => {
-  it('leaves the destination absent, empty, or a whole export; one that resolved is whole', async () => {
-    const { dir: src, base } = await logged('segmented', 20);
-    const calls = await atEveryCall(
-      src,
-      (dir, ffs, acked, arm) =>
-        session(dir, { fs: ffs }, async (db) => {
-          arm();
-          await db.export(path.join(path.dirname(dir), 'export'));
-          acked.push('export');
-        }),
-      async (dir, acked, at) => {
-        const dest = path.join(path.dirname(dir), 'export');
-        const entries = fs.existsSync(dest) ? fs.readdirSync(dest) : [];
-        if (acked.includes('export')) assert.ok(entries.length > 0, `${at}: the export that resolved is there`);
-        if (entries.length > 0) {
-          const copy = await open(path.join(path.dirname(dir), 'reimported'), { dimension: DIM });
-          await copy.import(dest);
-          assert.deepEqual(dump(copy), base, `${at}: the export is whole`);
-          await copy.close();
-        }
-      },
-    );
-    assert.ok(calls > 10, `the export makes ${calls} calls`);
-  });
-});
+// An export and a backup: the destination is absent, empty or whole at every cut, and one that
+// resolved is whole. They differ only in the call and in how a copy is read back.
+const copies = [
+  {
+    kind: 'export',
+    make: (db: Database, dest: string) => db.export(dest),
+    readBack: async (dest: string, dir: string) => {
+      const copy = await open(path.join(path.dirname(dir), 'reimported'), { dimension: DIM });
+      await copy.import(dest);
+      return copy;
+    },
+    least: 10,
+  },
+  { kind: 'backup', make: (db: Database, dest: string) => db.backup(dest), readBack: (dest: string) => open(dest), least: 8 },
+] as const;
 
-describe('power loss at every call of a backup', () => {
-  it('leaves the destination absent, empty, or a whole database; one that resolved is whole', async () => {
-    const { dir: src, base } = await logged('segmented', 20);
-    const calls = await atEveryCall(
-      src,
-      (dir, ffs, acked, arm) =>
-        session(dir, { fs: ffs }, async (db) => {
-          arm();
-          await db.backup(path.join(path.dirname(dir), 'backup'));
-          acked.push('backup');
-        }),
-      async (dir, acked, at) => {
-        const dest = path.join(path.dirname(dir), 'backup');
-        const entries = fs.existsSync(dest) ? fs.readdirSync(dest) : [];
-        if (acked.includes('backup')) assert.ok(entries.length > 0, `${at}: the backup that resolved is there`);
-        if (entries.length > 0) {
-          const copy = await open(dest);
-          assert.deepEqual(dump(copy), base, `${at}: the backup is whole`);
-          await copy.close();
-        }
-      },
-    );
-    assert.ok(calls > 8, `the backup makes ${calls} calls`);
+for (const { kind, make, readBack, least } of copies) {
+  describe(`power loss at every call of ${kind === 'export' ? 'an' : 'a'} ${kind}`, () => {
+    it(`leaves the destination absent, empty, or a whole ${kind === 'export' ? 'export' : 'database'}; one that resolved is whole`, async () => {
+      const { dir: src, base } = await logged('segmented', 20);
+      const calls = await atEveryCall(
+        src,
+        (dir, ffs, acked, arm) =>
+          session(dir, { fs: ffs }, async (db) => {
+            arm();
+            await make(db, path.join(path.dirname(dir), kind));
+            acked.push(kind);
+          }),
+        async (dir, acked, at) => {
+          const dest = path.join(path.dirname(dir), kind);
+          const entries = fs.existsSync(dest) ? fs.readdirSync(dest) : [];
+          if (acked.includes(kind)) assert.ok(entries.length > 0, `${at}: the ${kind} that resolved is there`);
+          if (entries.length > 0) {
+            const copy = await readBack(dest, dir);
+            assert.deepEqual(dump(copy), base, `${at}: the ${kind} is whole`);
+            await copy.close();
+          }
+        },
+      );
+      assert.ok(calls > least, `the ${kind} makes ${calls} calls`);
+    });
   });
-});
-
+}
 
 describe('power loss right after an export or a backup into folders it had to create', () => {
   for (const kind of ['export', 'backup'] as const) {
