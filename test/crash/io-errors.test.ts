@@ -12,8 +12,8 @@ import { dbPath, tmpDir, vectors } from '../helpers/tmp.js';
  * An errno failure at every FileSystem call of every public path (issue #14: the seam passes
  * errno errors through, so each caller must wrap them). What the user sees is always one of
  * the package's own errors: a StorageError naming the path, its cause the errno error, or the
- * database failing with a typed error. Acknowledged data survives a reopen with the real
- * filesystem. QUIVER_SOAK=1 fails every call; otherwise a sample with every kind of call in it.
+ * database failing with a typed error. No descriptor stays open once the database is closed.
+ * Acknowledged data survives a reopen with the real filesystem. QUIVER_SOAK=1 fails every call; otherwise a sample with every kind of call in it.
  */
 
 /** Calls that write: ENOSPC is tried there as well as EIO. */
@@ -52,6 +52,21 @@ class ErrnoFs {
     }
     this.fs = overlay(nodeFileSystem, overrides as Partial<FileSystem>);
   }
+}
+
+/** What this process has open under the scratch directories (Linux), or null where there is no /proc. */
+function openDescriptors(): string[] | null {
+  if (!fs.existsSync('/proc/self/fd')) return null;
+  const out: string[] = [];
+  for (const fd of fs.readdirSync('/proc/self/fd')) {
+    try {
+      const target = fs.readlinkSync(`/proc/self/fd/${fd}`);
+      if (target.includes('quiver-ioerr-')) out.push(target);
+    } catch {
+      // the descriptor of the listing itself, gone by now
+    }
+  }
+  return out;
 }
 
 function causes(err: unknown): unknown[] {
@@ -162,8 +177,14 @@ async function exercise(s: Scenario, budget: number): Promise<void> {
       const efs = new ErrnoFs();
       efs.code = code;
       const at = `${s.name}: ${code} at call ${k} of ${counted.length} (${counted[k - 1]})`;
+      const fdsBefore = openDescriptors();
       const { dir, acked, errors } = await run(s, efs, k);
       for (const err of errors) assertTyped(err, efs.injected, at);
+      // A closed (or failed and closed) database holds no descriptor, whatever failed on the way.
+      // (A rejected open may still have a sibling read in flight: it closes its file when it settles.)
+      const left = () => openDescriptors()!.filter((f) => !fdsBefore!.includes(f));
+      for (let i = 0; fdsBefore && left().length > 0 && i < 50; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      if (fdsBefore) assert.deepEqual(left(), [], `${at}: no descriptor left open`);
       // Acknowledged data is intact after a reopen with the real filesystem.
       const again = await open(dir, { ...s.options });
       const got = dump(again);
