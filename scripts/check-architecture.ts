@@ -39,7 +39,7 @@ export const RULE: Record<string, readonly string[]> = {
   replica: ['errors.ts', 'util', 'format', 'fs', 'lock', 'wal', 'object-store', 'embedder', 'segments', 'engine/open', 'engine/maintenance', 'engine'],
   server: ['errors.ts', 'util', 'format', 'vault', 'api', 'engine'],
   integrations: ['errors.ts', 'util', 'embedder', 'vault', 'api', 'engine/open', 'engine'],
-  cli: ['errors.ts', 'util', 'format', 'fs', 'object-store', 'api', 'engine', 'replica', 'server', 'index.ts'],
+  cli: ['errors.ts', 'util', 'format', 'fs', 'object-store', 'replica', 'server', 'index.ts'],
   'index.ts': ['errors.ts', 'util', 'format', 'fs', 'lock', 'wal', 'object-store', 'embedder', 'text', 'vault', 'api', 'engine/ops', 'engine/open', 'engine/maintenance', 'engine/interchange', 'engine', 'replica'],
 };
 

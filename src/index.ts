@@ -11,7 +11,7 @@ export type { CheckpointResult } from './engine/maintenance/checkpoint.js';
 export type { DatabaseStats, VaultStats, FileStats } from './engine/maintenance/stats.js';
 export type { ReplicationStatus, ReplicationStats, ReplicaStats } from './engine/open/attachment.js';
 export type { RecoveryReport, RecoveryPolicy } from './engine/open/replay.js';
-export type { Vault, VaultInfo, RecordInput, RecordOutput, ScanOptions, ScanPage, ScannedRecord, RecordsOptions, PatchSpec, EraseWhereOptions } from './api/vault.js';
+export type { Vault, AddDocumentsOptions, VaultInfo, RecordInput, RecordOutput, ScanOptions, ScanPage, ScannedRecord, RecordsOptions, PatchSpec, EraseWhereOptions } from './api/vault.js';
 export type { SearchKnobs, HitExtras } from './vault/search-options.js';
 export type { RecordBatchOp } from './engine/ops/record-ops.js';
 export type { Hit, SearchOptions, SearchMode } from './vault/search.js';

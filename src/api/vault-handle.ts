@@ -1,13 +1,13 @@
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import { Branches, Layers, Traces } from './history-api.js';
 import { chunkText, type ChunkOptions } from '../vault/chunker.js';
-import { checkChunk, checkText, lineageOf, type ChunkInfo, type DocumentInput, type EmbeddedDocumentInput, type EmbeddingSource } from '../vault/document.js';
+import { checkChunk, checkEraseIds, checkText, lineageOf, type ChunkInfo, type DocumentInput, type EmbeddedDocumentInput, type EmbeddingSource } from '../vault/document.js';
 import { norm, toVector } from '../format/vector.js';
 import type { Payload } from '../vault/payload.js';
 import { defaultMode } from '../vault/fusion.js';
 import { embedQuery } from '../text/query-weights.js';
 import { checkSearchOptions, type Hit, type SearchOptions } from '../vault/search.js';
-import type { EraseWhereOptions, PatchSpec, RecordInput, RecordOutput, RecordsOptions, ScannedRecord, ScanOptions, ScanPage, Vault, VaultInfo } from './vault.js';
+import type { AddDocumentsOptions, EraseWhereOptions, PatchSpec, RecordInput, RecordOutput, RecordsOptions, ScannedRecord, ScanOptions, ScanPage, Vault, VaultInfo } from './vault.js';
 import type { Filter } from '../vault/filter.js';
 import { checkKnobs, searchWithKnobs } from '../vault/search-knobs.js';
 import { checkScanOptions, countRecords, getMany, recordOutput, scanRecords } from '../vault/record-reads.js';
@@ -18,7 +18,7 @@ import type { Op } from '../format/records.js';
 import type { RecordOp } from '../format/record-ops-codec.js';
 import { checkId } from '../vault/names.js';
 import { mapInSlices } from '../util/loop-turns.js';
-import { BM25_OPTIONS, CHUNK_OPTIONS, checkOptionTypes, SEARCH_OPTIONS } from '../engine/ops/option-types.js';
+import { ADD_DOCUMENTS_OPTIONS, BM25_OPTIONS, CHUNK_OPTIONS, checkOptionTypes, SEARCH_OPTIONS } from '../engine/ops/option-types.js';
 import { byCodeUnits } from '../util/code-units.js';
 
 export class VaultHandle implements Vault {
@@ -65,19 +65,29 @@ export class VaultHandle implements Vault {
   }
 
   async addDocument(doc: DocumentInput): Promise<void> {
-    await this.addDocuments([doc], false);
+    await this.writeDocuments(this.checkDocuments([doc], ''));
   }
 
-  /** Embeds the texts with the database's embedder and writes them as one all-or-nothing batch. */
-  async addDocuments(docs: readonly DocumentInput[], asBatch = true): Promise<void> {
+  /**
+   * Embeds the texts with the database's embedder and writes them, with the erasures `erase`
+   * names, as one all-or-nothing batch (`quiver add` over many files and their stale chunks).
+   */
+  async addDocuments(docs: readonly DocumentInput[], options: AddDocumentsOptions = {}): Promise<void> {
+    checkOptionTypes(options, ADD_DOCUMENTS_OPTIONS, { closed: true });
+    const checked = this.checkDocuments(docs, 'docs');
+    const erase = checkEraseIds(options.erase, checked);
+    await this.writeDocuments(checked, () => erase);
+  }
+
+  /** Validates documents before anything is embedded; `at` prefixes the field a message names ('' for one document). */
+  private checkDocuments(docs: readonly DocumentInput[], at: string): { id: string; text: string; chunk: ChunkInfo | null; payload: unknown; at: string }[] {
     if (!Array.isArray(docs)) throw new ValidationError('docs', 'must be an array');
     const max = this.host.maxPayloadBytes();
-    const checked = docs.map((d, i) => {
-      const at = asBatch ? `docs[${i}].` : '';
+    return docs.map((d, i) => {
+      const prefix = at ? `${at}[${i}].` : '';
       if (typeof d !== 'object' || d === null) throw new ValidationError(`docs[${i}]`, 'must be an object');
-      return { id: checkId(d.id, `${at}id`), text: checkText(d.text, max, `${at}text`), chunk: checkChunk(d.chunk, `${at}chunk`), payload: d.payload, at };
+      return { id: checkId(d.id, `${prefix}id`), text: checkText(d.text, max, `${prefix}text`), chunk: checkChunk(d.chunk, `${prefix}chunk`), payload: d.payload, at: prefix };
     });
-    await this.writeDocuments(checked);
   }
 
   /**
@@ -101,16 +111,6 @@ export class VaultHandle implements Vault {
       stale,
     );
     return { chunks: chunks.length, removed };
-  }
-
-  /**
-   * Upserts documents and erases `erase` in one all-or-nothing batch (`quiver add` over many
-   * files). Internal: not part of the Vault interface.
-   */
-  async replaceDocuments(docs: readonly DocumentInput[], erase: readonly string[]): Promise<void> {
-    const max = this.host.maxPayloadBytes();
-    const checked = docs.map((d, i) => ({ id: checkId(d.id, `docs[${i}].id`), text: checkText(d.text, max, `docs[${i}].text`), chunk: checkChunk(d.chunk, `docs[${i}].chunk`), payload: d.payload, at: `docs[${i}].` }));
-    await this.writeDocuments(checked, () => [...erase]);
   }
 
   /**

@@ -8,6 +8,15 @@ import type { EraseWhereOptions, PatchSpec, RecordInput, RecordOutput, RecordsOp
 
 export type { EraseWhereOptions, PatchSpec, RecordInput, RecordOutput, RecordsOptions, ScannedRecord, ScanOptions, ScanPage, VaultInfo };
 
+/** addDocuments(docs, options). */
+export interface AddDocumentsOptions {
+  /**
+   * Record ids to erase in the same all-or-nothing batch (those that exist when it is applied;
+   * absent ones are no change), e.g. the stale chunks of a re-added, shorter document.
+   */
+  erase?: readonly string[];
+}
+
 /**
  * A handle on one vault. Writes are asynchronous and resolve under the database's durability
  * mode; reads see every write that has been applied, acknowledged or not yet.
@@ -26,8 +35,11 @@ export interface Vault {
   insertMany(records: readonly RecordInput[]): Promise<void>;
   /** Embeds `text` with the database's embedder and upserts it as a document record (insert_ex). */
   addDocument(doc: DocumentInput): Promise<void>;
-  /** Several documents, embedded, then written as one all-or-nothing batch. */
-  addDocuments(docs: readonly DocumentInput[]): Promise<void>;
+  /**
+   * Several documents, embedded, then written as one all-or-nothing batch, together with the
+   * erasures `options.erase` names: a bad document or id (ValidationError) writes nothing.
+   */
+  addDocuments(docs: readonly DocumentInput[], options?: AddDocumentsOptions): Promise<void>;
   /** Chunks a long text into `<docId>#<n>` documents, erasing stale chunks of an earlier version. */
   addText(docId: string, text: string, options?: ChunkOptions & { payload?: Payload | null }): Promise<{ chunks: number; removed: number }>;
   /** Upserts documents whose vectors an outside embedder computed; `source` names it in each record's lineage. */

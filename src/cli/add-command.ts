@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import type { VaultHandle } from '../api/vault-handle.js';
 import { ioError, ValidationError } from '../errors.js';
 import { chunkText, type DocumentInput } from '../index.js';
 import { print } from './output.js';
@@ -60,14 +59,14 @@ export function addAddCommand(program: Command): void {
         }
         await withDb(dbPath, { create: false, ...(o.embedder ? { embedder: o.embedder === 'local' ? 'local' : { transformers: o.embedder } } : {}) }, async (db) => {
           const created = !db.hasVault(o.vault);
-          const vault = (created ? await db.createVault(o.vault) : db.vault(o.vault)) as VaultHandle;
+          const vault = created ? await db.createVault(o.vault) : db.vault(o.vault);
           const added = counts.map((c) => {
             const stale: string[] = [];
             for (let n = c.chunks; vault.has(`${c.id}#${n}`); n++) stale.push(`${c.id}#${n}`);
             return { ...c, removed: stale.length, stale };
           });
           try {
-            await vault.replaceDocuments(docs, added.flatMap((a) => a.stale));
+            await vault.addDocuments(docs, { erase: added.flatMap((a) => a.stale) });
           } catch (err) {
             // Nothing of the batch was written; do not leave behind the vault made for it either.
             if (created) await db.dropVault(o.vault).catch(() => undefined);

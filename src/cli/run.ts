@@ -1,7 +1,8 @@
 import { CommanderError, InvalidArgumentError, type Command } from 'commander';
 import { ExitCode, reportError, reportUsage, type OutputOptions } from './output.js';
-import { open } from '../engine/open-database.js';
-import type { Database, LocalOpenOptions as OpenOptions } from '../index.js';
+import * as path from 'node:path';
+import { open, type Database, type LocalOpenOptions as OpenOptions } from '../index.js';
+import { isObjectStoreUrl } from '../object-store/url.js';
 
 type Action = (...args: never[]) => Promise<number | void>;
 
@@ -52,11 +53,20 @@ export const time = (value: string): number => {
 };
 
 /**
+ * The directory a local-only command opens. An `s3://` argument stays the local path it has
+ * always been here (./s3:/bucket/...), with the same errors: the public open would take it for
+ * an object-store replica. Object storage is reached by replicate, backup and restore.
+ */
+export function localPath(dbPath: string): string {
+  return isObjectStoreUrl(dbPath) ? path.resolve(dbPath) : dbPath;
+}
+
+/**
  * Opens `dbPath`, runs `fn`, closes: the CLI's one way to hold a database for a command.
  * `write` true opens an existing database as the writer, false read-only; options say more.
  */
 export async function withDb<T>(dbPath: string, write: boolean | OpenOptions, fn: (db: Database) => Promise<T>): Promise<T> {
-  const db = await open(dbPath, typeof write === 'object' ? write : write ? { create: false } : { readOnly: true });
+  const db = await open(localPath(dbPath), typeof write === 'object' ? write : write ? { create: false } : { readOnly: true });
   try {
     return await fn(db);
   } finally {

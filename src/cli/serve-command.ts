@@ -1,8 +1,7 @@
 import { Option, type Command } from 'commander';
-import { open } from '../engine/open-database.js';
+import { open, type Durability } from '../index.js';
 import { QuiverServer } from '../server/http-server.js';
-import type { Durability } from '../index.js';
-import { integer, run } from './run.js';
+import { integer, localPath, run } from './run.js';
 
 interface ServeFlags {
   host: string;
@@ -33,7 +32,7 @@ export function addServeCommand(program: Command): void {
     .addOption(new Option('--durability <mode>', 'writer durability (replies wait for it)').choices(['paranoid', 'standard', 'relaxed']))
     .action(
       run(async (dbPath: string, o: ServeFlags, cmd: Command) => {
-        const db = await open(dbPath, o.readOnly ? { readOnly: true, refreshIntervalMs: Math.max(1, o.refreshMs) } : { create: false, ...(o.durability ? { durability: o.durability } : {}) });
+        const db = await open(localPath(dbPath), o.readOnly ? { readOnly: true, refreshIntervalMs: Math.max(1, o.refreshMs) } : { create: false, ...(o.durability ? { durability: o.durability } : {}) });
         const apiKey = o.apiKey ?? process.env.QUIVER_API_KEY;
         let server: QuiverServer;
         try {

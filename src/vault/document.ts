@@ -1,4 +1,5 @@
 import { ValidationError } from '../errors.js';
+import { checkId } from './names.js';
 import type { EmbedderManifest } from '../embedder/embedder.js';
 import type { ChunkInfo, DocumentInfo, Lineage } from '../format/document-codec.js';
 
@@ -33,6 +34,23 @@ export function checkChunk(chunk: unknown, field: string): ChunkInfo | null {
     (c.start as number) <= (c.end as number);
   if (!ok) throw new ValidationError(field, 'must be { docId, index, start, end } with 0 <= start <= end');
   return { docId: c.docId!, index: c.index!, start: c.start!, end: c.end! };
+}
+
+/**
+ * The ids addDocuments(docs, { erase }) erases in the same batch, checked and deduplicated. An
+ * id also among `docs` is refused: the batch would write it and erase it at once.
+ */
+export function checkEraseIds(erase: unknown, docs: readonly { id: string }[]): string[] {
+  if (erase === undefined) return [];
+  if (!Array.isArray(erase)) throw new ValidationError('options.erase', 'must be an array of record ids');
+  const written = new Set(docs.map((d) => d.id));
+  const out = new Set<string>();
+  erase.forEach((id: unknown, i) => {
+    const checked = checkId(id, `options.erase[${i}]`);
+    if (written.has(checked)) throw new ValidationError(`options.erase[${i}]`, `"${checked}" is also a document of this batch; a batch may not both write and erase an id`);
+    out.add(checked);
+  });
+  return [...out];
 }
 
 /** A document whose vector was computed outside quiverdb (a LangChain or LlamaIndex embedder). */

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { open } from '../../src/index.js';
-import { dbPath, vectors } from '../helpers/tmp.js';
+import { dbPath, tmpDir, vectors } from '../helpers/tmp.js';
 import { writeTestModel } from '../helpers/onnx-model.js';
 import { quiver } from '../helpers/cli.js';
 
@@ -63,6 +63,24 @@ describe('quiver', () => {
 
     assert.equal((await quiver('stats', path.join(dir, 'nope'))).code, 1);
     assert.equal((await quiver('frobnicate')).code, 2);
+  });
+
+  it('local-only commands take an s3:// argument as the local path it always was, not a replica', async () => {
+    const root = tmpDir();
+    const cwd = process.cwd();
+    process.chdir(root);
+    try {
+      assert.equal((await quiver('init', 's3://bkt/db', '--dim', '4')).code, 0);
+      assert.ok(fs.existsSync(path.join(root, 's3:', 'bkt', 'db', 'IDENTITY')), 'created under ./s3:/');
+      const stats = await quiver('stats', 's3://bkt/db', '--json');
+      assert.equal(stats.code, 0, stats.stderr);
+      const missing = await quiver('stats', 's3://bkt/none', '--json');
+      assert.equal(missing.code, 1);
+      assert.equal(missing.json().error.code, 'NOT_FOUND');
+      assert.match(missing.json().error.message, /no database at .*s3:\/bkt\/none$/);
+    } finally {
+      process.chdir(cwd);
+    }
   });
 
   it('recover salvages a log with corruption in the middle', async () => {

@@ -114,6 +114,9 @@ export const VAULT_OPTIONS: OptionSchema = { quota: 'any' }; // checkQuota check
 /** addText(docId, text, options). */
 export const CHUNK_OPTIONS: OptionSchema = { size: 'integer', overlap: 'integer', payload: 'any' };
 
+/** addDocuments(docs, options). */
+export const ADD_DOCUMENTS_OPTIONS: OptionSchema = { erase: 'any' }; // checkEraseIds checks the ids
+
 /** export / import / reembed: progress callbacks. */
 export const PROGRESS_OPTIONS: OptionSchema = { onProgress: 'function' };
 
