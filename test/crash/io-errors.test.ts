@@ -179,6 +179,7 @@ async function exercise(s: Scenario, budget: number): Promise<void> {
       const at = `${s.name}: ${code} at call ${k} of ${counted.length} (${counted[k - 1]})`;
       const fdsBefore = openDescriptors();
       const { dir, acked, errors } = await run(s, efs, k);
+      assert.ok(efs.injected, `${at}: the fault was injected`);
       for (const err of errors) assertTyped(err, efs.injected, at);
       // A closed (or failed and closed) database holds no descriptor, whatever failed on the way.
       // (A rejected open may still have a sibling read in flight: it closes its file when it settles.)
