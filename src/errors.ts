@@ -168,8 +168,18 @@ export class ConflictError extends QuiverError {
   }
 }
 
-/** Wraps a Node I/O failure, keeping its errno code reachable through `cause`. */
+/**
+ * Wraps a Node I/O failure, keeping its errno code reachable through `cause`. `path` names what
+ * the caller was doing it to (often the database directory); the error's `path` is the file
+ * that failed when the errno error names one, as Node's do.
+ */
 export function ioError(action: string, path: string, cause: unknown): StorageError {
   const errno = (cause as NodeJS.ErrnoException | undefined)?.code;
-  return new StorageError('IO_ERROR', `${action} ${path} failed${errno ? ` (${errno})` : ''}`, { cause, path });
+  return new StorageError('IO_ERROR', `${action} ${path} failed${errno ? ` (${errno})` : ''}`, { cause, path: errnoPath(cause) ?? path });
+}
+
+/** The file a Node errno error names (an fd-only call such as fsync names none). */
+export function errnoPath(cause: unknown): string | undefined {
+  const file = (cause as NodeJS.ErrnoException | undefined)?.path;
+  return typeof file === 'string' && file.length > 0 ? file : undefined;
 }

@@ -297,7 +297,8 @@ export class Database implements AsyncDisposable {
       try {
         await this.refreshing?.catch(() => undefined);
         await this.attachment?.close();
-        await Promise.all(this.vectorCheck.inFlight);
+        // A background read that failed does not stop the log closing (it is reported below).
+        for (const read of await Promise.allSettled(this.vectorCheck.inFlight)) if (read.status === 'rejected') error ??= read.reason;
         await this.parts.reader?.lease?.release();
         if (!failed) {
           await this.writes.checkpointing;

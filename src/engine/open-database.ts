@@ -1,6 +1,6 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ConfigError, NotFoundError, SchemaError, ioError } from '../errors.js';
+import { ConfigError, NotFoundError, QuiverError, SchemaError, ioError } from '../errors.js';
 import type { Embedder } from '../embedder/embedder.js';
 import { createEmbedder, readEmbedderManifest, resolveEmbedder, writeEmbedder } from '../embedder/resolve.js';
 import { FORMAT_VERSION, FileName, TMP_SUFFIX } from '../format/constants.js';
@@ -76,7 +76,11 @@ export async function open(dir?: string, options: OpenOptions = {}): Promise<Dat
     createdDir = true;
   }
 
-  if (resolved.readOnly) return openReadOnly(fs, root, entries, options, resolved);
+  if (resolved.readOnly) {
+    return openReadOnly(fs, root, entries, options, resolved).catch((err: unknown) => {
+      throw openFailure(root, err);
+    });
+  }
   // A folder that is not a database is refused before the lock: a refused open leaves nothing in it.
   if (!entries.includes(FileName.identity)) refuseForeign(root, entries);
   let database: Database | null = null;
@@ -119,8 +123,16 @@ export async function open(dir?: string, options: OpenOptions = {}): Promise<Dat
     if (created && !entries.includes(FileName.lock)) await fs.unlink(path.join(root, FileName.lock)).catch(() => undefined);
     await lock.unlock().catch(() => undefined);
     if (created && createdDir) await fs.unlinkDir(root).catch(() => undefined);
-    throw err;
+    throw openFailure(root, err);
   }
+}
+
+/**
+ * What a failed open raises: the seam passes errno errors through (the open's own steps branch
+ * on ENOENT and ELOOP), so one that got this far becomes StorageError IO_ERROR here, naming the file.
+ */
+function openFailure(root: string, err: unknown): unknown {
+  return err instanceof QuiverError ? err : ioError('opening', root, err);
 }
 
 /**

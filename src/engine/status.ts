@@ -1,4 +1,4 @@
-import { CorruptionError, LockedError, StorageError, type QuiverError } from '../errors.js';
+import { CorruptionError, LockedError, StorageError, errnoPath, type QuiverError } from '../errors.js';
 import type { DbState } from '../vault/db-state.js';
 import type { DatabaseParts } from './open/parts.js';
 import { failedByCorruption } from './open/vector-check.js';
@@ -42,7 +42,8 @@ export class StatusGuard {
       this.parts.wal?.abandon();
     }
     if (cause instanceof LockedError) return cause;
-    return new StorageError('DATABASE_FAILED', `the database failed and must be reopened: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+    // The file whose I/O failed, when the cause is an errno error naming one.
+    return new StorageError('DATABASE_FAILED', `the database failed and must be reopened: ${(cause as Error)?.message ?? String(cause)}`, { cause, path: errnoPath(cause) });
   }
 
   /**
@@ -63,7 +64,7 @@ export class StatusGuard {
     if (this.value === 'closing' && this.slotsRunning() > 0 && this.failure === null) return;
     if (this.value === 'failed') {
       if (this.failure instanceof CorruptionError) throw failedByCorruption(this.failure);
-      throw new StorageError('DATABASE_FAILED', 'the database failed after an I/O error; close and reopen it', { cause: this.failure });
+      throw new StorageError('DATABASE_FAILED', 'the database failed after an I/O error; close and reopen it', { cause: this.failure, path: errnoPath(this.failure) });
     }
     throw new StorageError('DATABASE_CLOSED', `the database is ${this.value}`);
   }

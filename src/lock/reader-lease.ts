@@ -102,8 +102,11 @@ export class ReaderLease {
       fd = this.fs.openSync(tmp, 'create');
       await this.fs.truncate(fd, 0);
       this.fs.writeSync(fd, Buffer.from(JSON.stringify(this.info) + '\n'), 0);
-      this.fs.closeSync(fd);
+      // Forgotten before the close: a failed close(2) has still released the descriptor, and
+      // closing its number again could close a file some other code has opened since.
+      const written = fd;
       fd = null;
+      this.fs.closeSync(written);
       // Released while this write ran: the lease must not come back after release removed it.
       if (this.released) await this.fs.unlink(tmp);
       else await this.fs.rename(tmp, this.file);

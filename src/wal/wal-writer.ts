@@ -104,12 +104,13 @@ export class WalWriter {
     this.buffered = [];
     this.bufferedBytes = 0;
     const generation = await writeLogGeneration(this.fs, this.path, this.generation.logId, [], Buffer.alloc(0));
-    const fd = this.fs.openSync(this.path, 'readwrite');
-    this.fs.closeSync(this.fd);
-    this.fd = fd;
+    const old = this.fd;
+    this.fd = this.fs.openSync(this.path, 'readwrite');
     this.generation = generation;
     this.size = generation.size;
     this.unsynced = false;
+    // Last: a failed close(2) has still released the old descriptor, and the writer is on the new one.
+    this.fs.closeSync(old);
   }
 
   async close(): Promise<void> {
