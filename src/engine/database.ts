@@ -1,4 +1,4 @@
-import { ConfigError, LockedError, StorageError, ValidationError, ioError, type QuiverError } from '../errors.js';
+import { ConfigError, LockedError, QuiverError, StorageError, ValidationError, ioError } from '../errors.js';
 import type { Embedder } from '../embedder/embedder.js';
 import type { EmbedderOption } from '../embedder/resolve.js';
 import type { Identity } from '../format/identity.js';
@@ -313,7 +313,7 @@ export class Database implements AsyncDisposable {
         await this.parts.lock?.unlock().catch((err: unknown) => (error ??= err));
         this.guard.value = 'closed';
       }
-      if (error) throw error instanceof StorageError ? error : ioError('closing', this.parts.dir ?? ':memory:', error);
+      if (error) throw error instanceof QuiverError ? error : ioError('closing', this.parts.dir ?? ':memory:', error);
     })();
     return this.closing;
   }

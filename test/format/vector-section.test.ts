@@ -219,4 +219,17 @@ describe("a segment's vector section, read after open", () => {
     }
     await assert.rejects(open(clean.dir, { verify: 'sometimes' as never }), /verify/);
   });
+
+  it("close() while the check of damaged vectors is still reading reports the CorruptionError itself, not an I/O error", async () => {
+    const { dir, segment, named } = await damaged();
+    for (const readOnly of [false, true]) {
+      const { fs: slow, release } = await gatedReads(segment);
+      const db = await open(dir, { fs: slow, verify: 'lazy', readOnly });
+      const closing = db.close();
+      release();
+      await assert.rejects(closing, named, `${readOnly ? 'a reader' : 'the writer'}: close() raises CorruptionError naming the segment`);
+      assert.equal(db.status, 'closed');
+      assert.equal(openDescriptors(segment), 0, 'no descriptor left on the segment');
+    }
+  });
 });

@@ -1,4 +1,4 @@
-import { ConflictError, CorruptionError, StorageError, ioError } from '../../errors.js';
+import { ConflictError, CorruptionError, QuiverError, ioError } from '../../errors.js';
 import type { EmbedderManifest } from '../../embedder/embedder.js';
 import type { Op } from '../../format/records.js';
 import { applyOp } from '../../vault/apply.js';
@@ -33,7 +33,7 @@ export async function importInto(core: DatabaseCore, source: string, onProgress?
     } catch (err) {
       // Before the root's rename nothing of the import is visible; after it, memory lags disk.
       if (staged.epoch !== epochBefore) throw core.fail(err);
-      throw err instanceof StorageError ? err : ioError('importing into', dir, err);
+      throw err instanceof QuiverError ? err : ioError('importing into', dir, err);
     }
     core.parts.state = staged;
     await truncateLog(core.parts).catch((err: unknown) => {

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { ConfigError, StorageError, ioError } from '../../errors.js';
+import { ConfigError, QuiverError, ioError } from '../../errors.js';
 import { FileName, TMP_SUFFIX } from '../../format/constants.js';
 import { encodeIdentity, type Identity } from '../../format/identity.js';
 import { atomicReplace } from '../../fs/atomic-replace.js';
@@ -125,7 +125,7 @@ export async function reembed(core: DatabaseCore, option: EmbedderOption, onProg
     } catch (err) {
       // Committed (the intent exists) but not finished: only a reopen can finish it.
       if (await fs.exists(path.join(dir, INTENT)).catch(() => true)) throw core.fail(err);
-      throw err instanceof StorageError ? err : ioError('re-embedding', dir, err);
+      throw err instanceof QuiverError ? err : ioError('re-embedding', dir, err);
     }
     await removeUnreferenced(fs, dir, referencedFiles(state)).catch(() => undefined);
   }

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { LockedError, StorageError, ioError } from '../../errors.js';
+import { LockedError, QuiverError, ioError } from '../../errors.js';
 import { FileName } from '../../format/constants.js';
 import type { Op } from '../../format/records.js';
 import { removeStaleLeases } from '../../lock/reader-lease.js';
@@ -56,7 +56,7 @@ export async function checkpointNow(core: DatabaseCore, collectLayers = false): 
     // stays usable. After it, memory and disk may disagree about the log: stop. A writer
     // fenced off (its lock taken over) stops either way.
     if (state.epoch !== epochBefore || err instanceof LockedError) throw core.fail(err);
-    throw err instanceof StorageError ? err : ioError('checkpoint of', dir, err);
+    throw err instanceof QuiverError ? err : ioError('checkpoint of', dir, err);
   }
 }
 
