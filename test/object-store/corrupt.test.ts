@@ -2,27 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CorruptionError, open } from '../../src/index.js';
 import { S3Store } from '../../src/object-store/s3-store.js';
-import { ROOT_KEY, ROOT_MAGIC, decodeJson, type Root } from '../../src/replica/layout.js';
 import { restoreFromObjectStore } from '../../src/replica/restore.js';
 import { dbPath, seeded, tmpDir } from '../helpers/tmp.js';
 import { freshUrl, s3Options, skip } from './env.js';
-import { DIM, shipped, vec } from './util.js';
-
-/** A shipped database with a checkpoint (segment + graph) and log chunks after it. */
-async function shippedDatabase(name: string): Promise<{ url: string; store: S3Store; root: Root }> {
-  const url = await freshUrl(name);
-  const r = seeded(5);
-  const db = await open(dbPath(), { dimension: DIM, replicate: { url, ...s3Options(), intervalMs: 50 } });
-  const docs = await db.createVault('docs');
-  for (let i = 0; i < 40; i++) await docs.insert(`a${i}`, vec(r));
-  await db.checkpoint();
-  for (let i = 0; i < 10; i++) await docs.insert(`b${i}`, vec(r));
-  await shipped(db);
-  await db.close();
-  const store = await S3Store.open(url, s3Options());
-  const root = decodeJson<Root>(ROOT_MAGIC, (await store.get(ROOT_KEY))!.body, ROOT_KEY);
-  return { url, store, root };
-}
+import { DIM, readRoot, shipped, shippedDatabase, vec } from './util.js';
 
 async function flip(store: S3Store, key: string, at: number): Promise<void> {
   const obj = (await store.get(key))!;
@@ -72,7 +55,7 @@ describe('damaged or missing objects are CorruptionError naming the object, neve
     const replica = await open(url, { readOnly: true, cacheDir: tmpDir(), s3: s3Options() });
     const before = replica.stats().lastLsn;
     const store = await S3Store.open(url, s3Options());
-    const generation = decodeJson<Root>(ROOT_MAGIC, (await store.get(ROOT_KEY))!.body, ROOT_KEY).wal.generation;
+    const generation = (await readRoot(store))!.wal.generation;
     await docs.insert('b', vec(r));
     await shipped(db);
     const key = (await store.list(`wal/${generation}/`)).at(-1)!.key;

@@ -13,7 +13,7 @@ import { CorruptionError, LocalEmbedder, open, type Database } from '../../src/i
 import { crc32c } from '../../src/format/crc.js';
 import { nodeFileSystem } from '../../src/fs/file-system.js';
 import { S3Store } from '../../src/object-store/s3-store.js';
-import { ROOT_KEY, ROOT_MAGIC, decodeChunk, decodeJson, encodeChunk, frameBytes, type Root } from '../../src/replica/layout.js';
+import { decodeChunk, encodeChunk, frameBytes } from '../../src/replica/layout.js';
 import { shipperOptions } from '../../src/replica/open.js';
 import { restoreFromObjectStore } from '../../src/replica/restore.js';
 import { Shipper } from '../../src/replica/shipper.js';
@@ -22,7 +22,7 @@ import { parseWalHeader } from '../../src/wal/frame.js';
 import { dump } from '../helpers/state.js';
 import { dbPath, seeded, tmpDir } from '../helpers/tmp.js';
 import { freshUrl, s3Options, skip } from './env.js';
-import { DIM, exportBytes, quiver, shipped, until, vec } from './util.js';
+import { exportBytes, quiver, readRoot, shipped, shippedDatabase, until } from './util.js';
 
 /** The directory passes `quiver check`, and its wal.log carries the log id its manifest records. */
 function assertRecordedLog(dir: string, what: string): number {
@@ -60,7 +60,7 @@ describe('object storage across log generations', { skip }, () => {
       await shipper.shipOnce();
 
       // The round after the reopen cut one chunk per generation: the frames validate only under their own salt.
-      const root = decodeJson<Root>(ROOT_MAGIC, (await store.get(ROOT_KEY))!.body, ROOT_KEY);
+      const root = (await readRoot(store))!;
       const logId = decodeManifest(fs.readFileSync(path.join(dir, 'quiver.manifest'))).record!.logId;
       const chunks = await Promise.all((await store.list(`wal/${root.wal.generation}/`)).map(async (o) => decodeChunk((await store.get(o.key))!.body, o.key)));
       assert.deepEqual(chunks.map((c) => [c.firstLsn, c.lastLsn]), [[1, 6], [7, 11], [12, 16]]);
@@ -110,7 +110,7 @@ describe('object storage across log generations', { skip }, () => {
     await db.checkpoint();
     await shipped(db);
     const store = await S3Store.open(url, s3Options());
-    const named = async (bytes: Buffer): Promise<boolean> => decodeJson<Root>(ROOT_MAGIC, (await store.get(ROOT_KEY))!.body, ROOT_KEY).checkpoint?.crc32c === crc32c(bytes);
+    const named = async (bytes: Buffer): Promise<boolean> => (await readRoot(store))!.checkpoint?.crc32c === crc32c(bytes);
     const first = fs.readFileSync(path.join(dir, 'quiver.manifest'));
     await until('the checkpoint is shipped', () => named(first));
     const cache = tmpDir();
@@ -134,17 +134,7 @@ describe('object storage across log generations', { skip }, () => {
   });
 
   it("a chunk of another log (every CRC valid, another log id) is CorruptionError naming it, for a replica and a restore", async () => {
-    const url = await freshUrl('foreign');
-    const r = seeded(21);
-    const db = await open(dbPath(), { dimension: DIM, replicate: { url, ...s3Options(), intervalMs: 50 } });
-    const docs = await db.createVault('docs');
-    for (let i = 0; i < 20; i++) await docs.insert(`a${i}`, vec(r));
-    await db.checkpoint();
-    for (let i = 0; i < 10; i++) await docs.insert(`b${i}`, vec(r));
-    await shipped(db);
-    await db.close();
-    const store = await S3Store.open(url, s3Options());
-    const root = decodeJson<Root>(ROOT_MAGIC, (await store.get(ROOT_KEY))!.body, ROOT_KEY);
+    const { url, store, root } = await shippedDatabase('foreign');
     const key = (await store.list(`wal/${root.wal.generation}/`)).at(-1)!.key;
     const chunk = decodeChunk((await store.get(key))!.body, key);
     await store.put(key, encodeChunk(chunk.frames.map((f) => frameBytes(chunk.body, f)), chunk.firstLsn, chunk.lastLsn, chunk.time, { logId: (chunk.logId! + 1) >>> 0 || 1, salt: chunk.salt }));

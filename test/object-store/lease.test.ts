@@ -3,16 +3,17 @@ import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { LockedError, open } from '../../src/index.js';
 import { S3Store } from '../../src/object-store/s3-store.js';
-import { ROOT_KEY, ROOT_MAGIC, decodeJson, type Root } from '../../src/replica/layout.js';
+import type { Root } from '../../src/replica/layout.js';
 import { restoreFromObjectStore } from '../../src/replica/restore.js';
 import { tmpDir } from '../helpers/tmp.js';
 import { freshUrl, s3Options, skip } from './env.js';
-import { child, exportBytes, shipped } from './util.js';
+import { child, exportBytes, readRoot, shipped } from './util.js';
 
-async function readRoot(url: string): Promise<Root> {
+/** The root the bucket at `url` holds now. */
+async function rootAt(url: string): Promise<Root> {
   const store = await S3Store.open(url, s3Options());
   try {
-    return decodeJson<Root>(ROOT_MAGIC, (await store.get(ROOT_KEY))!.body, ROOT_KEY);
+    return (await readRoot(store))!;
   } finally {
     store.close();
   }
@@ -43,7 +44,7 @@ describe('one writer across hosts: the lease and the conditional root', { skip }
 
     await docs.insert('after', [8, 7, 6, 5, 4, 3, 2, 1]);
     const lsn = await shipped(writer);
-    const root = await readRoot(url);
+    const root = await rootAt(url);
     assert.equal(root.shippedLsn, lsn);
     assert.equal(root.writer.pid, process.pid);
     const replica = await open(url, { readOnly: true, cacheDir: tmpDir(), s3: s3Options() });

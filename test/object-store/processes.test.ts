@@ -7,9 +7,8 @@ import { seededRandom } from '../../src/util/random.js';
 import { checkView } from './child.js';
 import { freshUrl, s3Options, skip } from './env.js';
 import { tmpDir } from '../helpers/tmp.js';
-import { child } from './util.js';
+import { child, readRoot } from './util.js';
 import { S3Store } from '../../src/object-store/s3-store.js';
-import { ROOT_KEY, ROOT_MAGIC, decodeJson, type Root } from '../../src/replica/layout.js';
 
 const lastShipped = (lines: string[]): number => Math.max(-1, ...lines.filter((l) => l.startsWith('shipped ')).map((l) => Number(l.split(' ')[1])));
 /** n of the last batch acknowledged at or below `lsn`. */
@@ -35,7 +34,7 @@ describe('writer and replica processes against the bucket', { skip }, () => {
     }
     // The writer checkpointed (autoCheckpointBytes 64 KiB) and deleted what no root needs any more.
     const store = await S3Store.open(url, s3Options());
-    const root = decodeJson<Root>(ROOT_MAGIC, (await store.get(ROOT_KEY))!.body, ROOT_KEY);
+    const root = (await readRoot(store))!;
     const kept = (await store.list('checkpoints/')).length;
     store.close();
     assert.ok(root.checkpoint!.epoch >= 3, `checkpoints ran (epoch ${root.checkpoint!.epoch})`);

@@ -1,20 +1,16 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { open } from '../../src/index.js';
 import { S3Store } from '../../src/object-store/s3-store.js';
-import { ROOT_KEY, ROOT_MAGIC, decodeChunk, decodeJson, parseChunkKey, type Root } from '../../src/replica/layout.js';
+import { decodeChunk, parseChunkKey } from '../../src/replica/layout.js';
 import { restoreFromObjectStore } from '../../src/replica/restore.js';
 import { seededRandom } from '../../src/util/random.js';
 import { tmpDir } from '../helpers/tmp.js';
 import { checkView } from './child.js';
-import { endpoint, freshUrl, s3Options, skip } from './env.js';
-import { child, exportBytes, until } from './util.js';
-
-const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+import { freshUrl, s3Options, skip } from './env.js';
+import { child, exportBytes, readRoot, replicate, until } from './util.js';
 
 /** n of the last batch acknowledged at or below `lsn` (each batch is one LSN). */
 const ackedAt = (lines: string[], lsn: number): number =>
@@ -27,18 +23,11 @@ describe('quiver replicate beside a writer that checkpoints several times per ro
     const init = await open(dir, { dimension: 8 });
     await init.createVault('docs');
     await init.close();
-    const env = { ...process.env, AWS_ACCESS_KEY_ID: process.env.S3_ACCESS_KEY, AWS_SECRET_ACCESS_KEY: process.env.S3_SECRET_KEY, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
     // A round every 300 ms, a checkpoint every 8 KiB of log (a few dozen batches): most rounds
     // find that wal.log was replaced more than once since the last one.
-    const proc = spawn(process.execPath, ['--no-warnings', '--import', 'tsx', MAIN, 'replicate', dir, url, '--endpoint', endpoint!, '--interval-ms', '300', '--status-ms', '0'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    proc.stderr.on('data', (d: Buffer) => (stderr += d));
-    const exited = new Promise<number | null>((resolve) => proc.on('exit', resolve));
+    const proc = replicate(dir, url, 300);
     const store = await S3Store.open(url, s3Options());
-    const root = async (): Promise<Root | null> => {
-      const obj = await store.get(ROOT_KEY);
-      return obj ? decodeJson<Root>(ROOT_MAGIC, obj.body, ROOT_KEY) : null;
-    };
+    const root = () => readRoot(store);
     try {
       await until('the first round', async () => ((await root())?.files.length ?? 0) > 0);
       const writer = child('plain', dir, String(8 * 1024), '5000');
@@ -46,7 +35,7 @@ describe('quiver replicate beside a writer that checkpoints several times per ro
       const replica = child('replica', url, path.join(tmpDir(), 'cache'), '6000');
       const closed = Number((await writer.waitFor((l) => l.startsWith('closed '), 60_000)).split(' ')[1]);
       await until('quiver replicate to ship everything', async () => (await root())?.shippedLsn === closed).catch(async (err: Error) => {
-        throw new Error(`${err.message}: root ${JSON.stringify(await root())}, writer at ${closed}, stderr ${stderr}`);
+        throw new Error(`${err.message}: root ${JSON.stringify(await root())}, writer at ${closed}, stderr ${proc.stderr()}`);
       });
       const summary = JSON.parse((await replica.waitFor((l) => l.startsWith('done '))).slice(5)) as { backwards: number; torn: number; errors: number; refreshes: number };
       assert.equal(summary.torn, 0, JSON.stringify(summary));
@@ -97,6 +86,6 @@ describe('quiver replicate beside a writer that checkpoints several times per ro
       proc.kill('SIGTERM');
       store.close();
     }
-    assert.equal(await exited, 0, stderr);
+    assert.equal(await proc.exited, 0, proc.stderr());
   });
 });

@@ -5,9 +5,8 @@ import { NotFoundError, open } from '../../src/index.js';
 import { restoreFromObjectStore } from '../../src/replica/restore.js';
 import { dbPath, seeded, tmpDir } from '../helpers/tmp.js';
 import { endpoint, freshUrl, s3Options, skip } from './env.js';
-import { DIM, exportBytes, quiver, shipped, until, vec } from './util.js';
+import { DIM, exportBytes, quiver, readRoot, shipped, until, vec } from './util.js';
 import { S3Store } from '../../src/object-store/s3-store.js';
-import { ROOT_KEY, ROOT_MAGIC, decodeJson, type Root } from '../../src/replica/layout.js';
 
 describe('point-in-time restore and backup from the bucket', { skip }, () => {
   it('restores at several LSNs, across checkpoints, to exactly the writer state at each (export compared byte for byte)', async () => {
@@ -56,7 +55,7 @@ describe('point-in-time restore and backup from the bucket', { skip }, () => {
     // One round at open, the next a minute later: everything below happens between the two.
     const writer = await open(dbPath(), { dimension: DIM, replicate: { url, ...s3Options(), intervalMs: 60_000 } });
     const store = await S3Store.open(url, s3Options());
-    await until('the first round', async () => ((await store.get(ROOT_KEY)) ? decodeJson<Root>(ROOT_MAGIC, (await store.get(ROOT_KEY))!.body, ROOT_KEY).files.length > 0 : false));
+    await until('the first round', async () => ((await readRoot(store))?.files.length ?? 0) > 0);
     store.close();
     const docs = await writer.createVault('docs');
     for (let i = 0; i < 10; i++) await docs.insert(`a${i}`, vec(r));

@@ -2,8 +2,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { Database } from '../../src/index.js';
-import { tmpDir } from '../helpers/tmp.js';
+import { open, type Database } from '../../src/index.js';
+import { S3Store } from '../../src/object-store/s3-store.js';
+import { ROOT_KEY, ROOT_MAGIC, decodeJson, type Root } from '../../src/replica/layout.js';
+import { dbPath, seeded, tmpDir } from '../helpers/tmp.js';
+import { endpoint, freshUrl, s3Options } from './env.js';
 
 export const DIM = 8;
 export const vec = (r: () => number): number[] => Array.from({ length: DIM }, r);
@@ -44,9 +47,42 @@ export async function shipped(db: Database): Promise<number> {
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
+/** The environment a `quiver` child needs to reach the store. */
+const quiverEnv = (): NodeJS.ProcessEnv => ({ ...process.env, AWS_ACCESS_KEY_ID: process.env.S3_ACCESS_KEY, AWS_SECRET_ACCESS_KEY: process.env.S3_SECRET_KEY, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' });
+
 export function quiver(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['--no-warnings', '--import', 'tsx', MAIN, ...args], { encoding: 'utf8', env: { ...process.env, AWS_ACCESS_KEY_ID: process.env.S3_ACCESS_KEY, AWS_SECRET_ACCESS_KEY: process.env.S3_SECRET_KEY } });
+  const r = spawnSync(process.execPath, ['--no-warnings', '--import', 'tsx', MAIN, ...args], { encoding: 'utf8', env: quiverEnv() });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** `quiver replicate dir url` in its own process, a round every `intervalMs`; `stderr()` is what it printed so far. */
+export function replicate(dir: string, url: string, intervalMs: number): { kill(signal: NodeJS.Signals): void; exited: Promise<number | null>; stderr(): string } {
+  const proc = spawn(process.execPath, ['--no-warnings', '--import', 'tsx', MAIN, 'replicate', dir, url, '--endpoint', endpoint!, '--interval-ms', String(intervalMs), '--status-ms', '0'], { env: quiverEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  proc.stderr.on('data', (d: Buffer) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => proc.on('exit', resolve));
+  return { kill: (signal) => proc.kill(signal), exited, stderr: () => stderr };
+}
+
+/** The root the bucket holds now, or null before the first one. */
+export async function readRoot(store: S3Store): Promise<Root | null> {
+  const obj = await store.get(ROOT_KEY);
+  return obj ? decodeJson<Root>(ROOT_MAGIC, obj.body, ROOT_KEY) : null;
+}
+
+/** A shipped database with a checkpoint (segment + graph) and log chunks after it. */
+export async function shippedDatabase(name: string): Promise<{ url: string; store: S3Store; root: Root }> {
+  const url = await freshUrl(name);
+  const r = seeded(5);
+  const db = await open(dbPath(), { dimension: DIM, replicate: { url, ...s3Options(), intervalMs: 50 } });
+  const docs = await db.createVault('docs');
+  for (let i = 0; i < 40; i++) await docs.insert(`a${i}`, vec(r));
+  await db.checkpoint();
+  for (let i = 0; i < 10; i++) await docs.insert(`b${i}`, vec(r));
+  await shipped(db);
+  await db.close();
+  const store = await S3Store.open(url, s3Options());
+  return { url, store, root: (await readRoot(store))! };
 }
 
 const CHILD = fileURLToPath(new URL('./child.ts', import.meta.url));
