@@ -8,7 +8,7 @@ import { decodeIdentity, encodeIdentity, newIdentity, type Identity } from '../f
 import { planMigrations } from '../format/migrations.js';
 import { decodeSectionedHeader } from '../format/sectioned-file.js';
 import { atomicReplace } from '../fs/atomic-replace.js';
-import { nodeFileSystem, readIfExists, type FileSystem } from '../fs/file-system.js';
+import { isMissing, nodeFileSystem, readIfExists, type FileSystem } from '../fs/file-system.js';
 import { WriterLock } from '../lock/writer-lock.js';
 import { ReaderLease, removeStaleLeases } from '../lock/reader-lease.js';
 import { loadView } from './open/reader.js';
@@ -63,7 +63,7 @@ export async function open(dir?: string, options: OpenOptions = {}): Promise<Dat
   try {
     entries = await fs.readdir(root);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError('reading', root, err);
+    if (!isMissing(err)) throw ioError('reading', root, err);
     if (!resolved.create) throw new NotFoundError('database', `no database at ${root}`);
     // The new directory's own entry is durable only once its parent is fsynced.
     await fs

@@ -66,7 +66,8 @@ function fileStat(stat: fs.Stats): FileStat {
   return { kind, size: stat.size, mtimeMs: stat.mtimeMs };
 }
 
-function isMissing(err: unknown): boolean {
+/** The errno error says the path does not exist (ENOENT). */
+export function isMissing(err: unknown): boolean {
   return (err as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
 }
 
@@ -104,7 +105,7 @@ export async function readIfExists(fs: FileSystem, path: string, name: string): 
   try {
     return await fs.readFile(path);
   } catch (cause) {
-    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    if (isMissing(cause)) return null;
     if (isSymlinkRefusal(cause)) throw new CorruptionError(name, 'is a symbolic link; the database never follows one out of its directory', { cause });
     throw ioError('reading', name, cause);
   }

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { nodeFileSystem, type FileSystem } from '../../fs/file-system.js';
+import { isMissing, nodeFileSystem, type FileSystem } from '../../fs/file-system.js';
 import { ConfigError, CorruptionError, EmbedderDriftError, NotFoundError, ioError } from '../../errors.js';
 import { claimDestination, commitStaging, createStaging, releaseClaim, removeStaleStaging } from '../maintenance/destination.js';
 import { decode } from '../../format/codec.js';
@@ -195,7 +195,7 @@ async function exportFile(dir: string, rel: string): Promise<string> {
   try {
     return (await nodeFileSystem.readFile(path.join(dir, rel))).toString('utf8');
   } catch (cause) {
-    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') throw new CorruptionError(rel, 'is missing from the export', { cause });
+    if (isMissing(cause)) throw new CorruptionError(rel, 'is missing from the export', { cause });
     throw ioError('reading', path.join(dir, rel), cause);
   }
 }

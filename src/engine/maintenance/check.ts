@@ -3,7 +3,7 @@ import { CorruptionError, SchemaError } from '../../errors.js';
 import { FORMAT_VERSION, FileName } from '../../format/constants.js';
 import { decodeIdentity, type Identity } from '../../format/identity.js';
 import { decodeSectionedHeader } from '../../format/sectioned-file.js';
-import { nodeFileSystem, type FileSystem } from '../../fs/file-system.js';
+import { isMissing, nodeFileSystem, type FileSystem } from '../../fs/file-system.js';
 import { decodeManifest } from '../../segments/manifest.js';
 import { decodeSegment } from '../../segments/segment-file.js';
 import { decodeSnapshot } from '../../segments/snapshot-file.js';
@@ -52,7 +52,7 @@ export async function checkDatabase(dir: string, fs: FileSystem = nodeFileSystem
     try {
       return await fs.readFile(path.join(root, rel));
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      if (isMissing(err)) return null;
       problem(err, rel);
       return null;
     }

@@ -4,7 +4,7 @@ import type { EmbedderManifest } from '../../embedder/embedder.js';
 import { FileName } from '../../format/constants.js';
 import { crc32c } from '../../format/crc.js';
 import { checksumFile } from '../../fs/checksum.js';
-import { isSymlinkRefusal, type FileSystem } from '../../fs/file-system.js';
+import { isMissing, isSymlinkRefusal, type FileSystem } from '../../fs/file-system.js';
 import type { FileRef } from '../../vault/vault-state.js';
 import type { RootRecord } from '../../format/root-record.js';
 import type { WalHeader } from '../../wal/frame.js';
@@ -18,7 +18,7 @@ import type { WalHeader } from '../../wal/frame.js';
 /** Why a file the manifest names could not be read: missing is corruption, anything else an I/O error. */
 export function unreadable(ref: FileRef, cause: unknown): Error {
   if (cause instanceof CorruptionError) return cause;
-  if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return new CorruptionError(ref.path, 'named by the manifest but missing', { cause });
+  if (isMissing(cause)) return new CorruptionError(ref.path, 'named by the manifest but missing', { cause });
   if (isSymlinkRefusal(cause)) return new CorruptionError(ref.path, 'is a symbolic link; files the manifest names are never followed out of the database', { cause });
   return ioError('reading', ref.path, cause);
 }
