@@ -78,7 +78,7 @@ export class LogTail {
    * moved on) and removed once read: its frames are pending now, or at or below the last taken.
    */
   private async readKept(): Promise<void> {
-    for (const k of await listKept(this.dir)) {
+    for (const k of await listKept(this.fs, this.dir)) {
       if (k.lsn > this.last) await this.readFile(k.file);
       await fsp.rm(k.file, { force: true });
     }

@@ -1,6 +1,7 @@
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { FileName, WAL_HEADER_SIZE } from '../format/constants.js';
+import { readdirIfExists, type FileSystem } from '../fs/file-system.js';
 import { listLeases } from '../lock/reader-lease.js';
 import type { WalWriter } from './wal-writer.js';
 
@@ -22,9 +23,9 @@ export function keptName(checkpointLsn: number, salt: number): string {
 }
 
 /** Kept generations, oldest first, as paths with the checkpoint LSN that replaced each. */
-export async function listKept(dir: string): Promise<{ file: string; lsn: number }[]> {
+export async function listKept(fs: FileSystem, dir: string): Promise<{ file: string; lsn: number }[]> {
   const keptDir = path.join(dir, FileName.walKept);
-  const names = await fsp.readdir(keptDir).catch(() => [] as string[]);
+  const names = await readdirIfExists(fs, keptDir);
   return names
     .filter((n) => KEPT_PATTERN.test(n))
     .sort()
@@ -34,13 +35,20 @@ export async function listKept(dir: string): Promise<{ file: string; lsn: number
 /**
  * The writer, after a checkpoint committed and before it replaces the log: keeps the log for a
  * live shipper, or removes what was kept when none is left. Only the flush can fail it (the log
- * is unusable then); keeping itself is best effort, never a reason to fail the checkpoint.
+ * is unusable then); keeping itself is best effort, never a reason to fail the checkpoint: when
+ * `readers/` cannot be listed it keeps nothing and removes nothing. Through the seam but for the
+ * hard link, which `FileSystem` has no call for (FORMAT.md "Crash analysis").
  */
-export async function keepLogForShippers(wal: WalWriter, dir: string, staleMs: number, checkpointLsn: number): Promise<void> {
+export async function keepLogForShippers(fs: FileSystem, wal: WalWriter, dir: string, staleMs: number, checkpointLsn: number): Promise<void> {
   const keptDir = path.join(dir, FileName.walKept);
-  const shipping = listLeases(dir, staleMs).some((l) => !l.stale && l.ships === true);
+  let shipping: boolean;
+  try {
+    shipping = listLeases(dir, staleMs, fs).some((l) => !l.stale && l.ships === true);
+  } catch {
+    return;
+  }
   if (!shipping) {
-    await fsp.rm(keptDir, { recursive: true, force: true }).catch(() => undefined);
+    await fs.removeTree(keptDir).catch(() => undefined);
     return;
   }
   // Relaxed durability buffers frames: the kept file must hold every one the checkpoint covers.
@@ -48,9 +56,9 @@ export async function keepLogForShippers(wal: WalWriter, dir: string, staleMs: n
   if (wal.byteLength <= WAL_HEADER_SIZE) return;
   try {
     let kept = 0;
-    for (const k of await listKept(dir)) kept += (await fsp.stat(k.file).catch(() => null))?.size ?? 0;
+    for (const k of await listKept(fs, dir)) kept += (await fs.stat(k.file))?.size ?? 0;
     if (kept + wal.byteLength > KEPT_LIMIT) return;
-    await fsp.mkdir(keptDir, { recursive: true });
+    await fs.mkdir(keptDir);
     await fsp.link(path.join(dir, FileName.wal), path.join(keptDir, keptName(checkpointLsn, wal.salt)));
   } catch {
     // EEXIST (the same generation twice), a filesystem without hard links: the shipper's chain

@@ -45,4 +45,20 @@ describe('wal.kept/: log generations kept for an external shipper', () => {
     assert.equal(fs.existsSync(kept), false, 'the shipper is gone: what was kept is removed');
     await db.close();
   });
+
+  it('a checkpoint that cannot list readers/ keeps nothing and still succeeds (keeping is best effort)', async () => {
+    const dir = dbPath();
+    const r = seeded(2);
+    const db = await open(dir, { dimension: 4 });
+    const docs = await db.createVault('docs');
+    await docs.insert('a', [r(), r(), r(), r()]);
+    // A file where readers/ should be: listing it fails with ENOTDIR (modes do not stop root).
+    fs.rmSync(path.join(dir, 'readers'), { recursive: true, force: true });
+    fs.writeFileSync(path.join(dir, 'readers'), '');
+    await db.checkpoint();
+    assert.equal(db.status, 'open');
+    await docs.insert('b', [r(), r(), r(), r()]);
+    assert.equal(fs.existsSync(path.join(dir, 'wal.kept')), false);
+    await db.close();
+  });
 });

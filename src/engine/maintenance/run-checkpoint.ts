@@ -47,7 +47,7 @@ export async function checkpointNow(core: DatabaseCore, collectLayers = false): 
   try {
     const result = state.identity.storage === 'snapshot' ? await writeSnapshotCheckpoint(fs, dir, state) : await writeSegmentedCheckpoint(fs, dir, state);
     await core.attachment()?.beforeLogReset?.();
-    if (core.parts.wal) await keepLogForShippers(core.parts.wal, dir, core.parts.options.lockStaleMs, result.lsn);
+    if (core.parts.wal) await keepLogForShippers(core.parts.fs, core.parts.wal, dir, core.parts.options.lockStaleMs, result.lsn);
     await truncateLog(core.parts);
     await removeStaleLeases(dir, core.parts.options.lockStaleMs, core.parts.fs).catch(() => undefined);
     return { ...result, tracesExpired: freed.traces, layersFreed: freed.layers };
