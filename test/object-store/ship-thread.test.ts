@@ -3,7 +3,10 @@ import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { LockedError, StorageError, open } from '../../src/index.js';
 import { S3Store } from '../../src/object-store/s3-store.js';
+import type { Worker } from 'node:worker_threads';
 import { ROOT_KEY, ROOT_MAGIC, encodeJson } from '../../src/replica/layout.js';
+import { ShipperThread, shipWorkerEntry } from '../../src/replica/ship-thread.js';
+import { shipperOptions } from '../../src/replica/open.js';
 import { dbPath, seeded, tmpDir } from '../helpers/tmp.js';
 import { freshUrl, s3Options, skip } from './env.js';
 import { DIM, child, readRoot, shipped, until, vec } from './util.js';
@@ -72,5 +75,20 @@ describe("the writer's shipper on its own thread", { skip }, () => {
     } finally {
       store.close();
     }
+  });
+
+  it('a shipping thread that dies is reported as stopped, and nothing waits on it', async () => {
+    const url = await freshUrl('thread-dies');
+    const dir = dbPath();
+    const db = await open(dir, { dimension: DIM });
+    await (await db.createVault('docs')).insert('a', vec(seeded(3)));
+    await db.close();
+    const thread = await ShipperThread.start(shipWorkerEntry()!, dir, url, s3Options(), shipperOptions({ url, intervalMs: 50 }), 0);
+    await until('the first round', () => thread.status().shippedLsn > 0);
+    await (thread as unknown as { worker: Worker }).worker.terminate();
+    await until('the exit to be noticed', () => thread.status().state === 'stopped');
+    assert.match(thread.status().lastError ?? '', /shipping thread exited/);
+    await thread.captureLogTail();
+    await thread.stop();
   });
 });
