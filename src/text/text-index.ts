@@ -136,6 +136,11 @@ export class TextIndex {
     return scores;
   }
 
+  /** The document of an indexed record, as scoreDocuments counted it (after its first call). */
+  documentOf(id: string): string | undefined {
+    return this.docs?.of.get(id);
+  }
+
   /** For persistence: documents with lengths, and postings, both sorted. */
   dump(): { docs: [string, number][]; postings: [string, [string, number][]][] } {
     const by = (a: [string, unknown], b: [string, unknown]) => byCodeUnits(a[0], b[0]);

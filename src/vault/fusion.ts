@@ -7,9 +7,10 @@ import { byCodeUnits } from '../util/code-units.js';
  * - 'weighted' (the default): a convex combination of the two rankings' normalised scores,
  *   `textWeight` on text and the rest on vectors (min-max across the vector ranking). The text
  *   score mixes the record's own BM25 (divided by the best) with, `documentWeight` of it, its
- *   document's BM25 over all the document's chunks (divided by the best document's): a chunk
- *   that matches part of a query scores higher when the rest of its document matches the rest
- *   (passage and document evidence combined, as in Callan 1994). A record absent from a ranking
+ *   document's BM25 over all the document's chunks (divided by the best document's), given to
+ *   the document's best record: a chunk that matches part of a query scores higher when the
+ *   rest of its document matches the rest (passage and document evidence combined, as in
+ *   Callan 1994). A record absent from a ranking
  *   scores 0 there. With the default weights BM25 keeps its order where its scores are far
  *   apart, and the vector ranking decides its near-ties and the queries whose words match no
  *   document.
@@ -36,9 +37,10 @@ export interface Fused {
   scores: { vector?: number; text?: number; document?: number };
 }
 
-/** Document-level BM25 for weighted fusion: the score of a record's document, and the best. */
+/** Document-level BM25 for weighted fusion: each record's document, their scores, the best. */
 export interface DocumentScores {
-  of: (id: string) => number | undefined;
+  docOf: (id: string) => string | undefined;
+  scores: ReadonlyMap<string, number>;
   best: number;
 }
 
@@ -80,16 +82,22 @@ export function fuse(byVector: readonly Ranking[], byText: readonly Ranking[], o
     const bestText = byText[0]?.score ?? 0;
     const wt = byText.length === 0 ? 0 : o.textWeight;
     const wd = byDocument && byDocument.best > 0 ? (o.documentWeight ?? DEFAULT_DOCUMENT_WEIGHT) : 0;
+    // Each record first scores on its own (the document's share of the text weight left out)...
+    const bestOf = new Map<string, Fused>();
     for (const e of fused.values()) {
       const v = e.scores.vector === undefined ? 0 : nv(e.scores.vector);
-      let t = e.scores.text === undefined || bestText <= 0 ? 0 : e.scores.text / bestText;
-      if (wd > 0) {
-        const d = byDocument!.of(e.id);
-        if (d !== undefined) e.scores.document = d;
-        t = (1 - wd) * t + (wd * (d ?? 0)) / byDocument!.best;
-      }
-      e.score = (1 - wt) * v + wt * t;
+      const t = e.scores.text === undefined || bestText <= 0 ? 0 : e.scores.text / bestText;
+      e.score = (1 - wt) * v + wt * (1 - wd) * t;
+      const doc = wd > 0 ? byDocument!.docOf(e.id) : undefined;
+      if (doc === undefined || !byDocument!.scores.has(doc)) continue;
+      e.scores.document = byDocument!.scores.get(doc)!;
+      const best = bestOf.get(doc);
+      if (!best || e.score > best.score || (e.score === best.score && byCodeUnits(e.id, best.id) < 0)) bestOf.set(doc, e);
     }
+    // ...then the document's BM25 goes to its best record only: a document's other chunks do not
+    // all rise together (ten chunks of one document), and the best chunk per document (groupBy
+    // '$doc') ranks documents exactly as if every chunk had it.
+    for (const [doc, e] of bestOf) e.score += (wt * wd * byDocument!.scores.get(doc)!) / byDocument!.best;
   }
   return [...fused.values()].sort((a, b) => b.score - a.score || byCodeUnits(a.id, b.id));
 }

@@ -146,7 +146,7 @@ function documentScores(vault: VaultState, text: string, predicate: Predicate | 
   const scores = vault.text.scoreDocuments(text, docOf, keep, params);
   let best = 0;
   for (const s of scores.values()) if (s > best) best = s;
-  return { of: (id) => scores.get(docOf(id)), best };
+  return { docOf: (id) => vault.text.documentOf(id), scores, best };
 }
 
 function toHit(record: StoredRecord, score: number, distance?: number): Hit {

@@ -58,11 +58,13 @@ describe('document-level BM25 in hybrid fusion', () => {
     assert.deepEqual([...index.scoreDocuments('cherry', docOf, null).keys()], ['b']);
   });
 
-  it('a document holding every query word across its chunks outranks one chunk holding two of them; documentWeight 0 is the old order', async () => {
+  it('a document holding every query word across its chunks outranks one chunk holding two of them, through its best chunk alone; documentWeight 0 is the old order', async () => {
     const { db, v } = await birds();
     const byDoc = async (o: object) => (await v.search(QUERY, { k: 2, groupBy: '$doc', ...o })).map((h) => String(h.groupKey));
     assert.deepEqual(await byDoc({ documentWeight: 0 }), ['note', 'guide'], 'chunk BM25 alone prefers the note');
     assert.deepEqual(await byDoc({}), ['guide', 'note']);
+    // Ungrouped, the document's BM25 lifts its best chunk only: its other chunk stays below the note.
+    assert.deepEqual((await v.search(QUERY, { k: 3 })).map((h) => h.id), ['guide#0', 'note', 'guide#1']);
     const [top] = await v.search(QUERY, { k: 1 });
     assert.ok(top!.scores!.document! > top!.scores!.text!, 'the hit carries its document\'s BM25, above its own');
     assert.equal((await v.search(QUERY, { k: 1, documentWeight: 0 }))[0]!.scores!.document, undefined);
