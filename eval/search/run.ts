@@ -54,8 +54,8 @@ async function rank(vault: Awaited<ReturnType<Awaited<ReturnType<typeof open>>['
 }
 
 const rows: string[] = [];
-rows.push('| corpus | split | embedder | mode | recall@10 | MRR@10 | top-3 relevant | hub | hub chunk |');
-rows.push('|---|---|---|---|---:|---:|---:|---:|---|');
+rows.push('| corpus | split | embedder | mode | recall@10 | MRR@10 | top-3 relevant | hub | hub chunk | ms/query |');
+rows.push('|---|---|---|---|---:|---:|---:|---:|---|---:|');
 const onlyEmbedder = process.argv.includes('--embedder') ? process.argv[process.argv.indexOf('--embedder') + 1] : null;
 // --hubness: the query-time hubness corrections tried, vector mode with default_v2 (hubness.ts).
 const hubness: string[] = ['| corpus | split | correction (vector mode, default_v2) | recall@10 | MRR@10 | hub | hub chunk |', '|---|---|---|---:|---:|---:|---|'];
@@ -71,11 +71,15 @@ for (const [ename, make] of embedders(args.has('--experiments'))) {
     for (const [sname, options] of settings(args.has('--grid'))) {
       if (options.mode === 'text' && ename !== 'v1') continue; // the same for every embedder
       const runs: { relevant: Set<string>; ranked: Ranked; split: string }[] = [];
+      // Time per query (groupBy '$doc', exact vector scan, embedding the query included): compare
+      // settings within one run only, the machine is shared.
+      const started = performance.now();
       for (const q of corpus.queries) runs.push({ relevant: q.relevant, split: q.split, ranked: await rank(vault, q.query, options) });
+      const ms = (performance.now() - started) / corpus.queries.length;
       for (const split of [...new Set(runs.map((r) => r.split))].sort().reverse()) {
         const these = runs.filter((r) => r.split === split);
         const s = score(these);
-        rows.push(`| ${corpus.name} | ${split} (${these.length}) | ${options.mode === 'text' ? '-' : ename} | ${sname} | ${s.recall10.toFixed(3)} | ${s.mrr10.toFixed(3)} | ${relevantInTop3(these)}/${3 * these.length} | ${(100 * s.hub).toFixed(1)}% | ${s.hubId} |`);
+        rows.push(`| ${corpus.name} | ${split} (${these.length}) | ${options.mode === 'text' ? '-' : ename} | ${sname} | ${s.recall10.toFixed(3)} | ${s.mrr10.toFixed(3)} | ${relevantInTop3(these)}/${3 * these.length} | ${(100 * s.hub).toFixed(1)}% | ${s.hubId} | ${ms.toFixed(2)} |`);
       }
     }
     if (rec && corpus.name !== 'questions') hubness.push(...(await hubnessRows(corpus.name, vault, corpus.queries, rec, args.has('--held-out') ? ['tuning', 'held-out'] : ['tuning'])));
