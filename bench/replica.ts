@@ -2,7 +2,8 @@
  * npm run bench:replica [-- --n 100000 --dim 384 --ops 600 --pairs 5 --cold 0]   (needs S3_ENDPOINT & co, as the tests)
  * 1. Shipping overhead: the same ingest (batches of 100 inserts) with and without `replicate`, in
  *    interleaved pairs (order alternating); the median of the pairs' rate ratios is the overhead.
- *    Writer CPU is this process's; the S3 server's (RGW_CONF set: its daemons' /proc times) is
+ *    Writer CPU is this process's (its shipping thread included), and its main thread's alone (the
+ *    one inserting, Linux /proc); the S3 server's (RGW_CONF set: its daemons' /proc times) is
  *    reported beside it, since on one machine it competes for the same cores.
  * 2. Replica lag: a writer inserts one record at a time at a steady pace, stamped with Date.now();
  *    a replica process refreshes in a loop and records when each record first becomes visible.
@@ -50,6 +51,19 @@ interface Run {
   cpu: number;
   /** The S3 server's CPU seconds over the run, when its daemons are on this host (null: unknown). */
   server: number | null;
+  /** CPU seconds of this process's main thread alone, the one inserting into the graph (null: no /proc). */
+  main: number | null;
+}
+
+/** CPU seconds of this process's main thread so far (Linux: its /proc task, whose id is the pid). */
+function mainThreadCpu(): number | null {
+  try {
+    const stat = fs.readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return null;
+  }
 }
 
 /** CPU seconds of the local radosgw's daemons so far: scripts/ci/start-rgw.sh's pid files beside RGW_CONF. */
@@ -79,6 +93,7 @@ async function ingest(replicate: boolean, vectors: Float32Array[]): Promise<Run>
   const t0 = performance.now();
   const c0 = process.cpuUsage();
   const s0 = serverCpu();
+  const m0 = mainThreadCpu();
   for (let i = 0; i < vectors.length; i += 100) {
     await db.batch(vectors.slice(i, i + 100).map((vector, j) => ({ op: 'insert' as const, vault: 'docs', id: `r${i + j}`, vector: Array.from(vector), payload: { i: i + j } })));
   }
@@ -86,9 +101,10 @@ async function ingest(replicate: boolean, vectors: Float32Array[]): Promise<Run>
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(c0);
   const s1 = serverCpu();
+  const m1 = mainThreadCpu();
   await db.close();
   fs.rmSync(path.dirname(dir), { recursive: true, force: true });
-  return { rate: vectors.length / seconds, cpu: (cpu.user + cpu.system) / 1e6, server: s0 === null || s1 === null ? null : s1 - s0 };
+  return { rate: vectors.length / seconds, cpu: (cpu.user + cpu.system) / 1e6, server: s0 === null || s1 === null ? null : s1 - s0, main: m0 === null || m1 === null ? null : m1 - m0 };
 }
 
 async function lagWriter(url: string, ops: number, rate: number): Promise<void> {
@@ -164,6 +180,10 @@ async function main(): Promise<void> {
   console.log(`ingest ${ingestN} x ${dim}, batches of 100, ${pairCount} interleaved pairs: median ${median(pairs.map((p) => p.plain.rate)).toFixed(0)} rec/s plain, ${median(pairs.map((p) => p.shipped.rate)).toFixed(0)} rec/s replicating`);
   console.log(`  rate ratio replicating/plain: median ${median(ratios).toFixed(3)} (overhead ${((1 - median(ratios)) * 100).toFixed(1)}%, target <= 5%); pairs ${fmt(ratios)}`);
   console.log(`  writer CPU ratio: median ${median(cpuRatios).toFixed(3)} (+${((median(cpuRatios) - 1) * 100).toFixed(1)}%: the shipper's own cost in the writer process); pairs ${fmt(cpuRatios)}`);
+  if (pairs[0]!.plain.main !== null) {
+    const mainRatios = pairs.map((p) => p.shipped.main! / p.plain.main!);
+    console.log(`  writer main-thread CPU ratio: median ${median(mainRatios).toFixed(3)} (+${((median(mainRatios) - 1) * 100).toFixed(1)}%: shipping's cost on the thread that inserts); pairs ${fmt(mainRatios)}`);
+  }
   if (pairs[0]!.plain.server !== null) {
     const serverShipped = median(pairs.map((p) => p.shipped.server!));
     const serverPlain = median(pairs.map((p) => p.plain.server!));

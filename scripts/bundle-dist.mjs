@@ -19,6 +19,9 @@ for (const target of Object.values(pkg.exports)) {
   if (typeof file === 'string' && file.endsWith('.js')) entries.add(path.join(root, file));
 }
 for (const file of Object.values(pkg.bin)) entries.add(path.join(root, file));
+// Loaded by path, not imported: the writer's shipping thread (src/replica/ship-thread.ts looks
+// for it at dist/replica/ship-worker.js).
+entries.add(path.join(dist, 'replica', 'ship-worker.js'));
 
 const staging = path.join(root, '.tmp', 'bundle');
 fs.rmSync(staging, { recursive: true, force: true });

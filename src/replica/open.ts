@@ -7,7 +7,12 @@ import { nodeFileSystem } from '../fs/file-system.js';
 import { openObjectStore, type S3Options } from '../object-store/s3-store.js';
 import { isObjectStoreUrl } from '../object-store/url.js';
 import { Follower } from './follower.js';
-import { Shipper, type ShipperOptions } from './shipper.js';
+import { ShipperThread, shipWorkerEntry } from './ship-thread.js';
+import type { ShipperOptions } from './ship-types.js';
+import { Shipper } from './shipper.js';
+
+/** What a writer holds of its shipper, on a thread of its own or in-process. */
+type WriterShipper = Pick<Shipper, 'onLost' | 'captureLogTail' | 'status' | 'stop'>;
 
 /** Where and how a writer ships (README "Beyond one machine: object storage"). */
 export interface ReplicateOptions extends S3Options {
@@ -75,13 +80,9 @@ export async function open(dir?: string, options: OpenOptions = {}): Promise<Dat
     await db.close();
     throw new ConfigError('CONFIG_INVALID', 'replicate', "replicate: only 'segmented' storage ships to object storage");
   }
-  let shipper: Shipper;
+  let shipper: WriterShipper;
   try {
-    const store = await openObjectStore(replicate.url, s3Of(replicate));
-    shipper = await Shipper.start(nodeFileSystem, path.resolve(dir), store, { ...shipOptions, localLsn: () => db.stats().lastLsn }).catch((err: unknown) => {
-      store.close();
-      throw err;
-    });
+    shipper = await startShipper(path.resolve(dir), replicate, shipOptions, db.stats().lastLsn);
   } catch (err) {
     await db.close();
     throw err;
@@ -90,6 +91,20 @@ export async function open(dir?: string, options: OpenOptions = {}): Promise<Dat
   shipper.onLost = (err) => void db.fail(err);
   db.attach({ beforeLogReset: () => shipper.captureLogTail(), status: (lsn) => shipper.status(lsn), close: () => shipper.stop() });
   return db;
+}
+
+/**
+ * On a thread of its own (ship-thread.ts), since the writer's thread is the one inserting into
+ * the graph; in-process only where the thread's entry file cannot be found.
+ */
+async function startShipper(dir: string, replicate: ReplicateOptions, options: ShipperOptions, localLsn: number): Promise<WriterShipper> {
+  const entry = shipWorkerEntry();
+  if (entry) return ShipperThread.start(entry, dir, replicate.url, s3Of(replicate), options, localLsn);
+  const store = await openObjectStore(replicate.url, s3Of(replicate));
+  return Shipper.start(nodeFileSystem, dir, store, { ...options, localLsn: () => localLsn }).catch((err: unknown) => {
+    store.close();
+    throw err;
+  });
 }
 
 async function openReplica(url: string, options: OpenOptions): Promise<Database> {

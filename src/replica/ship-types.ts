@@ -1,3 +1,5 @@
+import type { ReplicationStats } from '../engine/open/attachment.js';
+
 export interface ShipperOptions {
   /** Cut a log chunk at least this often (default 1000 ms). */
   intervalMs: number;
@@ -22,3 +24,35 @@ export interface ShipperOptions {
 
 /** What a shipper reports: defined beside the Attachment it is reported through (db.stats().replication). */
 export type { ReplicationStats } from '../engine/open/attachment.js';
+
+/**
+ * A shipper's state as data, without the writer's LSN: what a shipping thread posts to the
+ * writer after every change (ship-thread.ts), so that stats() stays synchronous there.
+ */
+export interface ShipProgress {
+  url: string;
+  generation: string;
+  /** The highest LSN the shipper has read in the log. */
+  seen: number;
+  /** Named by a root the store accepted. */
+  shippedLsn: number;
+  /** When the oldest frame read and not yet named by a root was read (ms), or null. */
+  since: number | null;
+  stats: Pick<ReplicationStats, 'state' | 'lastShippedAt' | 'chunksShipped' | 'bytesShipped' | 'errors' | 'lastError'>;
+}
+
+/** stats().replication from a shipper's progress and the writer's last LSN (0: not known). */
+export function replicationStatus(p: ShipProgress, lastLsn: number, now = Date.now()): ReplicationStats {
+  const localLsn = Math.max(lastLsn, p.seen);
+  const lagLsn = Math.max(0, localLsn - p.shippedLsn);
+  return {
+    url: p.url,
+    role: 'writer',
+    generation: p.generation,
+    localLsn,
+    shippedLsn: p.shippedLsn,
+    lagLsn,
+    lagSeconds: p.since === null || lagLsn === 0 ? 0 : (now - p.since) / 1000,
+    ...p.stats,
+  };
+}

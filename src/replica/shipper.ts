@@ -6,13 +6,13 @@ import { ReaderLease } from '../lock/reader-lease.js';
 import { PreconditionFailed, type ObjectStore } from '../object-store/store.js';
 import { collectGarbage, type GcState } from './gc.js';
 import { ROOT_KEY, ROOT_MAGIC, chunkKey, encodeChunk, encodeJson, newGeneration, nextChunk, type Root } from './layout.js';
-import type { ReplicationStats, ShipperOptions } from './ship-types.js';
+import { replicationStatus, type ReplicationStats, type ShipProgress, type ShipperOptions } from './ship-types.js';
 import { RemoteLease } from './lease.js';
 import { LogTail } from './log-tail.js';
 import { Uploads, shipCheckpointFiles } from './ship-checkpoint.js';
 import { fenceRoot } from './ship-root.js';
 
-export type { ReplicationStats, ShipperOptions } from './ship-types.js';
+export type { ReplicationStats, ShipProgress, ShipperOptions } from './ship-types.js';
 
 /** The writer's default lockStaleMs: a shipper lease not renewed for this long is ignored. */
 const LOCAL_LEASE_STALE_MS = 10_000;
@@ -34,7 +34,7 @@ export class Shipper {
   /** When the oldest frame shipped but not yet named by a written root was read. */
   private unshippedAt: number | null = null;
   private shippedLsn = 0;
-  private stats: Omit<ReplicationStats, 'url' | 'role' | 'generation' | 'localLsn' | 'shippedLsn' | 'lagLsn' | 'lagSeconds'> = { state: 'shipping', lastShippedAt: null, chunksShipped: 0, bytesShipped: 0, errors: 0, lastError: null };
+  private stats: ShipProgress['stats'] = { state: 'shipping', lastShippedAt: null, chunksShipped: 0, bytesShipped: 0, errors: 0, lastError: null };
   private timer: NodeJS.Timeout | null = null;
   private renewTimer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
@@ -46,6 +46,8 @@ export class Shipper {
   private checkpointChanged = true;
   private localLease: ReaderLease | null = null;
   onLost: (err: LockedError) => void = () => undefined;
+  /** Called after every round and every change of state (a shipping thread posts progress() then). */
+  onProgress: () => void = () => undefined;
 
   private constructor(
     private readonly fs: FileSystem,
@@ -99,7 +101,10 @@ export class Shipper {
       await this.lease.renew();
     } catch (err) {
       if (err instanceof LockedError) this.lose(err);
-      else this.noteError(err);
+      else {
+        this.noteError(err);
+        this.onProgress();
+      }
     }
   }
 
@@ -110,6 +115,7 @@ export class Shipper {
     this.stats.lastError = err.message;
     this.halt();
     void this.localLease?.release();
+    this.onProgress();
     this.onLost(err);
   }
 
@@ -149,12 +155,14 @@ export class Shipper {
       this.noteError(err);
       this.failures++;
     }
+    this.onProgress();
   }
 
   /** In-process writers call this before a checkpoint truncates the log: the tail is kept for the next chunk. */
   async captureLogTail(): Promise<void> {
     if (this.stats.state === 'lost') return;
     await this.log.read().catch(() => undefined);
+    this.onProgress();
   }
 
   /** Cuts pending frames into chunks and uploads them. */
@@ -226,21 +234,12 @@ export class Shipper {
 
   /** `lastLsn`: the writer's, when the shipper runs inside it. */
   status(lastLsn = 0): ReplicationStats {
-    const localLsn = Math.max(lastLsn, this.log.seen);
+    return replicationStatus(this.progress(), lastLsn);
+  }
+
+  progress(): ShipProgress {
     // Shipped means named by a root the store accepted: what a replica or a restore can reach.
-    const shippedLsn = this.root.shippedLsn;
-    const lagLsn = Math.max(0, localLsn - shippedLsn);
-    const since = this.unshippedAt ?? this.log.since ?? (lagLsn > 0 ? Date.now() : null);
-    return {
-      url: this.store.url,
-      role: 'writer',
-      generation: this.generation,
-      localLsn,
-      shippedLsn,
-      lagLsn,
-      lagSeconds: since === null || lagLsn === 0 ? 0 : (Date.now() - since) / 1000,
-      ...this.stats,
-    };
+    return { url: this.store.url, generation: this.generation, seen: this.log.seen, shippedLsn: this.root.shippedLsn, since: this.unshippedAt ?? this.log.since, stats: { ...this.stats } };
   }
 
   /** One round now; its failure is thrown (quiver backup). */

@@ -8,7 +8,11 @@
  *   plain <dir> <autoCheckpointBytes> <ms>: the same batches without replicate, for <ms>, as fast as
  *     it can (checkpointing every <autoCheckpointBytes> of log); prints `ack <n> <lsn>`, then closes
  *     and prints `closed <lsn>`.
+ *   unclosed <dir> <url> <batches>: a writer with replicate writes <batches> batches, waits until
+ *     they are shipped, prints `shipped <lsn> <sdk>` (sdk: whether this thread loaded the S3
+ *     client) and returns without close(): the process must end by itself.
  */
+import { createRequire } from 'node:module';
 import { open, type Database } from '../../src/index.js';
 import { s3Options } from './env.js';
 
@@ -108,6 +112,19 @@ async function replica(url: string, cacheDir: string, ms: number): Promise<void>
   out(`done ${JSON.stringify(summary)}`);
 }
 
+async function unclosed(dir: string, url: string, batches: number): Promise<void> {
+  const db = await open(dir, { dimension: 8, replicate: { url, ...s3Options(), intervalMs: 50 } });
+  const docs = await db.createVault('docs');
+  for (let n = 0; n < batches; n++) {
+    await docs.insertMany([{ id: `b${n}-a`, vector: vector(n), payload: { n } }, { id: `b${n}-b`, vector: vector(-n), payload: { n } }]);
+    await docs.insert('head', vector(0), { n });
+  }
+  while (db.stats().replication!.shippedLsn < db.stats().lastLsn) await new Promise((r) => setTimeout(r, 20));
+  const sdk = Object.keys(createRequire(import.meta.url).cache).some((file) => file.includes('@aws-sdk/client-s3'));
+  out(`shipped ${db.stats().lastLsn} ${sdk}`);
+}
+
 if (mode === 'writer') await writer(args[0]!, args[1]!, Number(args[2]), args[3] === 'takeover');
 else if (mode === 'replica') await replica(args[0]!, args[1]!, Number(args[2]));
 else if (mode === 'plain') await plain(args[0]!, Number(args[1]), Number(args[2]));
+else if (mode === 'unclosed') await unclosed(args[0]!, args[1]!, Number(args[2]));
