@@ -147,9 +147,15 @@ describe('native graph search: a damaged file is a CorruptionError, never a cras
   const level0End = 96 + built.n * per;
 
   it('truncated anywhere: in the header, in the level-0 records, in the upper-level lists', () => {
-    for (const cut of [0, 50, 95, 96 + per * 10 + 3, level0End - 1, level0End + 2, good.length - 1]) {
-      expectCorrupt(good.subarray(0, cut), dim, 'open', /shorter|does not fit|end early|out of bounds/, `cut at ${cut}`);
-    }
+    const cuts: [number, RegExp][] = [
+      [0, /shorter than its header/],
+      [95, /shorter than its header/],
+      [96 + per * 10 + 3, /element count does not fit the file/],
+      [level0End - 1, /element count does not fit the file/],
+      [level0End + 2, /upper-level lists end early/],
+      [good.length - 1, /upper-level lists (end early|.*out of bounds)/],
+    ];
+    for (const [cut, what] of cuts) expectCorrupt(good.subarray(0, cut), dim, 'open', what, `cut at ${cut}`);
   });
 
   it('a header that does not describe the file', () => {
