@@ -1,4 +1,4 @@
-// npm run bench:memory [-- --quick] [--n N] [--dim D] [--readers 1,4,8] [--rounds R]
+// npm run bench:memory [-- --quick] [--n N] [--dim D] [--readers 1,4,8] [--rounds R] [--only speed|memory]
 //
 // Issue #19, step 1: readers that search their checkpoint's graph memory-mapped through the native
 // addon (native/qmap.c), against raw hnswlib-node and against quiverdb's own fallback reader
@@ -31,6 +31,7 @@ const DIM = Number(flag('dim', quick ? '64' : '384'));
 const READERS = flag('readers', quick ? '1,2' : '1,4,8').split(',').map(Number);
 const ROUNDS = Number(flag('rounds', quick ? '1' : '3'));
 const QUERIES = quick ? 100 : 500;
+const ONLY = flag('only', 'both');
 const M = 16;
 const EF_CONSTRUCTION = quick ? 100 : 200;
 const loadavg = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
@@ -74,6 +75,10 @@ const truth: number[][] = [];
 }
 
 // ---- speed: one process, every engine over the same graph file ----
+if (ONLY !== 'memory') await speed();
+if (ONLY !== 'speed') await memory();
+
+async function speed(): Promise<void> {
 type Engine = { name: string; search: (q: Float32Array, ef: number) => Promise<number[]> | number[] };
 const raw = new HierarchicalNSW('cosine', DIM);
 await raw.readIndex(graphFile);
@@ -131,8 +136,10 @@ engines.forEach((e, i) => {
 console.log(`load after: ${loadavg()}`);
 await mappedDb.close();
 await plainDb.close();
+}
 
 // ---- memory: K reader processes alive at once ----
+async function memory(): Promise<void> {
 const queriesFile = path.join(work, 'queries.bin');
 {
   const b = Buffer.alloc(8 + queries.length * DIM * 4);
@@ -182,3 +189,4 @@ console.log('| readers | mode | PSS total MB | PSS anon MB | PSS file MB | RSS e
 console.log('|---|---|---|---|---|---|---|');
 for (const mode of ['bare node', 'mapped', 'hnswlib'] as const) for (const k of READERS) console.log(await readers(mode, k));
 console.log(`load after: ${loadavg()}`);
+}
