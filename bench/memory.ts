@@ -15,7 +15,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { clustered } from './data.js';
 import { open } from '../src/index.js';
-import { nativeGraphs } from '../src/native/mapped-graph.js';
+import { MappedGraph, nativeGraphs } from '../src/native/mapped-graph.js';
 
 const require = createRequire(import.meta.url);
 const { HierarchicalNSW, BruteforceSearch } = require('hnswlib-node') as typeof import('hnswlib-node');
@@ -90,6 +90,7 @@ process.env.QUIVER_NATIVE = '0';
 const plainDb = await open(dir, { readOnly: true });
 delete process.env.QUIVER_NATIVE;
 if (mappedDb.stats().vaults[0]!.index.mapped !== true) throw new Error('the mapped reader did not map its graph');
+const bare = MappedGraph.open(graphFile, path.basename(graphFile), 'cosine', DIM);
 const engines: Engine[] = [
   {
     name: 'raw hnswlib-node (private copy)',
@@ -99,6 +100,11 @@ const engines: Engine[] = [
       for (let i = 0; i < q.length; i++) a[i] = q[i]!;
       return raw.searchKnn(a, 10).neighbors;
     },
+  },
+  {
+    // The addon alone on the same file: the search without quiverdb's hits, records and planner.
+    name: 'native addon alone (MappedGraph.search)',
+    search: (q, ef) => bare.search(q, 10, ef, null, null, null).map((h) => h.label),
   },
   { name: 'quiverdb reader, mapped (native)', search: async (q, ef) => (await mappedDb.vault('v').search(q, { k: 10, ef })).map((h) => label(h.id)) },
   { name: 'quiverdb reader, QUIVER_NATIVE=0', search: async (q, ef) => (await plainDb.vault('v').search(q, { k: 10, ef })).map((h) => label(h.id)) },
