@@ -54,6 +54,23 @@ try {
   const hybrid = await rate('hybrid');
   console.log(`| mode | queries/s | ratio to vector |\n|---|---:|---:|`);
   for (const [mode, qps] of [['vector (includes embedding the query)', vector], ['text (BM25)', text], ['hybrid (weighted, the default)', hybrid]] as const) console.log(`| ${mode} | ${qps.toFixed(0)} | ${(qps / vector).toFixed(2)}x |`);
+  // The default hybrid against itself without document-level BM25 (documentWeight 0, the
+  // fusion of earlier releases), interleaved round by round so load hits both alike.
+  const pair = [['hybrid default', {}], ['hybrid, documentWeight 0', { documentWeight: 0 }]] as const;
+  for (const grouped of [false, true]) {
+    const spent: number[] = [0, 0];
+    const extra = grouped ? { groupBy: '$doc' } : {};
+    for (const [, o] of pair) for (const q of queries) await v.search(q, { ...o, ...extra, k: 10 }); // warm up
+    for (let r = 0; r < 20; r++) {
+      for (const i of r % 2 ? [1, 0] : [0, 1]) {
+        const t = performance.now();
+        for (const q of queries) await v.search(q, { ...pair[i]![1], ...extra, k: 10 });
+        spent[i]! += performance.now() - t;
+      }
+    }
+    console.log(`\n${grouped ? "groupBy '$doc'" : 'per chunk'}, interleaved over 20 rounds:\n| setting | ms/query | ratio |\n|---|---:|---:|`);
+    for (let i = 0; i < pair.length; i++) console.log(`| ${pair[i]![0]} | ${(spent[i]! / (20 * queries.length)).toFixed(3)} | ${(spent[i]! / spent[1]!).toFixed(2)}x |`);
+  }
   await db.close();
 } finally {
   fs.rmSync(dir, { recursive: true, force: true });

@@ -52,6 +52,9 @@ export function embedders(experiments: boolean): [string, () => Promise<Embedder
     ['156 dims, weight 0.4', { lexicalWeight: 0.4 }],
     ['156 dims, weight 0.6', { lexicalWeight: 0.6 }],
     ['400 dims appended (500 in all)', { lexicalDims: 400 }],
+    // Tried against hubness in vector mode (README "Search quality"): not kept.
+    ['uSIF weights, with the hashed words', { weighting: 'usif' }],
+    ['a = 3e-4, with the hashed words', { a: 3e-4 }],
   ];
   for (const [name, o] of steps) list.push([name, variant(o)]);
   return list;

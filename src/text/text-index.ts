@@ -24,6 +24,12 @@ export class TextIndex {
   private readonly postings = new Map<string, Map<string, number>>();
   private readonly lengths = new Map<string, number>();
   private totalLength = 0;
+  /**
+   * Each record's document and each document's length and record count, for scoreDocuments.
+   * Kept up to date from the first add; a loaded index (segments do not store documents) has
+   * null until scoreDocuments first needs it and rebuilds it from the records.
+   */
+  private docs: DocumentLengths | null = { of: new Map(), lengths: new Map() };
   /** Documents tokenised by this index since it was created or loaded. */
   tokenized = 0;
 
@@ -40,8 +46,11 @@ export class TextIndex {
     return this.postings.get(term)?.size ?? 0;
   }
 
-  /** Indexes `id`'s text, replacing an earlier version whose text was `previous`. */
-  add(id: string, text: string, previous: string | null): void {
+  /**
+   * Indexes `id`'s text, replacing an earlier version whose text was `previous`. `doc` is the
+   * document the record belongs to (a chunk's docId; by default the record itself).
+   */
+  add(id: string, text: string, previous: string | null, doc: string = id): void {
     this.remove(id, previous);
     const terms = textTerms(text);
     this.tokenized++;
@@ -54,6 +63,7 @@ export class TextIndex {
     }
     this.lengths.set(id, terms.length);
     this.totalLength += terms.length;
+    if (this.docs) addLength(this.docs, id, doc, terms.length);
   }
 
   /** Removes a document; `text` (its old text) names its terms without scanning the index. */
@@ -69,6 +79,7 @@ export class TextIndex {
     }
     this.lengths.delete(id);
     this.totalLength -= length;
+    if (this.docs) removeLength(this.docs, id, length);
   }
 
   /** All matching documents (any query term) with their BM25 scores, unordered. */
@@ -91,6 +102,45 @@ export class TextIndex {
     return [...scores].map(([id, score]) => ({ id, score }));
   }
 
+  /**
+   * BM25 over whole documents instead of records: a document's term frequency is the sum of its
+   * records' (a chunked document's chunks), its length their sum, and idf counts documents, over
+   * every indexed document. Only records `keep` accepts lend their terms (a filter's hidden
+   * records add nothing). `docOf` names a record's document; it is asked only when a loaded
+   * index first needs its documents. Unordered, documents with a positive score.
+   */
+  scoreDocuments(query: string, docOf: (id: string) => string, keep: ((id: string) => boolean) | null, params: Bm25Params = {}): Map<string, number> {
+    const k1 = params.k1 ?? 1.2;
+    const b = params.b ?? 0.75;
+    const docs = (this.docs ??= rebuildLengths(this.lengths, docOf));
+    const n = docs.lengths.size;
+    const scores = new Map<string, number>();
+    if (n === 0) return scores;
+    const avg = this.totalLength / n || 1;
+    for (const term of new Set(textTerms(query))) {
+      const list = this.postings.get(term);
+      if (!list) continue;
+      const tf = new Map<string, number>();
+      const containing = new Set<string>();
+      for (const [id, count] of list) {
+        const doc = docs.of.get(id)!;
+        containing.add(doc);
+        if (keep === null || keep(id)) tf.set(doc, (tf.get(doc) ?? 0) + count);
+      }
+      const idf = Math.log(1 + (n - containing.size + 0.5) / (containing.size + 0.5));
+      for (const [doc, f] of tf) {
+        const len = docs.lengths.get(doc)!.length;
+        scores.set(doc, (scores.get(doc) ?? 0) + (idf * f * (k1 + 1)) / (f + k1 * (1 - b + (b * len) / avg)));
+      }
+    }
+    return scores;
+  }
+
+  /** The document of an indexed record, as scoreDocuments counted it (after its first call). */
+  documentOf(id: string): string | undefined {
+    return this.docs?.of.get(id);
+  }
+
   /** For persistence: documents with lengths, and postings, both sorted. */
   dump(): { docs: [string, number][]; postings: [string, [string, number][]][] } {
     const by = (a: [string, unknown], b: [string, unknown]) => byCodeUnits(a[0], b[0]);
@@ -100,6 +150,7 @@ export class TextIndex {
     };
   }
 
+  /** Loaded from segments, which do not record documents: scoreDocuments rebuilds them. */
   static load(data: { docs: [string, number][]; postings: [string, [string, number][]][] }): TextIndex {
     const index = new TextIndex();
     for (const [id, len] of data.docs) {
@@ -107,6 +158,38 @@ export class TextIndex {
       index.totalLength += len;
     }
     for (const [t, list] of data.postings) index.postings.set(t, new Map(list));
+    index.docs = null;
     return index;
   }
+}
+
+interface DocumentLengths {
+  of: Map<string, string>;
+  lengths: Map<string, { length: number; records: number }>;
+}
+
+function addLength(docs: DocumentLengths, id: string, doc: string, length: number): void {
+  docs.of.set(id, doc);
+  const entry = docs.lengths.get(doc);
+  if (entry) {
+    entry.length += length;
+    entry.records++;
+  } else {
+    docs.lengths.set(doc, { length, records: 1 });
+  }
+}
+
+function removeLength(docs: DocumentLengths, id: string, length: number): void {
+  const doc = docs.of.get(id);
+  if (doc === undefined) return;
+  docs.of.delete(id);
+  const entry = docs.lengths.get(doc)!;
+  entry.length -= length;
+  if (--entry.records === 0) docs.lengths.delete(doc);
+}
+
+function rebuildLengths(lengths: ReadonlyMap<string, number>, docOf: (id: string) => string): DocumentLengths {
+  const docs: DocumentLengths = { of: new Map(), lengths: new Map() };
+  for (const [id, length] of lengths) addLength(docs, id, docOf(id), length);
+  return docs;
 }

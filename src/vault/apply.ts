@@ -34,7 +34,7 @@ export function applyOp(state: DbState, op: Op, lsn: number): boolean {
       vault.version++;
       const existing = vault.records.get(op.id);
       const label = existing ? existing.label : vault.records.nextLabel;
-      if (op.doc) vault.text.add(op.id, op.doc.text, existing?.doc?.text ?? null);
+      if (op.doc) vault.text.add(op.id, op.doc.text, existing?.doc?.text ?? null, op.doc.chunk?.docId ?? op.id);
       else if (existing?.doc) vault.text.remove(op.id, existing.doc.text);
       for (const index of vault.payloadIndexes.values()) {
         if (existing) index.remove(existing.label);

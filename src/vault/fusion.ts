@@ -5,10 +5,15 @@ import { byCodeUnits } from '../util/code-units.js';
  * Hybrid fusion (README "Full-text and hybrid search"): one vector ranking and one BM25 ranking of the same
  * records, merged into one. Two rules:
  * - 'weighted' (the default): a convex combination of the two rankings' normalised scores,
- *   `textWeight` on text (BM25 divided by the best BM25 score) and the rest on vectors (min-max
- *   across the vector ranking). A record absent from a ranking scores 0 there. With the default
- *   weight BM25 keeps its order where its scores are far apart, and the vector ranking decides
- *   its near-ties and the queries whose words match no document.
+ *   `textWeight` on text and the rest on vectors (min-max across the vector ranking). The text
+ *   score mixes the record's own BM25 (divided by the best) with, `documentWeight` of it, its
+ *   document's BM25 over all the document's chunks (divided by the best document's), given to
+ *   the document's best record: a chunk that matches part of a query scores higher when the
+ *   rest of its document matches the rest (passage and document evidence combined, as in
+ *   Callan 1994). A record absent from a ranking
+ *   scores 0 there. With the default weights BM25 keeps its order where its scores are far
+ *   apart, and the vector ranking decides its near-ties and the queries whose words match no
+ *   document.
  * - 'rrf': reciprocal rank fusion, sum of 1 / (rrfK + rank); ignores scores, so a weak vector
  *   match counts as much as a strong text match at the same rank.
  */
@@ -16,6 +21,8 @@ export type FusionRule = 'rrf' | 'weighted';
 
 /** The default text weight, chosen on the evaluation's tuning split (eval/search, README). */
 export const DEFAULT_TEXT_WEIGHT = 0.85;
+/** The default share of the text score that is document-level BM25 (chosen the same way). */
+export const DEFAULT_DOCUMENT_WEIGHT = 0.6;
 export const DEFAULT_RRF_K = 60;
 
 export interface Ranking {
@@ -27,12 +34,21 @@ export interface Fused {
   id: string;
   score: number;
   ranks: { vector?: number; text?: number };
-  scores: { vector?: number; text?: number };
+  scores: { vector?: number; text?: number; document?: number };
+}
+
+/** Document-level BM25 for weighted fusion: each record's document, their scores, the best. */
+export interface DocumentScores {
+  docOf: (id: string) => string | undefined;
+  scores: ReadonlyMap<string, number>;
+  best: number;
 }
 
 export interface FusionOptions {
   rule: FusionRule;
   textWeight: number;
+  /** Weighted fusion with document scores: their share of the text score. */
+  documentWeight?: number;
   rrfK: number;
   metric: Metric;
 }
@@ -50,7 +66,7 @@ function vectorNormaliser(scores: number[], metric: Metric): (x: number) => numb
   return metric === 'l2' ? (x) => (hi - x) / (hi - lo) : (x) => (x - lo) / (hi - lo);
 }
 
-export function fuse(byVector: readonly Ranking[], byText: readonly Ranking[], o: FusionOptions): Fused[] {
+export function fuse(byVector: readonly Ranking[], byText: readonly Ranking[], o: FusionOptions, byDocument: DocumentScores | null = null): Fused[] {
   const fused = new Map<string, Fused>();
   const entry = (id: string): Fused => {
     let e = fused.get(id);
@@ -65,21 +81,34 @@ export function fuse(byVector: readonly Ranking[], byText: readonly Ranking[], o
     const nv = vectorNormaliser(byVector.map((h) => h.score), o.metric);
     const bestText = byText[0]?.score ?? 0;
     const wt = byText.length === 0 ? 0 : o.textWeight;
+    const wd = byDocument && byDocument.best > 0 ? (o.documentWeight ?? DEFAULT_DOCUMENT_WEIGHT) : 0;
+    // Each record first scores on its own (the document's share of the text weight left out)...
+    const bestOf = new Map<string, Fused>();
     for (const e of fused.values()) {
       const v = e.scores.vector === undefined ? 0 : nv(e.scores.vector);
       const t = e.scores.text === undefined || bestText <= 0 ? 0 : e.scores.text / bestText;
-      e.score = (1 - wt) * v + wt * t;
+      e.score = (1 - wt) * v + wt * (1 - wd) * t;
+      const doc = wd > 0 ? byDocument!.docOf(e.id) : undefined;
+      if (doc === undefined || !byDocument!.scores.has(doc)) continue;
+      e.scores.document = byDocument!.scores.get(doc)!;
+      const best = bestOf.get(doc);
+      if (!best || e.score > best.score || (e.score === best.score && byCodeUnits(e.id, best.id) < 0)) bestOf.set(doc, e);
     }
+    // ...then the document's BM25 goes to its best record only: a document's other chunks do not
+    // all rise together (ten chunks of one document), and the best chunk per document (groupBy
+    // '$doc') ranks documents exactly as if every chunk had it.
+    for (const [doc, e] of bestOf) e.score += (wt * wd * byDocument!.scores.get(doc)!) / byDocument!.best;
   }
   return [...fused.values()].sort((a, b) => b.score - a.score || byCodeUnits(a.id, b.id));
 }
 
 /** The fusion a search's options ask for (already validated by checkSearchOptions). */
-export function fusionOptions(options: { fusion?: FusionRule | { vector: number; text: number }; textWeight?: number; rrfK?: number }, metric: Metric): FusionOptions {
+export function fusionOptions(options: { fusion?: FusionRule | { vector: number; text: number }; textWeight?: number; documentWeight?: number; rrfK?: number }, metric: Metric): FusionOptions {
   const f = options.fusion ?? 'weighted';
   const rrfK = options.rrfK ?? DEFAULT_RRF_K;
-  if (typeof f === 'object') return { rule: 'weighted', textWeight: f.text / (f.vector + f.text), rrfK, metric };
-  return { rule: f, textWeight: options.textWeight ?? DEFAULT_TEXT_WEIGHT, rrfK, metric };
+  const documentWeight = options.documentWeight ?? DEFAULT_DOCUMENT_WEIGHT;
+  if (typeof f === 'object') return { rule: 'weighted', textWeight: f.text / (f.vector + f.text), documentWeight, rrfK, metric };
+  return { rule: f, textWeight: options.textWeight ?? DEFAULT_TEXT_WEIGHT, documentWeight, rrfK, metric };
 }
 
 /** The mode of a search that names none: hybrid for text over documents, else vector. */

@@ -9,7 +9,7 @@ import type { ChunkInfo } from './document.js';
 import { answeredByIndexes, candidates } from './payload-index.js';
 import type { Bm25Params } from '../text/text-index.js';
 import type { StoredRecord } from './record-store.js';
-import { defaultMode, fuse, fusionOptions, type FusionRule } from './fusion.js';
+import { defaultMode, fuse, fusionOptions, type DocumentScores, type FusionRule } from './fusion.js';
 import type { VaultState } from './vault-state.js';
 import type { HitExtras, SearchKnobs } from './search-options.js';
 import { byCodeUnits } from '../util/code-units.js';
@@ -37,6 +37,12 @@ export interface SearchOptions extends SearchKnobs {
   fusion?: FusionRule | { vector: number; text: number };
   /** Weighted fusion: the weight of the text score, from 0 to 1 (default DEFAULT_TEXT_WEIGHT). */
   textWeight?: number;
+  /**
+   * Weighted fusion: the share of the text score that is the BM25 of the hit's whole document
+   * (all its chunks) rather than of the hit alone, from 0 to 1 (default DEFAULT_DOCUMENT_WEIGHT;
+   * 0 is the fusion of earlier releases).
+   */
+  documentWeight?: number;
   /** The RRF constant (default 60). */
   rrfK?: number;
   /** Hybrid: how deep each ranking goes before fusion (default max(4k, 50)). */
@@ -57,9 +63,12 @@ export interface Hit extends HitExtras {
   score: number;
   /** vector mode: the metric's distance as hnswlib defines it. */
   distance?: number;
-  /** hybrid mode: the 1-based rank in each ranking that found the hit, and its score there. */
+  /**
+   * hybrid mode: the 1-based rank in each ranking that found the hit, and its score there;
+   * `scores.document` is the BM25 of the hit's whole document (weighted fusion).
+   */
   ranks?: { vector?: number; text?: number };
-  scores?: { vector?: number; text?: number };
+  scores?: { vector?: number; text?: number; document?: number };
   payload: Payload | null;
   /** For document records: the text and where the chunk sits in its document. */
   document?: { text: string; chunk: ChunkInfo | null };
@@ -87,6 +96,7 @@ export function checkSearchOptions(options: SearchOptions): { k: number; ef: num
   const f = options.fusion;
   if (f !== undefined && f !== 'rrf' && f !== 'weighted' && !(typeof f === 'object' && f !== null && f.vector >= 0 && f.text >= 0 && f.vector + f.text > 0 && Number.isFinite(f.vector + f.text))) throw new ValidationError('fusion', "must be 'weighted', 'rrf' or { vector, text } weights (non-negative, not both 0)");
   if (options.textWeight !== undefined && !(options.textWeight >= 0 && options.textWeight <= 1)) throw new ValidationError('textWeight', 'must be a number from 0 to 1');
+  if (options.documentWeight !== undefined && !(options.documentWeight >= 0 && options.documentWeight <= 1)) throw new ValidationError('documentWeight', 'must be a number from 0 to 1');
   if (options.textFloor !== undefined && !(options.textFloor >= 0 && options.textFloor <= 1)) throw new ValidationError('textFloor', 'must be a number from 0 to 1');
   if (options.rrfK !== undefined || options.candidates !== undefined) {
     for (const [name, v] of [['rrfK', options.rrfK], ['candidates', options.candidates]] as const) {
@@ -123,6 +133,22 @@ export function textRanking(vault: VaultState, text: string, k: number, predicat
   return hits.slice(0, k);
 }
 
+/** The document-level BM25 of every document the query matches, as weighted fusion reads it. */
+function documentScores(vault: VaultState, text: string, predicate: Predicate | null, params: Bm25Params | undefined): DocumentScores {
+  const docOf = (id: string): string => {
+    const record = vault.records.get(id);
+    return record?.doc?.chunk?.docId ?? id;
+  };
+  const keep = predicate === null ? null : (id: string) => {
+    const record = vault.records.get(id);
+    return record !== undefined && predicate(record.payload, record.doc);
+  };
+  const scores = vault.text.scoreDocuments(text, docOf, keep, params);
+  let best = 0;
+  for (const s of scores.values()) if (s > best) best = s;
+  return { docOf: (id) => vault.text.documentOf(id), scores, best };
+}
+
 function toHit(record: StoredRecord, score: number, distance?: number): Hit {
   // The record keeps its decoded payload (StoredRecord.payload); each hit gets a copy.
   const payload = record.payload === null ? null : clonePayload(record.payload);
@@ -153,7 +179,9 @@ export async function searchByMode(vault: VaultState, metric: Metric, query: { v
   const ranked = textRanking(vault, query.text!, depth, predicate, options.bm25);
   const floor = (options.textFloor ?? 0.1) * (ranked[0]?.score ?? 0);
   const byText = ranked.filter((h) => h.score >= floor);
-  return fuse(byVector, byText, fusionOptions(options, metric))
+  const fusion = fusionOptions(options, metric);
+  const byDocument = fusion.rule === 'weighted' && fusion.documentWeight! > 0 && byText.length > 0 ? documentScores(vault, query.text!, predicate, options.bm25) : null;
+  return fuse(byVector, byText, fusion, byDocument)
     .slice(0, k)
     .map((e) => ({ ...toHit(vault.records.get(e.id)!, e.score), ranks: e.ranks, scores: e.scores }));
 }

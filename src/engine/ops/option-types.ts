@@ -98,6 +98,7 @@ export const SEARCH_OPTIONS: OptionSchema = {
   rrfK: 'integer',
   candidates: 'integer',
   textFloor: 'number',
+  documentWeight: 'number',
   withVectors: 'boolean',
   minScore: 'number',
   maxDistance: 'number',
