@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CorruptionError, ioError } from '../errors.js';
+import { ConfigError, CorruptionError, ioError } from '../errors.js';
 import type { Metric } from '../format/identity.js';
 
 /**
@@ -88,7 +88,7 @@ export class MappedGraph {
 
   /** Maps `file`; a file that is not a sound graph of this dimension is a CorruptionError naming `name`. */
   static open(file: string, name: string, metric: Metric, dimension: number): MappedGraph {
-    if (!nativeGraphs()) throw new Error('the native graph search is not available');
+    if (!nativeGraphs()) throw new ConfigError('CONFIG_INVALID', 'QUIVER_NATIVE', 'the native graph search is not built (npm run build:native) or QUIVER_NATIVE=0 turned it off');
     const lib = addon!;
     try {
       return new MappedGraph(lib, lib.open(file, dimension, METRIC_CODE[metric]), name);
