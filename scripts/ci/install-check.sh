@@ -45,8 +45,9 @@ seconds=$(( $(date +%s) - start ))
 cat "$work/install.log"
 # npm 11 lists dependencies whose install scripts the user's package.json has not approved yet
 # (and still runs them unless strict-allow-scripts is set). Only our three native dependencies
-# may appear there (README "Installing"); any other warning is one this package causes.
-native='hnswlib-node|sse4_crc32|msgpackr-extract'
+# may appear there, and quiverdb's own (its optional reader addon, native/build.mjs, which never
+# fails the install) (README "Installing"); any other warning is one this package causes.
+native='quiverdb|hnswlib-node|sse4_crc32|msgpackr-extract'
 grep -Ei '^npm warn' "$work/install.log" \
   | grep -Ev "^npm warn install-scripts( +[0-9]+ packages have install scripts not yet covered by allowScripts:| +($native)@[0-9.]+ \(install: [^)]*\)| +Run .npm install-scripts ls.*)?$" \
   > "$work/foreign.txt" || true
@@ -85,11 +86,44 @@ expected=$(node -p "require('$root/package.json').version")
 [ "$version" = "$expected" ] || fail "quiver --version printed '$version', expected '$expected'"
 clean npx --no-install quiver demo "$work/demo-db" > "$work/demo.txt" 2>&1 || { cat "$work/demo.txt" >&2; fail "npx quiver demo"; }
 grep -q 'reopened read-only' "$work/demo.txt" || { cat "$work/demo.txt" >&2; fail "quiver demo did not finish"; }
-# A user who approved the three native builds up front (README) sees no warning at all.
+# Readers: with the addon built at install they map their graphs; with QUIVER_NATIVE=0 (or no
+# addon) they read them with hnswlib-node. Both must answer the same.
+cat > "$app/reader.mjs" <<'JS'
+import { open } from 'quiverdb';
+const dir = process.argv[2];
+if (process.argv[3] === 'write') {
+  const db = await open(dir, { dimension: 8 });
+  const v = await db.createVault('v');
+  await v.insertMany(Array.from({ length: 500 }, (_, i) => ({ id: `r${i}`, vector: Array.from({ length: 8 }, (_, d) => Math.sin(i * 3.1 + d)) })));
+  await db.checkpoint();
+  await db.close();
+} else {
+  const db = await open(dir, { readOnly: true });
+  const v = db.vault('v');
+  const hits = await v.search(Array.from({ length: 8 }, (_, d) => Math.sin(42 * 3.1 + d)), { k: 3 });
+  console.log(`${db.stats().vaults[0].index.mapped === true ? 'mapped' : 'hnswlib'} ${hits.map((h) => h.id).join(',')}`);
+  await db.close();
+}
+JS
+clean node reader.mjs "$work/reader-db" write || fail "writing the reader database"
+addon=$([ -f "$app/node_modules/quiverdb/native/build/Release/qmap.node" ] && echo built || echo "not built")
+with=$(clean node reader.mjs "$work/reader-db") || fail "a read-only open"
+without=$(cd "$app" && env -i PATH="$PATH" HOME="$home" QUIVER_NATIVE=0 node reader.mjs "$work/reader-db") || fail "a read-only open with QUIVER_NATIVE=0"
+echo "install-check: reader addon ${addon}; a reader: ${with}; with QUIVER_NATIVE=0: ${without}"
+[ "${with#* }" = "${without#* }" ] || fail "a mapped reader and hnswlib-node's reader answered differently"
+[ "${without%% *}" = "hnswlib" ] || fail "QUIVER_NATIVE=0 did not turn the addon off"
+if [ "$addon" = built ] && [ "${with%% *}" != "mapped" ]; then fail "the addon was built but the reader did not map its graph"; fi
+# A user who approved the four native builds up front (README) sees no warning at all.
 approved="$work/approved"
 mkdir -p "$approved"
 (cd "$approved" && env -i PATH="$PATH" HOME="$home" npm init -y > /dev/null \
-  && env -i PATH="$PATH" HOME="$home" npm pkg set allowScripts.hnswlib-node=true allowScripts.sse4_crc32=true allowScripts.msgpackr-extract=true --json \
+  && env -i PATH="$PATH" HOME="$home" npm pkg set allowScripts.quiverdb=true allowScripts.hnswlib-node=true allowScripts.sse4_crc32=true allowScripts.msgpackr-extract=true --json \
+  && env -i PATH="$PATH" HOME="$home" node -e '
+    // Installed from a tarball, quiverdb is approved by its file: spec (from the registry, by name as above).
+    const fs = require("node:fs");
+    const pkg = JSON.parse(fs.readFileSync("package.json", "utf8"));
+    pkg.allowScripts["file:" + process.argv[1]] = true;
+    fs.writeFileSync("package.json", JSON.stringify(pkg, null, 2));' "$tarball" \
   && env -i PATH="$PATH" HOME="$home" npm install --no-audit --no-fund "$tarball" > "$work/approved.log" 2>&1) || { cat "$work/approved.log" >&2; fail "npm install with the native builds approved"; }
 if grep -Ei '^npm warn' "$work/approved.log" >&2; then fail "npm install with the native builds approved printed warnings"; fi
 echo "install-check: ok (import, require, quiver --version $version, quiver demo)"

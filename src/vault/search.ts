@@ -261,7 +261,7 @@ export async function searchVault(vault: VaultState, metric: Metric, query: Floa
           if (neighbors.length === k) break;
         }
       }
-      if (neighbors.length < k) neighbors = await vault.index.search(query, k, { ef, accept });
+      if (neighbors.length < k) neighbors = await vault.index.search(query, k, bitmap ? { ef, accept, allow: bitmap.bitmap } : { ef, accept });
       if (neighbors.length < k) {
         const all = matches();
         if (neighbors.length < Math.min(k, all.length)) neighbors = await exact(all);

@@ -11,15 +11,16 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const clean = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' };
 
 describe('the npm package', () => {
-  it('packs what a user needs and nothing else: dist, the shipped data, docs', { timeout: 300_000 }, () => {
+  it('packs what a user needs and nothing else: dist, the shipped data, docs, the reader addon\'s sources', { timeout: 300_000 }, () => {
     ensureBuilt();
     const work = tmpDir('quiver-pack-');
     const tarball = execFileSync('npm', ['pack', '--silent', '--ignore-scripts', '--pack-destination', work], { cwd: ROOT, encoding: 'utf8', env: clean }).trim().split('\n').pop()!;
     const files = execFileSync('tar', ['-tzf', path.join(work, tarball)], { encoding: 'utf8' });
-    for (const f of ['dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'data/default_v1.localembed', 'data/demo-corpus.json.gz', 'FORMAT.md', 'README.md']) {
+    for (const f of ['dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'data/default_v1.localembed', 'data/demo-corpus.json.gz', 'FORMAT.md', 'README.md', 'native/qmap.c', 'native/graph.c', 'native/graph.h', 'native/binding.gyp', 'native/build.mjs']) {
       assert.match(files, new RegExp(`^package/${f.replace(/\./g, '\\.')}$`, 'm'), f);
     }
     assert.doesNotMatch(files, /package\/(src|test|scripts|bench)\//);
+    assert.doesNotMatch(files, /package\/native\/build\//, 'the addon is built at install, for the user\'s Node, never shipped built');
   });
 
   // The whole clean-folder install (size limit, import, require, npx quiver --version and demo)

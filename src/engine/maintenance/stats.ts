@@ -14,6 +14,7 @@ import type { DatabaseParts } from '../open/parts.js';
 import type { DbState } from '../../vault/db-state.js';
 import { byCodeUnits } from '../../util/code-units.js';
 import { HnswIndex } from '../../vault/index/hnsw-index.js';
+import { MappedHnswIndex } from '../../vault/index/mapped-hnsw-index.js';
 
 export interface VaultStats {
   name: string;
@@ -29,8 +30,10 @@ export interface VaultStats {
   /**
    * Live labels in the index; for HNSW also graph elements (erased ones included), vectors
    * queued for background insertion, and insertions made since the graph was created or loaded.
+   * `mapped`: a reader searching its checkpoint's graph in place, shared with other processes
+   * (the native read path; README "Readers share memory").
    */
-  index: { type: string; size: number; elements?: number; queued?: number; insertions?: number };
+  index: { type: string; size: number; elements?: number; queued?: number; insertions?: number; mapped?: boolean };
   layers: number;
   /** Payload indexes: field and distinct values. */
   payloadIndexes: { field: string; values: number }[];
@@ -147,6 +150,7 @@ export function collectStats(input: {
           type: index.type,
           size: index.size,
           ...(index instanceof HnswIndex ? { elements: index.elementCount, queued: index.queued, insertions: index.insertions } : {}),
+          ...(index instanceof MappedHnswIndex ? { elements: index.elementCount, queued: index.queued, mapped: true } : {}),
         },
         layers: v.layers.count,
         payloadIndexes: [...v.payloadIndexes.values()].map((i) => ({ field: i.field, values: i.values.size })).sort((a, b) => byCodeUnits(a.field, b.field)),

@@ -12,6 +12,8 @@ import { VectorBlock } from '../../segments/vector-block.js';
 import { findSection, type Hole } from '../../format/sectioned-file.js';
 import { LabelSet } from '../../vault/index/label-set.js';
 import { checkGraphHeader, GRAPH_HEADER_BYTES, HnswIndex, type HnswGraph } from '../../vault/index/hnsw-index.js';
+import { MappedHnswIndex } from '../../vault/index/mapped-hnsw-index.js';
+import { MappedGraph, nativeGraphs } from '../../native/mapped-graph.js';
 import { createIndex, VaultState, type FileRef, type SegmentRef } from '../../vault/vault-state.js';
 import { emptyState, releaseVectors, type DbState } from '../../vault/db-state.js';
 import type { Identity } from '../../format/identity.js';
@@ -94,12 +96,10 @@ async function readGraph(identity: Identity, file: string): Promise<HnswGraph> {
 }
 
 /**
- * A saved graph, read by hnswlib while its checksum is computed. Its header is checked first
- * (checkGraphHeader: hnswlib allocates by it), and the graph is returned only once the whole
- * file has matched the manifest's size and CRC; nothing can search it before.
+ * A saved graph's size and header, checked before anything reads the rest: hnswlib allocates by
+ * the header (checkGraphHeader), and the mapped search indexes by it.
  */
-async function loadGraph(fs: FileSystem, dir: string, identity: Identity, ref: FileRef): Promise<HnswGraph> {
-  const file = path.join(dir, ref.path);
+async function checkGraphFile(fs: FileSystem, file: string, identity: Identity, ref: FileRef): Promise<void> {
   const header = Buffer.alloc(GRAPH_HEADER_BYTES);
   let size: number;
   try {
@@ -117,10 +117,31 @@ async function loadGraph(fs: FileSystem, dir: string, identity: Identity, ref: F
   const params = identity.index.type === 'hnsw' ? identity.index : null;
   const wrong = params ? checkGraphHeader(header, size, identity.dimension, params.M) : 'this database has no HNSW index';
   if (wrong) throw new CorruptionError(ref.path, wrong);
+}
+
+/**
+ * A saved graph, read by hnswlib while its checksum is computed. It is returned only once the
+ * whole file has matched the manifest's size and CRC; nothing can search it before.
+ */
+async function loadGraph(fs: FileSystem, dir: string, identity: Identity, ref: FileRef): Promise<HnswGraph> {
+  const file = path.join(dir, ref.path);
+  await checkGraphFile(fs, file, identity, ref);
   const read = readGraph(identity, file);
   read.catch(() => undefined); // a checksum failure below wins over whatever hnswlib made of the file
   await verifyRef(fs, dir, ref);
   return await read;
+}
+
+/**
+ * A saved graph for a reader: checked whole against the manifest's size and CRC, then mapped
+ * (shared with every process, nothing copied) for the native search. Files a manifest names are
+ * never rewritten (FORMAT.md "Readers"), so the mapped bytes stay the checked ones.
+ */
+async function mapGraph(fs: FileSystem, dir: string, identity: Identity, ref: FileRef): Promise<MappedGraph> {
+  const file = path.join(dir, ref.path);
+  await checkGraphFile(fs, file, identity, ref);
+  await verifyRef(fs, dir, ref);
+  return MappedGraph.open(file, ref.path, identity.metric, identity.dimension);
 }
 
 /** The labels of the vault's records: the live labels of the graph its segment came with. */
@@ -141,8 +162,9 @@ function register(state: DbState, vault: VaultState, segment: SegmentRef): void 
  * Segmented mode: the manifest, then each vault's segment and saved graph. `reuse` offers
  * vaults already in memory: one whose segment file is the one the manifest names, and which
  * has not changed since it was loaded, is kept instead of being read again (reader refresh).
+ * `readOnly` (a reader's view) maps graphs for the native search when it is built (src/native).
  */
-export async function loadSegmented(fs: FileSystem, dir: string, identity: Identity, manifestBytes?: Buffer | null, reuse?: DbState): Promise<DbState> {
+export async function loadSegmented(fs: FileSystem, dir: string, identity: Identity, manifestBytes?: Buffer | null, reuse?: DbState, readOnly = false): Promise<DbState> {
   const state = emptyState(identity);
   const bytes = manifestBytes === undefined ? await readIfExists(fs, path.join(dir, FileName.manifest), FileName.manifest) : manifestBytes;
   if (!bytes) return state;
@@ -160,13 +182,19 @@ export async function loadSegmented(fs: FileSystem, dir: string, identity: Ident
       }
       // hnswlib reads the graph in the thread pool while its checksum is computed and the segment
       // is read and decoded here: cold open costs about the longest of the three, not their sum.
-      const graph = entry.graph ? loadGraph(fs, dir, identity, entry.graph) : null;
-      graph?.catch(() => undefined); // awaited below; a segment failure first must not leave it unhandled
+      const hnsw = identity.index.type === 'hnsw' ? identity.index : null;
+      const mapped = entry.graph && hnsw && readOnly && nativeGraphs() ? mapGraph(fs, dir, identity, entry.graph) : null;
+      const graph = entry.graph && !mapped ? loadGraph(fs, dir, identity, entry.graph) : null;
+      // Awaited below; a segment failure first must not leave them unhandled.
+      graph?.catch(() => undefined);
+      mapped?.catch(() => undefined);
       const image = await readSegment(fs, dir, entry.segment, identity.dimension);
       state.unread.push(image.vectors);
       if (image.number !== entry.number || image.name !== entry.name) throw new CorruptionError(entry.segment.path, 'holds a different vault than the manifest says');
       const vault = vaultFromImage(identity, image, entry.segment.path);
-      if (graph) {
+      if (mapped && hnsw) {
+        vault.index = new MappedHnswIndex(await mapped, identity.metric, identity.dimension, hnsw, liveLabels(vault));
+      } else if (graph) {
         const live = liveLabels(vault);
         vault.index = HnswIndex.over(await graph, identity.metric, live);
       } else {

@@ -115,7 +115,7 @@ function apply(state: DbState, ops: [number, Op[]][]): number {
 }
 
 async function loadRoot(fs: FileSystem, dir: string, identity: Identity, root: Buffer | null, reuse?: DbState): Promise<DbState> {
-  return identity.storage === 'snapshot' ? loadSnapshot(fs, dir, identity, root) : loadSegmented(fs, dir, identity, root, reuse);
+  return identity.storage === 'snapshot' ? loadSnapshot(fs, dir, identity, root) : loadSegmented(fs, dir, identity, root, reuse, true);
 }
 
 /**

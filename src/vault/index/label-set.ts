@@ -10,6 +10,11 @@ export class LabelSet {
     return this.count;
   }
 
+  /** The set as a bitmap by label (1: present), valid until the next add. */
+  get bytes(): Uint8Array {
+    return this.bits;
+  }
+
   has(label: number): boolean {
     return this.bits[label] === 1;
   }

@@ -13,6 +13,11 @@ export interface IndexSearchOptions {
   ef?: number;
   /** Only labels for which this returns true may be returned. */
   accept?: (label: number) => boolean;
+  /**
+   * The same set as `accept`, as a bitmap by label (1: may be returned), when the caller has one:
+   * the native graph search reads it instead of calling `accept` for every node it visits.
+   */
+  allow?: Uint8Array;
 }
 
 export interface VectorIndex {

@@ -1,0 +1,195 @@
+// The N-API face of quiverdb's read-only graph search (graph.c): maps a graph file read-only and
+// shared, so every process on the machine reads the same page-cache pages instead of holding its
+// own copy, and hands searches to graph.c. Errors carry a code: QUIVER_CORRUPT (the file is not a
+// sound graph), QUIVER_IO (the OS refused), QUIVER_NATIVE (a bad call, or out of memory).
+#define _GNU_SOURCE
+#include <node_api.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "graph.h"
+
+static napi_value throw_code(napi_env env, const char *code, const char *fmt, ...) {
+  char msg[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  napi_throw_error(env, code, msg);
+  return NULL;
+}
+#define NAPI(call) do { if ((call) != napi_ok) return throw_code(env, "QUIVER_NATIVE", "%s failed", #call); } while (0)
+
+static napi_value graph_error(napi_env env, int status, const char *why) {
+  return throw_code(env, status == GRAPH_CORRUPT ? "QUIVER_CORRUPT" : "QUIVER_NATIVE", "%s", why);
+}
+
+static void finalize(napi_env env, void *data, void *hint) {
+  (void)env; (void)hint;
+  graph_release(data);
+  free(data);
+}
+
+// open(path, dimension, metric 0 l2 | 1 ip | 2 cosine) -> handle
+static napi_value js_open(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char path[4096];
+  size_t plen;
+  uint32_t dim, metric;
+  if (argc < 3 || napi_get_value_string_utf8(env, argv[0], path, sizeof path, &plen) != napi_ok || plen >= sizeof path - 1 ||
+      napi_get_value_uint32(env, argv[1], &dim) != napi_ok || napi_get_value_uint32(env, argv[2], &metric) != napi_ok || metric > 2 || dim == 0)
+    return throw_code(env, "QUIVER_NATIVE", "open(path, dimension, metric): bad arguments");
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return throw_code(env, "QUIVER_IO", "open: %s", strerror(errno));
+  struct stat st;
+  if (fstat(fd, &st) != 0) { int e = errno; close(fd); return throw_code(env, "QUIVER_IO", "fstat: %s", strerror(e)); }
+  if (st.st_size < GRAPH_HEADER_BYTES) { close(fd); return throw_code(env, "QUIVER_CORRUPT", "shorter than its header"); }
+  size_t len = (size_t)st.st_size;
+  // MAP_SHARED + PROT_READ: the pages are the page cache's, one copy for every process.
+  void *base = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+  int e = errno;
+  close(fd);
+  if (base == MAP_FAILED) return throw_code(env, "QUIVER_IO", "mmap: %s", strerror(e));
+  // A search touches a few thousand scattered records: read-ahead would only evict useful pages.
+  madvise(base, len, MADV_RANDOM);
+  graph_t *g = calloc(1, sizeof *g);
+  if (!g) { munmap(base, len); return throw_code(env, "QUIVER_NATIVE", "out of memory"); }
+  g->base = base;
+  g->len = len;
+  g->dim = dim;
+  g->metric = (int)metric;
+  char why[320];
+  int status = graph_index(g, why, sizeof why);
+  if (status != GRAPH_OK) {
+    graph_release(g);
+    free(g);
+    return graph_error(env, status, why);
+  }
+  napi_value handle;
+  if (napi_create_external(env, g, finalize, NULL, &handle) != napi_ok) { graph_release(g); free(g); return throw_code(env, "QUIVER_NATIVE", "napi_create_external failed"); }
+  return handle;
+}
+
+static graph_t *graph_arg(napi_env env, napi_value v) {
+  graph_t *g = NULL;
+  if (napi_get_value_external(env, v, (void **)&g) != napi_ok || !g) { throw_code(env, "QUIVER_NATIVE", "not a graph handle"); return NULL; }
+  if (g->closed) { throw_code(env, "QUIVER_NATIVE", "the graph was closed"); return NULL; }
+  return g;
+}
+
+/** A Uint8Array argument, or NULL for null/undefined; *ok = 0 on anything else. */
+static const uint8_t *bytes_arg(napi_env env, napi_value v, size_t *len, int *ok) {
+  napi_valuetype t;
+  *len = 0;
+  if (napi_typeof(env, v, &t) != napi_ok) { *ok = 0; return NULL; }
+  if (t == napi_null || t == napi_undefined) return NULL;
+  napi_typedarray_type tt;
+  void *data;
+  if (napi_get_typedarray_info(env, v, &tt, len, &data, NULL, NULL) != napi_ok || tt != napi_uint8_array) { *ok = 0; return NULL; }
+  return data;
+}
+
+typedef struct { napi_env env; napi_value fn; } js_accept;
+
+/** A JavaScript accept(label) callback, truthy or not like hnswlib-node's; -1 if it threw. */
+static int call_accept(void *ctx, uint64_t label) {
+  js_accept *a = ctx;
+  napi_value arg, result, undefined;
+  bool yes = false;
+  if (napi_create_double(a->env, (double)label, &arg) != napi_ok || napi_get_undefined(a->env, &undefined) != napi_ok ||
+      napi_call_function(a->env, undefined, a->fn, 1, &arg, &result) != napi_ok || napi_coerce_to_bool(a->env, result, &result) != napi_ok ||
+      napi_get_value_bool(a->env, result, &yes) != napi_ok)
+    return -1;
+  return yes ? 1 : 0;
+}
+
+// search(handle, query Float32Array, k, ef, live Uint8Array|null, allow Uint8Array|null,
+//        accept Function|null, outLabels Uint32Array, outDistances Float32Array) -> count
+static napi_value js_search(napi_env env, napi_callback_info info) {
+  size_t argc = 9;
+  napi_value argv[9];
+  NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 9) return throw_code(env, "QUIVER_NATIVE", "search: expected 9 arguments");
+  graph_t *g = graph_arg(env, argv[0]);
+  if (!g) return NULL;
+  napi_typedarray_type tt;
+  size_t qn, on, dn;
+  void *qd, *od, *dd;
+  uint32_t k, ef;
+  if (napi_get_typedarray_info(env, argv[1], &tt, &qn, &qd, NULL, NULL) != napi_ok || tt != napi_float32_array || qn != g->dim)
+    return throw_code(env, "QUIVER_NATIVE", "search: the query must be a Float32Array of %zu", g->dim);
+  if (napi_get_value_uint32(env, argv[2], &k) != napi_ok || napi_get_value_uint32(env, argv[3], &ef) != napi_ok)
+    return throw_code(env, "QUIVER_NATIVE", "search: k and ef must be integers");
+  if (napi_get_typedarray_info(env, argv[7], &tt, &on, &od, NULL, NULL) != napi_ok || tt != napi_uint32_array ||
+      napi_get_typedarray_info(env, argv[8], &tt, &dn, &dd, NULL, NULL) != napi_ok || tt != napi_float32_array || on < k || dn < k)
+    return throw_code(env, "QUIVER_NATIVE", "search: the output arrays must hold k results");
+  filter_t f = { NULL, NULL, 0, 0, NULL, NULL };
+  int ok = 1;
+  f.live = bytes_arg(env, argv[4], &f.live_len, &ok);
+  f.allow = bytes_arg(env, argv[5], &f.allow_len, &ok);
+  napi_valuetype at;
+  if (napi_typeof(env, argv[6], &at) != napi_ok || (at != napi_function && at != napi_null && at != napi_undefined)) ok = 0;
+  if (!ok) return throw_code(env, "QUIVER_NATIVE", "search: live and allow must be Uint8Arrays, accept a function");
+  js_accept accept = { env, argv[6] };
+  if (at == napi_function) { f.accept = call_accept; f.ctx = &accept; }
+  size_t found = 0;
+  char why[320];
+  int status = graph_search(g, qd, k, ef, &f, od, dd, &found, why, sizeof why);
+  if (status == GRAPH_STOPPED) {
+    bool pending = false;
+    if (napi_is_exception_pending(env, &pending) == napi_ok && pending) return NULL;  // accept threw: let it through
+  }
+  if (status != GRAPH_OK) return graph_error(env, status, why);
+  napi_value result;
+  NAPI(napi_create_uint32(env, (uint32_t)found, &result));
+  return result;
+}
+
+// info(handle) -> { count, maxElements, deleted, bytes }
+static napi_value js_info(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], out, v;
+  NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  graph_t *g = graph_arg(env, argv[0]);
+  if (!g) return NULL;
+  NAPI(napi_create_object(env, &out));
+  const char *names[] = { "count", "maxElements", "deleted", "bytes" };
+  double values[] = { (double)g->count, (double)g->max_elements, (double)g->deleted, (double)g->len };
+  for (int i = 0; i < 4; i++) {
+    NAPI(napi_create_double(env, values[i], &v));
+    NAPI(napi_set_named_property(env, out, names[i], v));
+  }
+  return out;
+}
+
+// close(handle): unmaps now rather than at garbage collection (the file may have been unlinked).
+static napi_value js_close(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  graph_t *g = NULL;
+  if (napi_get_value_external(env, argv[0], (void **)&g) != napi_ok || !g) return throw_code(env, "QUIVER_NATIVE", "not a graph handle");
+  graph_release(g);
+  return NULL;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+    { "open", NULL, js_open, NULL, NULL, NULL, napi_default, NULL },
+    { "search", NULL, js_search, NULL, NULL, NULL, napi_default, NULL },
+    { "info", NULL, js_info, NULL, NULL, NULL, napi_default, NULL },
+    { "close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL },
+  };
+  if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

@@ -1,0 +1,133 @@
+import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConfigError, CorruptionError, ioError } from '../errors.js';
+import type { Metric } from '../format/identity.js';
+
+/**
+ * The native read path (native/qmap.c, built at install by native/build.mjs): a graph file saved
+ * by hnswlib-node, memory-mapped read-only and searched in place, so every reader process on the
+ * machine shares one copy of it in the page cache (docs/design/shared-memory-readers.md).
+ *
+ * The addon is optional. It is loaded on the first read-only open that asks for it, never at
+ * import; when it is not built (no compiler at install, Windows) or QUIVER_NATIVE=0, nativeGraphs()
+ * says so and readers use hnswlib-node's readIndex, a private copy, with the same answers.
+ */
+
+interface Addon {
+  open(file: string, dimension: number, metric: number): unknown;
+  search(handle: unknown, query: Float32Array, k: number, ef: number, live: Uint8Array | null, allow: Uint8Array | null, accept: ((label: number) => boolean) | null, labels: Uint32Array, distances: Float32Array): number;
+  info(handle: unknown): { count: number; maxElements: number; deleted: number; bytes: number };
+  close(handle: unknown): void;
+}
+
+const METRIC_CODE: Record<Metric, number> = { l2: 0, ip: 1, cosine: 2 };
+const ADDON = path.join('native', 'build', 'Release', 'qmap.node');
+
+let addon: Addon | null | undefined;
+
+/** Where the built addon is: the package root is above src/native/ (tsx) or dist/chunks/ (the bundle). */
+function findAddon(): string | null {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (let up = 0; up < 4; up++) {
+    const file = path.join(dir, ADDON);
+    if (fs.existsSync(file)) return file;
+    dir = path.dirname(dir);
+  }
+  return null;
+}
+
+/** Whether read-only opens map their graphs: the addon is built and QUIVER_NATIVE is not 0. */
+export function nativeGraphs(): boolean {
+  if (process.env.QUIVER_NATIVE === '0') return false;
+  if (addon === undefined) {
+    addon = null;
+    const file = findAddon();
+    if (file) {
+      try {
+        addon = createRequire(import.meta.url)(file) as Addon;
+      } catch {
+        // A build for another Node or platform: readers keep hnswlib-node's path.
+        addon = null;
+      }
+    }
+  }
+  return addon !== null;
+}
+
+export interface MappedNeighbor {
+  label: number;
+  distance: number;
+}
+
+/**
+ * One mapped graph file. Searches are synchronous (the addon works on the mapped bytes, nothing
+ * to wait for) and give hnswlib-node's answer for the same file and query, in its order.
+ */
+export class MappedGraph {
+  /** Elements in the file, deleted ones included, and hnswlib's capacity (k may not exceed it). */
+  readonly count: number;
+  readonly maxElements: number;
+  /** Elements the file marks deleted. */
+  readonly deleted: number;
+  private labels = new Uint32Array(16);
+  private distances = new Float32Array(16);
+
+  private constructor(
+    private readonly lib: Addon,
+    private readonly handle: unknown,
+    /** The file's name inside the database, for errors. */
+    readonly name: string,
+  ) {
+    const info = lib.info(handle);
+    this.count = info.count;
+    this.maxElements = info.maxElements;
+    this.deleted = info.deleted;
+  }
+
+  /** Maps `file`; a file that is not a sound graph of this dimension is a CorruptionError naming `name`. */
+  static open(file: string, name: string, metric: Metric, dimension: number): MappedGraph {
+    if (!nativeGraphs()) throw new ConfigError('CONFIG_INVALID', 'QUIVER_NATIVE', 'the native graph search is not built (npm run build:native) or QUIVER_NATIVE=0 turned it off');
+    const lib = addon!;
+    try {
+      return new MappedGraph(lib, lib.open(file, dimension, METRIC_CODE[metric]), name);
+    } catch (err) {
+      throw translate(err, name, 'mapping');
+    }
+  }
+
+  /**
+   * The k nearest, searching `ef` wide. `live` and `allow` are bitmaps by label (1: may be
+   * returned); `accept` a predicate; any of them absent allows all. Nodes they exclude, like
+   * nodes the file marks deleted, are still walked through.
+   */
+  search(query: Float32Array, k: number, ef: number, live: Uint8Array | null, allow: Uint8Array | null, accept: ((label: number) => boolean) | null): MappedNeighbor[] {
+    if (this.labels.length < k) {
+      this.labels = new Uint32Array(k);
+      this.distances = new Float32Array(k);
+    }
+    let n: number;
+    try {
+      n = this.lib.search(this.handle, query, k, ef, live, allow, accept, this.labels, this.distances);
+    } catch (err) {
+      throw translate(err, this.name, 'searching');
+    }
+    const out = new Array<MappedNeighbor>(n);
+    for (let i = 0; i < n; i++) out[i] = { label: this.labels[i]!, distance: this.distances[i]! };
+    return out;
+  }
+
+  /** Unmaps the file now instead of at garbage collection; searching after this throws. */
+  close(): void {
+    this.lib.close(this.handle);
+  }
+}
+
+function translate(err: unknown, name: string, action: string): unknown {
+  const code = (err as { code?: unknown } | null)?.code;
+  const message = err instanceof Error ? err.message : String(err);
+  if (code === 'QUIVER_CORRUPT') return new CorruptionError(name, message, { cause: err });
+  if (code === 'QUIVER_IO') return ioError(action, name, err);
+  return err;
+}
