@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { LockedError } from '../errors.js';
+import { LockedError, StorageError } from '../errors.js';
 import type { S3Options } from '../object-store/s3-store.js';
 import { receiveError, type FromShipper, type ShipWorkerData, type ToShipper } from './ship-messages.js';
 import { replicationStatus, type ReplicationStats, type ShipProgress, type ShipperOptions } from './ship-types.js';
@@ -38,7 +38,7 @@ export class ShipperThread {
     const worker = spawn(entry, { dir, url, s3, options, localLsn });
     return new Promise<ShipperThread>((resolve, reject) => {
       const early = (err: Error): void => reject(err);
-      const exited = (code: number): void => reject(new Error(`the shipping thread exited (${code}) before it started`));
+      const exited = (code: number): void => reject(new StorageError('IO_ERROR', `replicate: the shipping thread exited (${code}) before it started`));
       worker.once('error', early);
       worker.once('exit', exited);
       worker.once('message', (m: FromShipper) => {
@@ -46,7 +46,7 @@ export class ShipperThread {
         worker.off('exit', exited);
         if (m.type === 'started') resolve(new ShipperThread(worker, m.progress));
         else {
-          reject(m.type === 'failed' ? receiveError(m.error) : new Error(`the shipping thread sent ${m.type} before it started`));
+          reject(m.type === 'failed' ? receiveError(m.error) : new StorageError('IO_ERROR', `replicate: the shipping thread sent ${m.type} before it started`));
           void worker.terminate();
         }
       });
