@@ -1,0 +1,135 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { open } from '../../src/index.js';
+import { nativeGraphs } from '../../src/native/mapped-graph.js';
+import { dbPath, tmpDir } from '../helpers/tmp.js';
+import { spawnChild, type Child } from '../helpers/spawn.js';
+import type { MapStats } from '../helpers/mapped-files.js';
+import { BASE, CLOCK, DIM, payloadOf, RaceModel, vectorOf, VAULT } from '../helpers/race-model.js';
+
+/**
+ * One writer and four mapped readers on one database, checkpoints racing refreshes (#19; FORMAT.md
+ * "Readers", mapped graphs). The writer process writes steps of one batch each (new, moved and
+ * erased records and a clock record: race-model.ts), checkpoints every few steps and compacts
+ * twice; four reader processes refresh (and now and then reopen) as fast as they can. Each reader,
+ * at every round: its graph is mapped; LSN and epoch never go back; its whole state is exactly
+ * the model's state at the step its clock shows (no torn batch); every hit is a live record at
+ * its current vector's distance and the answers match an exact search of that state; and every
+ * graph file it has mapped (found in /proc/self/maps, held by an fd of its own) keeps its size
+ * and bytes while mapped, unlinked or not. No process may die by a signal.
+ *
+ * QUIVER_SOAK=1 (npm run soak) runs it ten times longer.
+ */
+
+assert.ok(nativeGraphs(), 'the native addon is not built: run `node native/build.mjs`');
+
+const SOAK = process.env.QUIVER_SOAK === '1';
+const STEPS = SOAK ? 600 : 60;
+const CHECKPOINT_EVERY = 2;
+const REOPEN_EVERY = 15;
+const READERS = 4;
+const SEED = 19;
+
+interface Summary {
+  rounds: number;
+  refreshes: number;
+  reopens: number;
+  searches: number;
+  selfMisses: number;
+  found: number;
+  expected: number;
+  steps: number;
+  epochs: number;
+  lsn: number;
+  maps: MapStats;
+  failures: number;
+  errors: string[];
+}
+
+/** The base state (step 0 of the model), checkpointed, so every reader maps a graph from the start. */
+async function createBase(dir: string): Promise<void> {
+  const db = await open(dir, { dimension: DIM, metric: 'l2', index: { type: 'hnsw', M: 8, efConstruction: 64 } });
+  const v = await db.createVault(VAULT);
+  const model = new RaceModel(SEED);
+  const records = [...model.live].map(([id, version]) => ({ id, vector: vectorOf(id, version), payload: payloadOf(id, version) }));
+  for (let from = 0; from < records.length; from += 1000) await v.insertMany(records.slice(from, from + 1000));
+  await db.checkpoint();
+  await db.close();
+}
+
+/** A child of ours with its stderr kept, for the messages of a failure. */
+function spawnRace(args: string[]): Child & { stderr: () => string } {
+  const child = spawnChild(args, 'race');
+  let stderr = '';
+  child.proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  return Object.assign(child, { stderr: () => stderr.slice(-4000) });
+}
+
+/** How the child ended (waiting at most `ms`): a clean exit is code 0 and no signal. */
+async function exitOf(child: Child, ms: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([child.exited, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+  return { code: child.proc.exitCode, signal: child.proc.signalCode };
+}
+
+describe('one writer and four mapped readers, checkpoints racing refreshes', () => {
+  it(`readers answer correctly and no mapped file changes under them (${STEPS} steps)`, { timeout: SOAK ? 1_800_000 : 180_000 }, async (t) => {
+    const dir = dbPath();
+    await createBase(dir);
+    const stop = path.join(tmpDir(), 'STOP');
+    const readers = Array.from({ length: READERS }, () => spawnRace(['reader', dir, stop, String(SEED), String(STEPS), String(REOPEN_EVERY)]));
+    let writer: ReturnType<typeof spawnRace> | null = null;
+    try {
+      for (const r of readers) await r.waitFor((l) => l === 'started', 60_000);
+      writer = spawnRace(['writer', dir, String(STEPS), String(SEED), String(CHECKPOINT_EVERY)]);
+      const ended = await exitOf(writer, SOAK ? 1_500_000 : 120_000);
+      assert.deepEqual(ended, { code: 0, signal: null }, `the writer exits cleanly; stderr: ${writer.stderr()}`);
+      const done = writer.lines.find((l) => l.startsWith('done '))!;
+      assert.equal(writer.lines.filter((l) => l.startsWith('acked ')).length, STEPS);
+      const epoch = Number(done.split(' ')[1]);
+      assert.ok(epoch > STEPS / CHECKPOINT_EVERY, `the writer checkpointed every ${CHECKPOINT_EVERY} steps (epoch ${epoch})`);
+      fs.writeFileSync(stop, '');
+
+      const ends = [];
+      for (const r of readers) ends.push(await exitOf(r, 60_000));
+      const summaries: Summary[] = [];
+      for (const [i, r] of readers.entries()) {
+        const line = r.lines.find((l) => l.startsWith('{'));
+        t.diagnostic(`reader ${i}: ${JSON.stringify(ends[i])} ${line ?? r.stderr()}`);
+      }
+      for (const [i, r] of readers.entries()) {
+        assert.deepEqual(ends[i], { code: 0, signal: null }, `reader ${i} exits cleanly (no SIGBUS, no SIGSEGV); stderr: ${r.stderr()}`);
+        const s = JSON.parse(r.lines.find((l) => l.startsWith('{'))!) as Summary;
+        summaries.push(s);
+        const brief = JSON.stringify({ ...s, errors: s.errors.length });
+        assert.deepEqual(s.errors, [], `reader ${i}: ${brief}`);
+        // The race happened: the reader saw many steps and checkpoints, and mapped many graphs.
+        assert.ok(s.refreshes >= 10 && s.reopens >= 1, `reader ${i} refreshed and reopened: ${brief}`);
+        assert.ok(s.steps >= 5 && s.epochs >= 3, `reader ${i} saw several steps and checkpoints: ${brief}`);
+        assert.ok(s.maps.tracked >= 3 && s.maps.byteChecks >= s.maps.tracked, `reader ${i} mapped and checked several graph files: ${brief}`);
+        assert.equal(s.maps.unreachable, 0, `reader ${i} reached every file it mapped: ${brief}`);
+        // HNSW is approximate: the answers are checked hit by hit above; here, against exact search.
+        assert.ok(s.found / s.expected >= 0.95, `reader ${i}: recall@10 ${s.found / s.expected} against an exact search of the same state`);
+        assert.ok(s.selfMisses <= Math.ceil(s.searches * 0.01), `reader ${i}: a record's own vector finds it first (${s.selfMisses} misses in ${s.searches} searches)`);
+      }
+      // Some reader checked a file's bytes after the writer had unlinked it (a later checkpoint).
+      assert.ok(summaries.some((s) => s.maps.unlinkedChecks > 0), `a mapped file was checked after its name was removed: ${JSON.stringify(summaries.map((s) => s.maps))}`);
+
+      const model = new RaceModel(SEED);
+      while (model.step < STEPS) model.next();
+      const db = await open(dir, { readOnly: true });
+      assert.equal(db.vault(VAULT).count(), model.live.size);
+      assert.equal((db.vault(VAULT).get(CLOCK)!.payload as { s: number }).s, STEPS);
+      await db.close();
+      assert.ok(model.live.size > BASE);
+    } finally {
+      fs.writeFileSync(stop, '');
+      await writer?.kill();
+      for (const r of readers) await r.kill();
+    }
+  });
+
+});
