@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { open } from '../../src/index.js';
+import { nodeFileSystem, overlay } from '../../src/fs/file-system.js';
 import { nativeGraphs } from '../../src/native/mapped-graph.js';
 import { dbPath, tmpDir } from '../helpers/tmp.js';
 import { spawnChild, type Child } from '../helpers/spawn.js';
@@ -132,4 +133,50 @@ describe('one writer and four mapped readers, checkpoints racing refreshes', () 
     }
   });
 
+  it('a checkpoint that removes a graph between the reader\'s check of it and its map: the refresh starts again, it does not fail', async () => {
+    const dir = dbPath();
+    const writer = await open(dir, { dimension: 4, metric: 'l2', index: { type: 'hnsw', M: 8, efConstruction: 40 } });
+    const v = await writer.createVault(VAULT);
+    const vector = (n: number): number[] => [Math.sin(n), Math.cos(n), n % 7, 1];
+    await v.insertMany(Array.from({ length: 300 }, (_, n) => ({ id: `r${n}`, vector: vector(n) })));
+    await writer.checkpoint();
+    // While the reader checksums the next checkpoint's graph (through its fd), the writer
+    // checkpoints again and removes that graph: the reader's map of it by name finds it gone.
+    const graphs = new Map<number, string>();
+    let raced = 0;
+    const fs = overlay(nodeFileSystem, {
+      openSync(file, mode) {
+        const fd = nodeFileSystem.openSync(file, mode);
+        if (file.endsWith('.hnsw')) graphs.set(fd, file);
+        return fd;
+      },
+      closeSync(fd) {
+        graphs.delete(fd);
+        nodeFileSystem.closeSync(fd);
+      },
+      async read(fd, into, position) {
+        const n = await nodeFileSystem.read(fd, into, position);
+        if (armed && graphs.has(fd) && raced === 0) {
+          raced++;
+          await v.insert('late', vector(1000));
+          await writer.checkpoint();
+          assert.equal(fsExists(graphs.get(fd)!), false, 'the checkpoint removed the graph being checked');
+        }
+        return n;
+      },
+    });
+    const fsExists = (file: string): boolean => nodeFileSystem.statSync(file) !== null;
+    let armed = false;
+    const reader = await open(dir, { readOnly: true, fs });
+    await v.insert('r300', vector(300));
+    await writer.checkpoint();
+    armed = true;
+    await reader.refresh();
+    assert.equal(raced, 1, 'the race happened');
+    assert.equal(reader.vault(VAULT).count(), 302);
+    assert.equal(reader.stats().vaults[0]!.index.mapped, true);
+    assert.equal((await reader.vault(VAULT).search(vector(1000), { k: 1 }))[0]!.id, 'late');
+    await reader.close();
+    await writer.close();
+  });
 });
