@@ -22,8 +22,8 @@ const say = (line: string): void => void fs.writeSync(1, line + '\n');
 
 if (mode === 'writer') {
   const [steps, seed, every] = args.map(Number) as [number, number, number];
-  // Small enough that automatic checkpoints also fire between the explicit ones.
-  const db = await open(dir, { create: false, autoCheckpointBytes: 64 * 1024 });
+  // A step logs about 5 KiB: automatic checkpoints also fire, between the explicit ones.
+  const db = await open(dir, { create: false, autoCheckpointBytes: 8 * 1024 });
   const model = new RaceModel(seed);
   const compactAt = new Set([Math.floor(steps / 3), Math.floor((2 * steps) / 3)]);
   say('ready');
