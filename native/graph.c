@@ -85,6 +85,11 @@ static inline float distance(const graph_t *g, const float *q, const float *v) {
 
 /** How many leading elements hnswlib's kernel for this dimension sums in lanes. */
 static size_t lanes_for(size_t dim) {
+#ifndef __SSE__
+  // hnswlib without SSE sums one element after another: so does this file then.
+  (void)dim;
+  return 0;
+#endif
   if (dim % 16 == 0 || dim % 4 == 0) return dim;
   if (dim > 16) return dim & ~(size_t)15;
   if (dim > 4) return dim & ~(size_t)3;

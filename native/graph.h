@@ -31,6 +31,8 @@ typedef struct {
   heap_t top, cand;
   float *query;
   int closed;
+  // Set by qmap.c around a search: a close() asked for meanwhile (from a filter callback) waits.
+  int busy, close_pending;
 } graph_t;
 
 /** 1: may be returned; 0: not; -1: the check failed, stop the search (GRAPH_STOPPED). */

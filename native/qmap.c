@@ -47,8 +47,10 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   if (argc < 3 || napi_get_value_string_utf8(env, argv[0], path, sizeof path, &plen) != napi_ok || plen >= sizeof path - 1 ||
       napi_get_value_uint32(env, argv[1], &dim) != napi_ok || napi_get_value_uint32(env, argv[2], &metric) != napi_ok || metric > 2 || dim == 0)
     return throw_code(env, "QUIVER_NATIVE", "open(path, dimension, metric): bad arguments");
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return throw_code(env, "QUIVER_IO", "open: %s", strerror(errno));
+  // O_NOFOLLOW as every other open of a named file; a file gone since it was checked (a
+  // checkpoint removed it) is QUIVER_MISSING, which the reader retries on the newer manifest.
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return throw_code(env, errno == ENOENT ? "QUIVER_MISSING" : "QUIVER_IO", "open: %s", strerror(errno));
   struct stat st;
   if (fstat(fd, &st) != 0) { int e = errno; close(fd); return throw_code(env, "QUIVER_IO", "fstat: %s", strerror(e)); }
   if (st.st_size < GRAPH_HEADER_BYTES) { close(fd); return throw_code(env, "QUIVER_CORRUPT", "shorter than its header"); }
@@ -81,7 +83,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
 static graph_t *graph_arg(napi_env env, napi_value v) {
   graph_t *g = NULL;
   if (napi_get_value_external(env, v, (void **)&g) != napi_ok || !g) { throw_code(env, "QUIVER_NATIVE", "not a graph handle"); return NULL; }
-  if (g->closed) { throw_code(env, "QUIVER_NATIVE", "the graph was closed"); return NULL; }
+  if (g->closed || g->close_pending) { throw_code(env, "QUIVER_CLOSED", "the graph was closed"); return NULL; }
   return g;
 }
 
@@ -142,7 +144,13 @@ static napi_value js_search(napi_env env, napi_callback_info info) {
   if (at == napi_function) { f.accept = call_accept; f.ctx = &accept; }
   size_t found = 0;
   char why[320];
+  // The scratch buffers (query, heaps, visited marks) are the graph's: a search from inside a
+  // filter callback would overwrite the running one's, so it is refused.
+  if (g->busy) return throw_code(env, "QUIVER_NATIVE", "search: the graph is already searching (called from a filter callback)");
+  g->busy = 1;
   int status = graph_search(g, qd, k, ef, &f, od, dd, &found, why, sizeof why);
+  g->busy = 0;
+  if (g->close_pending) graph_release(g);
   if (status == GRAPH_STOPPED) {
     bool pending = false;
     if (napi_is_exception_pending(env, &pending) == napi_ok && pending) return NULL;  // accept threw: let it through
@@ -177,7 +185,9 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   graph_t *g = NULL;
   if (napi_get_value_external(env, argv[0], (void **)&g) != napi_ok || !g) return throw_code(env, "QUIVER_NATIVE", "not a graph handle");
-  graph_release(g);
+  // Closed from a filter callback during a search: unmapped when that search returns.
+  if (g->busy) g->close_pending = 1;
+  else graph_release(g);
   return NULL;
 }
 

@@ -312,6 +312,8 @@ export class Database implements AsyncDisposable {
       } finally {
         await this.parts.lock?.unlock().catch((err: unknown) => (error ??= err));
         this.guard.value = 'closed';
+        // Mapped graphs are unmapped now rather than whenever garbage collection gets to them.
+        for (const vault of this.parts.state.vaults.values()) vault.index?.close?.();
       }
       if (error) throw error instanceof QuiverError ? error : ioError('closing', this.parts.dir ?? ':memory:', error);
     })();

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, CorruptionError, ioError } from '../errors.js';
+import { ConfigError, CorruptionError, StorageError, ioError } from '../errors.js';
 import type { Metric } from '../format/identity.js';
 
 /**
@@ -71,6 +71,7 @@ export class MappedGraph {
   readonly maxElements: number;
   /** Elements the file marks deleted. */
   readonly deleted: number;
+  private closed = false;
   private labels = new Uint32Array(16);
   private distances = new Float32Array(16);
 
@@ -107,6 +108,9 @@ export class MappedGraph {
       this.labels = new Uint32Array(k);
       this.distances = new Float32Array(k);
     }
+    // A search that began before its database closed (it awaited an embedding) and reaches the
+    // graph after: refused like any call on a closed database.
+    if (this.closed) throw new StorageError('DATABASE_CLOSED', 'the database is closed');
     let n: number;
     try {
       n = this.lib.search(this.handle, query, k, ef, live, allow, accept, this.labels, this.distances);
@@ -120,6 +124,8 @@ export class MappedGraph {
 
   /** Unmaps the file now instead of at garbage collection; searching after this throws. */
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
     this.lib.close(this.handle);
   }
 }
@@ -128,6 +134,9 @@ function translate(err: unknown, name: string, action: string): unknown {
   const code = (err as { code?: unknown } | null)?.code;
   const message = err instanceof Error ? err.message : String(err);
   if (code === 'QUIVER_CORRUPT') return new CorruptionError(name, message, { cause: err });
+  // Removed since it was checked: a checkpoint replaced it. Readers retry on the newer manifest
+  // (a CorruptionError that a newer manifest explains), as hnswlib-node's path does.
+  if (code === 'QUIVER_MISSING') return new CorruptionError(name, `missing: ${message}`, { cause: err });
   if (code === 'QUIVER_IO') return ioError(action, name, err);
   return err;
 }

@@ -6,7 +6,7 @@ import { receiveError, type FromShipper, type ShipWorkerData, type ToShipper } f
 import { replicationStatus, type ReplicationStats, type ShipProgress, type ShipperOptions } from './ship-types.js';
 
 /**
- * A writer's shipper on a thread of its own (README "Beyond one machine"). The writer's thread
+ * A writer's shipper on a thread of its own (README "Beyond one machine: object storage"). The writer's thread
  * is the one inserting into the graph; reading the log, cutting chunks and the S3 client's
  * signing, HTTP and XML would take turns with it. Here they run on a worker thread (ship-worker.ts)
  * holding the Shipper, and the writer's thread only answers messages: the shipper's progress

@@ -10,6 +10,7 @@ export interface ReadOnlyGraph {
   readonly maxElements: number;
   /** hnswlib's answer for this graph: nearest first, ties by label. */
   search(query: Float32Array, k: number, ef: number, live: Uint8Array | null, allow: Uint8Array | null, accept: ((label: number) => boolean) | null): Neighbor[];
+  close(): void;
 }
 
 /**
@@ -81,5 +82,10 @@ export class MappedHnswIndex implements VectorIndex {
 
   async drain(): Promise<void> {
     await this.tail?.drain();
+  }
+
+  /** Unmaps the graph (the database closed); the file's pages and, if unlinked, its disk space go. */
+  close(): void {
+    this.graph.close();
   }
 }

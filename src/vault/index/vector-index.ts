@@ -34,6 +34,8 @@ export interface VectorIndex {
   drain(): Promise<void>;
   /** Mutations queued and not yet in the index (0 for indexes that apply at once). */
   readonly queued?: number;
+  /** Releases what garbage collection would release late (a mapped file); searching after it throws. */
+  close?(): void;
 }
 
 /** An index whose structure is worth saving beside the segment (FORMAT.md "Segment files"). */
