@@ -91,8 +91,12 @@ export class MappedFiles {
     this.refs.set(name, { bytes: ref.bytes, crc32c: ref.crc32c });
   }
 
-  /** Looks at what is mapped now: new files are recorded, mapped ones re-checked (bytes too when `full`), unmapped ones checked a last time and let go. */
-  scan(full: boolean): void {
+  /**
+   * Looks at what is mapped now: new files are recorded, mapped ones re-checked (bytes too when
+   * `full`), unmapped ones checked a last time and let go. Returns how many were new.
+   */
+  scan(full: boolean): number {
+    let added = 0;
     const now = mappings(this.folder, this.suffix);
     this.stats.mostAtOnce = Math.max(this.stats.mostAtOnce, now.length);
     const present = new Set(now.map((m) => m.ino));
@@ -105,8 +109,9 @@ export class MappedFiles {
     for (const m of now) {
       const t = this.files.get(m.ino);
       if (t) this.check(t, full);
-      else this.track(m);
+      else if (this.track(m)) added++;
     }
+    return added;
   }
 
   /** Checks every file still held and lets them go (at the end of the run). */
@@ -118,7 +123,7 @@ export class MappedFiles {
     this.files.clear();
   }
 
-  private track(m: Mapping): void {
+  private track(m: Mapping): boolean {
     let fd: number | null = null;
     const name = path.basename(m.file);
     if (!m.deleted) {
@@ -139,7 +144,7 @@ export class MappedFiles {
         fd = fs.openSync(`/proc/self/map_files/${m.range}`, 'r');
       } catch {
         this.stats.unreachable++;
-        return;
+        return false;
       }
     }
     const st = fs.fstatSync(fd);
@@ -148,6 +153,7 @@ export class MappedFiles {
     if (ref && (ref.bytes !== t.size || ref.crc32c !== t.crc)) this.fail(`${name} was mapped with ${t.size} bytes, CRC ${t.crc}; its manifest says ${ref.bytes}, ${ref.crc32c}`);
     this.files.set(m.ino, t);
     this.stats.tracked++;
+    return true;
   }
 
   private check(t: Tracked, full: boolean): void {

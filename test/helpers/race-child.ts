@@ -3,11 +3,11 @@
  *   writer <dir> <steps> <seed> <checkpointEvery>
  *       writes steps 1..<steps>, one db.batch each ("acked <s>"), checkpointing every
  *       <checkpointEvery> steps and compacting at a third and two thirds; then "done <epoch>"
- *   reader <dir> <stopFile> <seed> <steps> <reopenEvery>
- *       opens read-only and, until <stopFile> exists, refreshes (reopening every <reopenEvery>
- *       rounds), checks its whole state against the model, searches, and checks every graph file
- *       it maps (mapped-files.ts); then a last refresh, which must reach step <steps>, and one
- *       JSON summary line
+ *   reader <dir> <stopFile> <seed> <steps> <reopenEvery> <pauseMs>
+ *       opens read-only and, until <stopFile> exists (and for 2 x <reopenEvery> rounds at
+ *       least), refreshes (reopening every <reopenEvery> rounds), checks its whole state against
+ *       the model, searches, checks every graph file it maps (mapped-files.ts), and pauses
+ *       <pauseMs>; then a last refresh, which must reach step <steps>, and one JSON summary line
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -37,7 +37,7 @@ if (mode === 'writer') {
   await db.close();
   say(`done ${epoch}`);
 } else if (mode === 'reader') {
-  const [stop, seedArg, stepsArg, reopenArg] = args as [string, string, string, string];
+  const [stop, seedArg, stepsArg, reopenArg, pauseArg] = args as [string, string, string, string, string];
   const seed = Number(seedArg);
   const reopenEvery = Number(reopenArg);
   const errors: string[] = [];
@@ -58,7 +58,7 @@ if (mode === 'writer') {
     return sum;
   };
   const random = seededRandom(seed * 7919 + process.pid);
-  const tally = { rounds: 0, refreshes: 0, reopens: 0, searches: 0, selfMisses: 0, found: 0, expected: 0, steps: new Set<number>(), epochs: new Set<number>() };
+  const tally = { rounds: 0, refreshes: 0, reopens: 0, remaps: 0, searches: 0, selfMisses: 0, found: 0, expected: 0, steps: new Set<number>(), epochs: new Set<number>() };
   let lastLsn = -1;
   let lastEpoch = -1;
   let compared = -1;
@@ -135,7 +135,7 @@ if (mode === 'writer') {
     }
   };
 
-  const look = async (db: Database): Promise<void> => {
+  const look = async (db: Database, refreshed: boolean): Promise<void> => {
     const stats = db.stats();
     const index = stats.vaults.find((x) => x.name === VAULT)!.index;
     if (index.mapped !== true) fail(`round ${tally.rounds}: the vault's graph is not mapped (${JSON.stringify(index)})`);
@@ -166,13 +166,16 @@ if (mode === 'writer') {
     await search(v, q, `step ${s}, random`, null, null);
     await search(v, q, `step ${s}, random, g 0`, null, 0);
     noteManifest();
-    files.scan(tally.rounds % 3 === 0);
+    // A refresh that loaded a newer checkpoint maps its graph (one that kept up with the log
+    // keeps its map and follows the log instead).
+    if (files.scan(tally.rounds % 3 === 0) > 0 && refreshed) tally.remaps++;
   };
 
   let db = await open(dir, { readOnly: true });
   say('started');
   const deadline = Date.now() + 120_000;
-  while (!fs.existsSync(stop) && Date.now() < deadline) {
+  // At least two reopens' worth of rounds, however soon the writer is done.
+  while (!(fs.existsSync(stop) && tally.rounds >= 2 * reopenEvery) && Date.now() < deadline) {
     tally.rounds++;
     try {
       if (tally.rounds % reopenEvery === 0) {
@@ -180,18 +183,20 @@ if (mode === 'writer') {
         await db.close();
         db = next;
         tally.reopens++;
+        await look(db, false);
       } else {
         await db.refresh();
         tally.refreshes++;
+        await look(db, true);
       }
-      await look(db);
     } catch (err) {
       fail(`round ${tally.rounds}: ${(err as Error).stack ?? String(err)}`);
     }
+    await new Promise((resolve) => setTimeout(resolve, Number(pauseArg)));
   }
   try {
     await db.refresh();
-    await look(db);
+    await look(db, true);
   } catch (err) {
     fail(`the last refresh: ${(err as Error).stack ?? String(err)}`);
   }

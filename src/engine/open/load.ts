@@ -141,15 +141,7 @@ async function mapGraph(fs: FileSystem, dir: string, identity: Identity, ref: Fi
   const file = path.join(dir, ref.path);
   await checkGraphFile(fs, file, identity, ref);
   await verifyRef(fs, dir, ref);
-  try {
-    return MappedGraph.open(file, ref.path, identity.metric, identity.dimension);
-  } catch (err) {
-    // The addon opens the file by name after the check: a checkpoint committed since may have
-    // removed it. Like a missing segment, that is a race the reader retries from the root
-    // (reader.ts), not an I/O failure.
-    if (!(await fs.exists(file))) throw new CorruptionError(ref.path, 'named by the manifest but missing', { cause: err });
-    throw err;
-  }
+  return MappedGraph.open(file, ref.path, identity.metric, identity.dimension);
 }
 
 /** The labels of the vault's records: the live labels of the graph its segment came with. */
