@@ -58,7 +58,9 @@ if (mode === 'writer') {
     return sum;
   };
   const random = seededRandom(seed * 7919 + process.pid);
-  const tally = { rounds: 0, refreshes: 0, reopens: 0, remaps: 0, searches: 0, selfMisses: 0, found: 0, expected: 0, steps: new Set<number>(), epochs: new Set<number>() };
+  const tally = { rounds: 0, refreshes: 0, reopens: 0, remaps: 0, searches: 0, selfSearches: 0, selfMisses: 0, found: 0, expected: 0, steps: new Set<number>(), epochs: new Set<number>() };
+  /** The first self-searches that missed, for the report (HNSW is approximate; a few may). */
+  const misses: string[] = [];
   let lastLsn = -1;
   let lastEpoch = -1;
   let compared = -1;
@@ -101,7 +103,11 @@ if (mode === 'writer') {
     const got = new Set(hits.map((h) => h.id));
     tally.expected += exact.length;
     tally.found += exact.filter((id) => got.has(id)).length;
-    if (self !== null && (hits[0]?.id !== self || hits[0].distance! > 1e-6)) tally.selfMisses++;
+    if (self !== null) tally.selfSearches++;
+    if (self !== null && (hits[0]?.id !== self || hits[0].distance! > 1e-6)) {
+      tally.selfMisses++;
+      if (misses.length < 5) misses.push(`${what}: ${JSON.stringify(hits.slice(0, 3).map((h) => [h.id, h.distance]))}, index ${JSON.stringify(db.stats().vaults[0]!.index)}`);
+    }
   };
 
   /** The whole state against the model at the clock's step: every record, vector and payload. */
@@ -157,6 +163,11 @@ if (mode === 'writer') {
       const id = live[Math.floor(random() * live.length)]!;
       await search(v, vec(id, model.live.get(id)!), `step ${s}, at ${id}`, id, null);
     }
+    if (model.latest.length > 0) {
+      // A record the last step wrote, new or moved: most often past the reader's map, in its tail.
+      const { id, version } = model.latest[Math.floor(random() * model.latest.length)]!;
+      await search(v, vec(id, version), `step ${s}, at ${id} (written last)`, id, null);
+    }
     if (model.gone.length > 0) {
       // Where an erased or moved record's old vector lies: the map still holds it, masked.
       const old = model.gone[Math.floor(random() * model.gone.length)]!;
@@ -204,5 +215,5 @@ if (mode === 'writer') {
   files.finish();
   await db.close();
   const { steps, epochs, ...counts } = tally;
-  say(JSON.stringify({ ...counts, steps: steps.size, epochs: epochs.size, lsn: lastLsn, maps: files.stats, failures, errors }));
+  say(JSON.stringify({ ...counts, steps: steps.size, epochs: epochs.size, lsn: lastLsn, maps: files.stats, failures, errors, misses }));
 }

@@ -53,6 +53,8 @@ export class RaceModel {
   private readonly order: string[] = [];
   /** Vectors that were current once and are no longer (erased or moved): queries aimed at them. */
   readonly gone: Written[] = [];
+  /** What the last step wrote (base records at step 0): a reader holds these in its tail, after its map. */
+  latest: Written[] = [];
 
   constructor(private readonly seed: number) {
     for (let i = 0; i < BASE; i++) this.put(`base${i}`, 0);
@@ -100,6 +102,7 @@ export class RaceModel {
     inserts.push({ id: CLOCK, version: s });
     for (const w of inserts) this.put(w.id, w.version);
     this.live.set(CLOCK, s);
+    this.latest = inserts;
     return { inserts, erases };
   }
 }
