@@ -3,7 +3,7 @@
  *   writer <dir> <steps> <seed> <checkpointEvery>
  *       writes steps 1..<steps>, one db.batch each ("acked <s>"), checkpointing every
  *       <checkpointEvery> steps and compacting at a third and two thirds; then "done <epoch>"
- *   reader <dir> <stopFile> <seed> <steps> <reopenEvery> <pauseMs>
+ *   reader <dir> <stopFile> <seed> <steps> <reopenEvery> <pauseMs> <readerNo>
  *       opens read-only and, until <stopFile> exists (and for 2 x <reopenEvery> rounds at
  *       least), refreshes (reopening every <reopenEvery> rounds), checks its whole state against
  *       the model, searches, checks every graph file it maps (mapped-files.ts), and pauses
@@ -37,7 +37,7 @@ if (mode === 'writer') {
   await db.close();
   say(`done ${epoch}`);
 } else if (mode === 'reader') {
-  const [stop, seedArg, stepsArg, reopenArg, pauseArg] = args as [string, string, string, string, string];
+  const [stop, seedArg, stepsArg, reopenArg, pauseArg, readerNo] = args as [string, string, string, string, string, string];
   const seed = Number(seedArg);
   const reopenEvery = Number(reopenArg);
   const errors: string[] = [];
@@ -57,7 +57,7 @@ if (mode === 'writer') {
     for (let i = 0; i < DIM; i++) sum += (a[i]! - b[i]!) ** 2;
     return sum;
   };
-  const random = seededRandom(seed * 7919 + process.pid);
+  const random = seededRandom(seed * 7919 + Number(readerNo));
   const tally = { rounds: 0, refreshes: 0, reopens: 0, remaps: 0, searches: 0, selfSearches: 0, selfMisses: 0, found: 0, expected: 0, steps: new Set<number>(), epochs: new Set<number>() };
   /** The first self-searches that missed, for the report (HNSW is approximate; a few may). */
   const misses: string[] = [];
@@ -184,7 +184,8 @@ if (mode === 'writer') {
 
   let db = await open(dir, { readOnly: true });
   say('started');
-  const deadline = Date.now() + 120_000;
+  // The test stops (or kills) the reader; this only bounds an orphan.
+  const deadline = Date.now() + 1_800_000;
   // At least two reopens' worth of rounds, however soon the writer is done.
   while (!(fs.existsSync(stop) && tally.rounds >= 2 * reopenEvery) && Date.now() < deadline) {
     tally.rounds++;

@@ -87,7 +87,7 @@ describe('one writer and four mapped readers, checkpoints racing refreshes', () 
     // Two readers go as fast as they can, two pause between rounds: a reader that keeps up with
     // the log follows it past each checkpoint on its old map, one that lags loads the newer
     // checkpoint and maps its graph.
-    const readers = Array.from({ length: READERS }, (_, i) => spawnRace(['reader', dir, stop, String(SEED), String(STEPS), String(REOPEN_EVERY), String(PAUSE_MS[i])]));
+    const readers = Array.from({ length: READERS }, (_, i) => spawnRace(['reader', dir, stop, String(SEED), String(STEPS), String(REOPEN_EVERY), String(PAUSE_MS[i]), String(i)]));
     let writer: ReturnType<typeof spawnRace> | null = null;
     try {
       for (const r of readers) await r.waitFor((l) => l === 'started', 60_000);
