@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 
 const CHILD = fileURLToPath(new URL('./child.ts', import.meta.url));
 const FLEET = fileURLToPath(new URL('./fleet.ts', import.meta.url));
-const SCRIPTS = { child: CHILD, fleet: FLEET, fence: fileURLToPath(new URL('./fence-child.ts', import.meta.url)) };
+const SCRIPTS = { child: CHILD, fleet: FLEET, fence: fileURLToPath(new URL('./fence-child.ts', import.meta.url)), race: fileURLToPath(new URL('./race-child.ts', import.meta.url)) };
 
 export interface Child {
   proc: ChildProcess;
