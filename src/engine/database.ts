@@ -296,7 +296,6 @@ export class Database implements AsyncDisposable {
       let error: unknown = null;
       try {
         await this.refreshing?.catch(() => undefined);
-        await this.attachment?.close();
         // A background read that failed does not stop the log closing (it is reported below).
         for (const read of await Promise.allSettled(this.vectorCheck.inFlight)) if (read.status === 'rejected') error ??= read.reason;
         await this.parts.reader?.lease?.release();
@@ -310,6 +309,9 @@ export class Database implements AsyncDisposable {
       } catch (err) {
         error = err;
       } finally {
+        // After the log is closed, relaxed mode's buffer written: a shipper's last round reads
+        // every acknowledged write. Before the lock goes: no next writer can touch the log under it.
+        await this.attachment?.close().catch((err: unknown) => (error ??= err));
         await this.parts.lock?.unlock().catch((err: unknown) => (error ??= err));
         this.guard.value = 'closed';
         // Mapped graphs are unmapped now rather than whenever garbage collection gets to them.

@@ -11,7 +11,14 @@ export interface S3Options {
   region?: string;
   /** Bucket in the path, not the host name. Default true when an endpoint is given. */
   forcePathStyle?: boolean;
-  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** Keys, or an SDK credential provider (a function: a shipping writer then ships in-process, README). */
+  credentials?: S3Credentials | (() => Promise<S3Credentials>);
+}
+
+export interface S3Credentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
 }
 
 type Sdk = typeof import('@aws-sdk/client-s3');
@@ -44,6 +51,9 @@ function mapError(err: unknown, what: string, key: string): Error {
 const isMissing = (err: unknown): boolean => statusOf(err) === 404 || (err as Error)?.name === 'NoSuchKey' || (err as Error)?.name === 'NotFound';
 
 export class S3Store implements ObjectStore {
+  /** Every request carries this signal; abort() swaps it for a fresh one (store.ts). */
+  private requests = new AbortController();
+
   private constructor(
     private readonly api: Sdk,
     private readonly client: S3Client,
@@ -74,7 +84,7 @@ export class S3Store implements ObjectStore {
 
   async createBucket(): Promise<void> {
     try {
-      await this.client.send(new this.api.CreateBucketCommand({ Bucket: this.bucket }));
+      await this.client.send(new this.api.CreateBucketCommand({ Bucket: this.bucket }), this.abortable);
     } catch (err) {
       const name = (err as Error)?.name;
       if (name !== 'BucketAlreadyOwnedByYou' && name !== 'BucketAlreadyExists') throw mapError(err, 'creating bucket', this.bucket);
@@ -92,6 +102,7 @@ export class S3Store implements ObjectStore {
           IfMatch: conditions.ifMatch,
           IfNoneMatch: conditions.ifAbsent ? '*' : undefined,
         }),
+        this.abortable,
       );
       return { etag: unquote(out.ETag) };
     } catch (err) {
@@ -101,7 +112,7 @@ export class S3Store implements ObjectStore {
 
   async get(key: string): Promise<StoredObject | null> {
     try {
-      const out = await this.client.send(new this.api.GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }));
+      const out = await this.client.send(new this.api.GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }), this.abortable);
       return { body: Buffer.from(await out.Body!.transformToByteArray()), etag: unquote(out.ETag) };
     } catch (err) {
       if (isMissing(err)) return null;
@@ -112,7 +123,7 @@ export class S3Store implements ObjectStore {
   async getRange(key: string, start: number, end: number): Promise<Buffer | null> {
     if (end <= start) return Buffer.alloc(0);
     try {
-      const out = await this.client.send(new this.api.GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key, Range: `bytes=${start}-${end - 1}` }));
+      const out = await this.client.send(new this.api.GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key, Range: `bytes=${start}-${end - 1}` }), this.abortable);
       return Buffer.from(await out.Body!.transformToByteArray());
     } catch (err) {
       if (isMissing(err)) return null;
@@ -122,7 +133,7 @@ export class S3Store implements ObjectStore {
 
   async head(key: string): Promise<ObjectInfo | null> {
     try {
-      const out = await this.client.send(new this.api.HeadObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }));
+      const out = await this.client.send(new this.api.HeadObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }), this.abortable);
       return { key, size: out.ContentLength ?? 0, etag: unquote(out.ETag), lastModified: out.LastModified?.getTime() ?? 0 };
     } catch (err) {
       if (isMissing(err)) return null;
@@ -135,7 +146,7 @@ export class S3Store implements ObjectStore {
     let token: string | undefined;
     try {
       do {
-        const out = await this.client.send(new this.api.ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.prefix + prefix, ContinuationToken: token }));
+        const out = await this.client.send(new this.api.ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.prefix + prefix, ContinuationToken: token }), this.abortable);
         for (const o of out.Contents ?? []) {
           found.push({ key: o.Key!.slice(this.prefix.length), size: o.Size ?? 0, etag: unquote(o.ETag), lastModified: o.LastModified?.getTime() ?? 0 });
         }
@@ -151,11 +162,21 @@ export class S3Store implements ObjectStore {
     for (let i = 0; i < keys.length; i += 1000) {
       const batch = keys.slice(i, i + 1000);
       try {
-        await this.client.send(new this.api.DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch.map((k) => ({ Key: this.prefix + k })), Quiet: true } }));
+        await this.client.send(new this.api.DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch.map((k) => ({ Key: this.prefix + k })), Quiet: true } }), this.abortable);
       } catch (err) {
         throw mapError(err, 'deleting', batch[0]!);
       }
     }
+  }
+
+  /** Send options: a request the store leaves unanswered need not hold its caller for the SDK's 60 s. */
+  private get abortable(): { abortSignal: AbortSignal } {
+    return { abortSignal: this.requests.signal };
+  }
+
+  abort(): void {
+    this.requests.abort();
+    this.requests = new AbortController();
   }
 
   close(): void {

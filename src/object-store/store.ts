@@ -37,6 +37,8 @@ export interface ObjectStore {
   list(prefix: string): Promise<ObjectInfo[]>;
   /** Deletes the objects; a key that does not exist is not an error. */
   delete(keys: readonly string[]): Promise<void>;
+  /** Fails every request under way now (ObjectStoreError, retryable); later requests go out as usual. Optional: a store without it lets requests run to their own timeout. */
+  abort?(): void;
   close(): void;
 }
 

@@ -4,7 +4,7 @@ import type { Database } from '../engine/database.js';
 import { open as openLocal } from '../engine/open-database.js';
 import type { OpenOptions as LocalOpenOptions } from '../engine/open/options.js';
 import { nodeFileSystem } from '../fs/file-system.js';
-import { openObjectStore, type S3Options } from '../object-store/s3-store.js';
+import { openObjectStore, type S3Credentials, type S3Options } from '../object-store/s3-store.js';
 import { isObjectStoreUrl } from '../object-store/url.js';
 import { Follower } from './follower.js';
 import { ShipperThread, shipWorkerEntry } from './ship-thread.js';
@@ -59,6 +59,28 @@ export function shipperOptions(r: ReplicateOptions, intervalMs?: number): Shippe
 const s3Of = (r: S3Options): S3Options => ({ endpoint: r.endpoint, region: r.region, forcePathStyle: r.forcePathStyle, credentials: r.credentials });
 
 /**
+ * Whether the shipping thread can be given these credentials: keys are copied to it as strings;
+ * a credential provider (a function) cannot cross to a thread, so that writer ships in-process.
+ * Anything else is refused before the database opens.
+ */
+function credentialsCloneable(credentials: unknown): boolean {
+  if (credentials === undefined) return true;
+  if (typeof credentials === 'function') return false;
+  const c = credentials as Record<string, unknown> | null;
+  const str = (v: unknown): boolean => typeof v === 'string';
+  if (c === null || typeof c !== 'object' || !str(c.accessKeyId) || !str(c.secretAccessKey) || !(c.sessionToken === undefined || str(c.sessionToken))) {
+    throw new ConfigError('CONFIG_INVALID', 'replicate.credentials', 'replicate.credentials: must be { accessKeyId, secretAccessKey, sessionToken? } as strings, or a credential provider function');
+  }
+  return true;
+}
+
+/** The keys alone, as plain strings, for the thread's structured clone. */
+function threadS3(r: S3Options): S3Options {
+  const c = r.credentials as S3Credentials | undefined;
+  return { ...s3Of(r), credentials: c && { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, ...(c.sessionToken === undefined ? {} : { sessionToken: c.sessionToken }) } };
+}
+
+/**
  * open() with object storage: `s3://bucket/prefix` opens a read-only replica through a local
  * cache; a local path with `replicate` opens the writer and ships it. Anything else is the local open.
  */
@@ -75,6 +97,7 @@ export async function open(dir?: string, options: OpenOptions = {}): Promise<Dat
   if (typeof replicate !== 'object' || !isObjectStoreUrl(replicate.url)) throw new ConfigError('CONFIG_INVALID', 'replicate.url', 'replicate.url: must be s3://bucket/prefix');
   if (dir === undefined || local.readOnly) throw new ConfigError('CONFIG_INVALID', 'replicate', 'replicate: only a writer on a directory ships');
   const shipOptions = shipperOptions(replicate, replicateIntervalMs);
+  const onThread = credentialsCloneable(replicate.credentials);
   const db = await openLocal(dir, local);
   if (db.identity.storage !== 'segmented') {
     await db.close();
@@ -82,7 +105,7 @@ export async function open(dir?: string, options: OpenOptions = {}): Promise<Dat
   }
   let shipper: WriterShipper;
   try {
-    shipper = await startShipper(path.resolve(dir), replicate, shipOptions, db.stats().lastLsn);
+    shipper = await startShipper(path.resolve(dir), replicate, shipOptions, db.stats().lastLsn, onThread);
   } catch (err) {
     await db.close();
     throw err;
@@ -95,11 +118,12 @@ export async function open(dir?: string, options: OpenOptions = {}): Promise<Dat
 
 /**
  * On a thread of its own (ship-thread.ts), since the writer's thread is the one inserting into
- * the graph; in-process only where the thread's entry file cannot be found.
+ * the graph; in-process where the thread's entry file cannot be found, or the credentials are a
+ * provider function (which cannot be sent to a thread).
  */
-async function startShipper(dir: string, replicate: ReplicateOptions, options: ShipperOptions, localLsn: number): Promise<WriterShipper> {
-  const entry = shipWorkerEntry();
-  if (entry) return ShipperThread.start(entry, dir, replicate.url, s3Of(replicate), options, localLsn);
+async function startShipper(dir: string, replicate: ReplicateOptions, options: ShipperOptions, localLsn: number, onThread: boolean): Promise<WriterShipper> {
+  const entry = onThread ? shipWorkerEntry() : null;
+  if (entry) return ShipperThread.start(entry, dir, replicate.url, threadS3(replicate), options, localLsn);
   const store = await openObjectStore(replicate.url, s3Of(replicate));
   return Shipper.start(nodeFileSystem, dir, store, { ...options, localLsn: () => localLsn }).catch((err: unknown) => {
     store.close();

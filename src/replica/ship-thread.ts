@@ -3,7 +3,7 @@ import { Worker } from 'node:worker_threads';
 import { LockedError, StorageError } from '../errors.js';
 import type { S3Options } from '../object-store/s3-store.js';
 import { receiveError, type FromShipper, type ShipWorkerData, type ToShipper } from './ship-messages.js';
-import { replicationStatus, type ReplicationStats, type ShipProgress, type ShipperOptions } from './ship-types.js';
+import { RELEASE_MS, STOP_MS, replicationStatus, type LagClock, type ReplicationStats, type ShipProgress, type ShipperOptions } from './ship-types.js';
 
 /**
  * A writer's shipper on a thread of its own (README "Beyond one machine: object storage"). The writer's thread
@@ -20,6 +20,7 @@ export class ShipperThread {
   private nextId = 1;
   private gone: string | null = null;
   private stopping: Promise<void> | null = null;
+  private readonly lagClock: LagClock = { since: null, shippedLsn: 0 };
 
   private constructor(
     private readonly worker: Worker,
@@ -37,7 +38,10 @@ export class ShipperThread {
   static start(entry: URL, dir: string, url: string, s3: S3Options, options: Omit<ShipperOptions, 'localLsn'>, localLsn: number): Promise<ShipperThread> {
     const worker = spawn(entry, { dir, url, s3, options, localLsn });
     return new Promise<ShipperThread>((resolve, reject) => {
-      const early = (err: Error): void => reject(err);
+      const early = (err: Error): void => reject(new StorageError('IO_ERROR', `replicate: the shipping thread failed before it started: ${err.message}`, { cause: err }));
+      // Once `early` and the instance's own listener are gone (a thread that failed to start, then
+      // terminated), an error the thread still raises must not be an unhandled 'error' event.
+      worker.on('error', () => undefined);
       const exited = (code: number): void => reject(new StorageError('IO_ERROR', `replicate: the shipping thread exited (${code}) before it started`));
       worker.once('error', early);
       worker.once('exit', exited);
@@ -91,15 +95,15 @@ export class ShipperThread {
   }
 
   status(lastLsn = 0): ReplicationStats {
-    return replicationStatus(this.progress, lastLsn);
+    return replicationStatus(this.progress, lastLsn, this.lagClock);
   }
 
   /** Ships what is left (bounded by `timeoutMs`), releases the lease, and ends the thread. */
-  stop(timeoutMs = 10_000): Promise<void> {
+  stop(timeoutMs = STOP_MS): Promise<void> {
     this.stopping ??= (async () => {
       let timer: NodeJS.Timeout | undefined;
-      // The thread bounds its last round itself; this bound is for a thread that no longer answers.
-      const hung = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs + 5000)));
+      // The thread bounds its rounds and the lease's release itself; this bound is for a thread that no longer answers.
+      const hung = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs + RELEASE_MS + 3000)));
       try {
         await Promise.race([this.request({ type: 'stop', timeoutMs }), hung]);
       } finally {

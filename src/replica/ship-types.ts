@@ -22,6 +22,11 @@ export interface ShipperOptions {
   external?: boolean;
 }
 
+/** close()'s bound on shipping what is left (README "Beyond one machine: object storage"). */
+export const STOP_MS = 10_000;
+/** Then the lease's release has this long; a shipping thread is ended after both and a margin. */
+export const RELEASE_MS = 2000;
+
 /** What a shipper reports: defined beside the Attachment it is reported through (db.stats().replication). */
 export type { ReplicationStats } from '../engine/open/attachment.js';
 
@@ -41,10 +46,28 @@ export interface ShipProgress {
   stats: Pick<ReplicationStats, 'state' | 'lastShippedAt' | 'chunksShipped' | 'bytesShipped' | 'errors' | 'lastError'>;
 }
 
+/**
+ * When stats() first saw the writer's last LSN ahead of a shipped LSN that has not moved since:
+ * a round stuck on the store before it read the newest frames has no time of its own for them,
+ * and lagSeconds would read 0 while lagLsn grows. Never earlier than the truth (it starts at a
+ * stats() call), and restarted whenever the shipped LSN moves.
+ */
+export interface LagClock {
+  since: number | null;
+  shippedLsn: number;
+}
+
 /** stats().replication from a shipper's progress and the writer's last LSN (0: not known). */
-export function replicationStatus(p: ShipProgress, lastLsn: number, now = Date.now()): ReplicationStats {
+export function replicationStatus(p: ShipProgress, lastLsn: number, clock?: LagClock, now = Date.now()): ReplicationStats {
   const localLsn = Math.max(lastLsn, p.seen);
   const lagLsn = Math.max(0, localLsn - p.shippedLsn);
+  let since = p.since;
+  if (clock) {
+    if (lagLsn === 0 || clock.shippedLsn !== p.shippedLsn) clock.since = null;
+    clock.shippedLsn = p.shippedLsn;
+    if (lagLsn > 0) clock.since ??= now;
+    if (clock.since !== null) since = Math.min(since ?? now, clock.since);
+  }
   return {
     url: p.url,
     role: 'writer',
@@ -52,7 +75,7 @@ export function replicationStatus(p: ShipProgress, lastLsn: number, now = Date.n
     localLsn,
     shippedLsn: p.shippedLsn,
     lagLsn,
-    lagSeconds: p.since === null || lagLsn === 0 ? 0 : (now - p.since) / 1000,
+    lagSeconds: since === null || lagLsn === 0 ? 0 : (now - since) / 1000,
     ...p.stats,
   };
 }

@@ -6,7 +6,7 @@ import { ReaderLease } from '../lock/reader-lease.js';
 import { PreconditionFailed, type ObjectStore } from '../object-store/store.js';
 import { collectGarbage, type GcState } from './gc.js';
 import { ROOT_KEY, ROOT_MAGIC, chunkKey, encodeChunk, encodeJson, newGeneration, nextChunk, type Root } from './layout.js';
-import { replicationStatus, type ReplicationStats, type ShipProgress, type ShipperOptions } from './ship-types.js';
+import { RELEASE_MS, STOP_MS, replicationStatus, type LagClock, type ReplicationStats, type ShipProgress, type ShipperOptions } from './ship-types.js';
 import { RemoteLease } from './lease.js';
 import { LogTail } from './log-tail.js';
 import { Uploads, shipCheckpointFiles } from './ship-checkpoint.js';
@@ -45,6 +45,7 @@ export class Shipper {
   private readonly gc: GcState = { unneededSince: new Map(), manifests: new Map(), lastRun: 0 };
   private checkpointChanged = true;
   private localLease: ReaderLease | null = null;
+  private readonly lagClock: LagClock = { since: null, shippedLsn: 0 };
   onLost: (err: LockedError) => void = () => undefined;
   /** Called after every round and every change of state (a shipping thread posts progress() then). */
   onProgress: () => void = () => undefined;
@@ -66,6 +67,7 @@ export class Shipper {
     const shipper = new Shipper(fs, dir, store, lease, options);
     try {
       await shipper.fence();
+      shipper.refuseAhead();
       // Taken before the first read: every generation replaced after it is kept for this shipper.
       if (options.external) shipper.localLease = await ReaderLease.take(fs, dir, { epoch: 0, lsn: 0, ships: true }, LOCAL_LEASE_STALE_MS);
     } catch (err) {
@@ -80,6 +82,17 @@ export class Shipper {
 
   private async fence(): Promise<void> {
     ({ root: this.root, etag: this.rootEtag } = await fenceRoot(this.fs, this.dir, this.store, this.lease.holder.id, this.generation));
+  }
+
+  /**
+   * A bucket that shipped past this database's last LSN holds a history this one does not (a
+   * copy older than the bucket, a point-in-time restore): shipping on would mix the two, so
+   * open() is refused before anything is uploaded.
+   */
+  private refuseAhead(): void {
+    const here = this.options.localLsn?.();
+    if (here === undefined || this.root.shippedLsn <= here) return;
+    throw new ConfigError('CONFIG_MISMATCH', 'replicate', `replicate: ${this.store.url} is ahead of this database (LSN ${this.root.shippedLsn} shipped, ${here} here); restore from it first`);
   }
 
   private schedule(ms: number): void {
@@ -138,6 +151,8 @@ export class Shipper {
     if (this.stats.state === 'lost') return;
     try {
       await this.log.read();
+      // Before any upload: while the store hangs on them, stats() already sees what waits (lagSeconds).
+      this.onProgress();
       const changed = await this.shipCheckpoint();
       if (changed) await this.log.read();
       const shipped = await this.shipPending();
@@ -205,9 +220,6 @@ export class Shipper {
     }
     const root = this.root;
     if (firstBase) {
-      if (root.shippedLsn > (this.options.localLsn?.() ?? Infinity)) {
-        throw new ConfigError('CONFIG_MISMATCH', 'replicate', `replicate: ${this.store.url} is ahead of this database (LSN ${root.shippedLsn} shipped, ${this.options.localLsn?.()} here); restore from it first`);
-      }
       root.generations = [...root.generations, { id: this.generation, startLsn: lsn + 1 }];
       root.wal = { generation: this.generation, startLsn: lsn + 1 };
     }
@@ -234,7 +246,7 @@ export class Shipper {
 
   /** `lastLsn`: the writer's, when the shipper runs inside it. */
   status(lastLsn = 0): ReplicationStats {
-    return replicationStatus(this.progress(), lastLsn);
+    return replicationStatus(this.progress(), lastLsn, this.lagClock);
   }
 
   progress(): ShipProgress {
@@ -250,22 +262,54 @@ export class Shipper {
     if (this.tickError) throw this.tickError;
   }
 
-  /** Ships what is left (bounded by `timeoutMs`), releases the lease and stops. */
-  async stop(timeoutMs = 10_000): Promise<void> {
+  /**
+   * Ships what is left and releases the lease, within `timeoutMs` in all (README "Beyond one
+   * machine: object storage"): one deadline covers the round under way and the last round; past
+   * it their requests are aborted and what was not shipped is named in lastError. The lease's
+   * release has a short bound of its own, so a store that hangs cannot keep a reopen waiting for
+   * the lease to expire when it answers again.
+   */
+  async stop(timeoutMs = STOP_MS): Promise<void> {
     if (this.stopped && this.stats.state !== 'lost') return;
     const lost = this.stats.state === 'lost';
     this.halt();
-    await this.running;
-    if (!lost && timeoutMs > 0) {
-      let timeout: NodeJS.Timeout | undefined;
-      await Promise.race([this.tick(), new Promise((resolve) => (timeout = setTimeout(resolve, timeoutMs)))]);
-      clearTimeout(timeout);
+    const deadline = Date.now() + Math.max(0, timeoutMs);
+    let settled = await within(this.running, deadline);
+    if (settled && !lost && timeoutMs > 0) {
+      this.tickError = null;
+      const last = this.tick();
+      this.running = last;
+      settled = await within(last, deadline);
+      if (settled && this.tickError) this.stats.lastError = `close: the last round failed: ${this.stats.lastError}`;
+    }
+    if (!settled) {
+      this.store.abort?.();
+      // The aborted round fails at once; its error is replaced by the one saying why.
+      await within(this.running, Date.now() + 1000);
+      this.stats.errors++;
+      this.stats.lastError = `close: shipping did not finish within ${timeoutMs} ms (LSN ${this.root.shippedLsn} shipped of ${this.log.seen} read); the requests under way were aborted`;
     }
     await this.localLease?.release();
-    if (!lost) {
-      await this.lease.release();
+    if (this.stats.state !== 'lost') {
+      if (!(await within(this.lease.release(), Date.now() + RELEASE_MS))) {
+        this.store.abort?.();
+        this.stats.errors++;
+        this.stats.lastError = `${this.stats.lastError ?? 'close'}; the lease was not released within ${RELEASE_MS} ms (it expires by itself)`;
+      }
       this.stats.state = 'stopped';
     }
     this.store.close();
+  }
+}
+
+/** Whether `work` settled (either way) before `deadline`; null work has settled. */
+async function within(work: Promise<unknown> | null, deadline: number): Promise<boolean> {
+  if (!work) return true;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), Math.max(0, deadline - Date.now()))));
+  try {
+    return await Promise.race([work.then(() => true, () => true), late]);
+  } finally {
+    clearTimeout(timer);
   }
 }
