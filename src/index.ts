@@ -2,7 +2,7 @@ export { open } from './replica/open.js';
 export type { OpenOptions, ReplicateOptions } from './replica/open.js';
 /** The options of a local open (OpenOptions without object storage), as import and the integrations take them. */
 export type { OpenOptions as LocalOpenOptions } from './engine/open/options.js';
-export type { S3Options } from './object-store/s3-store.js';
+export type { S3Credentials, S3Options } from './object-store/s3-store.js';
 export type { Database } from './engine/database.js';
 export type { DatabaseStatus } from './engine/status.js';
 export type { BatchOp } from './engine/ops/batch.js';
