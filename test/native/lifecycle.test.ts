@@ -111,4 +111,43 @@ describe('mapped graphs in a reader', () => {
     assert.deepEqual(during, plain);
     assert.throws(() => graph.search(query, 5, 32, null, null, null), (err: unknown) => err instanceof StorageError && err.code === 'DATABASE_CLOSED');
   });
+
+  it('a reader that keeps up with the log adopts a newer checkpoint once its private tail outgrows its bound', async () => {
+    const dir = dbPath();
+    const writer = await open(dir, { dimension: 4, index: { type: 'hnsw', M: 8, efConstruction: 40 } });
+    const w = await writer.createVault('v');
+    const vec = (i: number): Float32Array => Float32Array.from([Math.cos(i), Math.sin(i), (i % 97) / 97, (i % 13) / 13]);
+    const add = async (from: number, to: number): Promise<void> => {
+      for (let i = from; i < to; i += 1000) await w.insertMany(Array.from({ length: Math.min(1000, to - i) }, (_, j) => ({ id: `r${i + j}`, vector: vec(i + j) })));
+    };
+    await add(0, 2000);
+    await writer.checkpoint();
+    const reader = await open(dir, { readOnly: true });
+    const index = () => reader.stats().vaults[0]!.index;
+    try {
+      assert.equal(index().mapped, true);
+      // Below the bound (TAIL_BOUND vectors): a checkpoint the reader is already past keeps its state.
+      await add(2000, 3000);
+      await reader.refresh();
+      await writer.checkpoint();
+      await reader.refresh();
+      assert.equal(index().tail, 1000, 'a small tail is kept across a checkpoint');
+      // Past the bound: the same situation loads the newest checkpoint, whose graph holds them all.
+      await add(3000, 8000);
+      await reader.refresh();
+      assert.equal(index().tail, 6000);
+      const lsn = reader.stats().lastLsn;
+      await writer.checkpoint();
+      await reader.refresh();
+      assert.equal(index().tail, 0, 'the outgrown tail was replaced by the new checkpoint\'s mapped graph');
+      assert.equal(index().mapped, true);
+      assert.equal(index().elements, 8000);
+      assert.ok(reader.stats().lastLsn >= lsn, 'never a step back');
+      for (const i of [5, 2500, 7999]) assert.equal((await reader.vault('v').search(vec(i), { k: 1 }))[0]!.id, `r${i}`);
+      assert.equal(reader.vault('v').count(), 8000);
+    } finally {
+      await reader.close();
+      await writer.close();
+    }
+  });
 });

@@ -31,9 +31,10 @@ export interface VaultStats {
    * Live labels in the index; for HNSW also graph elements (erased ones included), vectors
    * queued for background insertion, and insertions made since the graph was created or loaded.
    * `mapped`: a reader searching its checkpoint's graph in place, shared with other processes
-   * (the native read path; README "Readers share memory").
+   * (the native read path; README "Readers share memory"), and `tail` the vectors it holds
+   * privately beside that graph (what the log added since).
    */
-  index: { type: string; size: number; elements?: number; queued?: number; insertions?: number; mapped?: boolean };
+  index: { type: string; size: number; elements?: number; queued?: number; insertions?: number; mapped?: boolean; tail?: number };
   layers: number;
   /** Payload indexes: field and distinct values. */
   payloadIndexes: { field: string; values: number }[];
@@ -150,7 +151,7 @@ export function collectStats(input: {
           type: index.type,
           size: index.size,
           ...(index instanceof HnswIndex ? { elements: index.elementCount, queued: index.queued, insertions: index.insertions } : {}),
-          ...(index instanceof MappedHnswIndex ? { elements: index.elementCount, queued: index.queued, mapped: true } : {}),
+          ...(index instanceof MappedHnswIndex ? { elements: index.elementCount, queued: index.queued, mapped: true, tail: index.tailSize } : {}),
         },
         layers: v.layers.count,
         payloadIndexes: [...v.payloadIndexes.values()].map((i) => ({ field: i.field, values: i.values.size })).sort((a, b) => byCodeUnits(a.field, b.field)),

@@ -13,6 +13,7 @@ import { verifyEmbedder, verifyLog } from './file-references.js';
 import { applyOp } from '../../vault/apply.js';
 import { loadSegmented, loadSnapshot } from './load.js';
 import { releaseVectors, type DbState } from '../../vault/db-state.js';
+import { MappedHnswIndex } from '../../vault/index/mapped-hnsw-index.js';
 
 /**
  * How a read-only process follows a live writer (FORMAT.md "Readers").
@@ -34,8 +35,13 @@ export interface ReaderView {
 
 /** A view ready to be installed: `commit()` applies its pending records; call it and swap in one step. */
 export interface PendingView extends ReaderView {
+  /** The LSN the view reaches once committed. */
+  lsn: number;
   commit(): number;
 }
+
+/** The LSN a state reaches with `ops` applied. */
+const reaching = (state: DbState, ops: [number, Op[]][]): number => ops.at(-1)?.[0] ?? state.lastLsn;
 
 export interface RefreshResult {
   epoch: number;
@@ -148,7 +154,7 @@ export async function loadView(fs: FileSystem, dir: string, known: Identity, pre
       // checkpoint old (behind what an earlier open returned): start again.
       if (!sameBytes(await readRoot(fs, dir, identity), root)) throw new Raced('a checkpoint committed while the log was read');
       const loaded = state;
-      return { state, walOffset: pending.end, walSalt: pending.salt, root, commit: () => apply(loaded, pending.ops) };
+      return { state, lsn: reaching(state, pending.ops), walOffset: pending.end, walSalt: pending.salt, root, commit: () => apply(loaded, pending.ops) };
     } catch (err) {
       if (state) releaseVectors(state);
       if (!(err instanceof CorruptionError) && !(err instanceof Raced)) throw err;
@@ -175,10 +181,19 @@ export async function refreshView(fs: FileSystem, dir: string, view: ReaderView)
     const pending = await pendingRecords(fs, dir, view.state, view.walOffset, view.walSalt);
     // As in loadView: the log counts only if the root did not move while it was read.
     if (pending && sameBytes(await readRoot(fs, dir, identity), root)) {
-      return { state: view.state, root: view.root, walOffset: pending.end, walSalt: pending.salt, commit: () => apply(view.state, pending.ops) };
+      return { state: view.state, lsn: reaching(view.state, pending.ops), root: view.root, walOffset: pending.end, walSalt: pending.salt, commit: () => apply(view.state, pending.ops) };
     }
   } else if (root && identity.storage === 'segmented') {
     const manifest = decodeManifest(root);
+    if (manifest.checkpointLsn <= view.state.lastLsn && outgrown(view.state)) {
+      // Past the new checkpoint, but a mapped graph's private tail has outgrown its bound: load
+      // the new checkpoint, whose graph holds those vectors and is shared. Never a step back: a
+      // load that would not reach this state's LSN (not expected: the records past a checkpoint
+      // stay in the log) is dropped for the path below.
+      const adopted = await loadView(fs, dir, identity, view);
+      if (adopted.lsn >= view.state.lastLsn) return adopted;
+      releaseVectors(adopted.state);
+    }
     if (manifest.checkpointLsn <= view.state.lastLsn) {
       // Already past the new checkpoint: keep the state, follow the new log.
       const pending = await pendingRecords(fs, dir, { ...view.state, record: manifest.record }, view.walOffset, view.walSalt);
@@ -186,6 +201,7 @@ export async function refreshView(fs: FileSystem, dir: string, view: ReaderView)
         const state = view.state;
         return {
           state,
+          lsn: reaching(state, pending.ops),
           walOffset: pending.end,
           walSalt: pending.salt,
           root,
@@ -200,4 +216,10 @@ export async function refreshView(fs: FileSystem, dir: string, view: ReaderView)
     }
   }
   return loadView(fs, dir, identity, view);
+}
+
+/** Whether some vault's mapped graph holds too much of it in its private tail (MappedHnswIndex). */
+function outgrown(state: DbState): boolean {
+  for (const vault of state.vaults.values()) if (vault.index instanceof MappedHnswIndex && vault.index.outgrown) return true;
+  return false;
 }

@@ -24,6 +24,9 @@ export interface ReadOnlyGraph {
  * HnswIndex, and the two answers are merged. Without any log records the answer is exactly the
  * graph's: the same as hnswlib-node's readIndex + searchKnn on the same file.
  */
+/** The fewest tail vectors that make a mapped index `outgrown`. */
+export const TAIL_BOUND = 4096;
+
 export class MappedHnswIndex implements VectorIndex {
   readonly type = 'hnsw' as const;
   /** Labels whose current vector is the mapped graph's. */
@@ -53,6 +56,20 @@ export class MappedHnswIndex implements VectorIndex {
 
   get queued(): number {
     return this.tail?.queued ?? 0;
+  }
+
+  /** Vectors in the private tail, queued ones included: what this process holds that other readers do not share. */
+  get tailSize(): number {
+    return this.tail ? this.tail.elementCount + (this.tail.queued ?? 0) : 0;
+  }
+
+  /**
+   * The tail has grown past what a reader should hold privately (an eighth of the graph, and at
+   * least TAIL_BOUND vectors): a refresh then loads the newest checkpoint, whose graph has them,
+   * rather than following the log on this one (engine/open/reader.ts refreshView).
+   */
+  get outgrown(): boolean {
+    return this.tailSize > Math.max(TAIL_BOUND, this.graph.count / 8);
   }
 
   add(label: number, vector: Float32Array): void {
