@@ -5,6 +5,11 @@ import type { ChunkInfo, DocumentInfo, Lineage } from '../format/document-codec.
 
 export type { ChunkInfo, DocumentInfo, Lineage };
 
+/** The document a record belongs to: its chunk's document id, or its own id when it is not a chunk. */
+export function documentIdOf(id: string, doc: { chunk?: ChunkInfo | null } | null | undefined): string {
+  return doc?.chunk?.docId ?? id;
+}
+
 export interface DocumentInput {
   id: string;
   text: string;

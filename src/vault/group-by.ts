@@ -1,3 +1,4 @@
+import { documentIdOf } from './document.js';
 import { lookup } from './filter-terms.js';
 import type { StoredRecord } from './record-store.js';
 import type { Hit } from './search.js';
@@ -13,7 +14,7 @@ export type GroupField = '$doc' | readonly string[];
  * Undefined (the hit is left out) when the path holds nothing scalar.
  */
 export function groupKeyOf(record: StoredRecord, field: GroupField): GroupKey | undefined {
-  if (field === '$doc') return record.doc?.chunk?.docId ?? record.id;
+  if (field === '$doc') return documentIdOf(record.id, record.doc);
   const v = lookup(record.payload, field);
   return typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v)) ? v : undefined;
 }

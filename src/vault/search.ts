@@ -5,7 +5,7 @@ import { compileFilter, type Filter, type Predicate } from './filter.js';
 import type { Neighbor } from './index/vector-index.js';
 import { scoreFromDistance } from './metric.js';
 import { clonePayload, type Payload } from './payload.js';
-import type { ChunkInfo } from './document.js';
+import { documentIdOf, type ChunkInfo } from './document.js';
 import { answeredByIndexes, candidates } from './payload-index.js';
 import type { Bm25Params } from '../text/text-index.js';
 import type { StoredRecord } from './record-store.js';
@@ -135,10 +135,7 @@ export function textRanking(vault: VaultState, text: string, k: number, predicat
 
 /** The document-level BM25 of every document the query matches, as weighted fusion reads it. */
 function documentScores(vault: VaultState, text: string, predicate: Predicate | null, params: Bm25Params | undefined): DocumentScores {
-  const docOf = (id: string): string => {
-    const record = vault.records.get(id);
-    return record?.doc?.chunk?.docId ?? id;
-  };
+  const docOf = (id: string): string => documentIdOf(id, vault.records.get(id)?.doc);
   const keep = predicate === null ? null : (id: string) => {
     const record = vault.records.get(id);
     return record !== undefined && predicate(record.payload, record.doc);
