@@ -104,6 +104,12 @@ export class FaultFileSystem implements FileSystem {
   }
 
   /** Records `file`'s entry as it is now, unless an unsynced change already did. */
+  /** A removal: what is there is remembered; removing nothing marks the call just made a no-op. */
+  private rememberOrNoop(file: string): void {
+    if (fs.existsSync(file)) this.remember(file);
+    else this.calls[this.calls.length - 1]!.noop = true;
+  }
+
   private remember(file: string, before?: Before): void {
     file = path.resolve(file);
     const dir = path.dirname(file);
@@ -211,8 +217,7 @@ export class FaultFileSystem implements FileSystem {
   async removeTree(p: string) {
     this.step('removeTree', p);
     const root = path.resolve(p);
-    if (fs.existsSync(root)) this.remember(root);
-    else this.calls[this.calls.length - 1]!.noop = true;
+    this.rememberOrNoop(root);
     await this.inner.removeTree(p);
     for (const file of this.unsyncedData.keys()) if (file === root || file.startsWith(root + path.sep)) this.unsyncedData.delete(file);
   }
@@ -239,8 +244,7 @@ export class FaultFileSystem implements FileSystem {
   async unlink(p: string) {
     this.step('unlink', p);
     const file = path.resolve(p);
-    if (fs.existsSync(file)) this.remember(file);
-    else this.calls[this.calls.length - 1]!.noop = true;
+    this.rememberOrNoop(file);
     await this.inner.unlink(p);
     this.unsyncedData.delete(file);
   }
