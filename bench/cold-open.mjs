@@ -1,18 +1,20 @@
 // A fresh process running the built package (dist), as users run it: load the package, open
 // (quiverdb read-only, or raw hnswlib-node readIndex) and answer one query, then answer 200 more.
-// Prints { importMs, ms, fromStart, rss }: loading the package; open to first answer; process
+// An optional fourth argument names the package entry to load instead of ../dist/index.js (another
+// build, for bench/open-time.ts). Prints { importMs, ms, fromStart, rss }: loading the package; open to first answer; process
 // start to first answer (node's own start, loading, open and the query); RSS after the query
 // phase. Mode 'quiver' opens with the default verification (the first search waits until the
 // stored vectors have matched their checksums); 'quiver-lazy' with verify: 'lazy' (the graph may
 // answer before that). Plain JavaScript, so neither side carries the TypeScript loader's memory.
 import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 
-const [mode, target, dimArg] = process.argv.slice(2);
+const [mode, target, dimArg, entry] = process.argv.slice(2);
 const dim = Number(dimArg);
 // performance.now() counts from the process's start.
 const loading = performance.now();
 const { HierarchicalNSW } = mode === 'raw' ? createRequire(import.meta.url)('hnswlib-node') : {};
-const { open } = mode === 'raw' ? {} : await import('../dist/index.js');
+const { open } = mode === 'raw' ? {} : await import(entry ? pathToFileURL(entry).href : '../dist/index.js');
 const importMs = performance.now() - loading;
 // The same seeded queries for both sides (mulberry32).
 let seed = 7;

@@ -1,6 +1,8 @@
 import { decode, encode } from '../format/codec.js';
 import { decodeDocument, encodeDocument } from '../format/document-codec.js';
 import { StoredRecord } from '../vault/record-store.js';
+import { RecordColumns } from '../vault/record-columns.js';
+import type { DocumentInfo } from '../vault/document.js';
 import type { VectorBlock } from './vector-block.js';
 
 /**
@@ -107,4 +109,53 @@ export function decodeRecords(bytes: Uint8Array, count: number, block: Float32Ar
     documentStart = documentStop;
   }
   return records;
+}
+
+/**
+ * The records of a RECORDS section as columns over its bytes (vault/record-columns.ts), checked
+ * as decodeRecords checks them but with no object per record: the payloads stay ranges of the
+ * section's buffer, which the columns keep alive. Null when the labels do not ascend strictly
+ * (a section this code did not write): decodeRecords then reads it.
+ */
+export function recordColumns(bytes: Uint8Array, count: number, block: VectorBlock, dimension: number, file: string, fail: (why: string) => never): RecordColumns | null {
+  const section = bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
+  const buf = Buffer.from(section.buffer, section.byteOffset, section.byteLength);
+  const columnsEnd = HEADER + COLUMNS * 4 * count;
+  if (buf.byteLength < columnsEnd || buf.readUInt32LE(0) !== count) return fail('records section does not match the record count');
+  const flags = buf.readUInt32LE(4);
+  const column = (n: number) => new Uint32Array(buf.buffer, buf.byteOffset + HEADER + n * 4 * count, count);
+  const [labels, lsnLow, lsnHigh, idEnd, payloadEnd, documentEnd] = [0, 1, 2, 3, 4, 5].map(column) as [Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array];
+  const idBase = columnsEnd;
+  const payloadBase = idBase + (count > 0 ? idEnd[count - 1]! : 0);
+  const documentBase = payloadBase + (count > 0 ? payloadEnd[count - 1]! : 0);
+  if (documentBase + (count > 0 ? documentEnd[count - 1]! : 0) !== buf.byteLength) return fail('records section length does not match its columns');
+  let ascending = true;
+  for (let i = 0, idStart = 0, payloadStart = 0, documentStart = 0; i < count; i++) {
+    if (idEnd[i]! <= idStart || payloadEnd[i]! < payloadStart || documentEnd[i]! < documentStart) return fail(`record ${i} has malformed offsets`);
+    if (i > 0 && labels[i]! <= labels[i - 1]!) ascending = false;
+    idStart = idEnd[i]!;
+    payloadStart = payloadEnd[i]!;
+    documentStart = documentEnd[i]!;
+  }
+  if (!ascending) return null;
+  // Documents (text vaults) are decoded now, as decodeRecords does, so a bad one fails the open.
+  let docs: (DocumentInfo | null)[] | null = null;
+  if (count > 0 && documentEnd[count - 1]! > 0) {
+    docs = new Array<DocumentInfo | null>(count);
+    for (let i = 0, start = 0; i < count; i++) {
+      const stop = documentEnd[i]!;
+      docs[i] = null;
+      if (stop > start) {
+        let value: unknown;
+        try {
+          value = decode(buf.subarray(documentBase + start, documentBase + stop));
+        } catch {
+          return fail(`record ${i} document does not decode`);
+        }
+        docs[i] = decodeDocument(value, fail);
+      }
+      start = stop;
+    }
+  }
+  return new RecordColumns({ count, labels, lsnLow, lsnHigh, idEnd, payloadEnd, section, idBase, payloadBase, asciiIds: (flags & ASCII_IDS) !== 0, docs, block, dimension, file });
 }

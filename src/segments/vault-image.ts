@@ -5,8 +5,8 @@ import { SectionKind } from '../format/constants.js';
 import { decodeQuota, encodeQuota } from '../format/quota.js';
 import type { Section } from '../format/sectioned-file.js';
 import { VectorBlock } from './vector-block.js';
-import { decodeRecords, encodeRecords } from './records-section.js';
-import type { StoredRecord } from '../vault/record-store.js';
+import { decodeRecords, encodeRecords, recordColumns } from './records-section.js';
+import type { RecordRows, StoredRecord } from '../vault/record-store.js';
 import type { Quota, VaultState } from '../vault/vault-state.js';
 import type { Layer } from '../vault/layers.js';
 import { TextIndex } from '../text/text-index.js';
@@ -26,7 +26,11 @@ export interface VaultImage {
   lsn: number;
   nextLabel: number;
   nextLayer: number;
-  records: StoredRecord[];
+  /**
+   * A segment's records as columns over its bytes when its vectors are held apart (a segment
+   * opened by engine/open/load.ts: no object per record until one is read), else each decoded.
+   */
+  records: StoredRecord[] | RecordRows;
   /** The block the records' vectors are slices of. */
   vectors: VectorBlock;
   layers: Layer[];
@@ -103,7 +107,7 @@ function decodeVaultImageBody(sections: readonly (Uint8Array | VectorBlock)[], d
     new Uint8Array(copy.buffer).set(vectorSection);
     block = VectorBlock.resident(copy);
   }
-  const records = decodeRecords(recordBytes, count, block, dimension, share, fail);
+  const records = (apart ? recordColumns(recordBytes, count, block, dimension, file, fail) : null) ?? decodeRecords(recordBytes, count, block, dimension, share, fail);
   const quota = decodeQuota(meta.quota);
   let layersRaw: unknown;
   let branches: unknown;

@@ -4,6 +4,7 @@ import type { Payload } from './payload.js';
 import type { DocumentInfo } from './document.js';
 import type { StoredVectors } from './stored-vectors.js';
 import { IdOrder } from './id-order.js';
+import { LabelSet } from './index/label-set.js';
 
 /** One record as the database holds it. */
 export class StoredRecord {
@@ -133,11 +134,47 @@ export function recordBytes(record: StoredRecord | { id: string; payloadBytes: U
   return Buffer.byteLength(record.id, 'utf8') + dimension * 4 + (record.payloadBytes?.byteLength ?? 0) + (record.doc ? Buffer.byteLength(record.doc.text, 'utf8') : 0);
 }
 
-/** The authoritative records of one vault, by id and by label. */
+/**
+ * A segment's records held as columns (record-columns.ts), read a row at a time: what
+ * RecordStore.load takes instead of an array, so that opening builds no object per record.
+ */
+export interface RecordRows {
+  readonly length: number;
+  /** recordBytes of every row, summed. */
+  readonly bytes: number;
+  label(row: number): number;
+  /** The row holding `label`, or -1. */
+  rowOfLabel(label: number): number;
+  /** A new StoredRecord for the row. */
+  record(row: number): StoredRecord;
+  /** The row whose id is `id`, or -1. */
+  find(id: string): number;
+}
+
+/** A base row's state: replaced or erased since the load, or still the segment's record. */
+const GONE = 0;
+const BASE = 1;
+const REPLACED = 2;
+
+/**
+ * The authoritative records of one vault, by id and by label.
+ *
+ * Loaded from a segment, the records stay the segment's rows (`base`) until used: a row becomes
+ * a StoredRecord on first read and is kept in `rows`. A record put over a base row takes the
+ * row's place (as a Map entry keeps its place when set again), so values() iterates in the order
+ * the eager store did: the segment's rows, then records with new ids in the order they came.
+ */
 export class RecordStore {
+  /** Records with ids not at a live base row: put after the load, or every record without one. */
   private readonly byId = new Map<string, StoredRecord>();
-  /** Labels are dense (handed out in order), so by label is an array, not a map. */
-  private readonly byLabel: (StoredRecord | undefined)[] = [];
+  /** Records by label, except base rows still in their segment state (found through `base`). */
+  private readonly byLabel = new Map<number, StoredRecord>();
+  private base: RecordRows | null = null;
+  /** Per base row: GONE, BASE or REPLACED. */
+  private state: Uint8Array = new Uint8Array(0);
+  /** Per base row: its record once made (BASE) or the one that replaced it (REPLACED). */
+  private rows: (StoredRecord | undefined)[] = [];
+  private baseLive = 0;
   /** The next label to hand out; labels are never reused before a compaction. */
   nextLabel = 0;
   bytes = 0;
@@ -151,32 +188,74 @@ export class RecordStore {
   constructor(private readonly dimension: number) {}
 
   get count(): number {
-    return this.byId.size;
+    return this.byId.size + this.baseLive;
   }
 
   get(id: string): StoredRecord | undefined {
-    return this.byId.get(id);
+    const record = this.byId.get(id);
+    if (record !== undefined || this.baseLive === 0) return record;
+    const row = this.base!.find(id);
+    return row >= 0 && this.state[row] !== GONE ? this.row(row) : undefined;
   }
 
   byLabelGet(label: number): StoredRecord | undefined {
-    return this.byLabel[label];
+    const record = this.byLabel.get(label);
+    if (record !== undefined || this.baseLive === 0) return record;
+    const row = this.base!.rowOfLabel(label);
+    return row >= 0 && this.state[row] === BASE ? this.row(row) : undefined;
   }
 
-  values(): IterableIterator<StoredRecord> {
-    return this.byId.values();
+  /** Whether a record holds `label`, without making its record. */
+  hasLabel(label: number): boolean {
+    if (this.byLabel.has(label)) return true;
+    if (this.baseLive === 0) return false;
+    const row = this.base!.rowOfLabel(label);
+    return row >= 0 && this.state[row] === BASE;
+  }
+
+  /** The labels of every record, as a bitmap-backed set. */
+  labelSet(): LabelSet {
+    const labels = new LabelSet(this.nextLabel);
+    for (let row = 0; row < this.state.length; row++) if (this.state[row] === BASE) labels.add(this.base!.label(row));
+    for (const label of this.byLabel.keys()) labels.add(label);
+    return labels;
+  }
+
+  private row(row: number): StoredRecord {
+    let record = this.rows[row];
+    if (record === undefined) this.rows[row] = record = this.base!.record(row);
+    return record;
+  }
+
+  *values(): IterableIterator<StoredRecord> {
+    for (let row = 0; row < this.state.length; row++) if (this.state[row] !== GONE) yield this.row(row);
+    yield* this.byId.values();
+  }
+
+  /** The live base row holding `id`, or -1. */
+  private baseRow(id: string): number {
+    if (this.baseLive === 0) return -1;
+    const row = this.base!.find(id);
+    return row >= 0 && this.state[row] !== GONE ? row : -1;
   }
 
   /** Inserts or replaces; returns the record it replaced. */
   put(record: StoredRecord): StoredRecord | undefined {
-    const old = this.byId.get(record.id);
-    if (old) {
-      this.byLabel[old.label] = undefined;
-      this.bytes -= recordBytes(old, this.dimension);
+    let old = this.byId.get(record.id);
+    const row = old === undefined ? this.baseRow(record.id) : -1;
+    if (row >= 0) {
+      old = this.row(row);
+      this.state[row] = REPLACED;
+      this.rows[row] = record;
     } else {
-      this.order?.note(record.id);
+      if (old === undefined) this.order?.note(record.id);
+      this.byId.set(record.id, record);
     }
-    this.byId.set(record.id, record);
-    this.byLabel[record.label] = record;
+    if (old) {
+      this.byLabel.delete(old.label);
+      this.bytes -= recordBytes(old, this.dimension);
+    }
+    this.byLabel.set(record.label, record);
     this.bytes += recordBytes(record, this.dimension);
     if (record.label >= this.nextLabel) this.nextLabel = record.label + 1;
     return old;
@@ -185,24 +264,45 @@ export class RecordStore {
   /**
    * Fills an empty store with a segment's records at open, skipping put()'s look-up of a record
    * to replace. Returns false, leaving the store unusable, when two records share an id or a label.
+   * Given a segment's rows (RecordRows) it keeps them as they are; a repeated id among them is
+   * found when the first look-up by id builds their table (CorruptionError then).
    */
-  load(records: readonly StoredRecord[]): boolean {
-    if (this.byId.size > 0) throw new StorageError('DATABASE_FAILED', 'internal: RecordStore.load needs an empty store');
-    for (const record of records) {
-      if (this.byLabel[record.label] !== undefined) return false;
+  load(records: readonly StoredRecord[] | RecordRows): boolean {
+    if (this.count > 0 || this.base) throw new StorageError('DATABASE_FAILED', 'internal: RecordStore.load needs an empty store');
+    if (!Array.isArray(records)) {
+      const rows = records as RecordRows;
+      this.base = rows;
+      this.state = new Uint8Array(rows.length).fill(BASE);
+      this.rows = new Array<StoredRecord | undefined>(rows.length);
+      this.baseLive = rows.length;
+      this.bytes = rows.bytes;
+      // Labels ascend strictly (records-section.ts checks), so the last is the largest.
+      if (rows.length > 0) this.nextLabel = Math.max(this.nextLabel, rows.label(rows.length - 1) + 1);
+      return true;
+    }
+    const list = records as readonly StoredRecord[];
+    for (const record of list) {
+      if (this.byLabel.has(record.label)) return false;
       this.byId.set(record.id, record);
-      this.byLabel[record.label] = record;
+      this.byLabel.set(record.label, record);
       this.bytes += recordBytes(record, this.dimension);
       if (record.label >= this.nextLabel) this.nextLabel = record.label + 1;
     }
-    return this.byId.size === records.length;
+    return this.byId.size === list.length;
   }
 
   delete(id: string): StoredRecord | undefined {
-    const old = this.byId.get(id);
-    if (!old) return undefined;
-    this.byId.delete(id);
-    this.byLabel[old.label] = undefined;
+    let old = this.byId.get(id);
+    if (old) this.byId.delete(id);
+    else {
+      const row = this.baseRow(id);
+      if (row < 0) return undefined;
+      old = this.row(row);
+      this.state[row] = GONE;
+      this.rows[row] = undefined;
+      this.baseLive--;
+    }
+    this.byLabel.delete(old.label);
     this.bytes -= recordBytes(old, this.dimension);
     return old;
   }

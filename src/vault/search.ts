@@ -116,7 +116,7 @@ function candidateBitmap(vault: VaultState, filter: Filter): { bitmap: Uint8Arra
   if (cached && cached.version === vault.version) return cached;
   const labels = candidates(filter, vault.payloadIndexes) ?? new Set<number>();
   const bitmap = new Uint8Array(vault.records.nextLabel);
-  for (const label of labels) if (vault.records.byLabelGet(label)) bitmap[label] = 1;
+  for (const label of labels) if (vault.records.hasLabel(label)) bitmap[label] = 1;
   const entry = { version: vault.version, bitmap, count: labels.size };
   if (vault.filterCache.size >= 64) vault.filterCache.delete(vault.filterCache.keys().next().value!);
   vault.filterCache.set(key, entry);

@@ -10,7 +10,7 @@ import type { VaultImage } from '../../segments/vault-image.js';
 import { decodeSegment } from '../../segments/segment-file.js';
 import { VectorBlock } from '../../segments/vector-block.js';
 import { findSection, type Hole } from '../../format/sectioned-file.js';
-import { LabelSet } from '../../vault/index/label-set.js';
+import type { LabelSet } from '../../vault/index/label-set.js';
 import { checkGraphHeader, GRAPH_HEADER_BYTES, HnswIndex, type HnswGraph } from '../../vault/index/hnsw-index.js';
 import { MappedHnswIndex } from '../../vault/index/mapped-hnsw-index.js';
 import { MappedGraph, nativeGraphs } from '../../native/mapped-graph.js';
@@ -146,9 +146,7 @@ async function mapGraph(fs: FileSystem, dir: string, identity: Identity, ref: Fi
 
 /** The labels of the vault's records: the live labels of the graph its segment came with. */
 function liveLabels(vault: VaultState): LabelSet {
-  const labels = new LabelSet();
-  for (const record of vault.records.values()) labels.add(record.label);
-  return labels;
+  return vault.records.labelSet();
 }
 
 function register(state: DbState, vault: VaultState, segment: SegmentRef): void {

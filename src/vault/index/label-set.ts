@@ -3,8 +3,13 @@
  * largest: opening a 100k-record vault fills 100 KB instead of building a 100k-entry Set.
  */
 export class LabelSet {
-  private bits = new Uint8Array(64);
+  private bits: Uint8Array;
   private count = 0;
+
+  /** `capacity`: room for labels below it before the first growth. */
+  constructor(capacity = 64) {
+    this.bits = new Uint8Array(Math.max(capacity, 64));
+  }
 
   get size(): number {
     return this.count;

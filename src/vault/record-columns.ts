@@ -1,0 +1,140 @@
+import { CorruptionError } from '../errors.js';
+import type { DocumentInfo } from './document.js';
+import type { StoredVectors } from './stored-vectors.js';
+import { StoredRecord } from './record-store.js';
+
+/** What segments/records-section.ts hands over: a RECORDS section's columns, checked. */
+export interface RecordColumnsInit {
+  count: number;
+  /** Strictly ascending (the section is written in label order). */
+  labels: Uint32Array;
+  lsnLow: Uint32Array;
+  lsnHigh: Uint32Array;
+  idEnd: Uint32Array;
+  payloadEnd: Uint32Array;
+  /** The section, 4-aligned; payloads stay ranges of its ArrayBuffer. */
+  section: Uint8Array;
+  /** Offsets into `section` of the id and payload blobs. */
+  idBase: number;
+  payloadBase: number;
+  /** Every id is ASCII. */
+  asciiIds: boolean;
+  /** Each record's document (decoded at open, as before), or null when the vault holds none. */
+  docs: (DocumentInfo | null)[] | null;
+  block: StoredVectors;
+  dimension: number;
+  /** The segment, for CorruptionError. */
+  file: string;
+}
+
+/**
+ * A segment's records as its RECORDS section holds them, without an object per record: ids,
+ * labels, LSNs and payloads stay in the section's bytes, and a StoredRecord is made for a row
+ * only when it is read (the RecordStore keeps it). Opening a 100k-record vault used to build
+ * 100k records and a map entry each, most of a cold open; now it checks the columns and stops.
+ * Ids are found by a hash table over the id blob, built on the first look-up by id.
+ */
+export class RecordColumns {
+  readonly length: number;
+  /** Bytes the records count against the vault's quota (recordBytes of each, summed). */
+  readonly bytes: number;
+  private readonly buf: Buffer;
+  private table: Int32Array | null = null;
+  private scratch = Buffer.allocUnsafe(1024);
+
+  constructor(private readonly c: RecordColumnsInit) {
+    this.length = c.count;
+    this.buf = Buffer.from(c.section.buffer, c.section.byteOffset, c.section.byteLength);
+    const n = c.count;
+    let docBytes = 0;
+    if (c.docs) for (const d of c.docs) if (d) docBytes += Buffer.byteLength(d.text, 'utf8');
+    const idBytes = n > 0 ? c.idEnd[n - 1]! : 0;
+    const payloadBytes = n > 0 ? c.payloadEnd[n - 1]! : 0;
+    this.bytes = idBytes + payloadBytes + docBytes + n * c.dimension * 4;
+  }
+
+  label(row: number): number {
+    return this.c.labels[row]!;
+  }
+
+  /** The row holding `label`, or -1 (labels ascend, so a binary search). */
+  rowOfLabel(label: number): number {
+    const labels = this.c.labels;
+    let lo = 0;
+    let hi = this.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const at = labels[mid]!;
+      if (at === label) return mid;
+      if (at < label) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
+  }
+
+  /** A new StoredRecord for row `row`. */
+  record(row: number): StoredRecord {
+    const c = this.c;
+    const idStart = row === 0 ? 0 : c.idEnd[row - 1]!;
+    const id = this.buf.toString(c.asciiIds ? 'latin1' : 'utf8', c.idBase + idStart, c.idBase + c.idEnd[row]!);
+    const payloadStart = row === 0 ? 0 : c.payloadEnd[row - 1]!;
+    const payloadAt = c.section.byteOffset + c.payloadBase + payloadStart;
+    const lsn = c.lsnLow[row]! + c.lsnHigh[row]! * 0x1_0000_0000;
+    return StoredRecord.inSegment(id, c.labels[row]!, c.block, row, c.dimension, c.section, payloadAt, c.payloadEnd[row]! - payloadStart, lsn, c.docs?.[row] ?? null);
+  }
+
+  /** The row whose id is `id`, or -1. */
+  find(id: string): number {
+    if (this.length === 0) return -1;
+    // Stored ids are well-formed; a lone surrogate would encode to U+FFFD's bytes and match another.
+    if (!id.isWellFormed()) return -1;
+    if (id.length * 3 > this.scratch.length) this.scratch = Buffer.allocUnsafe(id.length * 3);
+    const key = this.scratch;
+    const n = key.write(id, 0, 'utf8');
+    const table = (this.table ??= this.build());
+    const mask = table.length - 1;
+    for (let slot = hash(key, 0, n) & mask; ; slot = (slot + 1) & mask) {
+      const row = table[slot]! - 1;
+      if (row < 0) return -1;
+      if (this.idIs(row, key, 0, n)) return row;
+    }
+  }
+
+  private idIs(row: number, bytes: Uint8Array, at: number, length: number): boolean {
+    const c = this.c;
+    const start = c.idBase + (row === 0 ? 0 : c.idEnd[row - 1]!);
+    if (c.idBase + c.idEnd[row]! - start !== length) return false;
+    const buf = this.buf;
+    for (let i = 0; i < length; i++) if (buf[start + i] !== bytes[at + i]) return false;
+    return true;
+  }
+
+  /** The id hash table: open addressing, row + 1 per slot, at most half full. */
+  private build(): Int32Array {
+    const c = this.c;
+    let size = 2;
+    while (size < this.length * 2) size *= 2;
+    const table = new Int32Array(size);
+    const mask = size - 1;
+    let start = 0;
+    for (let row = 0; row < this.length; row++) {
+      const end = c.idEnd[row]!;
+      const at = c.idBase + start;
+      const length = end - start;
+      let slot = hash(this.buf, at, length) & mask;
+      for (; table[slot] !== 0; slot = (slot + 1) & mask) {
+        if (this.idIs(table[slot]! - 1, this.buf, at, length)) throw new CorruptionError(c.file, 'two records share an id or a label');
+      }
+      table[slot] = row + 1;
+      start = end;
+    }
+    return table;
+  }
+}
+
+/** FNV-1a over bytes[at, at + length). */
+function hash(bytes: Uint8Array, at: number, length: number): number {
+  let h = 0x811c9dc5;
+  for (let i = at; i < at + length; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
+  return h >>> 0;
+}
