@@ -11,6 +11,7 @@ import type { Quota, VaultState } from '../vault/vault-state.js';
 import type { Layer } from '../vault/layers.js';
 import { TextIndex } from '../text/text-index.js';
 import { PayloadIndex } from '../vault/payload-index.js';
+import { readPayloadIndexes } from './payload-index-section.js';
 import type { Retention, StoredTrace } from '../vault/traces.js';
 import { decodeLayer, decodeRetention, decodeTrace, encodeLayer, encodeRetention, encodeTrace } from '../format/history-codec.js';
 import { byCodeUnits } from '../util/code-units.js';
@@ -114,12 +115,14 @@ function decodeVaultImageBody(sections: readonly (Uint8Array | VectorBlock)[], d
   let tracesRaw: { retention?: unknown; traces?: unknown };
   let textRaw: { docs?: unknown; postings?: unknown };
   let indexRaw: unknown;
+  // Label arrays straight to typed arrays when the section is as dump() writes it; else generically.
+  const typedIndexes = readPayloadIndexes(payloadIndexBytes, meta.nextLabel as number);
   try {
     layersRaw = decode(layerBytes);
     branches = decode(branchBytes);
     tracesRaw = decode(traceBytes) as typeof tracesRaw;
     textRaw = decode(textBytes) as typeof textRaw;
-    indexRaw = decode(payloadIndexBytes);
+    indexRaw = typedIndexes ? [] : decode(payloadIndexBytes);
   } catch (cause) {
     throw new CorruptionError(file, 'history sections do not decode', { cause });
   }
@@ -127,7 +130,7 @@ function decodeVaultImageBody(sections: readonly (Uint8Array | VectorBlock)[], d
   if (!(branches as unknown[]).every((b) => Array.isArray(b) && typeof b[0] === 'string' && (b[1] === null || typeof b[1] === 'string'))) fail('branches are malformed');
   if (!Array.isArray(textRaw?.docs) || !Array.isArray(textRaw.postings)) fail('text index is malformed');
   if (!Array.isArray(indexRaw) || !indexRaw.every((e) => Array.isArray(e) && typeof e[0] === 'string' && Array.isArray(e[1]))) fail('payload indexes are malformed');
-  const payloadIndexes = (indexRaw as [string, [string | number | boolean | null, number[]][]][]).map(([field, entries]) => PayloadIndex.load(field, entries, meta.nextLabel as number) ?? fail('a payload index names a label past the vault\'s next label'));
+  const payloadIndexes = typedIndexes ? typedIndexes.map(({ field, entries }) => PayloadIndex.loaded(field, entries)) : (indexRaw as [string, [string | number | boolean | null, number[]][]][]).map(([field, entries]) => PayloadIndex.load(field, entries, meta.nextLabel as number) ?? fail('a payload index names a label past the vault\'s next label'));
   return {
     number: meta.number as number,
     name: meta.name as string,

@@ -16,9 +16,32 @@ function scalars(value: PayloadValue | undefined): Scalar[] {
 interface Entry {
   key: string;
   value: Scalar;
-  labels: Set<number>;
+  /** The labels, as a Set once used; until then (an index loaded from a segment) null... */
+  set: Set<number> | null;
+  /** ...and the labels are this sorted array, as the segment held them. */
+  sorted: Uint32Array | null;
   /** Scratch for removeMany: how many of its labels the call removes (0 outside it). */
   leaving: number;
+}
+
+/** An entry's labels as a Set, made from its loaded array on first use. */
+function labelsOf(entry: Entry): Set<number> {
+  if (entry.set === null) {
+    entry.set = new Set(entry.sorted!);
+    entry.sorted = null;
+  }
+  return entry.set;
+}
+
+function sizeOf(entry: Entry): number {
+  return entry.set !== null ? entry.set.size : entry.sorted!.length;
+}
+
+/** One value's labels as a payload index section holds them (segments/payload-index-section.ts). */
+export interface LoadedEntry {
+  value: Scalar;
+  /** Ascending, each below the vault's next label. */
+  labels: Uint32Array;
 }
 
 /**
@@ -29,12 +52,16 @@ interface Entry {
  * Each label also points back at its entries, so removing a record reads neither its payload
  * (which, for a record loaded from a segment, would mean decoding it) nor the field's path:
  * erasing 1,000 records is 1,000 set deletions.
+ *
+ * Loaded from a segment, an index is its values and a typed array of labels each: the Sets and
+ * the back-pointers are made when first used (a value's Set when a filter or a write reaches
+ * it, the back-pointers at the first write), not at open.
  */
 export class PayloadIndex {
   private readonly path: string[];
   readonly values = new Map<string, Entry>();
-  /** By label: the entry holding it, the entries (a record with several values), or nothing. */
-  private readonly byLabel: (Entry | Entry[] | undefined)[] = [];
+  /** By label: the entry holding it, the entries (a record with several values), or nothing; null until a write needs it. */
+  private byLabel: (Entry | Entry[] | undefined)[] | null = [];
 
   constructor(readonly field: string) {
     this.path = field.split('.');
@@ -44,26 +71,43 @@ export class PayloadIndex {
     for (const v of scalars(lookup(payload, this.path))) {
       const key = keyOf(v);
       let entry = this.values.get(key);
-      if (!entry) this.values.set(key, (entry = { key, value: v, labels: new Set(), leaving: 0 }));
+      if (!entry) this.values.set(key, (entry = { key, value: v, set: new Set(), sorted: null, leaving: 0 }));
       this.attach(label, entry);
     }
   }
 
-  private attach(label: number, entry: Entry): void {
-    if (entry.labels.has(label)) return;
-    entry.labels.add(label);
-    while (this.byLabel.length < label) this.byLabel.push(undefined);
-    const held = this.byLabel[label];
-    if (held === undefined) this.byLabel[label] = entry;
+  /** The back-pointers, built from the entries the first time a write needs them. */
+  private backs(): (Entry | Entry[] | undefined)[] {
+    if (this.byLabel === null) {
+      this.byLabel = [];
+      for (const entry of this.values.values()) for (const label of entry.set ?? entry.sorted!) this.point(label, entry);
+    }
+    return this.byLabel;
+  }
+
+  private point(label: number, entry: Entry): void {
+    const byLabel = this.byLabel!;
+    while (byLabel.length < label) byLabel.push(undefined);
+    const held = byLabel[label];
+    if (held === undefined) byLabel[label] = entry;
     else if (Array.isArray(held)) held.push(entry);
-    else this.byLabel[label] = [held, entry];
+    else byLabel[label] = [held, entry];
+  }
+
+  private attach(label: number, entry: Entry): void {
+    this.backs();
+    const labels = labelsOf(entry);
+    if (labels.has(label)) return;
+    labels.add(label);
+    this.point(label, entry);
   }
 
   /** Removes every value `label` holds here. */
   remove(label: number): void {
-    const held = this.byLabel[label];
+    const byLabel = this.backs();
+    const held = byLabel[label];
     if (held === undefined) return;
-    this.byLabel[label] = undefined;
+    byLabel[label] = undefined;
     if (Array.isArray(held)) for (const entry of held) this.detach(label, entry);
     else this.detach(label, held);
   }
@@ -74,6 +118,7 @@ export class PayloadIndex {
    * exactly that entry, so an eraseWhere by an indexed value deletes no set members one by one.
    */
   removeMany(labels: readonly number[]): void {
+    const byLabel = this.backs();
     const held: (Entry | Entry[])[] = [];
     const kept: number[] = [];
     const touched: Entry[] = [];
@@ -81,67 +126,97 @@ export class PayloadIndex {
       if (entry.leaving++ === 0) touched.push(entry);
     };
     for (const label of labels) {
-      const h = this.byLabel[label];
+      const h = byLabel[label];
       if (h === undefined) continue;
-      this.byLabel[label] = undefined;
+      byLabel[label] = undefined;
       held.push(h);
       kept.push(label);
       if (Array.isArray(h)) for (const entry of h) note(entry);
       else note(h);
     }
     for (const entry of touched) {
-      if (entry.leaving < entry.labels.size) continue;
+      if (entry.leaving < sizeOf(entry)) continue;
       // -1: dropped whole, so the pass below skips it.
       entry.leaving = -1;
-      entry.labels.clear();
+      // A Set handed out by equal() empties too, as after remove().
+      if (entry.set) entry.set.clear();
+      else entry.set = new Set();
+      entry.sorted = null;
       this.values.delete(entry.key);
     }
     for (let i = 0; i < held.length; i++) {
       const h = held[i]!;
       if (!Array.isArray(h)) {
-        if (h.leaving !== -1) h.labels.delete(kept[i]!);
-      } else for (const entry of h) if (entry.leaving !== -1) entry.labels.delete(kept[i]!);
+        if (h.leaving !== -1) labelsOf(h).delete(kept[i]!);
+      } else for (const entry of h) if (entry.leaving !== -1) labelsOf(entry).delete(kept[i]!);
     }
     for (const entry of touched) entry.leaving = 0;
   }
 
   private detach(label: number, entry: Entry): void {
-    entry.labels.delete(label);
-    if (entry.labels.size === 0) this.values.delete(entry.key);
+    const labels = labelsOf(entry);
+    labels.delete(label);
+    if (labels.size === 0) this.values.delete(entry.key);
   }
 
   equal(value: Scalar): ReadonlySet<number> {
-    return this.values.get(keyOf(value))?.labels ?? new Set();
+    const entry = this.values.get(keyOf(value));
+    return entry ? labelsOf(entry) : new Set();
   }
 
   /** Labels whose value compares with `bound` (same type only, as filters do). */
   range(op: '$gt' | '$gte' | '$lt' | '$lte', bound: number | string): Set<number> {
     const out = new Set<number>();
-    for (const { value, labels } of this.values.values()) {
+    for (const entry of this.values.values()) {
+      const value = entry.value;
       if (typeof value !== typeof bound) continue;
       const v = value as number | string;
       const ok = op === '$gt' ? v > bound : op === '$gte' ? v >= bound : op === '$lt' ? v < bound : v <= bound;
-      if (ok) for (const l of labels) out.add(l);
+      if (ok) for (const l of entry.set ?? entry.sorted!) out.add(l);
     }
     return out;
   }
 
   /** For persistence: [[value, [labels...]], ...] in key order. */
   dump(): [Scalar, number[]][] {
-    return [...this.values.entries()].sort(([a], [b]) => byCodeUnits(a, b)).map(([, e]) => [e.value, [...e.labels].sort((x, y) => x - y)]);
+    return [...this.values.entries()].sort(([a], [b]) => byCodeUnits(a, b)).map(([, e]) => [e.value, e.set ? [...e.set].sort((x, y) => x - y) : Array.from(e.sorted!)]);
   }
 
   /** From dump(); null when a label is not below `labelLimit` (the vault's next label): a malformed section. */
   static load(field: string, entries: [Scalar, number[]][], labelLimit: number): PayloadIndex | null {
     const index = new PayloadIndex(field);
+    index.byLabel = null;
     for (const [value, labels] of entries) {
-      const key = keyOf(value);
-      const entry = index.values.get(key) ?? { key, value, labels: new Set<number>(), leaving: 0 };
-      index.values.set(key, entry);
-      for (const label of labels) {
+      let ascending = true;
+      for (let i = 0; i < labels.length; i++) {
+        const label = labels[i]!;
         if (!Number.isSafeInteger(label) || label < 0 || label >= labelLimit) return null;
-        index.attach(label, entry);
+        if (i > 0 && label <= labels[i - 1]!) ascending = false;
       }
+      const key = keyOf(value);
+      const held = index.values.get(key);
+      if (held || !ascending) {
+        // Not as dump() writes it (a value twice, labels out of order): merged through a Set.
+        const entry = held ?? { key, value, set: new Set<number>(), sorted: null, leaving: 0 };
+        index.values.set(key, entry);
+        const set = labelsOf(entry);
+        for (const label of labels) set.add(label);
+      } else index.values.set(key, { key, value, set: null, sorted: Uint32Array.from(labels), leaving: 0 });
+    }
+    return index;
+  }
+
+  /** From a payload index section read as typed arrays (each entry's labels checked and ascending). */
+  static loaded(field: string, entries: readonly LoadedEntry[]): PayloadIndex {
+    const index = new PayloadIndex(field);
+    index.byLabel = null;
+    for (const { value, labels } of entries) {
+      const key = keyOf(value);
+      const held = index.values.get(key);
+      if (held) {
+        const set = labelsOf(held);
+        for (const label of labels) set.add(label);
+      } else index.values.set(key, { key, value, set: null, sorted: labels, leaving: 0 });
     }
     return index;
   }
