@@ -13,6 +13,7 @@ import type { Scalar } from '../vault/filter-terms.js';
  */
 export function readPayloadIndexes(bytes: Uint8Array, labelLimit: number): { field: string; entries: LoadedEntry[] }[] | null {
   let at = 0;
+  const end = bytes.length;
   const byte = (): number => (at < bytes.length ? bytes[at++]! : -1);
   const big = (n: number): number => {
     if (at + n > bytes.length) return -1;
@@ -51,11 +52,6 @@ export function readPayloadIndexes(bytes: Uint8Array, labelLimit: number): { fie
       return null;
     }
   };
-  const label = (): number => {
-    const b = byte();
-    if (b >= 0 && b <= 0x7f) return b;
-    return b === 0xcc ? big(1) : b === 0xcd ? big(2) : b === 0xce ? big(4) : -1;
-  };
   const out: { field: string; entries: LoadedEntry[] }[] = [];
   const fields = arrayLength();
   if (fields < 0) return null;
@@ -72,10 +68,17 @@ export function readPayloadIndexes(bytes: Uint8Array, labelLimit: number): { fie
       const n = value ? arrayLength() : -1;
       if (n < 0) return null;
       const labels = new Uint32Array(n);
+      // The hot loop (a label per record): inlined, one byte test per label.
+      let previous = -1;
       for (let i = 0; i < n; i++) {
-        const l = label();
-        if (l < 0 || l >= labelLimit || (i > 0 && l <= labels[i - 1]!)) return null;
-        labels[i] = l;
+        const b = at < end ? bytes[at++]! : -1;
+        let l = -1;
+        if (b >= 0 && b <= 0x7f) l = b;
+        else if (b === 0xcd && at + 2 <= end) l = (bytes[at++]! << 8) | bytes[at++]!;
+        else if (b === 0xce && at + 4 <= end) l = bytes[at++]! * 0x100_0000 + ((bytes[at++]! << 16) | (bytes[at++]! << 8) | bytes[at++]!);
+        else if (b === 0xcc && at + 1 <= end) l = bytes[at++]!;
+        if (l <= previous || l >= labelLimit) return null;
+        labels[i] = previous = l;
       }
       entries.push({ value: value!.value as Scalar, labels });
     }

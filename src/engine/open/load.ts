@@ -66,8 +66,9 @@ async function readSegment(fs: FileSystem, dir: string, ref: FileRef, dimension:
   }
 }
 
-function vaultFromImage(identity: Identity, image: VaultImage, file: string): VaultState {
-  const vault = new VaultState(image.number, image.name, image.quota, identity.dimension, createIndex(identity.index, identity.metric, identity.dimension), image.lsn);
+/** `saved`: a saved graph replaces the index before the vault is used, so none is made here. */
+function vaultFromImage(identity: Identity, image: VaultImage, file: string, saved = false): VaultState {
+  const vault = new VaultState(image.number, image.name, image.quota, identity.dimension, createIndex(saved ? { type: 'flat' } : identity.index, identity.metric, identity.dimension), image.lsn);
   if (!vault.records.load(image.records)) throw new CorruptionError(file, 'two records share an id or a label');
   vault.stored = image.vectors;
   vault.records.nextLabel = Math.max(vault.records.nextLabel, image.nextLabel);
@@ -189,7 +190,7 @@ export async function loadSegmented(fs: FileSystem, dir: string, identity: Ident
       const image = await readSegment(fs, dir, entry.segment, identity.dimension);
       state.unread.push(image.vectors);
       if (image.number !== entry.number || image.name !== entry.name) throw new CorruptionError(entry.segment.path, 'holds a different vault than the manifest says');
-      const vault = vaultFromImage(identity, image, entry.segment.path);
+      const vault = vaultFromImage(identity, image, entry.segment.path, (mapped ?? graph) !== null);
       if (mapped && hnsw) {
         vault.index = new MappedHnswIndex(await mapped, identity.metric, identity.dimension, hnsw, liveLabels(vault));
       } else if (graph) {

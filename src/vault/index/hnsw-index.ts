@@ -6,7 +6,12 @@ import { LabelSet } from './label-set.js';
 import type { IndexSearchOptions, Neighbor, PersistentIndex } from './vector-index.js';
 
 const require = createRequire(import.meta.url);
-const { HierarchicalNSW } = require('hnswlib-node') as typeof import('hnswlib-node');
+/** hnswlib-node, loaded when a graph is first made or read: a reader searching mapped graphs never needs it. */
+let hnswlib: typeof import('hnswlib-node') | undefined;
+function newGraph(metric: Metric, dimension: number): HnswType {
+  hnswlib ??= require('hnswlib-node') as typeof import('hnswlib-node');
+  return new hnswlib.HierarchicalNSW(metric, dimension);
+}
 
 /** A graph read from a file, not yet wrapped in an index. */
 export type HnswGraph = HnswType;
@@ -66,14 +71,14 @@ export class HnswIndex implements PersistentIndex {
   }
 
   static create(metric: Metric, dimension: number, params: HnswParams): HnswIndex {
-    const graph = new HierarchicalNSW(metric, dimension);
+    const graph = newGraph(metric, dimension);
     graph.initIndex({ maxElements: INITIAL_CAPACITY, m: params.M, efConstruction: params.efConstruction, randomSeed: RANDOM_SEED, allowReplaceDeleted: true });
     return new HnswIndex(graph, metric, new LabelSet());
   }
 
   /** Reads a saved graph (in the thread pool: hnswlib-node's readIndex is asynchronous). */
   static async read(path: string, metric: Metric, dimension: number): Promise<HnswGraph> {
-    const graph = new HierarchicalNSW(metric, dimension);
+    const graph = newGraph(metric, dimension);
     await graph.readIndex(path, true);
     return graph;
   }
