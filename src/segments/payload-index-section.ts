@@ -13,7 +13,6 @@ import type { Scalar } from '../vault/filter-terms.js';
  */
 export function readPayloadIndexes(bytes: Uint8Array, labelLimit: number): { field: string; entries: LoadedEntry[] }[] | null {
   let at = 0;
-  const end = bytes.length;
   const byte = (): number => (at < bytes.length ? bytes[at++]! : -1);
   const big = (n: number): number => {
     if (at + n > bytes.length) return -1;
@@ -68,21 +67,37 @@ export function readPayloadIndexes(bytes: Uint8Array, labelLimit: number): { fie
       const n = value ? arrayLength() : -1;
       if (n < 0) return null;
       const labels = new Uint32Array(n);
-      // The hot loop (a label per record): inlined, one byte test per label.
-      let previous = -1;
-      for (let i = 0; i < n; i++) {
-        const b = at < end ? bytes[at++]! : -1;
-        let l = -1;
-        if (b >= 0 && b <= 0x7f) l = b;
-        else if (b === 0xcd && at + 2 <= end) l = (bytes[at++]! << 8) | bytes[at++]!;
-        else if (b === 0xce && at + 4 <= end) l = bytes[at++]! * 0x100_0000 + ((bytes[at++]! << 16) | (bytes[at++]! << 8) | bytes[at++]!);
-        else if (b === 0xcc && at + 1 <= end) l = bytes[at++]!;
-        if (l <= previous || l >= labelLimit) return null;
-        labels[i] = previous = l;
-      }
+      at = readLabels(bytes, at, labels, labelLimit);
+      if (at < 0) return null;
       entries.push({ value: value!.value as Scalar, labels });
     }
     out.push({ field: field.value, entries });
   }
   return at === bytes.length ? out : null;
+}
+
+/**
+ * The hot loop (a label per record), apart from the closures above so that it runs on locals:
+ * `labels.length` unsigned integers from `at`, each below `limit` and above the one before.
+ * Returns where they end, or -1.
+ */
+function readLabels(bytes: Uint8Array, at: number, labels: Uint32Array, limit: number): number {
+  const end = bytes.length;
+  let previous = -1;
+  for (let i = 0; i < labels.length; i++) {
+    if (at >= end) return -1;
+    const b = bytes[at++]!;
+    let l = -1;
+    if (b <= 0x7f) l = b;
+    else if (b === 0xcd && at + 2 <= end) {
+      l = (bytes[at]! << 8) | bytes[at + 1]!;
+      at += 2;
+    } else if (b === 0xce && at + 4 <= end) {
+      l = bytes[at]! * 0x100_0000 + ((bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!);
+      at += 4;
+    } else if (b === 0xcc && at + 1 <= end) l = bytes[at++]!;
+    if (l <= previous || l >= limit) return -1;
+    labels[i] = previous = l;
+  }
+  return at;
 }
