@@ -167,13 +167,16 @@ const REPLACED = 2;
 export class RecordStore {
   /** Records with ids not at a live base row: put after the load, or every record without one. */
   private readonly byId = new Map<string, StoredRecord>();
-  /** Records by label, except base rows still in their segment state (found through `base`). */
-  private readonly byLabel = new Map<number, StoredRecord>();
+  /**
+   * Records by label, except base rows still in their segment state (found through `base`).
+   * Labels are dense (handed out in order), so an array, not a map.
+   */
+  private readonly byLabel: (StoredRecord | undefined)[] = [];
   private base: RecordRows | null = null;
   /** Per base row: GONE, BASE or REPLACED. */
   private state: Uint8Array = new Uint8Array(0);
-  /** Per base row: its record once made (BASE) or the one that replaced it (REPLACED). */
-  private rows: (StoredRecord | undefined)[] = [];
+  /** Per base row: its record once made (BASE) or the one that replaced it (REPLACED); made on first use. */
+  private rows: (StoredRecord | undefined)[] | null = null;
   private baseLive = 0;
   /** The next label to hand out; labels are never reused before a compaction. */
   nextLabel = 0;
@@ -199,7 +202,7 @@ export class RecordStore {
   }
 
   byLabelGet(label: number): StoredRecord | undefined {
-    const record = this.byLabel.get(label);
+    const record = this.byLabel[label];
     if (record !== undefined || this.baseLive === 0) return record;
     const row = this.base!.rowOfLabel(label);
     return row >= 0 && this.state[row] === BASE ? this.row(row) : undefined;
@@ -207,7 +210,7 @@ export class RecordStore {
 
   /** Whether a record holds `label`, without making its record. */
   hasLabel(label: number): boolean {
-    if (this.byLabel.has(label)) return true;
+    if (this.byLabel[label] !== undefined) return true;
     if (this.baseLive === 0) return false;
     const row = this.base!.rowOfLabel(label);
     return row >= 0 && this.state[row] === BASE;
@@ -217,13 +220,16 @@ export class RecordStore {
   labelSet(): LabelSet {
     const labels = new LabelSet(this.nextLabel);
     for (let row = 0; row < this.state.length; row++) if (this.state[row] === BASE) labels.add(this.base!.label(row));
-    for (const label of this.byLabel.keys()) labels.add(label);
+    this.byLabel.forEach((record, label) => {
+      if (record !== undefined) labels.add(label);
+    });
     return labels;
   }
 
   private row(row: number): StoredRecord {
-    let record = this.rows[row];
-    if (record === undefined) this.rows[row] = record = this.base!.record(row);
+    const rows = (this.rows ??= new Array<StoredRecord | undefined>(this.state.length));
+    let record = rows[row];
+    if (record === undefined) rows[row] = record = this.base!.record(row);
     return record;
   }
 
@@ -246,16 +252,16 @@ export class RecordStore {
     if (row >= 0) {
       old = this.row(row);
       this.state[row] = REPLACED;
-      this.rows[row] = record;
+      this.rows![row] = record;
     } else {
       if (old === undefined) this.order?.note(record.id);
       this.byId.set(record.id, record);
     }
     if (old) {
-      this.byLabel.delete(old.label);
+      this.forget(old.label);
       this.bytes -= recordBytes(old, this.dimension);
     }
-    this.byLabel.set(record.label, record);
+    this.byLabel[record.label] = record;
     this.bytes += recordBytes(record, this.dimension);
     if (record.label >= this.nextLabel) this.nextLabel = record.label + 1;
     return old;
@@ -273,7 +279,6 @@ export class RecordStore {
       const rows = records as RecordRows;
       this.base = rows;
       this.state = new Uint8Array(rows.length).fill(BASE);
-      this.rows = new Array<StoredRecord | undefined>(rows.length);
       this.baseLive = rows.length;
       this.bytes = rows.bytes;
       // Labels ascend strictly (records-section.ts checks), so the last is the largest.
@@ -282,9 +287,9 @@ export class RecordStore {
     }
     const list = records as readonly StoredRecord[];
     for (const record of list) {
-      if (this.byLabel.has(record.label)) return false;
+      if (this.byLabel[record.label] !== undefined) return false;
       this.byId.set(record.id, record);
-      this.byLabel.set(record.label, record);
+      this.byLabel[record.label] = record;
       this.bytes += recordBytes(record, this.dimension);
       if (record.label >= this.nextLabel) this.nextLabel = record.label + 1;
     }
@@ -299,11 +304,16 @@ export class RecordStore {
       if (row < 0) return undefined;
       old = this.row(row);
       this.state[row] = GONE;
-      this.rows[row] = undefined;
+      this.rows![row] = undefined;
       this.baseLive--;
     }
-    this.byLabel.delete(old.label);
+    this.forget(old.label);
     this.bytes -= recordBytes(old, this.dimension);
     return old;
+  }
+
+  /** Clears a label's slot; a base row's label has none (no write past the array's end). */
+  private forget(label: number): void {
+    if (this.byLabel[label] !== undefined) this.byLabel[label] = undefined;
   }
 }
