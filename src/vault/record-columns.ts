@@ -39,7 +39,7 @@ export class RecordColumns {
   /** Bytes the records count against the vault's quota (recordBytes of each, summed). */
   readonly bytes: number;
   private readonly buf: Buffer;
-  private table: Int32Array | null = null;
+  private table: IdTable | null = null;
   private scratch = Buffer.allocUnsafe(1024);
 
   constructor(private readonly c: RecordColumnsInit) {
@@ -92,11 +92,12 @@ export class RecordColumns {
     const key = this.scratch;
     const n = key.write(id, 0, 'utf8');
     const table = (this.table ??= this.build());
-    const mask = table.length - 1;
-    for (let slot = hash(key, 0, n) & mask; ; slot = (slot + 1) & mask) {
-      const row = table[slot]! - 1;
+    const mask = table.rows.length - 1;
+    const h = hash(key, 0, n);
+    for (let slot = h >>> table.shift; ; slot = (slot + 1) & mask) {
+      const row = table.rows[slot]! - 1;
       if (row < 0) return -1;
-      if (this.idIs(row, key, 0, n)) return row;
+      if (table.hashes[slot] === (h | 0) && this.idIs(row, key, 0, n)) return row;
     }
   }
 
@@ -109,32 +110,69 @@ export class RecordColumns {
     return true;
   }
 
-  /** The id hash table: open addressing, row + 1 per slot, at most half full. */
-  private build(): Int32Array {
+  /**
+   * The id hash table: open addressing, at most half full; per slot the row + 1 and the id's
+   * hash, whose top bits are its home slot. Rows go in in order of their home slot (a counting
+   * sort by its top bits first), so the build walks the table nearly in order: inserted in row
+   * order, each insert was a cache and TLB miss, 0.5 s for 1M ids on this machine.
+   */
+  private build(): IdTable {
     const c = this.c;
-    let size = 2;
-    while (size < this.length * 2) size *= 2;
-    const table = new Int32Array(size);
-    const mask = size - 1;
-    let start = 0;
-    for (let row = 0; row < this.length; row++) {
+    const n = this.length;
+    let bits = 1;
+    while (1 << bits < n * 2) bits++;
+    const shift = 32 - bits;
+    const mask = (1 << bits) - 1;
+    const hashes = new Int32Array(n);
+    for (let row = 0, start = 0; row < n; row++) {
       const end = c.idEnd[row]!;
-      const at = c.idBase + start;
-      const length = end - start;
-      let slot = hash(this.buf, at, length) & mask;
-      for (; table[slot] !== 0; slot = (slot + 1) & mask) {
-        if (this.idIs(table[slot]! - 1, this.buf, at, length)) throw new CorruptionError(c.file, 'two records share an id or a label');
-      }
-      table[slot] = row + 1;
+      hashes[row] = hash(this.buf, c.idBase + start, end - start);
       start = end;
+    }
+    const bucketBits = Math.min(bits, 12);
+    const counts = new Int32Array((1 << bucketBits) + 1);
+    const bucketOf = (h: number) => h >>> (32 - bucketBits);
+    for (let row = 0; row < n; row++) counts[bucketOf(hashes[row]!) + 1]!++;
+    for (let b = 1; b < counts.length; b++) counts[b]! += counts[b - 1]!;
+    // Rows and their hashes in bucket order, so that the insertion below reads both in order.
+    const order = new Int32Array(n);
+    const ordered = new Int32Array(n);
+    for (let row = 0; row < n; row++) {
+      const at = counts[bucketOf(hashes[row]!)]!++;
+      order[at] = row;
+      ordered[at] = hashes[row]!;
+    }
+    const table: IdTable = { rows: new Int32Array(1 << bits), hashes: new Int32Array(1 << bits), shift };
+    for (let k = 0; k < n; k++) {
+      const row = order[k]!;
+      const h = ordered[k]!;
+      let slot = h >>> shift;
+      for (; table.rows[slot] !== 0; slot = (slot + 1) & mask) {
+        const other = table.rows[slot]! - 1;
+        if (table.hashes[slot] === h && this.idIs(other, this.buf, c.idBase + (row === 0 ? 0 : c.idEnd[row - 1]!), c.idEnd[row]! - (row === 0 ? 0 : c.idEnd[row - 1]!))) {
+          throw new CorruptionError(c.file, 'two records share an id or a label');
+        }
+      }
+      table.rows[slot] = row + 1;
+      table.hashes[slot] = h;
     }
     return table;
   }
 }
 
-/** FNV-1a over bytes[at, at + length). */
+/** RecordColumns' id table (build()). */
+interface IdTable {
+  rows: Int32Array;
+  hashes: Int32Array;
+  /** 32 - log2(slots): a hash's home slot is hash >>> shift. */
+  shift: number;
+}
+
+/** FNV-1a over bytes[at, at + length), then murmur3's finaliser (the home slot is the top bits), as an int32. */
 function hash(bytes: Uint8Array, at: number, length: number): number {
   let h = 0x811c9dc5;
   for (let i = at; i < at + length; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
-  return h >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return h ^ (h >>> 16);
 }
