@@ -7,7 +7,7 @@
 import { acronyms, dirichlet, headingBm25, fieldBm25, load, minDist, pairShare, pre5, prefixBm25, prefixQl, proximity, topChunks } from './signals.js';
 import { mappedBm25, type Corpus, type Q } from './lab.js';
 
-type Norm = 'max' | 'minmax';
+type Norm = 'max' | 'minmax' | 'raw';
 interface Feature { name: string; norm: Norm; f: (q: Q) => Float64Array; cand?: boolean }
 export interface Pre { q: Q; ids: number[]; docOf: Int32Array; x: Float64Array[]; rel: Set<number> }
 
@@ -71,7 +71,7 @@ export function prepare(c: Corpus, F: Feature[], splits: string[]): Pre[] {
         const v = raw[k]![i]!;
         if (k === 0 && !byT.has(i)) return;
         if (k === 1 && !inV.has(i)) return;
-        x[j]![k] = f.norm === 'max' ? (hi > 0 ? Math.max(0, v) / hi : 0) : hi > lo ? (v - lo) / (hi - lo) : 0;
+        x[j]![k] = f.norm === 'raw' ? v : f.norm === 'max' ? (hi > 0 ? Math.max(0, v) / hi : 0) : hi > lo ? (v - lo) / (hi - lo) : 0;
       });
     });
     const rel = new Set<number>(); c.docs.forEach((d, k) => { if (q.rel.has(d)) rel.add(k); });
