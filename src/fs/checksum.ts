@@ -44,6 +44,30 @@ export async function checksumFile(fs: FileSystem, file: string): Promise<{ byte
 }
 
 /**
+ * The CRC32C of `length` bytes of `fd` from `position`, continued from `seed`, read through two
+ * alternating 4 MiB buffers (nothing is kept), and how many bytes there were.
+ */
+export function checksumRange(fs: FileSystem, fd: number, position: number, length: number, seed: number): Promise<{ bytes: number; crc32c: number }> {
+  const buffers = [Buffer.allocUnsafe(Math.min(CHUNK, length)), Buffer.allocUnsafe(Math.min(CHUNK, length))] as const;
+  return readChunks(fs, fd, position, length, seed, (offset, n) => buffers[(offset / CHUNK) & 1]!.subarray(0, n));
+}
+
+/** checksumRange, synchronously (a vector needed before the background check has finished). */
+export function checksumRangeSync(fs: FileSystem, fd: number, position: number, length: number, seed: number): { bytes: number; crc32c: number } {
+  const chunk = Buffer.allocUnsafe(Math.min(CHUNK, length));
+  let crc = seed;
+  let done = 0;
+  while (done < length) {
+    const want = Math.min(CHUNK, length - done);
+    const n = fs.readSync(fd, chunk.subarray(0, want), position + done);
+    crc = crc32c(chunk.subarray(0, n), crc);
+    done += n;
+    if (n < want) break;
+  }
+  return { bytes: done, crc32c: crc };
+}
+
+/**
  * Fills `into` from `position` of `fd` and returns the CRC32C of what it read, continued from
  * `seed`, and how many bytes it read (fewer than asked only at the end of the file).
  */
