@@ -229,4 +229,43 @@ describe("a reader's vectors, viewed in the mapped segment", () => {
     assert.deepEqual(mappings(dir, '.segment'), []);
     assert.deepEqual(mappings(dir, '.hnsw'), []);
   });
+
+  it('a search waiting for the vectors while a refresh replaces its view answers from the vectors it started with', async () => {
+    const { dir, segment } = await checkpointed();
+    const { at } = await vectorSection(segment);
+    // The reader's background check of the first segment's vectors waits at a gate.
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const gated = new Set<number>();
+    const slow = overlay(nodeFileSystem, {
+      openSync(file, mode) {
+        const fd = nodeFileSystem.openSync(file, mode);
+        if (file === segment) gated.add(fd);
+        return fd;
+      },
+      async read(fd, into, position) {
+        if (gated.has(fd) && position === at) await gate;
+        return nodeFileSystem.read(fd, into, position);
+      },
+    });
+    const reader = await open(dir, { readOnly: true, verify: 'lazy', refreshIntervalMs: 0, fs: slow });
+    // 'lazy': the search starts at once, and an exact search waits for the vectors' check.
+    const search = reader.vault('v').search(vectorOf(42), { k: 3, exact: true });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const writer = await open(dir);
+    await writer.vault('v').erase('r42');
+    await writer.checkpoint();
+    await writer.close();
+    await reader.refresh();
+    assert.equal(reader.vault('v').get('r42'), null, 'the refresh moved the reader past the erase');
+    release();
+    const hits = await search;
+    assert.equal(hits[0]!.id, 'r42', 'the search answers from the view it started on');
+    assert.equal(hits[0]!.score, 0);
+    // Once the search ended, the replaced view's segment was unmapped.
+    for (let i = 0; i < 100 && mappings(dir, '.segment').length > 1; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.equal(mappings(dir, '.segment').length, 1);
+    await reader.close();
+    assert.deepEqual(mappings(dir, '.segment'), []);
+  });
 });
