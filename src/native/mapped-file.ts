@@ -1,4 +1,4 @@
-import { CorruptionError, ioError } from '../errors.js';
+import { CorruptionError } from '../errors.js';
 import { nativeAddon } from './mapped-graph.js';
 
 interface FileMapAddon {
@@ -24,7 +24,10 @@ export class MappedFile {
     readonly buffer: ArrayBuffer,
   ) {}
 
-  /** Maps `file` (never through a symbolic link), or null when the addon is not built or QUIVER_NATIVE=0. */
+  /**
+   * Maps `file` (never through a symbolic link), or null when it cannot be mapped here (no addon,
+   * QUIVER_NATIVE=0, or the OS refused). A file gone since it was named, or empty, is CorruptionError.
+   */
   static open(file: string, name: string): MappedFile | null {
     const lib = nativeAddon() as FileMapAddon | null;
     if (!lib?.mapFile) return null;
@@ -38,7 +41,9 @@ export class MappedFile {
       // manifest (a CorruptionError that a newer manifest explains), as for graphs.
       if (code === 'QUIVER_MISSING') throw new CorruptionError(name, `missing: ${message}`, { cause: err });
       if (code === 'QUIVER_CORRUPT') throw new CorruptionError(name, message, { cause: err });
-      throw ioError('mapping', name, err);
+      // The OS or the runtime would not map it (a filesystem without shared maps, a runtime that
+      // forbids external buffers): the caller reads the file privately instead, same bytes.
+      return null;
     }
   }
 
