@@ -77,6 +77,8 @@ async function stop(kids: Reader[]): Promise<void> {
 export interface Fleet {
   row: string;
   pss: number;
+  anon: number;
+  file: number;
   rss: number;
   firsts: number[];
 }
@@ -90,7 +92,7 @@ export async function fleet(mode: Mode, k: number, s: Setup): Promise<Fleet> {
   const sum = (key: string) => r.reduce((a, x) => a + (x[key] ?? 0), 0);
   const firsts = kids.map((g) => g.first).sort((a, b) => a - b);
   const row = `| ${k} | ${mode} | ${sum('Pss').toFixed(1)} | ${sum('Pss_Anon').toFixed(1)} | ${sum('Pss_File').toFixed(1)} | ${(sum('Rss') / k).toFixed(1)} | ${mode === 'bare node' ? '-' : `${firsts[0]}-${firsts.at(-1)}`} |`;
-  return { row, pss: sum('Pss'), rss: sum('Rss') / k, firsts };
+  return { row, pss: sum('Pss'), anon: sum('Pss_Anon'), file: sum('Pss_File'), rss: sum('Rss') / k, firsts };
 }
 
 /**

@@ -125,19 +125,21 @@ if (ONLY !== 'speed') {
   console.log(`\nPSS of K readers alive at once (each: open, first answer, up to ${setup.touches} queries at ef 128; quiverdb readers then one exact search); load ${loadavg()}`);
   console.log('| readers | mode | PSS total MB | PSS anon MB | PSS file MB | RSS each MB | first answer after spawn, ms |');
   console.log('|---|---|---|---|---|---|---|');
-  const one = new Map<Mode, number>();
+  // Private memory grows with K, file pages are shared: that is what K readers need.
+  const one = new Map<Mode, { anon: number; file: number }>();
   let onePss = 0;
   const firsts = new Map<Mode, number[]>();
   for (const mode of ['bare node', 'mapped', 'private', 'raw'] as const) {
     for (const k of mode === 'raw' ? [1] : READERS) {
       if (mode !== 'mapped' && mode !== 'bare node' && k > 1 && N > PRIVATE_FLEET_MAX_N) continue;
-      const need = k * (one.get(mode) ?? (2.5 * disk.graph) / 2 ** 20);
+      const o = one.get(mode) ?? { anon: (2.5 * disk.graph) / 2 ** 20, file: 0 };
+      const need = k * o.anon + o.file;
       if (need > memAvailableMb() - 2048) {
         console.log(`| ${k} | ${mode} | skipped: needs about ${need.toFixed(0)} MB, ${memAvailableMb().toFixed(0)} MB available | | | | |`);
         continue;
       }
       const f = await fleet(mode, k, setup);
-      if (k === 1) one.set(mode, f.rss);
+      if (k === 1) one.set(mode, { anon: f.anon, file: f.file });
       if (k === 1) firsts.set(mode, []);
       firsts.get(mode)?.push(...f.firsts);
       console.log(f.row);
