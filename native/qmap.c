@@ -226,18 +226,29 @@ static napi_value js_map_file(napi_env env, napi_callback_info info) {
   NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   char path[4096];
   size_t plen;
-  if (argc < 1 || napi_get_value_string_utf8(env, argv[0], path, sizeof path, &plen) != napi_ok || plen >= sizeof path - 1)
-    return throw_code(env, "QUIVER_NATIVE", "mapFile(path): bad arguments");
-  // As js_open: never through a symbolic link; gone since it was named is QUIVER_MISSING.
-  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) return throw_code(env, errno == ENOENT ? "QUIVER_MISSING" : "QUIVER_IO", "open: %s", strerror(errno));
+  napi_valuetype type = napi_undefined;
+  if (argc >= 1) NAPI(napi_typeof(env, argv[0], &type));
+  // A descriptor the caller holds (the file it has just read and checked, so that what is mapped
+  // is that file, not whatever the name means now), or a path.
+  bool given = type == napi_number;
+  int fd = -1;
+  if (given) {
+    if (napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0) return throw_code(env, "QUIVER_NATIVE", "mapFile(fd): bad descriptor");
+  } else {
+    if (argc < 1 || napi_get_value_string_utf8(env, argv[0], path, sizeof path, &plen) != napi_ok || plen >= sizeof path - 1)
+      return throw_code(env, "QUIVER_NATIVE", "mapFile(path): bad arguments");
+    // As js_open: never through a symbolic link; gone since it was named is QUIVER_MISSING.
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) return throw_code(env, errno == ENOENT ? "QUIVER_MISSING" : "QUIVER_IO", "open: %s", strerror(errno));
+  }
   struct stat st;
-  if (fstat(fd, &st) != 0) { int e = errno; close(fd); return throw_code(env, "QUIVER_IO", "fstat: %s", strerror(e)); }
-  if (!S_ISREG(st.st_mode) || st.st_size <= 0) { close(fd); return throw_code(env, "QUIVER_CORRUPT", "not a regular file with bytes in it"); }
+  if (fstat(fd, &st) != 0) { int e = errno; if (!given) close(fd); return throw_code(env, "QUIVER_IO", "fstat: %s", strerror(e)); }
+  if (!S_ISREG(st.st_mode) || st.st_size <= 0) { if (!given) close(fd); return throw_code(env, "QUIVER_CORRUPT", "not a regular file with bytes in it"); }
   size_t len = (size_t)st.st_size;
   void *base = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
   int e = errno;
-  close(fd);
+  // The map keeps its own reference to the file: a descriptor we opened is closed now, the caller's is its own.
+  if (!given) close(fd);
   if (base == MAP_FAILED) return throw_code(env, "QUIVER_IO", "mmap: %s", strerror(e));
   file_map_t *m = calloc(1, sizeof *m);
   if (!m) { munmap(base, len); return throw_code(env, "QUIVER_NATIVE", "out of memory"); }
@@ -273,9 +284,10 @@ static napi_value js_unmap_file(napi_env env, napi_callback_info info) {
       (!detached && (napi_get_arraybuffer_info(env, argv[1], &data, &len) != napi_ok || data != m->base)))
     return throw_code(env, "QUIVER_NATIVE", "unmapFile(handle, buffer): not a map and its buffer");
   if (m->unmapped) return NULL;
+  // Marked first: should detaching ever run the buffer's finalizer at once, it must not unmap too.
+  m->unmapped = 1;
   if (!detached) NAPI(napi_detach_arraybuffer(env, argv[1]));
   munmap(m->base, m->len);
-  m->unmapped = 1;
   return NULL;
 }
 

@@ -315,8 +315,9 @@ export class Database implements AsyncDisposable {
         await this.attachment?.close().catch((err: unknown) => (error ??= err));
         await this.parts.lock?.unlock().catch((err: unknown) => (error ??= err));
         this.guard.value = 'closed';
-        // Mapped graphs and vectors are unmapped now rather than whenever garbage collection gets to them.
-        for (const vault of this.parts.state.vaults.values()) vault.unmap();
+        // Mapped graphs and vectors are unmapped now rather than whenever garbage collection gets
+        // to them; a search or export already under way over a vault finishes first (as without the addon).
+        for (const vault of this.parts.state.vaults.values()) vault.retire();
       }
       if (error) throw error instanceof QuiverError ? error : ioError('closing', this.parts.dir ?? ':memory:', error);
     })();

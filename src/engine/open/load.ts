@@ -58,7 +58,8 @@ async function readSegment(fs: FileSystem, dir: string, ref: FileRef, dimension:
     if (hole) {
       // The section header just before the payload: its first 12 bytes seed the CRC, its last 4 hold it.
       const header = rest.subarray(hole.at - SECTION_HEADER_SIZE, hole.at);
-      map = share ? mapVectors(path.join(dir, ref.path), ref, hole) : null;
+      // Mapped through the descriptor just read: the map is of the file whose sections were checked.
+      map = share ? mapVectors(fd, ref, hole) : null;
       apart = { hole, block: VectorBlock.onDisk({ fs, fd, file: ref.path, offset: hole.at, length: hole.length, seed: crc32c(header.subarray(0, 12)), crc: header.readUInt32LE(12), map }) };
     }
     try {
@@ -79,10 +80,10 @@ async function readSegment(fs: FileSystem, dir: string, ref: FileRef, dimension:
  * read: no addon (or QUIVER_NATIVE=0), no vectors, or a section a Float32Array cannot view (its
  * payload is 8-byte aligned in the file by FORMAT.md "Sectioned files", so never in practice).
  */
-function mapVectors(file: string, ref: FileRef, hole: Hole): MappedFile | null {
+function mapVectors(fd: number, ref: FileRef, hole: Hole): MappedFile | null {
   if (hole.length === 0 || hole.at % Float32Array.BYTES_PER_ELEMENT !== 0) return null;
-  const map = MappedFile.open(file, ref.path);
-  // The file is the one just read (names are never reused): a size other than the manifest's is damage.
+  const map = MappedFile.open(fd, ref.path);
+  // The file is the one just read: a size other than the manifest's is damage.
   if (map && map.byteLength !== ref.bytes) {
     map.close();
     throw new CorruptionError(ref.path, `is ${map.byteLength} bytes mapped, the manifest says ${ref.bytes}`);
