@@ -121,6 +121,7 @@ describe('one writer and four mapped readers, checkpoints racing refreshes', () 
         // A file first seen already unlinked is reached through /proc/self/map_files, which
         // needs CAP_SYS_ADMIN: without it, a few such files may go unchecked.
         assert.ok(s.maps.unreachable <= s.maps.tracked / 10, `reader ${i} reached the files it mapped: ${brief}`);
+        assert.ok(s.maps.readChecks >= 3, `reader ${i} checked the graphs' sidecars on disk: ${brief}`);
         // HNSW is approximate: the answers are checked hit by hit above; here, against exact search.
         assert.ok(s.found / s.expected >= 0.95, `reader ${i}: recall@10 ${s.found / s.expected} against an exact search of the same state`);
         assert.ok(s.selfMisses <= Math.ceil(s.selfSearches * 0.02), `reader ${i}: a record's own vector finds it first (${s.selfMisses} misses in ${s.selfSearches} searches)`);
@@ -158,7 +159,8 @@ describe('one writer and four mapped readers, checkpoints racing refreshes', () 
     const racing = overlay(nodeFileSystem, {
       openSync(file, mode) {
         const fd = nodeFileSystem.openSync(file, mode);
-        if (file.endsWith('.hnsw')) graphs.set(fd, file);
+        // The graph's sidecar is what a reader reads of a graph before mapping it; an older graph, the graph itself.
+        if (/\.hnsw(\.meta)?$/.test(file)) graphs.set(fd, file);
         return fd;
       },
       closeSync(fd) {
