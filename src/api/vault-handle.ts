@@ -1,4 +1,4 @@
-import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
+import { ConflictError, CorruptionError, NotFoundError, ValidationError } from '../errors.js';
 import { Branches, Layers, Traces } from './history-api.js';
 import { chunkText, type ChunkOptions } from '../vault/chunker.js';
 import { checkChunk, checkEraseIds, checkText, lineageOf, type ChunkInfo, type DocumentInput, type EmbeddedDocumentInput, type EmbeddingSource } from '../vault/document.js';
@@ -259,7 +259,10 @@ export class VaultHandle implements Vault {
         if (this.host.readable().identity.metric === 'cosine' && norm(vector) === 0) throw new ValidationError('query', 'is all zeros; cosine similarity is undefined for it');
       }
     }
-    return searchWithKnobs(this.state(), this.host.readable().identity.metric, { ...(vector ? { vector } : {}), ...(typeof query === 'string' ? { text: query } : {}) }, { ...options, mode }, checked, knobs);
+    return searchWithKnobs(this.state(), this.host.readable().identity.metric, { ...(vector ? { vector } : {}), ...(typeof query === 'string' ? { text: query } : {}) }, { ...options, mode }, checked, knobs).catch((err: unknown) => {
+      if (err instanceof CorruptionError) this.host.damaged(err);
+      throw err;
+    });
   }
 
   /** Indexes a payload field (a dotted path) so filters on it find their candidates without a scan. */

@@ -121,7 +121,10 @@ describe('graph sidecars: level-0 pages checked on first use', () => {
       }
     }
     assert.ok(failedAt >= 0 && failedAt <= far.length, `the search for the damaged record's own vector fails (first failure at query ${failedAt})`);
-    await assert.rejects(damaged.vault('v').search(vectors[0]!, { k: 3 }), CorruptionError, 'the graph stays failed');
+    await assert.rejects(async () => damaged.vault('v').search(vectors[0]!, { k: 3 }), CorruptionError, 'the graph stays failed');
+    // The handle failed, as for damaged stored vectors: every call names the graph.
+    assert.equal(damaged.status, 'failed');
+    assert.throws(() => damaged.vault('v').count(), (e: unknown) => e instanceof CorruptionError && e.file.endsWith('.hnsw'));
     assert.ok(flipped.equals(fs.readFileSync(file)), 'nothing on disk changed');
     await damaged.close();
     await intact.close();
