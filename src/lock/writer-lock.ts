@@ -13,6 +13,30 @@ const require = createRequire(import.meta.url);
 let lockfile: typeof import('proper-lockfile') | undefined;
 const lockfileModule = () => (lockfile ??= require('proper-lockfile') as typeof import('proper-lockfile'));
 
+type CallbackFs = typeof import('node:fs');
+
+/**
+ * The filesystem proper-lockfile works through: its own (graceful-fs), except that the lock
+ * directory is removed only while `mayRemove()` says it is still ours. proper-lockfile removes it
+ * on release and at process exit without asking whose it is; a writer whose lock another process
+ * took over (the fence found LOCK rewritten) would otherwise delete the new holder's directory,
+ * which fails that writer and frees the database for a third.
+ */
+function guardedLockFs(mayRemove: () => boolean): CallbackFs {
+  const base = createRequire(require.resolve('proper-lockfile'))('graceful-fs') as CallbackFs;
+  return {
+    ...base,
+    rmdir: ((file: string, ...rest: unknown[]) => {
+      const callback = rest[rest.length - 1] as (err: NodeJS.ErrnoException | null) => void;
+      if (!mayRemove()) return callback(null);
+      (base.rmdir as (file: string, cb: typeof callback) => void)(file, callback);
+    }) as CallbackFs['rmdir'],
+    rmdirSync: ((file: string) => {
+      if (mayRemove()) base.rmdirSync(file);
+    }) as CallbackFs['rmdirSync'],
+  };
+}
+
 export interface WriterLockOptions {
   /** A lock not refreshed for this long belongs to a dead writer and is taken over. */
   staleMs: number;
@@ -35,13 +59,19 @@ export class WriterLock {
     readonly holder: LockHolder,
     /** Checks, at each durability point, that no other process has taken the lock over. */
     readonly fence: Fence,
+    private readonly guard: LockGuard,
   ) {}
 
   static async acquire(dir: string, options: WriterLockOptions): Promise<WriterLock> {
     const fs = options.fs ?? nodeFileSystem;
     const target = path.join(dir, FileName.lock);
+    // Until the fence exists the directory is ours (just made); after, the fence decides, and a
+    // release that found the lock taken over leaves it (WriterLock.unlock).
+    const guard: LockGuard = { fence: null, taken: false };
+    const lockFs = guardedLockFs(() => !guard.taken && (guard.fence === null || guard.fence.owned()));
     const attempt = (timeoutMs: number) =>
       lockfileModule().lock(target, {
+        fs: lockFs,
         stale: options.staleMs,
         realpath: false,
         retries: timeoutMs > 0 ? { retries: Math.ceil(timeoutMs / RETRY_EVERY_MS), factor: 1, minTimeout: RETRY_EVERY_MS, maxTimeout: RETRY_EVERY_MS } : 0,
@@ -91,10 +121,15 @@ export class WriterLock {
       await release().catch(() => undefined);
       throw ioError('opening', target, err);
     }
-    return new WriterLock(release, holder, fence);
+    guard.fence = fence;
+    return new WriterLock(release, holder, fence, guard);
   }
 
   async unlock(): Promise<void> {
+    // Decided before the fence closes (a closed fence owns nothing): a lock taken over is released
+    // in this process only; its directory is the new holder's.
+    this.guard.taken = !this.fence.owned();
+    this.guard.fence = null;
     this.fence.close();
     await this.release().catch((err: NodeJS.ErrnoException) => {
       // Already released or compromised: there is nothing left to give back.
@@ -104,6 +139,12 @@ export class WriterLock {
 }
 
 const RETRY_EVERY_MS = 100;
+
+/** Whose the lock directory is, for guardedLockFs: the fence once it exists, or `taken` once released. */
+interface LockGuard {
+  fence: Fence | null;
+  taken: boolean;
+}
 
 /** The holder recorded in LOCK, if it can be read. */
 export async function readHolder(dir: string, fs: FileSystem = nodeFileSystem): Promise<LockHolder | undefined> {

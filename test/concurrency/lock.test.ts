@@ -5,6 +5,14 @@ import * as path from 'node:path';
 import { open, LockedError } from '../../src/index.js';
 import { dbPath } from '../helpers/tmp.js';
 import { spawnChild } from '../helpers/spawn.js';
+import { WriterLock } from '../../src/lock/writer-lock.js';
+
+/** What a second writer does when it takes a stale lock over: proper-lockfile's directory made anew, then LOCK rewritten. */
+function takeOver(dir: string): void {
+  fs.rmdirSync(path.join(dir, 'LOCK.lock'));
+  fs.mkdirSync(path.join(dir, 'LOCK.lock'));
+  fs.writeFileSync(path.join(dir, 'LOCK'), JSON.stringify({ pid: 1, host: 'elsewhere', since: new Date().toISOString(), token: 'new' }) + '\n');
+}
 
 describe('the writer lock', () => {
   it('a second writer in another process gets LockedError naming the holder; a killed writer\'s lock is taken over', async () => {
@@ -24,6 +32,37 @@ describe('the writer lock', () => {
     assert.equal(JSON.parse(fs.readFileSync(path.join(dir, 'LOCK'), 'utf8')).pid, process.pid);
     await db.close();
     assert.equal(fs.existsSync(path.join(dir, 'LOCK.lock')), false, 'close releases the lock');
+  });
+
+  it('a writer whose lock was taken over leaves the new holder\'s lock directory alone, on unlock and at exit', async () => {
+    const dir = dbPath();
+    fs.mkdirSync(dir, { recursive: true });
+    const lock = await WriterLock.acquire(dir, { staleMs: 2000, timeoutMs: 0, onCompromised: () => undefined });
+    takeOver(dir);
+    await lock.unlock();
+    assert.equal(fs.existsSync(path.join(dir, 'LOCK.lock')), true, 'unlock removed the lock directory of the writer that took over');
+
+    // proper-lockfile also removes held locks' directories when the process exits.
+    const other = dbPath();
+    await (await open(other, { dimension: 8 })).close();
+    const child = spawnChild(['abandon', other]);
+    try {
+      await child.waitFor((l) => l === 'ready');
+      takeOver(other);
+      fs.writeFileSync(`${other}.exit`, '');
+      await child.exited;
+      assert.equal(child.proc.exitCode, 0);
+    } finally {
+      await child.kill();
+      fs.rmSync(`${other}.exit`, { force: true });
+    }
+    assert.equal(fs.existsSync(path.join(other, 'LOCK.lock')), true, 'the exiting writer removed the lock directory of the writer that took over');
+
+    // A lock still ours is released as before.
+    fs.rmdirSync(path.join(dir, 'LOCK.lock'));
+    const again = await WriterLock.acquire(dir, { staleMs: 2000, timeoutMs: 0, onCompromised: () => undefined });
+    await again.unlock();
+    assert.equal(fs.existsSync(path.join(dir, 'LOCK.lock')), false, 'a lock still ours is removed on unlock');
   });
 
   it('a second writer in the same process gets LockedError; after close the lock is free', async () => {

@@ -5,6 +5,7 @@
  *   reembed <dir> <model folder>             re-embed the database with that model, printing "progress <n>"
  *   commits <dir> <durability>               commit layers forever (a second branch every 10th), printing "commit <n> <id>"
  */
+import * as fs from 'node:fs';
 import { open, type Durability } from '../../src/index.js';
 
 const [mode, dir, durability, concurrency] = process.argv.slice(2);
@@ -29,6 +30,13 @@ if (mode === 'insert') {
   await open(dir!, { dimension: 8, lockStaleMs: 2000 });
   process.stdout.write('ready\n');
   setInterval(() => undefined, 1000);
+} else if (mode === 'abandon') {
+  // Holds the lock, then exits without closing once `<dir>.exit` appears (proper-lockfile's exit hook runs).
+  await open(dir!, { dimension: 8, lockStaleMs: 2000 });
+  process.stdout.write('ready\n');
+  setInterval(() => {
+    if (fs.existsSync(`${dir}.exit`)) process.exit(0);
+  }, 20);
 } else if (mode === 'reembed') {
   const db = await open(dir!);
   process.stdout.write('ready\n');
