@@ -10,7 +10,11 @@ import { crc32c } from '../../src/format/crc.js';
 import { decodeGraphSidecar, PAGE_LOG2 } from '../../src/segments/graph-sidecar.js';
 import { SectionKind } from '../../src/format/constants.js';
 import { checkDatabase } from '../../src/engine/maintenance/check.js';
-import { dbPath, seeded } from '../helpers/tmp.js';
+import { dbPath, seeded, tmpDir } from '../helpers/tmp.js';
+import { createRequire } from 'node:module';
+import { MappedGraph } from '../../src/native/mapped-graph.js';
+import { nodeFileSystem } from '../../src/fs/file-system.js';
+import { summarizeGraph } from '../../src/segments/graph-sidecar.js';
 import { sidecarFiles, withoutSidecars } from '../helpers/graph-sidecar.js';
 
 /**
@@ -69,7 +73,37 @@ function renameSidecarBytes(dir: string, bytes: Buffer): void {
   fs.writeFileSync(path.join(dir, 'quiver.manifest'), Buffer.concat(encodeManifest(manifest)));
 }
 
+const { HierarchicalNSW } = createRequire(import.meta.url)('hnswlib-node') as typeof import('hnswlib-node');
+
 describe('graph sidecars: level-0 pages checked on first use', () => {
+  it('opened by its sidecar, a graph answers exactly as hnswlib-node does, deleted marks included', async () => {
+    for (const [metric, dim] of [['cosine', 16], ['l2', 23], ['ip', 4]] as const) {
+      const r = seeded(dim);
+      const n = 2500;
+      const graph = new HierarchicalNSW(metric, dim);
+      graph.initIndex({ maxElements: n, m: 8, efConstruction: 60, randomSeed: 100 });
+      const points = Array.from({ length: n }, () => Array.from({ length: dim }, r));
+      points.forEach((p, i) => graph.addPoint(p, i));
+      for (let i = 0; i < n; i += 9) graph.markDelete(i);
+      const file = path.join(tmpDir('quiver-sums-'), 'g.hnsw');
+      graph.writeIndexSync(file);
+      const { chunks } = await summarizeGraph(nodeFileSystem, file, 'g.hnsw');
+      const mapped = MappedGraph.open(file, 'g.hnsw', metric, dim, decodeGraphSidecar(Buffer.concat(chunks), 'g.hnsw.meta'));
+      assert.equal(mapped.deleted, Math.ceil(n / 9), `${metric}: the sidecar's delete count`);
+      for (const ef of [10, 64]) {
+        graph.setEf(ef);
+        for (let qi = 0; qi < 60; qi++) {
+          const q = Float32Array.from({ length: dim }, r);
+          const want = graph.searchKnn(Array.from(q), 10);
+          const got = mapped.search(q, 10, ef, null, null, null);
+          assert.deepEqual(got.map((h) => h.label), want.neighbors, `${metric} ef ${ef} query ${qi}`);
+          assert.deepEqual(got.map((h) => h.distance), want.distances, `${metric} ef ${ef} query ${qi}`);
+        }
+      }
+      mapped.close();
+    }
+  });
+
   it('a checkpoint writes a sidecar the manifest names with its size and CRC, beside the graph', async () => {
     const { dir } = await build();
     const entry = manifestOf(dir).vaults[0]!;
