@@ -1,4 +1,4 @@
-// One reader for bench/reader-open.mjs: import the package, open read-only, answer one query.
+// One reader for bench/graph-open/reader-open.mjs: import the package, open read-only, answer one query.
 const [dist, dir, spawnedAt] = process.argv.slice(2);
 const t0 = performance.now();
 const { open } = await import(dist);

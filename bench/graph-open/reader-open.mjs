@@ -1,4 +1,4 @@
-// Reader open time, spawn to first answer (#19 step 2): node bench/reader-open.mjs <db> <rounds> <label>=<package dir> ...
+// Reader open time, spawn to first answer (#19 step 2): node bench/graph-open/reader-open.mjs <db> <rounds> <label>=<package dir> ...
 // Each round spawns one reader per package in turn (order rotated), each opening <db> read-only
 // through that package's dist/ and answering one k 10 query. Prints the median and range of: spawn
 // to first answer, import, open(), first search. Run under the bench lock; the load is printed.
@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const [dir, roundsArg, ...pkgs] = process.argv.slice(2);
-if (!dir || !pkgs.length) throw new Error('usage: node bench/reader-open.mjs <db> <rounds> <label>=<package dir> ...');
+if (!dir || !pkgs.length) throw new Error('usage: node bench/graph-open/reader-open.mjs <db> <rounds> <label>=<package dir> ...');
 const here = path.dirname(fileURLToPath(import.meta.url));
 const child = path.join(here, 'reader-open-child.mjs');
 const engines = pkgs.map((p) => ({ label: p.split('=')[0], dist: path.resolve(p.split('=')[1], 'dist', 'index.js') }));
