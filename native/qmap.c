@@ -118,7 +118,7 @@ static napi_value js_open_paged(napi_env env, napi_callback_info info) {
   memcpy(&log2, meta + 12, 4);
   for (int i = 1; i < 7; i++) memcpy(&field[i], meta + 8 + 8 * i, 8);
   sidecar_t s = { field[0], field[2], field[3], field[4], field[5], field[1], log2, sums, upper };
-  if (s.pages > sums_len / 4 || sums_len % 4 || s.nupper > upper_len / 8 || upper_len % 8 || sums_len / 4 != s.pages || upper_len / 8 != s.nupper)
+  if (sums_len % 4 || upper_len % 8 || sums_len / 4 != s.pages || upper_len / 8 != s.nupper)
     return throw_code(env, "QUIVER_CORRUPT", "sidecar's sections do not hold what its graph section says");
   return map_graph(env, path, dim, metric, &s);
 }

@@ -256,6 +256,10 @@ describe('graph sidecars: level-0 pages checked on first use', () => {
     }
     assert.equal(failed, 1, 'some search reached the page whose sum differs');
     await db.close();
+    // quiver check reads the graph whole and holds every sum to it.
+    const report = await checkDatabase(dir);
+    assert.equal(report.ok, false);
+    assert.ok(report.problems.some((p) => p.file.endsWith('.hnsw.meta') && /page \d+'s sum/.test(p.message)), JSON.stringify(report.problems));
     // An upper-level table that is not this graph's.
     const upper = Buffer.from(parsed.upper);
     upper.writeUInt32LE(upper.readUInt32LE(4) + 1, 4); // the first upper element's level count
