@@ -234,6 +234,94 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// ---- mapFile / unmapFile: a whole file mapped read-only and shared, as an ArrayBuffer ----------
+// For sections JavaScript reads in place (a segment's vectors): every process's views are the
+// page cache's pages, nothing copied. Files a manifest names are never rewritten (FORMAT.md
+// "Readers"), so the mapped bytes stay the ones the reader checked.
+//
+// The map is owned by two JavaScript values, the ArrayBuffer and a handle, each with a finalizer;
+// the record goes with the last of them. unmapFile(handle, buffer) detaches the buffer first, so
+// every view of it becomes empty and no JavaScript can reach the pages once they are unmapped.
+
+typedef struct { void *base; size_t len; int unmapped; int owners; } file_map_t;
+
+static void file_map_drop(file_map_t *m) {
+  if (--m->owners == 0) free(m);
+}
+
+static void file_map_buffer_gone(napi_env env, void *data, void *hint) {
+  (void)env; (void)data;
+  file_map_t *m = hint;
+  if (!m->unmapped) munmap(m->base, m->len);
+  m->unmapped = 1;
+  file_map_drop(m);
+}
+
+static void file_map_handle_gone(napi_env env, void *data, void *hint) {
+  (void)env; (void)hint;
+  file_map_drop(data);
+}
+
+// mapFile(path) -> { buffer: ArrayBuffer over the whole file, handle }
+static napi_value js_map_file(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char path[4096];
+  size_t plen;
+  if (argc < 1 || napi_get_value_string_utf8(env, argv[0], path, sizeof path, &plen) != napi_ok || plen >= sizeof path - 1)
+    return throw_code(env, "QUIVER_NATIVE", "mapFile(path): bad arguments");
+  // As js_open: never through a symbolic link; gone since it was named is QUIVER_MISSING.
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return throw_code(env, errno == ENOENT ? "QUIVER_MISSING" : "QUIVER_IO", "open: %s", strerror(errno));
+  struct stat st;
+  if (fstat(fd, &st) != 0) { int e = errno; close(fd); return throw_code(env, "QUIVER_IO", "fstat: %s", strerror(e)); }
+  if (!S_ISREG(st.st_mode) || st.st_size <= 0) { close(fd); return throw_code(env, "QUIVER_CORRUPT", "not a regular file with bytes in it"); }
+  size_t len = (size_t)st.st_size;
+  void *base = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+  int e = errno;
+  close(fd);
+  if (base == MAP_FAILED) return throw_code(env, "QUIVER_IO", "mmap: %s", strerror(e));
+  file_map_t *m = calloc(1, sizeof *m);
+  if (!m) { munmap(base, len); return throw_code(env, "QUIVER_NATIVE", "out of memory"); }
+  m->base = base;
+  m->len = len;
+  napi_value buffer, handle, out;
+  if (napi_create_external_arraybuffer(env, base, len, file_map_buffer_gone, m, &buffer) != napi_ok) {
+    munmap(base, len);
+    free(m);
+    return throw_code(env, "QUIVER_NATIVE", "napi_create_external_arraybuffer failed");
+  }
+  m->owners = 1;
+  // From here the buffer's finalizer unmaps, whatever fails below.
+  NAPI(napi_create_external(env, m, file_map_handle_gone, NULL, &handle));
+  m->owners = 2;
+  NAPI(napi_create_object(env, &out));
+  NAPI(napi_set_named_property(env, out, "buffer", buffer));
+  NAPI(napi_set_named_property(env, out, "handle", handle));
+  return out;
+}
+
+// unmapFile(handle, buffer): unmaps now rather than at garbage collection. Idempotent.
+static napi_value js_unmap_file(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  file_map_t *m = NULL;
+  void *data = NULL;
+  size_t len = 0;
+  bool detached = false;
+  if (argc < 2 || napi_get_value_external(env, argv[0], (void **)&m) != napi_ok || !m ||
+      napi_is_detached_arraybuffer(env, argv[1], &detached) != napi_ok ||
+      (!detached && (napi_get_arraybuffer_info(env, argv[1], &data, &len) != napi_ok || data != m->base)))
+    return throw_code(env, "QUIVER_NATIVE", "unmapFile(handle, buffer): not a map and its buffer");
+  if (m->unmapped) return NULL;
+  if (!detached) NAPI(napi_detach_arraybuffer(env, argv[1]));
+  munmap(m->base, m->len);
+  m->unmapped = 1;
+  return NULL;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     { "open", NULL, js_open, NULL, NULL, NULL, napi_default, NULL },
@@ -241,6 +329,8 @@ static napi_value init(napi_env env, napi_value exports) {
     { "search", NULL, js_search, NULL, NULL, NULL, napi_default, NULL },
     { "info", NULL, js_info, NULL, NULL, NULL, napi_default, NULL },
     { "close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL },
+    { "mapFile", NULL, js_map_file, NULL, NULL, NULL, napi_default, NULL },
+    { "unmapFile", NULL, js_unmap_file, NULL, NULL, NULL, napi_default, NULL },
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   return exports;

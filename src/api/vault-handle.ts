@@ -259,7 +259,9 @@ export class VaultHandle implements Vault {
         if (this.host.readable().identity.metric === 'cosine' && norm(vector) === 0) throw new ValidationError('query', 'is all zeros; cosine similarity is undefined for it');
       }
     }
-    return searchWithKnobs(this.state(), this.host.readable().identity.metric, { ...(vector ? { vector } : {}), ...(typeof query === 'string' ? { text: query } : {}) }, { ...options, mode }, checked, knobs).catch((err: unknown) => {
+    const vault = this.state();
+    // Held: a reader's refresh during the search's awaits must not unmap what it reads.
+    return vault.held(() => searchWithKnobs(vault, this.host.readable().identity.metric, { ...(vector ? { vector } : {}), ...(typeof query === 'string' ? { text: query } : {}) }, { ...options, mode }, checked, knobs)).catch((err: unknown) => {
       if (err instanceof CorruptionError) this.host.damaged(err);
       throw err;
     });

@@ -111,9 +111,10 @@ export function buildProgram(options: { json?: boolean } = {}): Command {
     .addOption(new Option('--fusion <rule>', 'hybrid fusion: weighted (default) or rrf').choices(['weighted', 'rrf']))
     .option('--text-weight <w>', 'weighted fusion: weight of the text score, 0 to 1', parseFloat)
     .option('--document-weight <w>', "weighted fusion: share of the text score from the hit's whole document, 0 to 1", parseFloat)
+    .option('--no-acronyms', "hybrid: do not add the acronyms the query spells with capitals to its text terms")
     .option('--embedder <local|folder>', "the database's embedder, where its model folder moved (default: the recorded one)")
     .action(
-      run(async (dbPath: string, o: { vault: string; text?: string; vector?: string; k: number; ef?: number; filter?: string; exact?: boolean; mode?: 'vector' | 'text' | 'hybrid'; fusion?: 'weighted' | 'rrf'; textWeight?: number; documentWeight?: number; minScore?: number; mmr?: number | boolean; groupBy?: string; groupSize?: number; vectors?: boolean; embedder?: string }, cmd: Command) => {
+      run(async (dbPath: string, o: { vault: string; text?: string; vector?: string; k: number; ef?: number; filter?: string; exact?: boolean; mode?: 'vector' | 'text' | 'hybrid'; fusion?: 'weighted' | 'rrf'; textWeight?: number; documentWeight?: number; acronyms: boolean; minScore?: number; mmr?: number | boolean; groupBy?: string; groupSize?: number; vectors?: boolean; embedder?: string }, cmd: Command) => {
         if ((o.text === undefined) === (o.vector === undefined)) throw usage('search needs exactly one of --text and --vector');
         const parse = (what: string, text: string): unknown => {
           try {
@@ -132,6 +133,7 @@ export function buildProgram(options: { json?: boolean } = {}): Command {
             ...(o.fusion ? { fusion: o.fusion } : {}),
             ...(o.textWeight !== undefined ? { textWeight: o.textWeight } : {}),
             ...(o.documentWeight !== undefined ? { documentWeight: o.documentWeight } : {}),
+            ...(o.acronyms === false ? { acronyms: false } : {}),
             ...searchKnobs(o, db.identity.metric, o.mode),
           });
           print(hits.map(plainVectors), cmd.optsWithGlobals(), () =>

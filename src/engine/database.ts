@@ -6,7 +6,7 @@ import type { Vault, VaultInfo } from '../api/vault.js';
 import type { VaultHost } from '../api/vault-host.js';
 import type { Op } from '../format/records.js';
 import type { Durability } from '../wal/wal-writer.js';
-import type { DbState } from '../vault/db-state.js';
+import { holdAll, type DbState } from '../vault/db-state.js';
 import { batchOps, type BatchOp } from './ops/batch.js';
 import { checkOptionTypes, PROGRESS_OPTIONS } from './ops/option-types.js';
 import type { Attachment } from './open/attachment.js';
@@ -189,7 +189,8 @@ export class Database implements AsyncDisposable {
   async export(dest: string, options: { onProgress?: (done: number, total: number) => void } = {}): Promise<ExportSummary> {
     const state = this.guard.readable();
     checkOptionTypes(options, PROGRESS_OPTIONS);
-    return exportState(state, this.parts.embedder?.manifest ?? null, dest, this.parts.dir, options.onProgress, this.parts.fs);
+    // Held: a reader's refresh meanwhile must not unmap the vectors being written out.
+    return holdAll(state, () => exportState(state, this.parts.embedder?.manifest ?? null, dest, this.parts.dir, options.onProgress, this.parts.fs));
   }
 
   /**
@@ -315,8 +316,8 @@ export class Database implements AsyncDisposable {
         await this.attachment?.close().catch((err: unknown) => (error ??= err));
         await this.parts.lock?.unlock().catch((err: unknown) => (error ??= err));
         this.guard.value = 'closed';
-        // Mapped graphs are unmapped now rather than whenever garbage collection gets to them.
-        for (const vault of this.parts.state.vaults.values()) vault.index?.close?.();
+        // Mapped graphs and vectors are unmapped now rather than whenever garbage collection gets to them.
+        for (const vault of this.parts.state.vaults.values()) vault.unmap();
       }
       if (error) throw error instanceof QuiverError ? error : ioError('closing', this.parts.dir ?? ':memory:', error);
     })();

@@ -7,6 +7,7 @@ import { nodeFileSystem, type FileSystem } from '../fs/file-system.js';
 import { isAlive } from './liveness.js';
 import { Fence } from './fence.js';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 
 const require = createRequire(import.meta.url);
 /** Loaded when a writer first locks: a read-only process never pays for proper-lockfile (and graceful-fs). */
@@ -19,8 +20,8 @@ type CallbackFs = typeof import('node:fs');
  * The filesystem proper-lockfile works through: its own (graceful-fs), except that the lock
  * directory is removed only while `mayRemove()` says it is still ours. proper-lockfile removes it
  * on release and at process exit without asking whose it is; a writer whose lock another process
- * took over (the fence found LOCK rewritten) would otherwise delete the new holder's directory,
- * which fails that writer and frees the database for a third.
+ * took over would otherwise delete the new holder's directory, which fails that writer and frees
+ * the database for a third.
  */
 function guardedLockFs(mayRemove: () => boolean): CallbackFs {
   const base = createRequire(require.resolve('proper-lockfile'))('graceful-fs') as CallbackFs;
@@ -59,16 +60,21 @@ export class WriterLock {
     readonly holder: LockHolder,
     /** Checks, at each durability point, that no other process has taken the lock over. */
     readonly fence: Fence,
-    private readonly guard: LockGuard,
   ) {}
 
   static async acquire(dir: string, options: WriterLockOptions): Promise<WriterLock> {
     const fs = options.fs ?? nodeFileSystem;
     const target = path.join(dir, FileName.lock);
-    // Until the fence exists the directory is ours (just made); after, the fence decides, and a
-    // release that found the lock taken over leaves it (WriterLock.unlock).
-    const guard: LockGuard = { fence: null, taken: false };
-    const lockFs = guardedLockFs(() => !guard.taken && (guard.fence === null || guard.fence.owned()));
+    // Whose the directory is, once this writer has written its token to LOCK (until then it is
+    // ours, and proper-lockfile's own removals, a stale directory's among them, go ahead): another
+    // writer's once LOCK holds a token neither ours nor the one we replaced, since a new writer
+    // rewrites LOCK right after taking the directory over (below). LOCK missing, torn, ours or
+    // back to the one we replaced (an open that made no database removes the LOCK it added; a
+    // power cut loses our rewrite) leaves the directory ours to remove.
+    const token = randomBytes(8).toString('hex');
+    let replaced: string | null = null;
+    let written = false;
+    const lockFs = guardedLockFs(() => !written || !heldByAnother(target, [token, replaced]));
     const attempt = (timeoutMs: number) =>
       lockfileModule().lock(target, {
         fs: lockFs,
@@ -101,7 +107,8 @@ export class WriterLock {
     // Written before anything else is read: a writer whose lock this takes over sees LOCK change
     // (lock/fence.ts). The token keeps two sessions' contents apart even for the same pid.
     // Not fsynced: LOCK describes a live process, and nothing reads it after a power cut but a new writer.
-    const bytes = Buffer.from(JSON.stringify({ ...holder, token: randomBytes(8).toString('hex') }) + '\n');
+    const bytes = Buffer.from(JSON.stringify({ ...holder, token }) + '\n');
+    replaced = tokenIn(target);
     try {
       const fd = fs.openSync(target, 'create');
       try {
@@ -114,6 +121,7 @@ export class WriterLock {
       await release().catch(() => undefined);
       throw ioError('writing', target, err);
     }
+    written = true;
     let fence: Fence;
     try {
       fence = new Fence(target, `${target}.lock`, options.staleMs);
@@ -121,15 +129,10 @@ export class WriterLock {
       await release().catch(() => undefined);
       throw ioError('opening', target, err);
     }
-    guard.fence = fence;
-    return new WriterLock(release, holder, fence, guard);
+    return new WriterLock(release, holder, fence);
   }
 
   async unlock(): Promise<void> {
-    // Decided before the fence closes (a closed fence owns nothing): a lock taken over is released
-    // in this process only; its directory is the new holder's.
-    this.guard.taken = !this.fence.owned();
-    this.guard.fence = null;
     this.fence.close();
     await this.release().catch((err: NodeJS.ErrnoException) => {
       // Already released or compromised: there is nothing left to give back.
@@ -140,10 +143,20 @@ export class WriterLock {
 
 const RETRY_EVERY_MS = 100;
 
-/** Whose the lock directory is, for guardedLockFs: the fence once it exists, or `taken` once released. */
-interface LockGuard {
-  fence: Fence | null;
-  taken: boolean;
+/** The token LOCK holds now (read by path), or null if it is missing, torn or has none. */
+function tokenIn(lockFile: string): string | null {
+  try {
+    const token = (JSON.parse(readFileSync(lockFile, 'utf8')) as { token?: unknown }).token;
+    return typeof token === 'string' ? token : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Whether LOCK holds a token that is none of `known`: a writer that took the lock over wrote it. */
+function heldByAnother(lockFile: string, known: readonly (string | null)[]): boolean {
+  const now = tokenIn(lockFile);
+  return now !== null && !known.includes(now);
 }
 
 /** The holder recorded in LOCK, if it can be read. */

@@ -64,6 +64,11 @@ export function nativeGraphs(): boolean {
   return addon !== null;
 }
 
+/** The loaded addon, for the other modules of src/native (null: not built, or QUIVER_NATIVE=0). */
+export function nativeAddon(): unknown {
+  return nativeGraphs() ? addon : null;
+}
+
 export interface MappedNeighbor {
   label: number;
   distance: number;

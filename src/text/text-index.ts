@@ -82,15 +82,18 @@ export class TextIndex {
     if (this.docs) removeLength(this.docs, id, length);
   }
 
-  /** All matching documents (any query term) with their BM25 scores, unordered. */
-  score(query: string, params: Bm25Params = {}): TextHit[] {
+  /**
+   * All matching documents (any query term) with their BM25 scores, unordered. `extra` terms
+   * (a hybrid search's query acronyms) count as query terms too, each once.
+   */
+  score(query: string, params: Bm25Params = {}, extra: readonly string[] = []): TextHit[] {
     const k1 = params.k1 ?? 1.2;
     const b = params.b ?? 0.75;
     const n = this.lengths.size;
     if (n === 0) return [];
     const avg = this.totalLength / n || 1;
     const scores = new Map<string, number>();
-    for (const term of new Set(textTerms(query))) {
+    for (const term of new Set([...textTerms(query), ...extra])) {
       const list = this.postings.get(term);
       if (!list) continue;
       const idf = Math.log(1 + (n - list.size + 0.5) / (list.size + 0.5));
@@ -107,9 +110,10 @@ export class TextIndex {
    * records' (a chunked document's chunks), its length their sum, and idf counts documents, over
    * every indexed document. Only records `keep` accepts lend their terms (a filter's hidden
    * records add nothing). `docOf` names a record's document; it is asked only when a loaded
-   * index first needs its documents. Unordered, documents with a positive score.
+   * index first needs its documents. Unordered, documents with a positive score. `extra` as for
+   * score().
    */
-  scoreDocuments(query: string, docOf: (id: string) => string, keep: ((id: string) => boolean) | null, params: Bm25Params = {}): Map<string, number> {
+  scoreDocuments(query: string, docOf: (id: string) => string, keep: ((id: string) => boolean) | null, params: Bm25Params = {}, extra: readonly string[] = []): Map<string, number> {
     const k1 = params.k1 ?? 1.2;
     const b = params.b ?? 0.75;
     const docs = (this.docs ??= rebuildLengths(this.lengths, docOf));
@@ -117,7 +121,7 @@ export class TextIndex {
     const scores = new Map<string, number>();
     if (n === 0) return scores;
     const avg = this.totalLength / n || 1;
-    for (const term of new Set(textTerms(query))) {
+    for (const term of new Set([...textTerms(query), ...extra])) {
       const list = this.postings.get(term);
       if (!list) continue;
       const tf = new Map<string, number>();

@@ -43,3 +43,14 @@ export async function vectorsLoaded(state: DbState): Promise<void> {
 export function releaseVectors(state: DbState): void {
   for (const block of state.unread.splice(0)) block.release();
 }
+
+/** Runs `work` with every vault of the state held (VaultState.held). */
+export function holdAll<T>(state: DbState, work: () => Promise<T>): Promise<T> {
+  return [...state.vaults.values()].reduce<() => Promise<T>>((inner, vault) => () => vault.held(inner), work)();
+}
+
+/** A reader moved from `old` to `next`: the vaults of `old` that `next` does not share are retired (unmapped once unused). */
+export function retireReplaced(old: DbState, next: DbState): void {
+  if (old === next) return;
+  for (const [number, vault] of old.vaults) if (next.vaults.get(number) !== vault) vault.retire();
+}

@@ -8,6 +8,7 @@ import { clonePayload, type Payload } from './payload.js';
 import { documentIdOf, type ChunkInfo } from './document.js';
 import { answeredByIndexes, candidates } from './payload-index.js';
 import type { Bm25Params } from '../text/text-index.js';
+import { queryAcronyms } from '../text/acronyms.js';
 import type { StoredRecord } from './record-store.js';
 import { defaultMode, fuse, fusionOptions, type DocumentScores, type FusionRule } from './fusion.js';
 import type { VaultState } from './vault-state.js';
@@ -43,6 +44,11 @@ export interface SearchOptions extends SearchKnobs {
    * 0 is the fusion of earlier releases).
    */
   documentWeight?: number;
+  /**
+   * Hybrid: add the acronyms the query spells with its capitals to its text terms ("GNU Bourne
+   * Again SHell" also matches "bash"; src/text/acronyms.ts). Default true.
+   */
+  acronyms?: boolean;
   /** The RRF constant (default 60). */
   rrfK?: number;
   /** Hybrid: how deep each ranking goes before fusion (default max(4k, 50)). */
@@ -123,9 +129,9 @@ function candidateBitmap(vault: VaultState, filter: Filter): { bitmap: Uint8Arra
   return entry;
 }
 
-/** BM25 over the vault's document text, filtered, best first (ties by id). */
-export function textRanking(vault: VaultState, text: string, k: number, predicate: Predicate | null, params: Bm25Params = {}): { id: string; score: number }[] {
-  const hits = vault.text.score(text, params).filter((h) => {
+/** BM25 over the vault's document text, filtered, best first (ties by id); `extra` query terms as TextIndex.score. */
+export function textRanking(vault: VaultState, text: string, k: number, predicate: Predicate | null, params: Bm25Params = {}, extra: readonly string[] = []): { id: string; score: number }[] {
+  const hits = vault.text.score(text, params, extra).filter((h) => {
     const record = vault.records.get(h.id);
     return record !== undefined && (predicate === null || predicate(record.payload, record.doc));
   });
@@ -134,13 +140,13 @@ export function textRanking(vault: VaultState, text: string, k: number, predicat
 }
 
 /** The document-level BM25 of every document the query matches, as weighted fusion reads it. */
-function documentScores(vault: VaultState, text: string, predicate: Predicate | null, params: Bm25Params | undefined): DocumentScores {
+function documentScores(vault: VaultState, text: string, predicate: Predicate | null, params: Bm25Params | undefined, extra: readonly string[]): DocumentScores {
   const docOf = (id: string): string => documentIdOf(id, vault.records.get(id)?.doc);
   const keep = predicate === null ? null : (id: string) => {
     const record = vault.records.get(id);
     return record !== undefined && predicate(record.payload, record.doc);
   };
-  const scores = vault.text.scoreDocuments(text, docOf, keep, params);
+  const scores = vault.text.scoreDocuments(text, docOf, keep, params, extra);
   let best = 0;
   for (const s of scores.values()) if (s > best) best = s;
   return { docOf: (id) => vault.text.documentOf(id), scores, best };
@@ -173,11 +179,13 @@ export async function searchByMode(vault: VaultState, metric: Metric, query: { v
   if (mode === 'text') return textRanking(vault, query.text!, k, predicate, options.bm25).map((h) => toHit(vault.records.get(h.id)!, h.score));
   const depth = options.candidates ?? Math.max(4 * k, 50);
   const byVector = await searchVault(vault, metric, query.vector!, options, { k: Math.min(depth, MAX_K), ef: checked.ef });
-  const ranked = textRanking(vault, query.text!, depth, predicate, options.bm25);
+  // The query's acronyms join its terms in hybrid search only: text mode stays plain BM25.
+  const acronyms = options.acronyms === false ? [] : queryAcronyms(query.text!);
+  const ranked = textRanking(vault, query.text!, depth, predicate, options.bm25, acronyms);
   const floor = (options.textFloor ?? 0.1) * (ranked[0]?.score ?? 0);
   const byText = ranked.filter((h) => h.score >= floor);
   const fusion = fusionOptions(options, metric);
-  const byDocument = fusion.rule === 'weighted' && fusion.documentWeight! > 0 && byText.length > 0 ? documentScores(vault, query.text!, predicate, options.bm25) : null;
+  const byDocument = fusion.rule === 'weighted' && fusion.documentWeight! > 0 && byText.length > 0 ? documentScores(vault, query.text!, predicate, options.bm25, acronyms) : null;
   return fuse(byVector, byText, fusion, byDocument)
     .slice(0, k)
     .map((e) => ({ ...toHit(vault.records.get(e.id)!, e.score), ranks: e.ranks, scores: e.scores }));

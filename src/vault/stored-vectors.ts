@@ -9,7 +9,9 @@ export interface StoredVectors {
   /** Bytes the block holds (or will hold). */
   readonly byteLength: number;
   /** Resolves once the vectors are in memory and have matched their checksum. */
-  load(): Promise<Float32Array>;
+  load(): Promise<void>;
   /** Closes the file of a block that will not be read. */
   release(): void;
+  /** Gives back what the block holds outside the heap (a mapped segment) once nothing will read it. */
+  close(): void;
 }

@@ -72,6 +72,37 @@ export class VaultState {
     return this.stored?.load() ?? Promise.resolve();
   }
 
+  /** Searches and exports running over this vault (a reader's refresh unmaps a replaced vault only once none is). */
+  private holds = 0;
+  private retired = false;
+
+  /** Runs `work` with the vault held: retire() waits for it before unmapping. */
+  async held<T>(work: () => Promise<T>): Promise<T> {
+    this.holds++;
+    try {
+      return await work();
+    } finally {
+      if (--this.holds === 0 && this.retired) this.unmap();
+    }
+  }
+
+  /**
+   * A reader's refresh replaced this vault by a newer checkpoint's (or it was dropped): its mapped
+   * graph and vectors are unmapped as soon as nothing holds it, not whenever garbage collection
+   * gets to them (the files may be unlinked already, their pages held by the map alone).
+   */
+  retire(): void {
+    if (this.retired) return;
+    this.retired = true;
+    if (this.holds === 0) this.unmap();
+  }
+
+  /** Gives back the mapped graph and vectors now (retire(), db.close()). */
+  unmap(): void {
+    this.index.close?.();
+    this.stored?.close();
+  }
+
   constructor(
     readonly number: number,
     readonly name: string,

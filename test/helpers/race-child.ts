@@ -45,6 +45,8 @@ if (mode === 'writer') {
   const fail = (why: string): void => void (failures++ < 20 && errors.push(why));
   const model = new RaceModel(seed);
   const files = new MappedFiles(fs.realpathSync(path.join(dir, 'segments')), '.hnsw', fail);
+  // The segments too: a reader views their vectors in a map (segments/vector-block.ts).
+  const segments = new MappedFiles(fs.realpathSync(path.join(dir, 'segments')), '.segment', fail);
   const cache = new Map<string, Float32Array>();
   const vec = (id: string, version: number): Float32Array => {
     const key = `${id}@${version}`;
@@ -136,7 +138,7 @@ if (mode === 'writer') {
       return;
     }
     for (const entry of decodeManifest(bytes).vaults) {
-      files.named(path.basename(entry.segment.path), entry.segment);
+      segments.named(path.basename(entry.segment.path), entry.segment);
       if (entry.graph) files.named(path.basename(entry.graph.path), entry.graph);
       if (entry.graph && !entry.sidecar) fail(`${entry.graph.path} has no sidecar in the manifest`);
       if (entry.sidecar) files.onDisk(path.join(dir, entry.sidecar.path), entry.sidecar);
@@ -182,6 +184,7 @@ if (mode === 'writer') {
     // A refresh that loaded a newer checkpoint maps its graph (one that kept up with the log
     // keeps its map and follows the log instead).
     if (files.scan(tally.rounds % 3 === 0) > 0 && refreshed) tally.remaps++;
+    segments.scan(tally.rounds % 3 === 0);
   };
 
   let db = await open(dir, { readOnly: true });
@@ -216,7 +219,8 @@ if (mode === 'writer') {
   }
   if (model.step !== Number(stepsArg)) fail(`the last refresh reached step ${model.step}, the writer wrote ${stepsArg}`);
   files.finish();
+  segments.finish();
   await db.close();
   const { steps, epochs, ...counts } = tally;
-  say(JSON.stringify({ ...counts, steps: steps.size, epochs: epochs.size, lsn: lastLsn, maps: files.stats, failures, errors, misses }));
+  say(JSON.stringify({ ...counts, steps: steps.size, epochs: epochs.size, lsn: lastLsn, maps: files.stats, segmentMaps: segments.stats, failures, errors, misses }));
 }

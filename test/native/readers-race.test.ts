@@ -19,7 +19,7 @@ import { BASE, CLOCK, DIM, payloadOf, RaceModel, vectorOf, VAULT } from '../help
  * the model's state at the step its clock shows (no torn batch); every hit is a live record at
  * its current vector's distance and the answers match an exact search of that state; and every
  * graph file it has mapped (found in /proc/self/maps, held by an fd of its own) keeps its size
- * and bytes while mapped, unlinked or not. No process may die by a signal.
+ * and bytes while mapped, unlinked or not; so does every segment file it maps for its vectors. No process may die by a signal.
  *
  * QUIVER_SOAK=1 (npm run soak) runs it ten times longer.
  */
@@ -48,6 +48,7 @@ interface Summary {
   epochs: number;
   lsn: number;
   maps: MapStats;
+  segmentMaps: MapStats;
   failures: number;
   errors: string[];
 }
@@ -122,6 +123,9 @@ describe('one writer and four mapped readers, checkpoints racing refreshes', () 
         // needs CAP_SYS_ADMIN: without it, a few such files may go unchecked.
         assert.ok(s.maps.unreachable <= s.maps.tracked / 10, `reader ${i} reached the files it mapped: ${brief}`);
         assert.ok(s.maps.readChecks >= 3, `reader ${i} checked the graphs' sidecars on disk: ${brief}`);
+        // Segments are mapped for their vectors, and held to the same rule.
+        assert.ok(s.segmentMaps.tracked >= 3 && s.segmentMaps.byteChecks >= s.segmentMaps.tracked, `reader ${i} mapped and checked several segment files: ${brief}`);
+        assert.ok(s.segmentMaps.unreachable <= s.segmentMaps.tracked / 10, `reader ${i} reached the segments it mapped: ${brief}`);
         // HNSW is approximate: the answers are checked hit by hit above; here, against exact search.
         assert.ok(s.found / s.expected >= 0.95, `reader ${i}: recall@10 ${s.found / s.expected} against an exact search of the same state`);
         assert.ok(s.selfMisses <= Math.ceil(s.selfSearches * 0.02), `reader ${i}: a record's own vector finds it first (${s.selfMisses} misses in ${s.selfSearches} searches)`);

@@ -15,6 +15,7 @@ import { LabelSet } from '../../vault/index/label-set.js';
 import { checkGraphHeader, GRAPH_HEADER_BYTES, HnswIndex, type HnswGraph } from '../../vault/index/hnsw-index.js';
 import { MappedHnswIndex } from '../../vault/index/mapped-hnsw-index.js';
 import { MappedGraph, nativeGraphs } from '../../native/mapped-graph.js';
+import { MappedFile } from '../../native/mapped-file.js';
 import { createIndex, VaultState, type FileRef, type SegmentRef } from '../../vault/vault-state.js';
 import { emptyState, releaseVectors, type DbState } from '../../vault/db-state.js';
 import type { Identity } from '../../format/identity.js';
@@ -26,7 +27,7 @@ import type { Identity } from '../../format/identity.js';
  * checking it against its section CRC before any vector is used. The manifest's CRC of the whole
  * file is checked by `quiver check` and backups, which read all of it anyway.
  */
-async function readSegment(fs: FileSystem, dir: string, ref: FileRef, dimension: number): Promise<VaultImage> {
+async function readSegment(fs: FileSystem, dir: string, ref: FileRef, dimension: number, share = false): Promise<VaultImage> {
   let fd: number;
   try {
     fd = fs.openSync(path.join(dir, ref.path), 'read');
@@ -54,17 +55,40 @@ async function readSegment(fs: FileSystem, dir: string, ref: FileRef, dimension:
       throw unreadable(ref, cause);
     }
     let apart: { hole: Hole; block: VectorBlock } | undefined;
+    let map: MappedFile | null = null;
     if (hole) {
       // The section header just before the payload: its first 12 bytes seed the CRC, its last 4 hold it.
       const header = rest.subarray(hole.at - SECTION_HEADER_SIZE, hole.at);
-      apart = { hole, block: VectorBlock.onDisk({ fs, fd, file: ref.path, offset: hole.at, length: hole.length, seed: crc32c(header.subarray(0, 12)), crc: header.readUInt32LE(12) }) };
+      map = share ? mapVectors(path.join(dir, ref.path), ref, hole) : null;
+      apart = { hole, block: VectorBlock.onDisk({ fs, fd, file: ref.path, offset: hole.at, length: hole.length, seed: crc32c(header.subarray(0, 12)), crc: header.readUInt32LE(12), map }) };
     }
-    image = decodeSegment(rest, dimension, ref.path, apart);
+    try {
+      image = decodeSegment(rest, dimension, ref.path, apart);
+    } catch (err) {
+      map?.close();
+      throw err;
+    }
     return image;
   } finally {
     // The block owns the descriptor once the image holds it; otherwise it is closed here.
     if (!image?.vectors || image.vectors.resident) fs.closeSync(fd);
   }
+}
+
+/**
+ * A reader's segment mapped for its vectors (src/native/mapped-file.ts), or null for a private
+ * read: no addon (or QUIVER_NATIVE=0), no vectors, or a section a Float32Array cannot view (its
+ * payload is 8-byte aligned in the file by FORMAT.md "Sectioned files", so never in practice).
+ */
+function mapVectors(file: string, ref: FileRef, hole: Hole): MappedFile | null {
+  if (hole.length === 0 || hole.at % Float32Array.BYTES_PER_ELEMENT !== 0) return null;
+  const map = MappedFile.open(file, ref.path);
+  // The file is the one just read (names are never reused): a size other than the manifest's is damage.
+  if (map && map.byteLength !== ref.bytes) {
+    map.close();
+    throw new CorruptionError(ref.path, `is ${map.byteLength} bytes mapped, the manifest says ${ref.bytes}`);
+  }
+  return map;
 }
 
 function vaultFromImage(identity: Identity, image: VaultImage, file: string): VaultState {
@@ -196,7 +220,8 @@ export async function loadSegmented(fs: FileSystem, dir: string, identity: Ident
       // Awaited below; a segment failure first must not leave them unhandled.
       graph?.catch(() => undefined);
       mapped?.catch(() => undefined);
-      const image = await readSegment(fs, dir, entry.segment, identity.dimension);
+      // A reader with the addon views its vectors in the mapped segment: no private copy.
+      const image = await readSegment(fs, dir, entry.segment, identity.dimension, readOnly && nativeGraphs());
       state.unread.push(image.vectors);
       if (image.number !== entry.number || image.name !== entry.name) throw new CorruptionError(entry.segment.path, 'holds a different vault than the manifest says');
       const vault = vaultFromImage(identity, image, entry.segment.path);

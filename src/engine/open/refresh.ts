@@ -1,6 +1,6 @@
 import type { Embedder } from '../../embedder/embedder.js';
 import { readEmbedderManifest, rehydrate } from '../../embedder/resolve.js';
-import { releaseVectors, type DbState } from '../../vault/db-state.js';
+import { releaseVectors, retireReplaced, type DbState } from '../../vault/db-state.js';
 import type { DatabaseCore, DatabaseParts, ReaderParts } from './parts.js';
 import { refreshView, type RefreshResult } from './reader.js';
 
@@ -26,7 +26,9 @@ export async function refreshReader(core: DatabaseCore, reader: ReaderParts, sta
     if (reloaded) releaseVectors(next.state);
     throw err;
   }
+  const old = parts.state;
   parts.state = next.state;
+  retireReplaced(old, next.state);
   parts.embedder = embedder;
   reader.view = { state: next.state, walOffset: next.walOffset, walSalt: next.walSalt, root: next.root };
   startCheck(next.state);

@@ -99,6 +99,7 @@ export const SEARCH_OPTIONS: OptionSchema = {
   candidates: 'integer',
   textFloor: 'number',
   documentWeight: 'number',
+  acronyms: 'boolean',
   withVectors: 'boolean',
   minScore: 'number',
   maxDistance: 'number',
