@@ -86,6 +86,7 @@ export class Database implements AsyncDisposable {
         await this.vectorCheck.beforeSearch(this.guard.readable());
         this.guard.readable();
       },
+      damaged: (err) => this.guard.failOnDamage(err),
       embedder: () => {
         this.guard.readable();
         if (!this.parts.embedder) throw new ConfigError('CONFIG_INVALID', 'embedder', 'this database has no embedder: text needs open(path, { embedder })');

@@ -3,7 +3,8 @@ import { CorruptionError, ioError } from '../../errors.js';
 import { FileName, SECTION_HEADER_SIZE, SectionKind } from '../../format/constants.js';
 import { crc32c } from '../../format/crc.js';
 import { readIfExists, type FileSystem } from '../../fs/file-system.js';
-import { checkSize, unreadable, verifyRef } from './file-references.js';
+import { checkSize, readRef, unreadable, verifyRef } from './file-references.js';
+import { checkSidecar, decodeGraphSidecar } from '../../segments/graph-sidecar.js';
 import { decodeManifest } from '../../segments/manifest.js';
 import { decodeSnapshot } from '../../segments/snapshot-file.js';
 import type { VaultImage } from '../../segments/vault-image.js';
@@ -158,15 +159,22 @@ async function loadGraph(fs: FileSystem, dir: string, identity: Identity, ref: F
 }
 
 /**
- * A saved graph for a reader: checked whole against the manifest's size and CRC, then mapped
- * (shared with every process, nothing copied) for the native search. Files a manifest names are
- * never rewritten (FORMAT.md "Readers"), so the mapped bytes stay the checked ones.
+ * A saved graph for a reader, mapped (shared with every process, nothing copied) for the native
+ * search. With a sidecar (FORMAT.md "Graph sidecar") only the sidecar is read whole now; the
+ * addon checks the graph's pages against it, each before its first use. A graph saved before
+ * sidecars is checked whole against the manifest's size and CRC first. Files a manifest names
+ * are never rewritten (FORMAT.md "Readers"), so the mapped bytes stay the checked ones.
  */
-async function mapGraph(fs: FileSystem, dir: string, identity: Identity, ref: FileRef): Promise<MappedGraph> {
+async function mapGraph(fs: FileSystem, dir: string, identity: Identity, ref: FileRef, sidecarRef: FileRef | null): Promise<MappedGraph> {
   const file = path.join(dir, ref.path);
   await checkGraphFile(fs, file, identity, ref);
-  await verifyRef(fs, dir, ref);
-  return MappedGraph.open(file, ref.path, identity.metric, identity.dimension);
+  if (!sidecarRef) {
+    await verifyRef(fs, dir, ref);
+    return MappedGraph.open(file, ref.path, identity.metric, identity.dimension);
+  }
+  const sidecar = decodeGraphSidecar(await readRef(fs, dir, sidecarRef), sidecarRef.path);
+  checkSidecar(sidecar, ref, sidecarRef.path);
+  return MappedGraph.open(file, ref.path, identity.metric, identity.dimension, sidecar);
 }
 
 /** The labels of the vault's records: the live labels of the graph its segment came with. */
@@ -208,7 +216,7 @@ export async function loadSegmented(fs: FileSystem, dir: string, identity: Ident
       // hnswlib reads the graph in the thread pool while its checksum is computed and the segment
       // is read and decoded here: cold open costs about the longest of the three, not their sum.
       const hnsw = identity.index.type === 'hnsw' ? identity.index : null;
-      const mapped = entry.graph && hnsw && readOnly && nativeGraphs() ? mapGraph(fs, dir, identity, entry.graph) : null;
+      const mapped = entry.graph && hnsw && readOnly && nativeGraphs() ? mapGraph(fs, dir, identity, entry.graph, entry.sidecar ?? null) : null;
       const graph = entry.graph && !mapped ? loadGraph(fs, dir, identity, entry.graph) : null;
       // Awaited below; a segment failure first must not leave them unhandled.
       graph?.catch(() => undefined);
@@ -227,7 +235,7 @@ export async function loadSegmented(fs: FileSystem, dir: string, identity: Ident
         await image.vectors.load();
         rebuildIndex(vault);
       }
-      register(state, vault, { epoch: entry.epoch, segment: entry.segment, graph: entry.graph });
+      register(state, vault, { epoch: entry.epoch, segment: entry.segment, graph: entry.graph, sidecar: entry.sidecar ?? null });
     }
   } catch (err) {
     releaseVectors(state);
