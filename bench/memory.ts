@@ -1,24 +1,31 @@
 // npm run bench:memory [-- --quick] [--n N] [--dim D] [--readers 1,4,8] [--rounds R] [--only speed|memory]
 //
-// Issue #19, step 1: readers that search their checkpoint's graph memory-mapped through the native
-// addon (native/qmap.c), against raw hnswlib-node and against quiverdb's own fallback reader
-// (QUIVER_NATIVE=0: hnswlib-node readIndex, a private copy), in the same run:
-//  - QPS and recall@10 at ef 32/64/128, interleaved in chunks, in one process;
+// Issue #19: readers that search their checkpoint's graph memory-mapped through the native addon
+// (native/qmap.c), against raw hnswlib-node and quiverdb's fallback reader (QUIVER_NATIVE=0:
+// hnswlib-node readIndex, a private copy), in the same run:
+//  - the writer (bench/memory-build.ts, its own process): peak RSS, ingest rate, and per checkpoint
+//    while ingesting the last tenth (at most 100k): bytes written, time, longest event-loop stall;
+//  - disk bytes by kind (bench/memory-disk.ts);
 //  - PSS (from /proc/<pid>/smaps_rollup, so shared pages count once) of 1, 4 and 8 reader
-//    processes alive at once, and each one's time from spawn to first answer.
+//    processes alive at once, and each one's time from spawn to first answer (bench/memory-procs.ts);
+//  - two mapped readers answering at once against one alone: QPS and PSS;
+//  - QPS and recall@10 at ef 32/64/128, interleaved in chunks, in one process (bench/memory-speed.ts).
+// The database and the ground truth are cached by size under /tmp/quiver-bench-memory/n<N>-d<D>.
 // Run it under the bench lock: flock /work/bench.lock npm run bench:memory -- ...
-import { spawn } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { clustered } from './data.js';
-import { open } from '../src/index.js';
-import { MappedGraph, nativeGraphs } from '../src/native/mapped-graph.js';
+import { clusteredStream } from './data.js';
+import { nativeGraphs } from '../src/native/mapped-graph.js';
+import { diskByKind } from './memory-disk.js';
+import { fleet, memAvailableMb, pairs, type Mode, type Setup } from './memory-procs.js';
+import { speed } from './memory-speed.js';
 
 const require = createRequire(import.meta.url);
-const { HierarchicalNSW, BruteforceSearch } = require('hnswlib-node') as typeof import('hnswlib-node');
+const { BruteforceSearch } = require('hnswlib-node') as typeof import('hnswlib-node');
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
 const flag = (name: string, fallback: string) => {
@@ -34,122 +41,51 @@ const QUERIES = quick ? 100 : 500;
 const ONLY = flag('only', 'both');
 const M = 16;
 const EF_CONSTRUCTION = quick ? 100 : 200;
+// A private-copy reader holds the graph and the vectors on its heap (about 3.3 GB at 1M x 384):
+// past this size only one of each runs, so that the bench cannot exhaust a shared machine.
+const PRIVATE_FLEET_MAX_N = 300_000;
 const loadavg = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
+const mb = (b: number) => (b / 2 ** 20).toFixed(1);
 
 console.log(`bench:memory N ${N} x ${DIM} cosine, M ${M}, efConstruction ${EF_CONSTRUCTION}; native addon ${nativeGraphs() ? 'built' : 'NOT built'}; load ${loadavg()}`);
 if (!nativeGraphs()) throw new Error('the native addon is not built: npm run build:native');
 if (!fs.existsSync(path.join(HERE, '..', 'dist', 'index.js'))) throw new Error('dist/ is not built: npm run build');
 
-// ---- the database (cached by size: building 100k x 384 takes minutes) ----
+// ---- the database (cached by size: building 1M x 384 takes most of an hour) ----
 const work = path.join(os.tmpdir(), 'quiver-bench-memory', `n${N}-d${DIM}`);
 const dir = path.join(work, 'db');
-const all = clustered(N + QUERIES, DIM, 64, 7);
-const base = all.slice(0, N);
-const queries = all.slice(N);
+const buildFile = path.join(work, 'build.json');
 if (!fs.existsSync(path.join(work, 'done'))) {
   fs.rmSync(work, { recursive: true, force: true });
   fs.mkdirSync(work, { recursive: true });
-  const t = performance.now();
-  const db = await open(dir, { dimension: DIM, index: { type: 'hnsw', M, efConstruction: EF_CONSTRUCTION } });
-  const v = await db.createVault('v');
-  for (let i = 0; i < N; i += 2000) await v.insertMany(base.slice(i, i + 2000).map((vector, j) => ({ id: `r${i + j}`, vector })));
-  await db.settle();
-  await db.checkpoint();
-  await db.close();
+  console.log(`building the database (cached in ${work}); load ${loadavg()}`);
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(HERE, 'memory-build.ts'), dir, String(N), String(DIM), String(EF_CONSTRUCTION), buildFile], { stdio: ['ignore', 'inherit', 'inherit'] });
+  if (r.status !== 0) throw new Error(`the build exited ${r.status}`);
+  fs.writeFileSync(path.join(work, 'build-load'), loadavg());
   fs.writeFileSync(path.join(work, 'done'), '');
-  console.log(`built the database in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 }
 const segments = path.join(dir, 'segments');
 const graphFile = path.join(segments, fs.readdirSync(segments).find((f) => f.endsWith('.hnsw'))!);
-const segmentFile = path.join(segments, fs.readdirSync(segments).find((f) => f.endsWith('.segment'))!);
-const mb = (b: number) => (b / 2 ** 20).toFixed(1);
-console.log(`graph ${mb(fs.statSync(graphFile).size)} MB, segment ${mb(fs.statSync(segmentFile).size)} MB, raw vectors ${mb(N * DIM * 4)} MB`);
+const vectorBytes = N * DIM * 4;
+const idBytes = Array.from({ length: N }, (_, i) => `r${i}`.length).reduce((a, b) => a + b, 0);
 
-// ---- ground truth ----
-const truth: number[][] = [];
-{
-  const brute = new BruteforceSearch('cosine', DIM);
-  brute.initIndex(N);
-  for (let i = 0; i < N; i++) brute.addPoint(Array.from(base[i]!), i);
-  for (const q of queries) truth.push(brute.searchKnn(Array.from(q), 10).neighbors);
-}
-
-// ---- speed: one process, every engine over the same graph file ----
-// Memory first: PSS splits a shared page among every process mapping it, and the speed phase
-// leaves this process mapping the graph until garbage collection, which would halve the readers'
-// file pages.
-if (ONLY !== 'speed') await memory();
-if (ONLY !== 'memory') await speed();
-
-async function speed(): Promise<void> {
-type Engine = { name: string; search: (q: Float32Array, ef: number) => Promise<number[]> | number[] };
-const raw = new HierarchicalNSW('cosine', DIM);
-await raw.readIndex(graphFile);
-let rawEf = -1;
-const label = (id: string) => Number(id.slice(1));
-delete process.env.QUIVER_NATIVE;
-const mappedDb = await open(dir, { readOnly: true });
-process.env.QUIVER_NATIVE = '0';
-const plainDb = await open(dir, { readOnly: true });
-delete process.env.QUIVER_NATIVE;
-if (mappedDb.stats().vaults[0]!.index.mapped !== true) throw new Error('the mapped reader did not map its graph');
-const bare = MappedGraph.open(graphFile, path.basename(graphFile), 'cosine', DIM);
-const engines: Engine[] = [
-  {
-    name: 'raw hnswlib-node (private copy)',
-    search: (q, ef) => {
-      if (ef !== rawEf) raw.setEf((rawEf = ef));
-      const a = new Array<number>(q.length);
-      for (let i = 0; i < q.length; i++) a[i] = q[i]!;
-      return raw.searchKnn(a, 10).neighbors;
-    },
-  },
-  {
-    // The addon alone on the same file: the search without quiverdb's hits, records and planner.
-    name: 'native addon alone (MappedGraph.search)',
-    search: (q, ef) => bare.search(q, 10, ef, null, null, null).map((h) => h.label),
-  },
-  { name: 'quiverdb reader, mapped (native)', search: async (q, ef) => (await mappedDb.vault('v').search(q, { k: 10, ef })).map((h) => label(h.id)) },
-  { name: 'quiverdb reader, QUIVER_NATIVE=0', search: async (q, ef) => (await plainDb.vault('v').search(q, { k: 10, ef })).map((h) => label(h.id)) },
-];
-const recall = (got: number[][]) => got.reduce((s, g, i) => s + g.filter((l) => truth[i]!.includes(l)).length, 0) / (10 * got.length);
-const CHUNK = 50;
-console.log(`\nQPS, interleaved in chunks of ${CHUNK} queries, order rotated, ${ROUNDS} round(s) after an untimed warm-up; load ${loadavg()}`);
-console.log('| engine | ef 32 QPS (x raw) | ef 64 QPS (x raw) | ef 128 QPS (x raw) | recall@10 32 / 64 / 128 |');
-console.log('|---|---|---|---|---|');
-const rows = engines.map(() => ({ qps: [] as number[], recall: [] as number[] }));
-for (const ef of [32, 64, 128]) {
-  for (const e of engines) for (const q of queries) await e.search(q, ef); // warm-up
-  const time = engines.map(() => 0);
-  const answers = engines.map(() => new Array<number[]>(queries.length));
-  let turn = 0;
-  for (let round = 0; round < ROUNDS; round++) {
-    for (let from = 0; from < queries.length; from += CHUNK, turn++) {
-      for (let j = 0; j < engines.length; j++) {
-        const e = (j + turn) % engines.length;
-        const t = performance.now();
-        for (let i = from; i < Math.min(from + CHUNK, queries.length); i++) answers[e]![i] = await engines[e]!.search(queries[i]!, ef);
-        time[e]! += performance.now() - t;
-      }
-    }
-  }
-  engines.forEach((_, e) => {
-    rows[e]!.qps.push((ROUNDS * queries.length) / (time[e]! / 1000));
-    rows[e]!.recall.push(recall(answers[e]!));
-  });
-}
-engines.forEach((e, i) => {
-  const cells = rows[i]!.qps.map((q, j) => `${q.toFixed(0)} (${(q / rows[0]!.qps[j]!).toFixed(2)})`);
-  console.log(`| ${e.name} | ${cells.join(' | ')} | ${rows[i]!.recall.map((r) => r.toFixed(3)).join(' / ')} |`);
-});
-console.log(`load after: ${loadavg()}`);
-await mappedDb.close();
-await plainDb.close();
-}
-
-// ---- memory: K reader processes alive at once ----
-async function memory(): Promise<void> {
+// ---- queries and ground truth (cached: brute force over 1M takes minutes) ----
+// The base vectors stream past into the brute-force index and are not kept.
+const truthFile = path.join(work, 'truth.json');
 const queriesFile = path.join(work, 'queries.bin');
+const gen = clusteredStream(DIM, 64, 7);
+let truth: number[][] | null = fs.existsSync(truthFile) ? (JSON.parse(fs.readFileSync(truthFile, 'utf8')) as number[][]) : null;
+const brute = truth ? null : new BruteforceSearch('cosine', DIM);
+brute?.initIndex(N);
+for (let i = 0; i < N; i++) {
+  const v = gen();
+  brute?.addPoint(Array.from(v), i);
+}
+const queries = Array.from({ length: QUERIES }, gen);
+if (!truth) {
+  truth = queries.map((q) => brute!.searchKnn(Array.from(q), 10).neighbors);
+  fs.writeFileSync(truthFile, JSON.stringify(truth));
+}
 {
   const b = Buffer.alloc(8 + queries.length * DIM * 4);
   b.writeUInt32LE(DIM, 0);
@@ -157,45 +93,78 @@ const queriesFile = path.join(work, 'queries.bin');
   queries.forEach((q, i) => Buffer.from(q.buffer, q.byteOffset, q.byteLength).copy(b, 8 + i * DIM * 4));
   fs.writeFileSync(queriesFile, b);
 }
-function rollup(pid: number): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const line of fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8').split('\n')) {
-    const m = /^(\w+):\s+(\d+) kB/.exec(line);
-    if (m) out[m[1]!] = Number(m[2]) / 1024;
+
+// ---- the writer and the disk ----
+if (fs.existsSync(buildFile)) {
+  const b = JSON.parse(fs.readFileSync(buildFile, 'utf8')) as {
+    ingestPerSecond: number; ingestSeconds: number; vmHwm: number; rssSampledMax: number; stallMaxWholeMs: number;
+    checkpoints: { at: number; ms: number; bytesWritten: number; ioBytes: number; stallMs: number }[];
+    tail: { inserted: number; insertedBytes: number; seconds: number; ioBytes: number; checkpoints: number };
+  };
+  const buildLoad = fs.existsSync(path.join(work, 'build-load')) ? fs.readFileSync(path.join(work, 'build-load'), 'utf8') : '?';
+  const graph = fs.statSync(graphFile).size;
+  console.log(`\nwriter (its own process; checkpoint at every 64 MiB of log; load at the end of the build ${buildLoad}):`);
+  console.log(`  ingest ${b.ingestPerSecond.toFixed(0)} vectors/s (${b.ingestSeconds.toFixed(0)} s to durable, checkpoints included); peak RSS (VmHWM) ${mb(b.vmHwm)} MB = ${(b.vmHwm / graph).toFixed(2)}x vectors + graph (${mb(graph)} MB); sampled RSS max ${mb(b.rssSampledMax)} MB; longest event-loop stall ${b.stallMaxWholeMs.toFixed(0)} ms`);
+  const tail = b.checkpoints.filter((c, i) => i < b.checkpoints.length - 1 && c.at > N - b.tail.inserted);
+  if (tail.length) {
+    const longest = tail.reduce((a, c) => (c.ms > a.ms ? c : a));
+    const stall = Math.max(...tail.map((c) => c.stallMs));
+    const perCp = tail.reduce((a, c) => a + c.ioBytes, 0) / tail.length;
+    console.log(`  last ${b.tail.inserted} inserted: ${tail.length} checkpoint(s), ${mb(perCp)} MB written each on average (${tail.map((c) => mb(c.ioBytes)).join(', ')}); longest ${(longest.ms / 1000).toFixed(1)} s; longest event-loop stall during one ${stall.toFixed(0)} ms`);
   }
-  return out;
-}
-async function readers(mode: 'mapped' | 'hnswlib' | 'bare node', k: number): Promise<string> {
-  const kids = [];
-  const reports: Promise<{ pid: number; first: { sinceSpawn: number; sinceScript: number }; mapped: boolean }>[] = [];
-  for (let i = 0; i < k; i++) {
-    const env = { ...process.env, ...(mode === 'hnswlib' ? { QUIVER_NATIVE: '0' } : {}) };
-    const argv = mode === 'bare node' ? ['-e', 'process.stdout.write(JSON.stringify({pid:process.pid,first:{sinceSpawn:0,sinceScript:0},mapped:false})+"\\n");process.stdin.resume()'] : [path.join(HERE, 'memory-reader.mjs'), dir, queriesFile, String(Date.now()), String(Math.min(1000, 4 * queries.length))];
-    const p = spawn(process.execPath, argv, { stdio: ['pipe', 'pipe', 'inherit'], env });
-    kids.push(p);
-    reports.push(
-      new Promise((resolve, reject) => {
-        let b = '';
-        p.stdout.on('data', (d) => {
-          b += d;
-          if (b.includes('\n')) resolve(JSON.parse(b));
-        });
-        p.on('exit', (code) => reject(new Error(`reader exited ${code}`)));
-      }),
-    );
+  console.log(`  last ${b.tail.inserted}: ${mb(b.tail.ioBytes)} MB written for ${mb(b.tail.insertedBytes)} MB inserted = ${(b.tail.ioBytes / b.tail.insertedBytes).toFixed(1)} bytes written per inserted byte (log and checkpoints)`);
+} else console.log('\nwriter: no build.json in the cache (built by an older bench): delete the cache to measure the writer');
+const disk = diskByKind(dir, vectorBytes, idBytes);
+console.log(`\ndisk by kind (${dir}):`);
+for (const l of disk.lines) console.log(l);
+const vectorsPlusGraph = vectorBytes + Math.max(0, disk.graph - vectorBytes);
+
+// ---- memory: K reader processes alive at once ----
+const setup: Setup = { dir, graphFile, queriesFile, touches: Math.min(1000, 4 * QUERIES) };
+if (ONLY !== 'speed') {
+  console.log(`\nPSS of K readers alive at once (each: open, first answer, up to ${setup.touches} queries at ef 128; quiverdb readers then one exact search); load ${loadavg()}`);
+  console.log('| readers | mode | PSS total MB | PSS anon MB | PSS file MB | RSS each MB | first answer after spawn, ms |');
+  console.log('|---|---|---|---|---|---|---|');
+  // Private memory grows with K, file pages are shared: that is what K readers need.
+  const one = new Map<Mode, { anon: number; file: number }>();
+  let onePss = 0;
+  const firsts = new Map<Mode, number[]>();
+  for (const mode of ['bare node', 'mapped', 'private', 'raw'] as const) {
+    for (const k of mode === 'raw' ? [1] : READERS) {
+      if (mode !== 'mapped' && mode !== 'bare node' && k > 1 && N > PRIVATE_FLEET_MAX_N) continue;
+      const o = one.get(mode) ?? { anon: (2.5 * disk.graph) / 2 ** 20, file: 0 };
+      const need = k * o.anon + o.file;
+      if (need > memAvailableMb() - 2048) {
+        console.log(`| ${k} | ${mode} | skipped: needs about ${need.toFixed(0)} MB, ${memAvailableMb().toFixed(0)} MB available | | | | |`);
+        continue;
+      }
+      const f = await fleet(mode, k, setup);
+      if (k === 1) one.set(mode, { anon: f.anon, file: f.file });
+      if (k === 1) firsts.set(mode, []);
+      firsts.get(mode)?.push(...f.firsts);
+      console.log(f.row);
+      if (k === 1 && mode === 'mapped') onePss = f.pss;
+      if (mode === 'mapped' && onePss) console.log(`|   | ${k} mapped ÷ 1 mapped | ${(f.pss / onePss).toFixed(2)}x | | | | |`);
+    }
   }
-  const got = await Promise.all(reports);
-  const r = got.map((g) => rollup(g.pid));
-  const sum = (key: string) => r.reduce((a, x) => a + (x[key] ?? 0), 0);
-  for (const p of kids) p.stdin.end();
-  await Promise.all(kids.map((p) => new Promise((resolve) => p.on('exit', resolve))));
-  if (mode === 'mapped' && !got.every((g) => g.mapped)) throw new Error('a mapped reader did not map');
-  const firsts = got.map((g) => g.first.sinceSpawn).sort((a, b) => a - b);
-  return `| ${k} | ${mode} | ${sum('Pss').toFixed(1)} | ${sum('Pss_Anon').toFixed(1)} | ${sum('Pss_File').toFixed(1)} | ${(sum('Rss') / k).toFixed(1)} | ${mode === 'bare node' ? '-' : `${firsts[0]}-${firsts.at(-1)}`} |`;
+  if (onePss) console.log(`one mapped reader's PSS ÷ (vectors + graph links, ${mb(vectorsPlusGraph)} MB) = ${((onePss * 2 ** 20) / vectorsPlusGraph).toFixed(2)}x (target <= 1.2x)`);
+  const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
+  const m = firsts.get('mapped');
+  const r = firsts.get('raw');
+  if (m?.length && r?.length) console.log(`open to first answer, median over the runs above: mapped ${median(m)} ms, raw hnswlib-node ${median(r)} ms (${(median(m) / median(r)).toFixed(2)}x)`);
+  console.log(`load after: ${loadavg()}`);
+
+  const PAIR_QUERIES = quick ? 500 : 4000;
+  console.log(`\ntwo mapped readers answering at once (each ${PAIR_QUERIES} queries at ef 64) against one alone, alternated; load ${loadavg()}`);
+  const got = await pairs(setup, PAIR_QUERIES, 64, quick ? 2 : 4);
+  const avg = (k: number, key: 'qps' | 'pss') => got.filter((g) => g.k === k).reduce((a, g) => a + g[key], 0) / got.filter((g) => g.k === k).length;
+  console.log(`  runs: ${got.map((g) => `${g.k}: ${g.qps.toFixed(0)} QPS, ${g.pss.toFixed(0)} MB`).join('; ')}`);
+  console.log(`  combined QPS ${avg(2, 'qps').toFixed(0)} ÷ one ${avg(1, 'qps').toFixed(0)} = ${(avg(2, 'qps') / avg(1, 'qps')).toFixed(2)}x (target >= 1.8x); PSS ${avg(2, 'pss').toFixed(0)} ÷ ${avg(1, 'pss').toFixed(0)} MB = ${(avg(2, 'pss') / avg(1, 'pss')).toFixed(2)}x (target <= 1.3x); load after ${loadavg()}`);
 }
-console.log(`\nPSS of K readers alive at once (each: open, first answer, up to 1000 queries at ef 128, one exact search); load ${loadavg()}`);
-console.log('| readers | mode | PSS total MB | PSS anon MB | PSS file MB | RSS each MB | first answer after spawn, ms |');
-console.log('|---|---|---|---|---|---|---|');
-for (const mode of ['bare node', 'mapped', 'hnswlib'] as const) for (const k of READERS) console.log(await readers(mode, k));
-console.log(`load after: ${loadavg()}`);
+
+// Memory first: PSS splits a shared page among every process mapping it, and the speed phase
+// leaves this process mapping the graph until garbage collection, which would halve the readers'
+// file pages.
+if (ONLY !== 'memory') {
+  await speed(dir, graphFile, DIM, queries, truth, ROUNDS, N <= PRIVATE_FLEET_MAX_N);
 }

@@ -147,8 +147,9 @@ static inline uint64_t label_of(const graph_t *g, uint32_t i) { return rd_u64(re
 // hnswlib's delete mark: bit 0 of byte 2 of a level-0 record's count word.
 static inline int marked_deleted(const graph_t *g, uint32_t i) { return record(g, i)[2] & 1; }
 
-static const char *index_file(graph_t *g, char *why, size_t whylen) {
+const char *graph_header(graph_t *g) {
   const uint8_t *p = g->base;
+  g->lanes = lanes_for(g->dim);
   if (g->len < HEADER_BYTES) return "shorter than its header";
   uint64_t offset_level0 = rd_u64(p);
   g->max_elements = rd_u64(p + 8);
@@ -168,10 +169,50 @@ static const char *index_file(graph_t *g, char *why, size_t whylen) {
   if (g->count == 0 ? g->max_level != -1 : (g->max_level < 0 || g->max_level > 255 || g->entry >= g->count)) return "header's entry point is out of bounds";
   g->per_level = 4 + 4 * g->max_m;
   size_t n = (size_t)g->count;
-  g->upper = malloc((n ? n : 1) * sizeof *g->upper);
-  g->levels = calloc(n ? n : 1, 1);
   g->visited = calloc(n ? n : 1, sizeof *g->visited);
-  if (!g->upper || !g->levels || !g->visited) return "out of memory";
+  g->query = malloc((g->dim ? g->dim : 1) * sizeof(float));
+  if (!g->visited || !g->query) return "out of memory";
+  return NULL;
+}
+
+int graph_upper_push(graph_t *g, size_t *cap, uint32_t id, int64_t off, uint8_t levels) {
+  if (g->nupper == *cap) {
+    size_t c = *cap ? *cap * 2 : 64;
+    uint32_t *ids = realloc(g->up_id, c * sizeof *ids);
+    if (ids) g->up_id = ids;
+    int64_t *offs = realloc(g->up_off, c * sizeof *offs);
+    if (offs) g->up_off = offs;
+    uint8_t *lvs = realloc(g->up_lv, c);
+    if (lvs) g->up_lv = lvs;
+    if (!ids || !offs || !lvs) return 0;
+    *cap = c;
+  }
+  g->up_id[g->nupper] = id;
+  g->up_off[g->nupper] = off;
+  g->up_lv[g->nupper] = levels;
+  g->nupper++;
+  return 1;
+}
+
+/** Where element id's upper-level lists are, and how many levels it has (0: none). */
+static inline uint8_t upper_of(const graph_t *g, uint32_t id, const uint8_t **lists) {
+  size_t lo = 0, hi = g->nupper;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (g->up_id[mid] < id) lo = mid + 1;
+    else hi = mid;
+  }
+  if (lo == g->nupper || g->up_id[lo] != id) return 0;
+  *lists = g->base + g->up_off[lo];
+  return g->up_lv[lo];
+}
+
+/** Without a sidecar: the header, then a walk over every element's upper-level byte length. */
+static const char *index_file(graph_t *g, char *why, size_t whylen) {
+  const char *wrong = graph_header(g);
+  if (wrong) return wrong;
+  const uint8_t *p = g->base;
+  size_t n = (size_t)g->count, cap = 0;
   size_t off = HEADER_BYTES + n * g->per;
   for (size_t i = 0; i < n; i++) {
     if (g->len - off < 4) { snprintf(why, whylen, "upper-level lists end early, at element %zu of %zu", i, n); return why; }
@@ -181,21 +222,18 @@ static const char *index_file(graph_t *g, char *why, size_t whylen) {
       snprintf(why, whylen, "element %zu's upper-level lists (%u bytes at offset %zu) are out of bounds", i, size, off - 4);
       return why;
     }
-    g->upper[i] = size ? (int64_t)off : -1;
-    g->levels[i] = (uint8_t)(size / g->per_level);
+    if (size && !graph_upper_push(g, &cap, (uint32_t)i, (int64_t)off, (uint8_t)(size / g->per_level))) return "out of memory";
     off += size;
     g->deleted += marked_deleted(g, (uint32_t)i);
   }
   if (off != g->len) return "has bytes after its last upper-level list";
-  if (n > 0 && g->levels[g->entry] != g->max_level) return "entry point does not reach the top level";
-  g->query = malloc((g->dim ? g->dim : 1) * sizeof(float));
-  if (!g->query) return "out of memory";
+  const uint8_t *lists;
+  if (n > 0 && upper_of(g, g->entry, &lists) != g->max_level) return "entry point does not reach the top level";
   return NULL;
 }
 
 
 int graph_index(graph_t *g, char *why, size_t why_len) {
-  g->lanes = lanes_for(g->dim);
   char detail[256];
   const char *wrong = index_file(g, detail, sizeof detail);
   if (!wrong) return GRAPH_OK;
@@ -206,8 +244,10 @@ int graph_index(graph_t *g, char *why, size_t why_len) {
 void graph_release(graph_t *g) {
   if (!g->closed && g->base) munmap((void *)g->base, g->len);
   g->closed = 1;
-  free(g->upper); free(g->levels); free(g->visited); free(g->top.a); free(g->cand.a); free(g->query);
-  g->upper = NULL; g->levels = NULL; g->visited = NULL; g->top.a = g->cand.a = NULL; g->query = NULL;
+  free(g->up_id); free(g->up_off); free(g->up_lv); free(g->visited); free(g->top.a); free(g->cand.a); free(g->query);
+  free(g->sums); free(g->verified); free(g->failure);
+  g->up_id = NULL; g->up_off = NULL; g->up_lv = NULL; g->visited = NULL; g->top.a = g->cand.a = NULL; g->query = NULL;
+  g->sums = NULL; g->verified = NULL; g->failure = NULL;
 }
 
 /** hnswlib's test for a result: not marked deleted, and allowed by the caller. 1, 0, or -1 (stop). */
@@ -227,9 +267,21 @@ static int by_distance_then_label(const void *x, const void *y) {
 
 #define CORRUPT(...) do { snprintf(why, why_len, __VA_ARGS__); return GRAPH_CORRUPT; } while (0)
 
+/** Whether every page under element i's level-0 record has matched its sum (checking those not yet checked). */
+static inline int record_checked(graph_t *g, uint32_t i) {
+  size_t start = HEADER_BYTES + (size_t)i * g->per;
+  for (size_t p = start >> g->page_log2, last = (start + g->per - 1) >> g->page_log2; p <= last; p++)
+    if (!g->verified[p] && !graph_check_page(g, p)) return 0;
+  return 1;
+}
+// Before any byte of element i's record is used (its vector, links, label or delete mark): with a
+// sidecar, its pages must have matched their sums; a mismatch fails this and every later search.
+#define TOUCH(i) do { if (g->verified && !record_checked(g, (i))) CORRUPT("%s", g->failure); } while (0)
+
 int graph_search(graph_t *g, const float *query, uint32_t k, uint32_t ef, const filter_t *f, uint32_t *labels, float *dists, size_t *found, char *why, size_t why_len) {
   *found = 0;
   if (g->closed) { snprintf(why, why_len, "the graph was closed"); return GRAPH_STOPPED; }
+  if (g->failure) CORRUPT("%s", g->failure);
   if (g->count == 0 || k == 0) return GRAPH_OK;
   float *q = g->query;
   memcpy(q, query, g->dim * sizeof(float));
@@ -243,18 +295,22 @@ int graph_search(graph_t *g, const float *query, uint32_t k, uint32_t ef, const 
 
   // Upper levels: greedy descent from the entry point (hnswlib searchKnn).
   uint32_t cur = g->entry;
+  TOUCH(cur);
   float cur_d = distance(g, q, vector_of(g, cur));
   for (int level = g->max_level; level > 0; level--) {
     int changed = 1;
     while (changed) {
       changed = 0;
-      if (g->levels[cur] < level) CORRUPT("element %u is linked at level %d but has %u upper levels", cur, level, g->levels[cur]);
-      const uint8_t *list = g->base + g->upper[cur] + (size_t)(level - 1) * g->per_level;
+      const uint8_t *lists = NULL;
+      uint8_t levels = upper_of(g, cur, &lists);
+      if (levels < level) CORRUPT("element %u is linked at level %d but has %u upper levels", cur, level, levels);
+      const uint8_t *list = lists + (size_t)(level - 1) * g->per_level;
       uint32_t size = rd_u16(list);
       if (size > g->max_m) CORRUPT("element %u has %u links at level %d, more than %llu", cur, size, level, (unsigned long long)g->max_m);
       for (uint32_t j = 0; j < size; j++) {
         uint32_t c = rd_u32(list + 4 + 4 * (size_t)j);
         if (c >= n) CORRUPT("element %u links to element %u, past the last (%llu)", cur, c, (unsigned long long)n);
+        TOUCH(c);
         float d = distance(g, q, vector_of(g, c));
         if (d < cur_d) { cur_d = d; cur = c; changed = 1; }
       }
@@ -297,6 +353,7 @@ int graph_search(graph_t *g, const float *query, uint32_t k, uint32_t ef, const 
       }
       if (g->visited[c] == g->tag) continue;
       g->visited[c] = g->tag;
+      TOUCH(c);
       float d = distance(g, q, vector_of(g, c));
       if (top->n < width || bound > d) {
         oom |= !heap_push(cand, -d, c);

@@ -23,8 +23,20 @@ typedef struct {
   int32_t max_level;
   uint32_t entry;
   size_t lanes, per_level;
-  int64_t *upper;   // offset of element i's upper-level lists in the map, -1 when it has none
-  uint8_t *levels;  // how many upper levels element i has
+  // The elements with upper levels, by ascending id: where their lists start in the map and how
+  // many levels they have (about 1/M of the elements; found by binary search).
+  size_t nupper;
+  uint32_t *up_id;
+  int64_t *up_off;
+  uint8_t *up_lv;
+  // Page checksums from the graph's sidecar (FORMAT.md "Graph sidecar"), or NULL when the whole
+  // file was checked before mapping: a page is checked on its first use, then marked verified.
+  uint32_t *sums;
+  uint8_t *verified;
+  size_t pages;
+  unsigned page_log2;
+  // A page that did not match: every later search fails with the same message.
+  char *failure;
   // Per-search scratch, kept between searches.
   uint16_t *visited;
   uint16_t tag;
@@ -48,6 +60,36 @@ typedef struct {
 
 /** Checks the header and indexes the upper-level lists. GRAPH_OK, or an error with `why` set. */
 int graph_index(graph_t *g, char *why, size_t why_len);
+
+/** The sidecar's GRAPH section: bytes u64, crc u32, page log2 u32, pages, count, deleted, upper start, upper count (u64 each). */
+#define SIDECAR_META_BYTES 64
+
+/** What a graph's sidecar says of it (FORMAT.md "Graph sidecar"), its arrays as stored (little-endian). */
+typedef struct {
+  uint64_t bytes, count, deleted, upper_start, nupper, pages;
+  unsigned page_log2;
+  const uint8_t *sums;   // pages x u32
+  const uint8_t *upper;  // nupper x (u32 id, u32 levels), ids ascending
+} sidecar_t;
+
+/**
+ * graph_index for a graph with a sidecar: checks the header, the pages holding it and the
+ * upper-level area, and takes the upper lists' places from the sidecar instead of scanning; the
+ * level-0 pages are checked by graph_search on first use. GRAPH_OK, or an error with `why` set.
+ */
+int graph_index_paged(graph_t *g, const sidecar_t *s, char *why, size_t why_len);
+
+/** Parses and checks the header, and allocates the search scratch (graph.c). NULL, or what is wrong. */
+const char *graph_header(graph_t *g);
+
+/** Appends an element with upper levels to the graph's table (ids ascending). 0: out of memory. */
+int graph_upper_push(graph_t *g, size_t *cap, uint32_t id, int64_t off, uint8_t levels);
+
+/** Checks page p against its sum: 1 and marked verified, or 0 with g->failure set (pages.c). */
+int graph_check_page(graph_t *g, size_t p);
+
+/** CRC32C (Castagnoli) of n bytes, as quiverdb's format/crc.ts computes it. */
+uint32_t graph_crc32c(const uint8_t *p, size_t n);
 
 /**
  * The k nearest to `query` (dim floats), `ef` wide, into labels/distances (room for k), nearest

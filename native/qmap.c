@@ -36,17 +36,8 @@ static void finalize(napi_env env, void *data, void *hint) {
   free(data);
 }
 
-// open(path, dimension, metric 0 l2 | 1 ip | 2 cosine) -> handle
-static napi_value js_open(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  char path[4096];
-  size_t plen;
-  uint32_t dim, metric;
-  if (argc < 3 || napi_get_value_string_utf8(env, argv[0], path, sizeof path, &plen) != napi_ok || plen >= sizeof path - 1 ||
-      napi_get_value_uint32(env, argv[1], &dim) != napi_ok || napi_get_value_uint32(env, argv[2], &metric) != napi_ok || metric > 2 || dim == 0)
-    return throw_code(env, "QUIVER_NATIVE", "open(path, dimension, metric): bad arguments");
+/** Maps the file and indexes it: whole (checked before, by the caller) or by its sidecar `s`. */
+static napi_value map_graph(napi_env env, const char *path, uint32_t dim, uint32_t metric, const sidecar_t *s) {
   // O_NOFOLLOW as every other open of a named file; a file gone since it was checked (a
   // checkpoint removed it) is QUIVER_MISSING, which the reader retries on the newer manifest.
   int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -69,7 +60,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   g->dim = dim;
   g->metric = (int)metric;
   char why[320];
-  int status = graph_index(g, why, sizeof why);
+  int status = s ? graph_index_paged(g, s, why, sizeof why) : graph_index(g, why, sizeof why);
   if (status != GRAPH_OK) {
     graph_release(g);
     free(g);
@@ -78,6 +69,58 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   napi_value handle;
   if (napi_create_external(env, g, finalize, NULL, &handle) != napi_ok) { graph_release(g); free(g); return throw_code(env, "QUIVER_NATIVE", "napi_create_external failed"); }
   return handle;
+}
+
+/** open's first three arguments: path, dimension, metric (0 l2 | 1 ip | 2 cosine). */
+static int open_args(napi_env env, napi_value *argv, char *path, size_t path_len, uint32_t *dim, uint32_t *metric) {
+  size_t plen;
+  return napi_get_value_string_utf8(env, argv[0], path, path_len, &plen) == napi_ok && plen < path_len - 1 &&
+         napi_get_value_uint32(env, argv[1], dim) == napi_ok && napi_get_value_uint32(env, argv[2], metric) == napi_ok && *metric <= 2 && *dim > 0;
+}
+
+// open(path, dimension, metric) -> handle: a graph the caller has checked whole.
+static napi_value js_open(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char path[4096];
+  uint32_t dim, metric;
+  if (argc < 3 || !open_args(env, argv, path, sizeof path, &dim, &metric)) return throw_code(env, "QUIVER_NATIVE", "open(path, dimension, metric): bad arguments");
+  return map_graph(env, path, dim, metric, NULL);
+}
+
+/** A Uint8Array argument's bytes, or NULL when it is not one. */
+static const uint8_t *u8_arg(napi_env env, napi_value v, size_t *len) {
+  napi_typedarray_type tt;
+  void *data;
+  if (napi_get_typedarray_info(env, v, &tt, len, &data, NULL, NULL) != napi_ok || tt != napi_uint8_array) return NULL;
+  return data ? data : (const uint8_t *)"";
+}
+
+// openPaged(path, dimension, metric, meta, sums, upper) -> handle: a graph checked page by page
+// against its sidecar's sections (FORMAT.md "Graph sidecar"), which the caller has checked whole.
+static napi_value js_open_paged(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char path[4096];
+  uint32_t dim, metric;
+  size_t meta_len = 0, sums_len = 0, upper_len = 0;
+  const uint8_t *meta = argc >= 6 ? u8_arg(env, argv[3], &meta_len) : NULL;
+  const uint8_t *sums = argc >= 6 ? u8_arg(env, argv[4], &sums_len) : NULL;
+  const uint8_t *upper = argc >= 6 ? u8_arg(env, argv[5], &upper_len) : NULL;
+  if (argc < 6 || !open_args(env, argv, path, sizeof path, &dim, &metric) || !meta || !sums || !upper)
+    return throw_code(env, "QUIVER_NATIVE", "openPaged(path, dimension, metric, meta, sums, upper): bad arguments");
+  uint64_t field[7];
+  if (meta_len != SIDECAR_META_BYTES) return throw_code(env, "QUIVER_CORRUPT", "sidecar's graph section is %zu bytes, not %d", meta_len, SIDECAR_META_BYTES);
+  memcpy(field, meta, 8);
+  uint32_t log2;
+  memcpy(&log2, meta + 12, 4);
+  for (int i = 1; i < 7; i++) memcpy(&field[i], meta + 8 + 8 * i, 8);
+  sidecar_t s = { field[0], field[2], field[3], field[4], field[5], field[1], log2, sums, upper };
+  if (sums_len % 4 || upper_len % 8 || sums_len / 4 != s.pages || upper_len / 8 != s.nupper)
+    return throw_code(env, "QUIVER_CORRUPT", "sidecar's sections do not hold what its graph section says");
+  return map_graph(env, path, dim, metric, &s);
 }
 
 static graph_t *graph_arg(napi_env env, napi_value v) {
@@ -226,18 +269,29 @@ static napi_value js_map_file(napi_env env, napi_callback_info info) {
   NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   char path[4096];
   size_t plen;
-  if (argc < 1 || napi_get_value_string_utf8(env, argv[0], path, sizeof path, &plen) != napi_ok || plen >= sizeof path - 1)
-    return throw_code(env, "QUIVER_NATIVE", "mapFile(path): bad arguments");
-  // As js_open: never through a symbolic link; gone since it was named is QUIVER_MISSING.
-  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) return throw_code(env, errno == ENOENT ? "QUIVER_MISSING" : "QUIVER_IO", "open: %s", strerror(errno));
+  napi_valuetype type = napi_undefined;
+  if (argc >= 1) NAPI(napi_typeof(env, argv[0], &type));
+  // A descriptor the caller holds (the file it has just read and checked, so that what is mapped
+  // is that file, not whatever the name means now), or a path.
+  bool given = type == napi_number;
+  int fd = -1;
+  if (given) {
+    if (napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0) return throw_code(env, "QUIVER_NATIVE", "mapFile(fd): bad descriptor");
+  } else {
+    if (argc < 1 || napi_get_value_string_utf8(env, argv[0], path, sizeof path, &plen) != napi_ok || plen >= sizeof path - 1)
+      return throw_code(env, "QUIVER_NATIVE", "mapFile(path): bad arguments");
+    // As js_open: never through a symbolic link; gone since it was named is QUIVER_MISSING.
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) return throw_code(env, errno == ENOENT ? "QUIVER_MISSING" : "QUIVER_IO", "open: %s", strerror(errno));
+  }
   struct stat st;
-  if (fstat(fd, &st) != 0) { int e = errno; close(fd); return throw_code(env, "QUIVER_IO", "fstat: %s", strerror(e)); }
-  if (!S_ISREG(st.st_mode) || st.st_size <= 0) { close(fd); return throw_code(env, "QUIVER_CORRUPT", "not a regular file with bytes in it"); }
+  if (fstat(fd, &st) != 0) { int e = errno; if (!given) close(fd); return throw_code(env, "QUIVER_IO", "fstat: %s", strerror(e)); }
+  if (!S_ISREG(st.st_mode) || st.st_size <= 0) { if (!given) close(fd); return throw_code(env, "QUIVER_CORRUPT", "not a regular file with bytes in it"); }
   size_t len = (size_t)st.st_size;
   void *base = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
   int e = errno;
-  close(fd);
+  // The map keeps its own reference to the file: a descriptor we opened is closed now, the caller's is its own.
+  if (!given) close(fd);
   if (base == MAP_FAILED) return throw_code(env, "QUIVER_IO", "mmap: %s", strerror(e));
   file_map_t *m = calloc(1, sizeof *m);
   if (!m) { munmap(base, len); return throw_code(env, "QUIVER_NATIVE", "out of memory"); }
@@ -273,15 +327,17 @@ static napi_value js_unmap_file(napi_env env, napi_callback_info info) {
       (!detached && (napi_get_arraybuffer_info(env, argv[1], &data, &len) != napi_ok || data != m->base)))
     return throw_code(env, "QUIVER_NATIVE", "unmapFile(handle, buffer): not a map and its buffer");
   if (m->unmapped) return NULL;
+  // Marked first: should detaching ever run the buffer's finalizer at once, it must not unmap too.
+  m->unmapped = 1;
   if (!detached) NAPI(napi_detach_arraybuffer(env, argv[1]));
   munmap(m->base, m->len);
-  m->unmapped = 1;
   return NULL;
 }
 
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     { "open", NULL, js_open, NULL, NULL, NULL, napi_default, NULL },
+    { "openPaged", NULL, js_open_paged, NULL, NULL, NULL, napi_default, NULL },
     { "search", NULL, js_search, NULL, NULL, NULL, napi_default, NULL },
     { "info", NULL, js_info, NULL, NULL, NULL, napi_default, NULL },
     { "close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL },

@@ -1,4 +1,4 @@
-import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
+import { ConflictError, CorruptionError, NotFoundError, ValidationError } from '../errors.js';
 import { Branches, Layers, Traces } from './history-api.js';
 import { chunkText, type ChunkOptions } from '../vault/chunker.js';
 import { checkChunk, checkEraseIds, checkText, lineageOf, type ChunkInfo, type DocumentInput, type EmbeddedDocumentInput, type EmbeddingSource } from '../vault/document.js';
@@ -261,7 +261,10 @@ export class VaultHandle implements Vault {
     }
     const vault = this.state();
     // Held: a reader's refresh during the search's awaits must not unmap what it reads.
-    return vault.held(() => searchWithKnobs(vault, this.host.readable().identity.metric, { ...(vector ? { vector } : {}), ...(typeof query === 'string' ? { text: query } : {}) }, { ...options, mode }, checked, knobs));
+    return vault.held(() => searchWithKnobs(vault, this.host.readable().identity.metric, { ...(vector ? { vector } : {}), ...(typeof query === 'string' ? { text: query } : {}) }, { ...options, mode }, checked, knobs)).catch((err: unknown) => {
+      if (err instanceof CorruptionError) this.host.damaged(err);
+      throw err;
+    });
   }
 
   /** Indexes a payload field (a dotted path) so filters on it find their candidates without a scan. */

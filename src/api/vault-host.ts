@@ -1,3 +1,4 @@
+import type { CorruptionError } from '../errors.js';
 import type { Embedder } from '../embedder/embedder.js';
 import type { Op } from '../format/records.js';
 import type { DbState } from '../vault/db-state.js';
@@ -18,4 +19,6 @@ export interface VaultHost {
   mutate(build: () => Op[] | Promise<Op[]>, asBatch: boolean): Promise<number | null>;
   /** Resolves when a search may run (open option `verify`); rejects once the database failed. */
   beforeSearch(): Promise<void>;
+  /** Damage a search found in stored data (a mapped graph's page that fails its sum): the handle fails, as for the vectors' check. */
+  damaged(err: CorruptionError): void;
 }

@@ -86,6 +86,7 @@ export class Database implements AsyncDisposable {
         await this.vectorCheck.beforeSearch(this.guard.readable());
         this.guard.readable();
       },
+      damaged: (err) => this.guard.failOnDamage(err),
       embedder: () => {
         this.guard.readable();
         if (!this.parts.embedder) throw new ConfigError('CONFIG_INVALID', 'embedder', 'this database has no embedder: text needs open(path, { embedder })');
@@ -315,8 +316,9 @@ export class Database implements AsyncDisposable {
         await this.attachment?.close().catch((err: unknown) => (error ??= err));
         await this.parts.lock?.unlock().catch((err: unknown) => (error ??= err));
         this.guard.value = 'closed';
-        // Mapped graphs and vectors are unmapped now rather than whenever garbage collection gets to them.
-        for (const vault of this.parts.state.vaults.values()) vault.unmap();
+        // Mapped graphs and vectors are unmapped now rather than whenever garbage collection gets
+        // to them; a search or export already under way over a vault finishes first (as without the addon).
+        for (const vault of this.parts.state.vaults.values()) vault.retire();
       }
       if (error) throw error instanceof QuiverError ? error : ioError('closing', this.parts.dir ?? ':memory:', error);
     })();

@@ -15,6 +15,8 @@ export const Magic = {
   wal: 'QVWL',
   embedderManifest: 'QVEM',
   localEmbed: 'QVLE',
+  /** A saved graph's sidecar, `.hnsw.meta` (FORMAT.md "Graph sidecar"). */
+  graphSidecar: 'QVGM',
 } as const;
 export type MagicKind = keyof typeof Magic;
 
@@ -51,6 +53,12 @@ export const SectionKind = {
   rowScales: 18,
   /** .localembed: words × dimension int8 values. */
   int8Vectors: 19,
+  /** .hnsw.meta: the graph's size, CRC and shape (64 bytes). */
+  graphShape: 20,
+  /** .hnsw.meta: a CRC32C per page of the graph. */
+  pageSums: 21,
+  /** .hnsw.meta: (element id, levels) of each element with upper levels. */
+  upperLevels: 22,
 } as const;
 
 /**
@@ -111,11 +119,15 @@ export const FileName = {
 
 export const TMP_SUFFIX = '.tmp';
 
-/** FORMAT.md "Segment files": `segments/vault_<n>_<epoch>.segment` and `.hnsw`. */
+/** FORMAT.md "Segment files": `segments/vault_<n>_<epoch>.segment`, `.hnsw` and `.hnsw.meta`. */
 export function segmentPath(vaultNumber: number, epoch: number): string {
   return `${FileName.segments}/vault_${vaultNumber}_${epoch}.segment`;
 }
 export function graphPath(vaultNumber: number, epoch: number): string {
   return `${FileName.segments}/vault_${vaultNumber}_${epoch}.hnsw`;
 }
-export const SEGMENT_FILE_PATTERN = /^segments\/vault_(\d+)_(\d+)\.(segment|hnsw)$/;
+/** FORMAT.md "Graph sidecar": beside the graph it describes, named after it. */
+export function sidecarPath(graph: string): string {
+  return `${graph}.meta`;
+}
+export const SEGMENT_FILE_PATTERN = /^segments\/vault_(\d+)_(\d+)\.(segment|hnsw|hnsw\.meta)$/;

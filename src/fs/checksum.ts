@@ -12,7 +12,7 @@ const SMALL_CHUNK = 1 << 20;
  * at `offset` lands (one of two reused buffers, or a window of the destination). Returns the
  * bytes read (short only at the end of the file) and the CRC.
  */
-async function readChunks(fs: FileSystem, fd: number, position: number, length: number, seed: number, into: (offset: number, size: number) => Uint8Array, chunkSize = CHUNK): Promise<{ bytes: number; crc32c: number }> {
+async function readChunks(fs: FileSystem, fd: number, position: number, length: number, seed: number, into: (offset: number, size: number) => Uint8Array, chunkSize = CHUNK, each?: (chunk: Uint8Array, offset: number) => void): Promise<{ bytes: number; crc32c: number }> {
   let crc = seed;
   let done = 0;
   const start = (offset: number): Promise<number> | null => {
@@ -23,6 +23,7 @@ async function readChunks(fs: FileSystem, fd: number, position: number, length: 
   while (next) {
     const n = await next;
     const chunk = into(done, n);
+    each?.(chunk.subarray(0, n), done);
     const full = n === Math.min(chunkSize, length - done);
     done += n;
     next = full ? start(done) : null;
@@ -33,13 +34,14 @@ async function readChunks(fs: FileSystem, fd: number, position: number, length: 
 
 /**
  * The size and CRC32C of a file, read through two alternating 4 MiB buffers: the file is never
- * whole in memory (a saved graph is as large as the vectors it indexes).
+ * whole in memory (a saved graph is as large as the vectors it indexes). `each` sees every chunk
+ * in order, with its offset, before the buffer is reused (chunks start at multiples of 4 MiB).
  */
-export async function checksumFile(fs: FileSystem, file: string): Promise<{ bytes: number; crc32c: number }> {
+export async function checksumFile(fs: FileSystem, file: string, each?: (chunk: Uint8Array, offset: number) => void): Promise<{ bytes: number; crc32c: number }> {
   const fd = fs.openSync(file, 'read');
   try {
     const buffers = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)] as const;
-    return await readChunks(fs, fd, 0, fs.sizeSync(fd), 0, (offset, n) => buffers[(offset / CHUNK) & 1]!.subarray(0, n));
+    return await readChunks(fs, fd, 0, fs.sizeSync(fd), 0, (offset, n) => buffers[(offset / CHUNK) & 1]!.subarray(0, n), CHUNK, each);
   } finally {
     fs.closeSync(fd);
   }

@@ -7,7 +7,7 @@ import { nodeFileSystem, type FileSystem } from '../fs/file-system.js';
 import { isAlive } from './liveness.js';
 import { Fence } from './fence.js';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 
 const require = createRequire(import.meta.url);
 /** Loaded when a writer first locks: a read-only process never pays for proper-lockfile (and graceful-fs). */
@@ -71,10 +71,14 @@ export class WriterLock {
     // rewrites LOCK right after taking the directory over (below). LOCK missing, torn, ours or
     // back to the one we replaced (an open that made no database removes the LOCK it added; a
     // power cut loses our rewrite) leaves the directory ours to remove.
+    // Also the directory itself, once made: a takeover removes it and makes another (a new inode
+    // and birth time), which tells the two apart even before the new writer has rewritten LOCK.
     const token = randomBytes(8).toString('hex');
     let replaced: string | null = null;
     let written = false;
-    const lockFs = guardedLockFs(() => !written || !heldByAnother(target, [token, replaced]));
+    let made: DirectoryIdentity | null = null;
+    const lockDir = `${target}.lock`;
+    const lockFs = guardedLockFs(() => made === null || (sameDirectory(lockDir, made) && !(written && heldByAnother(target, [token, replaced]))));
     const attempt = (timeoutMs: number) =>
       lockfileModule().lock(target, {
         fs: lockFs,
@@ -95,6 +99,7 @@ export class WriterLock {
         if (!holder || holder.host !== os.hostname() || isAlive(holder.pid)) throw err;
         release = await attempt(options.staleMs + 1000 + 5 * RETRY_EVERY_MS);
       }
+      made = directoryIdentity(lockDir);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ELOCKED') {
         const holder = await readHolder(dir, fs);
@@ -142,6 +147,27 @@ export class WriterLock {
 }
 
 const RETRY_EVERY_MS = 100;
+
+interface DirectoryIdentity {
+  ino: bigint;
+  birthtimeNs: bigint;
+}
+
+/** The lock directory just made (no one can have taken it over yet: it is fresh), or null if it cannot be read. */
+function directoryIdentity(dir: string): DirectoryIdentity | null {
+  try {
+    const stat = statSync(dir, { bigint: true });
+    return { ino: stat.ino, birthtimeNs: stat.birthtimeNs };
+  } catch {
+    return null;
+  }
+}
+
+/** Whether `dir` is still the directory `made` describes (proper-lockfile's refreshes change neither). */
+function sameDirectory(dir: string, made: DirectoryIdentity): boolean {
+  const now = directoryIdentity(dir);
+  return now !== null && now.ino === made.ino && now.birthtimeNs === made.birthtimeNs;
+}
 
 /** The token LOCK holds now (read by path), or null if it is missing, torn or has none. */
 function tokenIn(lockFile: string): string | null {

@@ -2,7 +2,7 @@ import { CorruptionError } from '../errors.js';
 import { nativeAddon } from './mapped-graph.js';
 
 interface FileMapAddon {
-  mapFile(file: string): { buffer: ArrayBuffer; handle: unknown };
+  mapFile(file: string | number): { buffer: ArrayBuffer; handle: unknown };
   unmapFile(handle: unknown, buffer: ArrayBuffer): void;
 }
 
@@ -25,10 +25,12 @@ export class MappedFile {
   ) {}
 
   /**
-   * Maps `file` (never through a symbolic link), or null when it cannot be mapped here (no addon,
-   * QUIVER_NATIVE=0, or the OS refused). A file gone since it was named, or empty, is CorruptionError.
+   * Maps `file`: a path (never through a symbolic link) or a descriptor the caller holds (then
+   * the map is of that very file, whatever its name means by now; the caller still closes it).
+   * Null when it cannot be mapped here (no addon, QUIVER_NATIVE=0, or the OS refused). A file
+   * gone since it was named, or empty, is CorruptionError.
    */
-  static open(file: string, name: string): MappedFile | null {
+  static open(file: string | number, name: string): MappedFile | null {
     const lib = nativeAddon() as FileMapAddon | null;
     if (!lib?.mapFile) return null;
     try {

@@ -17,9 +17,17 @@ import type { Metric } from '../format/identity.js';
 
 interface Addon {
   open(file: string, dimension: number, metric: number): unknown;
+  openPaged(file: string, dimension: number, metric: number, shape: Uint8Array, sums: Uint8Array, upper: Uint8Array): unknown;
   search(handle: unknown, query: Float32Array, k: number, ef: number, live: Uint8Array | null, allow: Uint8Array | null, accept: ((label: number) => boolean) | null, labels: Uint32Array, distances: Float32Array): number;
   info(handle: unknown): { count: number; maxElements: number; deleted: number; bytes: number };
   close(handle: unknown): void;
+}
+
+/** A graph's sidecar sections as stored (FORMAT.md "Graph sidecar"; segments/graph-sidecar.ts reads them). */
+export interface PageSums {
+  shape: Uint8Array;
+  sums: Uint8Array;
+  upper: Uint8Array;
 }
 
 const METRIC_CODE: Record<Metric, number> = { l2: 0, ip: 1, cosine: 2 };
@@ -92,12 +100,18 @@ export class MappedGraph {
     this.deleted = info.deleted;
   }
 
-  /** Maps `file`; a file that is not a sound graph of this dimension is a CorruptionError naming `name`. */
-  static open(file: string, name: string, metric: Metric, dimension: number): MappedGraph {
+  /**
+   * Maps `file`; a file that is not a sound graph of this dimension is a CorruptionError naming
+   * `name`. Without `sidecar` the caller has checked the whole file; with it, the header and
+   * upper-level pages are checked now and every other page on its first use by a search, which
+   * then fails with CorruptionError on a mismatch, as does every later search.
+   */
+  static open(file: string, name: string, metric: Metric, dimension: number, sidecar?: PageSums): MappedGraph {
     if (!nativeGraphs()) throw new ConfigError('CONFIG_INVALID', 'QUIVER_NATIVE', 'the native graph search is not built (npm run build:native) or QUIVER_NATIVE=0 turned it off');
     const lib = addon!;
     try {
-      return new MappedGraph(lib, lib.open(file, dimension, METRIC_CODE[metric]), name);
+      const handle = sidecar ? lib.openPaged(file, dimension, METRIC_CODE[metric], sidecar.shape, sidecar.sums, sidecar.upper) : lib.open(file, dimension, METRIC_CODE[metric]);
+      return new MappedGraph(lib, handle, name);
     } catch (err) {
       throw translate(err, name, 'mapping');
     }

@@ -1,4 +1,4 @@
-import { decodeManifest } from '../segments/manifest.js';
+import { decodeManifest, vaultFiles } from '../segments/manifest.js';
 import type { ObjectInfo, ObjectStore } from '../object-store/store.js';
 import { parseCheckpointKey, parseChunkKey, segmentKey, type Root } from './layout.js';
 
@@ -40,7 +40,7 @@ export async function collectGarbage(store: ObjectStore, root: Root, state: GcSt
     if (!keys) {
       const obj = await store.get(c.key);
       if (!obj) continue;
-      keys = decodeManifest(obj.body).vaults.flatMap((v) => [v.segment, ...(v.graph ? [v.graph] : [])].map((ref) => segmentKey(ref.path, ref.crc32c)));
+      keys = decodeManifest(obj.body).vaults.flatMap((v) => vaultFiles(v).map((ref) => segmentKey(ref.path, ref.crc32c)));
       state.manifests.set(c.key, keys);
     }
     for (const k of keys) neededSegments.add(k);

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { CorruptionError } from '../errors.js';
-import { FileName } from '../format/constants.js';
+import { FileName, SEGMENT_FILE_PATTERN } from '../format/constants.js';
 import { crc32c } from '../format/crc.js';
 import { readIfExists, type FileSystem } from '../fs/file-system.js';
 
@@ -23,7 +23,7 @@ export async function identityFiles(fs: FileSystem, dir: string): Promise<{ path
 
 /** A path from the root that will be written under a local directory must be one of ours. */
 export function checkLocalPath(rel: string, object: string): string {
-  const ok = rel === FileName.identity || rel === FileName.embedderManifest || /^text_embedder\/[A-Za-z0-9._-]+$/.test(rel) || /^segments\/vault_\d+_\d+\.(segment|hnsw)$/.test(rel);
+  const ok = rel === FileName.identity || rel === FileName.embedderManifest || /^text_embedder\/[A-Za-z0-9._-]+$/.test(rel) || SEGMENT_FILE_PATTERN.test(rel);
   if (!ok) throw new CorruptionError(object, `names a local path ${JSON.stringify(rel)} outside the database's files`);
   return rel;
 }

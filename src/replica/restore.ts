@@ -11,7 +11,7 @@ import { decodeEmbedderManifest } from '../embedder/manifest-file.js';
 import { ROOT_KEY, ROOT_MAGIC, checkChunkLog, decodeChunk, decodeJson, frameBytes, parseCheckpointKey, parseChunkKey, type Chunk, type FrameSource, type Root } from './layout.js';
 import { checkLocalPath, verifyBytes } from './local-files.js';
 import { writeLocalLog } from './local-log.js';
-import { decodeManifest } from '../segments/manifest.js';
+import { decodeManifest, vaultFiles } from '../segments/manifest.js';
 import { shipperOptions, type ReplicateOptions } from './open.js';
 import { Shipper } from './shipper.js';
 import { byCodeUnits } from '../util/code-units.js';
@@ -193,7 +193,7 @@ async function writeFiles(store: ObjectStore, url: string, root: Root, checkpoin
     }
     logId = manifest.record?.logId ?? logId;
     for (const v of manifest.vaults) {
-      for (const ref of v.graph ? [v.segment, v.graph] : [v.segment]) {
+      for (const ref of vaultFiles(v)) {
         const key = `${ref.path}.${(ref.crc32c >>> 0).toString(16).padStart(8, '0')}`;
         await write(checkLocalPath(ref.path, `${url}/${checkpoint}`), verifyBytes(await fetch(key), ref, `${url}/${key}`));
       }

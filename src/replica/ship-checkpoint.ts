@@ -5,7 +5,7 @@ import { crc32c } from '../format/crc.js';
 import type { FileSystem } from '../fs/file-system.js';
 import { PreconditionFailed, type ObjectStore } from '../object-store/store.js';
 import { decodeEmbedderManifest } from '../embedder/manifest-file.js';
-import { decodeManifest } from '../segments/manifest.js';
+import { decodeManifest, vaultFiles } from '../segments/manifest.js';
 import { checkpointKey, fileKey, segmentKey, type Root, type ShippedFile } from './layout.js';
 import { identityFiles } from './local-files.js';
 
@@ -63,7 +63,7 @@ export async function shipCheckpointFiles(fs: FileSystem, dir: string, uploads: 
   for (const f of local) files.push(await uploads.upload(f.path, fileKey(f.path, crc32c(f.bytes)), f.bytes));
   const segments: ShippedFile[] = [];
   for (const v of manifest?.vaults ?? []) {
-    for (const ref of v.graph ? [v.segment, v.graph] : [v.segment]) {
+    for (const ref of vaultFiles(v)) {
       const key = segmentKey(ref.path, ref.crc32c);
       if (uploads.has(key)) {
         segments.push({ path: ref.path, key, bytes: ref.bytes, crc32c: ref.crc32c });

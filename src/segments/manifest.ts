@@ -1,5 +1,5 @@
 import { CorruptionError } from '../errors.js';
-import { FORMAT_VERSION, FileName, SEGMENT_FILE_PATTERN, SectionKind } from '../format/constants.js';
+import { FORMAT_VERSION, FileName, SEGMENT_FILE_PATTERN, SectionKind, sidecarPath } from '../format/constants.js';
 import { decodeSectioned, encodeSectioned, requireSection } from '../format/sectioned-file.js';
 import { guarded, jsonObject } from '../format/decode-guard.js';
 import type { FileRef } from '../vault/vault-state.js';
@@ -15,6 +15,13 @@ export interface ManifestVault {
   epoch: number;
   segment: FileRef;
   graph: FileRef | null;
+  /** The graph's sidecar (FORMAT.md "Graph sidecar"); absent in a manifest written before it. */
+  sidecar?: FileRef | null;
+}
+
+/** Every file a vault entry names: what backups copy, replicas ship and checkpoints keep. */
+export function vaultFiles(v: { segment: FileRef; graph: FileRef | null; sidecar?: FileRef | null }): FileRef[] {
+  return [v.segment, ...(v.graph ? [v.graph] : []), ...(v.sidecar ? [v.sidecar] : [])];
 }
 
 export interface Manifest {
@@ -55,6 +62,10 @@ function decodeManifestBody(bytes: Uint8Array): Manifest {
     seen.add(v.number);
     checkRef(v.segment, 'segment', fail);
     if (v.graph !== null) checkRef(v.graph, 'hnsw', fail);
+    if (v.sidecar !== undefined && v.sidecar !== null) {
+      checkRef(v.sidecar, 'hnsw.meta', fail);
+      if (v.graph === null || v.sidecar.path !== sidecarPath(v.graph.path)) fail(`sidecar ${v.sidecar.path} is not its graph's`);
+    }
   }
   return { epoch: m.epoch, checkpointLsn: m.checkpointLsn, nextVaultNumber: m.nextVaultNumber, vaults: m.vaults, record };
 }

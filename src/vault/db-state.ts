@@ -49,8 +49,12 @@ export function holdAll<T>(state: DbState, work: () => Promise<T>): Promise<T> {
   return [...state.vaults.values()].reduce<() => Promise<T>>((inner, vault) => () => vault.held(inner), work)();
 }
 
-/** A reader moved from `old` to `next`: the vaults of `old` that `next` does not share are retired (unmapped once unused). */
-export function retireReplaced(old: DbState, next: DbState): void {
-  if (old === next) return;
-  for (const [number, vault] of old.vaults) if (next.vaults.get(number) !== vault) vault.retire();
+/**
+ * A reader moved to `next` from a state whose vaults were `old` (taken before the move: a refresh
+ * that keeps up applies the log to the same state, so a dropped vault is gone from it by now):
+ * those `next` does not hold are retired (unmapped once unused).
+ */
+export function retireReplaced(old: readonly VaultState[], next: DbState): void {
+  const kept = new Set(next.vaults.values());
+  for (const vault of old) if (!kept.has(vault)) vault.retire();
 }

@@ -24,6 +24,8 @@ export interface SegmentRef {
   epoch: number;
   segment: FileRef;
   graph: FileRef | null;
+  /** The graph's sidecar (FORMAT.md "Graph sidecar"); absent for a graph saved before sidecars. */
+  sidecar?: FileRef | null;
 }
 
 /** The in-memory state of one vault: records (authoritative) and the index derived from them. */

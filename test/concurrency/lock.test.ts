@@ -8,10 +8,10 @@ import { spawnChild } from '../helpers/spawn.js';
 import { WriterLock } from '../../src/lock/writer-lock.js';
 
 /** What a second writer does when it takes a stale lock over: proper-lockfile's directory made anew, then LOCK rewritten. */
-function takeOver(dir: string): void {
+function takeOver(dir: string, rewrite = true): void {
   fs.rmdirSync(path.join(dir, 'LOCK.lock'));
   fs.mkdirSync(path.join(dir, 'LOCK.lock'));
-  fs.writeFileSync(path.join(dir, 'LOCK'), JSON.stringify({ pid: 1, host: 'elsewhere', since: new Date().toISOString(), token: 'new' }) + '\n');
+  if (rewrite) fs.writeFileSync(path.join(dir, 'LOCK'), JSON.stringify({ pid: 1, host: 'elsewhere', since: new Date().toISOString(), token: 'new' }) + '\n');
 }
 
 describe('the writer lock', () => {
@@ -41,6 +41,14 @@ describe('the writer lock', () => {
     takeOver(dir);
     await lock.unlock();
     assert.equal(fs.existsSync(path.join(dir, 'LOCK.lock')), true, 'unlock removed the lock directory of the writer that took over');
+
+    // Taken over, LOCK not yet rewritten by the new holder (it is between its mkdir and its write).
+    const early = dbPath();
+    fs.mkdirSync(early, { recursive: true });
+    const stalled = await WriterLock.acquire(early, { staleMs: 2000, timeoutMs: 0, onCompromised: () => undefined });
+    takeOver(early, false);
+    await stalled.unlock();
+    assert.equal(fs.existsSync(path.join(early, 'LOCK.lock')), true, 'unlock removed a new holder\'s directory before it rewrote LOCK');
 
     // proper-lockfile also removes held locks' directories when the process exits.
     const other = dbPath();

@@ -36,6 +36,8 @@ export interface MapStats {
   unlinkedChecks: number;
   /** Mapped files seen only once unlinked, where /proc/self/map_files could not be opened either. */
   unreachable: number;
+  /** Files read whole rather than mapped (graph sidecars), found on disk and checked against their manifest. */
+  readChecks: number;
 }
 
 function fileCrc(fd: number, size: number): number {
@@ -74,7 +76,7 @@ export class MappedFiles {
   private readonly files = new Map<number, Tracked>();
   /** name -> the size and CRC a manifest gave it: a name must never stand for other bytes. */
   private readonly refs = new Map<string, { bytes: number; crc32c: number }>();
-  readonly stats: MapStats = { tracked: 0, mostAtOnce: 0, sizeChecks: 0, byteChecks: 0, unlinkedChecks: 0, unreachable: 0 };
+  readonly stats: MapStats = { tracked: 0, mostAtOnce: 0, sizeChecks: 0, byteChecks: 0, unlinkedChecks: 0, unreachable: 0, readChecks: 0 };
 
   constructor(
     private readonly folder: string,
@@ -89,6 +91,22 @@ export class MappedFiles {
       this.fail(`${name} is named by two manifests with different contents (${known.bytes}/${known.crc32c} then ${ref.bytes}/${ref.crc32c}): a name was reused`);
     }
     this.refs.set(name, { bytes: ref.bytes, crc32c: ref.crc32c });
+  }
+
+  /**
+   * A file readers read whole instead of mapping (a graph's sidecar): while its name exists it
+   * holds the bytes its manifest gives it, never rewritten in place. Gone is fine (removed).
+   */
+  onDisk(file: string, ref: { bytes: number; crc32c: number }): void {
+    this.named(path.basename(file), ref);
+    let bytes: Buffer;
+    try {
+      bytes = fs.readFileSync(file);
+    } catch {
+      return;
+    }
+    this.stats.readChecks++;
+    if (bytes.byteLength !== ref.bytes || crc32c(bytes) !== ref.crc32c) this.fail(`${path.basename(file)} holds ${bytes.byteLength} bytes, CRC ${crc32c(bytes)}; its manifest says ${ref.bytes}, ${ref.crc32c}`);
   }
 
   /**

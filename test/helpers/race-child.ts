@@ -140,6 +140,8 @@ if (mode === 'writer') {
     for (const entry of decodeManifest(bytes).vaults) {
       segments.named(path.basename(entry.segment.path), entry.segment);
       if (entry.graph) files.named(path.basename(entry.graph.path), entry.graph);
+      if (entry.graph && !entry.sidecar) fail(`${entry.graph.path} has no sidecar in the manifest`);
+      if (entry.sidecar) files.onDisk(path.join(dir, entry.sidecar.path), entry.sidecar);
     }
   };
 

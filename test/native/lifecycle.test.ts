@@ -8,6 +8,7 @@ import { nodeFileSystem, type FileSystem } from '../../src/fs/file-system.js';
 import { loadSegmented } from '../../src/engine/open/load.js';
 import { decodeIdentity } from '../../src/format/identity.js';
 import { dbPath } from '../helpers/tmp.js';
+import { withoutSidecars } from '../helpers/graph-sidecar.js';
 
 /**
  * A mapped graph's life in a reader: a graph a checkpoint removes between its check and its
@@ -36,8 +37,9 @@ const mappedGraphs = (dir: string): string[] =>
     .filter((line) => line.includes(path.join(dir, 'segments')) && /\.hnsw( \(deleted\))?$/.test(line));
 
 describe('mapped graphs in a reader', () => {
-  it('a graph removed after its check and before its mapping is a CorruptionError, not an I/O error', async () => {
+  for (const sidecar of [true, false]) it(`a graph removed after its check and before its mapping is a CorruptionError, not an I/O error (${sidecar ? 'with its sidecar' : 'saved before sidecars'})`, async () => {
     const dir = await smallDatabase();
+    if (!sidecar) withoutSidecars(dir);
     const identity = decodeIdentity(fs.readFileSync(path.join(dir, 'IDENTITY')));
     // As a checkpoint's last step would: the graph goes once its checksum has been read through.
     const paths = new Map<number, string>();
@@ -53,8 +55,14 @@ describe('mapped graphs in a reader', () => {
       closeSync(fd) {
         nodeFileSystem.closeSync(fd);
         const file = paths.get(fd);
-        // The first close ends the header check, the second the whole-file checksum.
-        if (moved || !file?.endsWith('.hnsw') || ++graphCloses !== 2) return;
+        // The first close ends the header check, the second the whole-file checksum; with a
+        // sidecar, reading the sidecar is the last step before the mapping.
+        if (moved || !file) return;
+        if (file.endsWith('.hnsw.meta')) {
+          moved = true;
+          fs.renameSync(file.slice(0, -'.meta'.length), path.join(dir, 'moved-away.hnsw'));
+        }
+        if (!file.endsWith('.hnsw') || ++graphCloses !== 2) return;
         moved = true;
         fs.renameSync(file, path.join(dir, 'moved-away.hnsw'));
       },

@@ -230,6 +230,30 @@ describe("a reader's vectors, viewed in the mapped segment", () => {
     assert.deepEqual(mappings(dir, '.hnsw'), []);
   });
 
+  it('a vault dropped through the log is unmapped by the refresh that applies the drop, not at garbage collection', async () => {
+    const { dir } = await checkpointed();
+    const setup = await open(dir);
+    const other = await setup.createVault('other');
+    await other.insertMany(Array.from({ length: 50 }, (_, i) => ({ id: `o${i}`, vector: vectorOf(i) })));
+    await setup.checkpoint();
+    await setup.close();
+    const reader = await open(dir, { readOnly: true, refreshIntervalMs: 0 });
+    await reader.vault('v').search(vectorOf(1), { k: 1 });
+    await reader.vault('other').search(vectorOf(1), { k: 1 });
+    assert.equal(mappings(dir, '.segment').length, 2);
+
+    const writer = await open(dir);
+    await writer.dropVault('other');
+    await reader.refresh();
+    assert.equal(reader.hasVault('other'), false);
+    const left = mappings(dir, '.segment');
+    assert.equal(left.length, 1, `the dropped vault's segment is unmapped once the drop is applied: ${JSON.stringify(left)}`);
+    assert.equal(mappings(dir, '.hnsw').length, 1, "the dropped vault's graph too");
+    assert.equal(reader.vault('v').get('r3')!.vector.length, DIM);
+    await writer.close();
+    await reader.close();
+  });
+
   it('a search waiting for the vectors while a refresh replaces its view answers from the vectors it started with', async () => {
     const { dir, segment } = await checkpointed();
     const { at } = await vectorSection(segment);

@@ -122,6 +122,7 @@ describe('one writer and four mapped readers, checkpoints racing refreshes', () 
         // A file first seen already unlinked is reached through /proc/self/map_files, which
         // needs CAP_SYS_ADMIN: without it, a few such files may go unchecked.
         assert.ok(s.maps.unreachable <= s.maps.tracked / 10, `reader ${i} reached the files it mapped: ${brief}`);
+        assert.ok(s.maps.readChecks >= 3, `reader ${i} checked the graphs' sidecars on disk: ${brief}`);
         // Segments are mapped for their vectors, and held to the same rule.
         assert.ok(s.segmentMaps.tracked >= 3 && s.segmentMaps.byteChecks >= s.segmentMaps.tracked, `reader ${i} mapped and checked several segment files: ${brief}`);
         assert.ok(s.segmentMaps.unreachable <= s.segmentMaps.tracked / 10, `reader ${i} reached the segments it mapped: ${brief}`);
@@ -162,7 +163,8 @@ describe('one writer and four mapped readers, checkpoints racing refreshes', () 
     const racing = overlay(nodeFileSystem, {
       openSync(file, mode) {
         const fd = nodeFileSystem.openSync(file, mode);
-        if (file.endsWith('.hnsw')) graphs.set(fd, file);
+        // The graph's sidecar is what a reader reads of a graph before mapping it; an older graph, the graph itself.
+        if (/\.hnsw(\.meta)?$/.test(file)) graphs.set(fd, file);
         return fd;
       },
       closeSync(fd) {

@@ -4,7 +4,7 @@ import { claimDestination, commitStaging, createStaging, releaseClaim, removeSta
 import { FRAME_HEADER_SIZE, FileName } from '../../format/constants.js';
 import { decodeIdentity, type Identity } from '../../format/identity.js';
 import { nodeFileSystem, readIfExists, sameBytes, type FileSystem } from '../../fs/file-system.js';
-import { decodeManifest } from '../../segments/manifest.js';
+import { decodeManifest, vaultFiles } from '../../segments/manifest.js';
 import { decodeSnapshot } from '../../segments/snapshot-file.js';
 import type { RootRecord } from '../../format/root-record.js';
 import { parseWalHeader, randomSalt, walHeader } from '../../wal/frame.js';
@@ -114,8 +114,7 @@ async function copyToStaging(fs: FileSystem, src: string, target: string, kind: 
       const manifest = decodeManifest(root);
       ({ epoch, checkpointLsn, record } = manifest);
       for (const v of manifest.vaults) {
-        for (const ref of [v.segment, v.graph]) {
-          if (!ref) continue;
+        for (const ref of vaultFiles(v)) {
           // A missing or mismatched file may be a checkpoint racing the copy: decided below.
           const bytes = await readRef(fs, src, ref).catch((err: unknown) => {
             if (err instanceof CorruptionError) return null;

@@ -4,7 +4,8 @@ import { FORMAT_VERSION, FileName } from '../../format/constants.js';
 import { decodeIdentity, type Identity } from '../../format/identity.js';
 import { decodeSectionedHeader } from '../../format/sectioned-file.js';
 import { isMissing, nodeFileSystem, type FileSystem } from '../../fs/file-system.js';
-import { decodeManifest } from '../../segments/manifest.js';
+import { decodeManifest, vaultFiles } from '../../segments/manifest.js';
+import { checkSidecar, decodeGraphSidecar } from '../../segments/graph-sidecar.js';
 import { decodeSegment } from '../../segments/segment-file.js';
 import { decodeSnapshot } from '../../segments/snapshot-file.js';
 import { decodeRecord } from '../../format/records.js';
@@ -87,14 +88,23 @@ export async function checkDatabase(dir: string, fs: FileSystem = nodeFileSystem
         report.filesChecked.push(FileName.manifest);
         for (const entry of manifest.vaults) {
           vaults.add(entry.number);
-          for (const ref of [entry.segment, entry.graph]) {
-            if (!ref) continue;
+          let graphBytes: Buffer | undefined;
+          for (const ref of vaultFiles(entry)) {
             let file: Buffer;
             try {
               file = await readRef(fs, root, ref);
             } catch (err) {
               problem(err, ref.path);
               continue;
+            }
+            if (ref === entry.graph) graphBytes = file;
+            if (ref === entry.sidecar && entry.graph) {
+              try {
+                checkSidecar(decodeGraphSidecar(file, ref.path), entry.graph, ref.path, graphBytes);
+              } catch (err) {
+                problem(err, ref.path);
+                continue;
+              }
             }
             if (ref === entry.segment) {
               try {

@@ -1,11 +1,11 @@
-import { checksumFile } from '../../fs/checksum.js';
 import * as path from 'node:path';
-import { FileName, SEGMENT_FILE_PATTERN, TMP_SUFFIX, graphPath, segmentPath } from '../../format/constants.js';
+import { FileName, SEGMENT_FILE_PATTERN, TMP_SUFFIX, graphPath, segmentPath, sidecarPath } from '../../format/constants.js';
 import { crc32c } from '../../format/crc.js';
 import { sectionedByteLength } from '../../format/sectioned-file.js';
 import { atomicReplace } from '../../fs/atomic-replace.js';
 import { readdirIfExists, type FileSystem } from '../../fs/file-system.js';
-import { encodeManifest, type Manifest } from '../../segments/manifest.js';
+import { encodeManifest, vaultFiles, type Manifest } from '../../segments/manifest.js';
+import { summarizeGraph } from '../../segments/graph-sidecar.js';
 import { encodeSegment } from '../../segments/segment-file.js';
 import { encodeSnapshot } from '../../segments/snapshot-file.js';
 import { isPersistent } from '../../vault/index/vector-index.js';
@@ -25,8 +25,11 @@ export interface CheckpointResult {
   tracesExpired?: number;
 }
 
-/** Writes a vault's saved graph through a tmp file and returns its reference. */
-async function writeGraph(fs: FileSystem, dir: string, vault: VaultState, rel: string): Promise<FileRef | null> {
+/**
+ * Writes a vault's saved graph and its sidecar (FORMAT.md "Graph sidecar") through tmp files and
+ * returns their references; both are committed by the manifest that names them.
+ */
+async function writeGraph(fs: FileSystem, dir: string, vault: VaultState, rel: string): Promise<{ graph: FileRef; sidecar: FileRef } | null> {
   const index = vault.index;
   if (!isPersistent(index)) return null;
   await index.drain();
@@ -34,14 +37,19 @@ async function writeGraph(fs: FileSystem, dir: string, vault: VaultState, rel: s
   const tmp = file + TMP_SUFFIX;
   // hnswlib writes the file itself, by name: into a tmp path of ours, through the seam, fsynced.
   await fs.writeNative(tmp, (p) => index.save(p), true);
-  const sum = await checksumFile(fs, tmp);
+  const { sum, chunks } = await summarizeGraph(fs, tmp, rel);
+  const metaRel = sidecarPath(rel);
+  const meta = path.join(dir, metaRel);
+  await fs.writeFileSynced(meta + TMP_SUFFIX, chunks);
   await fs.rename(tmp, file);
-  return { path: rel, ...sum };
+  await fs.rename(meta + TMP_SUFFIX, meta);
+  const sidecar: FileRef = { path: metaRel, bytes: sectionedByteLength(chunks), crc32c: chunks.reduce((crc, c) => crc32c(c, crc), 0) };
+  return { graph: { path: rel, ...sum }, sidecar };
 }
 
 /**
  * Segmented checkpoint (FORMAT.md "Checkpoint protocol"):
- * 1. write a segment and a graph for each vault changed since its last checkpoint;
+ * 1. write a segment, a graph and its sidecar for each vault changed since its last checkpoint;
  * 2. fsync the segments directory;
  * 3. atomically replace quiver.manifest (the commit point);
  * 4. remove files the new manifest no longer names.
@@ -64,9 +72,9 @@ export async function writeSegmentedCheckpoint(fs: FileSystem, dir: string, stat
     await fs.rename(file + TMP_SUFFIX, file);
     const bytes = sectionedByteLength(chunks);
     const segment: FileRef = { path: rel, bytes, crc32c: chunks.reduce((crc, c) => crc32c(c, crc), 0) };
-    const graph = await writeGraph(fs, dir, vault, graphPath(vault.number, epoch));
-    bytesWritten += bytes + (graph?.bytes ?? 0);
-    written.set(vault.number, { epoch, segment, graph });
+    const saved = await writeGraph(fs, dir, vault, graphPath(vault.number, epoch));
+    bytesWritten += bytes + (saved ? saved.graph.bytes + saved.sidecar.bytes : 0);
+    written.set(vault.number, { epoch, segment, graph: saved?.graph ?? null, sidecar: saved?.sidecar ?? null });
   }
   await fs.syncDir(segmentsDir);
   const manifest: Manifest = {
@@ -78,7 +86,7 @@ export async function writeSegmentedCheckpoint(fs: FileSystem, dir: string, stat
       .sort((a, b) => a.number - b.number)
       .map((vault) => {
         const ref = written.get(vault.number) ?? vault.segment!;
-        return { number: vault.number, name: vault.name, epoch: ref.epoch, segment: ref.segment, graph: ref.graph };
+        return { number: vault.number, name: vault.name, epoch: ref.epoch, segment: ref.segment, graph: ref.graph, ...(ref.sidecar ? { sidecar: ref.sidecar } : {}) };
       }),
   };
   const manifestChunks = encodeManifest(manifest);
@@ -105,9 +113,7 @@ export async function writeSegmentedCheckpoint(fs: FileSystem, dir: string, stat
 export function referencedFiles(state: DbState): Set<string> {
   const keep = new Set<string>();
   for (const v of state.vaults.values()) {
-    if (!v.segment) continue;
-    keep.add(v.segment.segment.path);
-    if (v.segment.graph) keep.add(v.segment.graph.path);
+    if (v.segment) for (const ref of vaultFiles(v.segment)) keep.add(ref.path);
   }
   return keep;
 }

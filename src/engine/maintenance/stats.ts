@@ -107,7 +107,7 @@ export function fileStats(dir: string, fs: FileSystem = nodeFileSystem): FileSta
     const rel = `${FileName.segments}/${name}`;
     const m = SEGMENT_FILE_PATTERN.exec(rel);
     if (m?.[3] === 'segment') out.segments += size(rel);
-    else if (m?.[3] === 'hnsw') out.graphs += size(rel);
+    else if (m?.[3] === 'hnsw' || m?.[3] === 'hnsw.meta') out.graphs += size(rel);
     else out.other += size(rel);
   }
   out.total = out.identity + out.embedder + out.manifest + out.wal + out.snapshot + out.segments + out.graphs + out.other;

@@ -3,7 +3,8 @@ import { CorruptionError, ioError } from '../../errors.js';
 import { FileName, SECTION_HEADER_SIZE, SectionKind } from '../../format/constants.js';
 import { crc32c } from '../../format/crc.js';
 import { readIfExists, type FileSystem } from '../../fs/file-system.js';
-import { checkSize, unreadable, verifyRef } from './file-references.js';
+import { checkSize, readRef, unreadable, verifyRef } from './file-references.js';
+import { checkSidecar, decodeGraphSidecar } from '../../segments/graph-sidecar.js';
 import { decodeManifest } from '../../segments/manifest.js';
 import { decodeSnapshot } from '../../segments/snapshot-file.js';
 import type { VaultImage } from '../../segments/vault-image.js';
@@ -58,7 +59,8 @@ async function readSegment(fs: FileSystem, dir: string, ref: FileRef, dimension:
     if (hole) {
       // The section header just before the payload: its first 12 bytes seed the CRC, its last 4 hold it.
       const header = rest.subarray(hole.at - SECTION_HEADER_SIZE, hole.at);
-      map = share ? mapVectors(path.join(dir, ref.path), ref, hole) : null;
+      // Mapped through the descriptor just read: the map is of the file whose sections were checked.
+      map = share ? mapVectors(fd, ref, hole) : null;
       apart = { hole, block: VectorBlock.onDisk({ fs, fd, file: ref.path, offset: hole.at, length: hole.length, seed: crc32c(header.subarray(0, 12)), crc: header.readUInt32LE(12), map }) };
     }
     try {
@@ -79,10 +81,10 @@ async function readSegment(fs: FileSystem, dir: string, ref: FileRef, dimension:
  * read: no addon (or QUIVER_NATIVE=0), no vectors, or a section a Float32Array cannot view (its
  * payload is 8-byte aligned in the file by FORMAT.md "Sectioned files", so never in practice).
  */
-function mapVectors(file: string, ref: FileRef, hole: Hole): MappedFile | null {
+function mapVectors(fd: number, ref: FileRef, hole: Hole): MappedFile | null {
   if (hole.length === 0 || hole.at % Float32Array.BYTES_PER_ELEMENT !== 0) return null;
-  const map = MappedFile.open(file, ref.path);
-  // The file is the one just read (names are never reused): a size other than the manifest's is damage.
+  const map = MappedFile.open(fd, ref.path);
+  // The file is the one just read: a size other than the manifest's is damage.
   if (map && map.byteLength !== ref.bytes) {
     map.close();
     throw new CorruptionError(ref.path, `is ${map.byteLength} bytes mapped, the manifest says ${ref.bytes}`);
@@ -158,15 +160,22 @@ async function loadGraph(fs: FileSystem, dir: string, identity: Identity, ref: F
 }
 
 /**
- * A saved graph for a reader: checked whole against the manifest's size and CRC, then mapped
- * (shared with every process, nothing copied) for the native search. Files a manifest names are
- * never rewritten (FORMAT.md "Readers"), so the mapped bytes stay the checked ones.
+ * A saved graph for a reader, mapped (shared with every process, nothing copied) for the native
+ * search. With a sidecar (FORMAT.md "Graph sidecar") only the sidecar is read whole now; the
+ * addon checks the graph's pages against it, each before its first use. A graph saved before
+ * sidecars is checked whole against the manifest's size and CRC first. Files a manifest names
+ * are never rewritten (FORMAT.md "Readers"), so the mapped bytes stay the checked ones.
  */
-async function mapGraph(fs: FileSystem, dir: string, identity: Identity, ref: FileRef): Promise<MappedGraph> {
+async function mapGraph(fs: FileSystem, dir: string, identity: Identity, ref: FileRef, sidecarRef: FileRef | null): Promise<MappedGraph> {
   const file = path.join(dir, ref.path);
   await checkGraphFile(fs, file, identity, ref);
-  await verifyRef(fs, dir, ref);
-  return MappedGraph.open(file, ref.path, identity.metric, identity.dimension);
+  if (!sidecarRef) {
+    await verifyRef(fs, dir, ref);
+    return MappedGraph.open(file, ref.path, identity.metric, identity.dimension);
+  }
+  const sidecar = decodeGraphSidecar(await readRef(fs, dir, sidecarRef), sidecarRef.path);
+  checkSidecar(sidecar, ref, sidecarRef.path);
+  return MappedGraph.open(file, ref.path, identity.metric, identity.dimension, sidecar);
 }
 
 /** The labels of the vault's records: the live labels of the graph its segment came with. */
@@ -206,7 +215,7 @@ export async function loadSegmented(fs: FileSystem, dir: string, identity: Ident
       // hnswlib reads the graph in the thread pool while its checksum is computed and the segment
       // is read and decoded here: cold open costs about the longest of the three, not their sum.
       const hnsw = identity.index.type === 'hnsw' ? identity.index : null;
-      const mapped = entry.graph && hnsw && readOnly && nativeGraphs() ? mapGraph(fs, dir, identity, entry.graph) : null;
+      const mapped = entry.graph && hnsw && readOnly && nativeGraphs() ? mapGraph(fs, dir, identity, entry.graph, entry.sidecar ?? null) : null;
       const graph = entry.graph && !mapped ? loadGraph(fs, dir, identity, entry.graph) : null;
       // Awaited below; a segment failure first must not leave them unhandled.
       graph?.catch(() => undefined);
@@ -225,7 +234,7 @@ export async function loadSegmented(fs: FileSystem, dir: string, identity: Ident
         await image.vectors.load();
         rebuildIndex(vault);
       }
-      register(state, vault, { epoch: entry.epoch, segment: entry.segment, graph: entry.graph });
+      register(state, vault, { epoch: entry.epoch, segment: entry.segment, graph: entry.graph, sidecar: entry.sidecar ?? null });
     }
   } catch (err) {
     releaseVectors(state);

@@ -16,6 +16,7 @@ export async function refreshReader(core: DatabaseCore, reader: ReaderParts, sta
   const before = parts.state.lastLsn;
   const reloaded = next.state !== parts.state;
   let embedder: Embedder | null;
+  const oldVaults = [...parts.state.vaults.values()];
   try {
     core.readable();
     embedder = reloaded ? await currentEmbedder(parts) : parts.embedder;
@@ -26,9 +27,8 @@ export async function refreshReader(core: DatabaseCore, reader: ReaderParts, sta
     if (reloaded) releaseVectors(next.state);
     throw err;
   }
-  const old = parts.state;
   parts.state = next.state;
-  retireReplaced(old, next.state);
+  retireReplaced(oldVaults, next.state);
   parts.embedder = embedder;
   reader.view = { state: next.state, walOffset: next.walOffset, walSalt: next.walSalt, root: next.root };
   startCheck(next.state);
