@@ -373,6 +373,9 @@ int graph_search(graph_t *g, const float *query, uint32_t k, uint32_t ef, const 
   double *pairs = malloc((m ? m : 1) * 2 * sizeof(double));
   if (!pairs) { snprintf(why, why_len, "out of memory"); return GRAPH_NOMEM; }
   for (size_t i = 0; i < m; i++) {
+    // The bare path trusts a count of delete marks that, with a sidecar, comes from the sidecar
+    // (pages.c): a marked element among the results means that count was wrong, so the answer is not hnswlib's.
+    if (bare && marked_deleted(g, top->a[i].id)) { free(pairs); CORRUPT("element %u is marked deleted, but the graph is said to hold no deleted element", top->a[i].id); }
     uint64_t label = label_of(g, top->a[i].id);
     if (label > 0xffffffffu) { free(pairs); CORRUPT("element %u has label %llu, beyond 32 bits", top->a[i].id, (unsigned long long)label); }
     pairs[2 * i] = top->a[i].d;

@@ -9,6 +9,7 @@
 #include "graph.h"
 #include <stdio.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 #if defined(__x86_64__)
 #include <nmmintrin.h>
@@ -20,6 +21,9 @@ static uint32_t rd_u32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return 
 // ---- CRC32C: the SSE4.2 instruction where the CPU has it, else a table ----
 static uint32_t table[256];
 static int hardware = -1;
+// Once per process, whatever thread gets here first (worker threads load the addon too): the
+// table must be whole before any thread reads `hardware`.
+static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 static void setup(void) {
   for (uint32_t i = 0; i < 256; i++) {
@@ -44,7 +48,7 @@ __attribute__((target("sse4.2"))) static uint32_t crc_hw(uint32_t c, const uint8
 #endif
 
 uint32_t graph_crc32c(const uint8_t *p, size_t n) {
-  if (hardware < 0) setup();
+  pthread_once(&once, setup);
   uint32_t c = 0xffffffffu;
 #if defined(__x86_64__)
   if (hardware) return ~crc_hw(c, p, n);

@@ -267,6 +267,65 @@ describe('graph sidecars: level-0 pages checked on first use', () => {
     await assert.rejects(open(dir, { readOnly: true }), (e: unknown) => e instanceof CorruptionError && /upper-level/.test(e.message), 'upper table');
   });
 
+  it('a record spanning two pages has both checked: its label on the second page, flipped, is CorruptionError, not another record', async () => {
+    const { dir, vectors } = await build();
+    const file = graphOf(dir);
+    const bytes = fs.readFileSync(file);
+    const per = Number(bytes.readBigUInt64LE(24)); // size_data_per_element in hnswlib's header
+    const header = 96;
+    assert.notEqual(PAGE % per, 0, 'records straddle pages at this dimension');
+    const straddling: number[] = [];
+    for (let i = 0; i < N; i++) {
+      const start = header + i * per;
+      if (Math.floor(start / PAGE) !== Math.floor((start + per - 8) / PAGE)) straddling.push(i);
+    }
+    assert.ok(straddling.length > 10, `${straddling.length} records have their label on their second page`);
+    const sidecar = decodeGraphSidecar(fs.readFileSync(`${file}.meta`), 'meta');
+    let caught = 0;
+    for (const i of straddling.slice(0, 12)) {
+      const damaged = Buffer.from(bytes);
+      damaged[header + i * per + per - 8]! ^= 0x01; // the label's low byte; the page sums are left as they were
+      const copy = path.join(tmpDir(), 'g.hnsw');
+      fs.writeFileSync(copy, damaged);
+      const graph = MappedGraph.open(copy, 'g.hnsw', 'cosine', DIM, sidecar);
+      try {
+        const hits = graph.search(vectors[i]!, 1, 50, null, null, null);
+        assert.fail(`record ${i}'s own vector answered label ${hits[0]?.label} at ${hits[0]?.distance} from a page that fails its sum`);
+      } catch (err) {
+        if (!(err instanceof CorruptionError)) throw err;
+        caught++;
+      } finally {
+        graph.close();
+      }
+    }
+    assert.equal(caught, 12);
+  });
+
+  it('a sidecar that says the graph holds no deleted element when it does: a search meeting one is CorruptionError, never fewer or other hits', async () => {
+    const { dir, vectors } = await build();
+    const writer = await open(dir);
+    for (let i = 0; i < N; i += 10) await writer.vault('v').erase(`r${i}`);
+    await writer.checkpoint();
+    await writer.close();
+    const queries = Array.from({ length: 40 }, (_, j) => vectors[j * 37 + 3]!);
+    const intact = await reader(dir);
+    const expected: string[][] = [];
+    for (const q of queries) expected.push((await intact.vault('v').search(q, { k: 10, ef: 64 })).map((h) => h.id));
+    await intact.close();
+    const [file] = sidecarFiles(dir) as [string];
+    const parsed = decodeGraphSidecar(fs.readFileSync(file), 'x');
+    const shape = Buffer.from(parsed.shape);
+    assert.ok(shape.readBigUInt64LE(32) > 0n, 'the graph holds delete marks');
+    shape.writeBigUInt64LE(0n, 32);
+    renameSidecarBytes(dir, Buffer.concat(encodeSectioned('graphSidecar', 1, [{ kind: SectionKind.graphShape, payload: shape }, { kind: SectionKind.pageSums, payload: parsed.sums }, { kind: SectionKind.upperLevels, payload: parsed.upper }])));
+    const db = await reader(dir);
+    const answers = await Promise.all(queries.map((q) => db.vault('v').search(q, { k: 10, ef: 64 }).then((hits) => hits.map((h) => h.id), (e: unknown) => e)));
+    const failed = answers.filter((a) => a instanceof CorruptionError && (a as CorruptionError).file.endsWith('.hnsw'));
+    assert.ok(failed.length > 0, 'a search met a deleted element');
+    answers.forEach((a, j) => assert.ok(a instanceof CorruptionError || JSON.stringify(a) === JSON.stringify(expected[j]), `query ${j} answered ${JSON.stringify(a)}, not ${JSON.stringify(expected[j])}`));
+    await db.close().catch(() => undefined);
+  });
+
   it('a database saved before sidecars still opens mapped, checked whole, and answers the same', async () => {
     const { dir, vectors } = await build();
     const withSums = await reader(copyDir(dir));
