@@ -61,7 +61,23 @@ export function encodeRecords(records: readonly StoredRecord[]): Uint8Array {
  * payloads stay ranges of the section's buffer (a segment as read, which the records then keep
  * alive; see decodeVaultImage); otherwise each is copied. `fail` raises CorruptionError.
  */
-export function decodeRecords(bytes: Uint8Array, count: number, block: Float32Array | VectorBlock, dimension: number, share: boolean, fail: (why: string) => never): StoredRecord[] {
+/** A RECORDS section's columns and where its blobs start, checked against the record count and its length. */
+interface Columns {
+  section: Uint8Array;
+  buf: Buffer;
+  flags: number;
+  labels: Uint32Array;
+  lsnLow: Uint32Array;
+  lsnHigh: Uint32Array;
+  idEnd: Uint32Array;
+  payloadEnd: Uint32Array;
+  documentEnd: Uint32Array;
+  idBase: number;
+  payloadBase: number;
+  documentBase: number;
+}
+
+function readColumns(bytes: Uint8Array, count: number, fail: (why: string) => never): Columns {
   // Column views need 4-byte alignment in memory: a section is 8-aligned in its file, so only a
   // buffer that does not start the file needs the copy.
   const section = bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
@@ -75,6 +91,11 @@ export function decodeRecords(bytes: Uint8Array, count: number, block: Float32Ar
   const payloadBase = idBase + (count > 0 ? idEnd[count - 1]! : 0);
   const documentBase = payloadBase + (count > 0 ? payloadEnd[count - 1]! : 0);
   if (documentBase + (count > 0 ? documentEnd[count - 1]! : 0) !== buf.byteLength) return fail('records section length does not match its columns');
+  return { section, buf, flags, labels, lsnLow, lsnHigh, idEnd, payloadEnd, documentEnd, idBase, payloadBase, documentBase };
+}
+
+export function decodeRecords(bytes: Uint8Array, count: number, block: Float32Array | VectorBlock, dimension: number, share: boolean, fail: (why: string) => never): StoredRecord[] {
+  const { section, buf, flags, labels, lsnLow, lsnHigh, idEnd, payloadEnd, documentEnd, idBase, payloadBase, documentBase } = readColumns(bytes, count, fail);
   const asciiIds = (flags & ASCII_IDS) !== 0 ? buf.toString('latin1', idBase, payloadBase) : null;
   const records = new Array<StoredRecord>(count);
   let idStart = 0;
@@ -118,17 +139,7 @@ export function decodeRecords(bytes: Uint8Array, count: number, block: Float32Ar
  * (a section this code did not write): decodeRecords then reads it.
  */
 export function recordColumns(bytes: Uint8Array, count: number, block: VectorBlock, dimension: number, file: string, fail: (why: string) => never): RecordColumns | null {
-  const section = bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
-  const buf = Buffer.from(section.buffer, section.byteOffset, section.byteLength);
-  const columnsEnd = HEADER + COLUMNS * 4 * count;
-  if (buf.byteLength < columnsEnd || buf.readUInt32LE(0) !== count) return fail('records section does not match the record count');
-  const flags = buf.readUInt32LE(4);
-  const column = (n: number) => new Uint32Array(buf.buffer, buf.byteOffset + HEADER + n * 4 * count, count);
-  const [labels, lsnLow, lsnHigh, idEnd, payloadEnd, documentEnd] = [0, 1, 2, 3, 4, 5].map(column) as [Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array];
-  const idBase = columnsEnd;
-  const payloadBase = idBase + (count > 0 ? idEnd[count - 1]! : 0);
-  const documentBase = payloadBase + (count > 0 ? payloadEnd[count - 1]! : 0);
-  if (documentBase + (count > 0 ? documentEnd[count - 1]! : 0) !== buf.byteLength) return fail('records section length does not match its columns');
+  const { section, buf, flags, labels, lsnLow, lsnHigh, idEnd, payloadEnd, documentEnd, idBase, payloadBase, documentBase } = readColumns(bytes, count, fail);
   let ascending = true;
   for (let i = 0, idStart = 0, payloadStart = 0, documentStart = 0; i < count; i++) {
     if (idEnd[i]! <= idStart || payloadEnd[i]! < payloadStart || documentEnd[i]! < documentStart) return fail(`record ${i} has malformed offsets`);
