@@ -65,7 +65,8 @@ export function readPayloadIndexes(bytes: Uint8Array, labelLimit: number): { fie
       if (arrayLength() !== 2) return null;
       const value = scalar();
       const n = value ? arrayLength() : -1;
-      if (n < 0) return null;
+      // Each label takes at least a byte: a longer list is damage, left to the generic decoder (no allocation from it).
+      if (n < 0 || n > bytes.length - at) return null;
       const labels = new Uint32Array(n);
       at = readLabels(bytes, at, labels, labelLimit);
       if (at < 0) return null;

@@ -91,6 +91,9 @@ function readColumns(bytes: Uint8Array, count: number, fail: (why: string) => ne
   const payloadBase = idBase + (count > 0 ? idEnd[count - 1]! : 0);
   const documentBase = payloadBase + (count > 0 ? payloadEnd[count - 1]! : 0);
   if (documentBase + (count > 0 ? documentEnd[count - 1]! : 0) !== buf.byteLength) return fail('records section length does not match its columns');
+  // Ids flagged ASCII are read as latin1 but looked up by their UTF-8 bytes: any other byte would
+  // make a listed id one that no look-up finds.
+  if ((flags & ASCII_IDS) !== 0) for (let i = idBase; i < payloadBase; i++) if (buf[i]! >= 0x80) return fail('records section flags its ids ASCII, but they are not');
   return { section, buf, flags, labels, lsnLow, lsnHigh, idEnd, payloadEnd, documentEnd, idBase, payloadBase, documentBase };
 }
 

@@ -83,6 +83,10 @@ export class RecordColumns {
     return StoredRecord.inSegment(id, c.labels[row]!, c.block, row, c.dimension, c.section, payloadAt, c.payloadEnd[row]! - payloadStart, lsn, c.docs?.[row] ?? null);
   }
 
+  checkIds(): void {
+    if (this.length > 0) this.table ??= this.build();
+  }
+
   /** The row whose id is `id`, or -1. */
   find(id: string): number {
     if (this.length === 0) return -1;

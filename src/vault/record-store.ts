@@ -149,6 +149,8 @@ export interface RecordRows {
   record(row: number): StoredRecord;
   /** The row whose id is `id`, or -1. */
   find(id: string): number;
+  /** Raises CorruptionError if two rows share an id (what find() finds when it first builds its table). */
+  checkIds(): void;
 }
 
 /** A base row's state: replaced or erased since the load, or still the segment's record. */
@@ -234,6 +236,10 @@ export class RecordStore {
   }
 
   *values(): IterableIterator<StoredRecord> {
+    // Every walk of all records (checkpoint, compaction, export, ids(), filter scans) sees the
+    // base's ids checked first: a segment whose rows share an id is refused there, not rewritten
+    // with one of them silently kept.
+    if (this.baseLive > 0) this.base!.checkIds();
     for (let row = 0; row < this.state.length; row++) if (this.state[row] !== GONE) yield this.row(row);
     yield* this.byId.values();
   }

@@ -103,6 +103,25 @@ describe('RecordStore over a segment\'s columns', () => {
     assert.throws(() => store.get('same'), (err: unknown) => err instanceof CorruptionError && /share an id/.test(err.message));
   });
 
+  it('refuses to walk a base whose rows share an id (checkpoint, compaction, export): one of them is never dropped silently', () => {
+    const a = new StoredRecord('same', 0, new Float32Array(DIM), null, 1, null);
+    const b = new StoredRecord('same', 1, new Float32Array(DIM), null, 2, null);
+    const c = new StoredRecord('other', 2, new Float32Array(DIM), null, 3, null);
+    const block = VectorBlock.resident(new Float32Array(3 * DIM));
+    const store = new RecordStore(DIM);
+    assert.equal(store.load(recordColumns(encodeRecords([a, b, c]), 3, block, DIM, 'test.segment', fail)!), true);
+    assert.throws(() => [...store.values()], (err: unknown) => err instanceof CorruptionError && /share an id/.test(err.message));
+  });
+
+  it('refuses a section that flags its ids ASCII when they are not (they would be listed but never found)', () => {
+    const bytes = Buffer.from(encodeRecords([new StoredRecord('ab', 0, new Float32Array(DIM), null, 1, null), new StoredRecord('zz', 1, new Float32Array(DIM), null, 2, null)]));
+    assert.equal(bytes.readUInt32LE(4) & 1, 1, 'ASCII ids are flagged');
+    bytes[8 + 6 * 4 * 2] = 0xc3; // the first id's first byte
+    const block = VectorBlock.resident(new Float32Array(2 * DIM));
+    assert.throws(() => recordColumns(bytes, 2, block, DIM, 'test.segment', fail), (err: unknown) => err instanceof CorruptionError && /ASCII/.test(err.message));
+    assert.throws(() => decodeRecords(bytes, 2, block, DIM, true, fail), (err: unknown) => err instanceof CorruptionError && /ASCII/.test(err.message));
+  });
+
   it('leaves a section whose labels do not ascend to the decoder', () => {
     const records = [new StoredRecord('a', 3, new Float32Array(DIM), null, 1, null), new StoredRecord('b', 1, new Float32Array(DIM), null, 1, null)];
     const block = VectorBlock.resident(new Float32Array(2 * DIM));
