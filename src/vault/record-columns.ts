@@ -83,6 +83,11 @@ export class RecordColumns {
     return StoredRecord.inSegment(id, c.labels[row]!, c.block, row, c.dimension, c.section, payloadAt, c.payloadEnd[row]! - payloadStart, lsn, c.docs?.[row] ?? null);
   }
 
+  vector(row: number): Float32Array {
+    const d = this.c.dimension;
+    return this.c.block.array.subarray(row * d, row * d + d);
+  }
+
   checkIds(): void {
     if (this.length > 0) this.table ??= this.build();
   }

@@ -151,7 +151,11 @@ export interface RecordRows {
   find(id: string): number;
   /** Raises CorruptionError if two rows share an id (what find() finds when it first builds its table). */
   checkIds(): void;
+  /** Row `row`'s vector, read now from the block (no record made). */
+  vector(row: number): Float32Array;
 }
+
+const EMPTY_VECTOR: Float32Array = new Float32Array(0);
 
 /** A base row's state: replaced or erased since the load, or still the segment's record. */
 const GONE = 0;
@@ -241,6 +245,28 @@ export class RecordStore {
     // with one of them silently kept.
     if (this.baseLive > 0) this.base!.checkIds();
     for (let row = 0; row < this.state.length; row++) if (this.state[row] !== GONE) yield this.row(row);
+    yield* this.byId.values();
+  }
+
+  /**
+   * Every record's label and vector, in no particular order, for an exact scan: base rows not yet
+   * read are given without making their record (a scan of a whole vault would otherwise build an
+   * object per row and keep it). The yielded object is reused: read it before the next step.
+   */
+  *vectors(): IterableIterator<{ label: number; vector: Float32Array }> {
+    const view: { label: number; vector: Float32Array } = { label: 0, vector: EMPTY_VECTOR };
+    for (let row = 0; row < this.state.length; row++) {
+      const state = this.state[row];
+      if (state === GONE) continue;
+      const made = this.rows?.[row];
+      if (made !== undefined) {
+        yield made;
+        continue;
+      }
+      view.label = this.base!.label(row);
+      view.vector = this.base!.vector(row);
+      yield view;
+    }
     yield* this.byId.values();
   }
 

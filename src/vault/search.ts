@@ -1,6 +1,6 @@
 import { ValidationError } from '../errors.js';
 import type { Metric } from '../format/identity.js';
-import { exactTopK } from './exact-search.js';
+import { exactTopK, type Candidate } from './exact-search.js';
 import { compileFilter, type Filter, type Predicate } from './filter.js';
 import type { Neighbor } from './index/vector-index.js';
 import { scoreFromDistance } from './metric.js';
@@ -200,7 +200,7 @@ export async function searchByMode(vault: VaultState, metric: Metric, query: { v
  */
 export async function searchVault(vault: VaultState, metric: Metric, query: Float32Array, options: SearchOptions, { k, ef }: Checked): Promise<Hit[]> {
   // Scans read stored vectors: they wait for the segment's block to reach memory (after open).
-  const exact = async (candidates: Iterable<StoredRecord>): Promise<Neighbor[]> => {
+  const exact = async (candidates: Iterable<Candidate>): Promise<Neighbor[]> => {
     await vault.vectorsLoaded();
     return exactTopK(metric, query, candidates, k);
   };
@@ -209,8 +209,8 @@ export async function searchVault(vault: VaultState, metric: Metric, query: Floa
   let neighbors: Neighbor[];
   if (predicate === null) {
     const want = Math.min(k, total);
-    neighbors = options.exact || vault.index.type === 'flat' ? await exact(vault.records.values()) : await vault.index.search(query, k, { ef });
-    if (neighbors.length < want) neighbors = await exact(vault.records.values());
+    neighbors = options.exact || vault.index.type === 'flat' ? await exact(vault.records.vectors()) : await vault.index.search(query, k, { ef });
+    if (neighbors.length < want) neighbors = await exact(vault.records.vectors());
   } else {
     // Payload indexes narrow the candidates (a superset of the matches): their count is the
     // selectivity estimate. When they answer the filter exactly, the candidates are the matches,
