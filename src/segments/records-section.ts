@@ -97,6 +97,17 @@ function readColumns(bytes: Uint8Array, count: number, fail: (why: string) => ne
   return { section, buf, flags, labels, lsnLow, lsnHigh, idEnd, payloadEnd, documentEnd, idBase, payloadBase, documentBase };
 }
 
+/** Record `i`'s document, the msgpack bytes `at` to `end` of the section. */
+function documentAt(buf: Buffer, at: number, end: number, i: number, fail: (why: string) => never): DocumentInfo {
+  let value: unknown;
+  try {
+    value = decode(buf.subarray(at, end));
+  } catch {
+    return fail(`record ${i} document does not decode`);
+  }
+  return decodeDocument(value, fail);
+}
+
 export function decodeRecords(bytes: Uint8Array, count: number, block: Float32Array | VectorBlock, dimension: number, share: boolean, fail: (why: string) => never): StoredRecord[] {
   const { section, buf, flags, labels, lsnLow, lsnHigh, idEnd, payloadEnd, documentEnd, idBase, payloadBase, documentBase } = readColumns(bytes, count, fail);
   const asciiIds = (flags & ASCII_IDS) !== 0 ? buf.toString('latin1', idBase, payloadBase) : null;
@@ -111,16 +122,7 @@ export function decodeRecords(bytes: Uint8Array, count: number, block: Float32Ar
     if (idStop <= idStart || payloadStop < payloadStart || documentStop < documentStart) return fail(`record ${i} has malformed offsets`);
     const id = asciiIds !== null ? asciiIds.slice(idStart, idStop) : buf.toString('utf8', idBase + idStart, idBase + idStop);
     const payloadLength = payloadStop - payloadStart;
-    let doc = null;
-    if (documentStop > documentStart) {
-      let value: unknown;
-      try {
-        value = decode(buf.subarray(documentBase + documentStart, documentBase + documentStop));
-      } catch {
-        return fail(`record ${i} document does not decode`);
-      }
-      doc = decodeDocument(value, fail);
-    }
+    const doc = documentStop > documentStart ? documentAt(buf, documentBase + documentStart, documentBase + documentStop, i, fail) : null;
     const lsn = lsnLow[i]! + lsnHigh[i]! * 0x1_0000_0000;
     // The payload is decoded on first use (StoredRecord.payload), not here; shared, the record
     // keeps its range and no view is made.
@@ -158,16 +160,7 @@ export function recordColumns(bytes: Uint8Array, count: number, block: VectorBlo
     docs = new Array<DocumentInfo | null>(count);
     for (let i = 0, start = 0; i < count; i++) {
       const stop = documentEnd[i]!;
-      docs[i] = null;
-      if (stop > start) {
-        let value: unknown;
-        try {
-          value = decode(buf.subarray(documentBase + start, documentBase + stop));
-        } catch {
-          return fail(`record ${i} document does not decode`);
-        }
-        docs[i] = decodeDocument(value, fail);
-      }
+      docs[i] = stop > start ? documentAt(buf, documentBase + start, documentBase + stop, i, fail) : null;
       start = stop;
     }
   }
