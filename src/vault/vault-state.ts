@@ -97,8 +97,8 @@ export class VaultState {
     if (this.holds === 0) this.unmap();
   }
 
-  /** Gives back the mapped graph and vectors now (retire(), db.close()). */
-  unmap(): void {
+  /** Gives back the mapped graph and vectors now (through retire(), which db.close() and a refresh call). */
+  private unmap(): void {
     this.index.close?.();
     this.stored?.close();
   }
