@@ -12,6 +12,13 @@ import { isPersistent } from '../../vault/index/vector-index.js';
 import type { FileRef, SegmentRef, VaultState } from '../../vault/vault-state.js';
 import type { DbState } from '../../vault/db-state.js';
 
+/**
+ * @internal Told where a checkpoint is (bench/checkpoint-scale.ts charges event-loop stalls to
+ * each phase); unset, it costs a property read per phase.
+ */
+export const checkpointProbe: { phase?: (name: string) => void } = {};
+const phase = (name: string): void => checkpointProbe.phase?.(name);
+
 export interface CheckpointResult {
   epoch: number;
   /** Every operation up to this LSN is now in the checkpoint files. */
@@ -32,12 +39,16 @@ export interface CheckpointResult {
 async function writeGraph(fs: FileSystem, dir: string, vault: VaultState, rel: string): Promise<{ graph: FileRef; sidecar: FileRef } | null> {
   const index = vault.index;
   if (!isPersistent(index)) return null;
+  phase('graph drain');
   await index.drain();
   const file = path.join(dir, rel);
   const tmp = file + TMP_SUFFIX;
   // hnswlib writes the file itself, by name: into a tmp path of ours, through the seam, fsynced.
+  phase('graph save');
   await fs.writeNative(tmp, (p) => index.save(p), true);
+  phase('graph summarize');
   const { sum, chunks } = await summarizeGraph(fs, tmp, rel);
+  phase('sidecar write');
   const metaRel = sidecarPath(rel);
   const meta = path.join(dir, metaRel);
   await fs.writeFileSynced(meta + TMP_SUFFIX, chunks);
@@ -66,16 +77,20 @@ export async function writeSegmentedCheckpoint(fs: FileSystem, dir: string, stat
   for (const vault of state.vaults.values()) {
     if (!vault.dirty) continue;
     const rel = segmentPath(vault.number, epoch);
+    phase('segment encode');
     const chunks = encodeSegment(vault);
     const file = path.join(dir, rel);
+    phase('segment write');
     await fs.writeFileSynced(file + TMP_SUFFIX, chunks);
     await fs.rename(file + TMP_SUFFIX, file);
+    phase('segment crc');
     const bytes = sectionedByteLength(chunks);
     const segment: FileRef = { path: rel, bytes, crc32c: chunks.reduce((crc, c) => crc32c(c, crc), 0) };
     const saved = await writeGraph(fs, dir, vault, graphPath(vault.number, epoch));
     bytesWritten += bytes + (saved ? saved.graph.bytes + saved.sidecar.bytes : 0);
     written.set(vault.number, { epoch, segment, graph: saved?.graph ?? null, sidecar: saved?.sidecar ?? null });
   }
+  phase('manifest');
   await fs.syncDir(segmentsDir);
   const manifest: Manifest = {
     epoch,
@@ -102,6 +117,7 @@ export async function writeSegmentedCheckpoint(fs: FileSystem, dir: string, stat
   state.checkpointLsn = lsn;
   // Cleanup after the commit point: a failure here (EMFILE listing segments/, say) must not fail
   // a checkpoint that is durable; the files are strays the next checkpoint or open removes.
+  phase('remove old files');
   const filesRemoved = await removeUnreferenced(fs, dir, referencedFiles(state)).catch(() => 0);
   return { epoch, lsn, vaultsWritten: written.size, bytesWritten, filesRemoved };
 }
