@@ -270,6 +270,39 @@ export class RecordStore {
     yield* this.byId.values();
   }
 
+  /**
+   * Every record in label order, as a segment lists them, without sorting: base rows hold
+   * ascending labels and `byLabel` is indexed by label, so the walk merges the two. A base row
+   * not yet read is made for the caller and not kept (a checkpoint would otherwise leave an
+   * object per row of the vault behind it).
+   */
+  *inLabelOrder(): IterableIterator<StoredRecord> {
+    for (const at of this.labelWalk()) yield at >= 0 ? (this.rows?.[at] ?? this.base!.record(at)) : this.byLabel[~at]!;
+  }
+
+  /** The vectors of inLabelOrder(), making no record for a base row. */
+  *vectorsInLabelOrder(): IterableIterator<Float32Array> {
+    for (const at of this.labelWalk()) yield at >= 0 ? (this.rows?.[at]?.vector ?? this.base!.vector(at)) : this.byLabel[~at]!.vector;
+  }
+
+  /**
+   * Where each record is, in label order: a base row still in its segment state (row >= 0), or
+   * ~label for a record in `byLabel` (put after the load, a base row's replacement included). A
+   * live base row is never in `byLabel` (row() keeps it in `rows`), so nothing comes twice.
+   */
+  private *labelWalk(): IterableIterator<number> {
+    if (this.baseLive > 0) this.base!.checkIds();
+    const rows = this.state.length;
+    let row = 0;
+    const byLabel = this.byLabel;
+    for (let label = 0; label < byLabel.length; label++) {
+      if (byLabel[label] === undefined) continue;
+      for (; row < rows && this.base!.label(row) < label; row++) if (this.state[row] === BASE) yield row;
+      yield ~label;
+    }
+    for (; row < rows; row++) if (this.state[row] === BASE) yield row;
+  }
+
   /** The live base row holding `id`, or -1. */
   private baseRow(id: string): number {
     if (this.baseLive === 0) return -1;

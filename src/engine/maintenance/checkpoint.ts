@@ -6,7 +6,9 @@ import { atomicReplace } from '../../fs/atomic-replace.js';
 import { readdirIfExists, type FileSystem } from '../../fs/file-system.js';
 import { encodeManifest, vaultFiles, type Manifest } from '../../segments/manifest.js';
 import { summarizeGraph } from '../../segments/graph-sidecar.js';
-import { encodeSegment } from '../../segments/segment-file.js';
+import { segmentChunks } from '../../segments/segment-file.js';
+import { StorageError } from '../../errors.js';
+import { nextTurn } from '../../util/loop-turns.js';
 import { encodeSnapshot } from '../../segments/snapshot-file.js';
 import { isPersistent } from '../../vault/index/vector-index.js';
 import type { FileRef, SegmentRef, VaultState } from '../../vault/vault-state.js';
@@ -59,6 +61,39 @@ async function writeGraph(fs: FileSystem, dir: string, vault: VaultState, rel: s
 }
 
 /**
+ * Writes a vault's segment through a tmp file as segmentChunks() makes it, giving the event loop
+ * a turn between slices, and returns its reference (size and CRC32C, computed as the bytes pass).
+ * The checkpoint holds the write order throughout, so no write changes the vault while it is
+ * encoded across those turns (the file is the state at the checkpoint's LSN); `unchanged` checks
+ * it at each turn, and a state that moved anyway (a bug) fails the checkpoint before its commit
+ * point instead of writing a mixed file.
+ */
+async function writeSegment(fs: FileSystem, dir: string, rel: string, vault: VaultState, unchanged: () => boolean): Promise<FileRef> {
+  const file = path.join(dir, rel);
+  let bytes = 0;
+  let crc = 0;
+  const check = (): void => {
+    if (!unchanged()) throw new StorageError('DATABASE_FAILED', `internal: the database changed while a checkpoint wrote ${rel}`);
+  };
+  async function* chunks(): AsyncGenerator<Uint8Array> {
+    for (const chunk of segmentChunks(vault)) {
+      if (chunk === undefined) {
+        await nextTurn();
+        check();
+        continue;
+      }
+      crc = crc32c(chunk, crc);
+      bytes += chunk.byteLength;
+      yield chunk;
+      check();
+    }
+  }
+  await fs.writeFileSynced(file + TMP_SUFFIX, chunks());
+  await fs.rename(file + TMP_SUFFIX, file);
+  return { path: rel, bytes, crc32c: crc };
+}
+
+/**
  * Segmented checkpoint (FORMAT.md "Checkpoint protocol"):
  * 1. write a segment, a graph and its sidecar for each vault changed since its last checkpoint;
  * 2. fsync the segments directory;
@@ -77,15 +112,9 @@ export async function writeSegmentedCheckpoint(fs: FileSystem, dir: string, stat
   for (const vault of state.vaults.values()) {
     if (!vault.dirty) continue;
     const rel = segmentPath(vault.number, epoch);
-    phase('segment encode');
-    const chunks = encodeSegment(vault);
-    const file = path.join(dir, rel);
-    phase('segment write');
-    await fs.writeFileSynced(file + TMP_SUFFIX, chunks);
-    await fs.rename(file + TMP_SUFFIX, file);
-    phase('segment crc');
-    const bytes = sectionedByteLength(chunks);
-    const segment: FileRef = { path: rel, bytes, crc32c: chunks.reduce((crc, c) => crc32c(c, crc), 0) };
+    phase('segment');
+    const segment = await writeSegment(fs, dir, rel, vault, () => state.lastLsn === lsn);
+    const bytes = segment.bytes;
     const saved = await writeGraph(fs, dir, vault, graphPath(vault.number, epoch));
     bytesWritten += bytes + (saved ? saved.graph.bytes + saved.sidecar.bytes : 0);
     written.set(vault.number, { epoch, segment, graph: saved?.graph ?? null, sidecar: saved?.sidecar ?? null });
