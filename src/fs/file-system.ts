@@ -24,7 +24,8 @@ export interface FileSystem {
   readFile(path: string): Promise<Buffer>;
   /**
    * Writes a whole new file (truncating any old one) and fsyncs it before resolving. Chunks given
-   * as an async iterable are written as they come (a checkpoint makes its segment while writing it).
+   * as an async iterable are written as they come, each before the next is asked for (a checkpoint
+   * makes its segment while writing it, reusing one buffer for chunk after chunk).
    */
   writeFileSynced(path: string, chunks: readonly Uint8Array[] | AsyncIterable<Uint8Array>): Promise<void>;
   /** fsync a file written by someone else (hnswlib writes its graph files itself). */

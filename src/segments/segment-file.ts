@@ -34,7 +34,7 @@ export function* segmentChunks(vault: VaultState): Generator<Uint8Array | undefi
   const { records: perSlice, bytes: chunkBytes } = segmentSlices;
   const vectors = sectionHead(SectionKind.vectors, count * vault.dimension * 4);
   let crc = vectors.seed;
-  for (const chunk of vectorChunks(vault, count, chunkBytes, true)) {
+  for (const chunk of vectorChunks(vault, count, chunkBytes)) {
     crc = crc32c(chunk, crc);
     yield undefined;
   }
@@ -55,7 +55,7 @@ export function* segmentChunks(vault: VaultState): Generator<Uint8Array | undefi
   yield* sectionChunks(vaultMetaSection(vault, count));
   yield vectors.header;
   // A turn after each chunk too, whether or not writing it gave one.
-  for (const chunk of vectorChunks(vault, count, chunkBytes, false)) yield* [chunk, undefined];
+  for (const chunk of vectorChunks(vault, count, chunkBytes)) yield* [chunk, undefined];
   yield sectionPadding(count * vault.dimension * 4);
   yield records.header;
   yield* parts;
@@ -65,14 +65,16 @@ export function* segmentChunks(vault: VaultState): Generator<Uint8Array | undefi
 
 /**
  * The vault's vectors in label order, `count` of them, copied into chunks of about `chunkBytes`
- * (a whole number of vectors): into one buffer reused for every chunk when `reuse` (the caller
- * is done with a chunk before asking for the next), else each a new one (it may be in flight).
+ * (a whole number of vectors), each into the same buffer: the caller is done with a chunk when it
+ * asks for the next (FileSystem.writeFileSynced writes each before it takes the next). One buffer
+ * for the whole vault, not a new one per chunk: a gigabyte of short-lived buffers would bring on
+ * the collector's full pauses for external memory.
  */
-function* vectorChunks(vault: VaultState, count: number, chunkBytes: number, reuse: boolean): Generator<Uint8Array> {
+function* vectorChunks(vault: VaultState, count: number, chunkBytes: number): Generator<Uint8Array> {
   const dim = vault.dimension;
-  const perChunk = Math.max(1, Math.floor(chunkBytes / (dim * 4)));
-  const fresh = (vectors: number) => new Float32Array(Buffer.allocUnsafeSlow(vectors * dim * 4).buffer, 0, vectors * dim);
-  let chunk = fresh(Math.min(perChunk, count));
+  const perChunk = Math.max(1, Math.min(count, Math.floor(chunkBytes / (dim * 4))));
+  const chunk = new Float32Array(perChunk * dim);
+  const bytes = new Uint8Array(chunk.buffer);
   let n = 0;
   let total = 0;
   for (const vector of vault.records.vectorsInLabelOrder()) {
@@ -81,13 +83,12 @@ function* vectorChunks(vault: VaultState, count: number, chunkBytes: number, reu
     n++;
     total++;
     if (n === perChunk) {
-      yield new Uint8Array(chunk.buffer, 0, n * dim * 4);
+      yield bytes;
       n = 0;
-      if (!reuse && total < count) chunk = fresh(Math.min(perChunk, count - total));
     }
   }
   if (total !== count) throw new StorageError('DATABASE_FAILED', 'internal: a vault\'s vectors are not as many as its records');
-  if (n > 0) yield new Uint8Array(chunk.buffer, 0, n * dim * 4);
+  if (n > 0) yield bytes.subarray(0, n * dim * 4);
 }
 
 /**
