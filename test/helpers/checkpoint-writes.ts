@@ -52,14 +52,46 @@ export interface Row {
 export function modelOf(count: number): Map<string, Row> {
   const rows = new Map<string, Row>();
   for (let b = 0; b < BASE; b++) rows.set(`b${b}`, { vector: -1 - b, payload: { base: b } });
-  for (let n = 0; n < count; n++) {
-    const op = opOf(n);
-    const row = rows.get(op.id);
-    if (op.kind === 'insert') rows.set(op.id, { vector: op.n, payload: { n: op.n } });
-    else if (op.kind === 'erase') rows.delete(op.id);
-    else if (row) rows.set(op.id, { vector: row.vector, payload: { ...row.payload, [`p${op.n % 3}`]: op.n } });
-  }
+  for (let n = 0; n < count; n++) step(rows, n);
   return rows;
+}
+
+/** Applies write `n` to a model; returns the id it touched. */
+export function step(rows: Map<string, Row>, n: number): string {
+  const op = opOf(n);
+  const row = rows.get(op.id);
+  if (op.kind === 'insert') rows.set(op.id, { vector: op.n, payload: { n: op.n } });
+  else if (op.kind === 'erase') rows.delete(op.id);
+  else if (row) rows.set(op.id, { vector: row.vector, payload: { ...row.payload, [`p${op.n % 3}`]: op.n } });
+  return op.id;
+}
+
+/**
+ * The number of writes from `least` on after which the model is exactly the vault, or null (none
+ * up to `least + most`): one pass, each write updating the set of ids where the two differ.
+ */
+export function prefixOf(v: Vault, least: number, most: number): number | null {
+  const actual = new Map<string, string>();
+  const ids = v.ids();
+  if (new Set(ids).size !== ids.length || v.count() !== ids.length) return null;
+  for (const id of ids) {
+    const got = v.get(id)!;
+    actual.set(id, `${got.vector[0]}|${JSON.stringify(got.payload)}`);
+  }
+  const model = modelOf(least);
+  const keyOf = (id: string) => {
+    const row = model.get(id);
+    return row ? `${vectorOf(row.vector)[0]}|${JSON.stringify(row.payload)}` : undefined;
+  };
+  const differ = new Set<string>();
+  for (const id of new Set([...actual.keys(), ...model.keys()])) if (keyOf(id) !== actual.get(id)) differ.add(id);
+  for (let count = least; count <= least + most; count++) {
+    if (differ.size === 0) return count;
+    const id = step(model, count);
+    if (keyOf(id) === actual.get(id)) differ.delete(id);
+    else differ.add(id);
+  }
+  return null;
 }
 
 /** The vector record `b` of the base holds (vectorOf of a negative n). */

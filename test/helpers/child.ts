@@ -5,7 +5,7 @@
  *   reembed <dir> <model folder>             re-embed the database with that model, printing "progress <n>"
  *   commits <dir> <durability>               commit layers forever (a second branch every 10th), printing "commit <n> <id>"
  *   checkpoint-writes <dir> <lanes>          checkpoint-writes.ts's writes forever, printing "ack <n>", and a checkpoint
- *                                            made in small slices now and then, printing "checkpoint <writes before it> <epoch>"
+ *                                            made in small slices now and then, printing "checkpoint <writes before it> <epoch> <writes called by its end>"
  */
 import * as fs from 'node:fs';
 import { open, type Durability } from '../../src/index.js';
@@ -77,7 +77,7 @@ if (mode === 'insert') {
       // The checkpoint takes its slot in the write order now: it holds exactly the writes called before it.
       const before = next;
       const r = await db.checkpoint();
-      process.stdout.write(`checkpoint ${before} ${r.epoch}\n`);
+      process.stdout.write(`checkpoint ${before} ${r.epoch} ${next}\n`);
       // Killed about now; no later checkpoint commits first.
       await new Promise((resolve) => setTimeout(resolve, 2000));
     }
