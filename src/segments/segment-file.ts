@@ -19,7 +19,7 @@ export function encodeSegment(vault: VaultState): Uint8Array[] {
  * @internal How much of a segment is made between turns of the event loop: `records` records of
  * the RECORDS section, or one chunk of `bytes` of vectors. Tests lower them.
  */
-export const segmentSlices = { records: 8192, bytes: 4 << 20 };
+export const segmentSlices = { records: 2048, bytes: 4 << 20 };
 
 /**
  * encodeSegment's bytes, made in slices: a generator of the file's chunks in order, with

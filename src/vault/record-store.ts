@@ -288,19 +288,20 @@ export class RecordStore {
   /**
    * Where each record is, in label order: a base row still in its segment state (row >= 0), or
    * ~label for a record in `byLabel` (put after the load, a base row's replacement included). A
-   * live base row is never in `byLabel` (row() keeps it in `rows`), so nothing comes twice.
+   * live base row is never in `byLabel` (row() keeps it in `rows`), so nothing comes twice. One
+   * step per label, each a base row's or a look-up in `byLabel`: no stretch of the walk runs
+   * through the base's labels without yielding (`byLabel` is all holes there, and slow to scan).
    */
   private *labelWalk(): IterableIterator<number> {
     if (this.baseLive > 0) this.base!.checkIds();
     const rows = this.state.length;
-    let row = 0;
     const byLabel = this.byLabel;
-    for (let label = 0; label < byLabel.length; label++) {
-      if (byLabel[label] === undefined) continue;
-      for (; row < rows && this.base!.label(row) < label; row++) if (this.state[row] === BASE) yield row;
-      yield ~label;
+    const end = Math.max(byLabel.length, rows > 0 ? this.base!.label(rows - 1) + 1 : 0);
+    // Base labels ascend strictly, so the row holding `label` (if any) is always the next one.
+    for (let label = 0, row = 0; label < end; label++) {
+      if (row < rows && this.base!.label(row) === label && this.state[row++] === BASE) yield row - 1;
+      else if (label < byLabel.length && byLabel[label] !== undefined) yield ~label;
     }
-    for (; row < rows; row++) if (this.state[row] === BASE) yield row;
   }
 
   /** The live base row holding `id`, or -1. */
