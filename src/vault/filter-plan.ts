@@ -8,12 +8,18 @@
  * always was: a small set (at most 2,000 matches or 2% of the vault) is scanned, a broad one
  * (10% or more: `wide` at most 20k) is post-filtered, the rest searched in the graph.
  *
- * With it, a scan costs about SCAN_NS_PER_FLOAT per float read (matches x dimension) and a graph
- * search about GRAPH_NS_PER_FLOAT per float of each distance it computes, plus a per-node
- * overhead, over the nodes it visits: about VISITS_PER_EF x ef for a post-filter at ef `wide`,
- * and VISITS_PER_EF x ef / selectivity for a filtered graph search, each visit then also paying
- * the filter's call (FILTER_CALL_NS; hnswlib-node calls back into JavaScript). The scan is taken
- * when it is the cheaper; README "Real vectors (#19)" gives the measurements behind the constants.
+ * With it, the route is chosen by cost, in nanoseconds on the machine the constants were fitted
+ * on (README "Real vectors (#19)" says how; only their ratios matter):
+ * - a scan reads matches x dimension floats, SCAN_NS_PER_FLOAT each;
+ * - a graph search costs about unit(dimension) = UNIT_NS + UNIT_NS_PER_FLOAT x dimension per unit
+ *   of ef (hnswlib's search time grows about linearly with ef);
+ * - a post-filter searches at ef max(ef, wide), but to find the k nearest matches as surely as
+ *   the filtered graph search does, it needs about POST_FILTER_RECALL_EF times that ef (measured
+ *   on GloVe: ef 600 against the 200 that 2k/selectivity gives, for recall 0.99): its cost is
+ *   counted at that ef, so a scan is not given up for a faster but less exact answer;
+ * - a filtered graph search visits about 1/selectivity times as many nodes as an unfiltered one,
+ *   and each costs a call of the filter as well (FILTER_CALL_NS per unit of ef).
+ * The scan is taken when it costs no more than the route the count rule would take.
  */
 export type FilteredRoute = 'scan' | 'post-filter' | 'graph';
 
@@ -40,21 +46,22 @@ export const POST_FILTER_MAX_FACTOR = 20;
 const DEFAULT_EF = 64;
 
 // Calibration (README "Real vectors (#19)": GloVe 100k x 100 and the mixture 100k x 384).
-export const SCAN_NS_PER_FLOAT = 0.35;
-export const GRAPH_NS_PER_FLOAT = 0.6;
-export const NODE_NS = 60;
-export const FILTER_CALL_NS = 120;
-export const VISITS_PER_EF = 3;
+export const SCAN_NS_PER_FLOAT = 0.5;
+export const UNIT_NS = 1100;
+export const UNIT_NS_PER_FLOAT = 4;
+export const POST_FILTER_RECALL_EF = 3;
+export const FILTER_CALL_NS = 300;
 
-/** Estimated nanoseconds of each route (README "Real vectors (#19)" says how they were fitted). */
+/** Estimated nanoseconds of each route (postFilter: null when the filter is too narrow for one). */
 export function routeCosts(p: FilterPlanInput): { scan: number; postFilter: number | null; graph: number } {
-  const selectivity = Math.min(1, Math.max(p.matches, 1) / Math.max(p.total, 1));
+  const matches = Math.max(p.matches, 1);
+  const selectivity = Math.min(1, matches / Math.max(p.total, 1));
   const ef = Math.max(p.ef ?? DEFAULT_EF, p.k);
-  const wide = Math.ceil((2 * p.k * p.total) / Math.max(p.matches, 1));
-  const node = p.dimension * GRAPH_NS_PER_FLOAT + NODE_NS;
+  const wide = Math.ceil((2 * p.k * p.total) / matches);
+  const unit = UNIT_NS + UNIT_NS_PER_FLOAT * p.dimension;
   const scan = p.matches * p.dimension * SCAN_NS_PER_FLOAT;
-  const postFilter = wide <= POST_FILTER_MAX_FACTOR * p.k ? VISITS_PER_EF * Math.max(ef, wide) * node : null;
-  const graph = ((VISITS_PER_EF * ef) / selectivity) * (node + FILTER_CALL_NS);
+  const postFilter = wide <= POST_FILTER_MAX_FACTOR * p.k ? POST_FILTER_RECALL_EF * Math.max(ef, wide) * unit : null;
+  const graph = (ef / selectivity) * (unit + FILTER_CALL_NS);
   return { scan, postFilter, graph };
 }
 
