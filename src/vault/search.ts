@@ -14,7 +14,7 @@ import { defaultMode, fuse, fusionOptions, type DocumentScores, type FusionRule 
 import type { VaultState } from './vault-state.js';
 import type { HitExtras, SearchKnobs } from './search-options.js';
 import { byCodeUnits } from '../util/code-units.js';
-import { planFiltered } from './filter-plan.js';
+import { EXACT_SCAN_MAX_MATCHES, planFiltered } from './filter-plan.js';
 import { rowScanner, type ScanSet } from './row-scan.js';
 import { exactScanOf, scanSetFor } from './filter-scan.js';
 
@@ -243,7 +243,10 @@ export async function searchVault(vault: VaultState, metric: Metric, query: Floa
       return exactScanOf(scanner, vault, set, metric, query, k);
     };
     const estimate = bitmap ? bitmap.count : narrowed ? narrowed.size : matches().length;
-    const route = options.exact || vault.index.type === 'flat' ? 'scan' : planFiltered({ matches: estimate, total, k, ef, dimension: vault.dimension, native: scanner !== null });
+    // The cost model counts on the native scan only where it reads (nearly) every match: an
+    // index-answered filter whose set left at most a small tail to JavaScript (packTail's budget).
+    const native = scanner !== null && bitmap !== null && (bitmap.scan ??= scanSetFor(vault, bitmap.bitmap, true)).tail.length <= EXACT_SCAN_MAX_MATCHES;
+    const route = options.exact || vault.index.type === 'flat' ? 'scan' : planFiltered({ matches: estimate, total, k, ef, dimension: vault.dimension, native });
     if (route === 'scan') {
       neighbors = await scanMatches();
     } else {
