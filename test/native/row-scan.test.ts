@@ -70,6 +70,37 @@ describe('native row scan', () => {
     }
   }
 
+  it('rows closer together than float rounding are still ranked by their double distances', () => {
+    // One vector, nudged by a few float ulps in a few coordinates: the float pass cannot tell
+    // these rows apart, so only its error bound keeps every row that may rank.
+    for (const metric of METRICS) {
+      for (const dim of [100, 384]) {
+        const rnd = random(dim + 3);
+        const base = Float32Array.from({ length: dim }, () => rnd() * 2 - 1);
+        const n = 2000;
+        const block = new Float32Array(n * dim);
+        const ulp = new Float32Array(1);
+        for (let r = 0; r < n; r++) {
+          const v = block.subarray(r * dim, r * dim + dim);
+          v.set(base);
+          for (let j = 0; j < 3; j++) {
+            const i = Math.floor(rnd() * dim);
+            ulp[0] = v[i]!;
+            const bits = new Int32Array(ulp.buffer);
+            bits[0]! += Math.floor(rnd() * 9) - 4;
+            v[i] = ulp[0]!;
+          }
+        }
+        const rows = Uint32Array.from({ length: n }, (_, i) => i);
+        const q = Float32Array.from(base, (x) => x + (rnd() - 0.5) * 1e-3);
+        for (const k of [1, 10, 50]) {
+          const want = exactTopK(metric, q, Array.from(rows, (r) => ({ label: r, vector: block.subarray(r * dim, r * dim + dim) })), k);
+          assert.deepEqual(scan({ buffer: block.buffer, byteOffset: 0, strideBytes: dim * 4 }, dim, rows, null, q, k, metric), want, `${metric}, ${dim}, k ${k}`);
+        }
+      }
+    }
+  });
+
   it('a query of tiny or huge norm takes the exact path for every row, still the same answer', () => {
     const dim = 16;
     const rnd = random(7);
