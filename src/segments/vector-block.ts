@@ -120,6 +120,10 @@ export class VectorBlock implements StoredVectors {
     }
   }
 
+  vector(row: number, dimension: number): Float32Array {
+    return this.array.subarray(row * dimension, row * dimension + dimension);
+  }
+
   /**
    * Reads the block in the background, checksumming chunk by chunk; resolves when it is resident
    * (or closed: nothing can read a closed block's vectors, so there is nothing left to check).

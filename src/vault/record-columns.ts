@@ -84,8 +84,7 @@ export class RecordColumns {
   }
 
   vector(row: number): Float32Array {
-    const d = this.c.dimension;
-    return this.c.block.array.subarray(row * d, row * d + d);
+    return this.c.block.vector(row, this.c.dimension);
   }
 
   checkIds(): void {

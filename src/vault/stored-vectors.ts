@@ -4,8 +4,11 @@
  * only reads them; how they reach memory is the segment layer's business.
  */
 export interface StoredVectors {
-  /** The vectors, read now (synchronously) if the background read has not finished. */
-  readonly array: Float32Array;
+  /**
+   * Row `row`'s `dimension` floats, read now (synchronously) if the background read has not
+   * finished: a view of the block, or (vectors held in a graph, corrected on the way) a new array.
+   */
+  vector(row: number, dimension: number): Float32Array;
   /** Bytes the block holds (or will hold). */
   readonly byteLength: number;
   /** Resolves once the vectors are in memory and have matched their checksum. */

@@ -10,6 +10,8 @@ import { decodeSnapshot } from '../../segments/snapshot-file.js';
 import type { VaultImage } from '../../segments/vault-image.js';
 import { decodeSegment } from '../../segments/segment-file.js';
 import { VectorBlock } from '../../segments/vector-block.js';
+import { GraphVectorBlock } from '../../segments/graph-vector-block.js';
+import { bindGraphVectors } from './graph-home.js';
 import { findSection, type Hole } from '../../format/sectioned-file.js';
 import type { LabelSet } from '../../vault/index/label-set.js';
 import { checkGraphHeader, GRAPH_HEADER_BYTES, HnswIndex, type HnswGraph } from '../../vault/index/hnsw-index.js';
@@ -72,7 +74,8 @@ async function readSegment(fs: FileSystem, dir: string, ref: FileRef, dimension:
     return image;
   } finally {
     // The block owns the descriptor once the image holds it; otherwise it is closed here.
-    if (!image?.vectors || image.vectors.resident) fs.closeSync(fd);
+    // (A segment whose vectors are in its graph holds no descriptor of its own.)
+    if (!(image?.vectors instanceof VectorBlock) || image.vectors.resident) fs.closeSync(fd);
   }
 }
 
@@ -224,6 +227,9 @@ export async function loadSegmented(fs: FileSystem, dir: string, identity: Ident
       const image = await readSegment(fs, dir, entry.segment, identity.dimension, readOnly && nativeGraphs());
       state.unread.push(image.vectors);
       if (image.number !== entry.number || image.name !== entry.name) throw new CorruptionError(entry.segment.path, 'holds a different vault than the manifest says');
+      if (image.vectors instanceof GraphVectorBlock) {
+        await bindGraphVectors(fs, dir, image.vectors, entry.segment, entry.graph, entry.sidecar ?? null, image.records, readOnly && nativeGraphs());
+      }
       const vault = vaultFromImage(identity, image, entry.segment.path, (mapped ?? graph) !== null);
       if (mapped && hnsw) {
         vault.index = new MappedHnswIndex(await mapped, identity.metric, identity.dimension, hnsw, liveLabels(vault));

@@ -1,0 +1,57 @@
+import * as path from 'node:path';
+import { CorruptionError } from '../../errors.js';
+import { crc32c } from '../../format/crc.js';
+import type { FileSystem } from '../../fs/file-system.js';
+import { MappedFile } from '../../native/mapped-file.js';
+import { checkSidecar, decodeGraphSidecar } from '../../segments/graph-sidecar.js';
+import type { GraphVectorBlock } from '../../segments/graph-vector-block.js';
+import { GRAPH_HEADER, graphShape } from '../../segments/graph-vectors.js';
+import type { RecordRows, StoredRecord } from '../../vault/record-store.js';
+import type { FileRef } from '../../vault/vault-state.js';
+import { readRef, unreadable } from './file-references.js';
+
+/**
+ * Binds a version 2 segment's vectors to the graph that is their only home (FORMAT.md "Segment
+ * files", GRAPH_VECTORS): the graph's sidecar is read whole and checked against the manifest, so
+ * every page of the graph a vector is read from can be checked against its sum first. `map`: a
+ * reader with the native addon views the vectors in a shared map of the graph instead of a
+ * private copy (null from MappedFile.open: no addon; the private read then serves).
+ */
+export async function bindGraphVectors(fs: FileSystem, dir: string, block: GraphVectorBlock, segment: FileRef, graph: FileRef | null, sidecarRef: FileRef | null, records: StoredRecord[] | RecordRows, map: boolean): Promise<void> {
+  if (!graph || !sidecarRef) throw new CorruptionError(segment.path, 'keeps its vectors in its graph, but the manifest names no graph and sidecar beside it');
+  const sidecar = decodeGraphSidecar(await readRef(fs, dir, sidecarRef), sidecarRef.path);
+  checkSidecar(sidecar, graph, sidecarRef.path);
+  const pageLog2 = Buffer.from(sidecar.shape.buffer, sidecar.shape.byteOffset, sidecar.shape.byteLength).readUInt32LE(12);
+  if (pageLog2 < 12 || pageLog2 > 24 || sidecar.sums.byteLength !== Math.ceil(graph.bytes / 2 ** pageLog2) * 4) throw new CorruptionError(sidecarRef.path, 'page sums do not cover the graph');
+  const file = path.join(dir, graph.path);
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'read');
+  } catch (cause) {
+    throw unreadable(graph, cause);
+  }
+  let shared: MappedFile | null = null;
+  try {
+    // The header's page, like every page read for a vector, must match its sum before it is trusted.
+    const sums = Buffer.from(sidecar.sums.buffer, sidecar.sums.byteOffset, sidecar.sums.byteLength);
+    const first = Buffer.alloc(Math.min(graph.bytes, 2 ** pageLog2));
+    if (fs.readSync(fd, first, 0) !== first.byteLength || first.byteLength < GRAPH_HEADER) throw new CorruptionError(graph.path, 'shorter than its header');
+    if (crc32c(first) >>> 0 !== sums.readUInt32LE(0)) throw new CorruptionError(graph.path, "page 0 does not match its checksum in the graph's sidecar");
+    const shape = graphShape(first);
+    if (shape.per % 4 !== 0 || shape.dataOff % 4 !== 0 || GRAPH_HEADER + shape.count * shape.per > graph.bytes) throw new CorruptionError(graph.path, 'header does not describe level-0 records inside the file');
+    if (map) {
+      shared = MappedFile.open(fd, graph.path);
+      if (shared && shared.byteLength !== graph.bytes) throw new CorruptionError(graph.path, `is ${shared.byteLength} bytes mapped, the manifest says ${graph.bytes}`);
+    }
+    const labelOf = Array.isArray(records) ? (row: number) => (records as StoredRecord[])[row]!.label : (row: number) => (records as RecordRows).label(row);
+    block.bind({ fs, fd, file: graph.path, shape, fileBytes: graph.bytes, pageLog2, sums: sidecar.sums, map: shared }, labelOf);
+  } catch (err) {
+    shared?.close();
+    try {
+      fs.closeSync(fd);
+    } catch {
+      // Only read from.
+    }
+    throw err;
+  }
+}
