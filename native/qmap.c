@@ -36,6 +36,8 @@ static void finalize(napi_env env, void *data, void *hint) {
   free(data);
 }
 
+static napi_value index_graph(napi_env env, void *base, size_t len, uint32_t dim, uint32_t metric, const sidecar_t *s, int borrowed);
+
 /** Maps the file and indexes it: whole (checked before, by the caller) or by its sidecar `s`. */
 static napi_value map_graph(napi_env env, const char *path, uint32_t dim, uint32_t metric, const sidecar_t *s) {
   // O_NOFOLLOW as every other open of a named file; a file gone since it was checked (a
@@ -51,12 +53,18 @@ static napi_value map_graph(napi_env env, const char *path, uint32_t dim, uint32
   int e = errno;
   close(fd);
   if (base == MAP_FAILED) return throw_code(env, "QUIVER_IO", "mmap: %s", strerror(e));
+  return index_graph(env, base, len, dim, metric, s, 0);
+}
+
+/** Indexes a mapping (the graph's own, or `borrowed` from a mapFile buffer the caller keeps alive until close). */
+static napi_value index_graph(napi_env env, void *base, size_t len, uint32_t dim, uint32_t metric, const sidecar_t *s, int borrowed) {
   // A search touches a few thousand scattered records: read-ahead would only evict useful pages.
   madvise(base, len, MADV_RANDOM);
   graph_t *g = calloc(1, sizeof *g);
-  if (!g) { munmap(base, len); return throw_code(env, "QUIVER_NATIVE", "out of memory"); }
+  if (!g) { if (!borrowed) munmap(base, len); return throw_code(env, "QUIVER_NATIVE", "out of memory"); }
   g->base = base;
   g->len = len;
+  g->borrowed = borrowed;
   g->dim = dim;
   g->metric = (int)metric;
   char why[320];
@@ -109,7 +117,19 @@ static napi_value js_open_paged(napi_env env, napi_callback_info info) {
   const uint8_t *meta = argc >= 6 ? u8_arg(env, argv[3], &meta_len) : NULL;
   const uint8_t *sums = argc >= 6 ? u8_arg(env, argv[4], &sums_len) : NULL;
   const uint8_t *upper = argc >= 6 ? u8_arg(env, argv[5], &upper_len) : NULL;
-  if (argc < 6 || !open_args(env, argv, path, sizeof path, &dim, &metric) || !meta || !sums || !upper)
+  // The graph already mapped by mapFile (its vectors are read in place too): one mapping, borrowed.
+  bool is_buffer = false;
+  void *mapped = NULL;
+  size_t mapped_len = 0;
+  if (argc >= 1) NAPI(napi_is_arraybuffer(env, argv[0], &is_buffer));
+  if (is_buffer) {
+    bool detached = false;
+    NAPI(napi_is_detached_arraybuffer(env, argv[0], &detached));
+    if (detached || napi_get_arraybuffer_info(env, argv[0], &mapped, &mapped_len) != napi_ok || !mapped || mapped_len < GRAPH_HEADER_BYTES ||
+        napi_get_value_uint32(env, argv[1], &dim) != napi_ok || napi_get_value_uint32(env, argv[2], &metric) != napi_ok || metric > 2 || dim == 0)
+      return throw_code(env, "QUIVER_NATIVE", "openPaged(buffer, dimension, metric, meta, sums, upper): bad arguments");
+  }
+  if (argc < 6 || (!is_buffer && !open_args(env, argv, path, sizeof path, &dim, &metric)) || !meta || !sums || !upper)
     return throw_code(env, "QUIVER_NATIVE", "openPaged(path, dimension, metric, meta, sums, upper): bad arguments");
   uint64_t field[7];
   if (meta_len != SIDECAR_META_BYTES) return throw_code(env, "QUIVER_CORRUPT", "sidecar's graph section is %zu bytes, not %d", meta_len, SIDECAR_META_BYTES);
@@ -120,6 +140,7 @@ static napi_value js_open_paged(napi_env env, napi_callback_info info) {
   sidecar_t s = { field[0], field[2], field[3], field[4], field[5], field[1], log2, sums, upper };
   if (sums_len % 4 || upper_len % 8 || sums_len / 4 != s.pages || upper_len / 8 != s.nupper)
     return throw_code(env, "QUIVER_CORRUPT", "sidecar's sections do not hold what its graph section says");
+  if (is_buffer) return index_graph(env, mapped, mapped_len, dim, metric, &s, 1);
   return map_graph(env, path, dim, metric, &s);
 }
 

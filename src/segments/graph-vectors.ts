@@ -296,3 +296,28 @@ export async function encodeGraphVectors(fs: FileSystem, file: string, rows: Row
   }
   return out;
 }
+
+/**
+ * `quiver check`: every row of a GRAPH_VECTORS section resolves in `graph` (the file, read
+ * whole and checked against the manifest): its element exists, is live, carries the row's label,
+ * and its correction decodes. Throws CorruptionError naming `file` (the segment) otherwise.
+ */
+export function checkGraphRows(rows: GraphRows, graph: Uint8Array, labelOf: (row: number) => number, file: string): void {
+  if (graph.byteLength < GRAPH_HEADER || graph.byteOffset % 4 !== 0) throw new CorruptionError(file, 'its graph is shorter than its header');
+  const shape = graphShape(graph);
+  const d = rows.dimension;
+  if (shape.labelOff - shape.dataOff !== 4 * d || GRAPH_HEADER + shape.count * shape.per > graph.byteLength) throw new CorruptionError(file, 'its graph does not hold vectors of this dimension');
+  const view = Buffer.from(graph.buffer, graph.byteOffset, graph.byteLength);
+  const floats = new Float32Array(graph.buffer, graph.byteOffset, Math.floor(graph.byteLength / 4));
+  const out = new Float32Array(d);
+  const bits = new Uint32Array(out.buffer);
+  const seen = new Uint8Array(shape.count);
+  for (let row = 0; row < rows.count; row++) {
+    const e = rows.elements[row]!;
+    const at = GRAPH_HEADER + e * shape.per;
+    if (e >= shape.count || seen[e]) throw new CorruptionError(file, `row ${row} names graph element ${e}, which is out of range or another row's`);
+    seen[e] = 1;
+    if ((view[at + 2]! & 1) !== 0 || view.readBigUInt64LE(at + shape.labelOff) !== BigInt(labelOf(row))) throw new CorruptionError(file, `graph element ${e} does not hold row ${row} (label ${labelOf(row)})`);
+    rows.reconstruct(row, floats, (at + shape.dataOff) / 4, out, bits, 0, file);
+  }
+}

@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import { CorruptionError } from '../../errors.js';
 import { crc32c } from '../../format/crc.js';
 import type { FileSystem } from '../../fs/file-system.js';
-import { MappedFile } from '../../native/mapped-file.js';
+import type { MappedFile } from '../../native/mapped-file.js';
 import { checkSidecar, decodeGraphSidecar } from '../../segments/graph-sidecar.js';
 import type { GraphVectorBlock } from '../../segments/graph-vector-block.js';
 import { GRAPH_HEADER, graphShape } from '../../segments/graph-vectors.js';
@@ -13,11 +13,20 @@ import { readRef, unreadable } from './file-references.js';
 /**
  * Binds a version 2 segment's vectors to the graph that is their only home (FORMAT.md "Segment
  * files", GRAPH_VECTORS): the graph's sidecar is read whole and checked against the manifest, so
- * every page of the graph a vector is read from can be checked against its sum first. `map`: a
- * reader with the native addon views the vectors in a shared map of the graph instead of a
- * private copy (null from MappedFile.open: no addon; the private read then serves).
+ * every page of the graph a vector is read from can be checked against its sum first. `shared`:
+ * a reader with the native addon views the vectors in the map its graph search uses (the block
+ * takes over that hold on it, and closes it on any failure here); null: a private read.
  */
-export async function bindGraphVectors(fs: FileSystem, dir: string, block: GraphVectorBlock, segment: FileRef, graph: FileRef | null, sidecarRef: FileRef | null, records: StoredRecord[] | RecordRows, map: boolean): Promise<void> {
+export async function bindGraphVectors(fs: FileSystem, dir: string, block: GraphVectorBlock, segment: FileRef, graph: FileRef | null, sidecarRef: FileRef | null, records: StoredRecord[] | RecordRows, shared: MappedFile | null): Promise<void> {
+  try {
+    await bind(fs, dir, block, segment, graph, sidecarRef, records, shared);
+  } catch (err) {
+    shared?.close();
+    throw err;
+  }
+}
+
+async function bind(fs: FileSystem, dir: string, block: GraphVectorBlock, segment: FileRef, graph: FileRef | null, sidecarRef: FileRef | null, records: StoredRecord[] | RecordRows, shared: MappedFile | null): Promise<void> {
   if (!graph || !sidecarRef) throw new CorruptionError(segment.path, 'keeps its vectors in its graph, but the manifest names no graph and sidecar beside it');
   const sidecar = decodeGraphSidecar(await readRef(fs, dir, sidecarRef), sidecarRef.path);
   checkSidecar(sidecar, graph, sidecarRef.path);
@@ -30,7 +39,6 @@ export async function bindGraphVectors(fs: FileSystem, dir: string, block: Graph
   } catch (cause) {
     throw unreadable(graph, cause);
   }
-  let shared: MappedFile | null = null;
   try {
     // The header's page, like every page read for a vector, must match its sum before it is trusted.
     const sums = Buffer.from(sidecar.sums.buffer, sidecar.sums.byteOffset, sidecar.sums.byteLength);
@@ -39,14 +47,10 @@ export async function bindGraphVectors(fs: FileSystem, dir: string, block: Graph
     if (crc32c(first) >>> 0 !== sums.readUInt32LE(0)) throw new CorruptionError(graph.path, "page 0 does not match its checksum in the graph's sidecar");
     const shape = graphShape(first);
     if (shape.per % 4 !== 0 || shape.dataOff % 4 !== 0 || GRAPH_HEADER + shape.count * shape.per > graph.bytes) throw new CorruptionError(graph.path, 'header does not describe level-0 records inside the file');
-    if (map) {
-      shared = MappedFile.open(fd, graph.path);
-      if (shared && shared.byteLength !== graph.bytes) throw new CorruptionError(graph.path, `is ${shared.byteLength} bytes mapped, the manifest says ${graph.bytes}`);
-    }
+    if (shared && shared.byteLength !== graph.bytes) throw new CorruptionError(graph.path, `is ${shared.byteLength} bytes mapped, the manifest says ${graph.bytes}`);
     const labelOf = Array.isArray(records) ? (row: number) => (records as StoredRecord[])[row]!.label : (row: number) => (records as RecordRows).label(row);
     block.bind({ fs, fd, file: graph.path, shape, fileBytes: graph.bytes, pageLog2, sums: sidecar.sums, map: shared }, labelOf);
   } catch (err) {
-    shared?.close();
     try {
       fs.closeSync(fd);
     } catch {

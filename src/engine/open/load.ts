@@ -4,7 +4,7 @@ import { FileName, SECTION_HEADER_SIZE, SectionKind } from '../../format/constan
 import { crc32c } from '../../format/crc.js';
 import { readIfExists, type FileSystem } from '../../fs/file-system.js';
 import { checkSize, readRef, unreadable, verifyRef } from './file-references.js';
-import { checkSidecar, decodeGraphSidecar } from '../../segments/graph-sidecar.js';
+import { checkSidecar, decodeGraphSidecar, type GraphSidecar } from '../../segments/graph-sidecar.js';
 import { decodeManifest } from '../../segments/manifest.js';
 import { decodeSnapshot } from '../../segments/snapshot-file.js';
 import type { VaultImage } from '../../segments/vault-image.js';
@@ -169,16 +169,34 @@ async function loadGraph(fs: FileSystem, dir: string, identity: Identity, ref: F
  * sidecars is checked whole against the manifest's size and CRC first. Files a manifest names
  * are never rewritten (FORMAT.md "Readers"), so the mapped bytes stay the checked ones.
  */
-async function mapGraph(fs: FileSystem, dir: string, identity: Identity, ref: FileRef, sidecarRef: FileRef | null): Promise<MappedGraph> {
+async function mapGraph(fs: FileSystem, dir: string, identity: Identity, ref: FileRef, sidecarRef: FileRef | null): Promise<MappedGraphFile> {
   const file = path.join(dir, ref.path);
   await checkGraphFile(fs, file, identity, ref);
   if (!sidecarRef) {
     await verifyRef(fs, dir, ref);
-    return MappedGraph.open(file, ref.path, identity.metric, identity.dimension);
+    return { graph: MappedGraph.open(file, ref.path, identity.metric, identity.dimension), map: null, sidecar: null };
   }
   const sidecar = decodeGraphSidecar(await readRef(fs, dir, sidecarRef), sidecarRef.path);
   checkSidecar(sidecar, ref, sidecarRef.path);
-  return MappedGraph.open(file, ref.path, identity.metric, identity.dimension, sidecar);
+  // One mapping of the graph for its search and (FORMAT.md "Segment files", GRAPH_VECTORS) its vectors.
+  const map = MappedFile.open(file, ref.path);
+  if (map && map.byteLength !== ref.bytes) {
+    map.close();
+    throw new CorruptionError(ref.path, `is ${map.byteLength} bytes mapped, the manifest says ${ref.bytes}`);
+  }
+  try {
+    return { graph: MappedGraph.open(file, ref.path, identity.metric, identity.dimension, sidecar, map), map, sidecar };
+  } catch (err) {
+    map?.close();
+    throw err;
+  }
+}
+
+/** A reader's mapped graph; `map`, when not null, is one more hold on the graph's mapping, for its vectors (or to close). */
+interface MappedGraphFile {
+  graph: MappedGraph;
+  map: MappedFile | null;
+  sidecar: GraphSidecar | null;
 }
 
 /** The labels of the vault's records: the live labels of the graph its segment came with. */
@@ -227,12 +245,14 @@ export async function loadSegmented(fs: FileSystem, dir: string, identity: Ident
       const image = await readSegment(fs, dir, entry.segment, identity.dimension, readOnly && nativeGraphs());
       state.unread.push(image.vectors);
       if (image.number !== entry.number || image.name !== entry.name) throw new CorruptionError(entry.segment.path, 'holds a different vault than the manifest says');
+      const onMap = mapped ? await mapped : null;
       if (image.vectors instanceof GraphVectorBlock) {
-        await bindGraphVectors(fs, dir, image.vectors, entry.segment, entry.graph, entry.sidecar ?? null, image.records, readOnly && nativeGraphs());
-      }
+        // The block takes over the mapping's hold (a reader's vectors are read in place).
+        await bindGraphVectors(fs, dir, image.vectors, entry.segment, entry.graph, entry.sidecar ?? null, image.records, onMap?.map ?? null);
+      } else onMap?.map?.close();
       const vault = vaultFromImage(identity, image, entry.segment.path, (mapped ?? graph) !== null);
-      if (mapped && hnsw) {
-        vault.index = new MappedHnswIndex(await mapped, identity.metric, identity.dimension, hnsw, liveLabels(vault));
+      if (onMap && hnsw) {
+        vault.index = new MappedHnswIndex(onMap.graph, identity.metric, identity.dimension, hnsw, liveLabels(vault));
       } else if (graph) {
         const live = liveLabels(vault);
         vault.index = HnswIndex.over(await graph, identity.metric, live);
