@@ -7,6 +7,7 @@ import * as os from 'node:os';
 import { createRequire } from 'node:module';
 import { open } from '../src/index.js';
 import { MappedGraph } from '../src/native/mapped-graph.js';
+import type { DbState } from '../src/vault/db-state.js';
 
 const require = createRequire(import.meta.url);
 const { HierarchicalNSW } = require('hnswlib-node') as typeof import('hnswlib-node');
@@ -19,7 +20,8 @@ export interface SpeedRow {
 }
 
 export async function speed(dir: string, graphFile: string, DIM: number, queries: Float32Array[], truth: number[][], ROUNDS: number, withPrivate: boolean): Promise<SpeedRow[]> {
-type Engine = { name: string; search: (q: Float32Array, ef: number) => Promise<number[]> | number[] };
+/** `graph`: the engine answers graph labels, which are record numbers only in a build that was never resumed. */
+type Engine = { name: string; graph?: true; search: (q: Float32Array, ef: number) => Promise<number[]> | number[] };
 const raw = new HierarchicalNSW('cosine', DIM);
 await raw.readIndex(graphFile);
 let rawEf = -1;
@@ -30,10 +32,15 @@ process.env.QUIVER_NATIVE = '0';
 const plainDb = withPrivate ? await open(dir, { readOnly: true }) : null;
 delete process.env.QUIVER_NATIVE;
 if (mappedDb.stats().vaults[0]!.index.mapped !== true) throw new Error('the mapped reader did not map its graph');
+// A graph label to its record's number, through the reader's own record store (internal; for
+// scoring only, after the timed searches): a resumed build's labels are not its records' numbers.
+const store = (mappedDb as unknown as { parts: { state: DbState } }).parts.state.vaults.values().next().value!.records;
+const recordOfLabel = (l: number) => label(store.byLabelGet(l)?.id ?? 'r-1');
 const bare = MappedGraph.open(graphFile, path.basename(graphFile), 'cosine', DIM);
 const engines: Engine[] = [
   {
     name: 'raw hnswlib-node (private copy)',
+    graph: true,
     search: (q, ef) => {
       if (ef !== rawEf) raw.setEf((rawEf = ef));
       const a = new Array<number>(q.length);
@@ -44,6 +51,7 @@ const engines: Engine[] = [
   {
     // The addon alone on the same file: the search without quiverdb's hits, records and planner.
     name: 'native addon alone (MappedGraph.search)',
+    graph: true,
     search: (q, ef) => bare.search(q, 10, ef, null, null, null).map((h) => h.label),
   },
   { name: 'quiverdb reader, mapped (native)', search: async (q, ef) => (await mappedDb.vault('v').search(q, { k: 10, ef })).map((h) => label(h.id)) },
@@ -72,7 +80,7 @@ for (const ef of [32, 64, 128]) {
   }
   engines.forEach((_, e) => {
     rows[e]!.qps.push((ROUNDS * queries.length) / (time[e]! / 1000));
-    rows[e]!.recall.push(recall(answers[e]!));
+    rows[e]!.recall.push(recall(engines[e]!.graph ? answers[e]!.map((a) => a.map(recordOfLabel)) : answers[e]!));
   });
 }
 engines.forEach((e, i) => {
