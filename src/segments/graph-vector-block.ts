@@ -47,6 +47,8 @@ export class GraphVectorBlock implements StoredVectors {
   private failure: QuiverError | null = null;
   private verified: Uint8Array | null = null;
   private shut = false;
+  /** The array vector(row, d, true) rebuilds into (a scan's). */
+  private scratch: Float32Array | null = null;
 
   constructor(
     readonly rows: GraphRows,
@@ -94,7 +96,7 @@ export class GraphVectorBlock implements StoredVectors {
     return this.data!;
   }
 
-  vector(row: number): Float32Array {
+  vector(row: number, _dimension?: number, reuse = false): Float32Array {
     const d = this.dimension;
     if (this.data) return this.data.subarray(row * d, row * d + d);
     const source = this.use();
@@ -108,7 +110,7 @@ export class GraphVectorBlock implements StoredVectors {
     this.checkRecord(source, new Uint8Array(buffer, start, per), row, element);
     const u = new Float32Array(buffer, start + dataOff, d);
     if (!this.rows.corrected) return u;
-    const out = new Float32Array(d);
+    const out = reuse ? (this.scratch ??= new Float32Array(d)) : new Float32Array(d);
     this.rows.reconstruct(row, u, 0, out, new Uint32Array(out.buffer), 0, source.file);
     return out;
   }

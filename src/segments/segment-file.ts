@@ -1,4 +1,5 @@
 import { CorruptionError } from '../errors.js';
+import { guarded } from '../format/decode-guard.js';
 import { FORMAT_VERSION, GRAPH_SEGMENT_VERSION, SectionKind } from '../format/constants.js';
 import { decodeSectioned, encodeSectioned, requireSection, type Hole } from '../format/sectioned-file.js';
 import type { StoredRecord } from '../vault/record-store.js';
@@ -31,7 +32,7 @@ export function decodeSegment(bytes: Uint8Array, dimension: number, file: string
   const at = VAULT_SECTION_KINDS.indexOf(SectionKind.vectors);
   if (inGraph) {
     if (apart) throw new CorruptionError(file, 'a version 2 segment holds a VECTORS section');
-    sections[at] = new GraphVectorBlock(GraphRows.decode(sections[at] as Uint8Array, dimension, file), dimension);
+    sections[at] = new GraphVectorBlock(guarded(file, () => GraphRows.decode(sections[at] as Uint8Array, dimension, file)), dimension);
   } else if (apart) sections[at] = apart.block;
   return decodeVaultImage(sections, dimension, file);
 }

@@ -84,7 +84,8 @@ export class RecordColumns {
   }
 
   vector(row: number): Float32Array {
-    return this.c.block.vector(row, this.c.dimension);
+    // Only RecordStore.vectors() reads rows this way, each read before the next (its contract).
+    return this.c.block.vector(row, this.c.dimension, true);
   }
 
   checkIds(): void {

@@ -6,9 +6,11 @@
 export interface StoredVectors {
   /**
    * Row `row`'s `dimension` floats, read now (synchronously) if the background read has not
-   * finished: a view of the block, or (vectors held in a graph, corrected on the way) a new array.
+   * finished: a view of the block, or (vectors held in a graph, corrected on the way) a new array;
+   * with `reuse`, possibly one array overwritten by the next such call (a scan that reads each
+   * vector at once).
    */
-  vector(row: number, dimension: number): Float32Array;
+  vector(row: number, dimension: number, reuse?: boolean): Float32Array;
   /** Bytes the block holds (or will hold). */
   readonly byteLength: number;
   /** Resolves once the vectors are in memory and have matched their checksum. */
