@@ -4,7 +4,6 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, CorruptionError, StorageError, ioError } from '../errors.js';
 import type { Metric } from '../format/identity.js';
-import type { MappedFile } from './mapped-file.js';
 
 /**
  * The native read path (native/qmap.c, built at install by native/build.mjs): a graph file saved
@@ -70,6 +69,14 @@ export function nativeAddon(): unknown {
   return nativeGraphs() ? addon : null;
 }
 
+/** A file map (mapped-file.ts MappedFile) a graph may search in place of a map of its own. */
+export interface BorrowedMap {
+  readonly buffer: ArrayBuffer;
+  /** One more holder; each close()s it once. */
+  retain(): BorrowedMap;
+  close(): void;
+}
+
 export interface MappedNeighbor {
   label: number;
   distance: number;
@@ -97,7 +104,7 @@ export class MappedGraph {
     /** The file's name inside the database, for errors. */
     readonly name: string,
     /** The mapFile map the graph searches in place of one of its own (one mapping for search and vectors), closed after the graph. */
-    private readonly map: MappedFile | null = null,
+    private readonly map: BorrowedMap | null = null,
   ) {
     const info = lib.info(handle);
     this.count = info.count;
@@ -111,7 +118,7 @@ export class MappedGraph {
    * upper-level pages are checked now and every other page on its first use by a search, which
    * then fails with CorruptionError on a mismatch, as does every later search.
    */
-  static open(file: string, name: string, metric: Metric, dimension: number, sidecar?: PageSums, map?: MappedFile | null): MappedGraph {
+  static open(file: string, name: string, metric: Metric, dimension: number, sidecar?: PageSums, map?: BorrowedMap | null): MappedGraph {
     if (!nativeGraphs()) throw new ConfigError('CONFIG_INVALID', 'QUIVER_NATIVE', 'the native graph search is not built (npm run build:native) or QUIVER_NATIVE=0 turned it off');
     const lib = addon!;
     try {
