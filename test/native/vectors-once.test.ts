@@ -10,7 +10,12 @@ import { decodeManifest } from '../../src/segments/manifest.js';
 import { GRAPH_HEADER, graphShape } from '../../src/segments/graph-vectors.js';
 import { seededRandom } from '../../src/util/random.js';
 import { withVectorSections } from '../helpers/vector-sections.js';
-import { dbPath, tmpDir } from '../helpers/tmp.js';
+import { dbPath, fingerprint, tmpDir } from '../helpers/tmp.js';
+
+/** How many times this process maps `file` (Linux /proc/self/maps). */
+function mapsOf(file: string): number {
+  return fs.readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => l.endsWith(` ${file}`) || l.endsWith(` ${file} (deleted)`)).length;
+}
 
 /**
  * Vectors stored once (#19 step 3, FORMAT.md "Segment files"): an HNSW vault's checkpointed
@@ -88,7 +93,7 @@ function segmentFile(dir: string): { file: string; graph: string } {
 }
 
 /** Every record's vector as the handle gives it back, checked bit for bit, plus one exact search's answer. */
-async function readBack(dir: string, options: Parameters<typeof open>[1]): Promise<{ hits: string }> {
+async function readBack(dir: string, options: Parameters<typeof open>[1], graphMaps?: number): Promise<{ hits: string }> {
   const db = await open(dir, options);
   try {
     const v = db.vault('v');
@@ -99,6 +104,8 @@ async function readBack(dir: string, options: Parameters<typeof open>[1]): Promi
       assert.ok(sameBits(got, vector), `${id}: ${[...got].slice(0, 4)} vs ${[...vector].slice(0, 4)}`);
     }
     const hits = await v.search(vectorOf(3), { k: 10, exact: true });
+    // A mapped reader's vectors and search share one mapping of the graph; the others map none.
+    if (graphMaps !== undefined) assert.equal(mapsOf(segmentFile(dir).graph), graphMaps, 'mappings of the graph');
     return { hits: hits.map((h) => `${h.id}:${h.score}`).join(' ') };
   } finally {
     await db.close();
@@ -114,12 +121,12 @@ describe('vectors stored once, in the graph', () => {
       assert.equal(parsed.version, GRAPH_SEGMENT_VERSION);
       assert.deepEqual(parsed.sections.filter((s) => s.kind === SectionKind.vectors), [], 'no VECTORS section');
       assert.equal(parsed.sections.filter((s) => s.kind === SectionKind.graphVectors).length, 1);
-      const writer = await readBack(dir, {});
-      const mapped = await readBack(dir, { readOnly: true });
+      const writer = await readBack(dir, {}, 0);
+      const mapped = await readBack(dir, { readOnly: true }, 1);
       process.env.QUIVER_NATIVE = '0';
       let plain: { hits: string };
       try {
-        plain = await readBack(dir, { readOnly: true });
+        plain = await readBack(dir, { readOnly: true }, 0);
       } finally {
         delete process.env.QUIVER_NATIVE;
       }
@@ -176,6 +183,8 @@ describe('vectors stored once, in the graph', () => {
     const label = bytes.readUInt32LE(GRAPH_HEADER + 700 * shape.per + shape.labelOff);
     bytes[at + 1]! ^= 0x10;
     fs.writeFileSync(graph, bytes);
+    const before = fingerprint(dir);
+    const page = Math.floor(at / 4096);
     // The writer checks the whole graph before hnswlib reads it.
     await assert.rejects(open(dir), CorruptionError);
     // A mapped reader checks pages on first use: the record on the damaged page fails, others read.
@@ -189,6 +198,8 @@ describe('vectors stored once, in the graph', () => {
         assert.ok(sameBits(got, expected().get(id)!), `${id} read back wrong`);
       } catch (err) {
         assert.ok(err instanceof CorruptionError, String(err));
+        assert.match(err.message, new RegExp(`page ${page} `), 'names the damaged page');
+        assert.ok(err.file.endsWith('.hnsw'), 'names the graph');
         failed++;
       }
     }
@@ -202,5 +213,7 @@ describe('vectors stored once, in the graph', () => {
     await full.close().catch((err: unknown) => assert.ok(err instanceof CorruptionError, String(err)));
     const report = await checkDatabase(dir);
     assert.equal(report.ok, false);
+    assert.ok(report.problems.some((p) => p.file.endsWith('.hnsw') || p.file.endsWith('.hnsw.meta')), JSON.stringify(report.problems));
+    assert.deepEqual(fingerprint(dir), before, 'nothing on disk changed: no record dropped or rewritten');
   });
 });
