@@ -51,6 +51,11 @@ export class MappedFile {
     }
   }
 
+  /** Whether files can be mapped here (the addon is built and QUIVER_NATIVE is not 0). */
+  static available(): boolean {
+    return Boolean((nativeAddon() as FileMapAddon | null)?.mapFile);
+  }
+
   get byteLength(): number {
     return this.buffer.byteLength;
   }

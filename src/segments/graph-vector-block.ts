@@ -53,6 +53,8 @@ export class GraphVectorBlock implements StoredVectors {
   constructor(
     readonly rows: GraphRows,
     private readonly dimension: number,
+    /** The segment mapped, when `rows` views its GRAPH_VECTORS there (a reader with the addon): closed with the block. */
+    private readonly segmentMap: SharedMap | null = null,
   ) {}
 
   /**
@@ -137,7 +139,8 @@ export class GraphVectorBlock implements StoredVectors {
     }
     this.loading ??= this.fillAsync(source).finally(() => {
       this.loading = null;
-      if (this.data || this.failure || this.shut) this.release();
+      if (this.shut) this.drop();
+      else if (this.data || this.failure) this.release();
     });
     return this.loading;
   }
@@ -157,9 +160,14 @@ export class GraphVectorBlock implements StoredVectors {
   close(): void {
     if (this.shut) return;
     this.shut = true;
-    if (this.loading) return;
+    // A read in flight ends first (load() then drops what the block holds).
+    if (!this.loading) this.drop();
+  }
+
+  private drop(): void {
     this.release();
     this.source?.map?.close();
+    this.segmentMap?.close();
     if (this.source?.map) this.data = null;
   }
 

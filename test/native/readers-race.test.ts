@@ -123,10 +123,9 @@ describe('one writer and four mapped readers, checkpoints racing refreshes', () 
         // needs CAP_SYS_ADMIN: without it, a few such files may go unchecked.
         assert.ok(s.maps.unreachable <= s.maps.tracked / 10, `reader ${i} reached the files it mapped: ${brief}`);
         assert.ok(s.maps.readChecks >= 3, `reader ${i} checked the graphs' sidecars on disk: ${brief}`);
-        // Vectors stored once (FORMAT.md "Segment files", GRAPH_VECTORS): the readers' vectors and
-        // exact searches read the mapped graphs held to the rule above; no segment is mapped for
-        // vectors any more (test/native/mapped-vectors.test.ts holds VECTORS segments to it).
-        assert.equal(s.segmentMaps.tracked, 0, `reader ${i} mapped no segment: ${brief}`);
+        // Segments are mapped for their vectors, and held to the same rule.
+        assert.ok(s.segmentMaps.tracked >= 3 && s.segmentMaps.byteChecks >= s.segmentMaps.tracked, `reader ${i} mapped and checked several segment files: ${brief}`);
+        assert.ok(s.segmentMaps.unreachable <= s.segmentMaps.tracked / 10, `reader ${i} reached the segments it mapped: ${brief}`);
         // HNSW is approximate: the answers are checked hit by hit above; here, against exact search.
         assert.ok(s.found / s.expected >= 0.95, `reader ${i}: recall@10 ${s.found / s.expected} against an exact search of the same state`);
         assert.ok(s.selfMisses <= Math.ceil(s.selfSearches * 0.02), `reader ${i}: a record's own vector finds it first (${s.selfMisses} misses in ${s.selfSearches} searches)`);

@@ -11,7 +11,8 @@ import type { VaultImage } from '../../segments/vault-image.js';
 import { decodeSegment } from '../../segments/segment-file.js';
 import { VectorBlock } from '../../segments/vector-block.js';
 import { GraphVectorBlock } from '../../segments/graph-vector-block.js';
-import { bindGraphVectors } from './graph-home.js';
+import { bindGraphVectors, sharedGraphRows } from './graph-home.js';
+import type { SharedRows } from '../../segments/segment-file.js';
 import { findSection, type Hole } from '../../format/sectioned-file.js';
 import type { LabelSet } from '../../vault/index/label-set.js';
 import { checkGraphHeader, GRAPH_HEADER_BYTES, HnswIndex, type HnswGraph } from '../../vault/index/hnsw-index.js';
@@ -40,6 +41,7 @@ async function readSegment(fs: FileSystem, dir: string, ref: FileRef, dimension:
   try {
     let rest: Buffer;
     let hole: Hole | null;
+    let rowsHole: Hole | null = null;
     try {
       const size = fs.sizeSync(fd);
       checkSize(ref, size);
@@ -48,6 +50,9 @@ async function readSegment(fs: FileSystem, dir: string, ref: FileRef, dimension:
         return bytes.subarray(0, await fs.read(fd, bytes, position));
       };
       hole = await findSection(readAt, size, 'segment', ref.path, SectionKind.vectors);
+      // A reader with the addon views a version 2 segment's GRAPH_VECTORS in a map, shared as the graph is.
+      if (!hole && share && MappedFile.available()) rowsHole = await findSection(readAt, size, 'segment', ref.path, SectionKind.graphVectors);
+      hole ??= rowsHole;
       const skip = hole?.length ?? 0;
       rest = Buffer.allocUnsafeSlow(size - skip);
       const at = hole?.at ?? size;
@@ -56,14 +61,18 @@ async function readSegment(fs: FileSystem, dir: string, ref: FileRef, dimension:
     } catch (cause) {
       throw unreadable(ref, cause);
     }
-    let apart: { hole: Hole; block: VectorBlock } | undefined;
-    let map: MappedFile | null = null;
-    if (hole) {
+    let apart: { hole: Hole; block?: VectorBlock; rows?: SharedRows } | undefined;
+    let map: { close(): void } | null = null;
+    if (rowsHole) {
+      apart = { hole: rowsHole, rows: await sharedGraphRows(fs, fd, ref, rowsHole, rest.subarray(rowsHole.at - SECTION_HEADER_SIZE, rowsHole.at)) };
+      map = apart.rows!.map;
+    } else if (hole) {
       // The section header just before the payload: its first 12 bytes seed the CRC, its last 4 hold it.
       const header = rest.subarray(hole.at - SECTION_HEADER_SIZE, hole.at);
       // Mapped through the descriptor just read: the map is of the file whose sections were checked.
-      map = share ? mapVectors(fd, ref, hole) : null;
-      apart = { hole, block: VectorBlock.onDisk({ fs, fd, file: ref.path, offset: hole.at, length: hole.length, seed: crc32c(header.subarray(0, 12)), crc: header.readUInt32LE(12), map }) };
+      const vectorMap = share ? mapVectors(fd, ref, hole) : null;
+      map = vectorMap;
+      apart = { hole, block: VectorBlock.onDisk({ fs, fd, file: ref.path, offset: hole.at, length: hole.length, seed: crc32c(header.subarray(0, 12)), crc: header.readUInt32LE(12), map: vectorMap }) };
     }
     try {
       image = decodeSegment(rest, dimension, ref.path, apart);
