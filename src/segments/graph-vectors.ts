@@ -245,16 +245,18 @@ export async function encodeGraphVectors(fs: FileSystem, file: string, rows: Row
           for (let j = 0; j < d; j++) if (words[uAt + j] !== vBits[j]) return null;
           continue;
         }
-        // The scale hnswlib-node divided by, then its neighbours: the one needing fewest exceptions.
+        // The scale hnswlib-node divided by, then its neighbours (and 1): the one needing fewest exceptions.
         const norm = floatNorm(v);
         let best = norm;
         let fewest = codeRow(vBits, floats, uAt, norm, r, rBits, bestCodes);
         if (fewest > 0) {
           const nb = new Float32Array(1);
           const nbBits = new Uint32Array(nb.buffer);
-          for (const step of [1, -1, 2, -2, 3, -3]) {
+          // Last, 1: a row whose float32 norm underflowed to 0 is stored as written.
+          for (const step of [1, -1, 2, -2, 3, -3, 0]) {
             nb[0] = norm;
             nbBits[0] = nbBits[0]! + step;
+            if (step === 0) nb[0] = 1;
             if (!Number.isFinite(nb[0]!) || nb[0]! <= 0) continue;
             const got = codeRow(vBits, floats, uAt, nb[0]!, r, rBits, codes);
             if (got < fewest) {
