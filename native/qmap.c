@@ -255,6 +255,26 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// checkPages(handle, from, to): checks every page of the graph holding a byte of [from, to)
+// against its sidecar sum, once (the search's own "verified" bytes): a page that does not match
+// fails the graph as a search would (QUIVER_CORRUPT, and every later search fails). A graph
+// checked whole before mapping (no sidecar) has nothing to check.
+static napi_value js_check_pages(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  graph_t *g = argc >= 3 ? graph_arg(env, argv[0]) : NULL;
+  if (!g) return argc >= 3 ? NULL : throw_code(env, "QUIVER_NATIVE", "checkPages(handle, from, to): bad arguments");
+  double from, to;
+  if (napi_get_value_double(env, argv[1], &from) != napi_ok || napi_get_value_double(env, argv[2], &to) != napi_ok || !(from >= 0) || !(to <= (double)g->len) || from > to)
+    return throw_code(env, "QUIVER_NATIVE", "checkPages(handle, from, to): range outside the graph");
+  if (g->failure) return throw_code(env, "QUIVER_CORRUPT", "%s", g->failure);
+  if (!g->sums || to <= from) return NULL;
+  for (size_t p = (size_t)from >> g->page_log2, last = ((size_t)to - 1) >> g->page_log2; p <= last; p++)
+    if (!g->verified[p] && !graph_check_page(g, p)) return throw_code(env, "QUIVER_CORRUPT", "%s", g->failure);
+  return NULL;
+}
+
 // ---- mapFile / unmapFile: a whole file mapped read-only and shared, as an ArrayBuffer ----------
 // For sections JavaScript reads in place (a segment's vectors): every process's views are the
 // page cache's pages, nothing copied. Files a manifest names are never rewritten (FORMAT.md
@@ -362,6 +382,7 @@ static napi_value init(napi_env env, napi_value exports) {
     { "search", NULL, js_search, NULL, NULL, NULL, napi_default, NULL },
     { "info", NULL, js_info, NULL, NULL, NULL, napi_default, NULL },
     { "close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL },
+    { "checkPages", NULL, js_check_pages, NULL, NULL, NULL, napi_default, NULL },
     { "mapFile", NULL, js_map_file, NULL, NULL, NULL, napi_default, NULL },
     { "unmapFile", NULL, js_unmap_file, NULL, NULL, NULL, napi_default, NULL },
   };

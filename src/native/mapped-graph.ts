@@ -21,6 +21,7 @@ interface Addon {
   search(handle: unknown, query: Float32Array, k: number, ef: number, live: Uint8Array | null, allow: Uint8Array | null, accept: ((label: number) => boolean) | null, labels: Uint32Array, distances: Float32Array): number;
   info(handle: unknown): { count: number; maxElements: number; deleted: number; bytes: number };
   close(handle: unknown): void;
+  checkPages(handle: unknown, from: number, to: number): void;
 }
 
 /** A graph's sidecar sections as stored (FORMAT.md "Graph sidecar"; segments/graph-sidecar.ts reads them). */
@@ -156,6 +157,20 @@ export class MappedGraph {
     const out = new Array<MappedNeighbor>(n);
     for (let i = 0; i < n; i++) out[i] = { label: this.labels[i]!, distance: this.distances[i]! };
     return out;
+  }
+
+  /**
+   * Checks the pages holding bytes [from, to) of the graph against the sidecar, each once, as a
+   * search does before it reads a record (the same "verified" marks): a CorruptionError naming
+   * the graph on a mismatch, which fails the graph for every later search too.
+   */
+  checkPages(from: number, to: number): void {
+    if (this.closed) throw new StorageError('DATABASE_CLOSED', 'the database is closed');
+    try {
+      this.lib.checkPages(this.handle, from, to);
+    } catch (err) {
+      throw translate(err, this.name, 'checking');
+    }
   }
 
   /** Unmaps the file now instead of at garbage collection; searching after this throws. */

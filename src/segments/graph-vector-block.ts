@@ -19,6 +19,11 @@ export interface GraphVectorSource {
   sums: Uint8Array;
   /** The graph mapped (a reader with the native addon): vectors are then read in place, nothing copied. */
   map?: SharedMap | null;
+  /**
+   * With `map`: the graph search's own page check (MappedGraph.checkPages: the same "verified"
+   * marks, in C), used instead of checking pages here. Throws CorruptionError on a mismatch.
+   */
+  checkPages?: ((from: number, to: number) => void) | null;
 }
 
 function closed(): StorageError {
@@ -47,8 +52,14 @@ export class GraphVectorBlock implements StoredVectors {
   private failure: QuiverError | null = null;
   private verified: Uint8Array | null = null;
   private shut = false;
-  /** The array vector(row, d, true) rebuilds into (a scan's). */
+  /** The array vector(row, d, true) rebuilds into (a scan's), and its bits. */
   private scratch: Float32Array | null = null;
+  private scratchBits: Uint32Array | null = null;
+  /** The sidecar's page sums, as u32. */
+  private sums: Uint32Array = new Uint32Array(0);
+  /** A mapped block's whole map, as bytes and as floats (level-0 records are 4-aligned in it). */
+  private bytes: Uint8Array | null = null;
+  private floats: Float32Array | null = null;
 
   constructor(
     readonly rows: GraphRows,
@@ -70,6 +81,12 @@ export class GraphVectorBlock implements StoredVectors {
     }
     this.source = source;
     this.labelOf = labelOf;
+    const sums = source.sums;
+    this.sums = sums.byteOffset % 4 === 0 ? new Uint32Array(sums.buffer, sums.byteOffset, sums.byteLength / 4) : new Uint32Array(sums.slice().buffer);
+    if (source.map) {
+      this.bytes = new Uint8Array(source.map.buffer);
+      this.floats = new Float32Array(source.map.buffer, 0, Math.floor(source.map.buffer.byteLength / 4));
+    }
     this.verified = new Uint8Array(Math.ceil(source.fileBytes / 2 ** source.pageLog2));
   }
 
@@ -106,14 +123,21 @@ export class GraphVectorBlock implements StoredVectors {
     const { per, dataOff } = source.shape;
     const element = this.rows.elements[row]!;
     const start = GRAPH_HEADER + element * per;
-    const buffer = source.map.buffer;
-    if (buffer.byteLength === 0) throw closed();
+    const bytes = this.bytes!;
+    if (source.map.buffer.byteLength === 0) throw closed();
     this.checkMappedPages(source, start, start + per);
-    this.checkRecord(source, new Uint8Array(buffer, start, per), row, element);
-    const u = new Float32Array(buffer, start + dataOff, d);
-    if (!this.rows.corrected) return u;
-    const out = reuse ? (this.scratch ??= new Float32Array(d)) : new Float32Array(d);
-    this.rows.reconstruct(row, u, 0, out, new Uint32Array(out.buffer), 0, source.file);
+    this.checkRecord(source, bytes, start, row, element);
+    if (!this.rows.corrected) return new Float32Array(source.map.buffer, start + dataOff, d);
+    let out: Float32Array;
+    let bits: Uint32Array;
+    if (reuse) {
+      out = this.scratch ??= new Float32Array(d);
+      bits = this.scratchBits ??= new Uint32Array(out.buffer);
+    } else {
+      out = new Float32Array(d);
+      bits = new Uint32Array(out.buffer);
+    }
+    this.rows.reconstruct(row, this.floats!, (start + dataOff) / 4, out, bits, 0, source.file);
     return out;
   }
 
@@ -189,24 +213,31 @@ export class GraphVectorBlock implements StoredVectors {
   }
 
   /** The element must be live and carry the row's label: otherwise the segment and graph disagree. */
-  private checkRecord(source: GraphVectorSource, record: Uint8Array, row: number, element: number): void {
-    const { labelOff } = source.shape;
-    const low = record[labelOff]! | (record[labelOff + 1]! << 8) | (record[labelOff + 2]! << 16) | (record[labelOff + 3]! << 24);
-    const high = record[labelOff + 4]! | record[labelOff + 5]! | record[labelOff + 6]! | record[labelOff + 7]!;
-    if ((record[2]! & 1) !== 0 || high !== 0 || low >>> 0 !== this.labelOf!(row)) {
+  private checkRecord(source: GraphVectorSource, record: Uint8Array, at: number, row: number, element: number): void {
+    const l = at + source.shape.labelOff;
+    const low = record[l]! | (record[l + 1]! << 8) | (record[l + 2]! << 16) | (record[l + 3]! << 24);
+    const high = record[l + 4]! | record[l + 5]! | record[l + 6]! | record[l + 7]!;
+    if ((record[at + 2]! & 1) !== 0 || high !== 0 || low >>> 0 !== this.labelOf!(row)) {
       throw this.fail(new CorruptionError(source.file, `graph element ${element} does not hold segment row ${row} (label ${this.labelOf!(row)})`));
     }
   }
 
   private checkMappedPages(source: GraphVectorSource, from: number, to: number): void {
+    if (source.checkPages) {
+      try {
+        source.checkPages(from, to);
+      } catch (err) {
+        throw err instanceof CorruptionError ? this.fail(err) : err;
+      }
+      return;
+    }
     const verified = this.verified!;
-    const sums = Buffer.from(source.sums.buffer, source.sums.byteOffset, source.sums.byteLength);
     const log2 = source.pageLog2;
-    const size = 2 ** log2;
-    for (let p = Math.floor(from / size); p * size < to; p++) {
+    for (let p = from >>> log2, last = (to - 1) >>> log2; p <= last; p++) {
       if (verified[p]) continue;
-      const end = Math.min(source.fileBytes, (p + 1) * size);
-      if (crc32c(new Uint8Array(source.map!.buffer, p * size, end - p * size)) >>> 0 !== sums.readUInt32LE(4 * p)) throw this.pageFails(source, p);
+      const at = p << log2;
+      const end = Math.min(source.fileBytes, at + (1 << log2));
+      if (crc32c(this.bytes!.subarray(at, end)) >>> 0 !== this.sums[p]) throw this.pageFails(source, p);
       verified[p] = 1;
     }
   }
@@ -214,9 +245,8 @@ export class GraphVectorBlock implements StoredVectors {
   /** Checks pages [p0, p0 + bytes/page) of `buf` (the graph from byte p0 × page) against their sums. */
   private checkRead(source: GraphVectorSource, buf: Uint8Array, p0: number): void {
     const size = 2 ** source.pageLog2;
-    const sums = Buffer.from(source.sums.buffer, source.sums.byteOffset, source.sums.byteLength);
     for (let at = 0, p = p0; at < buf.byteLength; at += size, p++) {
-      if (crc32c(buf.subarray(at, Math.min(at + size, buf.byteLength))) >>> 0 !== sums.readUInt32LE(4 * p)) throw this.pageFails(source, p);
+      if (crc32c(buf.subarray(at, Math.min(at + size, buf.byteLength))) >>> 0 !== this.sums[p]) throw this.pageFails(source, p);
       this.verified![p] = 1;
     }
   }
@@ -253,7 +283,7 @@ export class GraphVectorBlock implements StoredVectors {
       const row = rowOf[e]!;
       if (row < 0) continue;
       const at = GRAPH_HEADER + e * per - from;
-      this.checkRecord(source, buf.subarray(at, at + per), row, e);
+      this.checkRecord(source, buf, at, row, e);
       this.rows.reconstruct(row, floats, (at + dataOff) / 4, data, bits, row * this.dimension, source.file);
     }
   }
@@ -282,18 +312,46 @@ export class GraphVectorBlock implements StoredVectors {
     }
   }
 
+  /** load() of a block mapped beside its graph search: every level-0 page through the search's check, a chunk per turn of the event loop. */
+  private async checkMapped(source: GraphVectorSource, rowOf: Int32Array): Promise<void> {
+    const { per } = source.shape;
+    for (const { e0, e1, from, to } of this.chunks(source)) {
+      if (this.shut) return;
+      if (this.failure) throw this.failure;
+      this.checkMappedPages(source, from, to);
+      for (let e = e0; e < e1; e++) {
+        const row = rowOf[e]!;
+        if (row >= 0) this.checkRecord(source, this.bytes!, GRAPH_HEADER + e * per, row, e);
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
   private async fillAsync(source: GraphVectorSource): Promise<void> {
+    let next: Promise<Buffer> | null = null;
     try {
       const rowOf = this.rowOfElement(source);
+      if (source.map && source.checkPages) return await this.checkMapped(source, rowOf);
       const data = source.map ? null : new Float32Array(this.rows.count * this.dimension);
-      const buf = this.buffer(source);
-      for (const { e0, e1, from, to } of this.chunks(source)) {
+      // The next chunk is read in the thread pool while this one is checked and copied.
+      const bufs = [this.buffer(source), this.buffer(source)];
+      const list = [...this.chunks(source)];
+      const start = (k: number): Promise<Buffer> => {
+        const { from, to } = list[k]!;
+        const got = bufs[k & 1]!.subarray(0, to - from);
+        return source.fs.read(source.fd, got, from).then((n) => {
+          if (n !== got.byteLength) throw new CorruptionError(source.file, 'ends before its level-0 records');
+          return got;
+        });
+      };
+      next = list.length > 0 ? start(0) : null;
+      for (let k = 0; k < list.length; k++) {
+        const { e0, e1, from } = list[k]!;
+        const got = await next!;
+        next = k + 1 < list.length && !this.shut ? start(k + 1) : null;
+        next?.catch(() => undefined);
         if (this.data || this.shut) return;
         if (this.failure) throw this.failure;
-        const got = buf.subarray(0, to - from);
-        if ((await source.fs.read(source.fd, got, from)) !== got.byteLength) throw this.fail(new CorruptionError(source.file, 'ends before its level-0 records'));
-        // A synchronous read may have finished (or failed) meanwhile.
-        if (this.data) return;
         this.checkRead(source, got, from / 2 ** source.pageLog2);
         if (data) this.take(source, data, rowOf, got, e0, e1, from);
         else {
@@ -301,13 +359,16 @@ export class GraphVectorBlock implements StoredVectors {
           const { per } = source.shape;
           for (let e = e0; e < e1; e++) {
             const row = rowOf[e]!;
-            if (row >= 0) this.checkRecord(source, got.subarray(GRAPH_HEADER + e * per - from, GRAPH_HEADER + e * per - from + per), row, e);
+            if (row >= 0) this.checkRecord(source, got, GRAPH_HEADER + e * per - from, row, e);
           }
         }
       }
       if (data) this.data = data;
     } catch (err) {
       throw err instanceof CorruptionError || err instanceof StorageError ? this.fail(err) : this.fail(ioError('reading', source.file, err));
+    } finally {
+      // No read outlives the fill: the descriptor is closed after it.
+      await next?.catch(() => undefined);
     }
   }
 }

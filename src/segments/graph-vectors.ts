@@ -108,7 +108,8 @@ export class GraphRows {
     }
     const base = row * this.stride;
     const scale = this.fixView!.getFloat32(base, true);
-    for (let j = 0; j < d; j++) out[at + j] = Math.fround(u[uAt + j]! * scale);
+    // A Float32Array store rounds to nearest float32: the same as Math.fround, without the call.
+    for (let j = 0; j < d; j++) out[at + j] = u[uAt + j]! * scale;
     const words = this.fixWords!;
     const w0 = (base + 4) / 4;
     let exc = -1;
@@ -168,7 +169,7 @@ function codeRow(v: Uint32Array, u: Float32Array, uAt: number, scale: number, r:
   const d = v.length;
   codes.fill(0);
   let exceptions = 0;
-  for (let j = 0; j < d; j++) r[j] = Math.fround(u[uAt + j]! * scale);
+  for (let j = 0; j < d; j++) r[j] = u[uAt + j]! * scale;
   for (let j = 0; j < d; j++) {
     const want = v[j]!;
     const b = rBits[j]!;

@@ -20,16 +20,16 @@ import { readRef, unreadable } from './file-references.js';
  * a reader with the native addon views the vectors in the map its graph search uses (the block
  * takes over that hold on it, and closes it on any failure here); null: a private read.
  */
-export async function bindGraphVectors(fs: FileSystem, dir: string, block: GraphVectorBlock, segment: FileRef, graph: FileRef | null, sidecarRef: FileRef | null, records: StoredRecord[] | RecordRows, shared: MappedFile | null): Promise<void> {
+export async function bindGraphVectors(fs: FileSystem, dir: string, block: GraphVectorBlock, segment: FileRef, graph: FileRef | null, sidecarRef: FileRef | null, records: StoredRecord[] | RecordRows, shared: MappedFile | null, checkPages: ((from: number, to: number) => void) | null = null): Promise<void> {
   try {
-    await bind(fs, dir, block, segment, graph, sidecarRef, records, shared);
+    await bind(fs, dir, block, segment, graph, sidecarRef, records, shared, checkPages);
   } catch (err) {
     shared?.close();
     throw err;
   }
 }
 
-async function bind(fs: FileSystem, dir: string, block: GraphVectorBlock, segment: FileRef, graph: FileRef | null, sidecarRef: FileRef | null, records: StoredRecord[] | RecordRows, shared: MappedFile | null): Promise<void> {
+async function bind(fs: FileSystem, dir: string, block: GraphVectorBlock, segment: FileRef, graph: FileRef | null, sidecarRef: FileRef | null, records: StoredRecord[] | RecordRows, shared: MappedFile | null, checkPages: ((from: number, to: number) => void) | null): Promise<void> {
   if (!graph || !sidecarRef) throw new CorruptionError(segment.path, 'keeps its vectors in its graph, but the manifest names no graph and sidecar beside it');
   const sidecar = decodeGraphSidecar(await readRef(fs, dir, sidecarRef), sidecarRef.path);
   checkSidecar(sidecar, graph, sidecarRef.path);
@@ -52,7 +52,7 @@ async function bind(fs: FileSystem, dir: string, block: GraphVectorBlock, segmen
     if (shape.per % 4 !== 0 || shape.dataOff % 4 !== 0 || GRAPH_HEADER + shape.count * shape.per > graph.bytes) throw new CorruptionError(graph.path, 'header does not describe level-0 records inside the file');
     if (shared && shared.byteLength !== graph.bytes) throw new CorruptionError(graph.path, `is ${shared.byteLength} bytes mapped, the manifest says ${graph.bytes}`);
     const labelOf = Array.isArray(records) ? (row: number) => (records as StoredRecord[])[row]!.label : (row: number) => (records as RecordRows).label(row);
-    block.bind({ fs, fd, file: graph.path, shape, fileBytes: graph.bytes, pageLog2, sums: sidecar.sums, map: shared }, labelOf);
+    block.bind({ fs, fd, file: graph.path, shape, fileBytes: graph.bytes, pageLog2, sums: sidecar.sums, map: shared, checkPages: shared ? checkPages : null }, labelOf);
   } catch (err) {
     try {
       fs.closeSync(fd);

@@ -257,7 +257,8 @@ export async function loadSegmented(fs: FileSystem, dir: string, identity: Ident
       const onMap = mapped ? await mapped : null;
       if (image.vectors instanceof GraphVectorBlock) {
         // The block takes over the mapping's hold (a reader's vectors are read in place).
-        await bindGraphVectors(fs, dir, image.vectors, entry.segment, entry.graph, entry.sidecar ?? null, image.records, onMap?.map ?? null);
+        const search = onMap?.graph;
+        await bindGraphVectors(fs, dir, image.vectors, entry.segment, entry.graph, entry.sidecar ?? null, image.records, onMap?.map ?? null, search && onMap.sidecar ? (from, to) => search.checkPages(from, to) : null);
       } else onMap?.map?.close();
       const vault = vaultFromImage(identity, image, entry.segment.path, (mapped ?? graph) !== null);
       if (onMap && hnsw) {
