@@ -7,7 +7,7 @@ import { readdirIfExists, type FileSystem } from '../../fs/file-system.js';
 import { encodeManifest, vaultFiles, type Manifest } from '../../segments/manifest.js';
 import { summarizeGraph } from '../../segments/graph-sidecar.js';
 import { encodeSegment } from '../../segments/segment-file.js';
-import { encodeGraphVectors } from '../../segments/graph-vectors.js';
+import { encodeGraphVectors } from '../../segments/graph-vectors-encode.js';
 import { segmentRows } from '../../segments/vault-image.js';
 import type { StoredRecord } from '../../vault/record-store.js';
 import type { Metric } from '../../format/identity.js';
