@@ -113,10 +113,12 @@ export class GraphRows {
     let exc = -1;
     for (let w = 0; w * 16 < d; w++) {
       let word = words[w0 + w]!;
-      if (word === 0) continue;
-      for (let j = w * 16; word !== 0; j++, word >>>= 2) {
-        const code = word & 3;
-        if (code === 0) continue;
+      // Straight to each non-zero code (most are 0): its lowest set bit, rounded down to the pair.
+      while (word !== 0) {
+        const shift = (31 - Math.clz32(word & -word)) & ~1;
+        const code = (word >>> shift) & 3;
+        word = (word & ~(3 << shift)) >>> 0;
+        const j = w * 16 + (shift >>> 1);
         if (j >= d) throw new CorruptionError(file, `GRAPH_VECTORS row ${row} corrects a component past the dimension`);
         const i = at + j;
         const b = outBits[i]!;
