@@ -375,6 +375,9 @@ static napi_value js_unmap_file(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// scan.c: the exact scan of a subset of rows (filtered search).
+napi_value js_scan_rows(napi_env env, napi_callback_info info);
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     { "open", NULL, js_open, NULL, NULL, NULL, napi_default, NULL },
@@ -385,6 +388,7 @@ static napi_value init(napi_env env, napi_value exports) {
     { "checkPages", NULL, js_check_pages, NULL, NULL, NULL, napi_default, NULL },
     { "mapFile", NULL, js_map_file, NULL, NULL, NULL, napi_default, NULL },
     { "unmapFile", NULL, js_unmap_file, NULL, NULL, NULL, napi_default, NULL },
+    { "scanRows", NULL, js_scan_rows, NULL, NULL, NULL, napi_default, NULL },
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   return exports;

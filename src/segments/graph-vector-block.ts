@@ -1,7 +1,7 @@
 import { CorruptionError, StorageError, ioError, type QuiverError } from '../errors.js';
 import { crc32c } from '../format/crc.js';
 import type { FileSystem } from '../fs/file-system.js';
-import type { StoredVectors } from '../vault/stored-vectors.js';
+import type { StoredVectors, VectorRun } from '../vault/stored-vectors.js';
 import { GRAPH_HEADER, type GraphRows, type GraphShape } from './graph-vectors.js';
 import type { SharedMap } from './vector-block.js';
 
@@ -94,6 +94,18 @@ export class GraphVectorBlock implements StoredVectors {
     return Boolean(this.source?.map);
   }
 
+  /** A mapped block has no run with row i at i·d·4 (its rows are graph elements): scans take records. */
+  get rowRuns(): boolean {
+    return !this.mapped;
+  }
+
+  /** The private block as a run for the native scan (row i at i·dimension·4). */
+  run(dimension: number): VectorRun {
+    if (this.mapped) throw new StorageError('DATABASE_FAILED', 'internal: a mapped graph block has no row run (rowRuns is false)');
+    const a = this.array;
+    return { buffer: a.buffer as ArrayBuffer, byteOffset: a.byteOffset, strideBytes: dimension * 4 };
+  }
+
   get resident(): boolean {
     return this.data !== null;
   }
@@ -139,17 +151,6 @@ export class GraphVectorBlock implements StoredVectors {
     }
     this.rows.reconstruct(row, this.floats!, (start + dataOff) / 4, out, bits, 0, source.file);
     return out;
-  }
-
-  /**
-   * A run of vectors for scanning in place: `(buffer, byteOffset, strideBytes)`, element e's
-   * floats at byteOffset + e × strideBytes, and rows.elements giving each row's element. Only for
-   * a mapped block of uncorrected vectors (l2, ip) whose pages are all checked (after load()); null otherwise.
-   */
-  strided(): { buffer: ArrayBuffer; byteOffset: number; strideBytes: number } | null {
-    const source = this.source;
-    if (!source?.map || this.rows.corrected || this.loading || this.failure || !this.verified!.every((v) => v === 1)) return null;
-    return { buffer: source.map.buffer, byteOffset: GRAPH_HEADER + source.shape.dataOff, strideBytes: source.shape.per };
   }
 
   load(): Promise<void> {

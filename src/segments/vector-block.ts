@@ -2,7 +2,7 @@ import { CorruptionError, StorageError, ioError, type QuiverError } from '../err
 import { crc32c } from '../format/crc.js';
 import { checksumRange, checksumRangeSync, readChecksummed } from '../fs/checksum.js';
 import type { FileSystem } from '../fs/file-system.js';
-import type { StoredVectors } from '../vault/stored-vectors.js';
+import type { StoredVectors, VectorRun } from '../vault/stored-vectors.js';
 
 /** A block whose state was discarded (a failed open, a replaced reader view) and is used anyway: a bug, reported as one. */
 function released(): StorageError {
@@ -122,6 +122,12 @@ export class VectorBlock implements StoredVectors {
 
   vector(row: number, dimension: number): Float32Array {
     return this.array.subarray(row * dimension, row * dimension + dimension);
+  }
+
+  /** The vectors in place, for the native scan: a private copy's buffer or the mapped file's. */
+  run(dimension: number): VectorRun {
+    const a = this.array;
+    return { buffer: a.buffer as ArrayBuffer, byteOffset: a.byteOffset, strideBytes: dimension * 4 };
   }
 
   /**

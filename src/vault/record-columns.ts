@@ -83,6 +83,10 @@ export class RecordColumns {
     return StoredRecord.inSegment(id, c.labels[row]!, c.block, row, c.dimension, c.section, payloadAt, c.payloadEnd[row]! - payloadStart, lsn, c.docs?.[row] ?? null);
   }
 
+  get block(): StoredVectors {
+    return this.c.block;
+  }
+
   vector(row: number): Float32Array {
     // Only RecordStore.vectors() reads rows this way, each read before the next (its contract).
     return this.c.block.vector(row, this.c.dimension, true);

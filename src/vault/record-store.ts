@@ -5,6 +5,7 @@ import type { DocumentInfo } from './document.js';
 import type { StoredVectors } from './stored-vectors.js';
 import { IdOrder } from './id-order.js';
 import { LabelSet } from './index/label-set.js';
+import type { ScanSet } from './row-scan.js';
 
 /** One record as the database holds it. */
 export class StoredRecord {
@@ -71,6 +72,11 @@ export class StoredRecord {
     this.payloadRef = segment;
     this.payloadAt = at;
     this.sharedLength = length;
+  }
+
+  /** The row of `block` holding this record's vector, or -1 (its own array, or another block's). */
+  rowIn(block: StoredVectors | null): number {
+    return block !== null && this.block === block && this.size > 0 ? this.at / this.size : -1;
   }
 
   get vector(): Float32Array {
@@ -154,6 +160,8 @@ export interface RecordRows {
   checkIds(): void;
   /** Row `row`'s vector, read now from the block (no record made). */
   vector(row: number): Float32Array;
+  /** The block holding the rows' vectors (row r at r·dimension). */
+  readonly block: StoredVectors;
 }
 
 const EMPTY_VECTOR: Float32Array = new Float32Array(0);
@@ -269,6 +277,41 @@ export class RecordStore {
       yield view;
     }
     yield* this.byId.values();
+  }
+
+  /**
+   * The labels `bitmap` marks (each a live record, as the filter planner's bitmaps are) laid out
+   * for the native scan: rows of `block` (the vault's stored vectors) where the record's vector
+   * still is one, the rest as records. No record is made for a base row still in its segment state.
+   */
+  scanSet(bitmap: Uint8Array, block: StoredVectors | null): ScanSet {
+    const rows: number[] = [];
+    const labels: number[] = [];
+    const tail: StoredRecord[] = [];
+    const take = (record: StoredRecord): void => {
+      const row = record.rowIn(block);
+      if (row >= 0) {
+        rows.push(row);
+        labels.push(record.label);
+      } else tail.push(record);
+    };
+    for (let row = 0; row < this.state.length; row++) {
+      const state = this.state[row];
+      if (state === GONE) continue;
+      const made = this.rows?.[row];
+      if (made !== undefined) {
+        if (bitmap[made.label] === 1) take(made);
+        continue;
+      }
+      const label = this.base!.label(row);
+      if (bitmap[label] !== 1) continue;
+      if (block !== null && this.base!.block === block) {
+        rows.push(row);
+        labels.push(label);
+      } else take(this.row(row));
+    }
+    for (const record of this.byId.values()) if (bitmap[record.label] === 1) take(record);
+    return { rows: Uint32Array.from(rows), labels: Uint32Array.from(labels), tail, packed: null };
   }
 
   /** The live base row holding `id`, or -1. */

@@ -14,6 +14,9 @@ import { defaultMode, fuse, fusionOptions, type DocumentScores, type FusionRule 
 import type { VaultState } from './vault-state.js';
 import type { HitExtras, SearchKnobs } from './search-options.js';
 import { byCodeUnits } from '../util/code-units.js';
+import { EXACT_SCAN_MAX_MATCHES, planFiltered } from './filter-plan.js';
+import { rowScanner, type ScanSet } from './row-scan.js';
+import { exactScanOf, scanSetFor } from './filter-scan.js';
 
 export interface SearchOptions extends SearchKnobs {
   /** How many hits (default 10, at most 10,000). */
@@ -81,16 +84,6 @@ export interface Hit extends HitExtras {
 }
 
 export const MAX_K = 10_000;
-/** A filter matching at most this many records is answered by an exact scan of them. */
-const EXACT_SCAN_MAX_MATCHES = 2_000;
-/** ...or at most this fraction of the vault. */
-const EXACT_SCAN_MAX_FRACTION = 0.02;
-/**
- * A filter matching at least 2/POST_FILTER_MAX_FACTOR of the vault (10%) is applied to the
- * graph's nearest 2k/selectivity records; a narrower one is checked on every node the graph visits.
- */
-const POST_FILTER_MAX_FACTOR = 20;
-
 export type SearchMode = NonNullable<SearchOptions['mode']>;
 
 export function checkSearchOptions(options: SearchOptions): { k: number; ef: number | undefined } {
@@ -112,18 +105,20 @@ export function checkSearchOptions(options: SearchOptions): { k: number; ef: num
   return { k, ef };
 }
 
+type FilterEntry = { version: number; bitmap: Uint8Array; count: number; scan: ScanSet | null };
+
 /**
  * The candidates of an index-answered filter as a bitmap over labels, cached per filter until
  * the vault changes (its version moves with every insert, erase and index change).
  */
-function candidateBitmap(vault: VaultState, filter: Filter): { bitmap: Uint8Array; count: number } {
+function candidateBitmap(vault: VaultState, filter: Filter): FilterEntry {
   const key = JSON.stringify(filter);
   const cached = vault.filterCache.get(key);
   if (cached && cached.version === vault.version) return cached;
   const labels = candidates(filter, vault.payloadIndexes) ?? new Set<number>();
   const bitmap = new Uint8Array(vault.records.nextLabel);
   for (const label of labels) if (vault.records.hasLabel(label)) bitmap[label] = 1;
-  const entry = { version: vault.version, bitmap, count: labels.size };
+  const entry: FilterEntry = { version: vault.version, bitmap, count: labels.size, scan: null };
   if (vault.filterCache.size >= 64) vault.filterCache.delete(vault.filterCache.keys().next().value!);
   vault.filterCache.set(key, entry);
   return entry;
@@ -238,10 +233,22 @@ export async function searchVault(vault: VaultState, metric: Metric, query: Floa
       }
       return matching;
     };
+    // The exact scan of the matches: native (native/scan.c) where the addon is built, with the
+    // same answer as exactTopK; an index-answered filter keeps its scan set with its bitmap.
+    const scanner = rowScanner();
+    const scanMatches = async (): Promise<Neighbor[]> => {
+      if (!scanner) return exact(matches());
+      await vault.vectorsLoaded();
+      const set = bitmap ? (bitmap.scan ??= scanSetFor(vault, bitmap.bitmap, true)) : scanSetFor(vault, matches(), false);
+      return exactScanOf(scanner, vault, set, metric, query, k);
+    };
     const estimate = bitmap ? bitmap.count : narrowed ? narrowed.size : matches().length;
-    const small = estimate <= EXACT_SCAN_MAX_MATCHES || estimate <= total * EXACT_SCAN_MAX_FRACTION;
-    if (options.exact || small || vault.index.type === 'flat') {
-      neighbors = await exact(matches());
+    // The cost model counts on the native scan only where it reads (nearly) every match: an
+    // index-answered filter whose set left at most a small tail to JavaScript (packTail's budget).
+    const native = scanner !== null && bitmap !== null && (bitmap.scan ??= scanSetFor(vault, bitmap.bitmap, true)).tail.length <= EXACT_SCAN_MAX_MATCHES;
+    const route = options.exact || vault.index.type === 'flat' ? 'scan' : planFiltered({ matches: estimate, total, k, ef, dimension: vault.dimension, native });
+    if (route === 'scan') {
+      neighbors = await scanMatches();
     } else {
       // The filter runs only on the nodes the graph visits, not on every candidate.
       const accept = bitmap
@@ -260,7 +267,7 @@ export async function searchVault(vault: VaultState, metric: Metric, query: Floa
       // visited node. Come back short, and the filtered graph search below runs instead.
       const wide = Math.ceil((2 * k * total) / estimate);
       neighbors = [];
-      if (wide <= POST_FILTER_MAX_FACTOR * k) {
+      if (route === 'post-filter') {
         for (const n of await vault.index.search(query, wide, { ef: Math.max(ef ?? 0, wide) })) {
           if (accept(n.label)) neighbors.push(n);
           if (neighbors.length === k) break;
@@ -269,7 +276,7 @@ export async function searchVault(vault: VaultState, metric: Metric, query: Floa
       if (neighbors.length < k) neighbors = await vault.index.search(query, k, bitmap ? { ef, accept, allow: bitmap.bitmap } : { ef, accept });
       if (neighbors.length < k) {
         const all = matches();
-        if (neighbors.length < Math.min(k, all.length)) neighbors = await exact(all);
+        if (neighbors.length < Math.min(k, all.length)) neighbors = await scanMatches();
       }
     }
   }

@@ -1,4 +1,15 @@
 /**
+ * Vectors laid out at a fixed stride in one buffer: row r's `dimension` floats start at
+ * byteOffset + r·strideBytes. A segment's block (stride = dimension·4) or, once vectors are
+ * stored once, hnswlib's graph file (stride = its size_data_per_element).
+ */
+export interface VectorRun {
+  buffer: ArrayBuffer;
+  byteOffset: number;
+  strideBytes: number;
+}
+
+/**
  * A vault's vectors as its last checkpoint left them: in memory, or still being read from the
  * segment in the background (segments/vector-block.ts is the one implementation). The domain
  * only reads them; how they reach memory is the segment layer's business.
@@ -13,6 +24,14 @@ export interface StoredVectors {
   vector(row: number, dimension: number, reuse?: boolean): Float32Array;
   /** Bytes the block holds (or will hold). */
   readonly byteLength: number;
+  /** The vectors as a run for the native scan (row i at i·dimension·4), read now if need be. */
+  run(dimension: number): VectorRun;
+  /**
+   * False when run() is not available: a reader's vectors viewed in a mapped graph, where row i
+   * is not at i·dimension·4 (and, under cosine, is rebuilt from the graph's unit vector). Scans
+   * then read its rows as records (vault/filter-scan.ts).
+   */
+  readonly rowRuns?: boolean;
   /** Resolves once the vectors are in memory and have matched their checksum. */
   load(): Promise<void>;
   /** Closes the file of a block that will not be read. */

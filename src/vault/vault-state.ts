@@ -10,6 +10,7 @@ import { TextIndex } from '../text/text-index.js';
 import { PayloadIndex } from './payload-index.js';
 import type { StoredVectors } from './stored-vectors.js';
 import type { Quota } from '../format/quota.js';
+import type { ScanSet } from './row-scan.js';
 
 export type { Quota };
 
@@ -44,7 +45,7 @@ export class VaultState {
    * indexes); the filter planner caches candidate bitmaps against it.
    */
   version = 0;
-  readonly filterCache = new Map<string, { version: number; bitmap: Uint8Array; count: number }>();
+  readonly filterCache = new Map<string, { version: number; bitmap: Uint8Array; count: number; scan: ScanSet | null }>();
 
   /** Rebuilds every payload index from the records (after labels change). */
   reindexPayloads(): void {

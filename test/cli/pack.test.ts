@@ -16,7 +16,7 @@ describe('the npm package', () => {
     const work = tmpDir('quiver-pack-');
     const tarball = execFileSync('npm', ['pack', '--silent', '--ignore-scripts', '--pack-destination', work], { cwd: ROOT, encoding: 'utf8', env: clean }).trim().split('\n').pop()!;
     const files = execFileSync('tar', ['-tzf', path.join(work, tarball)], { encoding: 'utf8' });
-    for (const f of ['dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'data/default_v1.localembed', 'data/demo-corpus.json.gz', 'FORMAT.md', 'README.md', 'native/qmap.c', 'native/graph.c', 'native/graph.h', 'native/binding.gyp', 'native/build.mjs']) {
+    for (const f of ['dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'data/default_v1.localembed', 'data/demo-corpus.json.gz', 'FORMAT.md', 'README.md', 'native/qmap.c', 'native/graph.c', 'native/graph.h', 'native/pages.c', 'native/scan.c', 'native/binding.gyp', 'native/build.mjs']) {
       assert.match(files, new RegExp(`^package/${f.replace(/\./g, '\\.')}$`, 'm'), f);
     }
     assert.doesNotMatch(files, /package\/(src|test|scripts|bench)\//);

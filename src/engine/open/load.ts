@@ -22,6 +22,11 @@ import { MappedFile } from '../../native/mapped-file.js';
 import { createIndex, VaultState, type FileRef, type SegmentRef } from '../../vault/vault-state.js';
 import { emptyState, releaseVectors, type DbState } from '../../vault/db-state.js';
 import type { Identity } from '../../format/identity.js';
+import { nativeRowScanner } from '../../native/row-scan.js';
+import { provideRowScanner } from '../../vault/row-scan.js';
+
+// The filter planner's exact scan runs natively where the addon is built (src/vault/row-scan.ts).
+provideRowScanner(nativeRowScanner);
 
 /**
  * A vault's segment: everything but the vector section is read and decoded now, each section
