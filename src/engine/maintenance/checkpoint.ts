@@ -7,6 +7,10 @@ import { readdirIfExists, type FileSystem } from '../../fs/file-system.js';
 import { encodeManifest, vaultFiles, type Manifest } from '../../segments/manifest.js';
 import { summarizeGraph } from '../../segments/graph-sidecar.js';
 import { encodeSegment } from '../../segments/segment-file.js';
+import { encodeGraphVectors } from '../../segments/graph-vectors-encode.js';
+import { segmentRows } from '../../segments/vault-image.js';
+import type { StoredRecord } from '../../vault/record-store.js';
+import type { Metric } from '../../format/identity.js';
 import { encodeSnapshot } from '../../segments/snapshot-file.js';
 import { isPersistent } from '../../vault/index/vector-index.js';
 import type { FileRef, SegmentRef, VaultState } from '../../vault/vault-state.js';
@@ -48,8 +52,22 @@ async function writeGraph(fs: FileSystem, dir: string, vault: VaultState, rel: s
 }
 
 /**
+ * The GRAPH_VECTORS section for a vault whose graph was just saved (FORMAT.md "Segment files"):
+ * the graph becomes its vectors' only home. Null (the segment keeps VECTORS) when the graph does
+ * not give back every record's vector exactly.
+ */
+async function graphVectors(fs: FileSystem, dir: string, vault: VaultState, graph: FileRef, metric: Metric): Promise<{ records: StoredRecord[]; payload: Uint8Array } | null> {
+  // Version 1 segments, which builds before GRAPH_VECTORS read (FORMAT.md "Segment files").
+  if (process.env.QUIVER_SEGMENT_VECTORS === '1') return null;
+  const records = segmentRows(vault);
+  const rows = { length: records.length, label: (row: number) => records[row]!.label, vector: (row: number) => records[row]!.vector };
+  const payload = await encodeGraphVectors(fs, path.join(dir, graph.path), rows, vault.dimension, metric);
+  return payload ? { records, payload } : null;
+}
+
+/**
  * Segmented checkpoint (FORMAT.md "Checkpoint protocol"):
- * 1. write a segment, a graph and its sidecar for each vault changed since its last checkpoint;
+ * 1. write a graph and its sidecar, then a segment, for each vault changed since its last checkpoint;
  * 2. fsync the segments directory;
  * 3. atomically replace quiver.manifest (the commit point);
  * 4. remove files the new manifest no longer names.
@@ -66,13 +84,14 @@ export async function writeSegmentedCheckpoint(fs: FileSystem, dir: string, stat
   for (const vault of state.vaults.values()) {
     if (!vault.dirty) continue;
     const rel = segmentPath(vault.number, epoch);
-    const chunks = encodeSegment(vault);
+    // The graph first: a segment whose vectors live in the graph is built from the graph's bytes.
+    const saved = await writeGraph(fs, dir, vault, graphPath(vault.number, epoch));
+    const chunks = encodeSegment(vault, saved ? await graphVectors(fs, dir, vault, saved.graph, state.identity.metric) : null);
     const file = path.join(dir, rel);
     await fs.writeFileSynced(file + TMP_SUFFIX, chunks);
     await fs.rename(file + TMP_SUFFIX, file);
     const bytes = sectionedByteLength(chunks);
     const segment: FileRef = { path: rel, bytes, crc32c: chunks.reduce((crc, c) => crc32c(c, crc), 0) };
-    const saved = await writeGraph(fs, dir, vault, graphPath(vault.number, epoch));
     bytesWritten += bytes + (saved ? saved.graph.bytes + saved.sidecar.bytes : 0);
     written.set(vault.number, { epoch, segment, graph: saved?.graph ?? null, sidecar: saved?.sidecar ?? null });
   }
