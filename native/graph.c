@@ -242,7 +242,7 @@ int graph_index(graph_t *g, char *why, size_t why_len) {
 }
 
 void graph_release(graph_t *g) {
-  if (!g->closed && g->base) munmap((void *)g->base, g->len);
+  if (!g->closed && g->base && !g->borrowed) munmap((void *)g->base, g->len);
   g->closed = 1;
   free(g->up_id); free(g->up_off); free(g->up_lv); free(g->visited); free(g->top.a); free(g->cand.a); free(g->query);
   free(g->sums); free(g->verified); free(g->failure);

@@ -43,6 +43,8 @@ typedef struct {
   heap_t top, cand;
   float *query;
   int closed;
+  // The mapping belongs to a mapFile buffer (qmap.c): released without munmap; its owner unmaps.
+  int borrowed;
   // Set by qmap.c around a search: a close() asked for meanwhile (from a filter callback) waits.
   int busy, close_pending;
 } graph_t;

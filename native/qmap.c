@@ -36,6 +36,8 @@ static void finalize(napi_env env, void *data, void *hint) {
   free(data);
 }
 
+static napi_value index_graph(napi_env env, void *base, size_t len, uint32_t dim, uint32_t metric, const sidecar_t *s, int borrowed);
+
 /** Maps the file and indexes it: whole (checked before, by the caller) or by its sidecar `s`. */
 static napi_value map_graph(napi_env env, const char *path, uint32_t dim, uint32_t metric, const sidecar_t *s) {
   // O_NOFOLLOW as every other open of a named file; a file gone since it was checked (a
@@ -51,12 +53,18 @@ static napi_value map_graph(napi_env env, const char *path, uint32_t dim, uint32
   int e = errno;
   close(fd);
   if (base == MAP_FAILED) return throw_code(env, "QUIVER_IO", "mmap: %s", strerror(e));
+  return index_graph(env, base, len, dim, metric, s, 0);
+}
+
+/** Indexes a mapping (the graph's own, or `borrowed` from a mapFile buffer the caller keeps alive until close). */
+static napi_value index_graph(napi_env env, void *base, size_t len, uint32_t dim, uint32_t metric, const sidecar_t *s, int borrowed) {
   // A search touches a few thousand scattered records: read-ahead would only evict useful pages.
   madvise(base, len, MADV_RANDOM);
   graph_t *g = calloc(1, sizeof *g);
-  if (!g) { munmap(base, len); return throw_code(env, "QUIVER_NATIVE", "out of memory"); }
+  if (!g) { if (!borrowed) munmap(base, len); return throw_code(env, "QUIVER_NATIVE", "out of memory"); }
   g->base = base;
   g->len = len;
+  g->borrowed = borrowed;
   g->dim = dim;
   g->metric = (int)metric;
   char why[320];
@@ -109,7 +117,19 @@ static napi_value js_open_paged(napi_env env, napi_callback_info info) {
   const uint8_t *meta = argc >= 6 ? u8_arg(env, argv[3], &meta_len) : NULL;
   const uint8_t *sums = argc >= 6 ? u8_arg(env, argv[4], &sums_len) : NULL;
   const uint8_t *upper = argc >= 6 ? u8_arg(env, argv[5], &upper_len) : NULL;
-  if (argc < 6 || !open_args(env, argv, path, sizeof path, &dim, &metric) || !meta || !sums || !upper)
+  // The graph already mapped by mapFile (its vectors are read in place too): one mapping, borrowed.
+  bool is_buffer = false;
+  void *mapped = NULL;
+  size_t mapped_len = 0;
+  if (argc >= 1) NAPI(napi_is_arraybuffer(env, argv[0], &is_buffer));
+  if (is_buffer) {
+    bool detached = false;
+    NAPI(napi_is_detached_arraybuffer(env, argv[0], &detached));
+    if (detached || napi_get_arraybuffer_info(env, argv[0], &mapped, &mapped_len) != napi_ok || !mapped || mapped_len < GRAPH_HEADER_BYTES ||
+        napi_get_value_uint32(env, argv[1], &dim) != napi_ok || napi_get_value_uint32(env, argv[2], &metric) != napi_ok || metric > 2 || dim == 0)
+      return throw_code(env, "QUIVER_NATIVE", "openPaged(buffer, dimension, metric, meta, sums, upper): bad arguments");
+  }
+  if (argc < 6 || (!is_buffer && !open_args(env, argv, path, sizeof path, &dim, &metric)) || !meta || !sums || !upper)
     return throw_code(env, "QUIVER_NATIVE", "openPaged(path, dimension, metric, meta, sums, upper): bad arguments");
   uint64_t field[7];
   if (meta_len != SIDECAR_META_BYTES) return throw_code(env, "QUIVER_CORRUPT", "sidecar's graph section is %zu bytes, not %d", meta_len, SIDECAR_META_BYTES);
@@ -120,6 +140,7 @@ static napi_value js_open_paged(napi_env env, napi_callback_info info) {
   sidecar_t s = { field[0], field[2], field[3], field[4], field[5], field[1], log2, sums, upper };
   if (sums_len % 4 || upper_len % 8 || sums_len / 4 != s.pages || upper_len / 8 != s.nupper)
     return throw_code(env, "QUIVER_CORRUPT", "sidecar's sections do not hold what its graph section says");
+  if (is_buffer) return index_graph(env, mapped, mapped_len, dim, metric, &s, 1);
   return map_graph(env, path, dim, metric, &s);
 }
 
@@ -234,6 +255,26 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// checkPages(handle, from, to): checks every page of the graph holding a byte of [from, to)
+// against its sidecar sum, once (the search's own "verified" bytes): a page that does not match
+// fails the graph as a search would (QUIVER_CORRUPT, and every later search fails). A graph
+// checked whole before mapping (no sidecar) has nothing to check.
+static napi_value js_check_pages(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  graph_t *g = argc >= 3 ? graph_arg(env, argv[0]) : NULL;
+  if (!g) return argc >= 3 ? NULL : throw_code(env, "QUIVER_NATIVE", "checkPages(handle, from, to): bad arguments");
+  double from, to;
+  if (napi_get_value_double(env, argv[1], &from) != napi_ok || napi_get_value_double(env, argv[2], &to) != napi_ok || !(from >= 0) || !(to <= (double)g->len) || from > to)
+    return throw_code(env, "QUIVER_NATIVE", "checkPages(handle, from, to): range outside the graph");
+  if (g->failure) return throw_code(env, "QUIVER_CORRUPT", "%s", g->failure);
+  if (!g->sums || to <= from) return NULL;
+  for (size_t p = (size_t)from >> g->page_log2, last = ((size_t)to - 1) >> g->page_log2; p <= last; p++)
+    if (!g->verified[p] && !graph_check_page(g, p)) return throw_code(env, "QUIVER_CORRUPT", "%s", g->failure);
+  return NULL;
+}
+
 // ---- mapFile / unmapFile: a whole file mapped read-only and shared, as an ArrayBuffer ----------
 // For sections JavaScript reads in place (a segment's vectors): every process's views are the
 // page cache's pages, nothing copied. Files a manifest names are never rewritten (FORMAT.md
@@ -344,6 +385,7 @@ static napi_value init(napi_env env, napi_value exports) {
     { "search", NULL, js_search, NULL, NULL, NULL, napi_default, NULL },
     { "info", NULL, js_info, NULL, NULL, NULL, napi_default, NULL },
     { "close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL },
+    { "checkPages", NULL, js_check_pages, NULL, NULL, NULL, napi_default, NULL },
     { "mapFile", NULL, js_map_file, NULL, NULL, NULL, napi_default, NULL },
     { "unmapFile", NULL, js_unmap_file, NULL, NULL, NULL, napi_default, NULL },
     { "scanRows", NULL, js_scan_rows, NULL, NULL, NULL, napi_default, NULL },

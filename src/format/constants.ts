@@ -5,6 +5,11 @@
 
 /** FORMAT.md "Versions". The format version this build writes and the oldest it can migrate. */
 export const FORMAT_VERSION = 1;
+/**
+ * FORMAT.md "Segment files": a segment whose vectors live only in its saved graph (GRAPH_VECTORS
+ * in VECTORS' place) carries this version in its file header; one with VECTORS carries 1.
+ */
+export const GRAPH_SEGMENT_VERSION = 2;
 
 /** FORMAT.md "Sectioned files": magic of each file kind (4 ASCII bytes). */
 export const Magic = {
@@ -45,6 +50,8 @@ export const SectionKind = {
   textIndex: 10,
   /** A vault's payload indexes. */
   payloadIndex: 11,
+  /** A segment whose vectors live in its graph (version 2): each row's graph element and exact-reconstruction correction. */
+  graphVectors: 12,
   /** .localembed: the vocabulary, UTF-8 words separated by '\n', in table order. */
   vocabulary: 16,
   /** .localembed: one float32 weight per word. */

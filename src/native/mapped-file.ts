@@ -17,6 +17,8 @@ interface FileMapAddon {
  */
 export class MappedFile {
   private closed = false;
+  /** Holders that will each close() it (retain() adds one): the map goes with the last. */
+  private owners = 1;
 
   private constructor(
     private readonly lib: FileMapAddon,
@@ -49,12 +51,23 @@ export class MappedFile {
     }
   }
 
+  /** Whether files can be mapped here (the addon is built and QUIVER_NATIVE is not 0). */
+  static available(): boolean {
+    return Boolean((nativeAddon() as FileMapAddon | null)?.mapFile);
+  }
+
   get byteLength(): number {
     return this.buffer.byteLength;
   }
 
+  /** One more holder (a graph searching the same map as a vault's vectors): the map stays until each has closed it. */
+  retain(): this {
+    this.owners++;
+    return this;
+  }
+
   close(): void {
-    if (this.closed) return;
+    if (this.closed || --this.owners > 0) return;
     this.closed = true;
     this.lib.unmapFile(this.handle, this.buffer);
   }

@@ -17,10 +17,11 @@ import type { Metric } from '../format/identity.js';
 
 interface Addon {
   open(file: string, dimension: number, metric: number): unknown;
-  openPaged(file: string, dimension: number, metric: number, shape: Uint8Array, sums: Uint8Array, upper: Uint8Array): unknown;
+  openPaged(file: string | ArrayBuffer, dimension: number, metric: number, shape: Uint8Array, sums: Uint8Array, upper: Uint8Array): unknown;
   search(handle: unknown, query: Float32Array, k: number, ef: number, live: Uint8Array | null, allow: Uint8Array | null, accept: ((label: number) => boolean) | null, labels: Uint32Array, distances: Float32Array): number;
   info(handle: unknown): { count: number; maxElements: number; deleted: number; bytes: number };
   close(handle: unknown): void;
+  checkPages(handle: unknown, from: number, to: number): void;
 }
 
 /** A graph's sidecar sections as stored (FORMAT.md "Graph sidecar"; segments/graph-sidecar.ts reads them). */
@@ -69,6 +70,14 @@ export function nativeAddon(): unknown {
   return nativeGraphs() ? addon : null;
 }
 
+/** A file map (mapped-file.ts MappedFile) a graph may search in place of a map of its own. */
+export interface BorrowedMap {
+  readonly buffer: ArrayBuffer;
+  /** One more holder; each close()s it once. */
+  retain(): BorrowedMap;
+  close(): void;
+}
+
 export interface MappedNeighbor {
   label: number;
   distance: number;
@@ -85,6 +94,8 @@ export class MappedGraph {
   /** Elements the file marks deleted. */
   readonly deleted: number;
   private closed = false;
+  /** Inside search(): a close() from a filter callback unmaps a borrowed map only once the search has returned. */
+  private searching = false;
   private labels = new Uint32Array(16);
   private distances = new Float32Array(16);
 
@@ -93,6 +104,8 @@ export class MappedGraph {
     private readonly handle: unknown,
     /** The file's name inside the database, for errors. */
     readonly name: string,
+    /** The mapFile map the graph searches in place of one of its own (one mapping for search and vectors), closed after the graph. */
+    private readonly map: BorrowedMap | null = null,
   ) {
     const info = lib.info(handle);
     this.count = info.count;
@@ -106,12 +119,13 @@ export class MappedGraph {
    * upper-level pages are checked now and every other page on its first use by a search, which
    * then fails with CorruptionError on a mismatch, as does every later search.
    */
-  static open(file: string, name: string, metric: Metric, dimension: number, sidecar?: PageSums): MappedGraph {
+  static open(file: string, name: string, metric: Metric, dimension: number, sidecar?: PageSums, map?: BorrowedMap | null): MappedGraph {
     if (!nativeGraphs()) throw new ConfigError('CONFIG_INVALID', 'QUIVER_NATIVE', 'the native graph search is not built (npm run build:native) or QUIVER_NATIVE=0 turned it off');
     const lib = addon!;
     try {
-      const handle = sidecar ? lib.openPaged(file, dimension, METRIC_CODE[metric], sidecar.shape, sidecar.sums, sidecar.upper) : lib.open(file, dimension, METRIC_CODE[metric]);
-      return new MappedGraph(lib, handle, name);
+      // `map` (the graph mapped by mapFile, with a sidecar): searched where it lies; the graph holds it until close.
+      const handle = sidecar ? lib.openPaged(map ? map.buffer : file, dimension, METRIC_CODE[metric], sidecar.shape, sidecar.sums, sidecar.upper) : lib.open(file, dimension, METRIC_CODE[metric]);
+      return new MappedGraph(lib, handle, name, sidecar ? (map?.retain() ?? null) : null);
     } catch (err) {
       throw translate(err, name, 'mapping');
     }
@@ -131,14 +145,32 @@ export class MappedGraph {
     // graph after: refused like any call on a closed database.
     if (this.closed) throw new StorageError('DATABASE_CLOSED', 'the database is closed');
     let n: number;
+    this.searching = true;
     try {
       n = this.lib.search(this.handle, query, k, ef, live, allow, accept, this.labels, this.distances);
     } catch (err) {
       throw translate(err, this.name, 'searching');
+    } finally {
+      this.searching = false;
+      if (this.closed) this.map?.close();
     }
     const out = new Array<MappedNeighbor>(n);
     for (let i = 0; i < n; i++) out[i] = { label: this.labels[i]!, distance: this.distances[i]! };
     return out;
+  }
+
+  /**
+   * Checks the pages holding bytes [from, to) of the graph against the sidecar, each once, as a
+   * search does before it reads a record (the same "verified" marks): a CorruptionError naming
+   * the graph on a mismatch, which fails the graph for every later search too.
+   */
+  checkPages(from: number, to: number): void {
+    if (this.closed) throw new StorageError('DATABASE_CLOSED', 'the database is closed');
+    try {
+      this.lib.checkPages(this.handle, from, to);
+    } catch (err) {
+      throw translate(err, this.name, 'checking');
+    }
   }
 
   /** Unmaps the file now instead of at garbage collection; searching after this throws. */
@@ -146,6 +178,8 @@ export class MappedGraph {
     if (this.closed) return;
     this.closed = true;
     this.lib.close(this.handle);
+    // A borrowed map outlives the graph's use of it: unmapped now, or as the search under way returns.
+    if (!this.searching) this.map?.close();
   }
 }
 

@@ -3,7 +3,7 @@ import { decodeDocument, encodeDocument } from '../format/document-codec.js';
 import { StoredRecord } from '../vault/record-store.js';
 import { RecordColumns } from '../vault/record-columns.js';
 import type { DocumentInfo } from '../vault/document.js';
-import type { VectorBlock } from './vector-block.js';
+import type { StoredVectors } from '../vault/stored-vectors.js';
 import { StorageError } from '../errors.js';
 import { finish } from '../util/loop-turns.js';
 
@@ -154,7 +154,7 @@ function documentAt(buf: Buffer, at: number, end: number, i: number, fail: (why:
   return decodeDocument(value, fail);
 }
 
-export function decodeRecords(bytes: Uint8Array, count: number, block: Float32Array | VectorBlock, dimension: number, share: boolean, fail: (why: string) => never): StoredRecord[] {
+export function decodeRecords(bytes: Uint8Array, count: number, block: Float32Array | StoredVectors, dimension: number, share: boolean, fail: (why: string) => never): StoredRecord[] {
   const { section, buf, flags, labels, lsnLow, lsnHigh, idEnd, payloadEnd, documentEnd, idBase, payloadBase, documentBase } = readColumns(bytes, count, fail);
   const asciiIds = (flags & ASCII_IDS) !== 0 ? buf.toString('latin1', idBase, payloadBase) : null;
   const records = new Array<StoredRecord>(count);
@@ -189,7 +189,7 @@ export function decodeRecords(bytes: Uint8Array, count: number, block: Float32Ar
  * section's buffer, which the columns keep alive. Null when the labels do not ascend strictly
  * (a section this code did not write): decodeRecords then reads it.
  */
-export function recordColumns(bytes: Uint8Array, count: number, block: VectorBlock, dimension: number, file: string, fail: (why: string) => never): RecordColumns | null {
+export function recordColumns(bytes: Uint8Array, count: number, block: StoredVectors, dimension: number, file: string, fail: (why: string) => never): RecordColumns | null {
   const { section, buf, flags, labels, lsnLow, lsnHigh, idEnd, payloadEnd, documentEnd, idBase, payloadBase, documentBase } = readColumns(bytes, count, fail);
   let ascending = true;
   for (let i = 0, idStart = 0, payloadStart = 0, documentStart = 0; i < count; i++) {

@@ -1,18 +1,30 @@
-import { StorageError } from '../errors.js';
-import { FORMAT_VERSION, SectionKind } from '../format/constants.js';
+import { CorruptionError, StorageError } from '../errors.js';
+import { guarded } from '../format/decode-guard.js';
+import { FORMAT_VERSION, GRAPH_SEGMENT_VERSION, SectionKind } from '../format/constants.js';
 import { crc32c } from '../format/crc.js';
 import { decodeSectioned, encodeSectioned, fileHeader, requireSection, sectionChunks, sectionHead, sectionPadding, type Hole } from '../format/sectioned-file.js';
+import type { StoredRecord } from '../vault/record-store.js';
 import type { VaultState } from '../vault/vault-state.js';
+import { GraphVectorBlock } from './graph-vector-block.js';
+import { GraphRows } from './graph-vectors.js';
 import { recordsSection } from './records-section.js';
 import { decodeVaultImage, historySections, VAULT_SECTION_KINDS, vaultMetaSection, vaultSections, type VaultImage } from './vault-image.js';
-import type { VectorBlock } from './vector-block.js';
+import type { SharedMap, VectorBlock } from './vector-block.js';
+
+/** A GRAPH_VECTORS payload built from the vault's saved graph, for `records` in label order (engine/maintenance/checkpoint.ts). */
+export interface GraphVectors {
+  records: StoredRecord[];
+  payload: Uint8Array;
+}
 
 /**
  * FORMAT.md "Segment files": one vault at one epoch, as a sectioned file with magic QVSG, made
- * whole in memory (the vectors copied into one block). segmentChunks() yields the same bytes.
+ * whole in memory (the vectors copied into one block). With `graphVectors` the vectors' only
+ * home is the graph: GRAPH_VECTORS stands in VECTORS' place, and the file is version 2.
+ * segmentChunks() yields the same bytes.
  */
-export function encodeSegment(vault: VaultState): Uint8Array[] {
-  return encodeSectioned('segment', FORMAT_VERSION, vaultSections(vault));
+export function encodeSegment(vault: VaultState, graphVectors?: GraphVectors | null): Uint8Array[] {
+  return encodeSectioned('segment', graphVectors ? GRAPH_SEGMENT_VERSION : FORMAT_VERSION, vaultSections(vault, graphVectors));
 }
 
 /**
@@ -29,17 +41,19 @@ export const segmentSlices = { records: 2048, bytes: 4 << 20 };
  * it: the first pass computes it), and records are read in label order without a sort.
  * The vault must not change until the generator is done (a checkpoint holds the write order).
  */
-export function* segmentChunks(vault: VaultState): Generator<Uint8Array | undefined, void> {
+export function* segmentChunks(vault: VaultState, graphVectors?: GraphVectors | null): Generator<Uint8Array | undefined, void> {
   const count = vault.records.count;
   const { records: perSlice, bytes: chunkBytes } = segmentSlices;
   const vectors = sectionHead(SectionKind.vectors, count * vault.dimension * 4);
   let crc = vectors.seed;
-  for (const chunk of vectorChunks(vault, count, chunkBytes)) {
-    crc = crc32c(chunk, crc);
-    yield undefined;
+  if (!graphVectors) {
+    for (const chunk of vectorChunks(vault, count, chunkBytes)) {
+      crc = crc32c(chunk, crc);
+      yield undefined;
+    }
   }
   vectors.header.writeUInt32LE(crc, 12);
-  const parts = yield* recordsSection(vault.records.inLabelOrder(), count, perSlice);
+  const parts = yield* recordsSection(graphVectors?.records ?? vault.records.inLabelOrder(), count, perSlice);
   const recordBytes = parts.reduce((n, p) => n + p.byteLength, 0);
   const records = sectionHead(SectionKind.records, recordBytes);
   crc = records.seed;
@@ -51,12 +65,15 @@ export function* segmentChunks(vault: VaultState): Generator<Uint8Array | undefi
   }
   records.header.writeUInt32LE(crc, 12);
   const history = historySections(vault);
-  yield fileHeader('segment', FORMAT_VERSION, VAULT_SECTION_KINDS.length);
+  yield fileHeader('segment', graphVectors ? GRAPH_SEGMENT_VERSION : FORMAT_VERSION, VAULT_SECTION_KINDS.length);
   yield* sectionChunks(vaultMetaSection(vault, count));
-  yield vectors.header;
-  // A turn after each chunk too, whether or not writing it gave one.
-  for (const chunk of vectorChunks(vault, count, chunkBytes)) yield* [chunk, undefined];
-  yield sectionPadding(count * vault.dimension * 4);
+  if (graphVectors) yield* sectionChunks({ kind: SectionKind.graphVectors, payload: graphVectors.payload });
+  else {
+    yield vectors.header;
+    // A turn after each chunk too, whether or not writing it gave one.
+    for (const chunk of vectorChunks(vault, count, chunkBytes)) yield* [chunk, undefined];
+    yield sectionPadding(count * vault.dimension * 4);
+  }
   yield records.header;
   yield* parts;
   yield sectionPadding(recordBytes);
@@ -93,11 +110,27 @@ function* vectorChunks(vault: VaultState, count: number, chunkBytes: number): Ge
 
 /**
  * A segment read whole; or, with `apart`, read without its VECTORS payload (`bytes` has a hole
- * there), whose vectors `apart.block` reads (engine/open/load.ts readSegment).
+ * there), whose vectors `apart.block` reads (engine/open/load.ts readSegment). A version 2
+ * segment's vectors are in its graph: its image's block must be bound to the graph before use.
  */
-export function decodeSegment(bytes: Uint8Array, dimension: number, file: string, apart?: { hole: Hole; block: VectorBlock }): VaultImage {
+/** A version 2 segment's GRAPH_VECTORS payload read apart (its CRC checked): a view of `map`, which the vault's block then owns, or a private copy. */
+export interface SharedRows {
+  payload: Uint8Array;
+  map: SharedMap | null;
+}
+
+export function decodeSegment(bytes: Uint8Array, dimension: number, file: string, apart?: { hole: Hole; block?: VectorBlock; rows?: SharedRows }): VaultImage {
   const parsed = decodeSectioned(bytes, 'segment', file, apart?.hole);
-  const sections: (Uint8Array | VectorBlock)[] = VAULT_SECTION_KINDS.map((kind) => requireSection(parsed, kind, file, `kind ${kind}`));
-  if (apart) sections[VAULT_SECTION_KINDS.indexOf(SectionKind.vectors)] = apart.block;
+  if (parsed.version !== FORMAT_VERSION && parsed.version !== GRAPH_SEGMENT_VERSION) throw new CorruptionError(file, `segment version ${parsed.version} is not one this build reads`);
+  const inGraph = parsed.version === GRAPH_SEGMENT_VERSION;
+  const kinds = VAULT_SECTION_KINDS.map((kind) => (inGraph && kind === SectionKind.vectors ? SectionKind.graphVectors : kind));
+  const sections: (Uint8Array | VectorBlock | GraphVectorBlock)[] = kinds.map((kind) => requireSection(parsed, kind, file, `kind ${kind}`));
+  const at = VAULT_SECTION_KINDS.indexOf(SectionKind.vectors);
+  if (inGraph) {
+    if (apart?.block) throw new CorruptionError(file, 'a version 2 segment holds a VECTORS section');
+    const payload = apart?.rows?.payload ?? (sections[at] as Uint8Array);
+    sections[at] = new GraphVectorBlock(guarded(file, () => GraphRows.decode(payload, dimension, file)), dimension, apart?.rows?.map ?? null);
+  } else if (apart?.rows) throw new CorruptionError(file, 'a version 1 segment holds a GRAPH_VECTORS section');
+  else if (apart?.block) sections[at] = apart.block;
   return decodeVaultImage(sections, dimension, file);
 }

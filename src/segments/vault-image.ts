@@ -5,6 +5,7 @@ import { SectionKind } from '../format/constants.js';
 import { decodeQuota, encodeQuota } from '../format/quota.js';
 import type { Section } from '../format/sectioned-file.js';
 import { VectorBlock } from './vector-block.js';
+import { GraphVectorBlock } from './graph-vector-block.js';
 import { decodeRecords, encodeRecords, recordColumns } from './records-section.js';
 import type { RecordRows, StoredRecord } from '../vault/record-store.js';
 import type { Quota, VaultState } from '../vault/vault-state.js';
@@ -32,8 +33,8 @@ export interface VaultImage {
    * opened by engine/open/load.ts: no object per record until one is read), else each decoded.
    */
   records: StoredRecord[] | RecordRows;
-  /** The block the records' vectors are slices of. */
-  vectors: VectorBlock;
+  /** The block the records' vectors are slices of; or, for a segment whose vectors are in its graph, the block that reads them there (bound to the graph by engine/open/load.ts). */
+  vectors: VectorBlock | GraphVectorBlock;
   layers: Layer[];
   branches: [string, string | null][];
   traces: StoredTrace[];
@@ -45,17 +46,27 @@ export interface VaultImage {
 /** Sections of a vault, in file order. */
 export const VAULT_SECTION_KINDS = [SectionKind.vaultMeta, SectionKind.vectors, SectionKind.records, SectionKind.layers, SectionKind.branches, SectionKind.traces, SectionKind.textIndex, SectionKind.payloadIndex] as const;
 
-export function vaultSections(vault: VaultState): Section[] {
-  const records = [...vault.records.values()].sort((a, b) => a.label - b.label);
+/** A vault's records in label order: the segment's rows. */
+export function segmentRows(vault: VaultState): StoredRecord[] {
+  return [...vault.records.values()].sort((a, b) => a.label - b.label);
+}
+
+/**
+ * `graphVectors` (a GRAPH_VECTORS payload built from the vault's saved graph, for `records`
+ * as segmentRows() gave them): the vectors' home is the graph, and the segment holds that
+ * section in VECTORS' place (FORMAT.md "Segment files").
+ */
+export function vaultSections(vault: VaultState, graphVectors?: { records: StoredRecord[]; payload: Uint8Array } | null): Section[] {
+  const records = graphVectors?.records ?? segmentRows(vault);
   const dim = vault.dimension;
-  const vectors = new Float32Array(records.length * dim);
-  records.forEach((r, i) => vectors.set(r.vector, i * dim));
-  return [
-    vaultMetaSection(vault, records.length),
-    { kind: SectionKind.vectors, payload: new Uint8Array(vectors.buffer) },
-    { kind: SectionKind.records, payload: encodeRecords(records) },
-    ...historySections(vault),
-  ];
+  let vectors: Section;
+  if (graphVectors) vectors = { kind: SectionKind.graphVectors, payload: graphVectors.payload };
+  else {
+    const block = new Float32Array(records.length * dim);
+    records.forEach((r, i) => block.set(r.vector, i * dim));
+    vectors = { kind: SectionKind.vectors, payload: new Uint8Array(block.buffer) };
+  }
+  return [vaultMetaSection(vault, records.length), vectors, { kind: SectionKind.records, payload: encodeRecords(records) }, ...historySections(vault)];
 }
 
 /** The VAULT_META section of a vault of `count` records. */
@@ -82,19 +93,19 @@ export function historySections(vault: VaultState): Section[] {
  * Decodes the vault sections (CRC-checked, in VAULT_SECTION_KINDS order). The vectors are the
  * section's bytes, or a block a segment reader holds apart (engine/open/load.ts readSegment).
  */
-export function decodeVaultImage(sections: readonly (Uint8Array | VectorBlock)[], dimension: number, file: string): VaultImage {
+export function decodeVaultImage(sections: readonly (Uint8Array | VectorBlock | GraphVectorBlock)[], dimension: number, file: string): VaultImage {
   return guarded(file, () => decodeVaultImageBody(sections, dimension, file));
 }
 
-function decodeVaultImageBody(sections: readonly (Uint8Array | VectorBlock)[], dimension: number, file: string): VaultImage {
-  const [metaBytes, vectorSection, recordBytes, layerBytes, branchBytes, traceBytes, textBytes, payloadIndexBytes] = sections as [Uint8Array, Uint8Array | VectorBlock, Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array];
+function decodeVaultImageBody(sections: readonly (Uint8Array | VectorBlock | GraphVectorBlock)[], dimension: number, file: string): VaultImage {
+  const [metaBytes, vectorSection, recordBytes, layerBytes, branchBytes, traceBytes, textBytes, payloadIndexBytes] = sections as [Uint8Array, Uint8Array | VectorBlock | GraphVectorBlock, Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array];
   const fail = (why: string): never => {
     throw new CorruptionError(file, why);
   };
   // Payload bytes stay ranges of the buffer the segment was read into when its vectors are held
   // apart, or are most of it (a segment read whole, its vectors then shared too): no second copy.
   // Otherwise (a snapshot, which also holds graphs) they are copied, so the buffer can be freed.
-  const apart = vectorSection instanceof VectorBlock;
+  const apart = vectorSection instanceof VectorBlock || vectorSection instanceof GraphVectorBlock;
   const share = apart || (vectorSection.byteOffset % 4 === 0 && vectorSection.byteLength * 2 >= vectorSection.buffer.byteLength);
   let meta: Record<string, unknown>;
   try {
@@ -106,13 +117,13 @@ function decodeVaultImageBody(sections: readonly (Uint8Array | VectorBlock)[], d
   const count = meta.count as number;
   if (meta.dimension !== dimension) fail(`dimension ${String(meta.dimension)} differs from IDENTITY (${dimension})`);
   if (!Number.isSafeInteger(count) || count < 0) fail('record count is malformed');
-  if (vectorSection.byteLength !== count * dimension * 4) fail('vector block size does not match the record count');
+  if (vectorSection instanceof GraphVectorBlock ? vectorSection.rows.count !== count : vectorSection.byteLength !== count * dimension * 4) fail('vector block size does not match the record count');
   if (typeof meta.name !== 'string' || !Number.isSafeInteger(meta.number) || !Number.isSafeInteger(meta.nextLabel) || !Number.isSafeInteger(meta.lsn)) {
     fail('vault meta is incomplete');
   }
   // Each record's vector is a slice of one block. Sections are 8-byte aligned in the file and
   // a file read whole starts a buffer of its own, so the section itself can be the block.
-  let block: VectorBlock;
+  let block: VectorBlock | GraphVectorBlock;
   if (apart) block = vectorSection;
   else if (share) block = VectorBlock.resident(new Float32Array(vectorSection.buffer, vectorSection.byteOffset, count * dimension));
   else {

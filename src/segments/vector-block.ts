@@ -120,6 +120,10 @@ export class VectorBlock implements StoredVectors {
     }
   }
 
+  vector(row: number, dimension: number): Float32Array {
+    return this.array.subarray(row * dimension, row * dimension + dimension);
+  }
+
   /** The vectors in place, for the native scan: a private copy's buffer or the mapped file's. */
   run(dimension: number): VectorRun {
     const a = this.array;

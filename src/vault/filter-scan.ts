@@ -15,7 +15,8 @@ const PACK_SHARE = 0.25;
  * filter cache beside its bitmap (until the vault changes), so a long tail is worth packing.
  */
 export function scanSetFor(vault: VaultState, matches: Uint8Array | StoredRecord[], cached: boolean): ScanSet {
-  const block = vault.stored;
+  // A block without row runs (a mapped graph's vectors) gives its rows as records, to exactTopK.
+  const block = vault.stored?.rowRuns === false ? null : vault.stored;
   let set: ScanSet;
   if (matches instanceof Uint8Array) set = vault.records.scanSet(matches, block);
   else {

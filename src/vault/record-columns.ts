@@ -88,8 +88,8 @@ export class RecordColumns {
   }
 
   vector(row: number): Float32Array {
-    const d = this.c.dimension;
-    return this.c.block.array.subarray(row * d, row * d + d);
+    // Only RecordStore.vectors() reads rows this way, each read before the next (its contract).
+    return this.c.block.vector(row, this.c.dimension, true);
   }
 
   checkIds(): void {

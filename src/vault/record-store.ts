@@ -80,7 +80,8 @@ export class StoredRecord {
   }
 
   get vector(): Float32Array {
-    const block = this.block instanceof Float32Array ? this.block : this.block.array;
+    const block = this.block;
+    if (!(block instanceof Float32Array)) return block.vector(this.at / this.size, this.size);
     return this.at === 0 && this.size === block.length ? block : block.subarray(this.at, this.at + this.size);
   }
 

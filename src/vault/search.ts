@@ -245,7 +245,9 @@ export async function searchVault(vault: VaultState, metric: Metric, query: Floa
     const estimate = bitmap ? bitmap.count : narrowed ? narrowed.size : matches().length;
     // The cost model counts on the native scan only where it reads (nearly) every match: an
     // index-answered filter whose set left at most a small tail to JavaScript (packTail's budget).
-    const native = scanner !== null && bitmap !== null && (bitmap.scan ??= scanSetFor(vault, bitmap.bitmap, true)).tail.length <= EXACT_SCAN_MAX_MATCHES;
+    // A reader's vectors in a mapped graph (rowRuns false) are scanned as records, to the same
+    // answer: the route is chosen as for the same vault read privately, so every reader agrees.
+    const native = scanner !== null && bitmap !== null && (vault.stored?.rowRuns === false || (bitmap.scan ??= scanSetFor(vault, bitmap.bitmap, true)).tail.length <= EXACT_SCAN_MAX_MATCHES);
     const route = options.exact || vault.index.type === 'flat' ? 'scan' : planFiltered({ matches: estimate, total, k, ef, dimension: vault.dimension, native });
     if (route === 'scan') {
       neighbors = await scanMatches();

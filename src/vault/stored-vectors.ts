@@ -15,12 +15,23 @@ export interface VectorRun {
  * only reads them; how they reach memory is the segment layer's business.
  */
 export interface StoredVectors {
-  /** The vectors, read now (synchronously) if the background read has not finished. */
-  readonly array: Float32Array;
+  /**
+   * Row `row`'s `dimension` floats, read now (synchronously) if the background read has not
+   * finished: a view of the block, or (vectors held in a graph, corrected on the way) a new array;
+   * with `reuse`, possibly one array overwritten by the next such call (a scan that reads each
+   * vector at once).
+   */
+  vector(row: number, dimension: number, reuse?: boolean): Float32Array;
   /** Bytes the block holds (or will hold). */
   readonly byteLength: number;
   /** The vectors as a run for the native scan (row i at i·dimension·4), read now if need be. */
   run(dimension: number): VectorRun;
+  /**
+   * False when run() is not available: a reader's vectors viewed in a mapped graph, where row i
+   * is not at i·dimension·4 (and, under cosine, is rebuilt from the graph's unit vector). Scans
+   * then read its rows as records (vault/filter-scan.ts).
+   */
+  readonly rowRuns?: boolean;
   /** Resolves once the vectors are in memory and have matched their checksum. */
   load(): Promise<void>;
   /** Closes the file of a block that will not be read. */

@@ -9,6 +9,10 @@ import { SectionKind } from '../../src/format/constants.js';
 import { nodeFileSystem, overlay } from '../../src/fs/file-system.js';
 import { dbPath, fingerprint, tmpDir, vectors } from '../helpers/tmp.js';
 
+// Segments with a VECTORS section, as builds before "vectors stored once" wrote them for every
+// vault and this build still writes when asked (FORMAT.md "Segment files"): what these tests pin.
+process.env.QUIVER_SEGMENT_VECTORS = '1';
+
 // A segment's vector section is not read by open: the vault's block reads it in the background
 // once the database is open and checks its section CRC before any vector is used, and before
 // any search answers unless the database was opened with verify: 'lazy' (FORMAT.md "Segment

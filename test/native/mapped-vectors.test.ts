@@ -9,6 +9,10 @@ import { SectionKind } from '../../src/format/constants.js';
 import { nodeFileSystem, overlay } from '../../src/fs/file-system.js';
 import { dbPath, tmpDir } from '../helpers/tmp.js';
 
+// Segments with a VECTORS section, as builds before "vectors stored once" wrote them for every
+// vault and this build still writes when asked (FORMAT.md "Segment files"): what these tests pin.
+process.env.QUIVER_SEGMENT_VECTORS = '1';
+
 /**
  * A reader with the native addon views a segment's vectors in the mapped segment file
  * (native/qmap.c mapFile, segments/vector-block.ts) instead of reading them into a private copy:

@@ -7,6 +7,9 @@ import { isMissing, nodeFileSystem, type FileSystem } from '../../fs/file-system
 import { decodeManifest, vaultFiles } from '../../segments/manifest.js';
 import { checkSidecar, decodeGraphSidecar } from '../../segments/graph-sidecar.js';
 import { decodeSegment } from '../../segments/segment-file.js';
+import { GraphVectorBlock } from '../../segments/graph-vector-block.js';
+import { checkGraphRows } from '../../segments/graph-vectors.js';
+import type { VaultImage } from '../../segments/vault-image.js';
 import { decodeSnapshot } from '../../segments/snapshot-file.js';
 import { decodeRecord } from '../../format/records.js';
 import { readRef } from '../open/file-references.js';
@@ -89,6 +92,7 @@ export async function checkDatabase(dir: string, fs: FileSystem = nodeFileSystem
         for (const entry of manifest.vaults) {
           vaults.add(entry.number);
           let graphBytes: Buffer | undefined;
+          let image: VaultImage | undefined;
           for (const ref of vaultFiles(entry)) {
             let file: Buffer;
             try {
@@ -108,7 +112,7 @@ export async function checkDatabase(dir: string, fs: FileSystem = nodeFileSystem
             }
             if (ref === entry.segment) {
               try {
-                const image = decodeSegment(file, identity.dimension, ref.path);
+                image = decodeSegment(file, identity.dimension, ref.path);
                 if (image.number !== entry.number) throw new CorruptionError(ref.path, 'holds a different vault than the manifest says');
                 report.records += image.records.length;
               } catch (err) {
@@ -117,6 +121,17 @@ export async function checkDatabase(dir: string, fs: FileSystem = nodeFileSystem
               }
             }
             report.filesChecked.push(ref.path);
+          }
+          // A segment whose vectors live in its graph: every row's vector must come back from it.
+          if (image?.vectors instanceof GraphVectorBlock) {
+            const records = image.records;
+            const labelOf = Array.isArray(records) ? (row: number) => records[row]!.label : (row: number) => records.label(row);
+            try {
+              if (!entry.graph || !entry.sidecar) throw new CorruptionError(entry.segment.path, 'keeps its vectors in its graph, but the manifest names no graph and sidecar beside it');
+              if (graphBytes) checkGraphRows(image.vectors.rows, graphBytes, labelOf, entry.segment.path);
+            } catch (err) {
+              problem(err, entry.segment.path);
+            }
           }
         }
       } catch (err) {

@@ -9,6 +9,9 @@ import { summarizeGraph } from '../../segments/graph-sidecar.js';
 import { segmentChunks } from '../../segments/segment-file.js';
 import { StorageError } from '../../errors.js';
 import { nextTurn } from '../../util/loop-turns.js';
+import { encodeGraphVectors } from '../../segments/graph-vectors-encode.js';
+import type { StoredRecord } from '../../vault/record-store.js';
+import type { Metric } from '../../format/identity.js';
 import { encodeSnapshot } from '../../segments/snapshot-file.js';
 import { isPersistent } from '../../vault/index/vector-index.js';
 import type { FileRef, SegmentRef, VaultState } from '../../vault/vault-state.js';
@@ -68,7 +71,7 @@ async function writeGraph(fs: FileSystem, dir: string, vault: VaultState, rel: s
  * it at each turn, and a state that moved anyway (a bug) fails the checkpoint before its commit
  * point instead of writing a mixed file.
  */
-async function writeSegment(fs: FileSystem, dir: string, rel: string, vault: VaultState, unchanged: () => boolean): Promise<FileRef> {
+async function writeSegment(fs: FileSystem, dir: string, rel: string, vault: VaultState, graphVectors: { records: StoredRecord[]; payload: Uint8Array } | null, unchanged: () => boolean): Promise<FileRef> {
   const file = path.join(dir, rel);
   let bytes = 0;
   let crc = 0;
@@ -76,7 +79,7 @@ async function writeSegment(fs: FileSystem, dir: string, rel: string, vault: Vau
     if (!unchanged()) throw new StorageError('DATABASE_FAILED', `internal: the database changed while a checkpoint wrote ${rel}`);
   };
   async function* chunks(): AsyncGenerator<Uint8Array> {
-    for (const chunk of segmentChunks(vault)) {
+    for (const chunk of segmentChunks(vault, graphVectors)) {
       if (chunk === undefined) {
         await nextTurn();
         check();
@@ -94,8 +97,24 @@ async function writeSegment(fs: FileSystem, dir: string, rel: string, vault: Vau
 }
 
 /**
+ * The GRAPH_VECTORS section for a vault whose graph was just saved (FORMAT.md "Segment files"):
+ * the graph becomes its vectors' only home. Null (the segment keeps VECTORS) when the graph does
+ * not give back every record's vector exactly.
+ */
+async function graphVectors(fs: FileSystem, dir: string, vault: VaultState, graph: FileRef, metric: Metric): Promise<{ records: StoredRecord[]; payload: Uint8Array } | null> {
+  // Version 1 segments, which builds before GRAPH_VECTORS read (FORMAT.md "Segment files").
+  if (process.env.QUIVER_SEGMENT_VECTORS === '1') return null;
+  // The records in label order (segmentRows' order), gathered a slice at a time, none kept by the store.
+  const records: StoredRecord[] = [];
+  for (const record of vault.records.inLabelOrder()) if (records.push(record) % 2048 === 0) await nextTurn();
+  const rows = { length: records.length, label: (row: number) => records[row]!.label, vector: (row: number) => records[row]!.vector };
+  const payload = await encodeGraphVectors(fs, path.join(dir, graph.path), rows, vault.dimension, metric);
+  return payload ? { records, payload } : null;
+}
+
+/**
  * Segmented checkpoint (FORMAT.md "Checkpoint protocol"):
- * 1. write a segment, a graph and its sidecar for each vault changed since its last checkpoint;
+ * 1. write a graph and its sidecar, then a segment, for each vault changed since its last checkpoint;
  * 2. fsync the segments directory;
  * 3. atomically replace quiver.manifest (the commit point);
  * 4. remove files the new manifest no longer names.
@@ -112,10 +131,13 @@ export async function writeSegmentedCheckpoint(fs: FileSystem, dir: string, stat
   for (const vault of state.vaults.values()) {
     if (!vault.dirty) continue;
     const rel = segmentPath(vault.number, epoch);
-    phase('segment');
-    const segment = await writeSegment(fs, dir, rel, vault, () => state.lastLsn === lsn);
-    const bytes = segment.bytes;
+    // The graph first: a segment whose vectors live in the graph is built from the graph's bytes.
     const saved = await writeGraph(fs, dir, vault, graphPath(vault.number, epoch));
+    phase('graph vectors');
+    const inGraph = saved ? await graphVectors(fs, dir, vault, saved.graph, state.identity.metric) : null;
+    phase('segment');
+    const segment = await writeSegment(fs, dir, rel, vault, inGraph, () => state.lastLsn === lsn);
+    const bytes = segment.bytes;
     bytesWritten += bytes + (saved ? saved.graph.bytes + saved.sidecar.bytes : 0);
     written.set(vault.number, { epoch, segment, graph: saved?.graph ?? null, sidecar: saved?.sidecar ?? null });
   }

@@ -4,12 +4,15 @@ import { FileName, SECTION_HEADER_SIZE, SectionKind } from '../../format/constan
 import { crc32c } from '../../format/crc.js';
 import { readIfExists, type FileSystem } from '../../fs/file-system.js';
 import { checkSize, readRef, unreadable, verifyRef } from './file-references.js';
-import { checkSidecar, decodeGraphSidecar } from '../../segments/graph-sidecar.js';
+import { checkSidecar, decodeGraphSidecar, type GraphSidecar } from '../../segments/graph-sidecar.js';
 import { decodeManifest } from '../../segments/manifest.js';
 import { decodeSnapshot } from '../../segments/snapshot-file.js';
 import type { VaultImage } from '../../segments/vault-image.js';
 import { decodeSegment } from '../../segments/segment-file.js';
 import { VectorBlock } from '../../segments/vector-block.js';
+import { GraphVectorBlock } from '../../segments/graph-vector-block.js';
+import { bindGraphVectors, sharedGraphRows } from './graph-home.js';
+import type { SharedRows } from '../../segments/segment-file.js';
 import { findSection, type Hole } from '../../format/sectioned-file.js';
 import type { LabelSet } from '../../vault/index/label-set.js';
 import { checkGraphHeader, GRAPH_HEADER_BYTES, HnswIndex, type HnswGraph } from '../../vault/index/hnsw-index.js';
@@ -43,6 +46,7 @@ async function readSegment(fs: FileSystem, dir: string, ref: FileRef, dimension:
   try {
     let rest: Buffer;
     let hole: Hole | null;
+    let rowsHole: Hole | null = null;
     try {
       const size = fs.sizeSync(fd);
       checkSize(ref, size);
@@ -51,6 +55,9 @@ async function readSegment(fs: FileSystem, dir: string, ref: FileRef, dimension:
         return bytes.subarray(0, await fs.read(fd, bytes, position));
       };
       hole = await findSection(readAt, size, 'segment', ref.path, SectionKind.vectors);
+      // A reader with the addon views a version 2 segment's GRAPH_VECTORS in a map, shared as the graph is.
+      if (!hole && share && MappedFile.available()) rowsHole = await findSection(readAt, size, 'segment', ref.path, SectionKind.graphVectors);
+      hole ??= rowsHole;
       const skip = hole?.length ?? 0;
       rest = Buffer.allocUnsafeSlow(size - skip);
       const at = hole?.at ?? size;
@@ -59,14 +66,18 @@ async function readSegment(fs: FileSystem, dir: string, ref: FileRef, dimension:
     } catch (cause) {
       throw unreadable(ref, cause);
     }
-    let apart: { hole: Hole; block: VectorBlock } | undefined;
-    let map: MappedFile | null = null;
-    if (hole) {
+    let apart: { hole: Hole; block?: VectorBlock; rows?: SharedRows } | undefined;
+    let map: { close(): void } | null = null;
+    if (rowsHole) {
+      apart = { hole: rowsHole, rows: await sharedGraphRows(fs, fd, ref, rowsHole, rest.subarray(rowsHole.at - SECTION_HEADER_SIZE, rowsHole.at)) };
+      map = apart.rows!.map;
+    } else if (hole) {
       // The section header just before the payload: its first 12 bytes seed the CRC, its last 4 hold it.
       const header = rest.subarray(hole.at - SECTION_HEADER_SIZE, hole.at);
       // Mapped through the descriptor just read: the map is of the file whose sections were checked.
-      map = share ? mapVectors(fd, ref, hole) : null;
-      apart = { hole, block: VectorBlock.onDisk({ fs, fd, file: ref.path, offset: hole.at, length: hole.length, seed: crc32c(header.subarray(0, 12)), crc: header.readUInt32LE(12), map }) };
+      const vectorMap = share ? mapVectors(fd, ref, hole) : null;
+      map = vectorMap;
+      apart = { hole, block: VectorBlock.onDisk({ fs, fd, file: ref.path, offset: hole.at, length: hole.length, seed: crc32c(header.subarray(0, 12)), crc: header.readUInt32LE(12), map: vectorMap }) };
     }
     try {
       image = decodeSegment(rest, dimension, ref.path, apart);
@@ -77,7 +88,8 @@ async function readSegment(fs: FileSystem, dir: string, ref: FileRef, dimension:
     return image;
   } finally {
     // The block owns the descriptor once the image holds it; otherwise it is closed here.
-    if (!image?.vectors || image.vectors.resident) fs.closeSync(fd);
+    // (A segment whose vectors are in its graph holds no descriptor of its own.)
+    if (!(image?.vectors instanceof VectorBlock) || image.vectors.resident) fs.closeSync(fd);
   }
 }
 
@@ -171,16 +183,34 @@ async function loadGraph(fs: FileSystem, dir: string, identity: Identity, ref: F
  * sidecars is checked whole against the manifest's size and CRC first. Files a manifest names
  * are never rewritten (FORMAT.md "Readers"), so the mapped bytes stay the checked ones.
  */
-async function mapGraph(fs: FileSystem, dir: string, identity: Identity, ref: FileRef, sidecarRef: FileRef | null): Promise<MappedGraph> {
+async function mapGraph(fs: FileSystem, dir: string, identity: Identity, ref: FileRef, sidecarRef: FileRef | null): Promise<MappedGraphFile> {
   const file = path.join(dir, ref.path);
   await checkGraphFile(fs, file, identity, ref);
   if (!sidecarRef) {
     await verifyRef(fs, dir, ref);
-    return MappedGraph.open(file, ref.path, identity.metric, identity.dimension);
+    return { graph: MappedGraph.open(file, ref.path, identity.metric, identity.dimension), map: null, sidecar: null };
   }
   const sidecar = decodeGraphSidecar(await readRef(fs, dir, sidecarRef), sidecarRef.path);
   checkSidecar(sidecar, ref, sidecarRef.path);
-  return MappedGraph.open(file, ref.path, identity.metric, identity.dimension, sidecar);
+  // One mapping of the graph for its search and (FORMAT.md "Segment files", GRAPH_VECTORS) its vectors.
+  const map = MappedFile.open(file, ref.path);
+  if (map && map.byteLength !== ref.bytes) {
+    map.close();
+    throw new CorruptionError(ref.path, `is ${map.byteLength} bytes mapped, the manifest says ${ref.bytes}`);
+  }
+  try {
+    return { graph: MappedGraph.open(file, ref.path, identity.metric, identity.dimension, sidecar, map), map, sidecar };
+  } catch (err) {
+    map?.close();
+    throw err;
+  }
+}
+
+/** A reader's mapped graph; `map`, when not null, is one more hold on the graph's mapping, for its vectors (or to close). */
+interface MappedGraphFile {
+  graph: MappedGraph;
+  map: MappedFile | null;
+  sidecar: GraphSidecar | null;
 }
 
 /** The labels of the vault's records: the live labels of the graph its segment came with. */
@@ -229,9 +259,15 @@ export async function loadSegmented(fs: FileSystem, dir: string, identity: Ident
       const image = await readSegment(fs, dir, entry.segment, identity.dimension, readOnly && nativeGraphs());
       state.unread.push(image.vectors);
       if (image.number !== entry.number || image.name !== entry.name) throw new CorruptionError(entry.segment.path, 'holds a different vault than the manifest says');
+      const onMap = mapped ? await mapped : null;
+      if (image.vectors instanceof GraphVectorBlock) {
+        // The block takes over the mapping's hold (a reader's vectors are read in place).
+        const search = onMap?.graph;
+        await bindGraphVectors(fs, dir, image.vectors, entry.segment, entry.graph, entry.sidecar ?? null, image.records, onMap?.map ?? null, search && onMap.sidecar ? (from, to) => search.checkPages(from, to) : null);
+      } else onMap?.map?.close();
       const vault = vaultFromImage(identity, image, entry.segment.path, (mapped ?? graph) !== null);
-      if (mapped && hnsw) {
-        vault.index = new MappedHnswIndex(await mapped, identity.metric, identity.dimension, hnsw, liveLabels(vault));
+      if (onMap && hnsw) {
+        vault.index = new MappedHnswIndex(onMap.graph, identity.metric, identity.dimension, hnsw, liveLabels(vault));
       } else if (graph) {
         const live = liveLabels(vault);
         vault.index = HnswIndex.over(await graph, identity.metric, live);

@@ -1,0 +1,223 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { open, checkDatabase, importDatabase, CorruptionError, type Metric } from '../../src/index.js';
+import { nativeGraphs } from '../../src/native/mapped-graph.js';
+import { decodeSectioned } from '../../src/format/sectioned-file.js';
+import { GRAPH_SEGMENT_VERSION, SectionKind } from '../../src/format/constants.js';
+import { decodeManifest } from '../../src/segments/manifest.js';
+import { GRAPH_HEADER, graphShape } from '../../src/segments/graph-vectors.js';
+import { seededRandom } from '../../src/util/random.js';
+import { withVectorSections } from '../helpers/vector-sections.js';
+import { dbPath, fingerprint, tmpDir } from '../helpers/tmp.js';
+
+/** How many times this process maps `file` (Linux /proc/self/maps). */
+function mapsOf(file: string): number {
+  return fs.readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => l.endsWith(` ${file}`) || l.endsWith(` ${file} (deleted)`)).length;
+}
+
+/**
+ * Vectors stored once (#19 step 3, FORMAT.md "Segment files"): an HNSW vault's checkpointed
+ * segment holds GRAPH_VECTORS instead of VECTORS, and every stored vector is read back from the
+ * saved graph, bit for bit the float32 written, under every metric (cosine through the row's
+ * correction), by the writer, by a mapped reader and by a reader without the addon.
+ */
+
+assert.ok(nativeGraphs(), 'the native addon is not built: run `node native/build.mjs`');
+
+const DIM = 24;
+const COUNT = 1500;
+
+/** Bits of float32 `x`. */
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+function fromBits(b: number): number {
+  u32[0] = b;
+  return f32[0]!;
+}
+
+/**
+ * Seeded vectors with the extremes a correction must survive: ordinary components, zero
+ * components, tiny and huge ones, subnormals, whole rows of subnormals (whose float32 norm is 0,
+ * which hnswlib leaves unnormalised), a zero row and rows mixing 1e30 with 1e-30.
+ */
+function vectorOf(i: number): Float32Array {
+  const r = seededRandom(i * 7919 + 13);
+  const v = new Float32Array(DIM);
+  const kind = i % 9;
+  for (let j = 0; j < DIM; j++) {
+    const x = r() * 2 - 1;
+    if (kind === 0) v[j] = x;
+    else if (kind === 1) v[j] = j % 3 === 0 ? 0 : x * 1e-20;
+    else if (kind === 2) v[j] = x * 1e30;
+    else if (kind === 3) v[j] = fromBits(1 + Math.floor(r() * 0x7fffff)) * (x < 0 ? -1 : 1); // subnormal
+    else if (kind === 4) v[j] = j === 0 ? 1e30 : x * 1e-30;
+    else if (kind === 5) v[j] = j % 2 ? 0 : x;
+    else if (kind === 6) v[j] = x * 1e-38;
+    else v[j] = x * (j + 1);
+  }
+  return v;
+}
+
+function sameBits(a: Float32Array, b: Float32Array): boolean {
+  return a.length === b.length && Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)) === 0;
+}
+
+async function checkpointed(metric: Metric): Promise<string> {
+  const dir = dbPath();
+  const db = await open(dir, { dimension: DIM, metric, index: { type: 'hnsw', M: 8, efConstruction: 40 } });
+  const v = await db.createVault('v');
+  await v.insertMany(Array.from({ length: COUNT }, (_, i) => ({ id: `r${i}`, vector: vectorOf(i), payload: { i } })));
+  // Churn, so graph element order is not row (label) order: erased slots are taken over by new labels.
+  for (let i = 0; i < 200; i += 2) await v.erase(`r${i}`);
+  await v.insertMany(Array.from({ length: 80 }, (_, i) => ({ id: `n${i}`, vector: vectorOf(COUNT + i) })));
+  await v.insert('r1', vectorOf(99999));
+  await db.checkpoint();
+  await db.close();
+  return dir;
+}
+
+const expected = (): Map<string, Float32Array> => {
+  const out = new Map<string, Float32Array>();
+  for (let i = 0; i < COUNT; i++) if (!(i < 200 && i % 2 === 0)) out.set(`r${i}`, vectorOf(i));
+  for (let i = 0; i < 80; i++) out.set(`n${i}`, vectorOf(COUNT + i));
+  out.set('r1', vectorOf(99999));
+  return out;
+};
+
+function segmentFile(dir: string): { file: string; graph: string } {
+  const manifest = decodeManifest(fs.readFileSync(path.join(dir, 'quiver.manifest')));
+  const v = manifest.vaults[0]!;
+  return { file: path.join(dir, v.segment.path), graph: path.join(dir, v.graph!.path) };
+}
+
+/** Every record's vector as the handle gives it back, checked bit for bit, plus one exact search's answer. */
+async function readBack(dir: string, options: Parameters<typeof open>[1], graphMaps?: number): Promise<{ hits: string }> {
+  const db = await open(dir, options);
+  try {
+    const v = db.vault('v');
+    const want = expected();
+    assert.equal(v.count(), want.size);
+    for (const [id, vector] of want) {
+      const got = v.get(id)!.vector;
+      assert.ok(sameBits(got, vector), `${id}: ${[...got].slice(0, 4)} vs ${[...vector].slice(0, 4)}`);
+    }
+    const hits = await v.search(vectorOf(3), { k: 10, exact: true });
+    // A mapped reader's vectors and search share one mapping of the graph; the others map none.
+    // Its GRAPH_VECTORS rows are read in a map of the segment too, shared like the graph.
+    if (graphMaps !== undefined) {
+      assert.equal(mapsOf(segmentFile(dir).graph), graphMaps, 'mappings of the graph');
+      assert.equal(mapsOf(segmentFile(dir).file), graphMaps, 'mappings of the segment');
+    }
+    return { hits: hits.map((h) => `${h.id}:${h.score}`).join(' ') };
+  } finally {
+    await db.close();
+  }
+}
+
+describe('vectors stored once, in the graph', () => {
+  for (const metric of ['cosine', 'l2', 'ip'] as const) {
+    it(`${metric}: the segment has no VECTORS, and the writer, a mapped reader and a reader without the addon give back every vector bit for bit`, async () => {
+      const dir = await checkpointed(metric);
+      const { file } = segmentFile(dir);
+      const parsed = decodeSectioned(fs.readFileSync(file), 'segment', file);
+      assert.equal(parsed.version, GRAPH_SEGMENT_VERSION);
+      assert.deepEqual(parsed.sections.filter((s) => s.kind === SectionKind.vectors), [], 'no VECTORS section');
+      assert.equal(parsed.sections.filter((s) => s.kind === SectionKind.graphVectors).length, 1);
+      const writer = await readBack(dir, {}, 0);
+      const mapped = await readBack(dir, { readOnly: true }, 1);
+      process.env.QUIVER_NATIVE = '0';
+      let plain: { hits: string };
+      try {
+        plain = await readBack(dir, { readOnly: true }, 0);
+      } finally {
+        delete process.env.QUIVER_NATIVE;
+      }
+      assert.equal(mapped.hits, writer.hits, 'a mapped reader scores and orders the exact search as the writer does');
+      assert.equal(plain.hits, writer.hits);
+      assert.equal((await checkDatabase(dir)).ok, true);
+    });
+  }
+
+  it('a segment written with VECTORS (before this build) still opens and reads; the next checkpoint writes the new form', async () => {
+    const dir = await checkpointed('cosine');
+    withVectorSections(dir);
+    const { file } = segmentFile(dir);
+    assert.equal(decodeSectioned(fs.readFileSync(file), 'segment', file).version, 1);
+    await readBack(dir, {});
+    await readBack(dir, { readOnly: true });
+    assert.equal((await checkDatabase(dir)).ok, true);
+    const db = await open(dir);
+    await db.vault('v').insert('late', vectorOf(123456));
+    await db.checkpoint();
+    await db.close();
+    const now = segmentFile(dir).file;
+    assert.equal(decodeSectioned(fs.readFileSync(now), 'segment', now).version, GRAPH_SEGMENT_VERSION);
+    const again = await open(dir, { readOnly: true });
+    assert.ok(sameBits(again.vault('v').get('late')!.vector, vectorOf(123456)));
+    assert.ok(sameBits(again.vault('v').get('r7')!.vector, vectorOf(7)));
+    await again.close();
+  });
+
+  it('export, import, compaction and a second checkpoint keep every vector bit for bit', async () => {
+    const dir = await checkpointed('cosine');
+    const out = path.join(tmpDir(), 'export');
+    const reader = await open(dir, { readOnly: true });
+    await reader.export(out);
+    await reader.close();
+    const imported = dbPath();
+    await importDatabase(imported, out);
+    await readBack(imported, {});
+    const db = await open(dir);
+    await db.compact();
+    await db.checkpoint();
+    await db.close();
+    await readBack(dir, {});
+    await readBack(dir, { readOnly: true });
+  });
+
+  it("a flipped byte in a vector's bytes in the graph is CorruptionError on get() and on search, never a wrong vector", async () => {
+    const dir = await checkpointed('l2');
+    const { graph } = segmentFile(dir);
+    const bytes = fs.readFileSync(graph);
+    const shape = graphShape(bytes);
+    // Element 700's first float, whichever record it holds.
+    const at = GRAPH_HEADER + 700 * shape.per + shape.dataOff;
+    const label = bytes.readUInt32LE(GRAPH_HEADER + 700 * shape.per + shape.labelOff);
+    bytes[at + 1]! ^= 0x10;
+    fs.writeFileSync(graph, bytes);
+    const before = fingerprint(dir);
+    const page = Math.floor(at / 4096);
+    // The writer checks the whole graph before hnswlib reads it.
+    await assert.rejects(open(dir), CorruptionError);
+    // A mapped reader checks pages on first use: the record on the damaged page fails, others read.
+    const reader = await open(dir, { readOnly: true, verify: 'lazy' });
+    const v = reader.vault('v');
+    const ids = [...expected().keys()];
+    let failed = 0;
+    for (const id of ids) {
+      try {
+        const got = v.get(id)!.vector;
+        assert.ok(sameBits(got, expected().get(id)!), `${id} read back wrong`);
+      } catch (err) {
+        assert.ok(err instanceof CorruptionError, String(err));
+        assert.match(err.message, new RegExp(`page ${page} `), 'names the damaged page');
+        assert.ok(err.file.endsWith('.hnsw'), 'names the graph');
+        failed++;
+      }
+    }
+    assert.ok(failed >= 1, `the record of label ${label} on the damaged page fails`);
+    await assert.rejects(v.search(vectorOf(3), { k: 5, exact: true }), CorruptionError);
+    // close() reports what the background check found, as for damaged VECTORS.
+    await reader.close().catch((err: unknown) => assert.ok(err instanceof CorruptionError, String(err)));
+    // Default verify: the first search waits for every page's check and fails.
+    const full = await open(dir, { readOnly: true });
+    await assert.rejects(full.vault('v').search(vectorOf(3), { k: 5 }), CorruptionError);
+    await full.close().catch((err: unknown) => assert.ok(err instanceof CorruptionError, String(err)));
+    const report = await checkDatabase(dir);
+    assert.equal(report.ok, false);
+    assert.ok(report.problems.some((p) => p.file.endsWith('.hnsw') || p.file.endsWith('.hnsw.meta')), JSON.stringify(report.problems));
+    assert.deepEqual(fingerprint(dir), before, 'nothing on disk changed: no record dropped or rewritten');
+  });
+});
