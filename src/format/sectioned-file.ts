@@ -22,24 +22,44 @@ function padding(length: number): number {
   return (SECTION_ALIGN - (length % SECTION_ALIGN)) % SECTION_ALIGN;
 }
 
-/** Encodes a file as a list of chunks (no single copy of large payloads). */
-export function encodeSectioned(kind: MagicKind, version: number, sections: readonly Section[]): Uint8Array[] {
+/** The zero bytes after a payload of `length` bytes that align the next section (empty when none). */
+export function sectionPadding(length: number): Uint8Array {
+  return Buffer.alloc(padding(length));
+}
+
+/** The 16-byte file header for `sections` sections. */
+export function fileHeader(kind: MagicKind, version: number, sections: number): Uint8Array {
   const header = Buffer.alloc(FILE_HEADER_SIZE);
   header.write(Magic[kind], 0, 'latin1');
   header.writeUInt32LE(version, 4);
-  header.writeUInt32LE(sections.length, 8);
+  header.writeUInt32LE(sections, 8);
   header.writeUInt32LE(crc32c(header.subarray(0, 12)), 12);
-  const chunks: Uint8Array[] = [header];
-  for (const section of sections) {
-    const sh = Buffer.alloc(SECTION_HEADER_SIZE);
-    sh.writeBigUInt64LE(BigInt(section.payload.byteLength), 0);
-    sh.writeUInt32LE(section.kind, 8);
-    sh.writeUInt32LE(crc32c(section.payload, crc32c(sh.subarray(0, 12))), 12);
-    chunks.push(sh, section.payload);
-    const pad = padding(section.payload.byteLength);
-    if (pad > 0) chunks.push(Buffer.alloc(pad));
-  }
-  return chunks;
+  return header;
+}
+
+/**
+ * A section's header with its CRC left at 0, and the CRC32C of its first 12 bytes: the section
+ * CRC is that seed continued over the payload (sectionHeader below, or crc32c(part, seed) part by
+ * part for a payload made in parts), then written at byte 12.
+ */
+export function sectionHead(kind: number, length: number): { header: Buffer; seed: number } {
+  const header = Buffer.alloc(SECTION_HEADER_SIZE);
+  header.writeBigUInt64LE(BigInt(length), 0);
+  header.writeUInt32LE(kind, 8);
+  return { header, seed: crc32c(header.subarray(0, 12)) };
+}
+
+/** One section as chunks: its header, its payload and the padding after it (when any). */
+export function sectionChunks(section: Section): Uint8Array[] {
+  const { header, seed } = sectionHead(section.kind, section.payload.byteLength);
+  header.writeUInt32LE(crc32c(section.payload, seed), 12);
+  const pad = padding(section.payload.byteLength);
+  return pad > 0 ? [header, section.payload, Buffer.alloc(pad)] : [header, section.payload];
+}
+
+/** Encodes a file as a list of chunks (no single copy of large payloads). */
+export function encodeSectioned(kind: MagicKind, version: number, sections: readonly Section[]): Uint8Array[] {
+  return [fileHeader(kind, version, sections.length), ...sections.flatMap(sectionChunks)];
 }
 
 export function sectionedByteLength(chunks: readonly Uint8Array[]): number {

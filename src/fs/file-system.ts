@@ -22,8 +22,12 @@ export interface FileSystem {
   fsync(fd: number): Promise<void>;
   truncate(fd: number, length: number): Promise<void>;
   readFile(path: string): Promise<Buffer>;
-  /** Writes a whole new file (truncating any old one) and fsyncs it before resolving. */
-  writeFileSynced(path: string, chunks: readonly Uint8Array[]): Promise<void>;
+  /**
+   * Writes a whole new file (truncating any old one) and fsyncs it before resolving. Chunks given
+   * as an async iterable are written as they come, each before the next is asked for (a checkpoint
+   * makes its segment while writing it, reusing one buffer for chunk after chunk).
+   */
+  writeFileSynced(path: string, chunks: readonly Uint8Array[] | AsyncIterable<Uint8Array>): Promise<void>;
   /** fsync a file written by someone else (hnswlib writes its graph files itself). */
   syncFile(path: string): Promise<void>;
   rename(from: string, to: string): Promise<void>;
@@ -180,7 +184,7 @@ export const nodeFileSystem: FileSystem = {
   async writeFileSynced(path, chunks) {
     const handle = await fsp.open(path, O_WRONLY | O_CREAT | O_TRUNC | NOFOLLOW);
     try {
-      for (const chunk of chunks) await handle.write(chunk);
+      for await (const chunk of chunks) await handle.write(chunk);
       await handle.sync();
     } finally {
       await handle.close();

@@ -4,6 +4,9 @@ import { crc32c } from '../format/crc.js';
 import { decodeSectioned, encodeSectioned, requireSection } from '../format/sectioned-file.js';
 import { checksumFile } from '../fs/checksum.js';
 import type { FileSystem } from '../fs/file-system.js';
+import { nextTurn } from '../util/loop-turns.js';
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /**
  * FORMAT.md "Graph sidecar": `vault_<n>_<epoch>.hnsw.meta`, written beside each saved graph so a
@@ -72,6 +75,8 @@ export async function summarizeGraph(fs: FileSystem, file: string, name: string)
   const area = upperArea ?? Buffer.alloc(0);
   const entries: number[] = [];
   for (let i = 0, off = 0; i < count; i++) {
+    // A walk over every element (a million at 1M): the event loop gets turns along it.
+    if ((i & 0xffff) === 0xffff) await nextTurn();
     if (off + 4 > area.byteLength) throw new CorruptionError(name, `upper-level lists end early, at element ${i}`);
     const size = area.readUInt32LE(off);
     if (size % perLevel !== 0 || off + 4 + size > area.byteLength) throw new CorruptionError(name, `element ${i}'s upper-level lists are out of bounds`);
@@ -87,8 +92,10 @@ export async function summarizeGraph(fs: FileSystem, file: string, name: string)
   shape.writeBigUInt64LE(BigInt(deleted), 32);
   shape.writeBigUInt64LE(BigInt(upperStart), 40);
   shape.writeBigUInt64LE(BigInt(entries.length / 2), 48);
+  // The sums as little-endian u32 (a typed array's own order on the platforms this runs on, checked).
   const sumBytes = Buffer.alloc(pages * 4);
-  for (let p = 0; p < pages; p++) sumBytes.writeUInt32LE(sums[p]! >>> 0, p * 4);
+  if (LITTLE_ENDIAN) sumBytes.set(new Uint8Array(sums.buffer, 0, pages * 4));
+  else for (let p = 0; p < pages; p++) sumBytes.writeUInt32LE(sums[p]! >>> 0, p * 4);
   const upper = Buffer.alloc(entries.length * 4);
   entries.forEach((v, i) => upper.writeUInt32LE(v, i * 4));
   const chunks = encodeSectioned('graphSidecar', SIDECAR_VERSION, [

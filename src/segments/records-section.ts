@@ -4,6 +4,8 @@ import { StoredRecord } from '../vault/record-store.js';
 import { RecordColumns } from '../vault/record-columns.js';
 import type { DocumentInfo } from '../vault/document.js';
 import type { StoredVectors } from '../vault/stored-vectors.js';
+import { StorageError } from '../errors.js';
+import { finish } from '../util/loop-turns.js';
 
 /**
  * The RECORDS section (FORMAT.md "Vault sections"), columnar: fixed-width columns of u32, then
@@ -20,40 +22,84 @@ import type { StoredVectors } from '../vault/stored-vectors.js';
 const HEADER = 8;
 const COLUMNS = 6;
 const ASCII_IDS = 1;
-const EMPTY = new Uint8Array(0);
 
 export function encodeRecords(records: readonly StoredRecord[]): Uint8Array {
-  const count = records.length;
-  const ids = records.map((r) => Buffer.from(r.id, 'utf8'));
-  const payloads = records.map((r) => r.payloadBytes ?? EMPTY);
-  const documents = records.map((r) => (r.doc ? encode(encodeDocument(r.doc)) : EMPTY));
-  const blobBytes = [ids, payloads, documents].map((blob) => blob.reduce((sum, b) => sum + b.byteLength, 0));
+  const parts = finish(recordsSection(records, records.length, Infinity));
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+}
+
+/**
+ * The RECORDS section of `count` records, given in label order, as parts to write one after the
+ * other: the header and columns, then each blob (empty ones left out). A generator that yields
+ * after every `slice` records, so a checkpoint of a large vault gives the event loop turns
+ * between slices; finish() runs it at once.
+ */
+export function* recordsSection(records: Iterable<StoredRecord>, count: number, slice: number): Generator<undefined, Uint8Array[]> {
   const columnsEnd = HEADER + COLUMNS * 4 * count;
-  const out = Buffer.alloc(columnsEnd + blobBytes[0]! + blobBytes[1]! + blobBytes[2]!);
-  const column = (n: number) => new Uint32Array(out.buffer, out.byteOffset + HEADER + n * 4 * count, count);
+  // Buffer.alloc is never a pooled slice: the columns below start 4-aligned.
+  const head = Buffer.alloc(columnsEnd);
+  const column = (n: number) => new Uint32Array(head.buffer, head.byteOffset + HEADER + n * 4 * count, count);
   const [labels, lsnLow, lsnHigh, idEnd, payloadEnd, documentEnd] = [0, 1, 2, 3, 4, 5].map(column) as [Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array];
-  const ascii = ids.every((b, i) => b.byteLength === records[i]!.id.length);
-  out.writeUInt32LE(count, 0);
-  out.writeUInt32LE(ascii ? ASCII_IDS : 0, 4);
-  let at = columnsEnd;
-  const put = (blob: readonly Uint8Array[], ends: Uint32Array) => {
-    let end = 0;
-    blob.forEach((b, i) => {
-      out.set(b, at + end);
-      end += b.byteLength;
-      ends[i] = end;
-    });
-    at += end;
-  };
-  records.forEach((r, i) => {
+  const ids = new Blob();
+  const payloads = new Blob();
+  const documents = new Blob();
+  let ascii = true;
+  let i = 0;
+  for (const r of records) {
+    if (i === count) throw tooMany();
     labels[i] = r.label;
     lsnLow[i] = r.lsn % 0x1_0000_0000;
     lsnHigh[i] = Math.floor(r.lsn / 0x1_0000_0000);
-  });
-  put(ids, idEnd);
-  put(payloads, payloadEnd);
-  put(documents, documentEnd);
-  return out;
+    // UTF-8 takes more bytes than UTF-16 code units for any character past ASCII.
+    if (ids.putString(r.id) !== r.id.length) ascii = false;
+    idEnd[i] = ids.length;
+    const payload = r.payloadBytes;
+    if (payload) payloads.put(payload);
+    payloadEnd[i] = payloads.length;
+    if (r.doc) documents.put(encode(encodeDocument(r.doc)));
+    documentEnd[i] = documents.length;
+    if (++i % slice === 0) yield undefined;
+  }
+  if (i !== count) throw tooMany();
+  head.writeUInt32LE(count, 0);
+  head.writeUInt32LE(ascii ? ASCII_IDS : 0, 4);
+  return [head, ids.bytes(), payloads.bytes(), documents.bytes()].filter((b) => b.byteLength > 0);
+}
+
+/** The records walked are not as many as the vault counts: a bug, and nothing is written. */
+function tooMany(): StorageError {
+  return new StorageError('DATABASE_FAILED', 'internal: a vault\'s records are not as many as it counts');
+}
+
+/** Bytes appended to a buffer that doubles as it fills. */
+class Blob {
+  private buf = Buffer.allocUnsafe(4096);
+  length = 0;
+
+  private room(n: number): void {
+    if (this.length + n <= this.buf.byteLength) return;
+    const grown = Buffer.allocUnsafe(Math.max(this.buf.byteLength * 2, this.length + n));
+    this.buf.copy(grown, 0, 0, this.length);
+    this.buf = grown;
+  }
+
+  put(bytes: Uint8Array): void {
+    this.room(bytes.byteLength);
+    this.buf.set(bytes, this.length);
+    this.length += bytes.byteLength;
+  }
+
+  /** Appends `s` as UTF-8; returns its byte length. */
+  putString(s: string): number {
+    this.room(s.length * 3);
+    const n = this.buf.write(s, this.length, 'utf8');
+    this.length += n;
+    return n;
+  }
+
+  bytes(): Uint8Array {
+    return this.buf.subarray(0, this.length);
+  }
 }
 
 /**

@@ -66,14 +66,21 @@ export function vaultSections(vault: VaultState, graphVectors?: { records: Store
     records.forEach((r, i) => block.set(r.vector, i * dim));
     vectors = { kind: SectionKind.vectors, payload: new Uint8Array(block.buffer) };
   }
+  return [vaultMetaSection(vault, records.length), vectors, { kind: SectionKind.records, payload: encodeRecords(records) }, ...historySections(vault)];
+}
+
+/** The VAULT_META section of a vault of `count` records. */
+export function vaultMetaSection(vault: VaultState, count: number): Section {
   const quota = encodeQuota(vault.quota);
-  const meta = { number: vault.number, name: vault.name, quota, lsn: vault.lsn, count: records.length, dimension: dim, nextLabel: vault.records.nextLabel, nextLayer: vault.layers.nextLayer };
+  const meta = { number: vault.number, name: vault.name, quota, lsn: vault.lsn, count, dimension: vault.dimension, nextLabel: vault.records.nextLabel, nextLayer: vault.layers.nextLayer };
+  return { kind: SectionKind.vaultMeta, payload: encode(meta) };
+}
+
+/** The sections after RECORDS: layers, branches, traces, the text index and the payload indexes. */
+export function historySections(vault: VaultState): Section[] {
   const layers = [...vault.layers.layers()].sort((a, b) => Number(a.id.slice(1)) - Number(b.id.slice(1)));
   const branches = [...vault.layers.branches].sort(([a], [b]) => byCodeUnits(a, b));
   return [
-    { kind: SectionKind.vaultMeta, payload: encode(meta) },
-    vectors,
-    { kind: SectionKind.records, payload: encodeRecords(records) },
     { kind: SectionKind.layers, payload: encode(layers.map(encodeLayer)) },
     { kind: SectionKind.branches, payload: encode(branches) },
     { kind: SectionKind.traces, payload: encode({ retention: encodeRetention(vault.traces.retention), traces: vault.traces.ordered().map(encodeTrace) }) },

@@ -41,3 +41,14 @@ export async function mapInSlices<T, R>(items: readonly T[], fn: (item: T, i: nu
   }
   return out;
 }
+
+/**
+ * Work written as a generator whose each yield ends a slice: run to its end at once, returning
+ * its value (the same work, for a caller that has no event loop to give turns to).
+ */
+export function finish<T>(steps: Generator<unknown, T>): T {
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}

@@ -280,6 +280,40 @@ export class RecordStore {
   }
 
   /**
+   * Every record in label order, as a segment lists them, without sorting: base rows hold
+   * ascending labels and `byLabel` is indexed by label, so the walk merges the two. A base row
+   * not yet read is made for the caller and not kept (a checkpoint would otherwise leave an
+   * object per row of the vault behind it).
+   */
+  *inLabelOrder(): IterableIterator<StoredRecord> {
+    for (const at of this.labelWalk()) yield at >= 0 ? (this.rows?.[at] ?? this.base!.record(at)) : this.byLabel[~at]!;
+  }
+
+  /** The vectors of inLabelOrder(), making no record for a base row. */
+  *vectorsInLabelOrder(): IterableIterator<Float32Array> {
+    for (const at of this.labelWalk()) yield at >= 0 ? (this.rows?.[at]?.vector ?? this.base!.vector(at)) : this.byLabel[~at]!.vector;
+  }
+
+  /**
+   * Where each record is, in label order: a base row still in its segment state (row >= 0), or
+   * ~label for a record in `byLabel` (put after the load, a base row's replacement included). A
+   * live base row is never in `byLabel` (row() keeps it in `rows`), so nothing comes twice. One
+   * step per label, each a base row's or a look-up in `byLabel`: no stretch of the walk runs
+   * through the base's labels without yielding (`byLabel` is all holes there, and slow to scan).
+   */
+  private *labelWalk(): IterableIterator<number> {
+    if (this.baseLive > 0) this.base!.checkIds();
+    const rows = this.state.length;
+    const byLabel = this.byLabel;
+    const end = Math.max(byLabel.length, rows > 0 ? this.base!.label(rows - 1) + 1 : 0);
+    // Base labels ascend strictly, so the row holding `label` (if any) is always the next one.
+    for (let label = 0, row = 0; label < end; label++) {
+      if (row < rows && this.base!.label(row) === label && this.state[row++] === BASE) yield row - 1;
+      else if (label < byLabel.length && byLabel[label] !== undefined) yield ~label;
+    }
+  }
+
+  /**
    * The labels `bitmap` marks (each a live record, as the filter planner's bitmaps are) laid out
    * for the native scan: rows of `block` (the vault's stored vectors) where the record's vector
    * still is one, the rest as records. No record is made for a base row still in its segment state.

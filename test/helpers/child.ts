@@ -4,6 +4,8 @@
  *   hold <dir>                               open for writing, print "ready", wait to be killed
  *   reembed <dir> <model folder>             re-embed the database with that model, printing "progress <n>"
  *   commits <dir> <durability>               commit layers forever (a second branch every 10th), printing "commit <n> <id>"
+ *   checkpoint-writes <dir> <lanes>          checkpoint-writes.ts's writes forever, printing "ack <n>", and a checkpoint
+ *                                            made in small slices now and then, printing "checkpoint <writes before it> <epoch> <writes called by its end>"
  */
 import * as fs from 'node:fs';
 import { open, type Durability } from '../../src/index.js';
@@ -54,6 +56,33 @@ if (mode === 'insert') {
     await v.traces.put(`trace-${n}`, { n, layer: id });
     process.stdout.write(`commit ${n} ${id} ${branch}\n`);
   }
+} else if (mode === 'checkpoint-writes') {
+  const { apply, opOf } = await import('./checkpoint-writes.js');
+  const { segmentSlices } = await import('../../src/segments/segment-file.js');
+  Object.assign(segmentSlices, { records: 16, bytes: 4096 });
+  const db = await open(dir!, { autoCheckpointBytes: 0 });
+  const v = db.vault('v');
+  let next = 0;
+  process.stdout.write('ready\n');
+  const writes = Array.from({ length: Number(durability) }, async () => {
+    for (;;) {
+      const n = next++;
+      await apply(v, opOf(n));
+      process.stdout.write(`ack ${n}\n`);
+    }
+  });
+  const checkpoints = (async () => {
+    for (;;) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      // The checkpoint takes its slot in the write order now: it holds exactly the writes called before it.
+      const before = next;
+      const r = await db.checkpoint();
+      process.stdout.write(`checkpoint ${before} ${r.epoch} ${next}\n`);
+      // Killed about now; no later checkpoint commits first.
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+    }
+  })();
+  await Promise.all([...writes, checkpoints]);
 } else {
   throw new Error(`unknown mode ${mode}`);
 }

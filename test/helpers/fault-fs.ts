@@ -198,7 +198,7 @@ export class FaultFileSystem implements FileSystem {
     if (file !== undefined) this.touch(file);
     return this.inner.truncate(fd, length);
   }
-  async writeFileSynced(p: string, chunks: readonly Uint8Array[]) {
+  async writeFileSynced(p: string, chunks: readonly Uint8Array[] | AsyncIterable<Uint8Array>) {
     this.step('writeFileSynced', p);
     const file = path.resolve(p);
     if (!fs.existsSync(file)) this.remember(file, null);

@@ -6,15 +6,23 @@ import { atomicReplace } from '../../fs/atomic-replace.js';
 import { readdirIfExists, type FileSystem } from '../../fs/file-system.js';
 import { encodeManifest, vaultFiles, type Manifest } from '../../segments/manifest.js';
 import { summarizeGraph } from '../../segments/graph-sidecar.js';
-import { encodeSegment } from '../../segments/segment-file.js';
+import { segmentChunks } from '../../segments/segment-file.js';
+import { StorageError } from '../../errors.js';
+import { nextTurn } from '../../util/loop-turns.js';
 import { encodeGraphVectors } from '../../segments/graph-vectors-encode.js';
-import { segmentRows } from '../../segments/vault-image.js';
 import type { StoredRecord } from '../../vault/record-store.js';
 import type { Metric } from '../../format/identity.js';
 import { encodeSnapshot } from '../../segments/snapshot-file.js';
 import { isPersistent } from '../../vault/index/vector-index.js';
 import type { FileRef, SegmentRef, VaultState } from '../../vault/vault-state.js';
 import type { DbState } from '../../vault/db-state.js';
+
+/**
+ * @internal Told where a checkpoint is (bench/checkpoint-scale.ts charges event-loop stalls to
+ * each phase); unset, it costs a property read per phase.
+ */
+export const checkpointProbe: { phase?: (name: string) => void } = {};
+const phase = (name: string): void => checkpointProbe.phase?.(name);
 
 export interface CheckpointResult {
   epoch: number;
@@ -36,12 +44,16 @@ export interface CheckpointResult {
 async function writeGraph(fs: FileSystem, dir: string, vault: VaultState, rel: string): Promise<{ graph: FileRef; sidecar: FileRef } | null> {
   const index = vault.index;
   if (!isPersistent(index)) return null;
+  phase('graph drain');
   await index.drain();
   const file = path.join(dir, rel);
   const tmp = file + TMP_SUFFIX;
   // hnswlib writes the file itself, by name: into a tmp path of ours, through the seam, fsynced.
+  phase('graph save');
   await fs.writeNative(tmp, (p) => index.save(p), true);
+  phase('graph summarize');
   const { sum, chunks } = await summarizeGraph(fs, tmp, rel);
+  phase('sidecar write');
   const metaRel = sidecarPath(rel);
   const meta = path.join(dir, metaRel);
   await fs.writeFileSynced(meta + TMP_SUFFIX, chunks);
@@ -52,6 +64,39 @@ async function writeGraph(fs: FileSystem, dir: string, vault: VaultState, rel: s
 }
 
 /**
+ * Writes a vault's segment through a tmp file as segmentChunks() makes it, giving the event loop
+ * a turn between slices, and returns its reference (size and CRC32C, computed as the bytes pass).
+ * The checkpoint holds the write order throughout, so no write changes the vault while it is
+ * encoded across those turns (the file is the state at the checkpoint's LSN); `unchanged` checks
+ * it at each turn, and a state that moved anyway (a bug) fails the checkpoint before its commit
+ * point instead of writing a mixed file.
+ */
+async function writeSegment(fs: FileSystem, dir: string, rel: string, vault: VaultState, graphVectors: { records: StoredRecord[]; payload: Uint8Array } | null, unchanged: () => boolean): Promise<FileRef> {
+  const file = path.join(dir, rel);
+  let bytes = 0;
+  let crc = 0;
+  const check = (): void => {
+    if (!unchanged()) throw new StorageError('DATABASE_FAILED', `internal: the database changed while a checkpoint wrote ${rel}`);
+  };
+  async function* chunks(): AsyncGenerator<Uint8Array> {
+    for (const chunk of segmentChunks(vault, graphVectors)) {
+      if (chunk === undefined) {
+        await nextTurn();
+        check();
+        continue;
+      }
+      crc = crc32c(chunk, crc);
+      bytes += chunk.byteLength;
+      yield chunk;
+      check();
+    }
+  }
+  await fs.writeFileSynced(file + TMP_SUFFIX, chunks());
+  await fs.rename(file + TMP_SUFFIX, file);
+  return { path: rel, bytes, crc32c: crc };
+}
+
+/**
  * The GRAPH_VECTORS section for a vault whose graph was just saved (FORMAT.md "Segment files"):
  * the graph becomes its vectors' only home. Null (the segment keeps VECTORS) when the graph does
  * not give back every record's vector exactly.
@@ -59,7 +104,9 @@ async function writeGraph(fs: FileSystem, dir: string, vault: VaultState, rel: s
 async function graphVectors(fs: FileSystem, dir: string, vault: VaultState, graph: FileRef, metric: Metric): Promise<{ records: StoredRecord[]; payload: Uint8Array } | null> {
   // Version 1 segments, which builds before GRAPH_VECTORS read (FORMAT.md "Segment files").
   if (process.env.QUIVER_SEGMENT_VECTORS === '1') return null;
-  const records = segmentRows(vault);
+  // The records in label order (segmentRows' order), gathered a slice at a time, none kept by the store.
+  const records: StoredRecord[] = [];
+  for (const record of vault.records.inLabelOrder()) if (records.push(record) % 2048 === 0) await nextTurn();
   const rows = { length: records.length, label: (row: number) => records[row]!.label, vector: (row: number) => records[row]!.vector };
   const payload = await encodeGraphVectors(fs, path.join(dir, graph.path), rows, vault.dimension, metric);
   return payload ? { records, payload } : null;
@@ -86,15 +133,15 @@ export async function writeSegmentedCheckpoint(fs: FileSystem, dir: string, stat
     const rel = segmentPath(vault.number, epoch);
     // The graph first: a segment whose vectors live in the graph is built from the graph's bytes.
     const saved = await writeGraph(fs, dir, vault, graphPath(vault.number, epoch));
-    const chunks = encodeSegment(vault, saved ? await graphVectors(fs, dir, vault, saved.graph, state.identity.metric) : null);
-    const file = path.join(dir, rel);
-    await fs.writeFileSynced(file + TMP_SUFFIX, chunks);
-    await fs.rename(file + TMP_SUFFIX, file);
-    const bytes = sectionedByteLength(chunks);
-    const segment: FileRef = { path: rel, bytes, crc32c: chunks.reduce((crc, c) => crc32c(c, crc), 0) };
+    phase('graph vectors');
+    const inGraph = saved ? await graphVectors(fs, dir, vault, saved.graph, state.identity.metric) : null;
+    phase('segment');
+    const segment = await writeSegment(fs, dir, rel, vault, inGraph, () => state.lastLsn === lsn);
+    const bytes = segment.bytes;
     bytesWritten += bytes + (saved ? saved.graph.bytes + saved.sidecar.bytes : 0);
     written.set(vault.number, { epoch, segment, graph: saved?.graph ?? null, sidecar: saved?.sidecar ?? null });
   }
+  phase('manifest');
   await fs.syncDir(segmentsDir);
   const manifest: Manifest = {
     epoch,
@@ -121,6 +168,7 @@ export async function writeSegmentedCheckpoint(fs: FileSystem, dir: string, stat
   state.checkpointLsn = lsn;
   // Cleanup after the commit point: a failure here (EMFILE listing segments/, say) must not fail
   // a checkpoint that is durable; the files are strays the next checkpoint or open removes.
+  phase('remove old files');
   const filesRemoved = await removeUnreferenced(fs, dir, referencedFiles(state)).catch(() => 0);
   return { epoch, lsn, vaultsWritten: written.size, bytesWritten, filesRemoved };
 }

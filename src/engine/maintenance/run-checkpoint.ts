@@ -7,7 +7,7 @@ import { vectorsLoaded } from '../../vault/db-state.js';
 import { keepLogForShippers } from '../../wal/kept-log.js';
 import { truncateLogFile } from '../../wal/wal-file.js';
 import type { DatabaseCore, DatabaseParts } from '../open/parts.js';
-import { writeSegmentedCheckpoint, writeSnapshotCheckpoint, type CheckpointResult } from './checkpoint.js';
+import { checkpointProbe, writeSegmentedCheckpoint, writeSnapshotCheckpoint, type CheckpointResult } from './checkpoint.js';
 
 /**
  * Logged housekeeping before a checkpoint: traces past their vault's retention (oldest first)
@@ -42,10 +42,13 @@ export async function checkpointNow(core: DatabaseCore, collectLayers = false): 
   }
   const epochBefore = state.epoch;
   // Damaged stored vectors stop the checkpoint as they are (CorruptionError), before housekeeping logs anything.
+  checkpointProbe.phase?.('vectors loaded');
   await vectorsLoaded(state);
+  checkpointProbe.phase?.('housekeeping');
   const freed = await housekeeping(core, collectLayers);
   try {
     const result = state.identity.storage === 'snapshot' ? await writeSnapshotCheckpoint(fs, dir, state) : await writeSegmentedCheckpoint(fs, dir, state);
+    checkpointProbe.phase?.('log reset');
     await core.attachment()?.beforeLogReset?.();
     if (core.parts.wal) await keepLogForShippers(core.parts.fs, core.parts.wal, dir, core.parts.options.lockStaleMs, result.lsn);
     await truncateLog(core.parts);

@@ -1,0 +1,149 @@
+// Checkpoints at scale (issue #19): the event loop's longest stall during a checkpoint of a large
+// vault, by phase, with its time, bytes written and the writer's peak RSS.
+//
+//   node --import tsx bench/checkpoint-scale.ts [--db <dir>] [--work <dir>] [--skip N] [--add N] [--rounds R]
+//   node --import tsx bench/checkpoint-scale.ts --build N [--work <dir>]   (a development database of N)
+//
+// The source database (default: the 748k x 384 cosine one bench:memory builds) is copied with
+// `cp -a` to --work and only the copy is opened: the original is never written. The copy gets the
+// next --add vectors of the generator that built it (clusteredStream(384, 64, 7), ids r<i>; the
+// first --skip are drawn and dropped), the graph queue is drained (db.settle()), then one
+// checkpoint is taken and measured; --rounds times. A 1 ms timer chain records each gap in the
+// event loop and charges it to the checkpoint phase it began in (checkpointProbe, set only here).
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { clusteredStream } from './data.js';
+import { open } from '../src/index.js';
+import { checkpointProbe } from '../src/engine/maintenance/checkpoint.js';
+
+const args = process.argv.slice(2);
+const flag = (name: string, fallback: string): string => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1]! : fallback;
+};
+const DIM = 384;
+const BATCH = 2000;
+const build = Number(flag('build', '0'));
+const work = flag('work', '/tmp/stall/checkpoint-bench');
+const source = flag('db', '/tmp/quiver-bench-memory/n748000-d384/db');
+const skip = Number(flag('skip', build > 0 ? '0' : '748000'));
+const add = Number(flag('add', '40000'));
+const rounds = Number(flag('rounds', '2'));
+
+const status = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(fs.readFileSync('/proc/self/status', 'utf8'))?.[1] ?? 0) * 1024;
+const ioWritten = () => Number(/^write_bytes:\s+(\d+)/m.exec(fs.readFileSync('/proc/self/io', 'utf8'))?.[1] ?? 0);
+const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
+const uptime = () => fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+
+const gen = clusteredStream(DIM, 64, 7);
+let next = 0;
+function rows(n: number): { id: string; vector: Float32Array }[] {
+  const out = [];
+  for (let k = 0; k < n; k++, next++) out.push({ id: `r${next}`, vector: gen() });
+  return out;
+}
+async function insert(db: Awaited<ReturnType<typeof open>>, n: number): Promise<void> {
+  const v = db.vault('v');
+  for (let done = 0; done < n; done += BATCH) await v.insertMany(rows(Math.min(BATCH, n - done)));
+  await db.settle();
+}
+
+fs.rmSync(work, { recursive: true, force: true });
+fs.mkdirSync(path.dirname(work), { recursive: true });
+if (build > 0) {
+  const db = await open(work, { dimension: DIM, autoCheckpointBytes: 0, index: { type: 'hnsw', M: 16, efConstruction: 200 } });
+  await db.createVault('v');
+  await insert(db, build);
+  await db.checkpoint();
+  await db.close();
+  console.log(JSON.stringify({ built: work, n: build }));
+  process.exit(0);
+}
+execFileSync('cp', ['-a', source, work]);
+for (let k = 0; k < skip; k++, next++) gen();
+
+/**
+ * Gaps of the event loop, charged to phases: each phase active during a gap is charged the part
+ * of it that phase covered (phases change synchronously inside a stall, so the one active when
+ * the timer fires is often not the one that blocked).
+ */
+let phase = 'idle';
+let phaseStart = 0;
+let phases = new Map<string, { ms: number; stallMs: number }>();
+/** Phase changes since the last tick. */
+let marks: { at: number; name: string }[] = [];
+let phaseAtLastTick = 'idle';
+let last = performance.now();
+let ticking = false;
+const tick = (): void => {
+  const now = performance.now();
+  const seen = [{ at: last, name: phaseAtLastTick }, ...marks];
+  seen.forEach((m, i) => {
+    const p = phases.get(m.name);
+    const covered = (i + 1 < seen.length ? seen[i + 1]!.at : now) - m.at;
+    if (p && covered > p.stallMs) p.stallMs = covered;
+  });
+  marks = [];
+  phaseAtLastTick = phase;
+  last = now;
+  if (ticking) setTimeout(tick, 1);
+};
+checkpointProbe.phase = (name: string) => {
+  const now = performance.now();
+  const p = phases.get(phase);
+  if (p) p.ms += now - phaseStart;
+  marks.push({ at: now, name });
+  phase = name;
+  phaseStart = now;
+  if (!phases.has(name)) phases.set(name, { ms: 0, stallMs: 0 });
+};
+
+const db = await open(work, { autoCheckpointBytes: 0 });
+const results = [];
+for (let round = 1; round <= rounds; round++) {
+  const t = performance.now();
+  await insert(db, add);
+  const insertSeconds = (performance.now() - t) / 1000;
+  const hwmBefore = status('VmHWM');
+  const io = ioWritten();
+  const loop = monitorEventLoopDelay({ resolution: 1 });
+  phases = new Map();
+  // The control: the same timer chain for 3 s with nothing of ours running. On a shared machine
+  // this is the floor under any stall figure (the main thread waiting for a core).
+  checkpointProbe.phase('idle control (3 s)');
+  ticking = true;
+  last = performance.now();
+  marks = [];
+  phaseAtLastTick = phase;
+  setTimeout(tick, 1);
+  await new Promise((resolve) => setTimeout(resolve, 3000));
+  checkpointProbe.phase('checkpoint call');
+  loop.enable();
+  const start = performance.now();
+  const r = await db.checkpoint();
+  const ms = performance.now() - start;
+  loop.disable();
+  checkpointProbe.phase('idle');
+  ticking = false;
+  const result = {
+    round,
+    records: next,
+    insertSeconds,
+    checkpointMs: Math.round(ms),
+    bytesWritten: r.bytesWritten,
+    ioWriteBytes: ioWritten() - io,
+    stallMaxMs: Math.round(loop.max / 1e6),
+    vmHwmBefore: hwmBefore,
+    vmHwmAfter: status('VmHWM'),
+    idleStallMaxMs: Math.round(phases.get('idle control (3 s)')?.stallMs ?? 0),
+    phases: Object.fromEntries([...phases].filter(([name]) => name !== 'idle').map(([name, p]) => [name, { ms: Math.round(p.ms), stallMs: Math.round(p.stallMs) }])),
+    loadavg: uptime(),
+  };
+  results.push(result);
+  console.error(`round ${round}: ${next} records, checkpoint ${(ms / 1000).toFixed(1)} s, ${mib(r.bytesWritten)} (io ${mib(result.ioWriteBytes)}), stall ${result.stallMaxMs} ms, VmHWM ${mib(hwmBefore)} -> ${mib(result.vmHwmAfter)}, load ${result.loadavg}`);
+  for (const [name, p] of Object.entries(result.phases)) console.error(`  ${name.padEnd(24)} ${String(p.ms).padStart(7)} ms, stall ${String(p.stallMs).padStart(5)} ms`);
+}
+await db.close();
+console.log(JSON.stringify({ source, work, results }, null, 1));
