@@ -59,8 +59,20 @@ export async function encodeGraphVectors(fs: FileSystem, file: string, rows: Row
   const corrected = metric === 'cosine';
   const stride = correctionBytes(d);
   const maxLabel = n > 0 ? rows.label(n - 1) : -1;
-  const rowOfLabel = new Int32Array(maxLabel + 1).fill(-1);
-  for (let row = 0; row < n; row++) rowOfLabel[rows.label(row)] = row;
+  // Rows are in label order: a label's row by binary search, so memory follows the rows, not the
+  // largest label (labels only grow under churn).
+  const rowOfLabel = (label: number): number => {
+    let lo = 0;
+    let hi = n - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const at = rows.label(mid);
+      if (at === label) return mid;
+      if (at < label) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
+  };
   const elements = new Uint32Array(n).fill(0xffffffff);
   const fix = corrected ? new Uint8Array(n * stride) : null;
   const fixView = fix ? new DataView(fix.buffer) : null;
@@ -88,7 +100,7 @@ export async function encodeGraphVectors(fs: FileSystem, file: string, rows: Row
         if (chunk[at + 2]! & 1) continue; // hnswlib's delete mark
         const label = words[(at + shape.labelOff) / 4]!;
         if (words[(at + shape.labelOff) / 4 + 1]! !== 0 || label > maxLabel) continue;
-        const row = rowOfLabel[label]!;
+        const row = rowOfLabel(label);
         if (row < 0) continue;
         if (elements[row] !== 0xffffffff) return null;
         elements[row] = e;
