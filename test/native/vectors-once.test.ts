@@ -220,4 +220,15 @@ describe('vectors stored once, in the graph', () => {
     assert.ok(report.problems.some((p) => p.file.endsWith('.hnsw') || p.file.endsWith('.hnsw.meta')), JSON.stringify(report.problems));
     assert.deepEqual(fingerprint(dir), before, 'nothing on disk changed: no record dropped or rewritten');
   });
+  it('a read-only open that fails after mapping the graph (a damaged segment) leaves the graph unmapped', async () => {
+    const dir = await checkpointed('l2');
+    const { file } = segmentFile(dir);
+    const graph = path.join(path.dirname(file), fs.readdirSync(path.dirname(file)).find((f) => f.endsWith('.hnsw'))!);
+    const bytes = fs.readFileSync(file);
+    bytes[bytes.length - 9]! ^= 0xff; // inside the last section: its CRC fails as the segment is read
+    fs.writeFileSync(file, bytes);
+    await assert.rejects(open(dir, { readOnly: true }), CorruptionError);
+    await new Promise((resolve) => setTimeout(resolve, 50)); // a map still coming would land by now
+    assert.equal(mapsOf(graph), 0, 'no mapping of the graph outlives the failed open');
+  });
 });

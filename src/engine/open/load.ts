@@ -255,27 +255,43 @@ export async function loadSegmented(fs: FileSystem, dir: string, identity: Ident
       // Awaited below; a segment failure first must not leave them unhandled.
       graph?.catch(() => undefined);
       mapped?.catch(() => undefined);
-      // A reader with the addon views its vectors in the mapped segment: no private copy.
-      const image = await readSegment(fs, dir, entry.segment, identity.dimension, readOnly && nativeGraphs());
-      state.unread.push(image.vectors);
-      if (image.number !== entry.number || image.name !== entry.name) throw new CorruptionError(entry.segment.path, 'holds a different vault than the manifest says');
-      const onMap = mapped ? await mapped : null;
-      if (image.vectors instanceof GraphVectorBlock) {
-        // The block takes over the mapping's hold (a reader's vectors are read in place).
-        const search = onMap?.graph;
-        await bindGraphVectors(fs, dir, image.vectors, entry.segment, entry.graph, entry.sidecar ?? null, image.records, onMap?.map ?? null, search && onMap.sidecar ? (from, to) => search.checkPages(from, to) : null);
-      } else onMap?.map?.close();
-      const vault = vaultFromImage(identity, image, entry.segment.path, (mapped ?? graph) !== null);
-      if (onMap && hnsw) {
-        vault.index = new MappedHnswIndex(onMap.graph, identity.metric, identity.dimension, hnsw, liveLabels(vault));
-      } else if (graph) {
-        const live = liveLabels(vault);
-        vault.index = HnswIndex.over(await graph, identity.metric, live);
-      } else {
-        await image.vectors.load();
-        rebuildIndex(vault);
+      // Until the vault owns them, a failure below must release the mapped graph and its map's hold.
+      let mapOwned = false;
+      let graphOwned = false;
+      try {
+        // A reader with the addon views its vectors in the mapped segment: no private copy.
+        const image = await readSegment(fs, dir, entry.segment, identity.dimension, readOnly && nativeGraphs());
+        state.unread.push(image.vectors);
+        if (image.number !== entry.number || image.name !== entry.name) throw new CorruptionError(entry.segment.path, 'holds a different vault than the manifest says');
+        const onMap = mapped ? await mapped : null;
+        if (image.vectors instanceof GraphVectorBlock) {
+          // The block takes over the mapping's hold (a reader's vectors are read in place).
+          const search = onMap?.graph;
+          mapOwned = true; // bindGraphVectors takes the hold, and releases it if it fails
+          await bindGraphVectors(fs, dir, image.vectors, entry.segment, entry.graph, entry.sidecar ?? null, image.records, onMap?.map ?? null, search && onMap.sidecar ? (from, to) => search.checkPages(from, to) : null);
+        } else {
+          mapOwned = true;
+          onMap?.map?.close();
+        }
+        const vault = vaultFromImage(identity, image, entry.segment.path, (mapped ?? graph) !== null);
+        if (onMap && hnsw) {
+          vault.index = new MappedHnswIndex(onMap.graph, identity.metric, identity.dimension, hnsw, liveLabels(vault));
+          graphOwned = true;
+        } else if (graph) {
+          const live = liveLabels(vault);
+          vault.index = HnswIndex.over(await graph, identity.metric, live);
+        } else {
+          await image.vectors.load();
+          rebuildIndex(vault);
+        }
+        register(state, vault, { epoch: entry.epoch, segment: entry.segment, graph: entry.graph, sidecar: entry.sidecar ?? null });
+      } catch (err) {
+        await mapped?.then((m) => {
+          if (!graphOwned) m.graph.close();
+          if (!mapOwned) m.map?.close();
+        }, () => undefined);
+        throw err;
       }
-      register(state, vault, { epoch: entry.epoch, segment: entry.segment, graph: entry.graph, sidecar: entry.sidecar ?? null });
     }
   } catch (err) {
     releaseVectors(state);
