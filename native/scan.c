@@ -312,7 +312,10 @@ napi_value js_scan_rows(napi_env env, napi_callback_info info) {
   // Every row must lie inside the buffer: a detached (unmapped) buffer has none.
   uint32_t max_row = 0;
   for (size_t i = 0; i < nrows; i++) if (rows[i] > max_row) max_row = rows[i];
-  if (nrows > 0 && ((uint64_t)offset + (uint64_t)max_row * (uint64_t)stride + (uint64_t)dim * 4 > (uint64_t)buf_len))
+  // Overflow-free: the last row's end, offset + max_row * stride + dim * 4, must fit in the buffer.
+  uint64_t row_bytes = (uint64_t)dim * 4;
+  if (nrows > 0 && ((uint64_t)offset > (uint64_t)buf_len || row_bytes > (uint64_t)buf_len - (uint64_t)offset ||
+                    (uint64_t)max_row > ((uint64_t)buf_len - (uint64_t)offset - row_bytes) / (uint64_t)stride))
     return fail(env, "scanRows: a row lies outside the buffer");
   item_t *found = malloc(sizeof(item_t) * (k ? k : 1));
   if (!found) return fail(env, "scanRows: out of memory");

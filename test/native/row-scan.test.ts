@@ -122,6 +122,13 @@ describe('native row scan', () => {
     assert.throws(() => scan({ buffer: block.buffer, byteOffset: 4, strideBytes: 16 }, 4, Uint32Array.of(9), null, q, 1, 'l2'), /outside the buffer/);
     assert.equal(scan({ buffer: block.buffer, byteOffset: 0, strideBytes: 16 }, 4, Uint32Array.of(9), null, q, 1, 'l2').length, 1);
   });
+
+  it('refuses a stride or offset whose row positions would wrap past 2^64 (they passed the check and were read)', () => {
+    const block = new Float32Array(4);
+    const q = new Float32Array(4);
+    assert.throws(() => scan({ buffer: block.buffer, byteOffset: 0, strideBytes: 2 ** 62 }, 4, Uint32Array.of(1, 4), null, q, 2, 'l2'), /outside the buffer/);
+    assert.throws(() => scan({ buffer: block.buffer, byteOffset: 2 ** 62, strideBytes: 16 }, 4, Uint32Array.of(0), null, q, 1, 'l2'), /outside the buffer|bad offset/);
+  });
 });
 
 /** Every search of `queries` under each filter, as plain data, with the addon on or off. */
