@@ -76,7 +76,10 @@ export async function encodeGraphVectors(fs: FileSystem, file: string, rows: Row
   const elements = new Uint32Array(n).fill(0xffffffff);
   const fix = corrected ? new Uint8Array(n * stride) : null;
   const fixView = fix ? new DataView(fix.buffer) : null;
+  // Per row, its exceptions' (component, bits) pairs, in component order: [exceptionsAt, exceptionsEnd).
   const exceptions: number[] = [];
+  const exceptionsAt = corrected ? new Int32Array(n) : null;
+  const exceptionsEnd = corrected ? new Int32Array(n) : null;
   const r = new Float32Array(d);
   const rBits = new Uint32Array(r.buffer);
   const codes = new Uint32Array(Math.ceil(d / 16));
@@ -137,7 +140,9 @@ export async function encodeGraphVectors(fs: FileSystem, file: string, rows: Row
         fixView!.setFloat32(row * stride, best, true);
         for (let w = 0; w < bestCodes.length; w++) fixView!.setUint32(row * stride + 4 + 4 * w, bestCodes[w]!, true);
         if (fewest > 0) {
-          for (let j = 0; j < d; j++) if (((bestCodes[j >>> 4]! >>> ((j & 15) * 2)) & 3) === 3) exceptions.push(row, j, vBits[j]!);
+          exceptionsAt![row] = exceptions.length;
+          for (let j = 0; j < d; j++) if (((bestCodes[j >>> 4]! >>> ((j & 15) * 2)) & 3) === 3) exceptions.push(j, vBits[j]!);
+          exceptionsEnd![row] = exceptions.length;
         }
       }
     }
@@ -145,23 +150,26 @@ export async function encodeGraphVectors(fs: FileSystem, file: string, rows: Row
     fs.closeSync(fd);
   }
   for (let row = 0; row < n; row++) if (elements[row] === 0xffffffff) return null;
-  // Exceptions in (row, component) order: rows were met in element order.
-  const triples: [number, number, number][] = [];
-  for (let i = 0; i < exceptions.length; i += 3) triples.push([exceptions[i]!, exceptions[i + 1]!, exceptions[i + 2]!]);
-  triples.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-  const out = new Uint8Array(HEAD_BYTES + 4 * n + (fix?.byteLength ?? 0) + EXCEPTION_BYTES * triples.length);
+  // Exceptions in (row, component) order: rows were met in element order, so they are walked by
+  // row here (no sort, no object per exception: a 1M-row vault can have hundreds of thousands).
+  const count = exceptions.length / 2;
+  const out = new Uint8Array(HEAD_BYTES + 4 * n + (fix?.byteLength ?? 0) + EXCEPTION_BYTES * count);
   const view = new DataView(out.buffer);
   view.setUint32(0, n, true);
   view.setUint32(4, corrected ? CORRECTED : 0, true);
-  view.setUint32(8, triples.length, true);
+  view.setUint32(8, count, true);
   new Uint32Array(out.buffer, HEAD_BYTES, n).set(elements);
   if (fix) out.set(fix, HEAD_BYTES + 4 * n);
   let at = HEAD_BYTES + 4 * n + (fix?.byteLength ?? 0);
-  for (const [row, j, bits] of triples) {
-    view.setUint32(at, row, true);
-    view.setUint32(at + 4, j, true);
-    view.setUint32(at + 8, bits, true);
-    at += EXCEPTION_BYTES;
+  if (count > 0) {
+    for (let row = 0; row < n; row++) {
+      for (let i = exceptionsAt![row]!; i < exceptionsEnd![row]!; i += 2) {
+        view.setUint32(at, row, true);
+        view.setUint32(at + 4, exceptions[i]!, true);
+        view.setUint32(at + 8, exceptions[i + 1]!, true);
+        at += EXCEPTION_BYTES;
+      }
+    }
   }
   return out;
 }
