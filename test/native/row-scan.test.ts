@@ -6,6 +6,7 @@ import { nativeRowScanner } from '../../src/native/row-scan.js';
 import { exactTopK } from '../../src/vault/exact-search.js';
 import type { Metric } from '../../src/format/identity.js';
 import { dbPath } from '../helpers/tmp.js';
+import { seededRandom } from '../../src/util/random.js';
 
 /**
  * The native exact scan of a subset of rows (native/scan.c) gives exactTopK's answer to the bit:
@@ -18,17 +19,8 @@ import { dbPath } from '../helpers/tmp.js';
 assert.ok(nativeGraphs(), 'the native addon is not built: run `node native/build.mjs`');
 const scan = nativeRowScanner()!;
 
-/** A small deterministic generator (mulberry32), so a failure can be replayed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded, so a failure can be replayed. */
+const random = seededRandom;
 
 const METRICS: Metric[] = ['cosine', 'l2', 'ip'];
 
