@@ -1,7 +1,7 @@
 import type { Metric } from '../format/identity.js';
 import type { Neighbor } from './index/vector-index.js';
 import type { StoredRecord } from './record-store.js';
-import { packTail, scanExact, scanSetBytes, type RowScanner, type ScanSet } from './row-scan.js';
+import { packTail, scanExact, scanSetBuilder, scanSetBytes, type RowScanner, type ScanSet } from './row-scan.js';
 import type { VaultState } from './vault-state.js';
 
 /** A tail shorter than this is scanned in JavaScript: packing it would cost more than it saves. */
@@ -20,17 +20,9 @@ export function scanSetFor(vault: VaultState, matches: Uint8Array | StoredRecord
   let set: ScanSet;
   if (matches instanceof Uint8Array) set = vault.records.scanSet(matches, block);
   else {
-    const rows: number[] = [];
-    const labels: number[] = [];
-    const tail: StoredRecord[] = [];
-    for (const record of matches) {
-      const row = record.rowIn(block);
-      if (row >= 0) {
-        rows.push(row);
-        labels.push(record.label);
-      } else tail.push(record);
-    }
-    set = { rows: Uint32Array.from(rows), labels: Uint32Array.from(labels), tail, packed: null };
+    const builder = scanSetBuilder(block);
+    for (const record of matches) builder.record(record);
+    set = builder.done();
   }
   if (cached && set.tail.length >= PACK_MIN) {
     const d = vault.dimension;

@@ -5,7 +5,7 @@ import type { DocumentInfo } from './document.js';
 import type { StoredVectors } from './stored-vectors.js';
 import { IdOrder } from './id-order.js';
 import { LabelSet } from './index/label-set.js';
-import type { ScanSet } from './row-scan.js';
+import { scanSetBuilder, type ScanSet } from './row-scan.js';
 
 /** One record as the database holds it. */
 export class StoredRecord {
@@ -319,33 +319,22 @@ export class RecordStore {
    * still is one, the rest as records. No record is made for a base row still in its segment state.
    */
   scanSet(bitmap: Uint8Array, block: StoredVectors | null): ScanSet {
-    const rows: number[] = [];
-    const labels: number[] = [];
-    const tail: StoredRecord[] = [];
-    const take = (record: StoredRecord): void => {
-      const row = record.rowIn(block);
-      if (row >= 0) {
-        rows.push(row);
-        labels.push(record.label);
-      } else tail.push(record);
-    };
+    const set = scanSetBuilder(block);
     for (let row = 0; row < this.state.length; row++) {
       const state = this.state[row];
       if (state === GONE) continue;
       const made = this.rows?.[row];
       if (made !== undefined) {
-        if (bitmap[made.label] === 1) take(made);
+        if (bitmap[made.label] === 1) set.record(made);
         continue;
       }
       const label = this.base!.label(row);
       if (bitmap[label] !== 1) continue;
-      if (block !== null && this.base!.block === block) {
-        rows.push(row);
-        labels.push(label);
-      } else take(this.row(row));
+      if (block !== null && this.base!.block === block) set.row(row, label);
+      else set.record(this.row(row));
     }
-    for (const record of this.byId.values()) if (bitmap[record.label] === 1) take(record);
-    return { rows: Uint32Array.from(rows), labels: Uint32Array.from(labels), tail, packed: null };
+    for (const record of this.byId.values()) if (bitmap[record.label] === 1) set.record(record);
+    return set.done();
   }
 
   /** The live base row holding `id`, or -1. */

@@ -2,7 +2,7 @@ import type { Metric } from '../format/identity.js';
 import { exactTopK } from './exact-search.js';
 import type { Neighbor } from './index/vector-index.js';
 import type { Candidate } from './exact-search.js';
-import type { VectorRun } from './stored-vectors.js';
+import type { StoredVectors, VectorRun } from './stored-vectors.js';
 
 export type { VectorRun };
 
@@ -12,6 +12,32 @@ export type { VectorRun };
  * is `rows[i]`'s label (null: the row number is the label).
  */
 export type RowScanner = (run: VectorRun, dimension: number, rows: Uint32Array, labels: Uint32Array | null, query: Float32Array, k: number, metric: Metric) => Neighbor[];
+
+/** A record as a scan set takes it (record-store.ts StoredRecord). */
+type RowRecord = Candidate & { rowIn(block: StoredVectors | null): number };
+
+/**
+ * Collects a scan set: `row` adds a row of the block by number, `record` adds a record by its row
+ * in `block` when it has one there, else to the tail.
+ */
+export function scanSetBuilder(block: StoredVectors | null): { row(row: number, label: number): void; record(record: RowRecord): void; done(): ScanSet } {
+  const rows: number[] = [];
+  const labels: number[] = [];
+  const tail: Candidate[] = [];
+  const row = (at: number, label: number): void => {
+    rows.push(at);
+    labels.push(label);
+  };
+  return {
+    row,
+    record(record) {
+      const at = record.rowIn(block);
+      if (at >= 0) row(at, record.label);
+      else tail.push(record);
+    },
+    done: () => ({ rows: Uint32Array.from(rows), labels: Uint32Array.from(labels), tail, packed: null }),
+  };
+}
 
 let provider: (() => RowScanner | null) | null = null;
 
