@@ -1,5 +1,6 @@
 import type { Metric } from '../format/identity.js';
 import type { FileSystem } from '../fs/file-system.js';
+import { nextTurn, overdue } from '../util/loop-turns.js';
 import { CORRECTED, EXCEPTION_BYTES, GRAPH_HEADER, HEAD_BYTES, correctionBytes, graphShape, stepDown, stepUp } from './graph-vectors.js';
 
 /**
@@ -46,14 +47,17 @@ export interface RowSource {
   vector(row: number): Float32Array;
 }
 
+/** @internal Rows of corrections a block of the payload holds (3.2 MB at 384 dimensions). Tests lower it. */
+export const graphVectorSlices = { rows: 1 << 15 };
+
 /**
- * Builds the GRAPH_VECTORS payload for `rows` from the graph hnswlib just wrote to `file`, read
- * back in chunks. Null when the graph is not a home for every row's vector: a row whose label no
+ * Builds the GRAPH_VECTORS payload, as its parts in order, for `rows` from the graph hnswlib
+ * just wrote to `file`, read back in chunks. Null when the graph is not a home for every row's vector: a row whose label no
  * live element holds, or (l2, ip) whose element's floats are not the row's bit for bit. The
  * checkpoint then keeps VECTORS: vectors are only ever dropped from the segment where the graph
  * provably gives every one of them back exactly.
  */
-export async function encodeGraphVectors(fs: FileSystem, file: string, rows: RowSource, dimension: number, metric: Metric): Promise<Uint8Array | null> {
+export async function encodeGraphVectors(fs: FileSystem, file: string, rows: RowSource, dimension: number, metric: Metric): Promise<Uint8Array[] | null> {
   const n = rows.length;
   const d = dimension;
   const corrected = metric === 'cosine';
@@ -74,8 +78,15 @@ export async function encodeGraphVectors(fs: FileSystem, file: string, rows: Row
     return -1;
   };
   const elements = new Uint32Array(n).fill(0xffffffff);
-  const fix = corrected ? new Uint8Array(n * stride) : null;
-  const fixView = fix ? new DataView(fix.buffer) : null;
+  // The corrections in blocks of graphVectorSlices.rows rows, each made when a row first needs it and written
+  // out as it is: one buffer the size of the section (100 MB at 1M x 384), made up front and
+  // copied into the payload at the end, stalled the event loop 40-200 ms at 788k.
+  const perBlock = graphVectorSlices.rows;
+  const fixBlocks: (DataView | undefined)[] = new Array(corrected ? Math.ceil(n / perBlock) : 0).fill(undefined);
+  const fixBlock = (row: number): DataView => {
+    const b = Math.floor(row / perBlock);
+    return (fixBlocks[b] ??= new DataView(new ArrayBuffer(Math.min(perBlock, n - b * perBlock) * stride)));
+  };
   // Per row, its exceptions' (component, bits) pairs, in component order: [exceptionsAt, exceptionsEnd).
   const exceptions: number[] = [];
   const exceptionsAt = corrected ? new Int32Array(n) : null;
@@ -84,13 +95,17 @@ export async function encodeGraphVectors(fs: FileSystem, file: string, rows: Row
   const rBits = new Uint32Array(r.buffer);
   const codes = new Uint32Array(Math.ceil(d / 16));
   const bestCodes = new Uint32Array(codes.length);
+  const vCopy = new Float32Array(d);
+  const vBits = new Uint32Array(vCopy.buffer);
+  const nb = new Float32Array(1);
+  const nbBits = new Uint32Array(nb.buffer);
   const fd = fs.openSync(file, 'read');
   try {
     const header = Buffer.alloc(GRAPH_HEADER);
     if ((await fs.read(fd, header, 0)) !== GRAPH_HEADER) return null;
     const shape = graphShape(header);
     if (shape.dataOff % 4 !== 0 || shape.per % 4 !== 0) return null;
-    // 512 KiB a read: the per-element work between two awaits stays a few ms (4 MiB stalled 54-117 ms at 788k).
+    // 512 KiB a read (4 MiB reads stalled 54-117 ms at 788k, before the turns in the loop).
     const batch = Math.max(1, Math.floor((512 << 10) / shape.per));
     const chunk = Buffer.allocUnsafeSlow(batch * shape.per);
     const floats = new Float32Array(chunk.buffer, chunk.byteOffset, chunk.byteLength / 4);
@@ -100,6 +115,9 @@ export async function encodeGraphVectors(fs: FileSystem, file: string, rows: Row
       const length = (e1 - e0) * shape.per;
       if ((await fs.read(fd, chunk.subarray(0, length), GRAPH_HEADER + e0 * shape.per)) !== length) return null;
       for (let e = e0; e < e1; e++) {
+        // A turn whenever one is due, not per read: a process's first checkpoint runs this loop
+        // unoptimised, tens of ms a read.
+        if ((e & 15) === 0 && overdue()) await nextTurn();
         const at = (e - e0) * shape.per;
         if (chunk[at + 2]! & 1) continue; // hnswlib's delete mark
         const label = words[(at + shape.labelOff) / 4]!;
@@ -110,18 +128,17 @@ export async function encodeGraphVectors(fs: FileSystem, file: string, rows: Row
         elements[row] = e;
         const uAt = (at + shape.dataOff) / 4;
         const v = rows.vector(row);
-        const vBits = new Uint32Array(v.buffer, v.byteOffset, d);
+        // Into scratch (a same-type set copies bytes): no view object per row for the collector.
+        vCopy.set(v);
         if (!corrected) {
           for (let j = 0; j < d; j++) if (words[uAt + j] !== vBits[j]) return null;
           continue;
         }
         // The scale hnswlib-node divided by, then its neighbours (and 1): the one needing fewest exceptions.
-        const norm = floatNorm(v);
+        const norm = floatNorm(vCopy);
         let best = norm;
         let fewest = codeRow(vBits, floats, uAt, norm, r, rBits, bestCodes);
         if (fewest > 0) {
-          const nb = new Float32Array(1);
-          const nbBits = new Uint32Array(nb.buffer);
           // Last, 1: a row whose float32 norm underflowed to 0 is stored as written.
           for (const step of [1, -1, 2, -2, 3, -3, 0]) {
             nb[0] = norm;
@@ -137,8 +154,10 @@ export async function encodeGraphVectors(fs: FileSystem, file: string, rows: Row
             }
           }
         }
-        fixView!.setFloat32(row * stride, best, true);
-        for (let w = 0; w < bestCodes.length; w++) fixView!.setUint32(row * stride + 4 + 4 * w, bestCodes[w]!, true);
+        const fix = fixBlock(row);
+        const fixAt = (row % perBlock) * stride;
+        fix.setFloat32(fixAt, best, true);
+        for (let w = 0; w < bestCodes.length; w++) fix.setUint32(fixAt + 4 + 4 * w, bestCodes[w]!, true);
         if (fewest > 0) {
           exceptionsAt![row] = exceptions.length;
           for (let j = 0; j < d; j++) if (((bestCodes[j >>> 4]! >>> ((j & 15) * 2)) & 3) === 3) exceptions.push(j, vBits[j]!);
@@ -153,24 +172,23 @@ export async function encodeGraphVectors(fs: FileSystem, file: string, rows: Row
   // Exceptions in (row, component) order: rows were met in element order, so they are walked by
   // row here (no sort, no object per exception: a 1M-row vault can have hundreds of thousands).
   const count = exceptions.length / 2;
-  const out = new Uint8Array(HEAD_BYTES + 4 * n + (fix?.byteLength ?? 0) + EXCEPTION_BYTES * count);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, n, true);
-  view.setUint32(4, corrected ? CORRECTED : 0, true);
-  view.setUint32(8, count, true);
-  new Uint32Array(out.buffer, HEAD_BYTES, n).set(elements);
-  if (fix) out.set(fix, HEAD_BYTES + 4 * n);
-  let at = HEAD_BYTES + 4 * n + (fix?.byteLength ?? 0);
+  const head = new DataView(new ArrayBuffer(HEAD_BYTES));
+  head.setUint32(0, n, true);
+  head.setUint32(4, corrected ? CORRECTED : 0, true);
+  head.setUint32(8, count, true);
+  const listed = new DataView(new ArrayBuffer(EXCEPTION_BYTES * count));
+  let at = 0;
   if (count > 0) {
     for (let row = 0; row < n; row++) {
       for (let i = exceptionsAt![row]!; i < exceptionsEnd![row]!; i += 2) {
-        view.setUint32(at, row, true);
-        view.setUint32(at + 4, exceptions[i]!, true);
-        view.setUint32(at + 8, exceptions[i + 1]!, true);
+        listed.setUint32(at, row, true);
+        listed.setUint32(at + 4, exceptions[i]!, true);
+        listed.setUint32(at + 8, exceptions[i + 1]!, true);
         at += EXCEPTION_BYTES;
       }
     }
   }
-  return out;
+  const bytes = (view: DataView | Uint32Array): Uint8Array => new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+  return [bytes(head), bytes(elements), ...fixBlocks.map((block) => bytes(block!)), bytes(listed)].filter((part) => part.byteLength > 0);
 }
 

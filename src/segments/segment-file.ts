@@ -14,7 +14,8 @@ import type { SharedMap, VectorBlock } from './vector-block.js';
 /** A GRAPH_VECTORS payload built from the vault's saved graph, for `records` in label order (engine/maintenance/checkpoint.ts). */
 export interface GraphVectors {
   records: StoredRecord[];
-  payload: Uint8Array;
+  /** The payload's bytes in order, in parts (none copied into one buffer). */
+  payload: Uint8Array[];
 }
 
 /**
@@ -56,18 +57,11 @@ export function* segmentChunks(vault: VaultState, graphVectors?: GraphVectors | 
   const parts = yield* recordsSection(graphVectors?.records ?? vault.records.inLabelOrder(), count, perSlice);
   const recordBytes = parts.reduce((n, p) => n + p.byteLength, 0);
   const records = sectionHead(SectionKind.records, recordBytes);
-  crc = records.seed;
-  for (const part of parts) {
-    for (let at = 0; at < part.byteLength; at += chunkBytes) {
-      crc = crc32c(part.subarray(at, at + chunkBytes), crc);
-      yield undefined;
-    }
-  }
-  records.header.writeUInt32LE(crc, 12);
+  records.header.writeUInt32LE(yield* partsCrc(parts, records.seed, chunkBytes), 12);
   const history = historySections(vault);
   yield fileHeader('segment', graphVectors ? GRAPH_SEGMENT_VERSION : FORMAT_VERSION, VAULT_SECTION_KINDS.length);
   yield* sectionChunks(vaultMetaSection(vault, count));
-  if (graphVectors) yield* sectionChunks({ kind: SectionKind.graphVectors, payload: graphVectors.payload });
+  if (graphVectors) yield* partsChunks(SectionKind.graphVectors, graphVectors.payload, chunkBytes);
   else {
     yield vectors.header;
     // A turn after each chunk too, whether or not writing it gave one.
@@ -78,6 +72,28 @@ export function* segmentChunks(vault: VaultState, graphVectors?: GraphVectors | 
   yield* parts;
   yield sectionPadding(recordBytes);
   for (const section of history) yield* sectionChunks(section);
+}
+
+/** The CRC32C of `parts` in order from `seed`, `chunkBytes` at a time, with a turn (`undefined`) after each. */
+function* partsCrc(parts: readonly Uint8Array[], seed: number, chunkBytes: number): Generator<undefined, number> {
+  let crc = seed;
+  for (const part of parts) {
+    for (let at = 0; at < part.byteLength; at += chunkBytes) {
+      crc = crc32c(part.subarray(at, at + chunkBytes), crc);
+      yield undefined;
+    }
+  }
+  return crc;
+}
+
+/** A section whose payload is `parts` in order: its CRC made in slices, then its header, the parts and padding. */
+function* partsChunks(kind: number, parts: readonly Uint8Array[], chunkBytes: number): Generator<Uint8Array | undefined, void> {
+  const length = parts.reduce((n, p) => n + p.byteLength, 0);
+  const head = sectionHead(kind, length);
+  head.header.writeUInt32LE(yield* partsCrc(parts, head.seed, chunkBytes), 12);
+  yield head.header;
+  yield* parts;
+  yield sectionPadding(length);
 }
 
 /**

@@ -56,11 +56,11 @@ export function segmentRows(vault: VaultState): StoredRecord[] {
  * as segmentRows() gave them): the vectors' home is the graph, and the segment holds that
  * section in VECTORS' place (FORMAT.md "Segment files").
  */
-export function vaultSections(vault: VaultState, graphVectors?: { records: StoredRecord[]; payload: Uint8Array } | null): Section[] {
+export function vaultSections(vault: VaultState, graphVectors?: { records: StoredRecord[]; payload: Uint8Array[] } | null): Section[] {
   const records = graphVectors?.records ?? segmentRows(vault);
   const dim = vault.dimension;
   let vectors: Section;
-  if (graphVectors) vectors = { kind: SectionKind.graphVectors, payload: graphVectors.payload };
+  if (graphVectors) vectors = { kind: SectionKind.graphVectors, payload: Buffer.concat(graphVectors.payload) };
   else {
     const block = new Float32Array(records.length * dim);
     records.forEach((r, i) => block.set(r.vector, i * dim));

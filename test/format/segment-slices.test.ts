@@ -83,7 +83,7 @@ describe('a segment made in slices', () => {
       else {
         // An HNSW vault's vectors live in its graph (GRAPH_VECTORS): the same bytes, made whole or in slices.
         assert.ok(inGraph, 'the HNSW segment holds GRAPH_VECTORS');
-        const gv = { records: [...vault.records.inLabelOrder()], payload: Buffer.from(inGraph.payload) };
+        const gv = { records: [...vault.records.inLabelOrder()], payload: [Buffer.from(inGraph.payload)] };
         assert.ok(written.equals(Buffer.concat(encodeSegment(vault, gv))), 'the checkpoint wrote the segment byte for byte');
         let chunks: Uint8Array[] = [];
         for (const c of segmentChunks(vault, gv)) if (c) chunks.push(Buffer.from(c));

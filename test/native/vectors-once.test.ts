@@ -10,6 +10,9 @@ import { decodeManifest } from '../../src/segments/manifest.js';
 import { GRAPH_HEADER, graphShape } from '../../src/segments/graph-vectors.js';
 import { seededRandom } from '../../src/util/random.js';
 import { withVectorSections } from '../helpers/vector-sections.js';
+import { encodeGraphVectors, graphVectorSlices } from '../../src/segments/graph-vectors-encode.js';
+import { nodeFileSystem } from '../../src/fs/file-system.js';
+import type { VaultState } from '../../src/vault/vault-state.js';
 import { dbPath, fingerprint, tmpDir } from '../helpers/tmp.js';
 
 /** How many times this process maps `file` (Linux /proc/self/maps). */
@@ -139,6 +142,46 @@ describe('vectors stored once, in the graph', () => {
       assert.equal((await checkDatabase(dir)).ok, true);
     });
   }
+
+  it('the payload made in blocks of any number of rows is the section the checkpoint wrote, and gives back every vector', async () => {
+    const dir = await checkpointed('cosine');
+    const { file, graph } = segmentFile(dir);
+    const written = decodeSectioned(fs.readFileSync(file), 'segment', file).sections.find((s) => s.kind === SectionKind.graphVectors)!.payload;
+    const db = await open(dir);
+    try {
+      const state = (db as unknown as { parts: { state: { vaults: Map<number, VaultState> } } }).parts.state;
+      const records = [...[...state.vaults.values()][0]!.records.inLabelOrder()];
+      const rows = { length: records.length, label: (row: number) => records[row]!.label, vector: (row: number) => records[row]!.vector };
+      const knob = graphVectorSlices.rows;
+      try {
+        for (const perBlock of [1, 7, 64, records.length - 1, records.length, 1 << 15]) {
+          graphVectorSlices.rows = perBlock;
+          const parts = await encodeGraphVectors(nodeFileSystem, graph, rows, DIM, 'cosine');
+          assert.ok(parts, `blocks of ${perBlock}`);
+          assert.ok(Buffer.concat(parts).equals(Buffer.from(written)), `blocks of ${perBlock} rows: the bytes the checkpoint wrote`);
+        }
+      } finally {
+        graphVectorSlices.rows = knob;
+      }
+    } finally {
+      await db.close();
+    }
+    graphVectorSlices.rows = 7;
+    try {
+      const again = await open(dir);
+      await again.vault('v').insert('late', vectorOf(123456));
+      await again.checkpoint();
+      await again.close();
+    } finally {
+      graphVectorSlices.rows = 1 << 15;
+    }
+    const reader = await open(dir, { readOnly: true });
+    try {
+      for (const [id, vector] of [...expected(), ['late', vectorOf(123456)] as const]) assert.ok(sameBits(reader.vault('v').get(id)!.vector, vector), id);
+    } finally {
+      await reader.close();
+    }
+  });
 
   it('a segment written with VECTORS (before this build) still opens and reads; the next checkpoint writes the new form', async () => {
     const dir = await checkpointed('cosine');

@@ -6,7 +6,7 @@ import { atomicReplace } from '../../fs/atomic-replace.js';
 import { readdirIfExists, type FileSystem } from '../../fs/file-system.js';
 import { encodeManifest, vaultFiles, type Manifest } from '../../segments/manifest.js';
 import { summarizeGraph } from '../../segments/graph-sidecar.js';
-import { segmentChunks } from '../../segments/segment-file.js';
+import { segmentChunks, type GraphVectors } from '../../segments/segment-file.js';
 import { StorageError } from '../../errors.js';
 import { nextTurn } from '../../util/loop-turns.js';
 import { encodeGraphVectors } from '../../segments/graph-vectors-encode.js';
@@ -71,7 +71,7 @@ async function writeGraph(fs: FileSystem, dir: string, vault: VaultState, rel: s
  * it at each turn, and a state that moved anyway (a bug) fails the checkpoint before its commit
  * point instead of writing a mixed file.
  */
-async function writeSegment(fs: FileSystem, dir: string, rel: string, vault: VaultState, graphVectors: { records: StoredRecord[]; payload: Uint8Array } | null, unchanged: () => boolean): Promise<FileRef> {
+async function writeSegment(fs: FileSystem, dir: string, rel: string, vault: VaultState, graphVectors: GraphVectors | null, unchanged: () => boolean): Promise<FileRef> {
   const file = path.join(dir, rel);
   let bytes = 0;
   let crc = 0;
@@ -101,7 +101,7 @@ async function writeSegment(fs: FileSystem, dir: string, rel: string, vault: Vau
  * the graph becomes its vectors' only home. Null (the segment keeps VECTORS) when the graph does
  * not give back every record's vector exactly.
  */
-async function graphVectors(fs: FileSystem, dir: string, vault: VaultState, graph: FileRef, metric: Metric): Promise<{ records: StoredRecord[]; payload: Uint8Array } | null> {
+async function graphVectors(fs: FileSystem, dir: string, vault: VaultState, graph: FileRef, metric: Metric): Promise<GraphVectors | null> {
   // Version 1 segments, which builds before GRAPH_VECTORS read (FORMAT.md "Segment files").
   if (process.env.QUIVER_SEGMENT_VECTORS === '1') return null;
   // The records in label order (segmentRows' order), gathered a slice at a time, none kept by the store.
