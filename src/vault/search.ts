@@ -193,7 +193,30 @@ export async function searchByMode(vault: VaultState, metric: Metric, query: { v
  * graph restricted to it. A graph search that comes back short of k (while k matches exist)
  * falls back to the next plan, and last to the exact scan.
  */
-export async function searchVault(vault: VaultState, metric: Metric, query: Float32Array, options: SearchOptions, { k, ef }: Checked): Promise<Hit[]> {
+export async function searchVault(vault: VaultState, metric: Metric, query: Float32Array, options: SearchOptions, checked: Checked): Promise<Hit[]> {
+  // A search awaits between planning and answering (the vectors reaching memory, the graph), and
+  // a write can apply in that gap: its matches, made before, would then be scored and returned
+  // with the records as they are after. An answer is kept only if the vault did not change while
+  // it was made; after a few tries, the last answer keeps only the hits the filter still accepts.
+  for (let attempt = 1; ; attempt++) {
+    const version = vault.version;
+    const hits = await searchOnce(vault, metric, query, options, checked);
+    if (vault.version === version) return hits;
+    if (attempt === SEARCH_ATTEMPTS) {
+      if (options.filter === undefined) return hits;
+      const predicate = compileFilter(options.filter);
+      return hits.filter((h) => {
+        const record = vault.records.get(h.id);
+        return record !== undefined && predicate(record.payload, record.doc);
+      });
+    }
+  }
+}
+
+/** How many times a search is made again when a write lands while it runs. */
+const SEARCH_ATTEMPTS = 3;
+
+async function searchOnce(vault: VaultState, metric: Metric, query: Float32Array, options: SearchOptions, { k, ef }: Checked): Promise<Hit[]> {
   // Scans read stored vectors: they wait for the segment's block to reach memory (after open).
   const exact = async (candidates: Iterable<Candidate>): Promise<Neighbor[]> => {
     await vault.vectorsLoaded();
