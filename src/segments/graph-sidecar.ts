@@ -4,7 +4,7 @@ import { crc32c } from '../format/crc.js';
 import { decodeSectioned, encodeSectioned, requireSection } from '../format/sectioned-file.js';
 import { checksumFile } from '../fs/checksum.js';
 import type { FileSystem } from '../fs/file-system.js';
-import { nextTurn } from '../util/loop-turns.js';
+import { nextTurn, overdue } from '../util/loop-turns.js';
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
@@ -44,7 +44,9 @@ export async function summarizeGraph(fs: FileSystem, file: string, name: string)
   let per = 0;
   let perLevel = 0;
   let upperStart = 0;
-  let upperArea: Buffer | null = null;
+  // The upper-level lists' bytes, as read (joined once at the end: joining at each chunk copied
+  // the area again for every chunk read).
+  const upperParts: Uint8Array[] = [];
   let deleted = 0;
   const sum = await checksumFile(fs, file, (chunk, offset) => {
     if (offset === 0) {
@@ -66,17 +68,14 @@ export async function summarizeGraph(fs: FileSystem, file: string, name: string)
     for (let i = Math.max(0, Math.ceil((offset - HEADER_BYTES - 2) / per)), at = HEADER_BYTES + i * per + 2; i < count && at < end; i++, at += per) {
       deleted += chunk[at - offset]! & 1;
     }
-    if (end > upperStart) {
-      upperArea ??= Buffer.alloc(0);
-      upperArea = Buffer.concat([upperArea, chunk.subarray(Math.max(0, upperStart - offset))]);
-    }
+    if (end > upperStart) upperParts.push(Buffer.from(chunk.subarray(Math.max(0, upperStart - offset))));
   });
   const pages = Math.ceil(sum.bytes / page);
-  const area = upperArea ?? Buffer.alloc(0);
+  const area = Buffer.concat(upperParts);
   const entries: number[] = [];
   for (let i = 0, off = 0; i < count; i++) {
-    // A walk over every element (a million at 1M): the event loop gets turns along it.
-    if ((i & 0xffff) === 0xffff) await nextTurn();
+    // A walk over every element (a million at 1M): the event loop gets a turn whenever one is due.
+    if ((i & 0xff) === 0xff && overdue()) await nextTurn();
     if (off + 4 > area.byteLength) throw new CorruptionError(name, `upper-level lists end early, at element ${i}`);
     const size = area.readUInt32LE(off);
     if (size % perLevel !== 0 || off + 4 + size > area.byteLength) throw new CorruptionError(name, `element ${i}'s upper-level lists are out of bounds`);
