@@ -73,10 +73,14 @@ export async function searchWithKnobs(vault: VaultState, metric: Metric, query: 
     // Fewer hits than asked for (or a threshold that cut some): nothing further down can count.
     return { hits, exhausted: all.length < depth || hits.length < all.length };
   };
+  // Knobs that read the hits' vectors wait for them first, so that no write can land between
+  // the search and the reads; a hit whose record is gone by then (a write in a gap between
+  // promise steps) is dropped, not read.
+  if (knobs.mmr || knobs.withVectors) await vault.vectorsLoaded();
+  const present = (found: Hit[]): Hit[] => found.filter((h) => vault.records.get(h.id) !== undefined);
   let hits: Hit[];
   if (knobs.mmr) {
-    const { hits: pool } = await run(knobs.mmr.fetchK);
-    await vault.vectorsLoaded();
+    const pool = present((await run(knobs.mmr.fetchK)).hits);
     const vectors = pool.map((h) => vault.records.get(h.id)!.vector);
     const relevance = mode === 'vector' && query.vector ? vectors.map((v) => cosine(query.vector!, v)) : scaled(pool.map((h) => h.score), true);
     hits = mmrSelect(vectors, relevance, checked.k, knobs.mmr.lambda).map((i) => pool[i]!);
@@ -88,7 +92,7 @@ export async function searchWithKnobs(vault: VaultState, metric: Metric, query: 
     let depth = Math.max(checked.k * size * 4, 50);
     for (;;) {
       const { hits: found, exhausted } = await run(Math.min(depth, Math.max(total, 1)));
-      const { groups, complete } = groupHits(found, keyOf, checked.k, size);
+      const { groups, complete } = groupHits(present(found), keyOf, checked.k, size);
       if (complete || exhausted || depth >= total) {
         hits = groups.flatMap((g) => g.hits.map((h) => ({ ...h, groupKey: g.key })));
         break;
@@ -99,7 +103,7 @@ export async function searchWithKnobs(vault: VaultState, metric: Metric, query: 
     hits = (await run(checked.k)).hits;
   }
   if (knobs.withVectors) {
-    await vault.vectorsLoaded();
+    hits = present(hits);
     for (const h of hits) h.vector = vault.records.get(h.id)!.vector.slice();
   }
   return hits;

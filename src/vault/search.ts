@@ -199,18 +199,27 @@ export async function searchVault(vault: VaultState, metric: Metric, query: Floa
   // with the records as they are after. An answer is kept only if the vault did not change while
   // it was made; after a few tries, the last answer keeps only the hits the filter still accepts.
   for (let attempt = 1; ; attempt++) {
+    // A try after the first waits for the vectors first: the gap the last try lost to is usually
+    // that wait, which then cannot open again.
+    if (attempt > 1) await vault.vectorsLoaded();
     const version = vault.version;
     const hits = await searchOnce(vault, metric, query, options, checked);
     if (vault.version === version) return hits;
-    if (attempt === SEARCH_ATTEMPTS) {
-      if (options.filter === undefined) return hits;
-      const predicate = compileFilter(options.filter);
-      return hits.filter((h) => {
-        const record = vault.records.get(h.id);
-        return record !== undefined && predicate(record.payload, record.doc);
-      });
-    }
+    if (attempt === SEARCH_ATTEMPTS) return rescored(vault, metric, query, options, hits);
   }
+}
+
+/**
+ * The last try's hits, taken as candidates of the vault as it is now: each one's current record
+ * (gone: dropped), the filter checked again, scored and ranked again by its current vector.
+ */
+function rescored(vault: VaultState, metric: Metric, query: Float32Array, options: SearchOptions, hits: Hit[]): Hit[] {
+  const predicate = options.filter === undefined ? null : compileFilter(options.filter);
+  const records = hits.map((h) => vault.records.get(h.id)).filter((r): r is StoredRecord => r !== undefined && (predicate === null || predicate(r.payload, r.doc)));
+  return exactTopK(metric, query, records, records.length).map((n) => {
+    const record = vault.records.byLabelGet(n.label)!;
+    return toHit(record, scoreFromDistance(metric, n.distance), n.distance);
+  });
 }
 
 /** How many times a search is made again when a write lands while it runs. */

@@ -166,14 +166,15 @@ describe('vectors stored once, in the graph', () => {
     } finally {
       await db.close();
     }
+    const knob = graphVectorSlices.rows;
     graphVectorSlices.rows = 7;
+    const again = await open(dir);
     try {
-      const again = await open(dir);
       await again.vault('v').insert('late', vectorOf(123456));
       await again.checkpoint();
-      await again.close();
     } finally {
-      graphVectorSlices.rows = 1 << 15;
+      graphVectorSlices.rows = knob;
+      await again.close();
     }
     const reader = await open(dir, { readOnly: true });
     try {
