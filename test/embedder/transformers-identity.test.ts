@@ -7,16 +7,15 @@ import { fileURLToPath } from 'node:url';
 import { open, checkDatabase, ConfigError, ValidationError, type Embedder } from '../../src/index.js';
 import { writeTestModel } from '../helpers/onnx-model.js';
 import { dbPath, tmpDir } from '../helpers/tmp.js';
+import { decodeEmbedderManifest } from '../../src/embedder/manifest-file.js';
 
 let model = '';
 before(() => {
   model = writeTestModel(path.join(tmpDir(), 'minilm'), 2000).dir;
 });
 
-const manifestOf = (dir: string) => {
-  const raw = fs.readFileSync(path.join(dir, 'TEXT_EMBEDDER.manifest'));
-  return JSON.parse(raw.subarray(raw.indexOf(0x7b), raw.lastIndexOf(0x7d) + 1).toString('utf8')) as Record<string, unknown>;
-};
+// Decoded as the database decodes it: the file's header holds a CRC, whose bytes can be a '{'.
+const manifestOf = (dir: string) => decodeEmbedderManifest(fs.readFileSync(path.join(dir, 'TEXT_EMBEDDER.manifest'))) as unknown as Record<string, unknown>;
 
 describe('transformers embedder identity', () => {
   it('is its fingerprint: the same model from another folder (another name too) is not drift', async () => {
