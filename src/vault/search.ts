@@ -197,7 +197,7 @@ export async function searchVault(vault: VaultState, metric: Metric, query: Floa
   // A search awaits between planning and answering (the vectors reaching memory, the graph), and
   // a write can apply in that gap: its matches, made before, would then be scored and returned
   // with the records as they are after. An answer is kept only if the vault did not change while
-  // it was made; after a few tries, the last answer keeps only the hits the filter still accepts.
+  // it was made; after a few tries, the last answer is checked and scored again (rescored).
   for (let attempt = 1; ; attempt++) {
     // A try after the first waits for the vectors first: the gap the last try lost to is usually
     // that wait, which then cannot open again.
