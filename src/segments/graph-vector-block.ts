@@ -32,6 +32,43 @@ function closed(): StorageError {
 
 const CHUNK = 4 << 20;
 
+/** A graph a block reads from: the source, its page sums as u32 and which have matched, and (mapped) the map as bytes and floats. */
+interface GraphView {
+  source: GraphVectorSource;
+  sums: Uint32Array;
+  verified: Uint8Array;
+  bytes: Uint8Array | null;
+  floats: Float32Array | null;
+}
+
+function viewOf(source: GraphVectorSource): GraphView {
+  const sums = source.sums;
+  const map = source.map?.buffer ?? null;
+  return {
+    source,
+    sums: sums.byteOffset % 4 === 0 ? new Uint32Array(sums.buffer, sums.byteOffset, sums.byteLength / 4) : new Uint32Array(sums.slice().buffer),
+    verified: new Uint8Array(Math.ceil(source.fileBytes / 2 ** source.pageLog2)),
+    // Level-0 records are 4-aligned in the file, so the map views as floats from byte 0.
+    bytes: map ? new Uint8Array(map) : null,
+    floats: map ? new Float32Array(map, 0, Math.floor(map.byteLength / 4)) : null,
+  };
+}
+
+function closeFd(source: GraphVectorSource): void {
+  if (source.fd < 0) return;
+  try {
+    source.fs.closeSync(source.fd);
+  } catch {
+    // Only read from: nothing to lose.
+  }
+  source.fd = -1;
+}
+
+function closeView(view: GraphView): void {
+  closeFd(view.source);
+  view.source.map?.close();
+}
+
 /**
  * A vault's vectors when its segment has GRAPH_VECTORS (FORMAT.md "Segment files"): they live in
  * the saved graph, at element rows.elements[row], and (cosine) come back through the row's
@@ -45,21 +82,25 @@ const CHUNK = 4 << 20;
  * through a small buffer, faulting nothing into the process.
  */
 export class GraphVectorBlock implements StoredVectors {
-  private source: GraphVectorSource | null = null;
+  /** The graph the rows are read from, once bound. */
+  private view: GraphView | null = null;
+  /**
+   * After rebind(): the graph the block was bound to before, for the rows the new one does not
+   * hold unchanged (`kept[row]` 0: records erased or replaced since). Dropped by the next
+   * dropPrevious() (a checkpoint's start), so at most one earlier graph stays mapped.
+   */
+  private old: GraphView | null = null;
+  private kept: Uint8Array | null = null;
   private labelOf: ((row: number) => number) | null = null;
   private data: Float32Array | null = null;
   private loading: Promise<void> | null = null;
   private failure: QuiverError | null = null;
-  private verified: Uint8Array | null = null;
   private shut = false;
+  /** A mapped block whose every page and record has been checked once (load() has nothing left to do). */
+  private checked = false;
   /** The array vector(row, d, true) rebuilds into (a scan's), and its bits. */
   private scratch: Float32Array | null = null;
   private scratchBits: Uint32Array | null = null;
-  /** The sidecar's page sums, as u32. */
-  private sums: Uint32Array = new Uint32Array(0);
-  /** A mapped block's whole map, as bytes and as floats (level-0 records are 4-aligned in it). */
-  private bytes: Uint8Array | null = null;
-  private floats: Float32Array | null = null;
 
   constructor(
     readonly rows: GraphRows,
@@ -79,19 +120,51 @@ export class GraphVectorBlock implements StoredVectors {
         throw new CorruptionError(source.file, `segment row ${row} names graph element ${this.rows.elements[row]}, past the graph's ${count}`);
       }
     }
-    this.source = source;
+    this.view = viewOf(source);
     this.labelOf = labelOf;
-    const sums = source.sums;
-    this.sums = sums.byteOffset % 4 === 0 ? new Uint32Array(sums.buffer, sums.byteOffset, sums.byteLength / 4) : new Uint32Array(sums.slice().buffer);
-    if (source.map) {
-      this.bytes = new Uint8Array(source.map.buffer);
-      this.floats = new Float32Array(source.map.buffer, 0, Math.floor(source.map.buffer.byteLength / 4));
-    }
-    this.verified = new Uint8Array(Math.ceil(source.fileBytes / 2 ** source.pageLog2));
   }
 
   get mapped(): boolean {
-    return Boolean(this.source?.map);
+    return Boolean(this.view?.source.map);
+  }
+
+  /**
+   * What a checkpoint needs to carry a mapped block's rows into the graph it is about to commit
+   * (graph-vectors-encode.ts, `previous`): its rows, its graph's shape, and a read of that graph
+   * through its descriptor (pread: nothing of the map is touched, so nothing is faulted in).
+   * Null for a private block (its vectors are in memory) or one not bound.
+   */
+  previous(): { rows: GraphRows; shape: GraphShape; labelOf: (row: number) => number; read: (into: Uint8Array, position: number) => Promise<number> } | null {
+    const view = this.view;
+    if (!view?.source.map || this.shut || this.failure || view.source.fd < 0) return null;
+    const { fs, fd } = view.source;
+    return { rows: this.rows, shape: view.source.shape, labelOf: this.labelOf!, read: (into, position) => fs.read(fd, into, position) };
+  }
+
+  /**
+   * Moves a mapped block onto a graph just committed by a checkpoint: `kept[row]` is 1 where that
+   * graph's element rows.elements[row] holds the row's label and the same floats as the graph the
+   * block is bound to (the checkpoint compared them), so the row's correction holds there too.
+   * Rows not kept must be records gone since (the caller checks every live one is kept): they are
+   * still read from the graph before, until the next dropPrevious(), for a search that held one
+   * across the checkpoint. The block owns `source.fd` and `source.map` (on a throw too).
+   */
+  rebind(source: GraphVectorSource, kept: Uint8Array): void {
+    if (!this.mapped || this.shut || !source.map || kept.length !== this.rows.count) {
+      closeView(viewOf(source));
+      throw new StorageError('DATABASE_FAILED', 'internal: only a mapped graph block is rebound, to a mapped graph, with a mark per row');
+    }
+    this.dropPrevious();
+    this.old = this.view;
+    this.view = viewOf(source);
+    this.kept = kept;
+  }
+
+  /** Unmaps the graph before the last rebind() (its rows were records since erased or replaced). */
+  dropPrevious(): void {
+    if (!this.old) return;
+    closeView(this.old);
+    this.old = null;
   }
 
   /** A mapped block has no run with row i at i·d·4 (its rows are graph elements): scans take records. */
@@ -117,29 +190,42 @@ export class GraphVectorBlock implements StoredVectors {
   /** The vectors as one private block in row order (read now if need be); a mapped block makes one. */
   get array(): Float32Array {
     if (this.data) return this.data;
-    const source = this.use();
+    const source = this.use().source;
     if (source.map) {
       const out = new Float32Array(this.rows.count * this.dimension);
       for (let row = 0; row < this.rows.count; row++) out.set(this.vector(row), row * this.dimension);
       return out;
     }
-    this.fillSync(source);
+    this.fillSync(this.view!);
     return this.data!;
   }
 
   vector(row: number, _dimension?: number, reuse = false): Float32Array {
     const d = this.dimension;
     if (this.data) return this.data.subarray(row * d, row * d + d);
-    const source = this.use();
+    let view = this.use();
+    const source = view.source;
     if (!source.map) return this.array.subarray(row * d, row * d + d);
+    if (this.kept && this.kept[row] !== 1) {
+      // A record gone since the last rebind: readable until the graph before is dropped.
+      if (!this.old) throw closed();
+      view = this.old;
+    }
+    return this.readMapped(view, row, reuse);
+  }
+
+  private readMapped(view: GraphView, row: number, reuse: boolean): Float32Array {
+    const d = this.dimension;
+    const source = view.source;
+    const map = source.map!;
     const { per, dataOff } = source.shape;
     const element = this.rows.elements[row]!;
     const start = GRAPH_HEADER + element * per;
-    const bytes = this.bytes!;
-    if (source.map.buffer.byteLength === 0) throw closed();
-    this.checkMappedPages(source, start, start + per);
+    const bytes = view.bytes!;
+    if (map.buffer.byteLength === 0) throw closed();
+    this.checkMappedPages(view, start, start + per);
     this.checkRecord(source, bytes, start, row, element);
-    if (!this.rows.corrected) return new Float32Array(source.map.buffer, start + dataOff, d);
+    if (!this.rows.corrected) return new Float32Array(map.buffer, start + dataOff, d);
     let out: Float32Array;
     let bits: Uint32Array;
     if (reuse) {
@@ -149,20 +235,20 @@ export class GraphVectorBlock implements StoredVectors {
       out = new Float32Array(d);
       bits = new Uint32Array(out.buffer);
     }
-    this.rows.reconstruct(row, this.floats!, (start + dataOff) / 4, out, bits, 0, source.file);
+    this.rows.reconstruct(row, view.floats!, (start + dataOff) / 4, out, bits, 0, source.file);
     return out;
   }
 
   load(): Promise<void> {
-    if (this.data || this.shut) return Promise.resolve();
+    if (this.data || this.shut || this.checked) return Promise.resolve();
     if (this.failure) return Promise.reject(this.failure);
-    let source: GraphVectorSource;
+    let view: GraphView;
     try {
-      source = this.use();
+      view = this.use();
     } catch (err) {
       return Promise.reject(err);
     }
-    this.loading ??= this.fillAsync(source).finally(() => {
+    this.loading ??= this.fillAsync(view).finally(() => {
       this.loading = null;
       if (this.shut) this.drop();
       else if (this.data || this.failure) this.release();
@@ -172,14 +258,9 @@ export class GraphVectorBlock implements StoredVectors {
 
   /** Closes the graph file of a private block not being read. A mapped block keeps its map (close() drops it). */
   release(): void {
-    const source = this.source;
-    if (!source || this.loading || source.fd < 0) return;
-    try {
-      source.fs.closeSync(source.fd);
-    } catch {
-      // Only read from: nothing to lose.
-    }
-    source.fd = -1;
+    const source = this.view?.source;
+    if (!source || this.loading) return;
+    closeFd(source);
   }
 
   close(): void {
@@ -191,16 +272,17 @@ export class GraphVectorBlock implements StoredVectors {
 
   private drop(): void {
     this.release();
-    this.source?.map?.close();
+    this.dropPrevious();
+    this.view?.source.map?.close();
     this.segmentMap?.close();
-    if (this.source?.map) this.data = null;
+    if (this.view?.source.map) this.data = null;
   }
 
-  private use(): GraphVectorSource {
+  private use(): GraphView {
     if (this.failure) throw this.failure;
     if (this.shut && !this.data) throw closed();
-    if (!this.source) throw new StorageError('DATABASE_FAILED', 'internal: graph vectors read before their graph was bound');
-    return this.source;
+    if (!this.view) throw new StorageError('DATABASE_FAILED', 'internal: graph vectors read before their graph was bound');
+    return this.view;
   }
 
   private fail(error: QuiverError): QuiverError {
@@ -223,7 +305,8 @@ export class GraphVectorBlock implements StoredVectors {
     }
   }
 
-  private checkMappedPages(source: GraphVectorSource, from: number, to: number): void {
+  private checkMappedPages(view: GraphView, from: number, to: number): void {
+    const source = view.source;
     if (source.checkPages) {
       try {
         source.checkPages(from, to);
@@ -232,23 +315,23 @@ export class GraphVectorBlock implements StoredVectors {
       }
       return;
     }
-    const verified = this.verified!;
+    const verified = view.verified;
     const log2 = source.pageLog2;
     for (let p = from >>> log2, last = (to - 1) >>> log2; p <= last; p++) {
       if (verified[p]) continue;
       const at = p << log2;
       const end = Math.min(source.fileBytes, at + (1 << log2));
-      if (crc32c(this.bytes!.subarray(at, end)) >>> 0 !== this.sums[p]) throw this.pageFails(source, p);
+      if (crc32c(view.bytes!.subarray(at, end)) >>> 0 !== view.sums[p]) throw this.pageFails(source, p);
       verified[p] = 1;
     }
   }
 
   /** Checks pages [p0, p0 + bytes/page) of `buf` (the graph from byte p0 × page) against their sums. */
-  private checkRead(source: GraphVectorSource, buf: Uint8Array, p0: number): void {
-    const size = 2 ** source.pageLog2;
+  private checkRead(view: GraphView, buf: Uint8Array, p0: number): void {
+    const size = 2 ** view.source.pageLog2;
     for (let at = 0, p = p0; at < buf.byteLength; at += size, p++) {
-      if (crc32c(buf.subarray(at, Math.min(at + size, buf.byteLength))) >>> 0 !== this.sums[p]) throw this.pageFails(source, p);
-      this.verified![p] = 1;
+      if (crc32c(buf.subarray(at, Math.min(at + size, buf.byteLength))) >>> 0 !== view.sums[p]) throw this.pageFails(view.source, p);
+      view.verified[p] = 1;
     }
   }
 
@@ -268,6 +351,8 @@ export class GraphVectorBlock implements StoredVectors {
   private rowOfElement(source: GraphVectorSource): Int32Array {
     const rowOf = new Int32Array(source.shape.count).fill(-1);
     for (let row = 0; row < this.rows.count; row++) {
+      // A row not kept by a rebind is a record gone since: the new graph need not hold it.
+      if (this.kept && this.kept[row] !== 1) continue;
       const e = this.rows.elements[row]!;
       if (rowOf[e] !== -1) throw this.fail(new CorruptionError(source.file, `segment rows ${rowOf[e]} and ${row} name one graph element`));
       rowOf[e] = row;
@@ -294,7 +379,8 @@ export class GraphVectorBlock implements StoredVectors {
     return Buffer.allocUnsafeSlow(CHUNK + 2 * 2 ** source.pageLog2);
   }
 
-  private fillSync(source: GraphVectorSource): void {
+  private fillSync(view: GraphView): void {
+    const source = view.source;
     try {
       const rowOf = this.rowOfElement(source);
       const data = new Float32Array(this.rows.count * this.dimension);
@@ -302,7 +388,7 @@ export class GraphVectorBlock implements StoredVectors {
       for (const { e0, e1, from, to } of this.chunks(source)) {
         const got = buf.subarray(0, to - from);
         if (source.fs.readSync(source.fd, got, from) !== got.byteLength) throw this.fail(new CorruptionError(source.file, 'ends before its level-0 records'));
-        this.checkRead(source, got, from / 2 ** source.pageLog2);
+        this.checkRead(view, got, from / 2 ** source.pageLog2);
         this.take(source, data, rowOf, got, e0, e1, from);
       }
       this.data = data;
@@ -314,25 +400,28 @@ export class GraphVectorBlock implements StoredVectors {
   }
 
   /** load() of a block mapped beside its graph search: every level-0 page through the search's check, a chunk per turn of the event loop. */
-  private async checkMapped(source: GraphVectorSource, rowOf: Int32Array): Promise<void> {
+  private async checkMapped(view: GraphView, rowOf: Int32Array): Promise<void> {
+    const source = view.source;
     const { per } = source.shape;
     for (const { e0, e1, from, to } of this.chunks(source)) {
       if (this.shut) return;
       if (this.failure) throw this.failure;
-      this.checkMappedPages(source, from, to);
+      this.checkMappedPages(view, from, to);
       for (let e = e0; e < e1; e++) {
         const row = rowOf[e]!;
-        if (row >= 0) this.checkRecord(source, this.bytes!, GRAPH_HEADER + e * per, row, e);
+        if (row >= 0) this.checkRecord(source, view.bytes!, GRAPH_HEADER + e * per, row, e);
       }
       await new Promise((resolve) => setImmediate(resolve));
     }
+    if (!this.shut) this.checked = true;
   }
 
-  private async fillAsync(source: GraphVectorSource): Promise<void> {
+  private async fillAsync(view: GraphView): Promise<void> {
+    const source = view.source;
     let next: Promise<Buffer> | null = null;
     try {
       const rowOf = this.rowOfElement(source);
-      if (source.map && source.checkPages) return await this.checkMapped(source, rowOf);
+      if (source.map && source.checkPages) return await this.checkMapped(view, rowOf);
       const data = source.map ? null : new Float32Array(this.rows.count * this.dimension);
       // The next chunk is read in the thread pool while this one is checked and copied.
       const bufs = [this.buffer(source), this.buffer(source)];
@@ -353,7 +442,7 @@ export class GraphVectorBlock implements StoredVectors {
         next?.catch(() => undefined);
         if (this.data || this.shut) return;
         if (this.failure) throw this.failure;
-        this.checkRead(source, got, from / 2 ** source.pageLog2);
+        this.checkRead(view, got, from / 2 ** source.pageLog2);
         if (data) this.take(source, data, rowOf, got, e0, e1, from);
         else {
           // Mapped: check every row's record against its row (label, live) from the bytes read.
@@ -365,6 +454,7 @@ export class GraphVectorBlock implements StoredVectors {
         }
       }
       if (data) this.data = data;
+      else if (!this.shut) this.checked = true;
     } catch (err) {
       throw err instanceof CorruptionError || err instanceof StorageError ? this.fail(err) : this.fail(ioError('reading', source.file, err));
     } finally {

@@ -1,7 +1,7 @@
 import type { Metric } from '../format/identity.js';
 import type { FileSystem } from '../fs/file-system.js';
 import { nextTurn, overdue } from '../util/loop-turns.js';
-import { CORRECTED, EXCEPTION_BYTES, GRAPH_HEADER, HEAD_BYTES, correctionBytes, graphShape, stepDown, stepUp } from './graph-vectors.js';
+import { CORRECTED, EXCEPTION_BYTES, GRAPH_HEADER, HEAD_BYTES, correctionBytes, graphShape, stepDown, stepUp, type GraphRows, type GraphShape } from './graph-vectors.js';
 
 /**
  * The checkpoint's side of GRAPH_VECTORS (FORMAT.md "Segment files"; graph-vectors.ts reads it):
@@ -47,6 +47,26 @@ export interface RowSource {
   vector(row: number): Float32Array;
 }
 
+/**
+ * The graph a vault's rows were read from until now (a mapped block's, GraphVectorBlock.previous())
+ * and its section: a row whose element in the new graph is the one it had there, with the same
+ * label and the same floats, has the same correction, so it is copied instead of being made again
+ * from the row's vector (which a mapped writer would fault into memory to read).
+ */
+export interface PreviousGraph {
+  rows: GraphRows;
+  shape: GraphShape;
+  labelOf(row: number): number;
+  /** Reads the previous graph at `position` (pread, nothing mapped is touched). */
+  read(into: Uint8Array, position: number): Promise<number>;
+  /** The previous section's row holding the record of row `row` (same vector), or -1. */
+  rowOf(row: number): number;
+  /** Set by the encoder: 1 for each previous row carried over unchanged. */
+  kept: Uint8Array;
+  /** Set by the encoder: how many rows were carried. */
+  carried: number;
+}
+
 /** @internal Rows of corrections a block of the payload holds (3.2 MB at 384 dimensions). Tests lower it. */
 export const graphVectorSlices = { rows: 1 << 15 };
 
@@ -57,7 +77,7 @@ export const graphVectorSlices = { rows: 1 << 15 };
  * the row's bit for bit. The checkpoint then keeps VECTORS: vectors are only ever dropped from
  * the segment where the graph provably gives every one of them back exactly.
  */
-export async function encodeGraphVectors(fs: FileSystem, file: string, rows: RowSource, dimension: number, metric: Metric): Promise<Uint8Array[] | null> {
+export async function encodeGraphVectors(fs: FileSystem, file: string, rows: RowSource, dimension: number, metric: Metric, previous: PreviousGraph | null = null): Promise<Uint8Array[] | null> {
   const n = rows.length;
   const d = dimension;
   const corrected = metric === 'cosine';
@@ -109,12 +129,19 @@ export async function encodeGraphVectors(fs: FileSystem, file: string, rows: Row
     // 512 KiB a read (4 MiB reads stalled 54-117 ms at 788k, before the turns in the loop).
     const batch = Math.max(1, Math.floor((512 << 10) / shape.per));
     const chunk = Buffer.allocUnsafeSlow(batch * shape.per);
+    // The previous graph is read beside the new one, element for element: records only ever
+    // take new elements or reuse erased ones, so a kept record's element is at the same place.
+    const before = previous && previous.shape.per === shape.per && previous.shape.dataOff === shape.dataOff && previous.shape.labelOff === shape.labelOff ? previous : null;
+    const oldChunk = before ? Buffer.allocUnsafeSlow(chunk.byteLength) : null;
+    const carriedFrom: number[] = [];
     const floats = new Float32Array(chunk.buffer, chunk.byteOffset, chunk.byteLength / 4);
     const words = new Uint32Array(chunk.buffer, chunk.byteOffset, chunk.byteLength / 4);
     for (let e0 = 0; e0 < shape.count; e0 += batch) {
       const e1 = Math.min(shape.count, e0 + batch);
       const length = (e1 - e0) * shape.per;
       if ((await fs.read(fd, chunk.subarray(0, length), GRAPH_HEADER + e0 * shape.per)) !== length) return null;
+      const oldEnd = before ? Math.min(e1, before.shape.count) : e0;
+      if (oldEnd > e0 && (await before!.read(oldChunk!.subarray(0, (oldEnd - e0) * shape.per), GRAPH_HEADER + e0 * shape.per)) !== (oldEnd - e0) * shape.per) return null;
       for (let e = e0; e < e1; e++) {
         // A turn whenever one is due, not per read: a process's first checkpoint runs this loop
         // unoptimised, tens of ms a read.
@@ -127,7 +154,24 @@ export async function encodeGraphVectors(fs: FileSystem, file: string, rows: Row
         if (row < 0) continue;
         if (elements[row] !== 0xffffffff) return null;
         elements[row] = e;
-        const uAt = (at + shape.dataOff) / 4;
+        const o = e < oldEnd ? before!.rowOf(row) : -1;
+        const vAt = at + shape.dataOff;
+        if (o >= 0 && before!.rows.elements[o] === e && before!.labelOf(o) === label && chunk.compare(oldChunk!, vAt, vAt + 4 * d, vAt, vAt + 4 * d) === 0) {
+          before!.kept[o] = 1;
+          before!.carried++;
+          if (corrected) {
+            before!.rows.copyCorrection(o, fixBlock(row), (row % perBlock) * stride);
+            carriedFrom.length = 0;
+            before!.rows.exceptionsOf(o, carriedFrom);
+            if (carriedFrom.length > 0) {
+              exceptionsAt![row] = exceptions.length;
+              for (const x of carriedFrom) exceptions.push(x);
+              exceptionsEnd![row] = exceptions.length;
+            }
+          }
+          continue;
+        }
+        const uAt = vAt / 4;
         const v = rows.vector(row);
         // Into scratch (a same-type set copies bytes): no view object per row for the collector.
         vCopy.set(v);

@@ -131,6 +131,17 @@ export class GraphRows {
     }
   }
 
+  /** Copies row `row`'s correction as stored (its scale, then its codes) to `into` at `at`: a checkpoint carrying the row into a new section unchanged. */
+  copyCorrection(row: number, into: DataView, at: number): void {
+    const from = this.fixView!;
+    for (let b = 0, base = row * this.stride; b < this.stride; b += 4) into.setUint32(at + b, from.getUint32(base + b, true), true);
+  }
+
+  /** Appends row `row`'s exceptions to `out` as (component, bits) pairs, in component order. */
+  exceptionsOf(row: number, out: number[]): void {
+    for (let e = this.firstException(row); e < this.excRows.length && this.excRows[e] === row; e++) out.push(this.excComponents[e]!, this.excValues[e]!);
+  }
+
   private firstException(row: number): number {
     let lo = 0;
     let hi = this.excRows.length;

@@ -8,8 +8,8 @@ import { decodeSectioned } from '../../src/format/sectioned-file.js';
 import { GRAPH_SEGMENT_VERSION, SectionKind } from '../../src/format/constants.js';
 import { decodeManifest } from '../../src/segments/manifest.js';
 import { GRAPH_HEADER, graphShape } from '../../src/segments/graph-vectors.js';
-import { seededRandom } from '../../src/util/random.js';
 import { withVectorSections } from '../helpers/vector-sections.js';
+import { sameBits, vectorWithExtremes } from '../helpers/extreme-vectors.js';
 import { encodeGraphVectors, graphVectorSlices } from '../../src/segments/graph-vectors-encode.js';
 import { nodeFileSystem } from '../../src/fs/file-system.js';
 import type { VaultState } from '../../src/vault/vault-state.js';
@@ -32,50 +32,15 @@ assert.ok(nativeGraphs(), 'the native addon is not built: run `node native/build
 const DIM = 24;
 const COUNT = 1500;
 
-/** Bits of float32 `x`. */
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
-function fromBits(b: number): number {
-  u32[0] = b;
-  return f32[0]!;
-}
-
-/**
- * Seeded vectors with the extremes a correction must survive: ordinary components, zero
- * components, tiny and huge ones, subnormals, whole rows of subnormals (whose float32 norm is 0,
- * which hnswlib leaves unnormalised), a zero row and rows mixing 1e30 with 1e-30.
- */
-function vectorOf(i: number): Float32Array {
-  const r = seededRandom(i * 7919 + 13);
-  const v = new Float32Array(DIM);
-  const kind = i % 9;
-  for (let j = 0; j < DIM; j++) {
-    const x = r() * 2 - 1;
-    if (kind === 0) v[j] = x;
-    else if (kind === 1) v[j] = j % 3 === 0 ? 0 : x * 1e-20;
-    else if (kind === 2) v[j] = x * 1e30;
-    else if (kind === 3) v[j] = fromBits(1 + Math.floor(r() * 0x7fffff)) * (x < 0 ? -1 : 1); // subnormal
-    else if (kind === 4) v[j] = j === 0 ? 1e30 : x * 1e-30;
-    else if (kind === 5) v[j] = j % 2 ? 0 : x;
-    else if (kind === 6) v[j] = x * 1e-38;
-    else v[j] = x * (j + 1);
-  }
-  return v;
-}
-
-function sameBits(a: Float32Array, b: Float32Array): boolean {
-  return a.length === b.length && Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)) === 0;
-}
-
 async function checkpointed(metric: Metric): Promise<string> {
   const dir = dbPath();
   const db = await open(dir, { dimension: DIM, metric, index: { type: 'hnsw', M: 8, efConstruction: 40 } });
   const v = await db.createVault('v');
-  await v.insertMany(Array.from({ length: COUNT }, (_, i) => ({ id: `r${i}`, vector: vectorOf(i), payload: { i } })));
+  await v.insertMany(Array.from({ length: COUNT }, (_, i) => ({ id: `r${i}`, vector: vectorWithExtremes(DIM, i), payload: { i } })));
   // Churn, so graph element order is not row (label) order: erased slots are taken over by new labels.
   for (let i = 0; i < 200; i += 2) await v.erase(`r${i}`);
-  await v.insertMany(Array.from({ length: 80 }, (_, i) => ({ id: `n${i}`, vector: vectorOf(COUNT + i) })));
-  await v.insert('r1', vectorOf(99999));
+  await v.insertMany(Array.from({ length: 80 }, (_, i) => ({ id: `n${i}`, vector: vectorWithExtremes(DIM, COUNT + i) })));
+  await v.insert('r1', vectorWithExtremes(DIM, 99999));
   await db.checkpoint();
   await db.close();
   return dir;
@@ -83,9 +48,9 @@ async function checkpointed(metric: Metric): Promise<string> {
 
 const expected = (): Map<string, Float32Array> => {
   const out = new Map<string, Float32Array>();
-  for (let i = 0; i < COUNT; i++) if (!(i < 200 && i % 2 === 0)) out.set(`r${i}`, vectorOf(i));
-  for (let i = 0; i < 80; i++) out.set(`n${i}`, vectorOf(COUNT + i));
-  out.set('r1', vectorOf(99999));
+  for (let i = 0; i < COUNT; i++) if (!(i < 200 && i % 2 === 0)) out.set(`r${i}`, vectorWithExtremes(DIM, i));
+  for (let i = 0; i < 80; i++) out.set(`n${i}`, vectorWithExtremes(DIM, COUNT + i));
+  out.set('r1', vectorWithExtremes(DIM, 99999));
   return out;
 };
 
@@ -96,7 +61,7 @@ function segmentFile(dir: string): { file: string; graph: string } {
 }
 
 /** Every record's vector as the handle gives it back, checked bit for bit, plus one exact search's answer. */
-async function readBack(dir: string, options: Parameters<typeof open>[1], graphMaps?: number): Promise<{ hits: string }> {
+async function readBack(dir: string, options: Parameters<typeof open>[1], graphMaps?: number, segmentMaps = graphMaps): Promise<{ hits: string }> {
   const db = await open(dir, options);
   try {
     const v = db.vault('v');
@@ -106,12 +71,14 @@ async function readBack(dir: string, options: Parameters<typeof open>[1], graphM
       const got = v.get(id)!.vector;
       assert.ok(sameBits(got, vector), `${id}: ${[...got].slice(0, 4)} vs ${[...vector].slice(0, 4)}`);
     }
-    const hits = await v.search(vectorOf(3), { k: 10, exact: true });
-    // A mapped reader's vectors and search share one mapping of the graph; the others map none.
-    // Its GRAPH_VECTORS rows are read in a map of the segment too, shared like the graph.
+    const hits = await v.search(vectorWithExtremes(DIM, 3), { k: 10, exact: true });
+    // A mapped reader's vectors and search share one mapping of the graph; a writer with the
+    // addon maps the graph for its vectors (hnswlib's copy is for searching); without the addon
+    // nothing is mapped. A mapped reader's GRAPH_VECTORS rows are read in a map of the segment
+    // too, shared like the graph; a writer reads them privately.
     if (graphMaps !== undefined) {
       assert.equal(mapsOf(segmentFile(dir).graph), graphMaps, 'mappings of the graph');
-      assert.equal(mapsOf(segmentFile(dir).file), graphMaps, 'mappings of the segment');
+      assert.equal(mapsOf(segmentFile(dir).file), segmentMaps, 'mappings of the segment');
     }
     return { hits: hits.map((h) => `${h.id}:${h.score}`).join(' ') };
   } finally {
@@ -128,17 +95,20 @@ describe('vectors stored once, in the graph', () => {
       assert.equal(parsed.version, GRAPH_SEGMENT_VERSION);
       assert.deepEqual(parsed.sections.filter((s) => s.kind === SectionKind.vectors), [], 'no VECTORS section');
       assert.equal(parsed.sections.filter((s) => s.kind === SectionKind.graphVectors).length, 1);
-      const writer = await readBack(dir, {}, 0);
+      const writer = await readBack(dir, {}, 1, 0);
       const mapped = await readBack(dir, { readOnly: true }, 1);
       process.env.QUIVER_NATIVE = '0';
       let plain: { hits: string };
+      let privateWriter: { hits: string };
       try {
         plain = await readBack(dir, { readOnly: true }, 0);
+        privateWriter = await readBack(dir, {}, 0);
       } finally {
         delete process.env.QUIVER_NATIVE;
       }
       assert.equal(mapped.hits, writer.hits, 'a mapped reader scores and orders the exact search as the writer does');
       assert.equal(plain.hits, writer.hits);
+      assert.equal(privateWriter.hits, writer.hits, 'a writer without the addon (its vectors in a private block) as one with them mapped');
       assert.equal((await checkDatabase(dir)).ok, true);
     });
   }
@@ -170,7 +140,7 @@ describe('vectors stored once, in the graph', () => {
     graphVectorSlices.rows = 7;
     const again = await open(dir);
     try {
-      await again.vault('v').insert('late', vectorOf(123456));
+      await again.vault('v').insert('late', vectorWithExtremes(DIM, 123456));
       await again.checkpoint();
     } finally {
       graphVectorSlices.rows = knob;
@@ -178,7 +148,7 @@ describe('vectors stored once, in the graph', () => {
     }
     const reader = await open(dir, { readOnly: true });
     try {
-      for (const [id, vector] of [...expected(), ['late', vectorOf(123456)] as const]) assert.ok(sameBits(reader.vault('v').get(id)!.vector, vector), id);
+      for (const [id, vector] of [...expected(), ['late', vectorWithExtremes(DIM, 123456)] as const]) assert.ok(sameBits(reader.vault('v').get(id)!.vector, vector), id);
     } finally {
       await reader.close();
     }
@@ -193,14 +163,14 @@ describe('vectors stored once, in the graph', () => {
     await readBack(dir, { readOnly: true });
     assert.equal((await checkDatabase(dir)).ok, true);
     const db = await open(dir);
-    await db.vault('v').insert('late', vectorOf(123456));
+    await db.vault('v').insert('late', vectorWithExtremes(DIM, 123456));
     await db.checkpoint();
     await db.close();
     const now = segmentFile(dir).file;
     assert.equal(decodeSectioned(fs.readFileSync(now), 'segment', now).version, GRAPH_SEGMENT_VERSION);
     const again = await open(dir, { readOnly: true });
-    assert.ok(sameBits(again.vault('v').get('late')!.vector, vectorOf(123456)));
-    assert.ok(sameBits(again.vault('v').get('r7')!.vector, vectorOf(7)));
+    assert.ok(sameBits(again.vault('v').get('late')!.vector, vectorWithExtremes(DIM, 123456)));
+    assert.ok(sameBits(again.vault('v').get('r7')!.vector, vectorWithExtremes(DIM, 7)));
     await again.close();
   });
 
@@ -252,12 +222,12 @@ describe('vectors stored once, in the graph', () => {
       }
     }
     assert.ok(failed >= 1, `the record of label ${label} on the damaged page fails`);
-    await assert.rejects(v.search(vectorOf(3), { k: 5, exact: true }), CorruptionError);
+    await assert.rejects(v.search(vectorWithExtremes(DIM, 3), { k: 5, exact: true }), CorruptionError);
     // close() reports what the background check found, as for damaged VECTORS.
     await reader.close().catch((err: unknown) => assert.ok(err instanceof CorruptionError, String(err)));
     // Default verify: the first search waits for every page's check and fails.
     const full = await open(dir, { readOnly: true });
-    await assert.rejects(full.vault('v').search(vectorOf(3), { k: 5 }), CorruptionError);
+    await assert.rejects(full.vault('v').search(vectorWithExtremes(DIM, 3), { k: 5 }), CorruptionError);
     await full.close().catch((err: unknown) => assert.ok(err instanceof CorruptionError, String(err)));
     const report = await checkDatabase(dir);
     assert.equal(report.ok, false);

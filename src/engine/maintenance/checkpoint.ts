@@ -9,7 +9,9 @@ import { summarizeGraph } from '../../segments/graph-sidecar.js';
 import { segmentChunks, type GraphVectors } from '../../segments/segment-file.js';
 import { StorageError } from '../../errors.js';
 import { nextTurn } from '../../util/loop-turns.js';
-import { encodeGraphVectors } from '../../segments/graph-vectors-encode.js';
+import { encodeGraphVectors, type PreviousGraph } from '../../segments/graph-vectors-encode.js';
+import { GraphVectorBlock } from '../../segments/graph-vector-block.js';
+import { rebindGraphVectors } from '../open/graph-home.js';
 import type { StoredRecord } from '../../vault/record-store.js';
 import type { Metric } from '../../format/identity.js';
 import { encodeSnapshot } from '../../segments/snapshot-file.js';
@@ -99,17 +101,26 @@ async function writeSegment(fs: FileSystem, dir: string, rel: string, vault: Vau
 /**
  * The GRAPH_VECTORS section for a vault whose graph was just saved (FORMAT.md "Segment files"):
  * the graph becomes its vectors' only home. Null (the segment keeps VECTORS) when the graph does
- * not give back every record's vector exactly.
+ * not give back every record's vector exactly. A vault whose vectors are mapped from its last
+ * graph (a writer with the addon) has its rows carried over from that graph where they are
+ * unchanged (`previous`, then `movable` when every one of its live rows was).
  */
-async function graphVectors(fs: FileSystem, dir: string, vault: VaultState, graph: FileRef, metric: Metric): Promise<GraphVectors | null> {
+async function graphVectors(fs: FileSystem, dir: string, vault: VaultState, graph: FileRef, metric: Metric): Promise<(GraphVectors & { previous: PreviousGraph | null; movable: boolean }) | null> {
   // Version 1 segments, which builds before GRAPH_VECTORS read (FORMAT.md "Segment files").
   if (process.env.QUIVER_SEGMENT_VECTORS === '1') return null;
+  const block = vault.stored instanceof GraphVectorBlock ? vault.stored : null;
+  const before = block?.previous() ?? null;
   // The records in label order (segmentRows' order), gathered a slice at a time, none kept by the store.
   const records: StoredRecord[] = [];
-  for (const record of vault.records.inLabelOrder()) if (records.push(record) % 2048 === 0) await nextTurn();
+  let live = 0;
+  for (const record of vault.records.inLabelOrder()) {
+    if (block && record.rowIn(block) >= 0) live++;
+    if (records.push(record) % 2048 === 0) await nextTurn();
+  }
+  const previous: PreviousGraph | null = before ? { ...before, rowOf: (row) => records[row]!.rowIn(block), kept: new Uint8Array(before.rows.count), carried: 0 } : null;
   const rows = { length: records.length, label: (row: number) => records[row]!.label, vector: (row: number) => records[row]!.vector };
-  const payload = await encodeGraphVectors(fs, path.join(dir, graph.path), rows, vault.dimension, metric);
-  return payload ? { records, payload } : null;
+  const payload = await encodeGraphVectors(fs, path.join(dir, graph.path), rows, vault.dimension, metric, previous);
+  return payload ? { records, payload, previous, movable: previous !== null && previous.carried === live && live > 0 } : null;
 }
 
 /**
@@ -127,9 +138,14 @@ export async function writeSegmentedCheckpoint(fs: FileSystem, dir: string, stat
   const segmentsDir = path.join(dir, FileName.segments);
   await fs.mkdir(segmentsDir);
   const written = new Map<number, SegmentRef>();
+  // Mapped vectors to move onto the graphs this checkpoint saves, once the manifest names them.
+  const moves = new Map<number, Uint8Array>();
   let bytesWritten = 0;
   for (const vault of state.vaults.values()) {
     if (!vault.dirty) continue;
+    // The graph before the last one, still mapped for records erased since (GraphVectorBlock
+    // rebind): let go before a new graph is written, so no more than two are on disk at once.
+    if (vault.stored instanceof GraphVectorBlock) vault.stored.dropPrevious();
     const rel = segmentPath(vault.number, epoch);
     // The graph first: a segment whose vectors live in the graph is built from the graph's bytes.
     const saved = await writeGraph(fs, dir, vault, graphPath(vault.number, epoch));
@@ -137,6 +153,7 @@ export async function writeSegmentedCheckpoint(fs: FileSystem, dir: string, stat
     const inGraph = saved ? await graphVectors(fs, dir, vault, saved.graph, state.identity.metric) : null;
     phase('segment');
     const segment = await writeSegment(fs, dir, rel, vault, inGraph, () => state.lastLsn === lsn);
+    if (inGraph?.movable) moves.set(vault.number, inGraph.previous!.kept);
     const bytes = segment.bytes;
     bytesWritten += bytes + (saved ? saved.graph.bytes + saved.sidecar.bytes : 0);
     written.set(vault.number, { epoch, segment, graph: saved?.graph ?? null, sidecar: saved?.sidecar ?? null });
@@ -163,6 +180,12 @@ export async function writeSegmentedCheckpoint(fs: FileSystem, dir: string, stat
     const vault = state.vaults.get(number)!;
     vault.segment = ref;
     vault.segmentLsn = vault.lsn;
+  }
+  phase('move mapped vectors');
+  for (const [number, kept] of moves) {
+    const vault = state.vaults.get(number)!;
+    const ref = written.get(number)!;
+    await rebindGraphVectors(fs, dir, vault.stored as GraphVectorBlock, ref.graph!, ref.sidecar!, kept);
   }
   state.epoch = epoch;
   state.checkpointLsn = lsn;

@@ -7,7 +7,7 @@ import { checksumRange } from '../../fs/checksum.js';
 import type { Hole } from '../../format/sectioned-file.js';
 import type { SharedRows } from '../../segments/segment-file.js';
 import { checkSidecar, decodeGraphSidecar } from '../../segments/graph-sidecar.js';
-import type { GraphVectorBlock } from '../../segments/graph-vector-block.js';
+import type { GraphVectorBlock, GraphVectorSource } from '../../segments/graph-vector-block.js';
 import { GRAPH_HEADER, graphShape } from '../../segments/graph-vectors.js';
 import type { RecordRows, StoredRecord } from '../../vault/record-store.js';
 import type { FileRef } from '../../vault/vault-state.js';
@@ -31,6 +31,39 @@ export async function bindGraphVectors(fs: FileSystem, dir: string, block: Graph
 
 async function bind(fs: FileSystem, dir: string, block: GraphVectorBlock, segment: FileRef, graph: FileRef | null, sidecarRef: FileRef | null, records: StoredRecord[] | RecordRows, shared: MappedFile | null, checkPages: ((from: number, to: number) => void) | null): Promise<void> {
   if (!graph || !sidecarRef) throw new CorruptionError(segment.path, 'keeps its vectors in its graph, but the manifest names no graph and sidecar beside it');
+  const source = await graphSource(fs, dir, graph, sidecarRef, shared, checkPages);
+  const labelOf = Array.isArray(records) ? (row: number) => (records as StoredRecord[])[row]!.label : (row: number) => (records as RecordRows).label(row);
+  try {
+    block.bind(source, labelOf);
+  } catch (err) {
+    closeQuietly(fs, source.fd);
+    throw err;
+  }
+}
+
+/**
+ * After a checkpoint's commit: a writer's mapped block moves onto the graph just saved, so the
+ * graph it was bound to can go (kept[row] 1: the row's element there holds the same label and
+ * floats, compared by the encoder). False, the block left as it was, where nothing can be mapped
+ * or the new graph cannot be read back; the checkpoint is durable either way.
+ */
+export async function rebindGraphVectors(fs: FileSystem, dir: string, block: GraphVectorBlock, graph: FileRef, sidecarRef: FileRef, kept: Uint8Array): Promise<boolean> {
+  let map: MappedFile | null = null;
+  try {
+    map = MappedFile.open(path.join(dir, graph.path), graph.path);
+    if (!map) return false;
+    const source = await graphSource(fs, dir, graph, sidecarRef, map, null);
+    map = null; // the block owns it now, on a throw too
+    block.rebind(source, kept);
+    return true;
+  } catch {
+    map?.close();
+    return false;
+  }
+}
+
+/** A graph's descriptor, shape and page sums, each checked against the sidecar, and the sidecar against the manifest. */
+async function graphSource(fs: FileSystem, dir: string, graph: FileRef, sidecarRef: FileRef, shared: MappedFile | null, checkPages: ((from: number, to: number) => void) | null): Promise<GraphVectorSource> {
   const sidecar = decodeGraphSidecar(await readRef(fs, dir, sidecarRef), sidecarRef.path);
   checkSidecar(sidecar, graph, sidecarRef.path);
   const pageLog2 = Buffer.from(sidecar.shape.buffer, sidecar.shape.byteOffset, sidecar.shape.byteLength).readUInt32LE(12);
@@ -51,15 +84,18 @@ async function bind(fs: FileSystem, dir: string, block: GraphVectorBlock, segmen
     const shape = graphShape(first);
     if (shape.per % 4 !== 0 || shape.dataOff % 4 !== 0 || GRAPH_HEADER + shape.count * shape.per > graph.bytes) throw new CorruptionError(graph.path, 'header does not describe level-0 records inside the file');
     if (shared && shared.byteLength !== graph.bytes) throw new CorruptionError(graph.path, `is ${shared.byteLength} bytes mapped, the manifest says ${graph.bytes}`);
-    const labelOf = Array.isArray(records) ? (row: number) => (records as StoredRecord[])[row]!.label : (row: number) => (records as RecordRows).label(row);
-    block.bind({ fs, fd, file: graph.path, shape, fileBytes: graph.bytes, pageLog2, sums: sidecar.sums, map: shared, checkPages: shared ? checkPages : null }, labelOf);
+    return { fs, fd, file: graph.path, shape, fileBytes: graph.bytes, pageLog2, sums: sidecar.sums, map: shared, checkPages: shared ? checkPages : null };
   } catch (err) {
-    try {
-      fs.closeSync(fd);
-    } catch {
-      // Only read from.
-    }
+    closeQuietly(fs, fd);
     throw err;
+  }
+}
+
+function closeQuietly(fs: FileSystem, fd: number): void {
+  try {
+    fs.closeSync(fd);
+  } catch {
+    // Only read from.
   }
 }
 

@@ -265,10 +265,14 @@ export async function loadSegmented(fs: FileSystem, dir: string, identity: Ident
         if (image.number !== entry.number || image.name !== entry.name) throw new CorruptionError(entry.segment.path, 'holds a different vault than the manifest says');
         const onMap = mapped ? await mapped : null;
         if (image.vectors instanceof GraphVectorBlock) {
-          // The block takes over the mapping's hold (a reader's vectors are read in place).
+          // The block takes over the mapping's hold (a reader's vectors are read in place). A
+          // writer with the addon maps its graph for its vectors too: hnswlib's copy is for
+          // searching, and the vectors then cost only the page cache's pages a scan touches,
+          // not a second private copy (the checkpoint carries the map onto each new graph).
           const search = onMap?.graph;
           mapOwned = true; // bindGraphVectors takes the hold, and releases it if it fails
-          await bindGraphVectors(fs, dir, image.vectors, entry.segment, entry.graph, entry.sidecar ?? null, image.records, onMap?.map ?? null, search && onMap.sidecar ? (from, to) => search.checkPages(from, to) : null);
+          const own = !onMap && entry.graph && entry.sidecar ? MappedFile.open(path.join(dir, entry.graph.path), entry.graph.path) : null;
+          await bindGraphVectors(fs, dir, image.vectors, entry.segment, entry.graph, entry.sidecar ?? null, image.records, onMap?.map ?? own, search && onMap.sidecar ? (from, to) => search.checkPages(from, to) : null);
         } else {
           mapOwned = true;
           onMap?.map?.close();

@@ -1,0 +1,195 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as v8 from 'node:v8';
+import * as vm from 'node:vm';
+import { open, CorruptionError, type Database } from '../../src/index.js';
+import { nativeGraphs } from '../../src/native/mapped-graph.js';
+import { decodeManifest } from '../../src/segments/manifest.js';
+import { GRAPH_HEADER, graphShape } from '../../src/segments/graph-vectors.js';
+import { sameBits, vectorWithExtremes } from '../helpers/extreme-vectors.js';
+import { dbPath, tmpDir } from '../helpers/tmp.js';
+
+/**
+ * A writer's vectors mapped from its saved graph (#19, the writer's memory; README "Writer
+ * memory"): opened on a version 2 segment, a writer with the addon holds no private copy of the
+ * vectors (hnswlib's copy is for searching); each checkpoint carries the map onto the graph it
+ * commits, the rows it did not change copied over (their corrections not made again), and lets
+ * the graph before that go. Every vector still reads back bit for bit, every segment is the
+ * same bytes a writer without the addon writes, and pages are still checked before use.
+ */
+
+assert.ok(nativeGraphs(), 'the native addon is not built: run `node native/build.mjs`');
+
+// A full collection before each reading of memory, so what is counted is what is held.
+v8.setFlagsFromString('--expose-gc');
+const gc = vm.runInNewContext('gc') as () => void;
+
+const DIM = 24;
+const COUNT = 1200;
+
+/** Graph files of `dir` this process maps (Linux /proc/self/maps), by name, "(deleted)" kept. */
+function mappedGraphs(dir: string): string[] {
+  const seg = path.join(dir, 'segments') + '/';
+  return fs
+    .readFileSync('/proc/self/maps', 'utf8')
+    .split('\n')
+    .map((l) => l.slice(l.indexOf('/')))
+    .filter((f) => f.startsWith(seg) && /\.hnsw( \(deleted\))?$/.test(f))
+    .map((f) => f.slice(seg.length))
+    .sort();
+}
+
+function currentGraph(dir: string): string {
+  return decodeManifest(fs.readFileSync(path.join(dir, 'quiver.manifest'))).vaults[0]!.graph!.path;
+}
+
+async function built(): Promise<string> {
+  const dir = dbPath();
+  const db = await open(dir, { dimension: DIM, index: { type: 'hnsw', M: 8, efConstruction: 40 } });
+  const v = await db.createVault('v');
+  await v.insertMany(Array.from({ length: COUNT }, (_, i) => ({ id: `r${i}`, vector: vectorWithExtremes(DIM, i), payload: { i } })));
+  await db.checkpoint();
+  await db.close();
+  return dir;
+}
+
+/** The writes between checkpoints: erasures (whose slots new records take), new records, a replaced one. */
+async function round(db: Database, want: Map<string, Float32Array>, r: number): Promise<void> {
+  const v = db.vault('v');
+  for (let i = r * 40; i < r * 40 + 40; i += 3) {
+    await v.erase(`r${i}`);
+    want.delete(`r${i}`);
+  }
+  const rows = Array.from({ length: 60 }, (_, i) => ({ id: `n${r}-${i}`, vector: vectorWithExtremes(DIM, 10_000 * (r + 1) + i) }));
+  await v.insertMany(rows);
+  for (const row of rows) want.set(row.id, row.vector);
+  const replaced = vectorWithExtremes(DIM, 777 + r);
+  await v.insert(`r${r * 40 + 1}`, replaced);
+  want.set(`r${r * 40 + 1}`, replaced);
+  await db.checkpoint();
+}
+
+function expected(): Map<string, Float32Array> {
+  return new Map(Array.from({ length: COUNT }, (_, i) => [`r${i}`, vectorWithExtremes(DIM, i)]));
+}
+
+async function readBack(db: Database, want: Map<string, Float32Array>): Promise<string> {
+  const v = db.vault('v');
+  assert.equal(v.count(), want.size);
+  for (const [id, vector] of want) assert.ok(sameBits(v.get(id)!.vector, vector), id);
+  const hits = await v.search(vectorWithExtremes(DIM, 5), { k: 10, exact: true });
+  return hits.map((h) => `${h.id}:${h.score}`).join(' ');
+}
+
+function files(dir: string): Map<string, Buffer> {
+  const seg = path.join(dir, 'segments');
+  return new Map(fs.readdirSync(seg).map((name) => [name, fs.readFileSync(path.join(seg, name))]));
+}
+
+describe("a writer's vectors mapped from its graph", () => {
+  it('a writer opened on a version 2 segment maps its graph for its vectors and makes no private copy of them', async () => {
+    const dir = dbPath();
+    const n = 12_000;
+    const d = 128;
+    {
+      const db = await open(dir, { dimension: d, index: { type: 'hnsw', M: 8, efConstruction: 20 } });
+      const v = await db.createVault('v');
+      const r = vectorWithExtremes(d, 1);
+      await v.insertMany(Array.from({ length: n }, (_, i) => ({ id: `r${i}`, vector: r.map((x, j) => Math.sin(i * 0.37 + j) + x * 1e-3) })));
+      await db.checkpoint();
+      await db.close();
+    }
+    const db = await open(dir);
+    try {
+      // Open leaves the vectors on disk (a private block is read in the background after it).
+      gc();
+      const atOpen = process.memoryUsage().arrayBuffers;
+      await db.settle();
+      // An exact search reads every vector (a private block would be read whole for it).
+      await db.vault('v').search(new Float32Array(d).fill(0.5), { k: 5, exact: true });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      gc();
+      const grown = process.memoryUsage().arrayBuffers - atOpen;
+      const vectorBytes = n * d * 4;
+      assert.ok(grown < vectorBytes / 3, `array buffers grew ${grown} bytes, against ${vectorBytes} bytes of vectors`);
+      assert.deepEqual(mappedGraphs(dir), [path.basename(currentGraph(dir))]);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('each checkpoint moves the map onto the graph it commits, lets the one before go, and writes the bytes a writer without the addon writes', async () => {
+    const base = await built();
+    const copies = { mapped: path.join(tmpDir(), 'db'), plain: path.join(tmpDir(), 'db') };
+    fs.cpSync(base, copies.mapped, { recursive: true });
+    fs.cpSync(base, copies.plain, { recursive: true });
+    const hits: Record<string, string> = {};
+    for (const [kind, dir] of Object.entries(copies)) {
+      if (kind === 'plain') process.env.QUIVER_NATIVE = '0';
+      try {
+        const want = expected();
+        const db = await open(dir);
+        try {
+          const graphs: string[] = [path.basename(currentGraph(dir))];
+          for (let r = 0; r < 3; r++) {
+            await round(db, want, r);
+            graphs.push(path.basename(currentGraph(dir)));
+            if (kind === 'mapped') {
+              // The graph just committed, and the one before it (unlinked) for records erased since.
+              assert.deepEqual(mappedGraphs(dir), [graphs[r + 1]!, `${graphs[r]!} (deleted)`].sort(), `after checkpoint ${r + 1}`);
+            } else assert.deepEqual(mappedGraphs(dir), []);
+            await readBack(db, want);
+          }
+          hits[kind] = await readBack(db, want);
+        } finally {
+          await db.close();
+        }
+        assert.deepEqual(mappedGraphs(dir), [], 'closing unmaps both');
+        const again = await open(dir, { readOnly: true });
+        try {
+          assert.equal(await readBack(again, want), hits[kind]);
+        } finally {
+          await again.close();
+        }
+      } finally {
+        delete process.env.QUIVER_NATIVE;
+      }
+    }
+    assert.equal(hits.mapped, hits.plain);
+    const mapped = files(copies.mapped);
+    const plain = files(copies.plain);
+    assert.deepEqual([...mapped.keys()].sort(), [...plain.keys()].sort());
+    for (const [name, bytes] of mapped) assert.ok(bytes.equals(plain.get(name)!), `${name}: the carried rows' corrections are the ones made from their vectors`);
+  });
+
+  it('a graph the map was moved onto is checked page by page before a vector is read from it', async () => {
+    const dir = await built();
+    const db = await open(dir);
+    try {
+      const want = expected();
+      await round(db, want, 0);
+      // r2 (label 2, not erased by the round) is graph element 2 in every graph of this vault:
+      // damage its floats in the graph just committed, under the writer's map, as a failing disk would.
+      const graph = path.join(dir, currentGraph(dir));
+      const fd = fs.openSync(graph, 'r+');
+      try {
+        const header = Buffer.alloc(GRAPH_HEADER);
+        fs.readSync(fd, header, 0, GRAPH_HEADER, 0);
+        const shape = graphShape(header);
+        const at = GRAPH_HEADER + 2 * shape.per + shape.dataOff + 4;
+        const byte = Buffer.alloc(1);
+        fs.readSync(fd, byte, 0, 1, at);
+        byte[0] = byte[0]! ^ 0x40;
+        fs.writeSync(fd, byte, 0, 1, at);
+      } finally {
+        fs.closeSync(fd);
+      }
+      assert.ok(sameBits(db.vault('v').get('r1100')!.vector, want.get('r1100')!), 'a row on another page still reads');
+      assert.throws(() => db.vault('v').get('r2'), CorruptionError);
+    } finally {
+      await db.close().catch(() => undefined);
+    }
+  });
+});
