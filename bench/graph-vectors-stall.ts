@@ -76,7 +76,7 @@ for (let round = 0; round < rounds; round++) {
   worst = 0;
   last = performance.now();
   const t0 = performance.now();
-  const parts = await encodeGraphVectors(nodeFileSystem, file, rows, d, 'cosine');
+  const parts = (await encodeGraphVectors(nodeFileSystem, file, rows, d, 'cosine'))?.parts;
   await new Promise((resolve) => setTimeout(resolve, 50));
   const bytes = parts ? parts.reduce((sum, p) => sum + p.byteLength, 0) : 0;
   console.log(JSON.stringify({ round, n, ms: Math.round(performance.now() - t0), payloadBytes: bytes, longestGapMs: Number(worst.toFixed(1)), load: load() }));

@@ -19,6 +19,8 @@ export interface FileSystem {
   read(fd: number, into: Uint8Array, position: number): Promise<number>;
   sizeSync(fd: number): number;
   closeSync(fd: number): void;
+  /** Closes in the thread pool: where closing may free much (the last reference to an unlinked file drops its page cache). */
+  close(fd: number): Promise<void>;
   fsync(fd: number): Promise<void>;
   truncate(fd: number, length: number): Promise<void>;
   readFile(path: string): Promise<Buffer>;
@@ -172,6 +174,9 @@ export const nodeFileSystem: FileSystem = {
   closeSync(fd) {
     fs.closeSync(fd);
   },
+  close(fd) {
+    return new Promise((resolve, reject) => fs.close(fd, (err) => (err ? reject(err) : resolve())));
+  },
   fsync(fd) {
     return new Promise((resolve, reject) => fs.fdatasync(fd, (err) => (err ? reject(err) : resolve())));
   },
@@ -259,7 +264,7 @@ export const nodeFileSystem: FileSystem = {
 };
 
 const METHODS = [
-  ...['openSync', 'writeSync', 'readSync', 'read', 'sizeSync', 'closeSync', 'fsync', 'truncate', 'readFile', 'writeFileSynced', 'syncFile', 'rename', 'unlink', 'mkdir', 'unlinkDir', 'readdir', 'syncDir', 'exists'],
+  ...['openSync', 'writeSync', 'readSync', 'read', 'sizeSync', 'closeSync', 'close', 'fsync', 'truncate', 'readFile', 'writeFileSynced', 'syncFile', 'rename', 'unlink', 'mkdir', 'unlinkDir', 'readdir', 'syncDir', 'exists'],
   ...['stat', 'statSync', 'readdirSync', 'readFileSync', 'realpath', 'removeTree', 'writeNative', 'makeTempDir'],
 ] as const satisfies readonly (keyof FileSystem)[];
 

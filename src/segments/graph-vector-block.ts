@@ -3,6 +3,7 @@ import { crc32c } from '../format/crc.js';
 import type { FileSystem } from '../fs/file-system.js';
 import type { StoredVectors, VectorRun } from '../vault/stored-vectors.js';
 import { GRAPH_HEADER, type GraphRows, type GraphShape } from './graph-vectors.js';
+import { GraphRowSet } from './graph-row-set.js';
 import type { SharedMap } from './vector-block.js';
 
 /** Where a vault's graph is, and the page sums (its sidecar's) every byte read from it must match. */
@@ -64,9 +65,18 @@ function closeFd(source: GraphVectorSource): void {
   source.fd = -1;
 }
 
+/**
+ * Unmaps a graph, then closes its descriptor in the thread pool: the graph before a rebind is
+ * unlinked by then, and the last reference to a file frees its page cache (70 ms on the event
+ * loop for a 400 MB graph whose pages a checkpoint had just read); the descriptor, not the map,
+ * is that last reference.
+ */
 function closeView(view: GraphView): void {
-  closeFd(view.source);
   view.source.map?.close();
+  const { fs, fd } = view.source;
+  if (fd < 0) return;
+  view.source.fd = -1;
+  fs.close(fd).catch(() => undefined); // only read from: nothing to lose
 }
 
 /**
@@ -91,7 +101,8 @@ export class GraphVectorBlock implements StoredVectors {
    */
   private old: GraphView | null = null;
   private kept: Uint8Array | null = null;
-  private labelOf: ((row: number) => number) | null = null;
+  /** The rows: the segment's, then those checkpoints moved in since (append()). */
+  private readonly set: GraphRowSet;
   private data: Float32Array | null = null;
   private loading: Promise<void> | null = null;
   private failure: QuiverError | null = null;
@@ -107,7 +118,20 @@ export class GraphVectorBlock implements StoredVectors {
     private readonly dimension: number,
     /** The segment mapped, when `rows` views its GRAPH_VECTORS there (a reader with the addon): closed with the block. */
     private readonly segmentMap: SharedMap | null = null,
-  ) {}
+  ) {
+    this.set = new GraphRowSet(rows);
+  }
+
+  /**
+   * A block of no rows yet, for a vault whose records were all written since the open (no
+   * version 2 segment to read): its first checkpoint binds it to the graph it commits and
+   * append()s the rows (engine/open/graph-home.ts, startGraphVectors).
+   */
+  static fresh(rows: GraphRows, dimension: number): GraphVectorBlock {
+    const block = new GraphVectorBlock(rows, dimension);
+    block.checked = true;
+    return block;
+  }
 
   /**
    * Binds the block to its graph; `labelOf(row)` is the segment's label of each row, which the
@@ -115,13 +139,13 @@ export class GraphVectorBlock implements StoredVectors {
    */
   bind(source: GraphVectorSource, labelOf: (row: number) => number): void {
     const { count } = source.shape;
-    for (let row = 0; row < this.rows.count; row++) {
-      if (this.rows.elements[row]! >= count) {
-        throw new CorruptionError(source.file, `segment row ${row} names graph element ${this.rows.elements[row]}, past the graph's ${count}`);
+    for (let row = 0; row < this.set.count; row++) {
+      if (this.set.element(row) >= count) {
+        throw new CorruptionError(source.file, `segment row ${row} names graph element ${this.set.element(row)}, past the graph's ${count}`);
       }
     }
     this.view = viewOf(source);
-    this.labelOf = labelOf;
+    this.set.labelBase(labelOf);
   }
 
   get mapped(): boolean {
@@ -134,11 +158,11 @@ export class GraphVectorBlock implements StoredVectors {
    * through its descriptor (pread: nothing of the map is touched, so nothing is faulted in).
    * Null for a private block (its vectors are in memory) or one not bound.
    */
-  previous(): { rows: GraphRows; shape: GraphShape; labelOf: (row: number) => number; read: (into: Uint8Array, position: number) => Promise<number> } | null {
+  previous(): { rows: GraphRowSet; shape: GraphShape; labelOf: (row: number) => number; read: (into: Uint8Array, position: number) => Promise<number> } | null {
     const view = this.view;
     if (!view?.source.map || this.shut || this.failure || view.source.fd < 0) return null;
     const { fs, fd } = view.source;
-    return { rows: this.rows, shape: view.source.shape, labelOf: this.labelOf!, read: (into, position) => fs.read(fd, into, position) };
+    return { rows: this.set, shape: view.source.shape, labelOf: (row) => this.set.label(row), read: (into, position) => fs.read(fd, into, position) };
   }
 
   /**
@@ -150,7 +174,7 @@ export class GraphVectorBlock implements StoredVectors {
    * across the checkpoint. The block owns `source.fd` and `source.map` (on a throw too).
    */
   rebind(source: GraphVectorSource, kept: Uint8Array): void {
-    if (!this.mapped || this.shut || !source.map || kept.length !== this.rows.count) {
+    if (!this.mapped || this.shut || !source.map || kept.length !== this.set.count) {
       closeView(viewOf(source));
       throw new StorageError('DATABASE_FAILED', 'internal: only a mapped graph block is rebound, to a mapped graph, with a mark per row');
     }
@@ -158,6 +182,23 @@ export class GraphVectorBlock implements StoredVectors {
     this.old = this.view;
     this.view = viewOf(source);
     this.kept = kept;
+  }
+
+  /**
+   * Adds rows of the graph the block is bound to (a checkpoint moving records written since the
+   * open into it: their own arrays can go): row i of `rows` holds labels[i]. Returns the block
+   * row of the first, which StoredRecord.moveVector() then names.
+   */
+  append(rows: GraphRows, labels: Uint32Array): number {
+    if (!this.mapped || this.shut || rows.corrected !== this.set.corrected) throw new StorageError('DATABASE_FAILED', 'internal: rows are only added to a mapped graph block, with its kind of correction');
+    const first = this.set.append(rows, labels);
+    if (this.kept) {
+      const kept = new Uint8Array(this.set.count);
+      kept.set(this.kept);
+      kept.fill(1, first);
+      this.kept = kept;
+    }
+    return first;
   }
 
   /** Unmaps the graph before the last rebind() (its rows were records since erased or replaced). */
@@ -184,7 +225,7 @@ export class GraphVectorBlock implements StoredVectors {
   }
 
   get byteLength(): number {
-    return this.rows.count * this.dimension * 4;
+    return this.set.count * this.dimension * 4;
   }
 
   /** The vectors as one private block in row order (read now if need be); a mapped block makes one. */
@@ -192,8 +233,8 @@ export class GraphVectorBlock implements StoredVectors {
     if (this.data) return this.data;
     const source = this.use().source;
     if (source.map) {
-      const out = new Float32Array(this.rows.count * this.dimension);
-      for (let row = 0; row < this.rows.count; row++) out.set(this.vector(row), row * this.dimension);
+      const out = new Float32Array(this.set.count * this.dimension);
+      for (let row = 0; row < this.set.count; row++) out.set(this.vector(row), row * this.dimension);
       return out;
     }
     this.fillSync(this.view!);
@@ -219,13 +260,13 @@ export class GraphVectorBlock implements StoredVectors {
     const source = view.source;
     const map = source.map!;
     const { per, dataOff } = source.shape;
-    const element = this.rows.elements[row]!;
+    const element = this.set.element(row);
     const start = GRAPH_HEADER + element * per;
     const bytes = view.bytes!;
     if (map.buffer.byteLength === 0) throw closed();
     this.checkMappedPages(view, start, start + per);
     this.checkRecord(source, bytes, start, row, element);
-    if (!this.rows.corrected) return new Float32Array(map.buffer, start + dataOff, d);
+    if (!this.set.corrected) return new Float32Array(map.buffer, start + dataOff, d);
     let out: Float32Array;
     let bits: Uint32Array;
     if (reuse) {
@@ -235,7 +276,7 @@ export class GraphVectorBlock implements StoredVectors {
       out = new Float32Array(d);
       bits = new Uint32Array(out.buffer);
     }
-    this.rows.reconstruct(row, view.floats!, (start + dataOff) / 4, out, bits, 0, source.file);
+    this.set.reconstruct(row, view.floats!, (start + dataOff) / 4, out, bits, 0, source.file);
     return out;
   }
 
@@ -300,8 +341,8 @@ export class GraphVectorBlock implements StoredVectors {
     const l = at + source.shape.labelOff;
     const low = record[l]! | (record[l + 1]! << 8) | (record[l + 2]! << 16) | (record[l + 3]! << 24);
     const high = record[l + 4]! | record[l + 5]! | record[l + 6]! | record[l + 7]!;
-    if ((record[at + 2]! & 1) !== 0 || high !== 0 || low >>> 0 !== this.labelOf!(row)) {
-      throw this.fail(new CorruptionError(source.file, `graph element ${element} does not hold segment row ${row} (label ${this.labelOf!(row)})`));
+    if ((record[at + 2]! & 1) !== 0 || high !== 0 || low >>> 0 !== this.set.label(row)) {
+      throw this.fail(new CorruptionError(source.file, `graph element ${element} does not hold segment row ${row} (label ${this.set.label(row)})`));
     }
   }
 
@@ -350,10 +391,10 @@ export class GraphVectorBlock implements StoredVectors {
 
   private rowOfElement(source: GraphVectorSource): Int32Array {
     const rowOf = new Int32Array(source.shape.count).fill(-1);
-    for (let row = 0; row < this.rows.count; row++) {
+    for (let row = 0; row < this.set.count; row++) {
       // A row not kept by a rebind is a record gone since: the new graph need not hold it.
       if (this.kept && this.kept[row] !== 1) continue;
-      const e = this.rows.elements[row]!;
+      const e = this.set.element(row);
       if (rowOf[e] !== -1) throw this.fail(new CorruptionError(source.file, `segment rows ${rowOf[e]} and ${row} name one graph element`));
       rowOf[e] = row;
     }
@@ -370,7 +411,7 @@ export class GraphVectorBlock implements StoredVectors {
       if (row < 0) continue;
       const at = GRAPH_HEADER + e * per - from;
       this.checkRecord(source, buf, at, row, e);
-      this.rows.reconstruct(row, floats, (at + dataOff) / 4, data, bits, row * this.dimension, source.file);
+      this.set.reconstruct(row, floats, (at + dataOff) / 4, data, bits, row * this.dimension, source.file);
     }
   }
 
@@ -383,7 +424,7 @@ export class GraphVectorBlock implements StoredVectors {
     const source = view.source;
     try {
       const rowOf = this.rowOfElement(source);
-      const data = new Float32Array(this.rows.count * this.dimension);
+      const data = new Float32Array(this.set.count * this.dimension);
       const buf = this.buffer(source);
       for (const { e0, e1, from, to } of this.chunks(source)) {
         const got = buf.subarray(0, to - from);
@@ -422,7 +463,7 @@ export class GraphVectorBlock implements StoredVectors {
     try {
       const rowOf = this.rowOfElement(source);
       if (source.map && source.checkPages) return await this.checkMapped(view, rowOf);
-      const data = source.map ? null : new Float32Array(this.rows.count * this.dimension);
+      const data = source.map ? null : new Float32Array(this.set.count * this.dimension);
       // The next chunk is read in the thread pool while this one is checked and copied.
       const bufs = [this.buffer(source), this.buffer(source)];
       const list = [...this.chunks(source)];

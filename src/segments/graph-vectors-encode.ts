@@ -1,7 +1,8 @@
 import type { Metric } from '../format/identity.js';
 import type { FileSystem } from '../fs/file-system.js';
 import { nextTurn, overdue } from '../util/loop-turns.js';
-import { CORRECTED, EXCEPTION_BYTES, GRAPH_HEADER, HEAD_BYTES, correctionBytes, graphShape, stepDown, stepUp, type GraphRows, type GraphShape } from './graph-vectors.js';
+import { CORRECTED, EXCEPTION_BYTES, GRAPH_HEADER, HEAD_BYTES, correctionBytes, graphShape, stepDown, stepUp, type GraphShape } from './graph-vectors.js';
+import type { GraphRowSet } from './graph-row-set.js';
 
 /**
  * The checkpoint's side of GRAPH_VECTORS (FORMAT.md "Segment files"; graph-vectors.ts reads it):
@@ -54,7 +55,7 @@ export interface RowSource {
  * from the row's vector (which a mapped writer would fault into memory to read).
  */
 export interface PreviousGraph {
-  rows: GraphRows;
+  rows: GraphRowSet;
   shape: GraphShape;
   labelOf(row: number): number;
   /** Reads the previous graph at `position` (pread, nothing mapped is touched). */
@@ -77,7 +78,13 @@ export const graphVectorSlices = { rows: 1 << 15 };
  * the row's bit for bit. The checkpoint then keeps VECTORS: vectors are only ever dropped from
  * the segment where the graph provably gives every one of them back exactly.
  */
-export async function encodeGraphVectors(fs: FileSystem, file: string, rows: RowSource, dimension: number, metric: Metric, previous: PreviousGraph | null = null): Promise<Uint8Array[] | null> {
+/** The GRAPH_VECTORS payload as its parts in order, and any subset of its rows as a section of their own. */
+export interface EncodedGraphVectors {
+  parts: Uint8Array[];
+  section(wanted: ArrayLike<number>): Promise<Uint8Array>;
+}
+
+export async function encodeGraphVectors(fs: FileSystem, file: string, rows: RowSource, dimension: number, metric: Metric, previous: PreviousGraph | null = null): Promise<EncodedGraphVectors | null> {
   const n = rows.length;
   const d = dimension;
   const corrected = metric === 'cosine';
@@ -156,7 +163,7 @@ export async function encodeGraphVectors(fs: FileSystem, file: string, rows: Row
         elements[row] = e;
         const o = e < oldEnd ? before!.rowOf(row) : -1;
         const vAt = at + shape.dataOff;
-        if (o >= 0 && before!.rows.elements[o] === e && before!.labelOf(o) === label && chunk.compare(oldChunk!, vAt, vAt + 4 * d, vAt, vAt + 4 * d) === 0) {
+        if (o >= 0 && before!.rows.element(o) === e && before!.labelOf(o) === label && chunk.compare(oldChunk!, vAt, vAt + 4 * d, vAt, vAt + 4 * d) === 0) {
           before!.kept[o] = 1;
           before!.carried++;
           if (corrected) {
@@ -234,6 +241,34 @@ export async function encodeGraphVectors(fs: FileSystem, file: string, rows: Row
     }
   }
   const bytes = (view: DataView | Uint32Array): Uint8Array => new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
-  return [bytes(head), bytes(elements), ...fixBlocks.map((block) => bytes(block!)), bytes(listed)].filter((part) => part.byteLength > 0);
+  const parts = [bytes(head), bytes(elements), ...fixBlocks.map((block) => bytes(block!)), bytes(listed)].filter((part) => part.byteLength > 0);
+  /** A GRAPH_VECTORS section of just rows `wanted` (ascending), renumbered from 0 in that order. */
+  const section = async (wanted: ArrayLike<number>): Promise<Uint8Array> => {
+    const k = wanted.length;
+    let listedCount = 0;
+    if (exceptionsAt) for (let i = 0; i < k; i++) listedCount += (exceptionsEnd![wanted[i]!]! - exceptionsAt[wanted[i]!]!) / 2;
+    const out = new DataView(new ArrayBuffer(HEAD_BYTES + 4 * k + (corrected ? k * stride : 0) + EXCEPTION_BYTES * listedCount));
+    out.setUint32(0, k, true);
+    out.setUint32(4, corrected ? CORRECTED : 0, true);
+    out.setUint32(8, listedCount, true);
+    const fixAt = HEAD_BYTES + 4 * k;
+    let exc = fixAt + (corrected ? k * stride : 0);
+    for (let i = 0; i < k; i++) {
+      // Made after the commit, while searches run: the event loop gets its turns.
+      if ((i & 1023) === 0 && overdue()) await nextTurn();
+      const row = wanted[i]!;
+      out.setUint32(HEAD_BYTES + 4 * i, elements[row]!, true);
+      if (!corrected) continue;
+      const from = fixBlocks[Math.floor(row / perBlock)]!;
+      for (let b = 0, at = (row % perBlock) * stride; b < stride; b += 4) out.setUint32(fixAt + i * stride + b, from.getUint32(at + b, true), true);
+      for (let x = exceptionsAt![row]!; x < exceptionsEnd![row]!; x += 2, exc += EXCEPTION_BYTES) {
+        out.setUint32(exc, i, true);
+        out.setUint32(exc + 4, exceptions[x]!, true);
+        out.setUint32(exc + 8, exceptions[x + 1]!, true);
+      }
+    }
+    return new Uint8Array(out.buffer);
+  };
+  return { parts, section };
 }
 

@@ -10,9 +10,12 @@ import { scanSetBuilder, type ScanSet } from './row-scan.js';
 /** One record as the database holds it. */
 export class StoredRecord {
   private decoded: Payload | null | undefined;
-  /** The vector is `size` floats of `block` from `at`: its own array, or a slice of a segment's block. */
-  private readonly block: Float32Array | StoredVectors;
-  private readonly at: number;
+  /**
+   * The vector is `size` floats of `block` from `at`: its own array, or a slice of a segment's
+   * block. Where it is read from may change (moveVector), never what it reads.
+   */
+  private block: Float32Array | StoredVectors;
+  private at: number;
   private readonly size: number;
   /**
    * The payload bytes: their own array; or, for records from a segment (payloadAt >= 0), the
@@ -77,6 +80,22 @@ export class StoredRecord {
   /** The row of `block` holding this record's vector, or -1 (its own array, or another block's). */
   rowIn(block: StoredVectors | null): number {
     return block !== null && this.block === block && this.size > 0 ? this.at / this.size : -1;
+  }
+
+  /** Whether the vector is an array of the record's own (written since the vault was loaded), not a row of a block. */
+  get ownsVector(): boolean {
+    return this.block instanceof Float32Array;
+  }
+
+  /**
+   * Reads the vector from row `row` of `block` from now on, instead of the record's own array: a
+   * checkpoint that has just committed a graph holding it exactly (checkpoint.ts), so that the
+   * array can go. The caller guarantees the row gives back the same floats, bit for bit.
+   */
+  moveVector(block: StoredVectors, row: number): void {
+    if (!(this.block instanceof Float32Array) || this.size !== this.block.length) throw new StorageError('DATABASE_FAILED', 'internal: only a vector held in its own array is moved into a block');
+    this.block = block;
+    this.at = row * this.size;
   }
 
   get vector(): Float32Array {

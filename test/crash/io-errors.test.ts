@@ -44,8 +44,9 @@ class ErrnoFs {
         this.calls.push(name);
         if (this.calls.length !== this.failAt) return real(...args);
         const err = (this.injected = errnoError(this.code, name, args[0]));
-        // close(2) releases the descriptor even when it reports an error.
+        // close(2) releases the descriptor even when it reports an error (in the thread pool too).
         if (name === 'closeSync') real(...args);
+        if (name === 'close') (real(...args) as Promise<void>).catch(() => undefined);
         if (SYNC_CALLS.has(name)) throw err;
         return Promise.reject(err);
       };

@@ -164,6 +164,7 @@ export class FaultFileSystem implements FileSystem {
   async read(fd: number, into: Uint8Array, position: number) { this.alive(); return this.inner.read(fd, into, position); }
   sizeSync(fd: number) { this.alive(); return this.inner.sizeSync(fd); }
   closeSync(fd: number) { this.fds.delete(fd); this.inner.closeSync(fd); }
+  async close(fd: number) { this.fds.delete(fd); return this.inner.close(fd); }
   // Asynchronous calls fail by rejecting, as the real ones do, never by throwing.
   async readFile(p: string) { this.alive(); return this.inner.readFile(p); }
   async readdir(p: string) { this.alive(); return this.inner.readdir(p); }

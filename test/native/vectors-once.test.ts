@@ -7,7 +7,7 @@ import { nativeGraphs } from '../../src/native/mapped-graph.js';
 import { decodeSectioned } from '../../src/format/sectioned-file.js';
 import { GRAPH_SEGMENT_VERSION, SectionKind } from '../../src/format/constants.js';
 import { decodeManifest } from '../../src/segments/manifest.js';
-import { GRAPH_HEADER, graphShape } from '../../src/segments/graph-vectors.js';
+import { GRAPH_HEADER, GraphRows, graphShape } from '../../src/segments/graph-vectors.js';
 import { withVectorSections } from '../helpers/vector-sections.js';
 import { sameBits, vectorWithExtremes } from '../helpers/extreme-vectors.js';
 import { encodeGraphVectors, graphVectorSlices } from '../../src/segments/graph-vectors-encode.js';
@@ -126,9 +126,22 @@ describe('vectors stored once, in the graph', () => {
       try {
         for (const perBlock of [1, 7, 64, records.length - 1, records.length, 1 << 15]) {
           graphVectorSlices.rows = perBlock;
-          const parts = await encodeGraphVectors(nodeFileSystem, graph, rows, DIM, 'cosine');
-          assert.ok(parts, `blocks of ${perBlock}`);
-          assert.ok(Buffer.concat(parts).equals(Buffer.from(written)), `blocks of ${perBlock} rows: the bytes the checkpoint wrote`);
+          const encoded = await encodeGraphVectors(nodeFileSystem, graph, rows, DIM, 'cosine');
+          assert.ok(encoded, `blocks of ${perBlock}`);
+          assert.ok(Buffer.concat(encoded.parts).equals(Buffer.from(written)), `blocks of ${perBlock} rows: the bytes the checkpoint wrote`);
+          // Any rows as a section of their own (what a checkpoint moves into a mapped writer's
+          // block): each gives back its record's vector from the graph, exceptions included.
+          const wanted = records.map((_, row) => row).filter((row) => row % 3 === 1 || row === records.length - 1);
+          const sub = GraphRows.decode(await encoded.section(wanted), DIM, 'subset');
+          const bytes = fs.readFileSync(graph);
+          const shape = graphShape(bytes);
+          const floats = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+          const out = new Float32Array(DIM);
+          wanted.forEach((row, i) => {
+            assert.equal(sub.elements[i], Buffer.from(written).readUInt32LE(16 + 4 * row), `row ${row}'s element`);
+            sub.reconstruct(i, floats, (GRAPH_HEADER + sub.elements[i]! * shape.per + shape.dataOff) / 4, out, new Uint32Array(out.buffer), 0, 'subset');
+            assert.ok(sameBits(out, records[row]!.vector), `blocks of ${perBlock}, row ${row} through the subset`);
+          });
         }
       } finally {
         graphVectorSlices.rows = knob;

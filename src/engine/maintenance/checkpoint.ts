@@ -11,7 +11,7 @@ import { StorageError } from '../../errors.js';
 import { nextTurn } from '../../util/loop-turns.js';
 import { encodeGraphVectors, type PreviousGraph } from '../../segments/graph-vectors-encode.js';
 import { GraphVectorBlock } from '../../segments/graph-vector-block.js';
-import { rebindGraphVectors } from '../open/graph-home.js';
+import { moveVectors, type VectorMove } from './move-vectors.js';
 import type { StoredRecord } from '../../vault/record-store.js';
 import type { Metric } from '../../format/identity.js';
 import { encodeSnapshot } from '../../segments/snapshot-file.js';
@@ -105,7 +105,7 @@ async function writeSegment(fs: FileSystem, dir: string, rel: string, vault: Vau
  * graph (a writer with the addon) has its rows carried over from that graph where they are
  * unchanged (`previous`, then `movable` when every one of its live rows was).
  */
-async function graphVectors(fs: FileSystem, dir: string, vault: VaultState, graph: FileRef, metric: Metric): Promise<(GraphVectors & { previous: PreviousGraph | null; movable: boolean }) | null> {
+async function graphVectors(fs: FileSystem, dir: string, vault: VaultState, graph: FileRef, metric: Metric): Promise<(GraphVectors & { move: VectorMove }) | null> {
   // Version 1 segments, which builds before GRAPH_VECTORS read (FORMAT.md "Segment files").
   if (process.env.QUIVER_SEGMENT_VECTORS === '1') return null;
   const block = vault.stored instanceof GraphVectorBlock ? vault.stored : null;
@@ -119,8 +119,8 @@ async function graphVectors(fs: FileSystem, dir: string, vault: VaultState, grap
   }
   const previous: PreviousGraph | null = before ? { ...before, rowOf: (row) => records[row]!.rowIn(block), kept: new Uint8Array(before.rows.count), carried: 0 } : null;
   const rows = { length: records.length, label: (row: number) => records[row]!.label, vector: (row: number) => records[row]!.vector };
-  const payload = await encodeGraphVectors(fs, path.join(dir, graph.path), rows, vault.dimension, metric, previous);
-  return payload ? { records, payload, previous, movable: previous !== null && previous.carried === live && live > 0 } : null;
+  const encoded = await encodeGraphVectors(fs, path.join(dir, graph.path), rows, vault.dimension, metric, previous);
+  return encoded ? { records, payload: encoded.parts, move: { records, encoded, previous, live } } : null;
 }
 
 /**
@@ -131,15 +131,18 @@ async function graphVectors(fs: FileSystem, dir: string, vault: VaultState, grap
  * 4. remove files the new manifest no longer names.
  * The caller then truncates the log. A crash before step 3 leaves the old manifest and the full
  * log; after it, the log's records are at or below the manifest's LSN and replay skips them.
+ * `live`: `state` is an open writer's, which goes on being used: after the commit its vectors are
+ * moved onto the graphs just written (move-vectors.ts). A state built to be written and dropped
+ * (import, a re-embed's staging) keeps nothing mapped.
  */
-export async function writeSegmentedCheckpoint(fs: FileSystem, dir: string, state: DbState): Promise<CheckpointResult> {
+export async function writeSegmentedCheckpoint(fs: FileSystem, dir: string, state: DbState, live = false): Promise<CheckpointResult> {
   const epoch = state.epoch + 1;
   const lsn = state.lastLsn;
   const segmentsDir = path.join(dir, FileName.segments);
   await fs.mkdir(segmentsDir);
   const written = new Map<number, SegmentRef>();
-  // Mapped vectors to move onto the graphs this checkpoint saves, once the manifest names them.
-  const moves = new Map<number, Uint8Array>();
+  // Vectors to move onto the graphs this checkpoint saves, once the manifest names them.
+  const moves = new Map<number, VectorMove>();
   let bytesWritten = 0;
   for (const vault of state.vaults.values()) {
     if (!vault.dirty) continue;
@@ -153,7 +156,7 @@ export async function writeSegmentedCheckpoint(fs: FileSystem, dir: string, stat
     const inGraph = saved ? await graphVectors(fs, dir, vault, saved.graph, state.identity.metric) : null;
     phase('segment');
     const segment = await writeSegment(fs, dir, rel, vault, inGraph, () => state.lastLsn === lsn);
-    if (inGraph?.movable) moves.set(vault.number, inGraph.previous!.kept);
+    if (live && inGraph) moves.set(vault.number, inGraph.move);
     const bytes = segment.bytes;
     bytesWritten += bytes + (saved ? saved.graph.bytes + saved.sidecar.bytes : 0);
     written.set(vault.number, { epoch, segment, graph: saved?.graph ?? null, sidecar: saved?.sidecar ?? null });
@@ -181,14 +184,14 @@ export async function writeSegmentedCheckpoint(fs: FileSystem, dir: string, stat
     vault.segment = ref;
     vault.segmentLsn = vault.lsn;
   }
-  phase('move mapped vectors');
-  for (const [number, kept] of moves) {
-    const vault = state.vaults.get(number)!;
-    const ref = written.get(number)!;
-    await rebindGraphVectors(fs, dir, vault.stored as GraphVectorBlock, ref.graph!, ref.sidecar!, kept);
-  }
   state.epoch = epoch;
   state.checkpointLsn = lsn;
+  // Memory only, after the commit: a failure leaves vectors where they were read from (each
+  // record moved so far reads the same floats from its row), never fails a durable checkpoint.
+  phase('move vectors');
+  for (const [number, move] of moves) {
+    await moveVectors(fs, dir, state.vaults.get(number)!, written.get(number)!, move, state.identity.metric === 'cosine').catch(() => undefined);
+  }
   // Cleanup after the commit point: a failure here (EMFILE listing segments/, say) must not fail
   // a checkpoint that is durable; the files are strays the next checkpoint or open removes.
   phase('remove old files');

@@ -129,7 +129,10 @@ export async function reembed(core: DatabaseCore, option: EmbedderOption, onProg
     }
     await removeUnreferenced(fs, dir, referencedFiles(state)).catch(() => undefined);
   }
+  const before = core.parts.state;
   core.parts.state = state;
   core.parts.embedder = embedder;
+  // The replaced vaults' mapped graphs and vectors (a writer maps them) go once nothing reads them.
+  for (const vault of before.vaults.values()) vault.retire();
   return { documents, vaults: state.vaults.size, dimension: embedder.dimension, epoch: state.epoch, lsn: state.lastLsn };
 }

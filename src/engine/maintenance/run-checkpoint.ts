@@ -47,7 +47,7 @@ export async function checkpointNow(core: DatabaseCore, collectLayers = false): 
   checkpointProbe.phase?.('housekeeping');
   const freed = await housekeeping(core, collectLayers);
   try {
-    const result = state.identity.storage === 'snapshot' ? await writeSnapshotCheckpoint(fs, dir, state) : await writeSegmentedCheckpoint(fs, dir, state);
+    const result = state.identity.storage === 'snapshot' ? await writeSnapshotCheckpoint(fs, dir, state) : await writeSegmentedCheckpoint(fs, dir, state, true);
     checkpointProbe.phase?.('log reset');
     await core.attachment()?.beforeLogReset?.();
     if (core.parts.wal) await keepLogForShippers(core.parts.fs, core.parts.wal, dir, core.parts.options.lockStaleMs, result.lsn);

@@ -7,7 +7,8 @@ import { checksumRange } from '../../fs/checksum.js';
 import type { Hole } from '../../format/sectioned-file.js';
 import type { SharedRows } from '../../segments/segment-file.js';
 import { checkSidecar, decodeGraphSidecar } from '../../segments/graph-sidecar.js';
-import type { GraphVectorBlock, GraphVectorSource } from '../../segments/graph-vector-block.js';
+import { GraphVectorBlock, type GraphVectorSource } from '../../segments/graph-vector-block.js';
+import { GraphRowSet } from '../../segments/graph-row-set.js';
 import { GRAPH_HEADER, graphShape } from '../../segments/graph-vectors.js';
 import type { RecordRows, StoredRecord } from '../../vault/record-store.js';
 import type { FileRef } from '../../vault/vault-state.js';
@@ -132,5 +133,26 @@ export async function sharedGraphRows(fs: FileSystem, fd: number, ref: FileRef, 
   } catch (err) {
     map?.close();
     throw err;
+  }
+}
+
+/**
+ * A mapped block for a vault whose records were all written since the open (its vectors in
+ * arrays of their own), bound to the graph a checkpoint has just committed; the checkpoint then
+ * moves the records' vectors into it (checkpoint.ts). Null where nothing can be mapped.
+ */
+export async function startGraphVectors(fs: FileSystem, dir: string, graph: FileRef, sidecarRef: FileRef, dimension: number, corrected: boolean): Promise<GraphVectorBlock | null> {
+  let map: MappedFile | null = null;
+  try {
+    map = MappedFile.open(path.join(dir, graph.path), graph.path);
+    if (!map) return null;
+    const source = await graphSource(fs, dir, graph, sidecarRef, map, null);
+    map = null; // the block owns it now
+    const block = GraphVectorBlock.fresh(GraphRowSet.emptyRows(dimension, corrected), dimension);
+    block.bind(source, () => -1);
+    return block;
+  } catch {
+    map?.close();
+    return null;
   }
 }
