@@ -98,6 +98,16 @@ export class StoredRecord {
     this.at = row * this.size;
   }
 
+  /**
+   * The vector for a scan that reads it at once: as `vector`, but a row rebuilt from a graph
+   * (cosine) may be written into one array the block reuses, overwritten by the next such read.
+   */
+  get scanVector(): Float32Array {
+    const block = this.block;
+    if (!(block instanceof Float32Array)) return block.vector(this.at / this.size, this.size, true);
+    return this.at === 0 && this.size === block.length ? block : block.subarray(this.at, this.at + this.size);
+  }
+
   get vector(): Float32Array {
     const block = this.block;
     if (!(block instanceof Float32Array)) return block.vector(this.at / this.size, this.size);
@@ -287,15 +297,17 @@ export class RecordStore {
       const state = this.state[row];
       if (state === GONE) continue;
       const made = this.rows?.[row];
-      if (made !== undefined) {
-        yield made;
-        continue;
-      }
-      view.label = this.base!.label(row);
-      view.vector = this.base!.vector(row);
+      view.label = made !== undefined ? made.label : this.base!.label(row);
+      view.vector = made !== undefined ? made.scanVector : this.base!.vector(row);
       yield view;
     }
-    yield* this.byId.values();
+    // Records moved into a graph block (a writer's, after a checkpoint) are rebuilt into the
+    // block's reused array, as base rows are: no array made per record per scan.
+    for (const record of this.byId.values()) {
+      view.label = record.label;
+      view.vector = record.scanVector;
+      yield view;
+    }
   }
 
   /**
