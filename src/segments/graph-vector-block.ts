@@ -111,6 +111,9 @@ export class GraphVectorBlock implements StoredVectors {
       throw new StorageError('DATABASE_FAILED', 'internal: only a mapped graph block is rebound, to a mapped graph, with a mark per row');
     }
     this.dropPrevious();
+    // Per row: 1 read from the new graph; 2 from the one before (a record gone since, still
+    // readable for a search that holds it); 0 from neither (gone before an earlier rebind).
+    for (let row = 0; row < kept.length; row++) if (kept[row] !== 1) kept[row] = this.kept === null || this.kept[row] === 1 ? 2 : 0;
     this.old = this.view;
     this.view = viewOf(source);
     this.kept = kept;
@@ -181,7 +184,7 @@ export class GraphVectorBlock implements StoredVectors {
     if (!source.map) return this.array.subarray(row * d, row * d + d);
     if (this.kept && this.kept[row] !== 1) {
       // A record gone since the last rebind: readable until the graph before is dropped.
-      if (!this.old) throw closed();
+      if (this.kept[row] !== 2 || !this.old) throw closed();
       view = this.old;
     }
     return this.readMapped(view, row, reuse);

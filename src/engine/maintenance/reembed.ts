@@ -132,7 +132,17 @@ export async function reembed(core: DatabaseCore, option: EmbedderOption, onProg
   const before = core.parts.state;
   core.parts.state = state;
   core.parts.embedder = embedder;
-  // The replaced vaults' mapped graphs and vectors (a writer maps them) go once nothing reads them.
-  for (const vault of before.vaults.values()) vault.retire();
+  // The replaced vaults' mapped graphs and vectors (a writer maps them) go once nothing reads
+  // them; a block the new vault's plain-vector records still read from (they keep their rows,
+  // r.with({ label })) passes to the new vault instead.
+  for (const old of before.vaults.values()) {
+    const vault = state.vaults.get(old.number);
+    const block = old.stored;
+    if (vault && block && vault.stored === null && [...vault.records.values()].some((r) => r.rowIn(block) >= 0)) {
+      vault.stored = block;
+      old.stored = null;
+    }
+    old.retire();
+  }
   return { documents, vaults: state.vaults.size, dimension: embedder.dimension, epoch: state.epoch, lsn: state.lastLsn };
 }

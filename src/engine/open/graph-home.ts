@@ -147,10 +147,15 @@ export async function startGraphVectors(fs: FileSystem, dir: string, graph: File
     map = MappedFile.open(path.join(dir, graph.path), graph.path);
     if (!map) return null;
     const source = await graphSource(fs, dir, graph, sidecarRef, map, null);
-    map = null; // the block owns it now
-    const block = GraphVectorBlock.fresh(GraphRowSet.emptyRows(dimension, corrected), dimension);
-    block.bind(source, () => -1);
-    return block;
+    try {
+      const block = GraphVectorBlock.fresh(GraphRowSet.emptyRows(dimension, corrected), dimension);
+      block.bind(source, () => -1);
+      map = null; // the block owns it now
+      return block;
+    } catch (err) {
+      closeQuietly(fs, source.fd);
+      throw err;
+    }
   } catch {
     map?.close();
     return null;
