@@ -1,4 +1,4 @@
-import { CORRECTED, GraphRows, HEAD_BYTES } from './graph-vectors.js';
+import type { GraphRows } from './graph-vectors.js';
 
 /**
  * The rows a mapped GraphVectorBlock reads (graph-vector-block.ts): its segment's GRAPH_VECTORS
@@ -18,13 +18,6 @@ export class GraphRowSet {
   ) {
     this.pieces = [{ rows: base, start: 0, labels: null }];
     this.total = base.count;
-  }
-
-  /** A GRAPH_VECTORS section of no rows: the base of a block whose rows all come from checkpoints. */
-  static emptyRows(dimension: number, corrected: boolean): GraphRows {
-    const head = new Uint8Array(HEAD_BYTES);
-    new DataView(head.buffer).setUint32(4, corrected ? CORRECTED : 0, true);
-    return GraphRows.decode(head, dimension, '(no rows)');
   }
 
   get count(): number {

@@ -28,8 +28,8 @@ export class GraphVectorBlock implements StoredVectors {
   private view: GraphView | null = null;
   /**
    * After rebind(): the graph the block was bound to before, for the rows the new one does not
-   * hold unchanged (`kept[row]` 0: records erased or replaced since). Dropped by the next
-   * dropPrevious() (a checkpoint's start), so at most one earlier graph stays mapped.
+   * hold unchanged (`kept[row]` 2: records erased or replaced since; see rebind()). Dropped by the
+   * next dropPrevious() (a checkpoint's start), so at most one earlier graph stays mapped.
    */
   private old: GraphView | null = null;
   private kept: Uint8Array | null = null;
@@ -90,20 +90,20 @@ export class GraphVectorBlock implements StoredVectors {
    * through its descriptor (pread: nothing of the map is touched, so nothing is faulted in).
    * Null for a private block (its vectors are in memory) or one not bound.
    */
-  previous(): { rows: GraphRowSet; shape: GraphShape; labelOf: (row: number) => number; read: (into: Uint8Array, position: number) => Promise<number> } | null {
+  previous(): { rows: GraphRowSet; shape: GraphShape; read: (into: Uint8Array, position: number) => Promise<number> } | null {
     const view = this.view;
     if (!view?.source.map || this.shut || this.failure || view.source.fd < 0) return null;
     const { fs, fd } = view.source;
-    return { rows: this.set, shape: view.source.shape, labelOf: (row) => this.set.label(row), read: (into, position) => fs.read(fd, into, position) };
+    return { rows: this.set, shape: view.source.shape, read: (into, position) => fs.read(fd, into, position) };
   }
 
   /**
    * Moves a mapped block onto a graph just committed by a checkpoint: `kept[row]` is 1 where that
    * graph's element rows.elements[row] holds the row's label and the same floats as the graph the
    * block is bound to (the checkpoint compared them), so the row's correction holds there too.
-   * Rows not kept must be records gone since (the caller checks every live one is kept): they are
-   * still read from the graph before, until the next dropPrevious(), for a search that held one
-   * across the checkpoint. The block owns `source.fd` and `source.map` (on a throw too).
+   * Rows not kept must be records gone since (the caller checks every live one is kept): those
+   * gone since the last rebind are still read from the graph before, until the next
+   * dropPrevious(), for a search that held one across the checkpoint; older ones read as closed. The block owns `source.fd` and `source.map` (on a throw too).
    */
   rebind(source: GraphVectorSource, kept: Uint8Array): void {
     if (!this.mapped || this.shut || !source.map || kept.length !== this.set.count) {

@@ -57,7 +57,6 @@ export interface RowSource {
 export interface PreviousGraph {
   rows: GraphRowSet;
   shape: GraphShape;
-  labelOf(row: number): number;
   /** Reads the previous graph at `position` (pread, nothing mapped is touched). */
   read(into: Uint8Array, position: number): Promise<number>;
   /** The previous section's row holding the record of row `row` (same vector), or -1. */
@@ -163,7 +162,7 @@ export async function encodeGraphVectors(fs: FileSystem, file: string, rows: Row
         elements[row] = e;
         const o = e < oldEnd ? before!.rowOf(row) : -1;
         const vAt = at + shape.dataOff;
-        if (o >= 0 && before!.rows.element(o) === e && before!.labelOf(o) === label && chunk.compare(oldChunk!, vAt, vAt + 4 * d, vAt, vAt + 4 * d) === 0) {
+        if (o >= 0 && before!.rows.element(o) === e && before!.rows.label(o) === label && chunk.compare(oldChunk!, vAt, vAt + 4 * d, vAt, vAt + 4 * d) === 0) {
           before!.kept[o] = 1;
           before!.carried++;
           if (corrected) {

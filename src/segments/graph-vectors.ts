@@ -92,6 +92,13 @@ export class GraphRows {
     return new GraphRows(bytes, dimension, file);
   }
 
+  /** A section of no rows: the base of a writer's block whose rows all come from checkpoints. */
+  static empty(dimension: number, corrected: boolean): GraphRows {
+    const head = new Uint8Array(HEAD_BYTES);
+    new DataView(head.buffer).setUint32(4, corrected ? CORRECTED : 0, true);
+    return new GraphRows(head, dimension, '(no rows)');
+  }
+
   /**
    * Writes row `row`'s vector into out[at, at + d): the graph's floats `u` (from `uAt`) as
    * they are, or corrected back to the float32 written. Deterministic IEEE float32 arithmetic:

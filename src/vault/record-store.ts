@@ -103,14 +103,16 @@ export class StoredRecord {
    * (cosine) may be written into one array the block reuses, overwritten by the next such read.
    */
   get scanVector(): Float32Array {
-    const block = this.block;
-    if (!(block instanceof Float32Array)) return block.vector(this.at / this.size, this.size, true);
-    return this.at === 0 && this.size === block.length ? block : block.subarray(this.at, this.at + this.size);
+    return this.read(true);
   }
 
   get vector(): Float32Array {
+    return this.read(false);
+  }
+
+  private read(reuse: boolean): Float32Array {
     const block = this.block;
-    if (!(block instanceof Float32Array)) return block.vector(this.at / this.size, this.size);
+    if (!(block instanceof Float32Array)) return block.vector(this.at / this.size, this.size, reuse);
     return this.at === 0 && this.size === block.length ? block : block.subarray(this.at, this.at + this.size);
   }
 

@@ -103,7 +103,7 @@ async function writeSegment(fs: FileSystem, dir: string, rel: string, vault: Vau
  * the graph becomes its vectors' only home. Null (the segment keeps VECTORS) when the graph does
  * not give back every record's vector exactly. A vault whose vectors are mapped from its last
  * graph (a writer with the addon) has its rows carried over from that graph where they are
- * unchanged (`previous`, then `movable` when every one of its live rows was).
+ * unchanged (`previous`; move-vectors.ts moves the block when every one of its live rows was).
  */
 async function graphVectors(fs: FileSystem, dir: string, vault: VaultState, graph: FileRef, metric: Metric): Promise<(GraphVectors & { move: VectorMove }) | null> {
   // Version 1 segments, which builds before GRAPH_VECTORS read (FORMAT.md "Segment files").

@@ -8,8 +8,8 @@ import type { Hole } from '../../format/sectioned-file.js';
 import type { SharedRows } from '../../segments/segment-file.js';
 import { checkSidecar, decodeGraphSidecar } from '../../segments/graph-sidecar.js';
 import { GraphVectorBlock, type GraphVectorSource } from '../../segments/graph-vector-block.js';
-import { GraphRowSet } from '../../segments/graph-row-set.js';
-import { GRAPH_HEADER, graphShape } from '../../segments/graph-vectors.js';
+import { closeView, viewOf } from '../../segments/graph-view.js';
+import { GRAPH_HEADER, GraphRows, graphShape } from '../../segments/graph-vectors.js';
 import type { RecordRows, StoredRecord } from '../../vault/record-store.js';
 import type { FileRef } from '../../vault/vault-state.js';
 import { readRef, unreadable } from './file-references.js';
@@ -49,17 +49,25 @@ async function bind(fs: FileSystem, dir: string, block: GraphVectorBlock, segmen
  * or the new graph cannot be read back; the checkpoint is durable either way.
  */
 export async function rebindGraphVectors(fs: FileSystem, dir: string, block: GraphVectorBlock, graph: FileRef, sidecarRef: FileRef, kept: Uint8Array): Promise<boolean> {
+  const source = await mappedSource(fs, dir, graph, sidecarRef);
+  if (!source) return false;
+  try {
+    block.rebind(source, kept); // the block owns the source now, on a throw too
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A graph just committed, mapped and checked as bindGraphVectors checks it; null where it cannot be mapped or read back (nothing left open). */
+async function mappedSource(fs: FileSystem, dir: string, graph: FileRef, sidecarRef: FileRef): Promise<GraphVectorSource | null> {
   let map: MappedFile | null = null;
   try {
     map = MappedFile.open(path.join(dir, graph.path), graph.path);
-    if (!map) return false;
-    const source = await graphSource(fs, dir, graph, sidecarRef, map, null);
-    map = null; // the block owns it now, on a throw too
-    block.rebind(source, kept);
-    return true;
+    return map ? await graphSource(fs, dir, graph, sidecarRef, map, null) : null;
   } catch {
     map?.close();
-    return false;
+    return null;
   }
 }
 
@@ -142,22 +150,14 @@ export async function sharedGraphRows(fs: FileSystem, fd: number, ref: FileRef, 
  * moves the records' vectors into it (checkpoint.ts). Null where nothing can be mapped.
  */
 export async function startGraphVectors(fs: FileSystem, dir: string, graph: FileRef, sidecarRef: FileRef, dimension: number, corrected: boolean): Promise<GraphVectorBlock | null> {
-  let map: MappedFile | null = null;
+  const source = await mappedSource(fs, dir, graph, sidecarRef);
+  if (!source) return null;
   try {
-    map = MappedFile.open(path.join(dir, graph.path), graph.path);
-    if (!map) return null;
-    const source = await graphSource(fs, dir, graph, sidecarRef, map, null);
-    try {
-      const block = GraphVectorBlock.fresh(GraphRowSet.emptyRows(dimension, corrected), dimension);
-      block.bind(source, () => -1);
-      map = null; // the block owns it now
-      return block;
-    } catch (err) {
-      closeQuietly(fs, source.fd);
-      throw err;
-    }
+    const block = GraphVectorBlock.fresh(GraphRows.empty(dimension, corrected), dimension);
+    block.bind(source, () => -1);
+    return block;
   } catch {
-    map?.close();
+    closeView(viewOf(source));
     return null;
   }
 }
