@@ -67,7 +67,7 @@ static inline float l2_lanes(const float *a, const float *b, size_t n) {
 #endif
 }
 
-static inline float distance(const graph_t *g, const float *q, const float *v) {
+float graph_distance(const graph_t *g, const float *q, const float *v) {
   size_t n = g->lanes, d = g->dim;
   if (g->metric == METRIC_L2) {
     float tail = 0;
@@ -105,7 +105,7 @@ static void sift_up(pair_t *a, ptrdiff_t hole, pair_t v) {
   a[hole] = v;
 }
 
-static int heap_push(heap_t *h, float d, uint32_t id) {
+int graph_heap_push(heap_t *h, float d, uint32_t id) {
   if (h->n == h->cap) {
     size_t cap = h->cap ? h->cap * 2 : 256;
     pair_t *a = realloc(h->a, cap * sizeof *a);
@@ -119,7 +119,7 @@ static int heap_push(heap_t *h, float d, uint32_t id) {
   return 1;
 }
 
-static void heap_pop(heap_t *h) {
+void graph_heap_pop(heap_t *h) {
   if (h->n > 1) {
     pair_t *a = h->a;
     ptrdiff_t len = (ptrdiff_t)h->n - 1, hole = 0, child = 0;
@@ -195,7 +195,7 @@ int graph_upper_push(graph_t *g, size_t *cap, uint32_t id, int64_t off, uint8_t 
 }
 
 /** Where element id's upper-level lists are, and how many levels it has (0: none). */
-static inline uint8_t upper_of(const graph_t *g, uint32_t id, const uint8_t **lists) {
+uint8_t graph_upper_of(const graph_t *g, uint32_t id, const uint8_t **lists) {
   size_t lo = 0, hi = g->nupper;
   while (lo < hi) {
     size_t mid = lo + (hi - lo) / 2;
@@ -228,7 +228,7 @@ static const char *index_file(graph_t *g, char *why, size_t whylen) {
   }
   if (off != g->len) return "has bytes after its last upper-level list";
   const uint8_t *lists;
-  if (n > 0 && upper_of(g, g->entry, &lists) != g->max_level) return "entry point does not reach the top level";
+  if (n > 0 && graph_upper_of(g, g->entry, &lists) != g->max_level) return "entry point does not reach the top level";
   return NULL;
 }
 
@@ -246,8 +246,22 @@ void graph_release(graph_t *g) {
   g->closed = 1;
   free(g->up_id); free(g->up_off); free(g->up_lv); free(g->visited); free(g->top.a); free(g->cand.a); free(g->query);
   free(g->sums); free(g->verified); free(g->failure);
+  codes_release(g->codes);
+  g->codes = NULL;
   g->up_id = NULL; g->up_off = NULL; g->up_lv = NULL; g->visited = NULL; g->top.a = g->cand.a = NULL; g->query = NULL;
   g->sums = NULL; g->verified = NULL; g->failure = NULL;
+}
+
+float *graph_query(graph_t *g, const float *query) {
+  float *q = g->query;
+  memcpy(q, query, g->dim * sizeof(float));
+  if (g->metric == METRIC_COSINE) {  // hnswlib-node's normalizePoint: a float sum in order, then divide
+    float s = 0;
+    for (size_t i = 0; i < g->dim; i++) s = s + q[i] * q[i];
+    float norm = sqrtf(fabsf(s));
+    if (norm > 0.0f) for (size_t i = 0; i < g->dim; i++) q[i] /= norm;
+  }
+  return q;
 }
 
 /** hnswlib's test for a result: not marked deleted, and allowed by the caller. 1, 0, or -1 (stop). */
@@ -268,7 +282,7 @@ static int by_distance_then_label(const void *x, const void *y) {
 #define CORRUPT(...) do { snprintf(why, why_len, __VA_ARGS__); return GRAPH_CORRUPT; } while (0)
 
 /** Whether every page under element i's level-0 record has matched its sum (checking those not yet checked). */
-static inline int record_checked(graph_t *g, uint32_t i) {
+int graph_record_checked(graph_t *g, uint32_t i) {
   size_t start = HEADER_BYTES + (size_t)i * g->per;
   for (size_t p = start >> g->page_log2, last = (start + g->per - 1) >> g->page_log2; p <= last; p++)
     if (!g->verified[p] && !graph_check_page(g, p)) return 0;
@@ -276,33 +290,26 @@ static inline int record_checked(graph_t *g, uint32_t i) {
 }
 // Before any byte of element i's record is used (its vector, links, label or delete mark): with a
 // sidecar, its pages must have matched their sums; a mismatch fails this and every later search.
-#define TOUCH(i) do { if (g->verified && !record_checked(g, (i))) CORRUPT("%s", g->failure); } while (0)
+#define TOUCH(i) do { if (g->verified && !graph_record_checked(g, (i))) CORRUPT("%s", g->failure); } while (0)
 
 int graph_search(graph_t *g, const float *query, uint32_t k, uint32_t ef, const filter_t *f, uint32_t *labels, float *dists, size_t *found, char *why, size_t why_len) {
   *found = 0;
   if (g->closed) { snprintf(why, why_len, "the graph was closed"); return GRAPH_STOPPED; }
   if (g->failure) CORRUPT("%s", g->failure);
   if (g->count == 0 || k == 0) return GRAPH_OK;
-  float *q = g->query;
-  memcpy(q, query, g->dim * sizeof(float));
-  if (g->metric == METRIC_COSINE) {  // hnswlib-node's normalizePoint: a float sum in order, then divide
-    float s = 0;
-    for (size_t i = 0; i < g->dim; i++) s = s + q[i] * q[i];
-    float norm = sqrtf(fabsf(s));
-    if (norm > 0.0f) for (size_t i = 0; i < g->dim; i++) q[i] /= norm;
-  }
+  float *q = graph_query(g, query);
   const uint64_t n = g->count;
 
   // Upper levels: greedy descent from the entry point (hnswlib searchKnn).
   uint32_t cur = g->entry;
   TOUCH(cur);
-  float cur_d = distance(g, q, vector_of(g, cur));
+  float cur_d = graph_distance(g, q, vector_of(g, cur));
   for (int level = g->max_level; level > 0; level--) {
     int changed = 1;
     while (changed) {
       changed = 0;
       const uint8_t *lists = NULL;
-      uint8_t levels = upper_of(g, cur, &lists);
+      uint8_t levels = graph_upper_of(g, cur, &lists);
       if (levels < level) CORRUPT("element %u is linked at level %d but has %u upper levels", cur, level, levels);
       const uint8_t *list = lists + (size_t)(level - 1) * g->per_level;
       uint32_t size = rd_u16(list);
@@ -311,7 +318,7 @@ int graph_search(graph_t *g, const float *query, uint32_t k, uint32_t ef, const 
         uint32_t c = rd_u32(list + 4 + 4 * (size_t)j);
         if (c >= n) CORRUPT("element %u links to element %u, past the last (%llu)", cur, c, (unsigned long long)n);
         TOUCH(c);
-        float d = distance(g, q, vector_of(g, c));
+        float d = graph_distance(g, q, vector_of(g, c));
         if (d < cur_d) { cur_d = d; cur = c; changed = 1; }
       }
     }
@@ -329,18 +336,18 @@ int graph_search(graph_t *g, const float *query, uint32_t k, uint32_t ef, const 
   if (yes < 0) { snprintf(why, why_len, "the filter failed"); return GRAPH_STOPPED; }
   if (yes) {
     bound = cur_d;
-    oom |= !heap_push(top, cur_d, cur);
-    oom |= !heap_push(cand, -cur_d, cur);
+    oom |= !graph_heap_push(top, cur_d, cur);
+    oom |= !graph_heap_push(cand, -cur_d, cur);
   } else {
     bound = FLT_MAX;
-    oom |= !heap_push(cand, -FLT_MAX, cur);
+    oom |= !graph_heap_push(cand, -FLT_MAX, cur);
   }
   g->visited[cur] = g->tag;
   while (cand->n > 0 && !oom) {
     pair_t next = cand->a[0];
     float next_d = -next.d;
     if (bare ? next_d > bound : next_d > bound && top->n == width) break;
-    heap_pop(cand);
+    graph_heap_pop(cand);
     const uint8_t *links = record(g, next.id);
     uint32_t size = rd_u16(links);
     if (size > g->max_m0) CORRUPT("element %u has %u links at level 0, more than %llu", next.id, size, (unsigned long long)g->max_m0);
@@ -354,19 +361,19 @@ int graph_search(graph_t *g, const float *query, uint32_t k, uint32_t ef, const 
       if (g->visited[c] == g->tag) continue;
       g->visited[c] = g->tag;
       TOUCH(c);
-      float d = distance(g, q, vector_of(g, c));
+      float d = graph_distance(g, q, vector_of(g, c));
       if (top->n < width || bound > d) {
-        oom |= !heap_push(cand, -d, c);
+        oom |= !graph_heap_push(cand, -d, c);
         yes = bare ? 1 : allowed(g, f, c);
         if (yes < 0) { snprintf(why, why_len, "the filter failed"); return GRAPH_STOPPED; }
-        if (yes) oom |= !heap_push(top, d, c);
-        while (top->n > width) heap_pop(top);
+        if (yes) oom |= !graph_heap_push(top, d, c);
+        while (top->n > width) graph_heap_pop(top);
         if (top->n > 0) bound = top->a[0].d;
       }
     }
   }
   if (oom) { snprintf(why, why_len, "out of memory"); return GRAPH_NOMEM; }
-  while (top->n > k) heap_pop(top);
+  while (top->n > k) graph_heap_pop(top);
 
   // hnswlib-node hands these back nearest first, ties by label (its result heap orders pairs).
   size_t m = top->n;

@@ -13,6 +13,8 @@ enum { GRAPH_OK = 0, GRAPH_CORRUPT = 1, GRAPH_NOMEM = 2, GRAPH_STOPPED = 3 };
 typedef struct { float d; uint32_t id; } pair_t;
 typedef struct { pair_t *a; size_t n, cap; } heap_t;
 
+typedef struct codes codes_t;
+
 typedef struct {
   // Set by the caller before graph_index: the mapping (the graph owns it from then on).
   const uint8_t *base;
@@ -47,6 +49,8 @@ typedef struct {
   int borrowed;
   // Set by qmap.c around a search: a close() asked for meanwhile (from a filter callback) waits.
   int busy, close_pending;
+  // The graph's int8 codes (codes.c), searched in place of its vectors when attached; NULL: none.
+  codes_t *codes;
 } graph_t;
 
 /** 1: may be returned; 0: not; -1: the check failed, stop the search (GRAPH_STOPPED). */
@@ -98,6 +102,24 @@ uint32_t graph_crc32c(const uint8_t *p, size_t n);
  * first and ties by label; *found is how many. GRAPH_OK, or an error with `why` set.
  */
 int graph_search(graph_t *g, const float *query, uint32_t k, uint32_t ef, const filter_t *f, uint32_t *labels, float *distances, size_t *found, char *why, size_t why_len);
+
+/** Shared by graph.c and codes.c: hnswlib's distance for the graph's metric, its heaps, an element's upper-level lists, the query as searched. */
+float graph_distance(const graph_t *g, const float *q, const float *v);
+int graph_heap_push(heap_t *h, float d, uint32_t id);
+void graph_heap_pop(heap_t *h);
+uint8_t graph_upper_of(const graph_t *g, uint32_t id, const uint8_t **lists);
+float *graph_query(graph_t *g, const float *query);
+/** Whether every page under element i's level-0 record has matched its sum (checking those not yet checked); 1 without a sidecar. */
+int graph_record_checked(graph_t *g, uint32_t i);
+
+/** Where the codes file's bytes are, and the manifest's CRC32C of the graph they were made from (FORMAT.md "Graph codes"). */
+int codes_attach(graph_t *g, const uint8_t *base, size_t len, uint32_t graph_crc, char *why, size_t why_len);
+
+/** graph_search over the codes, then the `ef` best re-ranked by their float32 vectors in the graph: same arguments, same order of results. */
+int codes_search(graph_t *g, const float *query, uint32_t k, uint32_t ef, const filter_t *f, uint32_t *labels, float *distances, size_t *found, char *why, size_t why_len);
+
+/** Frees what codes_attach allocated (the mapping is its owner's). NULL is fine. */
+void codes_release(codes_t *c);
 
 /** Unmaps the file and frees the tables; the graph can no longer be searched. */
 void graph_release(graph_t *g);

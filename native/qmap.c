@@ -212,7 +212,7 @@ static napi_value js_search(napi_env env, napi_callback_info info) {
   // filter callback would overwrite the running one's, so it is refused.
   if (g->busy) return throw_code(env, "QUIVER_NATIVE", "search: the graph is already searching (called from a filter callback)");
   g->busy = 1;
-  int status = graph_search(g, qd, k, ef, &f, od, dd, &found, why, sizeof why);
+  int status = (g->codes ? codes_search : graph_search)(g, qd, k, ef, &f, od, dd, &found, why, sizeof why);
   g->busy = 0;
   if (g->close_pending) graph_release(g);
   if (status == GRAPH_STOPPED) {
@@ -272,6 +272,31 @@ static napi_value js_check_pages(napi_env env, napi_callback_info info) {
   if (!g->sums || to <= from) return NULL;
   for (size_t p = (size_t)from >> g->page_log2, last = ((size_t)to - 1) >> g->page_log2; p <= last; p++)
     if (!g->verified[p] && !graph_check_page(g, p)) return throw_code(env, "QUIVER_CORRUPT", "%s", g->failure);
+  return NULL;
+}
+
+// attachCodes(handle, buffer, graphCrc): the graph's codes file (FORMAT.md "Graph codes"), mapped
+// by mapFile and kept alive by the caller until the graph is closed; searches then run on the codes
+// and re-rank by the graph's vectors. graphCrc is the manifest's CRC32C of the graph.
+static napi_value js_attach_codes(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  graph_t *g = argc >= 3 ? graph_arg(env, argv[0]) : NULL;
+  if (!g) return argc >= 3 ? NULL : throw_code(env, "QUIVER_NATIVE", "attachCodes(handle, buffer, graphCrc): bad arguments");
+  bool is_buffer = false, detached = false;
+  void *base = NULL;
+  size_t len = 0;
+  uint32_t crc;
+  NAPI(napi_is_arraybuffer(env, argv[1], &is_buffer));
+  if (is_buffer) NAPI(napi_is_detached_arraybuffer(env, argv[1], &detached));
+  if (!is_buffer || detached || napi_get_arraybuffer_info(env, argv[1], &base, &len) != napi_ok || !base || napi_get_value_uint32(env, argv[2], &crc) != napi_ok)
+    return throw_code(env, "QUIVER_NATIVE", "attachCodes(handle, buffer, graphCrc): bad arguments");
+  if (g->busy) return throw_code(env, "QUIVER_NATIVE", "attachCodes: the graph is searching");
+  madvise(base, len, MADV_RANDOM);
+  char why[320];
+  int status = codes_attach(g, base, len, crc, why, sizeof why);
+  if (status != GRAPH_OK) return graph_error(env, status, why);
   return NULL;
 }
 
@@ -386,6 +411,7 @@ static napi_value init(napi_env env, napi_value exports) {
     { "info", NULL, js_info, NULL, NULL, NULL, napi_default, NULL },
     { "close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL },
     { "checkPages", NULL, js_check_pages, NULL, NULL, NULL, napi_default, NULL },
+    { "attachCodes", NULL, js_attach_codes, NULL, NULL, NULL, napi_default, NULL },
     { "mapFile", NULL, js_map_file, NULL, NULL, NULL, napi_default, NULL },
     { "unmapFile", NULL, js_unmap_file, NULL, NULL, NULL, napi_default, NULL },
     { "scanRows", NULL, js_scan_rows, NULL, NULL, NULL, napi_default, NULL },

@@ -4,7 +4,7 @@ import { ConfigError, NotFoundError, QuiverError, SchemaError, ioError } from '.
 import type { Embedder } from '../embedder/embedder.js';
 import { createEmbedder, readEmbedderManifest, resolveEmbedder, writeEmbedder } from '../embedder/resolve.js';
 import { FORMAT_VERSION, FileName, TMP_SUFFIX } from '../format/constants.js';
-import { decodeIdentity, encodeIdentity, newIdentity, type Identity } from '../format/identity.js';
+import { decodeIdentity, encodeIdentity, newIdentity, quantizationOf, type Identity } from '../format/identity.js';
 import { planMigrations } from '../format/migrations.js';
 import { decodeSectionedHeader } from '../format/sectioned-file.js';
 import { atomicReplace } from '../fs/atomic-replace.js';
@@ -24,7 +24,7 @@ import { verifyEmbedder } from './open/file-references.js';
 import type { EmbedderManifest } from '../embedder/embedder.js';
 import { referencedFiles, removeUnreferenced } from './maintenance/checkpoint.js';
 import { Database } from './database.js';
-import { checkAgainstIdentity, identityFields, resolveOptions, type OpenOptions, type ResolvedOptions } from './open/options.js';
+import { checkAgainstIdentity, identityFields, requestedQuantization, resolveOptions, type OpenOptions, type ResolvedOptions } from './open/options.js';
 import { loadSegmented, loadSnapshot } from './open/load.js';
 import { replayWal } from './open/replay.js';
 import { emptyState, releaseVectors, type DbState } from '../vault/db-state.js';
@@ -212,8 +212,16 @@ async function loadOrCreateIdentity(fs: FileSystem, root: string, entries: reado
   }
   for (const step of migrations) await step.run(root);
   if (migrations.length > 0) bytes = await fs.readFile(file);
-  const identity = decodeIdentity(bytes);
-  checkAgainstIdentity(options, identity);
+  let identity = decodeIdentity(bytes);
+  checkAgainstIdentity(options, identity, writable);
+  const quantization = requestedQuantization(options);
+  if (writable && quantization !== undefined && quantization !== quantizationOf(identity) && identity.index.type === 'hnsw') {
+    // The one identity field a writer changes in place (FORMAT.md "IDENTITY"): atomically, under
+    // the writer lock. Checkpoints from here on write codes or stop writing them (checkpoint.ts).
+    const { quantization: _, ...index } = identity.index;
+    identity = { ...identity, index: quantization === 'int8' ? { ...index, quantization } : index };
+    await atomicReplace(fs, file, encodeIdentity(identity));
+  }
   const stored = await readEmbedderManifest(fs, root);
   const embedder = await resolveEmbedder(fs, root, options.embedder, stored);
   if (embedder && embedder.dimension !== identity.dimension) {

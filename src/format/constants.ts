@@ -137,4 +137,8 @@ export function graphPath(vaultNumber: number, epoch: number): string {
 export function sidecarPath(graph: string): string {
   return `${graph}.meta`;
 }
-export const SEGMENT_FILE_PATTERN = /^segments\/vault_(\d+)_(\d+)\.(segment|hnsw|hnsw\.meta)$/;
+/** FORMAT.md "Graph codes": a quantized database's int8 codes of a graph, named after it. */
+export function codesPath(graph: string): string {
+  return `${graph}.q8`;
+}
+export const SEGMENT_FILE_PATTERN = /^segments\/vault_(\d+)_(\d+)\.(segment|hnsw|hnsw\.meta|hnsw\.q8)$/;

@@ -8,7 +8,15 @@ import { jsonObject } from './decode-guard.js';
 export type Metric = 'cosine' | 'l2' | 'ip';
 export const METRICS: readonly Metric[] = ['cosine', 'l2', 'ip'];
 
-export type IndexConfig = { type: 'hnsw'; M: number; efConstruction: number } | { type: 'flat' };
+/** `quantization: 'int8'`: checkpoints write each graph's int8 codes too, which mapped readers search (FORMAT.md "Graph codes"). */
+export type IndexConfig = { type: 'hnsw'; M: number; efConstruction: number; quantization?: 'int8' } | { type: 'flat' };
+export const QUANTIZATIONS = ['none', 'int8'] as const;
+export type Quantization = (typeof QUANTIZATIONS)[number];
+
+/** The identity's quantization ('none' when the field is absent). */
+export function quantizationOf(identity: Identity): Quantization {
+  return identity.index.type === 'hnsw' && identity.index.quantization === 'int8' ? 'int8' : 'none';
+}
 
 export type StorageMode = 'segmented' | 'snapshot';
 export const STORAGE_MODES: readonly StorageMode[] = ['segmented', 'snapshot'];
@@ -42,6 +50,7 @@ export function decodeIdentity(bytes: Uint8Array): Identity {
   if (typeof index !== 'object' || index === null) return bad('index');
   if (index.type === 'hnsw') {
     if (!Number.isInteger(index.M) || !Number.isInteger(index.efConstruction)) bad('index parameters');
+    if (index.quantization !== undefined && index.quantization !== 'int8') bad('index.quantization');
   } else if (index.type !== 'flat') {
     bad('index');
   }

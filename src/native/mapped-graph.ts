@@ -22,6 +22,7 @@ interface Addon {
   info(handle: unknown): { count: number; maxElements: number; deleted: number; bytes: number };
   close(handle: unknown): void;
   checkPages(handle: unknown, from: number, to: number): void;
+  attachCodes(handle: unknown, codes: ArrayBuffer, graphCrc: number): void;
 }
 
 /** A graph's sidecar sections as stored (FORMAT.md "Graph sidecar"; segments/graph-sidecar.ts reads them). */
@@ -96,6 +97,9 @@ export class MappedGraph {
   private closed = false;
   /** Inside search(): a close() from a filter callback unmaps a borrowed map only once the search has returned. */
   private searching = false;
+  /** The graph's int8 codes (FORMAT.md "Graph codes"), searched in place of its vectors once attached. */
+  private codes: BorrowedMap | null = null;
+  private codesName: string | null = null;
   private labels = new Uint32Array(16);
   private distances = new Float32Array(16);
 
@@ -149,10 +153,12 @@ export class MappedGraph {
     try {
       n = this.lib.search(this.handle, query, k, ef, live, allow, accept, this.labels, this.distances);
     } catch (err) {
-      throw translate(err, this.name, 'searching');
+      // The codes' own pages and header name the codes file (native/codes.c says "codes ...").
+      const codes = this.codesName !== null && err instanceof Error && err.message.startsWith('codes');
+      throw translate(err, codes ? this.codesName! : this.name, 'searching');
     } finally {
       this.searching = false;
-      if (this.closed) this.map?.close();
+      if (this.closed) this.releaseMaps();
     }
     const out = new Array<MappedNeighbor>(n);
     for (let i = 0; i < n; i++) out[i] = { label: this.labels[i]!, distance: this.distances[i]! };
@@ -173,13 +179,41 @@ export class MappedGraph {
     }
   }
 
+  /** Whether searches run on int8 codes and re-rank by the graph's vectors. */
+  get quantized(): boolean {
+    return this.codes !== null;
+  }
+
+  /**
+   * From now on searches run on `codes`, the graph's codes file mapped (the graph takes this hold
+   * on it, and closes it with itself), and re-rank the `ef` best by the graph's float32 vectors.
+   * `graphCrc` is the manifest's CRC32C of this graph: codes made for another are a
+   * CorruptionError naming `name`, as is a header or page-sum table that does not check.
+   */
+  attachCodes(codes: BorrowedMap, graphCrc: number, name: string): void {
+    try {
+      this.lib.attachCodes(this.handle, codes.buffer, graphCrc >>> 0);
+    } catch (err) {
+      codes.close();
+      throw translate(err, name, 'mapping');
+    }
+    this.codes?.close();
+    this.codes = codes;
+    this.codesName = name;
+  }
+
   /** Unmaps the file now instead of at garbage collection; searching after this throws. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
     this.lib.close(this.handle);
     // A borrowed map outlives the graph's use of it: unmapped now, or as the search under way returns.
-    if (!this.searching) this.map?.close();
+    if (!this.searching) this.releaseMaps();
+  }
+
+  private releaseMaps(): void {
+    this.map?.close();
+    this.codes?.close();
   }
 }
 

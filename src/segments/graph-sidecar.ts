@@ -36,8 +36,9 @@ export interface GraphSidecar {
 /**
  * Reads a graph file once, in 4 MiB chunks, and returns its size and CRC32C with its sidecar's
  * bytes. hnswlib has just written the file: a shape it does not describe is a CorruptionError.
+ * `also` sees each chunk too (the codes' ranges, graph-codes.ts).
  */
-export async function summarizeGraph(fs: FileSystem, file: string, name: string): Promise<{ sum: { bytes: number; crc32c: number }; chunks: Uint8Array[] }> {
+export async function summarizeGraph(fs: FileSystem, file: string, name: string, also?: (chunk: Uint8Array, offset: number) => void): Promise<{ sum: { bytes: number; crc32c: number }; chunks: Uint8Array[] }> {
   const page = 1 << PAGE_LOG2;
   let sums = new Uint32Array(0);
   let count = 0;
@@ -69,6 +70,7 @@ export async function summarizeGraph(fs: FileSystem, file: string, name: string)
       deleted += chunk[at - offset]! & 1;
     }
     if (end > upperStart) upperParts.push(Buffer.from(chunk.subarray(Math.max(0, upperStart - offset))));
+    also?.(chunk, offset);
   });
   const pages = Math.ceil(sum.bytes / page);
   const area = Buffer.concat(upperParts);

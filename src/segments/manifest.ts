@@ -1,5 +1,5 @@
 import { CorruptionError } from '../errors.js';
-import { FORMAT_VERSION, FileName, SEGMENT_FILE_PATTERN, SectionKind, sidecarPath } from '../format/constants.js';
+import { FORMAT_VERSION, FileName, SEGMENT_FILE_PATTERN, SectionKind, codesPath, sidecarPath } from '../format/constants.js';
 import { decodeSectioned, encodeSectioned, requireSection } from '../format/sectioned-file.js';
 import { guarded, jsonObject } from '../format/decode-guard.js';
 import type { FileRef } from '../vault/vault-state.js';
@@ -17,11 +17,13 @@ export interface ManifestVault {
   graph: FileRef | null;
   /** The graph's sidecar (FORMAT.md "Graph sidecar"); absent in a manifest written before it. */
   sidecar?: FileRef | null;
+  /** The graph's int8 codes (FORMAT.md "Graph codes"), when the database is quantized; absent otherwise. */
+  codes?: FileRef | null;
 }
 
 /** Every file a vault entry names: what backups copy, replicas ship and checkpoints keep. */
-export function vaultFiles(v: { segment: FileRef; graph: FileRef | null; sidecar?: FileRef | null }): FileRef[] {
-  return [v.segment, ...(v.graph ? [v.graph] : []), ...(v.sidecar ? [v.sidecar] : [])];
+export function vaultFiles(v: { segment: FileRef; graph: FileRef | null; sidecar?: FileRef | null; codes?: FileRef | null }): FileRef[] {
+  return [v.segment, ...(v.graph ? [v.graph] : []), ...(v.sidecar ? [v.sidecar] : []), ...(v.codes ? [v.codes] : [])];
 }
 
 export interface Manifest {
@@ -65,6 +67,10 @@ function decodeManifestBody(bytes: Uint8Array): Manifest {
     if (v.sidecar !== undefined && v.sidecar !== null) {
       checkRef(v.sidecar, 'hnsw.meta', fail);
       if (v.graph === null || v.sidecar.path !== sidecarPath(v.graph.path)) fail(`sidecar ${v.sidecar.path} is not its graph's`);
+    }
+    if (v.codes !== undefined && v.codes !== null) {
+      checkRef(v.codes, 'hnsw.q8', fail);
+      if (v.graph === null || !v.sidecar || v.codes.path !== codesPath(v.graph.path)) fail(`codes ${v.codes.path} are not its graph's`);
     }
   }
   return { epoch: m.epoch, checkpointLsn: m.checkpointLsn, nextVaultNumber: m.nextVaultNumber, vaults: m.vaults, record };

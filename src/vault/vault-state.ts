@@ -27,6 +27,8 @@ export interface SegmentRef {
   graph: FileRef | null;
   /** The graph's sidecar (FORMAT.md "Graph sidecar"); absent for a graph saved before sidecars. */
   sidecar?: FileRef | null;
+  /** The graph's int8 codes (FORMAT.md "Graph codes"), in a quantized database. */
+  codes?: FileRef | null;
 }
 
 /** The in-memory state of one vault: records (authoritative) and the index derived from them. */

@@ -6,6 +6,7 @@ import { decodeSectionedHeader } from '../../format/sectioned-file.js';
 import { isMissing, nodeFileSystem, type FileSystem } from '../../fs/file-system.js';
 import { decodeManifest, vaultFiles } from '../../segments/manifest.js';
 import { checkSidecar, decodeGraphSidecar } from '../../segments/graph-sidecar.js';
+import { checkCodes } from '../../segments/graph-codes.js';
 import { decodeSegment } from '../../segments/segment-file.js';
 import { GraphVectorBlock } from '../../segments/graph-vector-block.js';
 import { checkGraphRows } from '../../segments/graph-vectors.js';
@@ -105,6 +106,14 @@ export async function checkDatabase(dir: string, fs: FileSystem = nodeFileSystem
             if (ref === entry.sidecar && entry.graph) {
               try {
                 checkSidecar(decodeGraphSidecar(file, ref.path), entry.graph, ref.path, graphBytes);
+              } catch (err) {
+                problem(err, ref.path);
+                continue;
+              }
+            }
+            if (ref === entry.codes && entry.graph) {
+              try {
+                checkCodes(file, entry.graph, ref.path);
               } catch (err) {
                 problem(err, ref.path);
                 continue;

@@ -1,11 +1,12 @@
 import * as path from 'node:path';
-import { FileName, SEGMENT_FILE_PATTERN, TMP_SUFFIX, graphPath, segmentPath, sidecarPath } from '../../format/constants.js';
+import { FileName, SEGMENT_FILE_PATTERN, TMP_SUFFIX, codesPath, graphPath, segmentPath, sidecarPath } from '../../format/constants.js';
 import { crc32c } from '../../format/crc.js';
 import { sectionedByteLength } from '../../format/sectioned-file.js';
 import { atomicReplace } from '../../fs/atomic-replace.js';
 import { readdirIfExists, type FileSystem } from '../../fs/file-system.js';
 import { encodeManifest, vaultFiles, type Manifest } from '../../segments/manifest.js';
 import { summarizeGraph } from '../../segments/graph-sidecar.js';
+import { CodeRanges, writeCodesFor, writeGraphCodes } from '../../segments/graph-codes.js';
 import { segmentChunks, type GraphVectors } from '../../segments/segment-file.js';
 import { StorageError } from '../../errors.js';
 import { nextTurn } from '../../util/loop-turns.js';
@@ -13,7 +14,7 @@ import { encodeGraphVectors, type PreviousGraph } from '../../segments/graph-vec
 import { GraphVectorBlock } from '../../segments/graph-vector-block.js';
 import { moveVectors, type VectorMove } from './move-vectors.js';
 import type { StoredRecord } from '../../vault/record-store.js';
-import type { Metric } from '../../format/identity.js';
+import { quantizationOf, type Metric } from '../../format/identity.js';
 import { encodeSnapshot } from '../../segments/snapshot-file.js';
 import { isPersistent } from '../../vault/index/vector-index.js';
 import type { FileRef, SegmentRef, VaultState } from '../../vault/vault-state.js';
@@ -40,10 +41,11 @@ export interface CheckpointResult {
 }
 
 /**
- * Writes a vault's saved graph and its sidecar (FORMAT.md "Graph sidecar") through tmp files and
- * returns their references; both are committed by the manifest that names them.
+ * Writes a vault's saved graph and its sidecar (FORMAT.md "Graph sidecar"), and in a quantized
+ * database its codes (FORMAT.md "Graph codes"), through tmp files and returns their references;
+ * all are committed by the manifest that names them.
  */
-async function writeGraph(fs: FileSystem, dir: string, vault: VaultState, rel: string): Promise<{ graph: FileRef; sidecar: FileRef } | null> {
+async function writeGraph(fs: FileSystem, dir: string, vault: VaultState, rel: string, quantized: boolean): Promise<{ graph: FileRef; sidecar: FileRef; codes: FileRef | null } | null> {
   const index = vault.index;
   if (!isPersistent(index)) return null;
   phase('graph drain');
@@ -54,7 +56,17 @@ async function writeGraph(fs: FileSystem, dir: string, vault: VaultState, rel: s
   phase('graph save');
   await fs.writeNative(tmp, (p) => index.save(p), true);
   phase('graph summarize');
-  const { sum, chunks } = await summarizeGraph(fs, tmp, rel);
+  // The codes' scales come from the same read of the graph as its page sums.
+  const ranges = quantized ? new CodeRanges(vault.dimension) : null;
+  const { sum, chunks } = await summarizeGraph(fs, tmp, rel, ranges?.observe);
+  let codes: FileRef | null = null;
+  if (ranges) {
+    phase('graph codes');
+    const codesRel = codesPath(rel);
+    const codesFile = path.join(dir, codesRel);
+    codes = { path: codesRel, ...(await writeGraphCodes(fs, tmp, codesFile + TMP_SUFFIX, ranges, sum)) };
+    await fs.rename(codesFile + TMP_SUFFIX, codesFile);
+  }
   phase('sidecar write');
   const metaRel = sidecarPath(rel);
   const meta = path.join(dir, metaRel);
@@ -62,7 +74,23 @@ async function writeGraph(fs: FileSystem, dir: string, vault: VaultState, rel: s
   await fs.rename(tmp, file);
   await fs.rename(meta + TMP_SUFFIX, meta);
   const sidecar: FileRef = { path: metaRel, bytes: sectionedByteLength(chunks), crc32c: chunks.reduce((crc, c) => crc32c(c, crc), 0) };
-  return { graph: { path: rel, ...sum }, sidecar };
+  return { graph: { path: rel, ...sum }, sidecar, codes };
+}
+
+/**
+ * An unchanged vault's files when the database's quantization no longer matches them: codes
+ * written for the graph it has (a database that turned quantization on), or its codes dropped
+ * (turned off). Null when they match, or the vault has no graph with a sidecar to code.
+ */
+async function recode(fs: FileSystem, dir: string, ref: SegmentRef, quantized: boolean, dimension: number): Promise<SegmentRef | null> {
+  if (!quantized) return ref.codes ? { ...ref, codes: null } : null;
+  if (ref.codes || !ref.graph || !ref.sidecar) return null;
+  const codesRel = codesPath(ref.graph.path);
+  const file = path.join(dir, codesRel);
+  phase('graph codes');
+  const sum = await writeCodesFor(fs, path.join(dir, ref.graph.path), file + TMP_SUFFIX, dimension);
+  await fs.rename(file + TMP_SUFFIX, file);
+  return { ...ref, codes: { path: codesRel, ...sum } };
 }
 
 /**
@@ -144,22 +172,30 @@ export async function writeSegmentedCheckpoint(fs: FileSystem, dir: string, stat
   // Vectors to move onto the graphs this checkpoint saves, once the manifest names them.
   const moves = new Map<number, VectorMove>();
   let bytesWritten = 0;
+  const quantized = quantizationOf(state.identity) === 'int8';
   for (const vault of state.vaults.values()) {
-    if (!vault.dirty) continue;
+    if (!vault.dirty) {
+      const recoded = vault.segment ? await recode(fs, dir, vault.segment, quantized, vault.dimension) : null;
+      if (recoded) {
+        bytesWritten += recoded.codes?.bytes ?? 0;
+        written.set(vault.number, recoded);
+      }
+      continue;
+    }
     // The graph before the last one, still mapped for records erased since (GraphVectorBlock
     // rebind): let go before a new graph is written, so no more than two are on disk at once.
     if (vault.stored instanceof GraphVectorBlock) vault.stored.dropPrevious();
     const rel = segmentPath(vault.number, epoch);
     // The graph first: a segment whose vectors live in the graph is built from the graph's bytes.
-    const saved = await writeGraph(fs, dir, vault, graphPath(vault.number, epoch));
+    const saved = await writeGraph(fs, dir, vault, graphPath(vault.number, epoch), quantized);
     phase('graph vectors');
     const inGraph = saved ? await graphVectors(fs, dir, vault, saved.graph, state.identity.metric) : null;
     phase('segment');
     const segment = await writeSegment(fs, dir, rel, vault, inGraph, () => state.lastLsn === lsn);
     if (live && inGraph) moves.set(vault.number, inGraph.move);
     const bytes = segment.bytes;
-    bytesWritten += bytes + (saved ? saved.graph.bytes + saved.sidecar.bytes : 0);
-    written.set(vault.number, { epoch, segment, graph: saved?.graph ?? null, sidecar: saved?.sidecar ?? null });
+    bytesWritten += bytes + (saved ? saved.graph.bytes + saved.sidecar.bytes + (saved.codes?.bytes ?? 0) : 0);
+    written.set(vault.number, { epoch, segment, graph: saved?.graph ?? null, sidecar: saved?.sidecar ?? null, codes: saved?.codes ?? null });
   }
   phase('manifest');
   await fs.syncDir(segmentsDir);
@@ -172,7 +208,7 @@ export async function writeSegmentedCheckpoint(fs: FileSystem, dir: string, stat
       .sort((a, b) => a.number - b.number)
       .map((vault) => {
         const ref = written.get(vault.number) ?? vault.segment!;
-        return { number: vault.number, name: vault.name, epoch: ref.epoch, segment: ref.segment, graph: ref.graph, ...(ref.sidecar ? { sidecar: ref.sidecar } : {}) };
+        return { number: vault.number, name: vault.name, epoch: ref.epoch, segment: ref.segment, graph: ref.graph, ...(ref.sidecar ? { sidecar: ref.sidecar } : {}), ...(ref.codes ? { codes: ref.codes } : {}) };
       }),
   };
   const manifestChunks = encodeManifest(manifest);

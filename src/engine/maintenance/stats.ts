@@ -32,9 +32,10 @@ export interface VaultStats {
    * queued for background insertion, and insertions made since the graph was created or loaded.
    * `mapped`: a reader searching its checkpoint's graph in place, shared with other processes
    * (the native read path; README "Readers share memory"), and `tail` the vectors it holds
-   * privately beside that graph (what the log added since).
+   * privately beside that graph (what the log added since). `quantized`: that search runs on the
+   * graph's int8 codes and re-ranks by its float32 vectors (FORMAT.md "Graph codes").
    */
-  index: { type: string; size: number; elements?: number; queued?: number; insertions?: number; mapped?: boolean; tail?: number };
+  index: { type: string; size: number; elements?: number; queued?: number; insertions?: number; mapped?: boolean; quantized?: boolean; tail?: number };
   layers: number;
   /** Payload indexes: field and distinct values. */
   payloadIndexes: { field: string; values: number }[];
@@ -52,6 +53,8 @@ export interface FileStats {
   wal: number;
   segments: number;
   graphs: number;
+  /** A quantized database's int8 codes beside its graphs (FORMAT.md "Graph codes"). */
+  codes: number;
   snapshot: number;
   other: number;
   total: number;
@@ -89,7 +92,7 @@ export interface DatabaseStats {
 
 /** Bytes on disk by file kind (what `quiver stats` prints). A file that is not there counts 0. */
 export function fileStats(dir: string, fs: FileSystem = nodeFileSystem): FileStats {
-  const out: FileStats = { identity: 0, embedder: 0, manifest: 0, wal: 0, segments: 0, graphs: 0, snapshot: 0, other: 0, total: 0 };
+  const out: FileStats = { identity: 0, embedder: 0, manifest: 0, wal: 0, segments: 0, graphs: 0, codes: 0, snapshot: 0, other: 0, total: 0 };
   const size = (rel: string): number => {
     try {
       return fs.statSync(path.join(dir, rel))?.size ?? 0;
@@ -108,9 +111,10 @@ export function fileStats(dir: string, fs: FileSystem = nodeFileSystem): FileSta
     const m = SEGMENT_FILE_PATTERN.exec(rel);
     if (m?.[3] === 'segment') out.segments += size(rel);
     else if (m?.[3] === 'hnsw' || m?.[3] === 'hnsw.meta') out.graphs += size(rel);
+    else if (m?.[3] === 'hnsw.q8') out.codes += size(rel);
     else out.other += size(rel);
   }
-  out.total = out.identity + out.embedder + out.manifest + out.wal + out.snapshot + out.segments + out.graphs + out.other;
+  out.total = out.identity + out.embedder + out.manifest + out.wal + out.snapshot + out.segments + out.graphs + out.codes + out.other;
   return out;
 }
 
@@ -151,7 +155,7 @@ export function collectStats(input: {
           type: index.type,
           size: index.size,
           ...(index instanceof HnswIndex ? { elements: index.elementCount, queued: index.queued, insertions: index.insertions } : {}),
-          ...(index instanceof MappedHnswIndex ? { elements: index.elementCount, queued: index.queued, mapped: true, tail: index.tailSize } : {}),
+          ...(index instanceof MappedHnswIndex ? { elements: index.elementCount, queued: index.queued, mapped: true, quantized: index.quantized, tail: index.tailSize } : {}),
         },
         layers: v.layers.count,
         payloadIndexes: [...v.payloadIndexes.values()].map((i) => ({ field: i.field, values: i.values.size })).sort((a, b) => byCodeUnits(a.field, b.field)),

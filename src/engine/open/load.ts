@@ -183,7 +183,7 @@ async function loadGraph(fs: FileSystem, dir: string, identity: Identity, ref: F
  * sidecars is checked whole against the manifest's size and CRC first. Files a manifest names
  * are never rewritten (FORMAT.md "Readers"), so the mapped bytes stay the checked ones.
  */
-async function mapGraph(fs: FileSystem, dir: string, identity: Identity, ref: FileRef, sidecarRef: FileRef | null): Promise<MappedGraphFile> {
+async function mapGraph(fs: FileSystem, dir: string, identity: Identity, ref: FileRef, sidecarRef: FileRef | null, codesRef: FileRef | null = null): Promise<MappedGraphFile> {
   const file = path.join(dir, ref.path);
   await checkGraphFile(fs, file, identity, ref);
   if (!sidecarRef) {
@@ -198,12 +198,31 @@ async function mapGraph(fs: FileSystem, dir: string, identity: Identity, ref: Fi
     map.close();
     throw new CorruptionError(ref.path, `is ${map.byteLength} bytes mapped, the manifest says ${ref.bytes}`);
   }
+  let graph: MappedGraph | null = null;
   try {
-    return { graph: MappedGraph.open(file, ref.path, identity.metric, identity.dimension, sidecar, map), map, sidecar };
+    graph = MappedGraph.open(file, ref.path, identity.metric, identity.dimension, sidecar, map);
+    if (codesRef && process.env.QUIVER_CODES !== '0') attachCodes(graph, dir, codesRef, ref);
+    return { graph, map, sidecar };
   } catch (err) {
+    graph?.close();
     map?.close();
     throw err;
   }
+}
+
+/**
+ * A quantized database's codes (FORMAT.md "Graph codes"), mapped beside the graph: its header and
+ * page-sum table are checked now against the graph the manifest names, each page of rows before
+ * its first use. QUIVER_CODES=0 leaves them unmapped (searches then run on the float32 graph).
+ */
+function attachCodes(graph: MappedGraph, dir: string, codesRef: FileRef, graphRef: FileRef): void {
+  const codes = MappedFile.open(path.join(dir, codesRef.path), codesRef.path);
+  if (!codes) return;
+  if (codes.byteLength !== codesRef.bytes) {
+    codes.close();
+    throw new CorruptionError(codesRef.path, `is ${codes.byteLength} bytes mapped, the manifest says ${codesRef.bytes}`);
+  }
+  graph.attachCodes(codes, graphRef.crc32c, codesRef.path);
 }
 
 /** A reader's mapped graph; `map`, when not null, is one more hold on the graph's mapping, for its vectors (or to close). */
@@ -243,14 +262,14 @@ export async function loadSegmented(fs: FileSystem, dir: string, identity: Ident
   try {
     for (const entry of manifest.vaults) {
       const known = reuse?.vaults.get(entry.number);
-      if (known && known.segment?.segment.path === entry.segment.path && known.lsn === known.segmentLsn && known.name === entry.name) {
+      if (known && known.segment?.segment.path === entry.segment.path && (known.segment.codes?.path ?? null) === (entry.codes?.path ?? null) && known.lsn === known.segmentLsn && known.name === entry.name) {
         register(state, known, known.segment);
         continue;
       }
       // hnswlib reads the graph in the thread pool while its checksum is computed and the segment
       // is read and decoded here: cold open costs about the longest of the three, not their sum.
       const hnsw = identity.index.type === 'hnsw' ? identity.index : null;
-      const mapped = entry.graph && hnsw && readOnly && nativeGraphs() ? mapGraph(fs, dir, identity, entry.graph, entry.sidecar ?? null) : null;
+      const mapped = entry.graph && hnsw && readOnly && nativeGraphs() ? mapGraph(fs, dir, identity, entry.graph, entry.sidecar ?? null, entry.codes ?? null) : null;
       const graph = entry.graph && !mapped ? loadGraph(fs, dir, identity, entry.graph) : null;
       // Awaited below; a segment failure first must not leave them unhandled.
       graph?.catch(() => undefined);
@@ -288,7 +307,7 @@ export async function loadSegmented(fs: FileSystem, dir: string, identity: Ident
           await image.vectors.load();
           rebuildIndex(vault);
         }
-        register(state, vault, { epoch: entry.epoch, segment: entry.segment, graph: entry.graph, sidecar: entry.sidecar ?? null });
+        register(state, vault, { epoch: entry.epoch, segment: entry.segment, graph: entry.graph, sidecar: entry.sidecar ?? null, codes: entry.codes ?? null });
       } catch (err) {
         await mapped?.then((m) => {
           if (!graphOwned) m.graph.close();

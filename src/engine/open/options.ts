@@ -1,6 +1,6 @@
 import { ConfigError } from '../../errors.js';
 import { checkOptionTypes, OPEN_OPTIONS } from '../ops/option-types.js';
-import { METRICS, STORAGE_MODES, type Identity, type IndexConfig, type Metric, type StorageMode } from '../../format/identity.js';
+import { METRICS, QUANTIZATIONS, STORAGE_MODES, quantizationOf, type Identity, type IndexConfig, type Metric, type Quantization, type StorageMode } from '../../format/identity.js';
 import type { FileSystem } from '../../fs/file-system.js';
 import type { EmbedderOption } from '../../embedder/resolve.js';
 import { DURABILITY_MODES, type Durability } from '../../wal/wal-writer.js';
@@ -18,7 +18,7 @@ export interface OpenOptions {
   embedder?: EmbedderOption;
   metric?: Metric;
   /** 'hnsw' (default, M 16, efConstruction 200), 'flat', or an object with the HNSW parameters. */
-  index?: 'hnsw' | 'flat' | { type: 'hnsw'; M?: number; efConstruction?: number } | { type: 'flat' };
+  index?: 'hnsw' | 'flat' | { type: 'hnsw'; M?: number; efConstruction?: number; quantization?: Quantization } | { type: 'flat' };
   /** 'segmented' (default) or 'snapshot' (the whole state in one file). Fixed at creation. */
   storage?: StorageMode;
   durability?: Durability;
@@ -100,7 +100,7 @@ export function resolveOptions(options: OpenOptions): ResolvedOptions {
   };
 }
 
-function requestedIndex(options: OpenOptions): Partial<IndexConfig> & { type?: 'hnsw' | 'flat' } | undefined {
+function requestedIndex(options: OpenOptions): { type?: 'hnsw' | 'flat'; M?: number; efConstruction?: number; quantization?: unknown } | undefined {
   const index = options.index;
   if (index === undefined) return undefined;
   if (index === 'hnsw' || index === 'flat') return { type: index };
@@ -117,26 +117,42 @@ export function identityFields(options: OpenOptions): Omit<Identity, 'formatVers
   if (!METRICS.includes(metric)) invalid('metric', `must be one of ${METRICS.join(', ')}`);
   const storage = options.storage ?? 'segmented';
   if (!STORAGE_MODES.includes(storage)) invalid('storage', `must be one of ${STORAGE_MODES.join(', ')}`);
+  requestedQuantization(options);
   const req = requestedIndex(options) ?? { type: 'hnsw' };
   let index: IndexConfig;
   if (req.type === 'flat') {
     index = { type: 'flat' };
   } else {
-    const hnsw = req as { M?: number; efConstruction?: number };
+    const hnsw = req as { M?: number; efConstruction?: number; quantization?: unknown };
     const M = hnsw.M ?? 16;
     const efConstruction = hnsw.efConstruction ?? 200;
     if (!Number.isSafeInteger(M) || M < 2 || M > 256) invalid('index.M', 'must be an integer from 2 to 256');
     if (!Number.isSafeInteger(efConstruction) || efConstruction < 1 || efConstruction > 10_000) invalid('index.efConstruction', 'must be an integer from 1 to 10000');
-    index = { type: 'hnsw', M, efConstruction };
+    index = { type: 'hnsw', M, efConstruction, ...(requestedQuantization(options) === 'int8' ? { quantization: 'int8' as const } : {}) };
   }
   return { dimension, metric, index, storage };
 }
 
-/** Raises ConfigError when `options` contradict the stored identity. Absent options agree. */
-export function checkAgainstIdentity(options: OpenOptions, identity: Identity): void {
+/** The quantization `options` ask for, checked; undefined when they do not say. */
+export function requestedQuantization(options: OpenOptions): Quantization | undefined {
+  const req = requestedIndex(options) as { type?: string; quantization?: unknown } | undefined;
+  const q = req?.quantization;
+  if (q === undefined) return undefined;
+  if (req?.type !== 'hnsw') invalid('index.quantization', "applies to an 'hnsw' index only");
+  if (!QUANTIZATIONS.includes(q as Quantization)) invalid('index.quantization', `must be one of ${QUANTIZATIONS.join(', ')}`);
+  return q as Quantization;
+}
+
+/**
+ * Raises ConfigError when `options` contradict the stored identity. Absent options agree.
+ * `index.quantization` is the one setting a writer may change on an existing database
+ * (open-database.ts rewrites IDENTITY); a read-only open that asks for another one is refused.
+ */
+export function checkAgainstIdentity(options: OpenOptions, identity: Identity, writable = true): void {
   const mismatch = (field: string, stored: unknown, given: unknown): never => {
     throw new ConfigError('CONFIG_MISMATCH', field, `${field}: the database has ${JSON.stringify(stored)}, the options ask for ${JSON.stringify(given)}`);
   };
+  requestedQuantization(options);
   if (options.dimension !== undefined && options.dimension !== identity.dimension) mismatch('dimension', identity.dimension, options.dimension);
   if (options.metric !== undefined && options.metric !== identity.metric) mismatch('metric', identity.metric, options.metric);
   if (options.storage !== undefined && options.storage !== identity.storage) mismatch('storage', identity.storage, options.storage);
@@ -147,6 +163,8 @@ export function checkAgainstIdentity(options: OpenOptions, identity: Identity): 
       const r = req as { M?: number; efConstruction?: number };
       if (r.M !== undefined && r.M !== identity.index.M) mismatch('index.M', identity.index.M, r.M);
       if (r.efConstruction !== undefined && r.efConstruction !== identity.index.efConstruction) mismatch('index.efConstruction', identity.index.efConstruction, r.efConstruction);
+      const q = requestedQuantization(options);
+      if (!writable && q !== undefined && q !== quantizationOf(identity)) mismatch('index.quantization', quantizationOf(identity), q);
     }
   }
 }

@@ -8,6 +8,8 @@ export interface ReadOnlyGraph {
   /** Elements in the graph, deleted ones included; the most a search may ask for. */
   readonly count: number;
   readonly maxElements: number;
+  /** Searching int8 codes, re-ranked by the graph's vectors (FORMAT.md "Graph codes"). */
+  readonly quantized?: boolean;
   /** hnswlib's answer for this graph: nearest first, ties by label. */
   search(query: Float32Array, k: number, ef: number, live: Uint8Array | null, allow: Uint8Array | null, accept: ((label: number) => boolean) | null): Neighbor[];
   close(): void;
@@ -52,6 +54,11 @@ export class MappedHnswIndex implements VectorIndex {
 
   get elementCount(): number {
     return this.graph.count + (this.tail?.elementCount ?? 0);
+  }
+
+  /** Whether the graph's searches run on its int8 codes. */
+  get quantized(): boolean {
+    return this.graph.quantized ?? false;
   }
 
   get queued(): number {
