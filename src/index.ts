@@ -19,7 +19,7 @@ export type { Bm25Params } from './text/text-index.js';
 export type { Filter } from './vault/filter.js';
 export type { Payload, PayloadValue } from './vault/payload.js';
 export type { Quota } from './vault/vault-state.js';
-export type { Identity, Metric, IndexConfig, StorageMode } from './format/identity.js';
+export type { Identity, Metric, IndexConfig, Quantization, StorageMode } from './format/identity.js';
 export type { Durability } from './wal/wal-writer.js';
 export type { DroppedSpan, DropReason } from './wal/wal-reader.js';
 export type { FileStat, FileSystem } from './fs/file-system.js';

@@ -10,8 +10,8 @@ export const METRICS: readonly Metric[] = ['cosine', 'l2', 'ip'];
 
 /** `quantization: 'int8'`: checkpoints write each graph's int8 codes too, which mapped readers search (FORMAT.md "Graph codes"). */
 export type IndexConfig = { type: 'hnsw'; M: number; efConstruction: number; quantization?: 'int8' } | { type: 'flat' };
-export const QUANTIZATIONS = ['none', 'int8'] as const;
-export type Quantization = (typeof QUANTIZATIONS)[number];
+export type Quantization = 'none' | 'int8';
+export const QUANTIZATIONS: readonly Quantization[] = ['none', 'int8'];
 
 /** The identity's quantization ('none' when the field is absent). */
 export function quantizationOf(identity: Identity): Quantization {

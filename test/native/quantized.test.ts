@@ -64,7 +64,7 @@ async function recallAt(dir: string, codes: boolean, queries: Float32Array[], tr
       const hits = [];
       for (let i = 0; i < queries.length; i++) {
         const got = await db.vault('v').search(queries[i]!, { k: 10, ef });
-        hits.push(got.map((h) => ({ id: h.id, distance: h.distance })));
+        hits.push(got.map((h) => ({ id: h.id, distance: h.distance! })));
         found += got.filter((h) => truth[i]!.includes(h.id)).length;
       }
       return { recall: found / (10 * queries.length), quantized: db.stats().vaults[0]!.index.quantized === true, hits };
@@ -90,7 +90,7 @@ describe('int8 quantized graphs', () => {
     for (const [i, q] of queries.entries()) {
       const hits = await exact.vault('v').search(q, { k: 10, exact: true });
       truth.push(hits.map((h) => h.id));
-      for (const h of hits) exactDistance.set(`${i}:${h.id}`, h.distance);
+      for (const h of hits) exactDistance.set(`${i}:${h.id}`, h.distance!);
     }
     await exact.close();
     for (const ef of [16, 32, 64]) {
@@ -194,7 +194,7 @@ describe('int8 quantized graphs', () => {
     assert.equal((await checkDatabase(dir)).ok, true);
     const reader = await open(dir, { readOnly: true });
     assert.equal(reader.stats().vaults[0]!.index.quantized, true);
-    assert.equal(reader.stats().files.codes, entry.codes!.bytes);
+    assert.equal(reader.stats().files?.codes, entry.codes!.bytes);
     await reader.close();
 
     const off = await open(dir, { index: { type: 'hnsw', quantization: 'none' } });
