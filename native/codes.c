@@ -14,6 +14,7 @@
 // every link is checked against the element count before it is followed, as in graph.c.
 #define _GNU_SOURCE
 #include "graph.h"
+#include <errno.h>
 #include <float.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,9 +38,12 @@ struct codes {
   size_t pages;
   unsigned page_log2;
   float *w;  // per query: q[i] * step[i]
-  // Re-ranking reads float32 vectors through the graph's map: once the pages it may have faulted
-  // in pass `budget` bytes, the map's level-0 pages are let go in one call (the page cache keeps them).
-  size_t touched, budget;
+  // The re-rank reads float32 vectors with pread(2), not through the graph's map: a fault on a
+  // mapped page maps the page cache's whole folio around it (up to 2 MiB on current kernels), so
+  // reading 100 vectors in place would make most of the graph this process's resident memory.
+  int fd;
+  uint8_t *buf;     // whole pages around one record (to check them), or one record
+  float *vec;
 };
 
 static uint64_t rd_u64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
@@ -49,7 +53,8 @@ static size_t align_up(size_t n, size_t to) { return (n + to - 1) / to * to; }
 
 void codes_release(codes_t *c) {
   if (!c) return;
-  free(c->sums); free(c->verified); free(c->w);
+  if (c->fd >= 0) close(c->fd);
+  free(c->sums); free(c->verified); free(c->w); free(c->buf); free(c->vec);
   free(c);
 }
 
@@ -68,7 +73,7 @@ static int check_page(graph_t *g, codes_t *c, size_t p) {
   return 0;
 }
 
-static const char *attach(graph_t *g, const uint8_t *b, size_t len, uint32_t graph_crc, codes_t **out) {
+static const char *attach(graph_t *g, const uint8_t *b, size_t len, uint32_t graph_crc, int fd, codes_t **out) {
   if (len < CODES_HEADER) return "codes: shorter than their header";
   if (memcmp(b, "QVQ8", 4) != 0) return "codes: not a codes file (magic)";
   if (graph_crc32c(b, 60) != rd_u32(b + 60)) return "codes: header does not match its checksum";
@@ -84,6 +89,7 @@ static const char *attach(graph_t *g, const uint8_t *b, size_t len, uint32_t gra
   if (graph_crc32c(b + sums_off, 4 * pages) != rd_u32(b + len - 4)) return "codes: page sums do not match their checksum";
   codes_t *c = calloc(1, sizeof *c);
   if (!c) return "out of memory";
+  c->fd = fd;
   *out = c;
   c->base = b; c->len = sums_off; c->stride = stride; c->rows_off = rows_off; c->links = links; c->page_log2 = log2; c->pages = pages;
   c->lo = (const float *)(b + CODES_HEADER);
@@ -91,9 +97,10 @@ static const char *attach(graph_t *g, const uint8_t *b, size_t len, uint32_t gra
   c->sums = malloc(pages * 4);
   c->verified = calloc(pages, 1);
   c->w = malloc(dim * sizeof(float));
-  // 32 bytes a vector, at least 16 MiB: far under the float32 vectors themselves (4 x dimension).
-  c->budget = (size_t)count * 32 > ((size_t)16 << 20) ? (size_t)count * 32 : ((size_t)16 << 20);
-  if (!c->sums || !c->verified || !c->w) return "out of memory";
+  c->vec = malloc(dim * sizeof(float));
+  // A record spans at most per / page + 2 of the graph's pages.
+  c->buf = malloc(((g->per >> (g->verified ? g->page_log2 : 12)) + 2) << (g->verified ? g->page_log2 : 12));
+  if (!c->sums || !c->verified || !c->w || !c->vec || !c->buf) return "out of memory";
   for (size_t p = 0; p < pages; p++) c->sums[p] = rd_u32(b + sums_off + 4 * p);
   // The header and the scales, used by every search.
   for (size_t p = 0; p <= (rows_off - 1) >> log2; p++)
@@ -101,16 +108,18 @@ static const char *attach(graph_t *g, const uint8_t *b, size_t len, uint32_t gra
   return NULL;
 }
 
-int codes_attach(graph_t *g, const uint8_t *base, size_t len, uint32_t graph_crc, char *why, size_t why_len) {
+int codes_attach(graph_t *g, const uint8_t *base, size_t len, uint32_t graph_crc, int graph_fd, char *why, size_t why_len) {
   codes_t *c = NULL;
-  const char *wrong = attach(g, base, len, graph_crc, &c);
+  const char *wrong = attach(g, base, len, graph_crc, graph_fd, &c);
   if (!wrong) {
     codes_release(g->codes);
     g->codes = c;
     return GRAPH_OK;
   }
   snprintf(why, why_len, "%s", wrong);
-  codes_release(c);
+  // The descriptor is the codes' once they exist (released with them), the caller's no more either way.
+  if (c) codes_release(c);
+  else close(graph_fd);
   return strcmp(wrong, "out of memory") == 0 ? GRAPH_NOMEM : GRAPH_CORRUPT;
 }
 
@@ -171,6 +180,58 @@ static int by_distance_then_label(const void *x, const void *y) {
   const double *a = x, *b = y;
   if (a[0] != b[0]) return a[0] < b[0] ? -1 : 1;
   return a[1] < b[1] ? -1 : a[1] > b[1];
+}
+
+/** Reads n bytes at `at` (pread until done). 0, or errno. */
+static int read_at(int fd, uint8_t *into, size_t n, size_t at) {
+  for (size_t done = 0; done < n; ) {
+    ssize_t r = pread(fd, into + done, n - done, (off_t)(at + done));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return r < 0 ? errno : EIO;
+    done += (size_t)r;
+  }
+  return 0;
+}
+
+/**
+ * Element id's float32 vector into c->vec and its label, read from the graph file. With page sums
+ * a page not yet checked is read whole and checked first (the graph's own "verified" marks, as a
+ * mapped search would), so no unchecked byte is used.
+ */
+static int read_vector(graph_t *g, codes_t *c, uint32_t id, uint64_t *label, char *why, size_t why_len) {
+  size_t start = GRAPH_HEADER_BYTES + (size_t)id * g->per, from = start, n = g->per;
+  if (g->failure) { snprintf(why, why_len, "%s", g->failure); return GRAPH_CORRUPT; }
+  int whole = 0;
+  if (g->verified) {
+    size_t p0 = start >> g->page_log2, p1 = (start + g->per - 1) >> g->page_log2;
+    for (size_t p = p0; p <= p1; p++) whole |= !g->verified[p];
+    if (whole) {
+      from = p0 << g->page_log2;
+      size_t to = (p1 + 1) << g->page_log2;
+      n = (to > g->len ? g->len : to) - from;
+    }
+  }
+  int e = read_at(c->fd, c->buf, n, from);
+  if (e) { snprintf(why, why_len, "reading element %u of the graph: %s", id, strerror(e)); return GRAPH_IO; }
+  if (whole) {
+    size_t page = (size_t)1 << g->page_log2;
+    for (size_t at = 0; at < n; at += page) {
+      size_t p = (from + at) >> g->page_log2;
+      if (g->verified[p]) continue;
+      if (graph_crc32c(c->buf + at, n - at < page ? n - at : page) != g->sums[p]) {
+        char msg[200];
+        snprintf(msg, sizeof msg, "page %zu (bytes %zu to %zu) does not match its checksum in the graph's sidecar", p, p * page, p * page + (n - at < page ? n - at : page) - 1);
+        g->failure = strdup(msg);
+        snprintf(why, why_len, "%s", msg);
+        return GRAPH_CORRUPT;
+      }
+      g->verified[p] = 1;
+    }
+  }
+  const uint8_t *rec = c->buf + (start - from);
+  *label = rd_u64(rec + g->label_off);
+  memcpy(c->vec, rec + g->data_off, g->dim * sizeof(float));
+  return GRAPH_OK;
 }
 
 #define CORRUPT(...) do { snprintf(why, why_len, __VA_ARGS__); return GRAPH_CORRUPT; } while (0)
@@ -273,21 +334,12 @@ int codes_search(graph_t *g, const float *query, uint32_t k, uint32_t ef, const 
   for (size_t i = 0; i < m; i++) {
     uint32_t id = top->a[i].id;
     if (bare && (row(c, id)[2] & 1)) { free(pairs); CORRUPT("element %u is marked deleted, but the graph is said to hold no deleted element", id); }
-    if (!graph_record_checked(g, id)) { free(pairs); CORRUPT("%s", g->failure); }
-    const uint8_t *rec = g->base + GRAPH_HEADER_BYTES + (size_t)id * g->per;
-    uint64_t label = rd_u64(rec + g->label_off);
+    uint64_t label;
+    int status = read_vector(g, c, id, &label, why, why_len);
+    if (status != GRAPH_OK) { free(pairs); return status; }
     if (label != row_label(c, id)) { free(pairs); CORRUPT("element %u has label %llu in the graph and %u in its codes", id, (unsigned long long)label, row_label(c, id)); }
-    pairs[2 * i] = graph_distance(g, q, (const float *)(rec + g->data_off));
+    pairs[2 * i] = graph_distance(g, q, c->vec);
     pairs[2 * i + 1] = (double)label;
-  }
-  // The vectors are the cold part: they stay the page cache's, not this process's memory.
-  c->touched += m * (g->per + 4096);
-  if (c->touched > c->budget) {
-    long page = sysconf(_SC_PAGESIZE);
-    uintptr_t from = ((uintptr_t)g->base + GRAPH_HEADER_BYTES + (uintptr_t)page - 1) & ~(uintptr_t)(page - 1);
-    uintptr_t to = ((uintptr_t)g->base + GRAPH_HEADER_BYTES + (uintptr_t)(n * g->per)) & ~(uintptr_t)(page - 1);
-    if (to > from) madvise((void *)from, to - from, MADV_DONTNEED);
-    c->touched = 0;
   }
   qsort(pairs, m, 2 * sizeof(double), by_distance_then_label);
   if (m > k) m = k;

@@ -8,7 +8,7 @@
 
 #define GRAPH_HEADER_BYTES 96
 enum { METRIC_L2 = 0, METRIC_IP = 1, METRIC_COSINE = 2 };
-enum { GRAPH_OK = 0, GRAPH_CORRUPT = 1, GRAPH_NOMEM = 2, GRAPH_STOPPED = 3 };
+enum { GRAPH_OK = 0, GRAPH_CORRUPT = 1, GRAPH_NOMEM = 2, GRAPH_STOPPED = 3, GRAPH_IO = 4 };
 
 typedef struct { float d; uint32_t id; } pair_t;
 typedef struct { pair_t *a; size_t n, cap; } heap_t;
@@ -112,8 +112,8 @@ float *graph_query(graph_t *g, const float *query);
 /** Whether every page under element i's level-0 record has matched its sum (checking those not yet checked); 1 without a sidecar. */
 int graph_record_checked(graph_t *g, uint32_t i);
 
-/** Where the codes file's bytes are, and the manifest's CRC32C of the graph they were made from (FORMAT.md "Graph codes"). */
-int codes_attach(graph_t *g, const uint8_t *base, size_t len, uint32_t graph_crc, char *why, size_t why_len);
+/** Where the codes file's bytes are, the manifest's CRC32C of the graph they were made from (FORMAT.md "Graph codes"), and a descriptor of the graph file for the re-rank's reads (the codes own it from here, even on failure). */
+int codes_attach(graph_t *g, const uint8_t *base, size_t len, uint32_t graph_crc, int graph_fd, char *why, size_t why_len);
 
 /** graph_search over the codes, then the `ef` best re-ranked by their float32 vectors in the graph: same arguments, same order of results. */
 int codes_search(graph_t *g, const float *query, uint32_t k, uint32_t ef, const filter_t *f, uint32_t *labels, float *distances, size_t *found, char *why, size_t why_len);

@@ -27,7 +27,7 @@ static napi_value throw_code(napi_env env, const char *code, const char *fmt, ..
 #define NAPI(call) do { if ((call) != napi_ok) return throw_code(env, "QUIVER_NATIVE", "%s failed", #call); } while (0)
 
 static napi_value graph_error(napi_env env, int status, const char *why) {
-  return throw_code(env, status == GRAPH_CORRUPT ? "QUIVER_CORRUPT" : "QUIVER_NATIVE", "%s", why);
+  return throw_code(env, status == GRAPH_CORRUPT ? "QUIVER_CORRUPT" : status == GRAPH_IO ? "QUIVER_IO" : "QUIVER_NATIVE", "%s", why);
 }
 
 static void finalize(napi_env env, void *data, void *hint) {
@@ -275,27 +275,35 @@ static napi_value js_check_pages(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-// attachCodes(handle, buffer, graphCrc): the graph's codes file (FORMAT.md "Graph codes"), mapped
-// by mapFile and kept alive by the caller until the graph is closed; searches then run on the codes
-// and re-rank by the graph's vectors. graphCrc is the manifest's CRC32C of the graph.
+// attachCodes(handle, buffer, graphCrc, graphPath): the graph's codes file (FORMAT.md "Graph
+// codes"), mapped by mapFile and kept alive by the caller until the graph is closed; searches then
+// run on the codes and re-rank by the graph's vectors, read from graphPath (the graph's file, its
+// size checked against the map's). graphCrc is the manifest's CRC32C of the graph.
 static napi_value js_attach_codes(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
+  size_t argc = 4;
+  napi_value argv[4];
   NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  graph_t *g = argc >= 3 ? graph_arg(env, argv[0]) : NULL;
-  if (!g) return argc >= 3 ? NULL : throw_code(env, "QUIVER_NATIVE", "attachCodes(handle, buffer, graphCrc): bad arguments");
+  graph_t *g = argc >= 4 ? graph_arg(env, argv[0]) : NULL;
+  if (!g) return argc >= 4 ? NULL : throw_code(env, "QUIVER_NATIVE", "attachCodes(handle, buffer, graphCrc, graphPath): bad arguments");
   bool is_buffer = false, detached = false;
   void *base = NULL;
-  size_t len = 0;
+  size_t len = 0, plen;
   uint32_t crc;
+  char path[4096];
   NAPI(napi_is_arraybuffer(env, argv[1], &is_buffer));
   if (is_buffer) NAPI(napi_is_detached_arraybuffer(env, argv[1], &detached));
-  if (!is_buffer || detached || napi_get_arraybuffer_info(env, argv[1], &base, &len) != napi_ok || !base || napi_get_value_uint32(env, argv[2], &crc) != napi_ok)
-    return throw_code(env, "QUIVER_NATIVE", "attachCodes(handle, buffer, graphCrc): bad arguments");
+  if (!is_buffer || detached || napi_get_arraybuffer_info(env, argv[1], &base, &len) != napi_ok || !base || napi_get_value_uint32(env, argv[2], &crc) != napi_ok ||
+      napi_get_value_string_utf8(env, argv[3], path, sizeof path, &plen) != napi_ok || plen >= sizeof path - 1)
+    return throw_code(env, "QUIVER_NATIVE", "attachCodes(handle, buffer, graphCrc, graphPath): bad arguments");
   if (g->busy) return throw_code(env, "QUIVER_NATIVE", "attachCodes: the graph is searching");
+  // As every open of a named file: never through a symbolic link; gone since it was named is QUIVER_MISSING.
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return throw_code(env, errno == ENOENT ? "QUIVER_MISSING" : "QUIVER_IO", "open: %s", strerror(errno));
+  struct stat st;
+  if (fstat(fd, &st) != 0 || (size_t)st.st_size != g->len) { close(fd); return throw_code(env, "QUIVER_CORRUPT", "the graph file is not the one mapped (its size differs)"); }
   madvise(base, len, MADV_RANDOM);
   char why[320];
-  int status = codes_attach(g, base, len, crc, why, sizeof why);
+  int status = codes_attach(g, base, len, crc, fd, why, sizeof why);
   if (status != GRAPH_OK) return graph_error(env, status, why);
   return NULL;
 }

@@ -22,7 +22,7 @@ interface Addon {
   info(handle: unknown): { count: number; maxElements: number; deleted: number; bytes: number };
   close(handle: unknown): void;
   checkPages(handle: unknown, from: number, to: number): void;
-  attachCodes(handle: unknown, codes: ArrayBuffer, graphCrc: number): void;
+  attachCodes(handle: unknown, codes: ArrayBuffer, graphCrc: number, graphFile: string): void;
 }
 
 /** A graph's sidecar sections as stored (FORMAT.md "Graph sidecar"; segments/graph-sidecar.ts reads them). */
@@ -188,11 +188,12 @@ export class MappedGraph {
    * From now on searches run on `codes`, the graph's codes file mapped (the graph takes this hold
    * on it, and closes it with itself), and re-rank the `ef` best by the graph's float32 vectors.
    * `graphCrc` is the manifest's CRC32C of this graph: codes made for another are a
-   * CorruptionError naming `name`, as is a header or page-sum table that does not check.
+   * CorruptionError naming `name`, as is a header or page-sum table that does not check. The
+   * re-rank reads the float32 vectors from `graphFile` (this graph's file) with pread.
    */
-  attachCodes(codes: BorrowedMap, graphCrc: number, name: string): void {
+  attachCodes(codes: BorrowedMap, graphCrc: number, name: string, graphFile: string): void {
     try {
-      this.lib.attachCodes(this.handle, codes.buffer, graphCrc >>> 0);
+      this.lib.attachCodes(this.handle, codes.buffer, graphCrc >>> 0, graphFile);
     } catch (err) {
       codes.close();
       throw translate(err, name, 'mapping');

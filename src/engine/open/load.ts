@@ -222,7 +222,7 @@ function attachCodes(graph: MappedGraph, dir: string, codesRef: FileRef, graphRe
     codes.close();
     throw new CorruptionError(codesRef.path, `is ${codes.byteLength} bytes mapped, the manifest says ${codesRef.bytes}`);
   }
-  graph.attachCodes(codes, graphRef.crc32c, codesRef.path);
+  graph.attachCodes(codes, graphRef.crc32c, codesRef.path, path.join(dir, graphRef.path));
 }
 
 /** A reader's mapped graph; `map`, when not null, is one more hold on the graph's mapping, for its vectors (or to close). */
@@ -288,10 +288,12 @@ export async function loadSegmented(fs: FileSystem, dir: string, identity: Ident
           // writer with the addon maps its graph for its vectors too: hnswlib's copy is for
           // searching, and the vectors then cost only the page cache's pages a scan touches,
           // not a second private copy (the checkpoint carries the map onto each new graph).
+          // A graph searched on its codes is checked through reads instead of its map (graph-vector-block.ts
+          // fillAsync): checking in place would fault every float32 page into this process (FORMAT.md "Graph codes").
           const search = onMap?.graph;
           mapOwned = true; // bindGraphVectors takes the hold, and releases it if it fails
           const own = !onMap && entry.graph && entry.sidecar ? MappedFile.open(path.join(dir, entry.graph.path), entry.graph.path) : null;
-          await bindGraphVectors(fs, dir, image.vectors, entry.segment, entry.graph, entry.sidecar ?? null, image.records, onMap?.map ?? own, search && onMap.sidecar ? (from, to) => search.checkPages(from, to) : null);
+          await bindGraphVectors(fs, dir, image.vectors, entry.segment, entry.graph, entry.sidecar ?? null, image.records, onMap?.map ?? own, search && onMap.sidecar && !search.quantized ? (from, to) => search.checkPages(from, to) : null);
         } else {
           mapOwned = true;
           onMap?.map?.close();
