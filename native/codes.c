@@ -222,6 +222,7 @@ static int read_vector(graph_t *g, codes_t *c, uint32_t id, uint64_t *label, cha
         char msg[200];
         snprintf(msg, sizeof msg, "page %zu (bytes %zu to %zu) does not match its checksum in the graph's sidecar", p, p * page, p * page + (n - at < page ? n - at : page) - 1);
         g->failure = strdup(msg);
+        if (!g->failure) g->failure = strdup("a page does not match its checksum");
         snprintf(why, why_len, "%s", msg);
         return GRAPH_CORRUPT;
       }
@@ -303,10 +304,10 @@ int codes_search(graph_t *g, const float *query, uint32_t k, uint32_t ef, const 
     graph_heap_pop(cand);
     const uint8_t *links = row(c, next.id);
     uint32_t size = rd_u16(links);
-    if (size > g->max_m0) CORRUPT("element %u has %u links at level 0, more than %llu", next.id, size, (unsigned long long)g->max_m0);
+    if (size > g->max_m0) CORRUPT("codes: element %u has %u links at level 0, more than %llu", next.id, size, (unsigned long long)g->max_m0);
     for (uint32_t j = 1; j <= size; j++) {
       uint32_t e = rd_u32(links + 4 * (size_t)j);
-      if (e >= n) CORRUPT("element %u links to element %u, past the last (%llu)", next.id, e, (unsigned long long)n);
+      if (e >= n) CORRUPT("codes: element %u links to element %u, past the last (%llu)", next.id, e, (unsigned long long)n);
       if (j < size) {
         uint32_t after = rd_u32(links + 4 * (size_t)(j + 1));
         if (after < n) __builtin_prefetch(row(c, after) + c->links);
@@ -333,11 +334,11 @@ int codes_search(graph_t *g, const float *query, uint32_t k, uint32_t ef, const 
   if (!pairs) { snprintf(why, why_len, "out of memory"); return GRAPH_NOMEM; }
   for (size_t i = 0; i < m; i++) {
     uint32_t id = top->a[i].id;
-    if (bare && (row(c, id)[2] & 1)) { free(pairs); CORRUPT("element %u is marked deleted, but the graph is said to hold no deleted element", id); }
+    if (bare && (row(c, id)[2] & 1)) { free(pairs); CORRUPT("codes: element %u is marked deleted, but the graph is said to hold no deleted element", id); }
     uint64_t label;
     int status = read_vector(g, c, id, &label, why, why_len);
     if (status != GRAPH_OK) { free(pairs); return status; }
-    if (label != row_label(c, id)) { free(pairs); CORRUPT("element %u has label %llu in the graph and %u in its codes", id, (unsigned long long)label, row_label(c, id)); }
+    if (label != row_label(c, id)) { free(pairs); CORRUPT("codes: element %u has label %llu in the graph and %u in its codes", id, (unsigned long long)label, row_label(c, id)); }
     pairs[2 * i] = graph_distance(g, q, c->vec);
     pairs[2 * i + 1] = (double)label;
   }

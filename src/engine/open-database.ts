@@ -112,6 +112,7 @@ export async function open(dir?: string, options: OpenOptions = {}): Promise<Dat
     const logId = keepsLog ? (state.record?.logId ?? replayed.header?.logId ?? randomSalt()) : null;
     const generation = logId === null ? null : await writeLogGeneration(wfs, walFile, logId, replayed.carry, replayed.bytes);
     await recordRoot(wfs, root, state, { logId, embedder: embedder?.manifest.fingerprint ?? null });
+    await changeQuantization(wfs, root, state, options);
     const wal = resolved.durability === 'ephemeral' || !generation ? null : WalWriter.open(wfs, walFile, resolved.durability, generation, lock.fence);
     await removeStaleLeases(root, resolved.lockStaleMs, wfs).catch(() => undefined);
     database = new Database({ dir: root, fs: wfs, options: resolved, state, wal, lock, reader: null, recovery: replayed.report, embedder });
@@ -190,6 +191,22 @@ function refuseForeign(root: string, entries: readonly string[]): void {
   }
 }
 
+/**
+ * `index.quantization`, the one IDENTITY field a writer changes in place (FORMAT.md "IDENTITY"):
+ * rewritten atomically under the writer lock, last in the open, once everything else has been
+ * read and checked (a failed open leaves IDENTITY as it was). Checkpoints from here on write
+ * codes beside each graph, or stop writing them (checkpoint.ts).
+ */
+async function changeQuantization(fs: FileSystem, root: string, state: DbState, options: OpenOptions): Promise<void> {
+  const wanted = requestedQuantization(options);
+  const identity = state.identity;
+  if (wanted === undefined || wanted === quantizationOf(identity) || identity.index.type !== 'hnsw') return;
+  const { quantization: _, ...index } = identity.index;
+  const next: Identity = { ...identity, index: wanted === 'int8' ? { ...index, quantization: wanted } : index };
+  await atomicReplace(fs, path.join(root, FileName.identity), encodeIdentity(next));
+  state.identity = next;
+}
+
 /** IDENTITY and the embedder: read and checked against the options, or created. */
 async function loadOrCreateIdentity(fs: FileSystem, root: string, entries: readonly string[], options: OpenOptions, create: boolean, writable = true): Promise<{ identity: Identity; embedder: Embedder | null; stored: EmbedderManifest | null }> {
   const file = path.join(root, FileName.identity);
@@ -212,16 +229,8 @@ async function loadOrCreateIdentity(fs: FileSystem, root: string, entries: reado
   }
   for (const step of migrations) await step.run(root);
   if (migrations.length > 0) bytes = await fs.readFile(file);
-  let identity = decodeIdentity(bytes);
+  const identity = decodeIdentity(bytes);
   checkAgainstIdentity(options, identity, writable);
-  const quantization = requestedQuantization(options);
-  if (writable && quantization !== undefined && quantization !== quantizationOf(identity) && identity.index.type === 'hnsw') {
-    // The one identity field a writer changes in place (FORMAT.md "IDENTITY"): atomically, under
-    // the writer lock. Checkpoints from here on write codes or stop writing them (checkpoint.ts).
-    const { quantization: _, ...index } = identity.index;
-    identity = { ...identity, index: quantization === 'int8' ? { ...index, quantization } : index };
-    await atomicReplace(fs, file, encodeIdentity(identity));
-  }
   const stored = await readEmbedderManifest(fs, root);
   const embedder = await resolveEmbedder(fs, root, options.embedder, stored);
   if (embedder && embedder.dimension !== identity.dimension) {

@@ -153,7 +153,7 @@ export class MappedGraph {
     try {
       n = this.lib.search(this.handle, query, k, ef, live, allow, accept, this.labels, this.distances);
     } catch (err) {
-      // The codes' own pages and header name the codes file (native/codes.c says "codes ...").
+      // What the codes hold wrong (their pages, links, labels) names the codes file: native/codes.c says "codes ...".
       const codes = this.codesName !== null && err instanceof Error && err.message.startsWith('codes');
       throw translate(err, codes ? this.codesName! : this.name, 'searching');
     } finally {

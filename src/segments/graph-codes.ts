@@ -194,9 +194,11 @@ function encodeRow(input: Buffer, floats: Float32Array, at: number, out: Buffer,
 }
 
 /** The codes of a graph already on disk (a vault whose graph is kept while the database turns quantization on). */
-export async function writeCodesFor(fs: FileSystem, graphFile: string, codesFile: string, dimension: number): Promise<{ bytes: number; crc32c: number }> {
+export async function writeCodesFor(fs: FileSystem, graphFile: string, codesFile: string, dimension: number, expected: { path: string; bytes: number; crc32c: number }): Promise<{ bytes: number; crc32c: number }> {
   const ranges = new CodeRanges(dimension);
   const graph = await checksumFile(fs, graphFile, ranges.observe);
+  // The graph as the manifest names it, or no codes: codes of a damaged graph would never match it.
+  if (graph.bytes !== expected.bytes || graph.crc32c >>> 0 !== expected.crc32c >>> 0) throw new CorruptionError(expected.path, 'does not match the size and checksum the manifest records for it');
   return writeGraphCodes(fs, graphFile, codesFile, ranges, graph);
 }
 
@@ -205,7 +207,7 @@ export async function writeCodesFor(fs: FileSystem, graphFile: string, codesFile
  * must be of the graph the manifest names beside it, and every page must match its sum, as a
  * reader would find on first use.
  */
-export function checkCodes(bytes: Uint8Array, graph: { path: string; bytes: number; crc32c: number }, name: string): void {
+export function checkCodes(bytes: Uint8Array, graph: { path: string; bytes: number; crc32c: number }, name: string, dimension: number, graphHeader?: Uint8Array): void {
   const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const fail = (why: string): never => {
     throw new CorruptionError(name, why);
@@ -214,6 +216,13 @@ export function checkCodes(bytes: Uint8Array, graph: { path: string; bytes: numb
   if (crc32c(b.subarray(0, 60)) >>> 0 !== b.readUInt32LE(60)) fail('header does not match its checksum');
   if (b.readUInt32LE(4) !== CODES_VERSION || b.readUInt32LE(8) !== KIND_INT8) fail('a version or kind this build does not read');
   if (b.readUInt32LE(44) !== graph.crc32c >>> 0 || Number(b.readBigUInt64LE(48)) !== graph.bytes) fail(`made for another graph than ${graph.path}`);
+  // The layout: this build's for the dimension, and (given the graph's header) the graph's count and link lists.
+  const links = b.readUInt32LE(24);
+  if (b.readUInt32LE(12) !== dimension || b.readUInt32LE(28) !== align(links + 8 + dimension, 4) || Number(b.readBigUInt64LE(32)) !== align(HEADER_BYTES + 8 * dimension, 64)) fail('header\'s layout is not this dimension\'s');
+  if (graphHeader) {
+    const shape = graphShape(graphHeader, dimension);
+    if (Number(b.readBigUInt64LE(16)) !== shape.count || links !== shape.links) fail(`made for another graph than ${graph.path} (count or links)`);
+  }
   const log2 = b.readUInt32LE(40);
   const sumsOff = Number(b.readBigUInt64LE(32)) + Number(b.readBigUInt64LE(16)) * b.readUInt32LE(28);
   const page = 2 ** log2;

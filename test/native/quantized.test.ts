@@ -23,19 +23,19 @@ assert.ok(nativeGraphs(), 'the native addon is not built: run `node native/build
 const DIM = 48;
 const N = 4000;
 
-function data(n: number, seed: number): Float32Array[] {
+function data(n: number, seed: number, dim = DIM): Float32Array[] {
   const r = seeded(seed);
-  const centres = Array.from({ length: 20 }, () => Float32Array.from({ length: DIM }, () => r() * 2 - 1));
+  const centres = Array.from({ length: 20 }, () => Float32Array.from({ length: dim }, () => r() * 2 - 1));
   return Array.from({ length: n }, (_, i) => Float32Array.from(centres[(i * 7) % 20]!, (x) => x + (r() - 0.5) * 0.8));
 }
 
 const INDEX = { type: 'hnsw', M: 12, efConstruction: 60 } as const;
 
-async function build(quantization: 'int8' | undefined, extra: (db: Database) => Promise<void> = async () => undefined): Promise<string> {
+async function build(quantization: 'int8' | undefined, extra: (db: Database) => Promise<void> = async () => undefined, seed = 3, metric: 'cosine' | 'l2' | 'ip' = 'cosine', dim = DIM): Promise<string> {
   const dir = dbPath();
-  const db = await open(dir, { dimension: DIM, index: { ...INDEX, ...(quantization ? { quantization } : {}) } });
+  const db = await open(dir, { dimension: dim, metric, index: { ...INDEX, ...(quantization ? { quantization } : {}) } });
   const v = await db.createVault('v');
-  await v.insertMany(data(N, 3).map((vector, i) => ({ id: `r${i}`, vector, payload: { even: i % 2 === 0 } })));
+  await v.insertMany(data(N, seed, dim).map((vector, i) => ({ id: `r${i}`, vector, payload: { even: i % 2 === 0 } })));
   await extra(db);
   await db.checkpoint();
   await db.close();
@@ -75,15 +75,16 @@ async function recallAt(dir: string, codes: boolean, queries: Float32Array[], tr
 }
 
 describe('int8 quantized graphs', () => {
-  it('writes codes beside each graph, named by the manifest, and a mapped reader searches them within 0.01 recall of float32', async () => {
-    const dir = await build('int8');
+  for (const [metric, dim] of [['cosine', DIM], ['l2', 37], ['ip', 21]] as const) {
+  it(`writes codes beside each graph, named by the manifest, and a mapped reader searches them within 0.01 recall of float32 (${metric}, ${dim} dimensions)`, async () => {
+    const dir = await build('int8', undefined, 3, metric, dim);
     assert.deepEqual(codesFiles(dir), ['vault_1_1.hnsw.q8']);
     const entry = manifestOf(dir).vaults[0]!;
     assert.equal(entry.codes?.path, 'segments/vault_1_1.hnsw.q8');
     assert.equal(entry.codes?.bytes, fs.statSync(path.join(dir, entry.codes!.path)).size);
     assert.equal((await checkDatabase(dir)).ok, true);
 
-    const queries = data(200, 11);
+    const queries = data(200, 11, dim);
     const exact = await open(dir, { readOnly: true });
     const truth: string[][] = [];
     const exactDistance = new Map<string, number>();
@@ -103,11 +104,12 @@ describe('int8 quantized graphs', () => {
       int8.hits.forEach((hits, i) => {
         for (const h of hits) {
           const want = exactDistance.get(`${i}:${h.id}`);
-          if (want !== undefined) assert.ok(Math.abs(h.distance - want) < 1e-5, `query ${i} ${h.id}: ${h.distance} vs ${want}`);
+          if (want !== undefined) assert.ok(Math.abs(h.distance - want) <= 1e-6 * Math.max(1, Math.abs(want)), `query ${i} ${h.id}: ${h.distance} vs ${want}`);
         }
       });
     }
   });
+  }
 
   it('keeps filters, erasures and the log tail on the codes', async () => {
     const dir = await build('int8');
@@ -203,5 +205,39 @@ describe('int8 quantized graphs', () => {
     assert.deepEqual(decodeIdentity(fs.readFileSync(path.join(dir, 'IDENTITY'))).index, INDEX);
     assert.equal(manifestOf(dir).vaults[0]!.codes, undefined);
     assert.deepEqual(codesFiles(dir), [], 'the codes file goes with the manifest that named it');
+  });
+
+  it('refuses codes made for another graph, whose own checksums are sound', async () => {
+    const dir = await build('int8');
+    const other = await build('int8', undefined, 9);
+    const codes = manifestOf(dir).vaults[0]!.codes!.path;
+    fs.copyFileSync(path.join(other, codes), path.join(dir, codes));
+    await assert.rejects(open(dir, { readOnly: true }), (err: unknown) => err instanceof CorruptionError && /hnsw\.q8.*another graph/.test((err as Error).message));
+    const report = await checkDatabase(dir);
+    assert.ok(report.problems.some((p) => p.file.endsWith('.hnsw.q8')), JSON.stringify(report.problems));
+  });
+
+  it('brings a live reader onto codes a writer added, at its next refresh', async () => {
+    const dir = await build(undefined);
+    const reader = await open(dir, { readOnly: true });
+    try {
+      assert.equal(reader.stats().vaults[0]!.index.quantized, false);
+      const writer = await open(dir, { index: { type: 'hnsw', quantization: 'int8' } });
+      await writer.checkpoint();
+      await writer.close();
+      await reader.refresh();
+      assert.equal(reader.stats().vaults[0]!.index.quantized, true, 'the refresh loaded the checkpoint that added codes');
+      assert.equal((await reader.vault('v').search(data(1, 4)[0]!, { k: 5 })).length, 5);
+    } finally {
+      await reader.close();
+    }
+  });
+
+  it('changes IDENTITY only once an open has succeeded, and refuses int8 for snapshot storage', async () => {
+    const dir = await build(undefined);
+    const before = fs.readFileSync(path.join(dir, 'IDENTITY'));
+    await assert.rejects(open(dir, { index: { type: 'hnsw', quantization: 'int8' }, embedder: { transformers: path.join(dir, 'no-such-model') } }));
+    assert.deepEqual(fs.readFileSync(path.join(dir, 'IDENTITY')), before, 'a failed open leaves IDENTITY as it was');
+    await assert.rejects(open(dbPath(), { dimension: 4, storage: 'snapshot', index: { type: 'hnsw', quantization: 'int8' } }), (err: unknown) => err instanceof ConfigError && err.code === 'CONFIG_INVALID');
   });
 });

@@ -113,7 +113,7 @@ export async function checkDatabase(dir: string, fs: FileSystem = nodeFileSystem
             }
             if (ref === entry.codes && entry.graph) {
               try {
-                checkCodes(file, entry.graph, ref.path);
+                checkCodes(file, entry.graph, ref.path, identity.dimension, graphBytes);
               } catch (err) {
                 problem(err, ref.path);
                 continue;

@@ -88,7 +88,7 @@ async function recode(fs: FileSystem, dir: string, ref: SegmentRef, quantized: b
   const codesRel = codesPath(ref.graph.path);
   const file = path.join(dir, codesRel);
   phase('graph codes');
-  const sum = await writeCodesFor(fs, path.join(dir, ref.graph.path), file + TMP_SUFFIX, dimension);
+  const sum = await writeCodesFor(fs, path.join(dir, ref.graph.path), file + TMP_SUFFIX, dimension, ref.graph);
   await fs.rename(file + TMP_SUFFIX, file);
   return { ...ref, codes: { path: codesRel, ...sum } };
 }

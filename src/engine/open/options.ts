@@ -117,7 +117,7 @@ export function identityFields(options: OpenOptions): Omit<Identity, 'formatVers
   if (!METRICS.includes(metric)) invalid('metric', `must be one of ${METRICS.join(', ')}`);
   const storage = options.storage ?? 'segmented';
   if (!STORAGE_MODES.includes(storage)) invalid('storage', `must be one of ${STORAGE_MODES.join(', ')}`);
-  requestedQuantization(options);
+  if (requestedQuantization(options) === 'int8' && storage === 'snapshot') invalid('index.quantization', "needs storage 'segmented' (a snapshot database keeps no graph files to code)");
   const req = requestedIndex(options) ?? { type: 'hnsw' };
   let index: IndexConfig;
   if (req.type === 'flat') {
@@ -152,7 +152,7 @@ export function checkAgainstIdentity(options: OpenOptions, identity: Identity, w
   const mismatch = (field: string, stored: unknown, given: unknown): never => {
     throw new ConfigError('CONFIG_MISMATCH', field, `${field}: the database has ${JSON.stringify(stored)}, the options ask for ${JSON.stringify(given)}`);
   };
-  requestedQuantization(options);
+  if (requestedQuantization(options) === 'int8' && identity.storage === 'snapshot') invalid('index.quantization', "needs storage 'segmented' (a snapshot database keeps no graph files to code)");
   if (options.dimension !== undefined && options.dimension !== identity.dimension) mismatch('dimension', identity.dimension, options.dimension);
   if (options.metric !== undefined && options.metric !== identity.metric) mismatch('metric', identity.metric, options.metric);
   if (options.storage !== undefined && options.storage !== identity.storage) mismatch('storage', identity.storage, options.storage);

@@ -4,7 +4,7 @@ import { FileName } from '../../format/constants.js';
 import { decodeIdentity, type Identity } from '../../format/identity.js';
 import { INTENT } from './finish-reembed.js';
 import { readIfExists, sameBytes, type FileSystem } from '../../fs/file-system.js';
-import { decodeManifest } from '../../segments/manifest.js';
+import { decodeManifest, type Manifest } from '../../segments/manifest.js';
 import { decodeRecord, type Op } from '../../format/records.js';
 import { findValidFrame, readFrames } from '../../wal/wal-reader.js';
 import { parseWalHeader } from '../../wal/frame.js';
@@ -185,9 +185,10 @@ export async function refreshView(fs: FileSystem, dir: string, view: ReaderView)
     }
   } else if (root && identity.storage === 'segmented') {
     const manifest = decodeManifest(root);
-    if (manifest.checkpointLsn <= view.state.lastLsn && outgrown(view.state)) {
-      // Past the new checkpoint, but a mapped graph's private tail has outgrown its bound: load
-      // the new checkpoint, whose graph holds those vectors and is shared. Never a step back: a
+    if (manifest.checkpointLsn <= view.state.lastLsn && (outgrown(view.state) || codesChanged(view.state, manifest))) {
+      // Past the new checkpoint, but a mapped graph's private tail has outgrown its bound, or the
+      // checkpoint added or dropped a graph's codes (a writer changed quantization): load the new
+      // checkpoint, whose graph holds those vectors and is shared (load.ts keeps the vaults it can). Never a step back: a
       // load that would not reach this state's LSN (not expected: the records past a checkpoint
       // stay in the log) is dropped for the path below.
       const adopted = await loadView(fs, dir, identity, view);
@@ -222,4 +223,12 @@ export async function refreshView(fs: FileSystem, dir: string, view: ReaderView)
 function outgrown(state: DbState): boolean {
   for (const vault of state.vaults.values()) if (vault.index instanceof MappedHnswIndex && vault.index.outgrown) return true;
   return false;
+}
+
+/** Whether a vault the state keeps on the same segment has other codes in `manifest` (FORMAT.md "Graph codes"). */
+function codesChanged(state: DbState, manifest: Manifest): boolean {
+  return manifest.vaults.some((entry) => {
+    const known = state.vaults.get(entry.number)?.segment;
+    return known !== undefined && known !== null && known.segment.path === entry.segment.path && (known.codes?.path ?? null) !== (entry.codes?.path ?? null);
+  });
 }
