@@ -16,6 +16,7 @@
 #include "graph.h"
 #include <errno.h>
 #include <float.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +38,8 @@ struct codes {
   uint8_t *verified;
   size_t pages;
   unsigned page_log2;
-  float *w;  // per query: q[i] * step[i]
+  int16_t *w;  // per query: q[i] * step[i] in fixed point (w_scale units)
+  float w_inv;
   // The re-rank reads float32 vectors with pread(2), not through the graph's map: a fault on a
   // mapped page maps the page cache's whole folio around it (up to 2 MiB on current kernels), so
   // reading 100 vectors in place would make most of the graph this process's resident memory.
@@ -96,7 +98,7 @@ static const char *attach(graph_t *g, const uint8_t *b, size_t len, uint32_t gra
   c->step = c->lo + dim;
   c->sums = malloc(pages * 4);
   c->verified = calloc(pages, 1);
-  c->w = malloc(dim * sizeof(float));
+  c->w = malloc(dim * sizeof(int16_t));
   c->vec = malloc(dim * sizeof(float));
   // A record spans at most per / page + 2 of the graph's pages.
   c->buf = malloc(((g->per >> (g->verified ? g->page_log2 : 12)) + 2) << (g->verified ? g->page_log2 : 12));
@@ -133,26 +135,23 @@ static inline int row_checked(graph_t *g, codes_t *c, uint32_t i) {
   return 1;
 }
 
-/** sum(w[i] * u[i]): four float lanes over 16 bytes a step, the rest one by one. */
-static inline float dot_codes(const float *w, const uint8_t *u, size_t d) {
+/** sum(w[i] * u[i]) in int32 (the weights are scaled so it cannot overflow): eight u16 x i16 pairs a step (pmaddwd). */
+static inline int32_t dot_codes(const int16_t *w, const uint8_t *u, size_t d) {
   size_t i = 0;
-  float s = 0;
+  int32_t s = 0;
 #ifdef __SSE2__
-  __m128 a = _mm_setzero_ps(), b = _mm_setzero_ps();
+  __m128i a = _mm_setzero_si128(), b = _mm_setzero_si128();
   const __m128i zero = _mm_setzero_si128();
   for (; i + 16 <= d; i += 16) {
     __m128i x = _mm_loadu_si128((const __m128i *)(u + i));
-    __m128i lo = _mm_unpacklo_epi8(x, zero), hi = _mm_unpackhi_epi8(x, zero);
-    a = _mm_add_ps(a, _mm_mul_ps(_mm_cvtepi32_ps(_mm_unpacklo_epi16(lo, zero)), _mm_loadu_ps(w + i)));
-    b = _mm_add_ps(b, _mm_mul_ps(_mm_cvtepi32_ps(_mm_unpackhi_epi16(lo, zero)), _mm_loadu_ps(w + i + 4)));
-    a = _mm_add_ps(a, _mm_mul_ps(_mm_cvtepi32_ps(_mm_unpacklo_epi16(hi, zero)), _mm_loadu_ps(w + i + 8)));
-    b = _mm_add_ps(b, _mm_mul_ps(_mm_cvtepi32_ps(_mm_unpackhi_epi16(hi, zero)), _mm_loadu_ps(w + i + 12)));
+    a = _mm_add_epi32(a, _mm_madd_epi16(_mm_unpacklo_epi8(x, zero), _mm_loadu_si128((const __m128i *)(w + i))));
+    b = _mm_add_epi32(b, _mm_madd_epi16(_mm_unpackhi_epi8(x, zero), _mm_loadu_si128((const __m128i *)(w + i + 8))));
   }
-  float t[4];
-  _mm_storeu_ps(t, _mm_add_ps(a, b));
+  int32_t t[4];
+  _mm_storeu_si128((__m128i *)t, _mm_add_epi32(a, b));
   s = t[0] + t[1] + t[2] + t[3];
 #endif
-  for (; i < d; i++) s += w[i] * (float)u[i];
+  for (; i < d; i++) s += (int32_t)w[i] * (int32_t)u[i];
   return s;
 }
 
@@ -160,7 +159,7 @@ typedef struct { float base, qq; int l2; } qform_t;
 
 static inline float code_distance(const codes_t *c, const qform_t *f, uint32_t i, size_t dim) {
   const uint8_t *r = row(c, i);
-  float dot = f->base + dot_codes(c->w, r + c->links + 8, dim);
+  float dot = f->base + c->w_inv * (float)dot_codes(c->w, r + c->links + 8, dim);
   if (!f->l2) return 1.0f - dot;
   float sq;
   memcpy(&sq, r + c->links + 4, 4);
@@ -248,11 +247,20 @@ int codes_search(graph_t *g, const float *query, uint32_t k, uint32_t ef, const 
   const uint64_t n = g->count;
   float *q = graph_query(g, query);
   qform_t form = { 0, 0, g->metric == METRIC_L2 };
+  // The weights q[i] step[i] as int16 in units of 1/scale, the largest at `most`: small enough that
+  // dim x 255 x most stays inside int32, so the kernel's sums never overflow.
+  float wmax = 0;
   for (size_t i = 0; i < dim; i++) {
-    c->w[i] = q[i] * c->step[i];
+    float w = q[i] * c->step[i];
+    if (fabsf(w) > wmax) wmax = fabsf(w);
     form.base += q[i] * c->lo[i];
     form.qq += q[i] * q[i];
   }
+  double most = 2147483647.0 / (255.0 * (double)dim);
+  if (most > 16383) most = 16383;
+  double scale = wmax > 0 ? most / wmax : 0;
+  for (size_t i = 0; i < dim; i++) c->w[i] = (int16_t)lrint((double)(q[i] * c->step[i]) * scale);
+  c->w_inv = scale > 0 ? (float)(1.0 / scale) : 0;
 
   // Upper levels: greedy descent from the entry point, on the codes.
   uint32_t cur = g->entry;
