@@ -61,18 +61,7 @@ void codes_release(codes_t *c) {
 }
 
 static int check_page(graph_t *g, codes_t *c, size_t p) {
-  if (g->failure) return 0;
-  size_t size = (size_t)1 << c->page_log2, at = p << c->page_log2;
-  size_t n = c->len - at < size ? c->len - at : size;
-  if (graph_crc32c(c->base + at, n) == c->sums[p]) {
-    c->verified[p] = 1;
-    return 1;
-  }
-  char msg[200];
-  snprintf(msg, sizeof msg, "codes page %zu (bytes %zu to %zu) does not match its checksum", p, at, at + n - 1);
-  g->failure = strdup(msg);
-  if (!g->failure) g->failure = strdup("a codes page does not match its checksum");
-  return 0;
+  return graph_page_sum(c->base, c->len, c->sums, c->verified, c->page_log2, p, &g->failure, "codes page", "");
 }
 
 static const char *attach(graph_t *g, const uint8_t *b, size_t len, uint32_t graph_crc, int fd, codes_t **out) {

@@ -57,20 +57,24 @@ uint32_t graph_crc32c(const uint8_t *p, size_t n) {
   return ~c;
 }
 
-int graph_check_page(graph_t *g, size_t p) {
-  if (g->failure) return 0;
-  size_t size = (size_t)1 << g->page_log2, at = p << g->page_log2;
-  size_t n = g->len - at < size ? g->len - at : size;
-  if (graph_crc32c(g->base + at, n) == g->sums[p]) {
-    g->verified[p] = 1;
+int graph_page_sum(const uint8_t *base, size_t len, const uint32_t *sums, uint8_t *verified, unsigned log2, size_t p, char **failure, const char *what, const char *where) {
+  if (*failure) return 0;
+  size_t size = (size_t)1 << log2, at = p << log2;
+  size_t n = len - at < size ? len - at : size;
+  if (graph_crc32c(base + at, n) == sums[p]) {
+    verified[p] = 1;
     return 1;
   }
   char msg[200];
-  snprintf(msg, sizeof msg, "page %zu (bytes %zu to %zu) does not match its checksum in the graph's sidecar", p, at, at + n - 1);
-  g->failure = strdup(msg);
+  snprintf(msg, sizeof msg, "%s %zu (bytes %zu to %zu) does not match its checksum%s", what, p, at, at + n - 1, where);
+  *failure = strdup(msg);
   // Without memory for the message the graph still fails: a fixed one stands in.
-  if (!g->failure) g->failure = strdup("a page does not match its checksum");
+  if (!*failure) *failure = strdup("a page does not match its checksum");
   return 0;
+}
+
+int graph_check_page(graph_t *g, size_t p) {
+  return graph_page_sum(g->base, g->len, g->sums, g->verified, g->page_log2, p, &g->failure, "page", " in the graph's sidecar");
 }
 
 static const char *index_paged(graph_t *g, const sidecar_t *s, char *why, size_t whylen) {
