@@ -97,6 +97,14 @@ export async function writeGraphCodes(fs: FileSystem, graphFile: string, codesFi
     step[j] = Number.isFinite(a) && Number.isFinite(b) && b > a ? (b - a) / 255 : 0;
     inv[j] = step[j]! > 0 ? 1 / step[j]! : 0;
   }
+  // The square of each decoded component, by dimension and code (the float32 value, squared in double).
+  const squares = new Float64Array(d * 256);
+  for (let j = 0; j < d; j++) {
+    for (let u = 0; u < 256; u++) {
+      const back = Math.fround(lo[j]! + step[j]! * u);
+      squares[j * 256 + u] = back * back;
+    }
+  }
   const pageSize = 1 << PAGE_LOG2;
   const sumsOff = rowsOff + shape.count * stride;
   const sums = Buffer.alloc(Math.ceil(sumsOff / pageSize) * 4);
@@ -152,7 +160,7 @@ export async function writeGraphCodes(fs: FileSystem, graphFile: string, codesFi
           got += r;
         }
         const out = Buffer.alloc(n * stride);
-        for (let i = 0; i < n; i++) encodeRow(input, floats, i * shape!.per, out, i * stride, shape!, lo, inv, step);
+        for (let i = 0; i < n; i++) encodeRow(input, floats, i * shape!.per, out, i * stride, shape!, lo, inv, squares);
         account(out);
         yield out;
       }
@@ -174,21 +182,20 @@ export async function writeGraphCodes(fs: FileSystem, graphFile: string, codesFi
  * One row: the record's level-0 links as they are (count word and delete mark included), its
  * label (32 bits), the squared norm of its decoded vector, then a byte per component.
  */
-function encodeRow(input: Buffer, floats: Float32Array, at: number, out: Buffer, to: number, shape: GraphShape, lo: Float32Array, inv: Float64Array, step: Float32Array): void {
+function encodeRow(input: Buffer, floats: Float32Array, at: number, out: Buffer, to: number, shape: GraphShape, lo: Float32Array, inv: Float64Array, squares: Float64Array): void {
   input.copy(out, to, at, at + shape.links);
-  const label = input.readBigUInt64LE(at + shape.labelOff);
-  if (label > 0xffffffffn) throw new CorruptionError('graph', `holds label ${label}, beyond 32 bits`);
-  out.writeUInt32LE(Number(label), to + shape.links);
+  const l = at + shape.labelOff;
+  if (input.readUInt32LE(l + 4) !== 0) throw new CorruptionError('graph', `holds label ${input.readBigUInt64LE(l)}, beyond 32 bits`);
+  out.writeUInt32LE(input.readUInt32LE(l), to + shape.links);
   const f0 = (at + shape.links) >> 2;
   const c0 = to + shape.links + 8;
   let sq = 0;
   for (let j = 0, d = lo.length; j < d; j++) {
-    const x = floats[f0 + j]!;
-    let u = Math.round((x - lo[j]!) * inv[j]!);
+    // x >= lo[j] (lo is the smallest over this graph): Math.round(v) is floor(v + 0.5) there.
+    let u = ((floats[f0 + j]! - lo[j]!) * inv[j]! + 0.5) | 0;
     u = u < 0 ? 0 : u > 255 ? 255 : u;
     out[c0 + j] = u;
-    const back = Math.fround(lo[j]! + step[j]! * u);
-    sq += back * back;
+    sq += squares[(j << 8) | u]!;
   }
   out.writeFloatLE(sq, to + shape.links + 4);
 }
