@@ -2,6 +2,7 @@ import { CorruptionError } from '../errors.js';
 import { crc32c } from '../format/crc.js';
 import { checksumFile } from '../fs/checksum.js';
 import type { FileSystem } from '../fs/file-system.js';
+import { GRAPH_HEADER, graphShape, type GraphShape } from './graph-vectors.js';
 
 /**
  * FORMAT.md "Graph codes": `vault_<n>_<epoch>.hnsw.q8`, written beside a saved graph when the
@@ -13,19 +14,9 @@ import type { FileSystem } from '../fs/file-system.js';
 export const CODES_VERSION = 1;
 const KIND_INT8 = 1;
 const HEADER_BYTES = 64;
-/** hnswlib's saved header (FORMAT.md "Segment files"). */
-const GRAPH_HEADER_BYTES = 96;
 const PAGE_LOG2 = 12;
 /** Graph bytes read per step of the encoder: about 4 MiB of whole records. */
 const READ_BYTES = 4 << 20;
-
-interface GraphShape {
-  count: number;
-  /** Bytes of a level-0 record, of its link list (where the vector starts), and where the label is. */
-  per: number;
-  links: number;
-  labelOff: number;
-}
 
 /**
  * The range of every component over a graph's vectors, gathered from the chunks of one read of
@@ -43,15 +34,15 @@ export class CodeRanges {
 
   /** Chunks in order from offset 0, each starting at a multiple of 4 bytes (checksumFile's are 4 MiB). */
   readonly observe = (chunk: Uint8Array, offset: number): void => {
-    if (offset === 0) this.shape = graphShape(chunk, this.dimension);
+    if (offset === 0) this.shape = shapeOf(chunk, this.dimension);
     const shape = this.shape;
     if (!shape) return;
     const bytes = chunk.byteOffset % 4 === 0 ? chunk : Uint8Array.from(chunk);
     const f = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 2);
     const end = offset + chunk.byteLength;
     const { lo, hi, dimension: d } = this;
-    for (let r = Math.max(0, Math.floor((offset - GRAPH_HEADER_BYTES) / shape.per)); r < shape.count; r++) {
-      const data = GRAPH_HEADER_BYTES + r * shape.per + shape.links;
+    for (let r = Math.max(0, Math.floor((offset - GRAPH_HEADER) / shape.per)); r < shape.count; r++) {
+      const data = GRAPH_HEADER + r * shape.per + shape.dataOff;
       if (data >= end) break;
       const base = (data - offset) / 4;
       for (let j = Math.max(0, -base), last = Math.min(d, (end - data) >> 2); j < last; j++) {
@@ -63,15 +54,12 @@ export class CodeRanges {
   };
 }
 
-function graphShape(head: Uint8Array, dimension: number): GraphShape {
-  if (head.byteLength < GRAPH_HEADER_BYTES) throw new CorruptionError('graph', 'shorter than its header');
-  const h = Buffer.from(head.buffer, head.byteOffset, GRAPH_HEADER_BYTES);
-  const count = Number(h.readBigUInt64LE(16));
-  const per = Number(h.readBigUInt64LE(24));
-  const labelOff = Number(h.readBigUInt64LE(32));
-  const links = Number(h.readBigUInt64LE(40));
-  if (per !== links + 4 * dimension + 8 || labelOff !== links + 4 * dimension) throw new CorruptionError('graph', 'header does not describe vectors of this dimension');
-  return { count, per, links, labelOff };
+/** The graph's header, which must describe vectors of this dimension. */
+function shapeOf(head: Uint8Array, dimension: number): GraphShape {
+  if (head.byteLength < GRAPH_HEADER) throw new CorruptionError('graph', 'shorter than its header');
+  const shape = graphShape(head);
+  if (shape.per !== shape.dataOff + 4 * dimension + 8 || shape.labelOff !== shape.dataOff + 4 * dimension) throw new CorruptionError('graph', 'header does not describe vectors of this dimension');
+  return shape;
 }
 
 const align = (n: number, to: number): number => Math.ceil(n / to) * to;
@@ -85,7 +73,7 @@ export async function writeGraphCodes(fs: FileSystem, graphFile: string, codesFi
   const shape = ranges.shape;
   if (!shape) throw new CorruptionError(graphFile, 'was not read before its codes were written');
   const d = ranges.dimension;
-  const stride = align(shape.links + 8 + d, 4);
+  const stride = align(shape.dataOff + 8 + d, 4);
   const rowsOff = align(HEADER_BYTES + 8 * d, 64);
   const lo = new Float32Array(d);
   const step = new Float32Array(d);
@@ -133,7 +121,7 @@ export async function writeGraphCodes(fs: FileSystem, graphFile: string, codesFi
   head.writeUInt32LE(KIND_INT8, 8);
   head.writeUInt32LE(d, 12);
   head.writeBigUInt64LE(BigInt(shape.count), 16);
-  head.writeUInt32LE(shape.links, 24);
+  head.writeUInt32LE(shape.dataOff, 24);
   head.writeUInt32LE(stride, 28);
   head.writeBigUInt64LE(BigInt(rowsOff), 32);
   head.writeUInt32LE(PAGE_LOG2, 40);
@@ -155,7 +143,7 @@ export async function writeGraphCodes(fs: FileSystem, graphFile: string, codesFi
         const n = Math.min(perStep, shape!.count - first);
         const want = n * shape!.per;
         for (let got = 0; got < want; ) {
-          const r = await fs.read(fd, input.subarray(got, want), GRAPH_HEADER_BYTES + first * shape!.per + got);
+          const r = await fs.read(fd, input.subarray(got, want), GRAPH_HEADER + first * shape!.per + got);
           if (r === 0) throw new CorruptionError(graphFile, 'ends before its last record');
           got += r;
         }
@@ -183,12 +171,12 @@ export async function writeGraphCodes(fs: FileSystem, graphFile: string, codesFi
  * label (32 bits), the squared norm of its decoded vector, then a byte per component.
  */
 function encodeRow(input: Buffer, floats: Float32Array, at: number, out: Buffer, to: number, shape: GraphShape, lo: Float32Array, inv: Float64Array, squares: Float64Array): void {
-  input.copy(out, to, at, at + shape.links);
+  input.copy(out, to, at, at + shape.dataOff);
   const l = at + shape.labelOff;
   if (input.readUInt32LE(l + 4) !== 0) throw new CorruptionError('graph', `holds label ${input.readBigUInt64LE(l)}, beyond 32 bits`);
-  out.writeUInt32LE(input.readUInt32LE(l), to + shape.links);
-  const f0 = (at + shape.links) >> 2;
-  const c0 = to + shape.links + 8;
+  out.writeUInt32LE(input.readUInt32LE(l), to + shape.dataOff);
+  const f0 = (at + shape.dataOff) >> 2;
+  const c0 = to + shape.dataOff + 8;
   let sq = 0;
   for (let j = 0, d = lo.length; j < d; j++) {
     // x >= lo[j] (lo is the smallest over this graph): Math.round(v) is floor(v + 0.5) there.
@@ -197,7 +185,7 @@ function encodeRow(input: Buffer, floats: Float32Array, at: number, out: Buffer,
     out[c0 + j] = u;
     sq += squares[(j << 8) | u]!;
   }
-  out.writeFloatLE(sq, to + shape.links + 4);
+  out.writeFloatLE(sq, to + shape.dataOff + 4);
 }
 
 /** The codes of a graph already on disk (a vault whose graph is kept while the database turns quantization on). */
@@ -227,8 +215,8 @@ export function checkCodes(bytes: Uint8Array, graph: { path: string; bytes: numb
   const links = b.readUInt32LE(24);
   if (b.readUInt32LE(12) !== dimension || b.readUInt32LE(28) !== align(links + 8 + dimension, 4) || Number(b.readBigUInt64LE(32)) !== align(HEADER_BYTES + 8 * dimension, 64)) fail('header\'s layout is not this dimension\'s');
   if (graphHeader) {
-    const shape = graphShape(graphHeader, dimension);
-    if (Number(b.readBigUInt64LE(16)) !== shape.count || links !== shape.links) fail(`made for another graph than ${graph.path} (count or links)`);
+    const shape = shapeOf(graphHeader, dimension);
+    if (Number(b.readBigUInt64LE(16)) !== shape.count || links !== shape.dataOff) fail(`made for another graph than ${graph.path} (count or links)`);
   }
   const log2 = b.readUInt32LE(40);
   const sumsOff = Number(b.readBigUInt64LE(32)) + Number(b.readBigUInt64LE(16)) * b.readUInt32LE(28);
