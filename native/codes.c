@@ -2,13 +2,13 @@
 // links and labels, and each element's vector as one byte per dimension, in a file of their own
 // (`vault_<n>_<e>.hnsw.q8`). A reader searches these instead of the graph's float32 vectors, so
 // what it keeps in memory per vector is its links, 8 bytes and D bytes of codes; the `ef` best it
-// finds are then re-ranked by their float32 vectors, read from the graph file and released again.
+// finds are then re-ranked by their float32 vectors, read from the graph file with pread(2).
 //
 // The code of component i is u = round((x - lo[i]) / step[i]), 0..255, with lo and step per
 // dimension over the vectors of that graph, so x is about lo[i] + step[i] * u. For a query q:
 //   q . x  ~  sum(q[i] lo[i]) + sum((q[i] step[i]) u[i]),
-// one multiply-add per dimension against a float32 query, as a float search costs, but a quarter
-// of the bytes. l2 adds |q|^2 and the row's stored |x^|^2 (x^ the decoded vector).
+// the second sum in int16 fixed point against the u8 codes (pmaddwd), a quarter of the bytes of a
+// float32 row. l2 adds |q|^2 and the row's stored |x^|^2 (x^ the decoded vector).
 //
 // Nothing read from the file is trusted before its page has matched its sum (FORMAT.md), and
 // every link is checked against the element count before it is followed, as in graph.c.
@@ -38,7 +38,7 @@ struct codes {
   uint8_t *verified;
   size_t pages;
   unsigned page_log2;
-  int16_t *w;  // per query: q[i] * step[i] in fixed point (w_scale units)
+  int16_t *w;  // per query: q[i] * step[i] in fixed point, w_inv a unit
   float w_inv;
   // The re-rank reads float32 vectors with pread(2), not through the graph's map: a fault on a
   // mapped page maps the page cache's whole folio around it (up to 2 MiB on current kernels), so
@@ -206,15 +206,11 @@ static int read_vector(graph_t *g, codes_t *c, uint32_t id, uint64_t *label, cha
     for (size_t at = 0; at < n; at += page) {
       size_t p = (from + at) >> g->page_log2;
       if (g->verified[p]) continue;
-      if (graph_crc32c(c->buf + at, n - at < page ? n - at : page) != g->sums[p]) {
-        char msg[200];
-        snprintf(msg, sizeof msg, "page %zu (bytes %zu to %zu) does not match its checksum in the graph's sidecar", p, p * page, p * page + (n - at < page ? n - at : page) - 1);
-        g->failure = strdup(msg);
-        if (!g->failure) g->failure = strdup("a page does not match its checksum");
-        snprintf(why, why_len, "%s", msg);
+      // The same check, and message, as a mapped search's (pages.c graph_check_page), on the bytes read.
+      if (!graph_bytes_sum(c->buf + at, n - at < page ? n - at : page, p, from + at, g->sums[p], g->verified, &g->failure, "page", " in the graph's sidecar")) {
+        snprintf(why, why_len, "%s", g->failure);
         return GRAPH_CORRUPT;
       }
-      g->verified[p] = 1;
     }
   }
   const uint8_t *rec = c->buf + (start - from);

@@ -91,6 +91,9 @@ const char *graph_header(graph_t *g);
 /** Appends an element with upper levels to the graph's table (ids ascending). 0: out of memory. */
 int graph_upper_push(graph_t *g, size_t *cap, uint32_t id, int64_t off, uint8_t levels);
 
+/** Checks n bytes, page p of a file (from byte `at`), against `want`: 1 and verified[p] set, or 0 with *failure set to "<what> p (bytes ..) does not match its checksum<where>" (pages.c). */
+int graph_bytes_sum(const uint8_t *bytes, size_t n, size_t p, size_t at, uint32_t want, uint8_t *verified, char **failure, const char *what, const char *where);
+
 /** Checks page p of a mapping against sums[p]: 1 and marked verified, or 0 with *failure set to "<what> p (bytes ..) does not match its checksum<where>" (pages.c). */
 int graph_page_sum(const uint8_t *base, size_t len, const uint32_t *sums, uint8_t *verified, unsigned log2, size_t p, char **failure, const char *what, const char *where);
 

@@ -57,11 +57,9 @@ uint32_t graph_crc32c(const uint8_t *p, size_t n) {
   return ~c;
 }
 
-int graph_page_sum(const uint8_t *base, size_t len, const uint32_t *sums, uint8_t *verified, unsigned log2, size_t p, char **failure, const char *what, const char *where) {
+int graph_bytes_sum(const uint8_t *bytes, size_t n, size_t p, size_t at, uint32_t want, uint8_t *verified, char **failure, const char *what, const char *where) {
   if (*failure) return 0;
-  size_t size = (size_t)1 << log2, at = p << log2;
-  size_t n = len - at < size ? len - at : size;
-  if (graph_crc32c(base + at, n) == sums[p]) {
+  if (graph_crc32c(bytes, n) == want) {
     verified[p] = 1;
     return 1;
   }
@@ -71,6 +69,11 @@ int graph_page_sum(const uint8_t *base, size_t len, const uint32_t *sums, uint8_
   // Without memory for the message the graph still fails: a fixed one stands in.
   if (!*failure) *failure = strdup("a page does not match its checksum");
   return 0;
+}
+
+int graph_page_sum(const uint8_t *base, size_t len, const uint32_t *sums, uint8_t *verified, unsigned log2, size_t p, char **failure, const char *what, const char *where) {
+  size_t size = (size_t)1 << log2, at = p << log2;
+  return graph_bytes_sum(base + at, len - at < size ? len - at : size, p, at, sums[p], verified, failure, what, where);
 }
 
 int graph_check_page(graph_t *g, size_t p) {

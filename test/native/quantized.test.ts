@@ -166,6 +166,25 @@ describe('int8 quantized graphs', () => {
     assert.ok(report.problems.some((p) => p.file.endsWith('.hnsw.q8')), JSON.stringify(report.problems));
   });
 
+  it('reports a damaged graph page that the re-rank reads as CorruptionError naming the graph', async () => {
+    const dir = await build('int8');
+    const file = path.join(dir, manifestOf(dir).vaults[0]!.graph!.path);
+    const bytes = fs.readFileSync(file);
+    const per = Number(bytes.readBigUInt64LE(24));
+    const dataOff = Number(bytes.readBigUInt64LE(40));
+    // A float in the vector of element N/2: the codes still lead a search there, the re-rank reads it.
+    const victim = Math.floor(N / 2);
+    bytes[96 + victim * per + dataOff + 5]! ^= 0x40;
+    fs.writeFileSync(file, bytes);
+    const reader = await open(dir, { readOnly: true, verify: 'lazy' });
+    try {
+      const query = data(N, 3)[victim]!;
+      await assert.rejects(reader.vault('v').search(query, { k: 10, ef: 64 }), (err: unknown) => err instanceof CorruptionError && /vault_1_1\.hnsw: page \d+ .*does not match its checksum in the graph's sidecar/.test((err as Error).message));
+    } finally {
+      await reader.close().catch(() => undefined);
+    }
+  });
+
   it('refuses codes whose header is damaged or made for another graph at open', async () => {
     const dir = await build('int8');
     const file = path.join(dir, manifestOf(dir).vaults[0]!.codes!.path);
