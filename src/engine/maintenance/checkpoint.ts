@@ -59,14 +59,7 @@ async function writeGraph(fs: FileSystem, dir: string, vault: VaultState, rel: s
   // The codes' scales come from the same read of the graph as its page sums.
   const ranges = quantized ? new CodeRanges(vault.dimension) : null;
   const { sum, chunks } = await summarizeGraph(fs, tmp, rel, ranges?.observe);
-  let codes: FileRef | null = null;
-  if (ranges) {
-    phase('graph codes');
-    const codesRel = codesPath(rel);
-    const codesFile = path.join(dir, codesRel);
-    codes = { path: codesRel, ...(await writeGraphCodes(fs, tmp, codesFile + TMP_SUFFIX, ranges, sum)) };
-    await fs.rename(codesFile + TMP_SUFFIX, codesFile);
-  }
+  const codes = ranges ? await placeCodes(fs, dir, rel, (codesTmp) => writeGraphCodes(fs, tmp, codesTmp, ranges, sum)) : null;
   phase('sidecar write');
   const metaRel = sidecarPath(rel);
   const meta = path.join(dir, metaRel);
@@ -84,13 +77,19 @@ async function writeGraph(fs: FileSystem, dir: string, vault: VaultState, rel: s
  */
 async function recode(fs: FileSystem, dir: string, ref: SegmentRef, quantized: boolean, dimension: number): Promise<SegmentRef | null> {
   if (!quantized) return ref.codes ? { ...ref, codes: null } : null;
-  if (ref.codes || !ref.graph || !ref.sidecar) return null;
-  const codesRel = codesPath(ref.graph.path);
-  const file = path.join(dir, codesRel);
+  const graph = ref.graph;
+  if (ref.codes || !graph || !ref.sidecar) return null;
+  return { ...ref, codes: await placeCodes(fs, dir, graph.path, (codesTmp) => writeCodesFor(fs, path.join(dir, graph.path), codesTmp, dimension, graph)) };
+}
+
+/** The codes of the graph `graphRel` (FORMAT.md "Graph codes"), written by `write` to a tmp file, then renamed to their name. */
+async function placeCodes(fs: FileSystem, dir: string, graphRel: string, write: (tmp: string) => Promise<{ bytes: number; crc32c: number }>): Promise<FileRef> {
   phase('graph codes');
-  const sum = await writeCodesFor(fs, path.join(dir, ref.graph.path), file + TMP_SUFFIX, dimension, ref.graph);
+  const rel = codesPath(graphRel);
+  const file = path.join(dir, rel);
+  const sum = await write(file + TMP_SUFFIX);
   await fs.rename(file + TMP_SUFFIX, file);
-  return { ...ref, codes: { path: codesRel, ...sum } };
+  return { path: rel, ...sum };
 }
 
 /**
