@@ -17,6 +17,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { clusteredStream } from './data.js';
 import { open } from '../src/index.js';
 import { checkpointProbe } from '../src/engine/maintenance/checkpoint.js';
+import { decodeManifest } from '../src/segments/manifest.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string, fallback: string): string => {
@@ -124,6 +125,11 @@ for (let round = 1; round <= rounds; round++) {
   const start = performance.now();
   const r = await db.checkpoint();
   const ms = performance.now() - start;
+  // The vault's segment bytes this checkpoint wrote (a delta segment, or the segment whole: FORMAT.md
+  // "Delta segments") against the bytes that changed (the records added: vector and id).
+  const entry = decodeManifest(fs.readFileSync(path.join(work, 'quiver.manifest'))).vaults[0]!;
+  const segmentBytes = entry.deltas ? entry.deltas.at(-1)!.bytes : entry.segment.bytes;
+  const changedBytes = add * DIM * 4 + Array.from({ length: add }, (_, k) => `r${next - add + k}`.length).reduce((a, b) => a + b, 0);
   loop.disable();
   checkpointProbe.phase('idle');
   ticking = false;
@@ -133,6 +139,11 @@ for (let round = 1; round <= rounds; round++) {
     insertSeconds,
     checkpointMs: Math.round(ms),
     bytesWritten: r.bytesWritten,
+    segmentKind: entry.deltas ? 'delta' : 'whole',
+    segmentBytes,
+    graphBytes: (entry.graph?.bytes ?? 0) + (entry.sidecar?.bytes ?? 0) + (entry.codes?.bytes ?? 0),
+    changedBytes,
+    segmentPerChanged: Number((segmentBytes / changedBytes).toFixed(3)),
     ioWriteBytes: ioWritten() - io,
     stallMaxMs: Math.round(loop.max / 1e6),
     vmHwmBefore: hwmBefore,
@@ -142,7 +153,7 @@ for (let round = 1; round <= rounds; round++) {
     loadavg: uptime(),
   };
   results.push(result);
-  console.error(`round ${round}: ${next} records, checkpoint ${(ms / 1000).toFixed(1)} s, ${mib(r.bytesWritten)} (io ${mib(result.ioWriteBytes)}), stall ${result.stallMaxMs} ms, VmHWM ${mib(hwmBefore)} -> ${mib(result.vmHwmAfter)}, load ${result.loadavg}`);
+  console.error(`round ${round}: ${next} records, checkpoint ${(ms / 1000).toFixed(1)} s, ${mib(r.bytesWritten)} (io ${mib(result.ioWriteBytes)}; ${result.segmentKind} segment ${(segmentBytes / 1e6).toFixed(1)} MB = ${result.segmentPerChanged}x the ${(changedBytes / 1e6).toFixed(1)} MB changed), stall ${result.stallMaxMs} ms, VmHWM ${mib(hwmBefore)} -> ${mib(result.vmHwmAfter)}, load ${result.loadavg}`);
   for (const [name, p] of Object.entries(result.phases)) console.error(`  ${name.padEnd(24)} ${String(p.ms).padStart(7)} ms, stall ${String(p.stallMs).padStart(5)} ms`);
 }
 await db.close();

@@ -22,6 +22,8 @@ export const Magic = {
   localEmbed: 'QVLE',
   /** A saved graph's sidecar, `.hnsw.meta` (FORMAT.md "Graph sidecar"). */
   graphSidecar: 'QVGM',
+  /** A vault's changes since the checkpoint before, `.delta` (FORMAT.md "Delta segments"). */
+  delta: 'QVDL',
 } as const;
 export type MagicKind = keyof typeof Magic;
 
@@ -52,6 +54,8 @@ export const SectionKind = {
   payloadIndex: 11,
   /** A segment whose vectors live in its graph (version 2): each row's graph element and exact-reconstruction correction. */
   graphVectors: 12,
+  /** A delta segment: the labels of the records erased since the file before it. */
+  erased: 13,
   /** .localembed: the vocabulary, UTF-8 words separated by '\n', in table order. */
   vocabulary: 16,
   /** .localembed: one float32 weight per word. */
@@ -141,4 +145,13 @@ export function sidecarPath(graph: string): string {
 export function codesPath(graph: string): string {
   return `${graph}.q8`;
 }
-export const SEGMENT_FILE_PATTERN = /^segments\/vault_(\d+)_(\d+)\.(segment|hnsw|hnsw\.meta|hnsw\.q8)$/;
+/** FORMAT.md "Delta segments": a vault's changes at checkpoint `epoch`, beside its base segment. */
+export function deltaPath(vaultNumber: number, epoch: number): string {
+  return `${FileName.segments}/vault_${vaultNumber}_${epoch}.delta`;
+}
+/** The epoch in a segment file's name, or -1 for a name that is not one. */
+export function segmentEpoch(rel: string): number {
+  const match = SEGMENT_FILE_PATTERN.exec(rel);
+  return match ? Number(match[2]) : -1;
+}
+export const SEGMENT_FILE_PATTERN = /^segments\/vault_(\d+)_(\d+)\.(segment|delta|hnsw|hnsw\.meta|hnsw\.q8)$/;

@@ -80,6 +80,32 @@ export class GraphVectorBlock implements StoredVectors {
     this.set.labelBase(labelOf);
   }
 
+  /**
+   * At open, before bind(): adds a delta segment's GRAPH_VECTORS rows (FORMAT.md "Delta
+   * segments"), row i of `rows` holding labels[i]. Returns the block row of the first.
+   */
+  addDelta(rows: GraphRows, labels: Uint32Array, file: string): number {
+    if (this.view) throw new StorageError('DATABASE_FAILED', 'internal: delta rows are added before the block is bound');
+    if (rows.corrected !== this.set.corrected) throw new CorruptionError(file, 'its GRAPH_VECTORS rows are not corrected as its base segment\'s are');
+    return this.set.append(rows, labels);
+  }
+
+  /**
+   * At open, once every delta segment is applied: `live[row]` is 1 for each row a record reads
+   * and 0 for the rows of records a later file replaced or erased, which the graph no longer
+   * holds (nothing reads them, and the vector check passes them by).
+   */
+  retain(live: Uint8Array): void {
+    if (this.view?.source.map && this.kept) throw new StorageError('DATABASE_FAILED', 'internal: rows are retained once, at open');
+    if (live.length !== this.set.count) throw new StorageError('DATABASE_FAILED', 'internal: a retain mark per row');
+    this.kept = live;
+  }
+
+  /** The block's rows: its segment's, then those added since (addDelta, append). */
+  get count(): number {
+    return this.set.count;
+  }
+
   get mapped(): boolean {
     return Boolean(this.view?.source.map);
   }

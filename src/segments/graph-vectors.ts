@@ -177,7 +177,7 @@ export function stepDown(b: number): number {
  * whole and checked against the manifest): its element exists, is live, carries the row's label,
  * and its correction decodes. Throws CorruptionError naming `file` (the segment) otherwise.
  */
-export function checkGraphRows(rows: GraphRows, graph: Uint8Array, labelOf: (row: number) => number, file: string): void {
+export function checkGraphRows(rows: GraphRows, graph: Uint8Array, labelOf: (row: number) => number, file: string, only?: { live: (row: number) => boolean; seen: Uint8Array }): void {
   if (graph.byteLength < GRAPH_HEADER || graph.byteOffset % 4 !== 0) throw new CorruptionError(file, 'its graph is shorter than its header');
   const shape = graphShape(graph);
   const d = rows.dimension;
@@ -186,8 +186,12 @@ export function checkGraphRows(rows: GraphRows, graph: Uint8Array, labelOf: (row
   const floats = new Float32Array(graph.buffer, graph.byteOffset, Math.floor(graph.byteLength / 4));
   const out = new Float32Array(d);
   const bits = new Uint32Array(out.buffer);
-  const seen = new Uint8Array(shape.count);
+  // With `only` (a base segment and its deltas, FORMAT.md "Delta segments"): just the rows still
+  // records, and no element named twice across the files.
+  const seen = only?.seen ?? new Uint8Array(shape.count);
+  if (seen.length < shape.count) throw new CorruptionError(file, 'its graph is not the one the other files were checked against');
   for (let row = 0; row < rows.count; row++) {
+    if (only && !only.live(row)) continue;
     const e = rows.elements[row]!;
     const at = GRAPH_HEADER + e * shape.per;
     if (e >= shape.count || seen[e]) throw new CorruptionError(file, `row ${row} names graph element ${e}, which is out of range or another row's`);

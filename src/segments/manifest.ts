@@ -19,11 +19,13 @@ export interface ManifestVault {
   sidecar?: FileRef | null;
   /** The graph's int8 codes (FORMAT.md "Graph codes"), when the database is quantized; absent otherwise. */
   codes?: FileRef | null;
+  /** Delta segments on top of `segment`, oldest first (FORMAT.md "Delta segments"); absent when none. */
+  deltas?: FileRef[];
 }
 
 /** Every file a vault entry names: what backups copy, replicas ship and checkpoints keep. */
-export function vaultFiles(v: { segment: FileRef; graph: FileRef | null; sidecar?: FileRef | null; codes?: FileRef | null }): FileRef[] {
-  return [v.segment, ...(v.graph ? [v.graph] : []), ...(v.sidecar ? [v.sidecar] : []), ...(v.codes ? [v.codes] : [])];
+export function vaultFiles(v: { segment: FileRef; deltas?: readonly FileRef[]; graph: FileRef | null; sidecar?: FileRef | null; codes?: FileRef | null }): FileRef[] {
+  return [v.segment, ...(v.deltas ?? []), ...(v.graph ? [v.graph] : []), ...(v.sidecar ? [v.sidecar] : []), ...(v.codes ? [v.codes] : [])];
 }
 
 export interface Manifest {
@@ -63,6 +65,12 @@ function decodeManifestBody(bytes: Uint8Array): Manifest {
     if (!int(v.number) || typeof v.name !== 'string' || !int(v.epoch) || seen.has(v.number)) fail('a vault entry is invalid');
     seen.add(v.number);
     checkRef(v.segment, 'segment', fail);
+    if (v.deltas !== undefined) {
+      if (!Array.isArray(v.deltas) || v.deltas.length === 0) fail('a vault entry\'s deltas are not a non-empty list');
+      for (const delta of v.deltas) checkRef(delta, 'delta', fail);
+      // Each delta's vectors are rows of the graph: a delta segment always has one beside it.
+      if (v.graph === null || !v.sidecar) fail(`deltas of ${v.segment.path} have no graph and sidecar beside them`);
+    }
     if (v.graph !== null) checkRef(v.graph, 'hnsw', fail);
     if (v.sidecar !== undefined && v.sidecar !== null) {
       checkRef(v.sidecar, 'hnsw.meta', fail);

@@ -154,7 +154,8 @@ function documentAt(buf: Buffer, at: number, end: number, i: number, fail: (why:
   return decodeDocument(value, fail);
 }
 
-export function decodeRecords(bytes: Uint8Array, count: number, block: Float32Array | StoredVectors, dimension: number, share: boolean, fail: (why: string) => never): StoredRecord[] {
+/** The records of a RECORDS section, record i's vector row `rowBase + i` of `block`. */
+export function decodeRecords(bytes: Uint8Array, count: number, block: Float32Array | StoredVectors, dimension: number, share: boolean, fail: (why: string) => never, rowBase = 0): StoredRecord[] {
   const { section, buf, flags, labels, lsnLow, lsnHigh, idEnd, payloadEnd, documentEnd, idBase, payloadBase, documentBase } = readColumns(bytes, count, fail);
   const asciiIds = (flags & ASCII_IDS) !== 0 ? buf.toString('latin1', idBase, payloadBase) : null;
   const records = new Array<StoredRecord>(count);
@@ -174,8 +175,8 @@ export function decodeRecords(bytes: Uint8Array, count: number, block: Float32Ar
     // keeps its range and no view is made.
     const payloadAt = buf.byteOffset + payloadBase + payloadStart;
     records[i] = share
-      ? StoredRecord.inSegment(id, labels[i]!, block, i, dimension, section, payloadAt, payloadLength, lsn, doc)
-      : StoredRecord.inBlock(id, labels[i]!, block, i, dimension, payloadLength > 0 ? new Uint8Array(buf.buffer.slice(payloadAt, payloadAt + payloadLength)) : null, lsn, doc);
+      ? StoredRecord.inSegment(id, labels[i]!, block, rowBase + i, dimension, section, payloadAt, payloadLength, lsn, doc)
+      : StoredRecord.inBlock(id, labels[i]!, block, rowBase + i, dimension, payloadLength > 0 ? new Uint8Array(buf.buffer.slice(payloadAt, payloadAt + payloadLength)) : null, lsn, doc);
     idStart = idStop;
     payloadStart = payloadStop;
     documentStart = documentStop;

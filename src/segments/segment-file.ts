@@ -87,7 +87,7 @@ function* partsCrc(parts: readonly Uint8Array[], seed: number, chunkBytes: numbe
 }
 
 /** A section whose payload is `parts` in order: its CRC made in slices, then its header, the parts and padding. */
-function* partsChunks(kind: number, parts: readonly Uint8Array[], chunkBytes: number): Generator<Uint8Array | undefined, void> {
+export function* partsChunks(kind: number, parts: readonly Uint8Array[], chunkBytes: number): Generator<Uint8Array | undefined, void> {
   const length = parts.reduce((n, p) => n + p.byteLength, 0);
   const head = sectionHead(kind, length);
   head.header.writeUInt32LE(yield* partsCrc(parts, head.seed, chunkBytes), 12);

@@ -78,15 +78,52 @@ export function vaultMetaSection(vault: VaultState, count: number): Section {
 
 /** The sections after RECORDS: layers, branches, traces, the text index and the payload indexes. */
 export function historySections(vault: VaultState): Section[] {
+  return [
+    ...lineageSections(vault),
+    { kind: SectionKind.textIndex, payload: encode(vault.text.dump()) },
+    { kind: SectionKind.payloadIndex, payload: encode([...vault.payloadIndexes.values()].sort((a, b) => byCodeUnits(a.field, b.field)).map((i) => [i.field, i.dump()])) },
+  ];
+}
+
+/** LAYERS, BRANCHES and TRACES: what a segment and a delta segment both hold whole. */
+export function lineageSections(vault: VaultState): Section[] {
   const layers = [...vault.layers.layers()].sort((a, b) => Number(a.id.slice(1)) - Number(b.id.slice(1)));
   const branches = [...vault.layers.branches].sort(([a], [b]) => byCodeUnits(a, b));
   return [
     { kind: SectionKind.layers, payload: encode(layers.map(encodeLayer)) },
     { kind: SectionKind.branches, payload: encode(branches) },
     { kind: SectionKind.traces, payload: encode({ retention: encodeRetention(vault.traces.retention), traces: vault.traces.ordered().map(encodeTrace) }) },
-    { kind: SectionKind.textIndex, payload: encode(vault.text.dump()) },
-    { kind: SectionKind.payloadIndex, payload: encode([...vault.payloadIndexes.values()].sort((a, b) => byCodeUnits(a.field, b.field)).map((i) => [i.field, i.dump()])) },
   ];
+}
+
+/** A vault's layers, branches, traces and retention as LAYERS, BRANCHES and TRACES hold them. */
+export interface Lineage {
+  layers: Layer[];
+  branches: [string, string | null][];
+  traces: StoredTrace[];
+  retention: Retention;
+}
+
+/** Decodes LAYERS, BRANCHES and TRACES (their CRCs already checked). */
+export function decodeLineage(layerBytes: Uint8Array, branchBytes: Uint8Array, traceBytes: Uint8Array, fail: (why: string) => never): Lineage {
+  let layersRaw: unknown;
+  let branches: unknown;
+  let tracesRaw: { retention?: unknown; traces?: unknown };
+  try {
+    layersRaw = decode(layerBytes);
+    branches = decode(branchBytes);
+    tracesRaw = decode(traceBytes) as typeof tracesRaw;
+  } catch {
+    return fail('history sections do not decode');
+  }
+  if (!Array.isArray(layersRaw) || !Array.isArray(branches) || !Array.isArray(tracesRaw?.traces)) fail('history sections are malformed');
+  if (!(branches as unknown[]).every((b) => Array.isArray(b) && typeof b[0] === 'string' && (b[1] === null || typeof b[1] === 'string'))) fail('branches are malformed');
+  return {
+    layers: (layersRaw as unknown[]).map((l) => decodeLayer(l, fail)),
+    branches: branches as [string, string | null][],
+    traces: (tracesRaw.traces as unknown[]).map((t) => decodeTrace(t, fail)),
+    retention: decodeRetention(tracesRaw.retention ?? {}, fail),
+  };
 }
 
 /**
@@ -133,24 +170,17 @@ function decodeVaultImageBody(sections: readonly (Uint8Array | VectorBlock | Gra
   }
   const records = (apart ? recordColumns(recordBytes, count, block, dimension, file, fail) : null) ?? decodeRecords(recordBytes, count, block, dimension, share, fail);
   const quota = decodeQuota(meta.quota);
-  let layersRaw: unknown;
-  let branches: unknown;
-  let tracesRaw: { retention?: unknown; traces?: unknown };
   let textRaw: { docs?: unknown; postings?: unknown };
   let indexRaw: unknown;
   // Label arrays straight to typed arrays when the section is as dump() writes it; else generically.
   const typedIndexes = readPayloadIndexes(payloadIndexBytes, meta.nextLabel as number);
+  const lineage = decodeLineage(layerBytes, branchBytes, traceBytes, fail);
   try {
-    layersRaw = decode(layerBytes);
-    branches = decode(branchBytes);
-    tracesRaw = decode(traceBytes) as typeof tracesRaw;
     textRaw = decode(textBytes) as typeof textRaw;
     indexRaw = typedIndexes ? [] : decode(payloadIndexBytes);
   } catch (cause) {
     throw new CorruptionError(file, 'history sections do not decode', { cause });
   }
-  if (!Array.isArray(layersRaw) || !Array.isArray(branches) || !Array.isArray(tracesRaw?.traces)) fail('history sections are malformed');
-  if (!(branches as unknown[]).every((b) => Array.isArray(b) && typeof b[0] === 'string' && (b[1] === null || typeof b[1] === 'string'))) fail('branches are malformed');
   if (!Array.isArray(textRaw?.docs) || !Array.isArray(textRaw.postings)) fail('text index is malformed');
   if (!Array.isArray(indexRaw) || !indexRaw.every((e) => Array.isArray(e) && typeof e[0] === 'string' && Array.isArray(e[1]))) fail('payload indexes are malformed');
   const payloadIndexes = typedIndexes ? typedIndexes.map(({ field, entries }) => PayloadIndex.loaded(field, entries)) : (indexRaw as [string, [string | number | boolean | null, number[]][]][]).map(([field, entries]) => PayloadIndex.load(field, entries, meta.nextLabel as number) ?? fail('a payload index names a label past the vault\'s next label'));
@@ -163,10 +193,7 @@ function decodeVaultImageBody(sections: readonly (Uint8Array | VectorBlock | Gra
     nextLayer: Number.isSafeInteger(meta.nextLayer) ? (meta.nextLayer as number) : 1,
     records,
     vectors: block,
-    layers: (layersRaw as unknown[]).map((l) => decodeLayer(l, fail)),
-    branches: branches as [string, string | null][],
-    traces: (tracesRaw.traces as unknown[]).map((t) => decodeTrace(t, fail)),
-    retention: decodeRetention(tracesRaw.retention ?? {}, fail),
+    ...lineage,
     text: TextIndex.load(textRaw as { docs: [string, number][]; postings: [string, [string, number][]][] }),
     payloadIndexes,
   };

@@ -3,8 +3,7 @@ import { createIndex, VaultState } from './vault-state.js';
 import { PayloadIndex } from './payload-index.js';
 import { StoredRecord } from './record-store.js';
 import type { DbState } from './db-state.js';
-import { applyEraseMany, applyPatchOp } from './apply-records.js';
-import { documentIdOf } from './document.js';
+import { applyEraseMany, applyPatchOp, storeRecord } from './apply-records.js';
 
 /**
  * Applies one validated operation to memory. The live path and WAL replay share this, so a
@@ -35,13 +34,7 @@ export function applyOp(state: DbState, op: Op, lsn: number): boolean {
       vault.version++;
       const existing = vault.records.get(op.id);
       const label = existing ? existing.label : vault.records.nextLabel;
-      if (op.doc) vault.text.add(op.id, op.doc.text, existing?.doc?.text ?? null, documentIdOf(op.id, op.doc));
-      else if (existing?.doc) vault.text.remove(op.id, existing.doc.text);
-      for (const index of vault.payloadIndexes.values()) {
-        if (existing) index.remove(existing.label);
-        index.add(label, op.payload);
-      }
-      vault.records.put(new StoredRecord(op.id, label, op.vector, op.payloadBytes, lsn, op.doc, op.payload));
+      storeRecord(vault, new StoredRecord(op.id, label, op.vector, op.payloadBytes, lsn, op.doc, op.payload), existing);
       vault.index.add(label, op.vector);
       vault.lsn = lsn;
       return true;

@@ -229,6 +229,8 @@ export class RecordStore {
   bytes = 0;
   /** Ids in code-unit order for scan(), built on first use and kept up to date after. */
   private order: IdOrder<StoredRecord> | null = null;
+  /** Labels of the records deleted since clearErased(): a delta segment's ERASED (FORMAT.md "Delta segments"). */
+  private erased: number[] = [];
 
   idOrder(): IdOrder<StoredRecord> {
     return (this.order ??= new IdOrder(this));
@@ -441,7 +443,39 @@ export class RecordStore {
     }
     this.forget(old.label);
     this.bytes -= recordBytes(old, this.dimension);
+    this.erased.push(old.label);
     return old;
+  }
+
+  /** The labels deleted since the last clearErased(), in the order they went (a label at most once: labels are not reused). */
+  get erasedLabels(): readonly number[] {
+    return this.erased;
+  }
+
+  /** Forgets the deleted labels: a checkpoint has written them, or they were read from one. */
+  clearErased(): void {
+    this.erased = [];
+  }
+
+  /**
+   * Sets `into[row]` to 1 for each row of `block` a record reads its vector from: the base rows
+   * still the segment's (row r of the base is row r of its block), and each other record's row
+   * there. Rows left 0 belong to records replaced or erased since (a delta segment's, at open).
+   */
+  markRows(block: StoredVectors, into: Uint8Array): void {
+    const own = this.base?.block === block;
+    for (let row = 0; row < this.state.length; row++) {
+      const state = this.state[row];
+      if (state === BASE && own) into[row] = 1;
+      else if (state === REPLACED) {
+        const at = this.rows![row]!.rowIn(block);
+        if (at >= 0) into[at] = 1;
+      }
+    }
+    for (const record of this.byId.values()) {
+      const at = record.rowIn(block);
+      if (at >= 0) into[at] = 1;
+    }
   }
 
   /** Clears a label's slot; a base row's label has none (no write past the array's end). */

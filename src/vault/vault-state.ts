@@ -29,6 +29,18 @@ export interface SegmentRef {
   sidecar?: FileRef | null;
   /** The graph's int8 codes (FORMAT.md "Graph codes"), in a quantized database. */
   codes?: FileRef | null;
+  /** Delta segments on top of `segment`, oldest first (FORMAT.md "Delta segments"); absent or empty when none. */
+  deltas?: FileRef[];
+}
+
+/**
+ * What a checkpoint needs to know of a vault's files to add a delta segment instead of writing
+ * the vault whole (engine/maintenance/checkpoint.ts): null when the next must be whole.
+ */
+export interface DeltaBase {
+  /** Rows of the base segment, and rows plus erasures in its deltas so far. */
+  baseRows: number;
+  deltaRows: number;
 }
 
 /** The in-memory state of one vault: records (authoritative) and the index derived from them. */
@@ -64,6 +76,12 @@ export class VaultState {
   segment: SegmentRef | null = null;
   /** LSN covered by `segment` (a vault is rewritten at checkpoint only when lsn > segmentLsn). */
   segmentLsn = -1;
+  /**
+   * Set when `segment`'s base keeps its vectors in its graph (version 2), so that the next
+   * checkpoint may write only what changed since (a delta segment); null after a compaction
+   * renumbered the labels, or for a base with VECTORS: the next checkpoint writes the vault whole.
+   */
+  deltaBase: DeltaBase | null = null;
   /**
    * The vectors of the records loaded from `segment`, which reach memory in the background after
    * open (null: none). Code that reads many stored vectors awaits vectorsLoaded() first; a lone

@@ -9,7 +9,9 @@ import { checkSidecar, decodeGraphSidecar } from '../../segments/graph-sidecar.j
 import { checkCodes } from '../../segments/graph-codes.js';
 import { decodeSegment } from '../../segments/segment-file.js';
 import { GraphVectorBlock } from '../../segments/graph-vector-block.js';
-import { checkGraphRows } from '../../segments/graph-vectors.js';
+import { checkGraphRows, graphShape } from '../../segments/graph-vectors.js';
+import { decodeDelta, type DeltaImage } from '../../segments/delta-file.js';
+import { liveRows } from './check-deltas.js';
 import type { VaultImage } from '../../segments/vault-image.js';
 import { decodeSnapshot } from '../../segments/snapshot-file.js';
 import { decodeRecord } from '../../format/records.js';
@@ -94,6 +96,7 @@ export async function checkDatabase(dir: string, fs: FileSystem = nodeFileSystem
           vaults.add(entry.number);
           let graphBytes: Buffer | undefined;
           let image: VaultImage | undefined;
+          const deltas: DeltaImage[] = [];
           for (const ref of vaultFiles(entry)) {
             let file: Buffer;
             try {
@@ -123,7 +126,15 @@ export async function checkDatabase(dir: string, fs: FileSystem = nodeFileSystem
               try {
                 image = decodeSegment(file, identity.dimension, ref.path);
                 if (image.number !== entry.number) throw new CorruptionError(ref.path, 'holds a different vault than the manifest says');
-                report.records += image.records.length;
+
+              } catch (err) {
+                problem(err, ref.path);
+                continue;
+              }
+            }
+            if (entry.deltas?.includes(ref)) {
+              try {
+                deltas.push(decodeDelta(file, identity.dimension, ref.path));
               } catch (err) {
                 problem(err, ref.path);
                 continue;
@@ -132,16 +143,29 @@ export async function checkDatabase(dir: string, fs: FileSystem = nodeFileSystem
             report.filesChecked.push(ref.path);
           }
           // A segment whose vectors live in its graph: every row's vector must come back from it.
-          if (image?.vectors instanceof GraphVectorBlock) {
-            const records = image.records;
-            const labelOf = Array.isArray(records) ? (row: number) => records[row]!.label : (row: number) => records.label(row);
+          // With delta segments, only the rows still records once all are applied (FORMAT.md "Delta segments").
+          if (!image || deltas.length !== (entry.deltas?.length ?? 0)) continue;
+          const records = image.records;
+          const labelOf = Array.isArray(records) ? (row: number) => records[row]!.label : (row: number) => records.label(row);
+          const live = liveRows(labelOf, records.length, deltas);
+          report.records += live.records;
+          if (image.vectors instanceof GraphVectorBlock) {
+            const rows = image.vectors.rows;
+            let file = entry.segment.path;
             try {
-              if (!entry.graph || !entry.sidecar) throw new CorruptionError(entry.segment.path, 'keeps its vectors in its graph, but the manifest names no graph and sidecar beside it');
-              if (graphBytes) checkGraphRows(image.vectors.rows, graphBytes, labelOf, entry.segment.path);
+              if (!entry.graph || !entry.sidecar) throw new CorruptionError(file, 'keeps its vectors in its graph, but the manifest names no graph and sidecar beside it');
+              if (graphBytes) {
+                const seen = new Uint8Array(graphShape(graphBytes).count);
+                checkGraphRows(rows, graphBytes, labelOf, file, { live: live.base, seen });
+                for (const [k, delta] of deltas.entries()) {
+                  file = entry.deltas![k]!.path;
+                  checkGraphRows(delta.rows, graphBytes, (row) => delta.labels[row]!, file, { live: live.delta[k]!, seen });
+                }
+              }
             } catch (err) {
-              problem(err, entry.segment.path);
+              problem(err, file);
             }
-          }
+          } else if (entry.deltas) problem(new CorruptionError(entry.deltas[0]!.path, `lies on ${entry.segment.path}, whose vectors are not in its graph`), entry.deltas[0]!.path);
         }
       } catch (err) {
         problem(err, FileName.manifest);

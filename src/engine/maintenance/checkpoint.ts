@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { FileName, SEGMENT_FILE_PATTERN, TMP_SUFFIX, codesPath, graphPath, segmentPath, sidecarPath } from '../../format/constants.js';
+import { FileName, SEGMENT_FILE_PATTERN, TMP_SUFFIX, codesPath, deltaPath, graphPath, segmentEpoch, segmentPath, sidecarPath } from '../../format/constants.js';
 import { crc32c } from '../../format/crc.js';
 import { sectionedByteLength } from '../../format/sectioned-file.js';
 import { atomicReplace } from '../../fs/atomic-replace.js';
@@ -8,9 +8,10 @@ import { encodeManifest, vaultFiles, type Manifest } from '../../segments/manife
 import { summarizeGraph } from '../../segments/graph-sidecar.js';
 import { CodeRanges, writeCodesFor, writeGraphCodes } from '../../segments/graph-codes.js';
 import { segmentChunks, type GraphVectors } from '../../segments/segment-file.js';
-import { StorageError } from '../../errors.js';
 import { nextTurn } from '../../util/loop-turns.js';
-import { encodeGraphVectors, type PreviousGraph } from '../../segments/graph-vectors-encode.js';
+import { encodeGraphVectors, type EncodedGraphVectors, type PreviousGraph } from '../../segments/graph-vectors-encode.js';
+import { deltaChunks } from '../../segments/delta-file.js';
+import { deltaFits, writeChunked } from './checkpoint-files.js';
 import { GraphVectorBlock } from '../../segments/graph-vector-block.js';
 import { moveVectors, type VectorMove } from './move-vectors.js';
 import type { StoredRecord } from '../../vault/record-store.js';
@@ -93,61 +94,31 @@ async function placeCodes(fs: FileSystem, dir: string, graphRel: string, write: 
 }
 
 /**
- * Writes a vault's segment through a tmp file as segmentChunks() makes it, giving the event loop
- * a turn between slices, and returns its reference (size and CRC32C, computed as the bytes pass).
- * The checkpoint holds the write order throughout, so no write changes the vault while it is
- * encoded across those turns (the file is the state at the checkpoint's LSN); `unchanged` checks
- * it at each turn, and a state that moved anyway (a bug) fails the checkpoint before its commit
- * point instead of writing a mixed file.
- */
-async function writeSegment(fs: FileSystem, dir: string, rel: string, vault: VaultState, graphVectors: GraphVectors | null, unchanged: () => boolean): Promise<FileRef> {
-  const file = path.join(dir, rel);
-  let bytes = 0;
-  let crc = 0;
-  const check = (): void => {
-    if (!unchanged()) throw new StorageError('DATABASE_FAILED', `internal: the database changed while a checkpoint wrote ${rel}`);
-  };
-  async function* chunks(): AsyncGenerator<Uint8Array> {
-    for (const chunk of segmentChunks(vault, graphVectors)) {
-      if (chunk === undefined) {
-        await nextTurn();
-        check();
-        continue;
-      }
-      crc = crc32c(chunk, crc);
-      bytes += chunk.byteLength;
-      yield chunk;
-      check();
-    }
-  }
-  await fs.writeFileSynced(file + TMP_SUFFIX, chunks());
-  await fs.rename(file + TMP_SUFFIX, file);
-  return { path: rel, bytes, crc32c: crc };
-}
-
-/**
  * The GRAPH_VECTORS section for a vault whose graph was just saved (FORMAT.md "Segment files"):
  * the graph becomes its vectors' only home. Null (the segment keeps VECTORS) when the graph does
  * not give back every record's vector exactly. A vault whose vectors are mapped from its last
  * graph (a writer with the addon) has its rows carried over from that graph where they are
  * unchanged (`previous`; move-vectors.ts moves the block when every one of its live rows was).
  */
-async function graphVectors(fs: FileSystem, dir: string, vault: VaultState, graph: FileRef, metric: Metric): Promise<(GraphVectors & { move: VectorMove }) | null> {
+async function graphVectors(fs: FileSystem, dir: string, vault: VaultState, graph: FileRef, metric: Metric): Promise<(GraphVectors & { move: VectorMove; changed: number[]; encoded: EncodedGraphVectors }) | null> {
   // Version 1 segments, which builds before GRAPH_VECTORS read (FORMAT.md "Segment files").
   if (process.env.QUIVER_SEGMENT_VECTORS === '1') return null;
   const block = vault.stored instanceof GraphVectorBlock ? vault.stored : null;
   const before = block?.previous() ?? null;
-  // The records in label order (segmentRows' order), gathered a slice at a time, none kept by the store.
+  // The records in label order (segmentRows' order), gathered a slice at a time, none kept by the
+  // store; and the rows of those written since the last checkpoint (a delta segment's).
   const records: StoredRecord[] = [];
+  const changed: number[] = [];
   let live = 0;
   for (const record of vault.records.inLabelOrder()) {
     if (block && record.rowIn(block) >= 0) live++;
+    if (record.lsn > vault.segmentLsn) changed.push(records.length);
     if (records.push(record) % 2048 === 0) await nextTurn();
   }
   const previous: PreviousGraph | null = before ? { ...before, rowOf: (row) => records[row]!.rowIn(block), kept: new Uint8Array(before.rows.count), carried: 0 } : null;
   const rows = { length: records.length, label: (row: number) => records[row]!.label, vector: (row: number) => records[row]!.vector };
   const encoded = await encodeGraphVectors(fs, path.join(dir, graph.path), rows, vault.dimension, metric, previous);
-  return encoded ? { records, payload: encoded.parts, move: { records, encoded, previous, live } } : null;
+  return encoded ? { records, payload: encoded.parts, move: { records, encoded, previous, live }, changed, encoded } : null;
 }
 
 /**
@@ -170,6 +141,8 @@ export async function writeSegmentedCheckpoint(fs: FileSystem, dir: string, stat
   const written = new Map<number, SegmentRef>();
   // Vectors to move onto the graphs this checkpoint saves, once the manifest names them.
   const moves = new Map<number, VectorMove>();
+  // Per vault written: rows and erasures in its deltas after this checkpoint (-1: a base no delta can go on).
+  const deltaRows = new Map<number, number>();
   let bytesWritten = 0;
   const quantized = quantizationOf(state.identity) === 'int8';
   for (const vault of state.vaults.values()) {
@@ -190,11 +163,23 @@ export async function writeSegmentedCheckpoint(fs: FileSystem, dir: string, stat
     phase('graph vectors');
     const inGraph = saved ? await graphVectors(fs, dir, vault, saved.graph, state.identity.metric) : null;
     phase('segment');
-    const segment = await writeSegment(fs, dir, rel, vault, inGraph, () => state.lastLsn === lsn);
+    const unchanged = (): boolean => state.lastLsn === lsn;
+    const erased = inGraph ? Uint32Array.from(vault.records.erasedLabels).sort() : null;
+    let files: Pick<SegmentRef, 'segment' | 'deltas'>;
+    if (inGraph && deltaFits(vault, inGraph.changed.length, erased!.length)) {
+      // Only what changed since the last checkpoint, on the same base (FORMAT.md "Delta segments").
+      const ref = vault.segment!;
+      const content = { records: inGraph.changed.map((row) => inGraph.records[row]!), rows: await inGraph.encoded.section(inGraph.changed), erased: erased!, baseEpoch: segmentEpoch(ref.segment.path) };
+      const delta = await writeChunked(fs, dir, deltaPath(vault.number, epoch), deltaChunks(vault, content), unchanged);
+      files = { segment: ref.segment, deltas: [...(ref.deltas ?? []), delta] };
+      deltaRows.set(vault.number, vault.deltaBase!.deltaRows + content.records.length + content.erased.length);
+    } else {
+      files = { segment: await writeChunked(fs, dir, rel, segmentChunks(vault, inGraph), unchanged) };
+      deltaRows.set(vault.number, inGraph ? 0 : -1);
+    }
     if (live && inGraph) moves.set(vault.number, inGraph.move);
-    const bytes = segment.bytes;
-    bytesWritten += bytes + (saved ? saved.graph.bytes + saved.sidecar.bytes + (saved.codes?.bytes ?? 0) : 0);
-    written.set(vault.number, { epoch, segment, graph: saved?.graph ?? null, sidecar: saved?.sidecar ?? null, codes: saved?.codes ?? null });
+    bytesWritten += (files.deltas ? files.deltas.at(-1)!.bytes : files.segment.bytes) + (saved ? saved.graph.bytes + saved.sidecar.bytes + (saved.codes?.bytes ?? 0) : 0);
+    written.set(vault.number, { epoch, ...files, graph: saved?.graph ?? null, sidecar: saved?.sidecar ?? null, codes: saved?.codes ?? null });
   }
   phase('manifest');
   await fs.syncDir(segmentsDir);
@@ -207,7 +192,7 @@ export async function writeSegmentedCheckpoint(fs: FileSystem, dir: string, stat
       .sort((a, b) => a.number - b.number)
       .map((vault) => {
         const ref = written.get(vault.number) ?? vault.segment!;
-        return { number: vault.number, name: vault.name, epoch: ref.epoch, segment: ref.segment, graph: ref.graph, ...(ref.sidecar ? { sidecar: ref.sidecar } : {}), ...(ref.codes ? { codes: ref.codes } : {}) };
+        return { number: vault.number, name: vault.name, epoch: ref.epoch, segment: ref.segment, ...(ref.deltas?.length ? { deltas: ref.deltas } : {}), graph: ref.graph, ...(ref.sidecar ? { sidecar: ref.sidecar } : {}), ...(ref.codes ? { codes: ref.codes } : {}) };
       }),
   };
   const manifestChunks = encodeManifest(manifest);
@@ -218,6 +203,11 @@ export async function writeSegmentedCheckpoint(fs: FileSystem, dir: string, stat
     const vault = state.vaults.get(number)!;
     vault.segment = ref;
     vault.segmentLsn = vault.lsn;
+    const rows = deltaRows.get(number);
+    if (rows === undefined) continue; // recoded only
+    // A whole segment with GRAPH_VECTORS is a base for deltas; one with VECTORS is not.
+    vault.deltaBase = rows < 0 ? null : { baseRows: ref.deltas ? vault.deltaBase!.baseRows : vault.records.count, deltaRows: rows };
+    vault.records.clearErased();
   }
   state.epoch = epoch;
   state.checkpointLsn = lsn;
@@ -284,6 +274,9 @@ export async function writeSnapshotCheckpoint(fs: FileSystem, dir: string, state
   await atomicReplace(fs, path.join(dir, FileName.snapshot), chunks);
   state.epoch = epoch;
   state.checkpointLsn = lsn;
-  for (const vault of state.vaults.values()) vault.segmentLsn = vault.lsn;
+  for (const vault of state.vaults.values()) {
+    vault.segmentLsn = vault.lsn;
+    vault.records.clearErased();
+  }
   return { epoch, lsn, vaultsWritten: vaults.length, bytesWritten: sectionedByteLength(chunks), filesRemoved: 0 };
 }

@@ -27,6 +27,8 @@ export interface VaultStats {
   usage: { records: number | null; bytes: number | null };
   /** Epoch of the vault's last checkpoint files (null before its first checkpoint). */
   segmentEpoch: number | null;
+  /** Delta segments on the vault's base segment (FORMAT.md "Delta segments"). */
+  deltas: number;
   /**
    * Live labels in the index; for HNSW also graph elements (erased ones included), vectors
    * queued for background insertion, and insertions made since the graph was created or loaded.
@@ -51,6 +53,7 @@ export interface FileStats {
   embedder: number;
   manifest: number;
   wal: number;
+  /** Base segments and their delta segments (FORMAT.md "Delta segments"). */
   segments: number;
   graphs: number;
   /** A quantized database's int8 codes beside its graphs (FORMAT.md "Graph codes"). */
@@ -109,7 +112,7 @@ export function fileStats(dir: string, fs: FileSystem = nodeFileSystem): FileSta
   for (const name of listing(fs, path.join(dir, FileName.segments))) {
     const rel = `${FileName.segments}/${name}`;
     const m = SEGMENT_FILE_PATTERN.exec(rel);
-    if (m?.[3] === 'segment') out.segments += size(rel);
+    if (m?.[3] === 'segment' || m?.[3] === 'delta') out.segments += size(rel);
     else if (m?.[3] === 'hnsw' || m?.[3] === 'hnsw.meta') out.graphs += size(rel);
     else if (m?.[3] === 'hnsw.q8') out.codes += size(rel);
     else out.other += size(rel);
@@ -151,6 +154,7 @@ export function collectStats(input: {
           bytes: v.quota.maxBytes ? v.records.bytes / v.quota.maxBytes : null,
         },
         segmentEpoch: v.segment?.epoch ?? null,
+        deltas: v.segment?.deltas?.length ?? 0,
         index: {
           type: index.type,
           size: index.size,

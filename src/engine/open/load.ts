@@ -12,6 +12,7 @@ import { decodeSegment } from '../../segments/segment-file.js';
 import { VectorBlock } from '../../segments/vector-block.js';
 import { GraphVectorBlock } from '../../segments/graph-vector-block.js';
 import { bindGraphVectors, sharedGraphRows } from './graph-home.js';
+import { applyDeltas, readDeltas, withLastDelta } from './deltas.js';
 import type { SharedRows } from '../../segments/segment-file.js';
 import { findSection, type Hole } from '../../format/sectioned-file.js';
 import type { LabelSet } from '../../vault/index/label-set.js';
@@ -262,7 +263,7 @@ export async function loadSegmented(fs: FileSystem, dir: string, identity: Ident
   try {
     for (const entry of manifest.vaults) {
       const known = reuse?.vaults.get(entry.number);
-      if (known && known.segment?.segment.path === entry.segment.path && (known.segment.codes?.path ?? null) === (entry.codes?.path ?? null) && known.lsn === known.segmentLsn && known.name === entry.name) {
+      if (known && known.segment?.epoch === entry.epoch && known.segment.segment.path === entry.segment.path && (known.segment.codes?.path ?? null) === (entry.codes?.path ?? null) && known.lsn === known.segmentLsn && known.name === entry.name) {
         register(state, known, known.segment);
         continue;
       }
@@ -282,6 +283,8 @@ export async function loadSegmented(fs: FileSystem, dir: string, identity: Ident
         const image = await readSegment(fs, dir, entry.segment, identity.dimension, readOnly && nativeGraphs());
         state.unread.push(image.vectors);
         if (image.number !== entry.number || image.name !== entry.name) throw new CorruptionError(entry.segment.path, 'holds a different vault than the manifest says');
+        // Delta segments' rows join the base's block before it is bound to the graph (FORMAT.md "Delta segments").
+        const deltas = await readDeltas(fs, dir, entry, image, identity.dimension);
         const onMap = mapped ? await mapped : null;
         if (image.vectors instanceof GraphVectorBlock) {
           // The block takes over the mapping's hold (a reader's vectors are read in place). A
@@ -298,7 +301,9 @@ export async function loadSegmented(fs: FileSystem, dir: string, identity: Ident
           mapOwned = true;
           onMap?.map?.close();
         }
-        const vault = vaultFromImage(identity, image, entry.segment.path, (mapped ?? graph) !== null);
+        const vault = vaultFromImage(identity, withLastDelta(image, deltas), entry.segment.path, (mapped ?? graph) !== null);
+        const deltaRows = applyDeltas(vault, deltas, (k) => entry.deltas![k]!.path);
+        if (image.vectors instanceof GraphVectorBlock) vault.deltaBase = { baseRows: image.records.length, deltaRows };
         if (onMap && hnsw) {
           vault.index = new MappedHnswIndex(onMap.graph, identity.metric, identity.dimension, hnsw, liveLabels(vault));
           graphOwned = true;
@@ -309,7 +314,7 @@ export async function loadSegmented(fs: FileSystem, dir: string, identity: Ident
           await image.vectors.load();
           rebuildIndex(vault);
         }
-        register(state, vault, { epoch: entry.epoch, segment: entry.segment, graph: entry.graph, sidecar: entry.sidecar ?? null, codes: entry.codes ?? null });
+        register(state, vault, { epoch: entry.epoch, segment: entry.segment, graph: entry.graph, sidecar: entry.sidecar ?? null, codes: entry.codes ?? null, ...(entry.deltas ? { deltas: entry.deltas } : {}) });
       } catch (err) {
         await mapped?.then((m) => {
           if (!graphOwned) m.graph.close();

@@ -1,0 +1,61 @@
+import * as path from 'node:path';
+import { TMP_SUFFIX } from '../../format/constants.js';
+import { crc32c } from '../../format/crc.js';
+import type { FileSystem } from '../../fs/file-system.js';
+import { StorageError } from '../../errors.js';
+import { nextTurn } from '../../util/loop-turns.js';
+import type { FileRef, VaultState } from '../../vault/vault-state.js';
+
+/**
+ * FORMAT.md "Delta segments": a checkpoint writes a vault whole again (merging its deltas into a
+ * new base) once its deltas would hold more rows and erasures than `share` of the base's rows, or
+ * `files` of them. @internal Tests lower them.
+ */
+export const deltaLimits = { share: 0.25, files: 16 };
+
+/**
+ * Whether a checkpoint may write only what changed in `vault` since its last checkpoint
+ * (`changed` records, `erased` labels) as a delta segment on its base: the base keeps its vectors
+ * in the graph (the delta's rows are rows of the graph this checkpoint saved), the labels were not
+ * renumbered since (compaction, re-embedding: segmentLsn -1), and the deltas stay within deltaLimits.
+ */
+export function deltaFits(vault: VaultState, changed: number, erased: number): boolean {
+  const base = vault.deltaBase;
+  const ref = vault.segment;
+  if (!base || !ref?.graph || !ref.sidecar || vault.segmentLsn < 0) return false;
+  if ((ref.deltas?.length ?? 0) >= deltaLimits.files) return false;
+  return base.deltaRows + changed + erased <= base.baseRows * deltaLimits.share;
+}
+
+/**
+ * Writes `rel` through a tmp file from `chunks` (undefined between slices of work: the event loop
+ * gets a turn there), fsynced, then renamed, and returns its reference (size and CRC32C, computed
+ * as the bytes pass). The checkpoint holds the write order throughout, so no write changes the
+ * vault while it is encoded across those turns (the file is the state at the checkpoint's LSN);
+ * `unchanged` checks it at each turn, and a state that moved anyway (a bug) fails the checkpoint
+ * before its commit point instead of writing a mixed file.
+ */
+export async function writeChunked(fs: FileSystem, dir: string, rel: string, source: Iterable<Uint8Array | undefined>, unchanged: () => boolean): Promise<FileRef> {
+  const file = path.join(dir, rel);
+  let bytes = 0;
+  let crc = 0;
+  const check = (): void => {
+    if (!unchanged()) throw new StorageError('DATABASE_FAILED', `internal: the database changed while a checkpoint wrote ${rel}`);
+  };
+  async function* chunks(): AsyncGenerator<Uint8Array> {
+    for (const chunk of source) {
+      if (chunk === undefined) {
+        await nextTurn();
+        check();
+        continue;
+      }
+      crc = crc32c(chunk, crc);
+      bytes += chunk.byteLength;
+      yield chunk;
+      check();
+    }
+  }
+  await fs.writeFileSynced(file + TMP_SUFFIX, chunks());
+  await fs.rename(file + TMP_SUFFIX, file);
+  return { path: rel, bytes, crc32c: crc };
+}
