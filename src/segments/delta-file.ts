@@ -3,7 +3,8 @@ import { decode, encode } from '../format/codec.js';
 import { SectionKind } from '../format/constants.js';
 import { guarded } from '../format/decode-guard.js';
 import { decodeQuota, encodeQuota } from '../format/quota.js';
-import { decodeSectioned, fileHeader, requireSection, sectionChunks } from '../format/sectioned-file.js';
+import { decodeSectioned, fileHeader, requireSection, sectionChunks, sectionHead, sectionPadding } from '../format/sectioned-file.js';
+import { crc32c } from '../format/crc.js';
 import type { StoredRecord } from '../vault/record-store.js';
 import type { Quota, VaultState } from '../vault/vault-state.js';
 import { byCodeUnits } from '../util/code-units.js';
@@ -15,15 +16,18 @@ import { decodeLineage, lineageSections, type Lineage } from './vault-image.js';
 /** FORMAT.md "Delta segments": the file's own version. */
 export const DELTA_VERSION = 1;
 
-/** Sections of a delta segment, in file order. */
+/** Sections of a delta segment, in file order; the second is VECTORS instead in a delta whose checkpoint kept the graph before. */
 export const DELTA_SECTION_KINDS = [SectionKind.vaultMeta, SectionKind.graphVectors, SectionKind.records, SectionKind.erased, SectionKind.layers, SectionKind.branches, SectionKind.traces] as const;
 
 /** What a checkpoint writes of a vault that changed since its last checkpoint, when it writes only that. */
 export interface DeltaContent {
   /** The records written since the file before, in label order. */
   records: readonly StoredRecord[];
-  /** Their GRAPH_VECTORS rows (same order), of the graph this checkpoint saved. */
-  rows: Uint8Array;
+  /**
+   * Their GRAPH_VECTORS rows (same order), of the graph this checkpoint saved; null when the
+   * checkpoint kept the graph before, which does not hold them: the delta then holds their vectors.
+   */
+  rows: Uint8Array | null;
   /** Labels of the records erased since the file before, ascending. */
   erased: Uint32Array;
   /** The epoch of the base segment the delta belongs on. */
@@ -47,10 +51,35 @@ export function* deltaChunks(vault: VaultState, delta: DeltaContent): Generator<
   delta.erased.forEach((label, i) => view.setUint32(4 + 4 * i, label, true));
   yield fileHeader('delta', DELTA_VERSION, DELTA_SECTION_KINDS.length);
   yield* sectionChunks({ kind: SectionKind.vaultMeta, payload: encode(meta) });
-  yield* sectionChunks({ kind: SectionKind.graphVectors, payload: delta.rows });
+  if (delta.rows) yield* sectionChunks({ kind: SectionKind.graphVectors, payload: delta.rows });
+  else {
+    // The vectors a slice at a time into one reused buffer, twice: the header holds the CRC of the payload after it.
+    const length = count * vault.dimension * 4;
+    const head = sectionHead(SectionKind.vectors, length);
+    let crc = head.seed;
+    for (const chunk of vectorChunks(delta.records, vault.dimension)) {
+      crc = crc32c(chunk, crc);
+      yield undefined;
+    }
+    head.header.writeUInt32LE(crc, 12);
+    yield head.header;
+    for (const chunk of vectorChunks(delta.records, vault.dimension)) yield* [chunk, undefined];
+    yield sectionPadding(length);
+  }
   yield* partsChunks(SectionKind.records, parts, segmentSlices.bytes);
   yield* sectionChunks({ kind: SectionKind.erased, payload: erased });
   for (const section of lineageSections(vault)) yield* sectionChunks(section);
+}
+
+/** The records' vectors in order, about segmentSlices.bytes at a time, each chunk in the same buffer (done with when the next is asked for). */
+function* vectorChunks(records: readonly StoredRecord[], dimension: number): Generator<Uint8Array> {
+  const per = Math.max(1, Math.floor(segmentSlices.bytes / (dimension * 4)));
+  const chunk = new Float32Array(Math.min(per, records.length) * dimension);
+  for (let at = 0; at < records.length; at += per) {
+    const end = Math.min(records.length, at + per);
+    for (let i = at; i < end; i++) chunk.set(records[i]!.vector, (i - at) * dimension);
+    yield new Uint8Array(chunk.buffer, 0, (end - at) * dimension * 4);
+  }
 }
 
 /** A delta segment read back: its records are decoded by the caller, against the vault's block (engine/open/deltas.ts). */
@@ -65,7 +94,10 @@ export interface DeltaImage extends Lineage {
   baseEpoch: number;
   /** The payload indexes' fields at this checkpoint. */
   indexes: string[];
-  rows: GraphRows;
+  /** The records' GRAPH_VECTORS rows; null in a delta that holds their vectors instead. */
+  rows: GraphRows | null;
+  /** The records' vectors, `count × dimension`, when the delta holds them (no graph of its checkpoint has them). */
+  vectors: Float32Array | null;
   /** The RECORDS section's bytes (`count` records, labels strictly ascending). */
   records: Uint8Array;
   /** The RECORDS labels, in order. */
@@ -84,7 +116,9 @@ function decodeDeltaBody(bytes: Uint8Array, dimension: number, file: string): De
   };
   const parsed = decodeSectioned(bytes, 'delta', file);
   if (parsed.version !== DELTA_VERSION) fail(`delta segment version ${parsed.version} is not one this build reads`);
-  const [metaBytes, rowBytes, recordBytes, erasedBytes, layerBytes, branchBytes, traceBytes] = DELTA_SECTION_KINDS.map((kind) => requireSection(parsed, kind, file, `kind ${kind}`)) as [Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array];
+  const inGraph = parsed.sections[1]?.kind !== SectionKind.vectors;
+  const kinds = DELTA_SECTION_KINDS.map((kind) => (kind === SectionKind.graphVectors && !inGraph ? SectionKind.vectors : kind));
+  const [metaBytes, rowBytes, recordBytes, erasedBytes, layerBytes, branchBytes, traceBytes] = kinds.map((kind) => requireSection(parsed, kind, file, `kind ${kind}`)) as [Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array];
   let meta: Record<string, unknown>;
   try {
     meta = decode(metaBytes) as Record<string, unknown>;
@@ -98,8 +132,10 @@ function decodeDeltaBody(bytes: Uint8Array, dimension: number, file: string): De
   const indexes = meta.indexes;
   if (!Array.isArray(indexes) || !indexes.every((f) => typeof f === 'string')) return fail('delta meta lists no payload index fields');
   const count = meta.count as number;
-  const rows = GraphRows.decode(rowBytes, dimension, file);
-  if (rows.count !== count) fail('GRAPH_VECTORS rows do not match the record count');
+  const rows = inGraph ? GraphRows.decode(rowBytes, dimension, file) : null;
+  if (rows && rows.count !== count) fail('GRAPH_VECTORS rows do not match the record count');
+  if (!inGraph && (rowBytes.byteLength !== count * dimension * 4 || rowBytes.byteOffset % 4 !== 0)) fail('VECTORS does not hold the records\' vectors');
+  const vectors = inGraph ? null : new Float32Array(rowBytes.buffer, rowBytes.byteOffset, count * dimension);
   const labels = recordLabels(recordBytes, count, fail);
   for (let i = 0; i < count; i++) if (labels[i]! >= (meta.nextLabel as number) || (i > 0 && labels[i]! <= labels[i - 1]!)) fail('record labels do not ascend below the next label');
   if (erasedBytes.byteLength < 4 || erasedBytes.byteOffset % 4 !== 0) fail('ERASED is malformed');
@@ -118,6 +154,7 @@ function decodeDeltaBody(bytes: Uint8Array, dimension: number, file: string): De
     baseEpoch: meta.base as number,
     indexes: indexes as string[],
     rows,
+    vectors,
     records: recordBytes,
     labels,
     erased,

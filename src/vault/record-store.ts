@@ -478,6 +478,20 @@ export class RecordStore {
     }
   }
 
+  /**
+   * The records written (put) with an LSN above `lsn`, in label order: what a checkpoint's delta
+   * segment holds (FORMAT.md "Delta segments"). A base row still in its segment state is older
+   * than any checkpoint since, so only records put since the load are looked at.
+   */
+  changedSince(lsn: number): StoredRecord[] {
+    const out: StoredRecord[] = [];
+    for (let row = 0; row < this.state.length; row++) {
+      if (this.state[row] === REPLACED && this.rows![row]!.lsn > lsn) out.push(this.rows![row]!);
+    }
+    for (const record of this.byId.values()) if (record.lsn > lsn) out.push(record);
+    return out.sort((a, b) => a.label - b.label);
+  }
+
   /** Clears a label's slot; a base row's label has none (no write past the array's end). */
   private forget(label: number): void {
     if (this.byLabel[label] !== undefined) this.byLabel[label] = undefined;

@@ -41,6 +41,9 @@ export interface DeltaBase {
   /** Rows of the base segment, and rows plus erasures in its deltas so far. */
   baseRows: number;
   deltaRows: number;
+  /** The LSN the saved graph the manifest names covers, and the records its deltas hold since (in no saved graph). */
+  graphLsn: number;
+  sinceGraph: number;
 }
 
 /** The in-memory state of one vault: records (authoritative) and the index derived from them. */

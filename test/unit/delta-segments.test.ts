@@ -3,9 +3,10 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { checkDatabase, CorruptionError, open, type Database } from '../../src/index.js';
-import { deltaLimits } from '../../src/engine/maintenance/checkpoint-files.js';
+import { deltaLimits, graphLag } from '../../src/engine/maintenance/checkpoint-files.js';
 import { decodeManifest } from '../../src/segments/manifest.js';
-import { dbPath, vectors } from '../helpers/tmp.js';
+import { decodeDelta } from '../../src/segments/delta-file.js';
+import { dbPath, tmpDir, vectors } from '../helpers/tmp.js';
 import { dump } from '../helpers/state.js';
 
 const DIM = 12;
@@ -21,6 +22,8 @@ function files(dir: string, ext: string): string[] {
 
 /** What a user sees of the database: records, searches (graph, filtered through the payload index, exact), counts. */
 async function view(db: Database): Promise<unknown> {
+  // Every vector in a graph: a queued one is scored by an exact scan, in double precision.
+  await db.settle();
   const v = db.vault('v');
   const out: unknown[] = [dump(db), v.count(), v.count({ tag: 'b' }), v.indexes(), v.info()];
   for (const q of vectors(4, DIM, 77)) {
@@ -45,7 +48,27 @@ async function churn(db: Database, round: number): Promise<void> {
 }
 
 const saved = { ...deltaLimits };
-afterEach(() => Object.assign(deltaLimits, saved));
+const savedLag = { ...graphLag };
+afterEach(() => {
+  Object.assign(deltaLimits, saved);
+  Object.assign(graphLag, savedLag);
+});
+
+/** The view from a writer, a reader with the addon's mapped graph, and a reader without it. */
+async function opens(dir: string): Promise<unknown[]> {
+  const out: unknown[] = [];
+  for (const [readOnly, native] of [[false, true], [true, true], [true, false]] as const) {
+    if (!native) process.env.QUIVER_NATIVE = '0';
+    try {
+      const db = await open(dir, { readOnly });
+      out.push(await view(db));
+      await db.close();
+    } finally {
+      delete process.env.QUIVER_NATIVE;
+    }
+  }
+  return out;
+}
 
 describe('delta segments (FORMAT.md "Delta segments")', () => {
   it('a checkpoint of a few changes writes only them, and every open sees the same database', async () => {
@@ -84,6 +107,86 @@ describe('delta segments (FORMAT.md "Delta segments")', () => {
     assert.ok(report.ok, JSON.stringify(report.problems));
     assert.equal(report.records, (live as [unknown, number])[1]);
     assert.ok(report.filesChecked.some((f) => f.endsWith('.delta')));
+  });
+
+  it('text, layers, branches, traces and indexes come back through deltas: the export is byte-identical', async () => {
+    const dir = dbPath();
+    const db = await open(dir, { embedder: 'local', index: { type: 'hnsw' } });
+    const v = await db.createVault('kb');
+    const big = vectors(400, 256, 9);
+    await v.insertMany(big.map((vector, i) => ({ id: `x${i}`, vector, payload: { n: i } })));
+    await v.addText('lava', 'Volcanoes erupt when magma reaches the surface. '.repeat(30), { size: 300, overlap: 50, payload: { kind: 'doc' } });
+    await v.addText('tide', 'The moon pulls the oceans into tides twice a day. '.repeat(30), { size: 300, overlap: 50 });
+    await v.layers.commit({ resources: { 'urn:a': { text: 'first' } }, embed: true });
+    await db.checkpoint();
+    // Changes of every kind the lineage and the derived indexes see.
+    await v.addText('lava', 'Basalt flows cool into columns by the sea. '.repeat(20), { size: 300, overlap: 50, payload: { kind: 'rewritten' } });
+    await v.addText('wind', 'Trade winds carry sailing ships west across the ocean. '.repeat(20), { size: 300, overlap: 50 });
+    await v.eraseWhere({ n: { $lt: 10 } });
+    await v.layers.commit({ resources: { 'urn:a': null, 'urn:b': { text: 'second' } }, embed: true });
+    await v.branches.create('side', 'L1');
+    await v.traces.put('run/1', { steps: [1, 2] }, { at: 1234, links: { records: ['x20'], layers: ['L1'] } });
+    await v.traces.setRetention({ maxCount: 100 });
+    await v.createIndex('kind');
+    await db.checkpoint();
+    assert.equal(manifestOf(dir).vaults[0]!.deltas?.length, 1, 'a delta');
+    assert.equal(db.stats().vaults[0]!.deltas, 1);
+    const asked = async (d: Database): Promise<unknown> => [await d.vault('kb').search('magma surface', { k: 5, mode: 'text' }), await d.vault('kb').search('basalt columns', { k: 5 }), d.vault('kb').count({ kind: 'rewritten' }), d.vault('kb').indexes()];
+    const live = await asked(db);
+    const before = path.join(tmpDir(), 'before');
+    await db.export(before);
+    await db.close();
+    const again = await open(dir, { embedder: 'local' });
+    assert.deepEqual(await asked(again), live);
+    const after = path.join(tmpDir(), 'after');
+    await again.export(after);
+    await again.close();
+    const names = fs.readdirSync(before, { recursive: true, encoding: 'utf8' }).filter((name) => fs.statSync(path.join(before, name)).isFile());
+    assert.ok(names.length > 1);
+    for (const name of names) assert.deepEqual(fs.readFileSync(path.join(after, name)), fs.readFileSync(path.join(before, name)), name);
+  });
+
+  it('a checkpoint may keep the graph before: its delta holds the vectors, which every open puts in the index', async () => {
+    const dir = dbPath();
+    const db = await open(dir, { dimension: DIM, index: { type: 'hnsw' } });
+    const v = await db.createVault('v');
+    await v.createIndex('tag');
+    await v.insertMany(vs.slice(0, 600).map((vector, i) => ({ id: `r${i}`, vector, payload: { tag: i % 3 ? 'a' : 'b', i } })));
+    await db.checkpoint();
+    const graph = manifestOf(dir).vaults[0]!.graph!;
+    graphLag.share = 1;
+    deltaLimits.share = 1;
+    for (let round = 0; round < 2; round++) {
+      await churn(db, round);
+      await db.checkpoint();
+      const entry = manifestOf(dir).vaults[0]!;
+      assert.deepEqual(entry.graph, graph, 'the graph is kept');
+      assert.equal(entry.deltas?.length, round + 1);
+      // The delta holds its records' vectors: a VECTORS section, not rows of a graph.
+      const delta = decodeDelta(fs.readFileSync(path.join(dir, entry.deltas!.at(-1)!.path)), DIM, 'delta');
+      assert.ok(delta.vectors && !delta.rows && delta.count === 36, `${delta.count} records`);
+    }
+    const live = await view(db);
+    await db.close();
+    assert.deepEqual(await opens(dir), [live, live, live], 'writer, mapped reader, reader without the addon');
+    assert.ok((await checkDatabase(dir)).ok);
+
+    // A writer reopened on them, then a checkpoint that saves the graph: its delta re-lists every record since the graph before.
+    graphLag.share = 0;
+    const again = await open(dir);
+    await churn(again, 2);
+    const after = await view(again);
+    await again.checkpoint();
+    const entry = manifestOf(dir).vaults[0]!;
+    assert.notDeepEqual(entry.graph, graph, 'a new graph');
+    assert.equal(entry.deltas?.length, 3);
+    const relisted = decodeDelta(fs.readFileSync(path.join(dir, entry.deltas![2]!.path)), DIM, 'delta');
+    assert.ok(relisted.rows && relisted.count > 3 * 30, `the graph's delta re-lists the records since the graph before: ${relisted.count}`);
+    assert.deepEqual(await view(again), after);
+    await again.close();
+    assert.deepEqual(await opens(dir), [after, after, after]);
+    const report = await checkDatabase(dir);
+    assert.ok(report.ok, JSON.stringify(report.problems));
   });
 
   it('deltas past their limit are merged into a new base, and compaction writes the vault whole', async () => {

@@ -159,7 +159,8 @@ export async function checkDatabase(dir: string, fs: FileSystem = nodeFileSystem
                 checkGraphRows(rows, graphBytes, labelOf, file, { live: live.base, seen });
                 for (const [k, delta] of deltas.entries()) {
                   file = entry.deltas![k]!.path;
-                  checkGraphRows(delta.rows, graphBytes, (row) => delta.labels[row]!, file, { live: live.delta[k]!, seen });
+                  // A delta holding its vectors (one after the graph, FORMAT.md "Delta segments") names no element.
+                  if (delta.rows) checkGraphRows(delta.rows, graphBytes, (row) => delta.labels[row]!, file, { live: live.delta[k]!, seen });
                 }
               }
             } catch (err) {

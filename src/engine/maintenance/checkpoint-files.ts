@@ -28,6 +28,24 @@ export function deltaFits(vault: VaultState, changed: number, erased: number): b
 }
 
 /**
+ * FORMAT.md "Delta segments": a checkpoint may keep the graph before (writing a delta that holds
+ * its records' vectors) while the records no saved graph holds stay within `share` of the
+ * vault's records: what a writer's open inserts into the graph, and each reader holds in its
+ * private tail, before the next graph is saved. @internal Tests change it.
+ */
+export const graphLag = { share: 1 / 16 };
+
+/**
+ * Whether the vault's graph may be kept as it is at this checkpoint (its changes then go in a
+ * delta with their vectors): it is an HNSW vault on a base deltas can lie on, and its graph's
+ * codes match the database's quantization (otherwise the graph is saved and coded anew).
+ */
+export function graphLags(vault: VaultState, quantized: boolean): boolean {
+  const ref = vault.segment;
+  return Boolean(vault.deltaBase && ref?.graph && ref.sidecar && vault.segmentLsn >= 0 && Boolean(ref.codes) === quantized && graphLag.share > 0);
+}
+
+/**
  * Writes `rel` through a tmp file from `chunks` (undefined between slices of work: the event loop
  * gets a turn there), fsynced, then renamed, and returns its reference (size and CRC32C, computed
  * as the bytes pass). The checkpoint holds the write order throughout, so no write changes the

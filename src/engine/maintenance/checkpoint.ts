@@ -11,14 +11,14 @@ import { segmentChunks, type GraphVectors } from '../../segments/segment-file.js
 import { nextTurn } from '../../util/loop-turns.js';
 import { encodeGraphVectors, type EncodedGraphVectors, type PreviousGraph } from '../../segments/graph-vectors-encode.js';
 import { deltaChunks } from '../../segments/delta-file.js';
-import { deltaFits, writeChunked } from './checkpoint-files.js';
+import { deltaFits, graphLag, graphLags, writeChunked } from './checkpoint-files.js';
 import { GraphVectorBlock } from '../../segments/graph-vector-block.js';
 import { moveVectors, type VectorMove } from './move-vectors.js';
 import type { StoredRecord } from '../../vault/record-store.js';
 import { quantizationOf, type Metric } from '../../format/identity.js';
 import { encodeSnapshot } from '../../segments/snapshot-file.js';
 import { isPersistent } from '../../vault/index/vector-index.js';
-import type { FileRef, SegmentRef, VaultState } from '../../vault/vault-state.js';
+import type { DeltaBase, FileRef, SegmentRef, VaultState } from '../../vault/vault-state.js';
 import type { DbState } from '../../vault/db-state.js';
 
 /**
@@ -100,25 +100,76 @@ async function placeCodes(fs: FileSystem, dir: string, graphRel: string, write: 
  * graph (a writer with the addon) has its rows carried over from that graph where they are
  * unchanged (`previous`; move-vectors.ts moves the block when every one of its live rows was).
  */
-async function graphVectors(fs: FileSystem, dir: string, vault: VaultState, graph: FileRef, metric: Metric): Promise<(GraphVectors & { move: VectorMove; changed: number[]; encoded: EncodedGraphVectors }) | null> {
+async function graphVectors(fs: FileSystem, dir: string, vault: VaultState, graph: FileRef, metric: Metric, since: number): Promise<(GraphVectors & { move: VectorMove; changed: number[]; encoded: EncodedGraphVectors }) | null> {
   // Version 1 segments, which builds before GRAPH_VECTORS read (FORMAT.md "Segment files").
   if (process.env.QUIVER_SEGMENT_VECTORS === '1') return null;
   const block = vault.stored instanceof GraphVectorBlock ? vault.stored : null;
   const before = block?.previous() ?? null;
   // The records in label order (segmentRows' order), gathered a slice at a time, none kept by the
-  // store; and the rows of those written since the last checkpoint (a delta segment's).
+  // store; and the rows of those written after LSN `since` (a delta segment's).
   const records: StoredRecord[] = [];
   const changed: number[] = [];
   let live = 0;
   for (const record of vault.records.inLabelOrder()) {
     if (block && record.rowIn(block) >= 0) live++;
-    if (record.lsn > vault.segmentLsn) changed.push(records.length);
+    if (record.lsn > since) changed.push(records.length);
     if (records.push(record) % 2048 === 0) await nextTurn();
   }
   const previous: PreviousGraph | null = before ? { ...before, rowOf: (row) => records[row]!.rowIn(block), kept: new Uint8Array(before.rows.count), carried: 0 } : null;
   const rows = { length: records.length, label: (row: number) => records[row]!.label, vector: (row: number) => records[row]!.vector };
   const encoded = await encodeGraphVectors(fs, path.join(dir, graph.path), rows, vault.dimension, metric, previous);
   return encoded ? { records, payload: encoded.parts, move: { records, encoded, previous, live }, changed, encoded } : null;
+}
+
+/** A changed vault's files at this checkpoint, the bytes they took, and what its next checkpoint needs (vault.deltaBase). */
+interface VaultWrite {
+  ref: SegmentRef;
+  bytes: number;
+  base: DeltaBase | null;
+  move: VectorMove | null;
+}
+
+/**
+ * Writes a changed vault's files (FORMAT.md "Delta segments", "Checkpoint protocol" step 1): a
+ * delta holding its changes' vectors, the graph before kept, while the records no saved graph
+ * holds stay within graphLag; else its graph (and sidecar, codes), then a delta of the records
+ * since the graph before (rows of the new graph) where the deltas fit on the base, or a whole segment.
+ */
+async function writeVault(fs: FileSystem, dir: string, vault: VaultState, epoch: number, quantized: boolean, metric: Metric, unchanged: () => boolean): Promise<VaultWrite> {
+  const erased = Uint32Array.from(vault.records.erasedLabels).sort();
+  const ref = vault.segment;
+  const base = vault.deltaBase;
+  if (ref && base && graphLags(vault, quantized)) {
+    const records = vault.records.changedSince(vault.segmentLsn);
+    if (base.sinceGraph + records.length <= vault.records.count * graphLag.share && deltaFits(vault, records.length, erased.length)) {
+      phase('segment');
+      const delta = await writeChunked(fs, dir, deltaPath(vault.number, epoch), deltaChunks(vault, { records, rows: null, erased, baseEpoch: segmentEpoch(ref.segment.path) }), unchanged);
+      const next = { ...base, deltaRows: base.deltaRows + records.length + erased.length, sinceGraph: base.sinceGraph + records.length };
+      return { ref: { ...ref, epoch, deltas: [...(ref.deltas ?? []), delta] }, bytes: delta.bytes, base: next, move: null };
+    }
+  }
+  // The graph before the last one, still mapped for records erased since (GraphVectorBlock
+  // rebind): let go before a new graph is written, so no more than two are on disk at once.
+  if (vault.stored instanceof GraphVectorBlock) vault.stored.dropPrevious();
+  // The graph first: a segment whose vectors live in the graph is built from the graph's bytes.
+  const saved = await writeGraph(fs, dir, vault, graphPath(vault.number, epoch), quantized);
+  phase('graph vectors');
+  const inGraph = saved ? await graphVectors(fs, dir, vault, saved.graph, metric, base?.graphLsn ?? vault.segmentLsn) : null;
+  phase('segment');
+  const graphBytes = saved ? saved.graph.bytes + saved.sidecar.bytes + (saved.codes?.bytes ?? 0) : 0;
+  const graphRefs = { graph: saved?.graph ?? null, sidecar: saved?.sidecar ?? null, codes: saved?.codes ?? null };
+  const move = inGraph?.move ?? null;
+  if (ref && base && inGraph && deltaFits(vault, inGraph.changed.length, erased.length)) {
+    // What changed since the graph before, as rows of this one, on the same base.
+    const content = { records: inGraph.changed.map((row) => inGraph.records[row]!), rows: await inGraph.encoded.section(inGraph.changed), erased, baseEpoch: segmentEpoch(ref.segment.path) };
+    const delta = await writeChunked(fs, dir, deltaPath(vault.number, epoch), deltaChunks(vault, content), unchanged);
+    const next = { baseRows: base.baseRows, deltaRows: base.deltaRows + content.records.length + erased.length, graphLsn: vault.lsn, sinceGraph: 0 };
+    return { ref: { epoch, segment: ref.segment, deltas: [...(ref.deltas ?? []), delta], ...graphRefs }, bytes: delta.bytes + graphBytes, base: next, move };
+  }
+  const segment = await writeChunked(fs, dir, segmentPath(vault.number, epoch), segmentChunks(vault, inGraph), unchanged);
+  // A whole segment with GRAPH_VECTORS is a base for deltas; one with VECTORS is not.
+  const next = inGraph ? { baseRows: vault.records.count, deltaRows: 0, graphLsn: vault.lsn, sinceGraph: 0 } : null;
+  return { ref: { epoch, segment, ...graphRefs }, bytes: segment.bytes + graphBytes, base: next, move };
 }
 
 /**
@@ -141,8 +192,8 @@ export async function writeSegmentedCheckpoint(fs: FileSystem, dir: string, stat
   const written = new Map<number, SegmentRef>();
   // Vectors to move onto the graphs this checkpoint saves, once the manifest names them.
   const moves = new Map<number, VectorMove>();
-  // Per vault written: rows and erasures in its deltas after this checkpoint (-1: a base no delta can go on).
-  const deltaRows = new Map<number, number>();
+  // Per vault written: what its next checkpoint needs to add a delta (null: a base none can go on).
+  const bases = new Map<number, DeltaBase | null>();
   let bytesWritten = 0;
   const quantized = quantizationOf(state.identity) === 'int8';
   for (const vault of state.vaults.values()) {
@@ -154,32 +205,11 @@ export async function writeSegmentedCheckpoint(fs: FileSystem, dir: string, stat
       }
       continue;
     }
-    // The graph before the last one, still mapped for records erased since (GraphVectorBlock
-    // rebind): let go before a new graph is written, so no more than two are on disk at once.
-    if (vault.stored instanceof GraphVectorBlock) vault.stored.dropPrevious();
-    const rel = segmentPath(vault.number, epoch);
-    // The graph first: a segment whose vectors live in the graph is built from the graph's bytes.
-    const saved = await writeGraph(fs, dir, vault, graphPath(vault.number, epoch), quantized);
-    phase('graph vectors');
-    const inGraph = saved ? await graphVectors(fs, dir, vault, saved.graph, state.identity.metric) : null;
-    phase('segment');
-    const unchanged = (): boolean => state.lastLsn === lsn;
-    const erased = inGraph ? Uint32Array.from(vault.records.erasedLabels).sort() : null;
-    let files: Pick<SegmentRef, 'segment' | 'deltas'>;
-    if (inGraph && deltaFits(vault, inGraph.changed.length, erased!.length)) {
-      // Only what changed since the last checkpoint, on the same base (FORMAT.md "Delta segments").
-      const ref = vault.segment!;
-      const content = { records: inGraph.changed.map((row) => inGraph.records[row]!), rows: await inGraph.encoded.section(inGraph.changed), erased: erased!, baseEpoch: segmentEpoch(ref.segment.path) };
-      const delta = await writeChunked(fs, dir, deltaPath(vault.number, epoch), deltaChunks(vault, content), unchanged);
-      files = { segment: ref.segment, deltas: [...(ref.deltas ?? []), delta] };
-      deltaRows.set(vault.number, vault.deltaBase!.deltaRows + content.records.length + content.erased.length);
-    } else {
-      files = { segment: await writeChunked(fs, dir, rel, segmentChunks(vault, inGraph), unchanged) };
-      deltaRows.set(vault.number, inGraph ? 0 : -1);
-    }
-    if (live && inGraph) moves.set(vault.number, inGraph.move);
-    bytesWritten += (files.deltas ? files.deltas.at(-1)!.bytes : files.segment.bytes) + (saved ? saved.graph.bytes + saved.sidecar.bytes + (saved.codes?.bytes ?? 0) : 0);
-    written.set(vault.number, { epoch, ...files, graph: saved?.graph ?? null, sidecar: saved?.sidecar ?? null, codes: saved?.codes ?? null });
+    const out = await writeVault(fs, dir, vault, epoch, quantized, state.identity.metric, () => state.lastLsn === lsn);
+    if (live && out.move) moves.set(vault.number, out.move);
+    bytesWritten += out.bytes;
+    written.set(vault.number, out.ref);
+    bases.set(vault.number, out.base);
   }
   phase('manifest');
   await fs.syncDir(segmentsDir);
@@ -203,10 +233,9 @@ export async function writeSegmentedCheckpoint(fs: FileSystem, dir: string, stat
     const vault = state.vaults.get(number)!;
     vault.segment = ref;
     vault.segmentLsn = vault.lsn;
-    const rows = deltaRows.get(number);
-    if (rows === undefined) continue; // recoded only
-    // A whole segment with GRAPH_VECTORS is a base for deltas; one with VECTORS is not.
-    vault.deltaBase = rows < 0 ? null : { baseRows: ref.deltas ? vault.deltaBase!.baseRows : vault.records.count, deltaRows: rows };
+    const base = bases.get(number);
+    if (base === undefined) continue; // recoded only
+    vault.deltaBase = base;
     vault.records.clearErased();
   }
   state.epoch = epoch;

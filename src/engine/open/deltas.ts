@@ -39,8 +39,15 @@ export async function readDeltas(fs: FileSystem, dir: string, entry: ManifestVau
     if (image.baseEpoch !== segmentEpoch(entry.segment.path)) fail(`belongs on the base segment of epoch ${image.baseEpoch}, not ${entry.segment.path}`);
     if (image.lsn <= lsn) fail('does not follow the file before it (its LSN is not higher)');
     lsn = image.lsn;
-    const first = (block as GraphVectorBlock).addDelta(image.rows, image.labels, ref.path);
-    records.push(decodeRecords(image.records, image.count, block, dimension, true, fail, first));
+    if (image.rows) {
+      const first = (block as GraphVectorBlock).addDelta(image.rows, image.labels, ref.path);
+      records.push(decodeRecords(image.records, image.count, block, dimension, true, fail, first));
+    } else {
+      // In no saved graph yet: each record holds its vector in an array of its own, as one the
+      // log wrote does, until a checkpoint that saves the graph moves it there (move-vectors.ts).
+      const decoded = decodeRecords(image.records, image.count, image.vectors!, dimension, true, fail);
+      records.push(decoded.map((record) => record.with({ label: record.label, vector: record.vector.slice() })));
+    }
     images.push(image);
   }
   return { images, records };
@@ -55,28 +62,42 @@ export function withLastDelta(base: VaultImage, deltas: Deltas): VaultImage {
 }
 
 /**
- * Applies the deltas' records to a vault made from the base (and withLastDelta's parts): each
- * delta's erasures, then its records, through the store, text index and payload indexes (the
- * graph already holds them); then the payload indexes the last delta lists, and the block told
- * which of its rows are still read. Returns how many rows and erasures the deltas hold.
+ * Applies deltas `from` to `to` (exclusive) to a vault made from the base (and withLastDelta's
+ * parts): each delta's erasures, then its records, through the store, text index and payload
+ * indexes, and with `index` through the vault's index too (deltas after the saved graph: the
+ * graph does not hold their changes, which reach it as the log's replay does). Returns how many
+ * rows and erasures they hold.
  */
-export function applyDeltas(vault: VaultState, deltas: Deltas, file: (k: number) => string): number {
+export function applyDeltas(vault: VaultState, deltas: Deltas, from: number, to: number, file: (k: number) => string, index = false): number {
   let rows = 0;
-  deltas.images.forEach((image, k) => {
+  for (let k = from; k < to; k++) {
+    const image = deltas.images[k]!;
     const fail = (why: string): never => {
       throw new CorruptionError(file(k), why);
     };
-    for (const label of image.erased) unstoreLabel(vault, label);
+    for (const label of image.erased) {
+      if (unstoreLabel(vault, label) && index) vault.index.remove(label);
+    }
     for (const record of deltas.records[k]!) {
       const existing = vault.records.get(record.id);
       const holder = vault.records.byLabelGet(record.label);
       if ((existing && existing.label !== record.label) || (holder && holder.id !== record.id)) fail(`record ${JSON.stringify(record.id)} does not keep its label`);
       storeRecord(vault, record, existing);
+      if (index) vault.index.add(record.label, record.vector);
     }
     rows += image.count + image.erased.length;
-  });
+  }
+  return rows;
+}
+
+/**
+ * After the deltas are applied: the payload indexes the last one lists (dropped, or built from
+ * the records), and the block told which of its rows are still read. Every record from a delta
+ * whose vector is in no saved graph must be one the graph does not hold yet (`inGraph` false).
+ */
+export function finishDeltas(vault: VaultState, deltas: Deltas): void {
   const last = deltas.images.at(-1);
-  if (!last) return 0;
+  if (!last) return;
   const fields = new Set(last.indexes);
   for (const field of [...vault.payloadIndexes.keys()]) if (!fields.has(field)) vault.payloadIndexes.delete(field);
   for (const field of fields) {
@@ -91,5 +112,44 @@ export function applyDeltas(vault: VaultState, deltas: Deltas, file: (k: number)
   const live = new Uint8Array(block.count);
   vault.records.markRows(block, live);
   block.retain(live);
-  return rows;
+}
+
+/**
+ * Where the saved graph falls among the deltas (FORMAT.md "Delta segments"): deltas up to `split`
+ * lie at or before the graph's epoch, the rest after it (each holding its vectors, no graph rows).
+ * `graphLsn` is the LSN the graph covers: the last file's at or before its epoch.
+ */
+export function graphSplit(entry: ManifestVault, base: VaultImage, deltas: Deltas): { split: number; graphLsn: number } {
+  const graphEpoch = entry.graph ? segmentEpoch(entry.graph.path) : -1;
+  const epochs = (entry.deltas ?? []).map((ref) => segmentEpoch(ref.path));
+  let split = epochs.findIndex((epoch) => epoch > graphEpoch);
+  if (split < 0) split = epochs.length;
+  for (let k = split; k < epochs.length; k++) {
+    if (deltas.images[k]!.rows) throw new CorruptionError(entry.deltas![k]!.path, `names rows of a graph newer than ${entry.graph?.path}`);
+  }
+  return { split, graphLsn: split > 0 ? deltas.images[split - 1]!.lsn : base.lsn };
+}
+
+/**
+ * Applies a vault's deltas around the making of its index (FORMAT.md "Delta segments"): those the
+ * saved graph holds, then `makeIndex` (the index over that graph, for the records as they stand),
+ * then those after the graph, through the index as well. Sets what the vault's next checkpoint
+ * needs to go on adding deltas (vault.deltaBase).
+ */
+export async function withDeltas(vault: VaultState, entry: ManifestVault, base: VaultImage, deltas: Deltas, makeIndex: () => Promise<void>): Promise<void> {
+  const file = (k: number): string => entry.deltas![k]!.path;
+  const { split, graphLsn } = graphSplit(entry, base, deltas);
+  const held = applyDeltas(vault, deltas, 0, split, file);
+  // A delta before the graph that holds its vectors is one the graph's own delta re-lists (or
+  // whose records were erased since): a record of it still live is one no graph holds.
+  for (let k = 0; k < split; k++) {
+    if (deltas.images[k]!.rows) continue;
+    for (const record of deltas.records[k]!) if (vault.records.get(record.id) === record) throw new CorruptionError(file(k), `record ${JSON.stringify(record.id)} is in no saved graph, but lies before ${entry.graph?.path}`);
+  }
+  await makeIndex();
+  const after = applyDeltas(vault, deltas, split, deltas.images.length, file, true);
+  finishDeltas(vault, deltas);
+  let sinceGraph = 0;
+  for (let k = split; k < deltas.images.length; k++) sinceGraph += deltas.images[k]!.count;
+  if (base.vectors instanceof GraphVectorBlock) vault.deltaBase = { baseRows: base.records.length, deltaRows: held + after, graphLsn, sinceGraph };
 }

@@ -12,7 +12,7 @@ import { decodeSegment } from '../../segments/segment-file.js';
 import { VectorBlock } from '../../segments/vector-block.js';
 import { GraphVectorBlock } from '../../segments/graph-vector-block.js';
 import { bindGraphVectors, sharedGraphRows } from './graph-home.js';
-import { applyDeltas, readDeltas, withLastDelta } from './deltas.js';
+import { readDeltas, withDeltas, withLastDelta } from './deltas.js';
 import type { SharedRows } from '../../segments/segment-file.js';
 import { findSection, type Hole } from '../../format/sectioned-file.js';
 import type { LabelSet } from '../../vault/index/label-set.js';
@@ -302,18 +302,19 @@ export async function loadSegmented(fs: FileSystem, dir: string, identity: Ident
           onMap?.map?.close();
         }
         const vault = vaultFromImage(identity, withLastDelta(image, deltas), entry.segment.path, (mapped ?? graph) !== null);
-        const deltaRows = applyDeltas(vault, deltas, (k) => entry.deltas![k]!.path);
-        if (image.vectors instanceof GraphVectorBlock) vault.deltaBase = { baseRows: image.records.length, deltaRows };
-        if (onMap && hnsw) {
-          vault.index = new MappedHnswIndex(onMap.graph, identity.metric, identity.dimension, hnsw, liveLabels(vault));
-          graphOwned = true;
-        } else if (graph) {
-          const live = liveLabels(vault);
-          vault.index = HnswIndex.over(await graph, identity.metric, live);
-        } else {
-          await image.vectors.load();
-          rebuildIndex(vault);
-        }
+        // The index is made over the saved graph once the deltas it holds are applied; those after it reach it as replay does.
+        await withDeltas(vault, entry, image, deltas, async () => {
+          if (onMap && hnsw) {
+            vault.index = new MappedHnswIndex(onMap.graph, identity.metric, identity.dimension, hnsw, liveLabels(vault));
+            graphOwned = true;
+          } else if (graph) {
+            const live = liveLabels(vault);
+            vault.index = HnswIndex.over(await graph, identity.metric, live);
+          } else {
+            await image.vectors.load();
+            rebuildIndex(vault);
+          }
+        });
         register(state, vault, { epoch: entry.epoch, segment: entry.segment, graph: entry.graph, sidecar: entry.sidecar ?? null, codes: entry.codes ?? null, ...(entry.deltas ? { deltas: entry.deltas } : {}) });
       } catch (err) {
         await mapped?.then((m) => {
