@@ -102,7 +102,8 @@ checkpointProbe.phase = (name: string) => {
 };
 
 const db = await open(work, { autoCheckpointBytes: 0 });
-const results = [];
+const results: { bytesWritten: number; segmentBytes: number; changedBytes: number; segmentPerChanged: number; checkpointMs: number; stallMaxMs: number }[] = [];
+let lastGraph = decodeManifest(fs.readFileSync(path.join(work, 'quiver.manifest'))).vaults[0]?.graph?.path;
 for (let round = 1; round <= rounds; round++) {
   const t = performance.now();
   await insert(db, add);
@@ -128,6 +129,8 @@ for (let round = 1; round <= rounds; round++) {
   // The vault's segment bytes this checkpoint wrote (a delta segment, or the segment whole: FORMAT.md
   // "Delta segments") against the bytes that changed (the records added: vector and id).
   const entry = decodeManifest(fs.readFileSync(path.join(work, 'quiver.manifest'))).vaults[0]!;
+  const graphSaved = entry.graph?.path !== lastGraph;
+  lastGraph = entry.graph?.path;
   const segmentBytes = entry.deltas ? entry.deltas.at(-1)!.bytes : entry.segment.bytes;
   const changedBytes = add * DIM * 4 + Array.from({ length: add }, (_, k) => `r${next - add + k}`.length).reduce((a, b) => a + b, 0);
   loop.disable();
@@ -141,7 +144,7 @@ for (let round = 1; round <= rounds; round++) {
     bytesWritten: r.bytesWritten,
     segmentKind: entry.deltas ? 'delta' : 'whole',
     segmentBytes,
-    graphBytes: (entry.graph?.bytes ?? 0) + (entry.sidecar?.bytes ?? 0) + (entry.codes?.bytes ?? 0),
+    graphBytes: graphSaved ? (entry.graph?.bytes ?? 0) + (entry.sidecar?.bytes ?? 0) + (entry.codes?.bytes ?? 0) : 0,
     changedBytes,
     segmentPerChanged: Number((segmentBytes / changedBytes).toFixed(3)),
     ioWriteBytes: ioWritten() - io,
@@ -153,8 +156,21 @@ for (let round = 1; round <= rounds; round++) {
     loadavg: uptime(),
   };
   results.push(result);
-  console.error(`round ${round}: ${next} records, checkpoint ${(ms / 1000).toFixed(1)} s, ${mib(r.bytesWritten)} (io ${mib(result.ioWriteBytes)}; ${result.segmentKind} segment ${(segmentBytes / 1e6).toFixed(1)} MB = ${result.segmentPerChanged}x the ${(changedBytes / 1e6).toFixed(1)} MB changed), stall ${result.stallMaxMs} ms, VmHWM ${mib(hwmBefore)} -> ${mib(result.vmHwmAfter)}, load ${result.loadavg}`);
+  console.error(`round ${round}: ${next} records, checkpoint ${(ms / 1000).toFixed(1)} s, ${mib(r.bytesWritten)} (io ${mib(result.ioWriteBytes)}; graph ${graphSaved ? 'saved' : 'kept'}; ${result.segmentKind} segment ${(segmentBytes / 1e6).toFixed(1)} MB = ${result.segmentPerChanged}x the ${(changedBytes / 1e6).toFixed(1)} MB changed), stall ${result.stallMaxMs} ms, VmHWM ${mib(hwmBefore)} -> ${mib(result.vmHwmAfter)}, load ${result.loadavg}`);
   for (const [name, p] of Object.entries(result.phases)) console.error(`  ${name.padEnd(24)} ${String(p.ms).padStart(7)} ms, stall ${String(p.stallMs).padStart(5)} ms`);
 }
 await db.close();
-console.log(JSON.stringify({ source, work, results }, null, 1));
+// #19 "Checkpoints at scale": over these rounds, bytes written per inserted byte and the longest checkpoint.
+const sum = (f: (r: (typeof results)[number]) => number): number => results.reduce((n, r) => n + f(r), 0);
+const summary = {
+  checkpoints: results.length,
+  bytesWritten: sum((r) => r.bytesWritten),
+  segmentBytes: sum((r) => r.segmentBytes),
+  changedBytes: sum((r) => r.changedBytes),
+  writtenPerChanged: Number((sum((r) => r.bytesWritten) / Math.max(1, sum((r) => r.changedBytes))).toFixed(2)),
+  segmentPerChangedMax: Math.max(...results.map((r) => r.segmentPerChanged)),
+  longestCheckpointMs: Math.max(...results.map((r) => r.checkpointMs)),
+  longestStallMs: Math.max(...results.map((r) => r.stallMaxMs)),
+};
+console.error(`summary: ${JSON.stringify(summary)}`);
+console.log(JSON.stringify({ source, work, results, summary }, null, 1));

@@ -41,7 +41,7 @@ export interface DeltaBase {
   /** Rows of the base segment, and rows plus erasures in its deltas so far. */
   baseRows: number;
   deltaRows: number;
-  /** The LSN the saved graph the manifest names covers, and the records its deltas hold since (in no saved graph). */
+  /** The LSN the saved graph the manifest names covers, and the records and erasures its deltas hold since (which no saved graph reflects). */
   graphLsn: number;
   sinceGraph: number;
 }

@@ -70,14 +70,20 @@ async function opens(dir: string): Promise<unknown[]> {
   return out;
 }
 
+/** A database whose vault v has a base of 600 records (a payload index on `tag`), checkpointed. */
+async function based(): Promise<{ dir: string; db: Database }> {
+  const dir = dbPath();
+  const db = await open(dir, { dimension: DIM, index: { type: 'hnsw' } });
+  const v = await db.createVault('v');
+  await v.createIndex('tag');
+  await v.insertMany(vs.slice(0, 600).map((vector, i) => ({ id: `r${i}`, vector, payload: { tag: i % 3 ? 'a' : 'b', i } })));
+  await db.checkpoint();
+  return { dir, db };
+}
+
 describe('delta segments (FORMAT.md "Delta segments")', () => {
   it('a checkpoint of a few changes writes only them, and every open sees the same database', async () => {
-    const dir = dbPath();
-    const db = await open(dir, { dimension: DIM, index: { type: 'hnsw' } });
-    const v = await db.createVault('v');
-    await v.createIndex('tag');
-    await v.insertMany(vs.slice(0, 600).map((vector, i) => ({ id: `r${i}`, vector, payload: { tag: i % 3 ? 'a' : 'b', i } })));
-    await db.checkpoint();
+    const { dir, db } = await based();
     const base = manifestOf(dir).vaults[0]!;
     assert.equal(base.deltas, undefined);
     const views: unknown[] = [];
@@ -147,12 +153,7 @@ describe('delta segments (FORMAT.md "Delta segments")', () => {
   });
 
   it('a checkpoint may keep the graph before: its delta holds the vectors, which every open puts in the index', async () => {
-    const dir = dbPath();
-    const db = await open(dir, { dimension: DIM, index: { type: 'hnsw' } });
-    const v = await db.createVault('v');
-    await v.createIndex('tag');
-    await v.insertMany(vs.slice(0, 600).map((vector, i) => ({ id: `r${i}`, vector, payload: { tag: i % 3 ? 'a' : 'b', i } })));
-    await db.checkpoint();
+    const { dir, db } = await based();
     const graph = manifestOf(dir).vaults[0]!.graph!;
     graphLag.share = 1;
     deltaLimits.share = 1;

@@ -141,10 +141,10 @@ async function writeVault(fs: FileSystem, dir: string, vault: VaultState, epoch:
   const base = vault.deltaBase;
   if (ref && base && graphLags(vault, quantized)) {
     const records = vault.records.changedSince(vault.segmentLsn);
-    if (base.sinceGraph + records.length <= vault.records.count * graphLag.share && deltaFits(vault, records.length, erased.length)) {
+    if (base.sinceGraph + records.length + erased.length <= vault.records.count * graphLag.share && deltaFits(vault, records.length, erased.length)) {
       phase('segment');
       const delta = await writeChunked(fs, dir, deltaPath(vault.number, epoch), deltaChunks(vault, { records, rows: null, erased, baseEpoch: segmentEpoch(ref.segment.path) }), unchanged);
-      const next = { ...base, deltaRows: base.deltaRows + records.length + erased.length, sinceGraph: base.sinceGraph + records.length };
+      const next = { ...base, deltaRows: base.deltaRows + records.length + erased.length, sinceGraph: base.sinceGraph + records.length + erased.length };
       return { ref: { ...ref, epoch, deltas: [...(ref.deltas ?? []), delta] }, bytes: delta.bytes, base: next, move: null };
     }
   }

@@ -150,6 +150,6 @@ export async function withDeltas(vault: VaultState, entry: ManifestVault, base: 
   const after = applyDeltas(vault, deltas, split, deltas.images.length, file, true);
   finishDeltas(vault, deltas);
   let sinceGraph = 0;
-  for (let k = split; k < deltas.images.length; k++) sinceGraph += deltas.images[k]!.count;
+  for (let k = split; k < deltas.images.length; k++) sinceGraph += deltas.images[k]!.count + deltas.images[k]!.erased.length;
   if (base.vectors instanceof GraphVectorBlock) vault.deltaBase = { baseRows: base.records.length, deltaRows: held + after, graphLsn, sinceGraph };
 }
