@@ -1,4 +1,5 @@
 import type { Metric } from '../format/identity.js';
+import { StorageError } from '../errors.js';
 import type { FileSystem } from '../fs/file-system.js';
 import { nextTurn, overdue } from '../util/loop-turns.js';
 import { CORRECTED, EXCEPTION_BYTES, GRAPH_HEADER, HEAD_BYTES, correctionBytes, graphShape, stepDown, stepUp, type GraphShape } from './graph-vectors.js';
@@ -83,7 +84,12 @@ export interface EncodedGraphVectors {
   section(wanted: ArrayLike<number>): Promise<Uint8Array>;
 }
 
-export async function encodeGraphVectors(fs: FileSystem, file: string, rows: RowSource, dimension: number, metric: Metric, previous: PreviousGraph | null = null): Promise<EncodedGraphVectors | null> {
+/**
+ * `only` (a delta segment's checkpoint, FORMAT.md "Delta segments"): keep the corrections of the
+ * rows it marks, which section() may then be asked for; every row is still matched to its element
+ * and checked, but the others' corrections are not kept (at 1M x 384, 100 MB), and `parts` is empty.
+ */
+export async function encodeGraphVectors(fs: FileSystem, file: string, rows: RowSource, dimension: number, metric: Metric, previous: PreviousGraph | null = null, only: Uint8Array | null = null): Promise<EncodedGraphVectors | null> {
   const n = rows.length;
   const d = dimension;
   const corrected = metric === 'cosine';
@@ -110,10 +116,15 @@ export async function encodeGraphVectors(fs: FileSystem, file: string, rows: Row
   // Every row gets an element or the function returns null, so every block is made.
   const perBlock = graphVectorSlices.rows;
   const fixBlocks: (DataView | undefined)[] = new Array(corrected ? Math.ceil(n / perBlock) : 0).fill(undefined);
+  // A row whose correction is not kept is made in (or copied into) one scratch row.
+  const scratch = new DataView(new ArrayBuffer(stride));
+  const kept = (row: number): boolean => only === null || only[row] === 1;
   const fixBlock = (row: number): DataView => {
+    if (!kept(row)) return scratch;
     const b = Math.floor(row / perBlock);
     return (fixBlocks[b] ??= new DataView(new ArrayBuffer(Math.min(perBlock, n - b * perBlock) * stride)));
   };
+  const fixAt = (row: number): number => (kept(row) ? (row % perBlock) * stride : 0);
   // Per row, its exceptions' (component, bits) pairs, in component order: [exceptionsAt, exceptionsEnd).
   const exceptions: number[] = [];
   const exceptionsAt = corrected ? new Int32Array(n) : null;
@@ -166,10 +177,10 @@ export async function encodeGraphVectors(fs: FileSystem, file: string, rows: Row
           before!.kept[o] = 1;
           before!.carried++;
           if (corrected) {
-            before!.rows.copyCorrection(o, fixBlock(row), (row % perBlock) * stride);
+            before!.rows.copyCorrection(o, fixBlock(row), fixAt(row));
             carriedFrom.length = 0;
             before!.rows.exceptionsOf(o, carriedFrom);
-            if (carriedFrom.length > 0) {
+            if (carriedFrom.length > 0 && kept(row)) {
               exceptionsAt![row] = exceptions.length;
               for (const x of carriedFrom) exceptions.push(x);
               exceptionsEnd![row] = exceptions.length;
@@ -206,10 +217,10 @@ export async function encodeGraphVectors(fs: FileSystem, file: string, rows: Row
           }
         }
         const fix = fixBlock(row);
-        const fixAt = (row % perBlock) * stride;
-        fix.setFloat32(fixAt, best, true);
-        for (let w = 0; w < bestCodes.length; w++) fix.setUint32(fixAt + 4 + 4 * w, bestCodes[w]!, true);
-        if (fewest > 0) {
+        const fixed = fixAt(row);
+        fix.setFloat32(fixed, best, true);
+        for (let w = 0; w < bestCodes.length; w++) fix.setUint32(fixed + 4 + 4 * w, bestCodes[w]!, true);
+        if (fewest > 0 && kept(row)) {
           exceptionsAt![row] = exceptions.length;
           for (let j = 0; j < d; j++) if (((bestCodes[j >>> 4]! >>> ((j & 15) * 2)) & 3) === 3) exceptions.push(j, vBits[j]!);
           exceptionsEnd![row] = exceptions.length;
@@ -240,10 +251,11 @@ export async function encodeGraphVectors(fs: FileSystem, file: string, rows: Row
     }
   }
   const bytes = (view: DataView | Uint32Array): Uint8Array => new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
-  const parts = [bytes(head), bytes(elements), ...fixBlocks.map((block) => bytes(block!)), bytes(listed)].filter((part) => part.byteLength > 0);
+  const parts = only ? [] : [bytes(head), bytes(elements), ...fixBlocks.map((block) => bytes(block!)), bytes(listed)].filter((part) => part.byteLength > 0);
   /** A GRAPH_VECTORS section of just rows `wanted` (ascending), renumbered from 0 in that order. */
   const section = async (wanted: ArrayLike<number>): Promise<Uint8Array> => {
     const k = wanted.length;
+    for (let i = 0; i < k; i++) if (!kept(wanted[i]!)) throw new StorageError('DATABASE_FAILED', 'internal: a GRAPH_VECTORS row asked for whose correction was not kept');
     let listedCount = 0;
     if (exceptionsAt) for (let i = 0; i < k; i++) listedCount += (exceptionsEnd![wanted[i]!]! - exceptionsAt[wanted[i]!]!) / 2;
     const out = new DataView(new ArrayBuffer(HEAD_BYTES + 4 * k + (corrected ? k * stride : 0) + EXCEPTION_BYTES * listedCount));

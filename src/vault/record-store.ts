@@ -321,7 +321,40 @@ export class RecordStore {
    * object per row of the vault behind it).
    */
   *inLabelOrder(): IterableIterator<StoredRecord> {
-    for (const at of this.labelWalk()) yield at >= 0 ? (this.rows?.[at] ?? this.base!.record(at)) : this.byLabel[~at]!;
+    for (const at of this.labelWalk()) yield this.recordAt(at);
+  }
+
+  /** The record at a position of positions(): a base row's made anew (not kept) unless already made. */
+  recordAt(at: number): StoredRecord {
+    return at >= 0 ? (this.rows?.[at] ?? this.base!.record(at)) : this.byLabel[~at]!;
+  }
+
+  /**
+   * inLabelOrder() as positions, making no record for a base row: a base row still in its segment
+   * state (>= 0), or ~label for a record put since. A checkpoint that writes a delta segment walks
+   * these (engine/maintenance/checkpoint.ts), reading base rows' labels and vectors from the columns.
+   */
+  positions(): IterableIterator<number> {
+    return this.labelWalk();
+  }
+
+  positionLabel(at: number): number {
+    return at >= 0 ? this.base!.label(at) : ~at;
+  }
+
+  positionVector(at: number): Float32Array {
+    return at >= 0 ? (this.rows?.[at]?.vector ?? this.base!.vector(at)) : this.byLabel[~at]!.vector;
+  }
+
+  /** The record put since at a position, or null for a base row. */
+  positionRecord(at: number): StoredRecord | null {
+    return at >= 0 ? null : this.byLabel[~at]!;
+  }
+
+  /** The row of `block` a position's vector is read from (StoredRecord.rowIn), or -1. */
+  positionRowIn(at: number, block: StoredVectors | null): number {
+    if (at < 0) return this.byLabel[~at]!.rowIn(block);
+    return block !== null && this.base!.block === block ? at : -1;
   }
 
   /** The vectors of inLabelOrder(), making no record for a base row. */

@@ -93,32 +93,61 @@ async function placeCodes(fs: FileSystem, dir: string, graphRel: string, write: 
   return { path: rel, ...sum };
 }
 
+/** What a checkpoint that saved a vault's graph made of it: its GRAPH_VECTORS, and what to move after the commit. */
+interface InGraph {
+  encoded: EncodedGraphVectors;
+  move: VectorMove;
+  /** For a whole segment: the records in label order and the section's parts (segment-file.ts). */
+  whole: GraphVectors | null;
+  /** The rows of the records written after the LSN asked for (a delta segment's), ascending. */
+  changed: number[];
+}
+
 /**
  * The GRAPH_VECTORS section for a vault whose graph was just saved (FORMAT.md "Segment files"):
  * the graph becomes its vectors' only home. Null (the segment keeps VECTORS) when the graph does
  * not give back every record's vector exactly. A vault whose vectors are mapped from its last
  * graph (a writer with the addon) has its rows carried over from that graph where they are
  * unchanged (`previous`; move-vectors.ts moves the block when every one of its live rows was).
+ * `whole` false (a delta segment follows): the rows are walked as positions in the store, no
+ * record made for a base row, and only the corrections of the rows written after `since` or
+ * holding their own vectors are kept.
  */
-async function graphVectors(fs: FileSystem, dir: string, vault: VaultState, graph: FileRef, metric: Metric, since: number): Promise<(GraphVectors & { move: VectorMove; changed: number[]; encoded: EncodedGraphVectors }) | null> {
+async function graphVectors(fs: FileSystem, dir: string, vault: VaultState, graph: FileRef, metric: Metric, since: number, whole: boolean): Promise<InGraph | null> {
   // Version 1 segments, which builds before GRAPH_VECTORS read (FORMAT.md "Segment files").
   if (process.env.QUIVER_SEGMENT_VECTORS === '1') return null;
   const block = vault.stored instanceof GraphVectorBlock ? vault.stored : null;
   const before = block?.previous() ?? null;
-  // The records in label order (segmentRows' order), gathered a slice at a time, none kept by the
-  // store; and the rows of those written after LSN `since` (a delta segment's).
+  const store = vault.records;
+  // The records in label order (segmentRows' order) as positions, gathered a slice at a time;
+  // records made only for a whole segment, none kept by the store.
+  const positions: number[] = [];
   const records: StoredRecord[] = [];
   const changed: number[] = [];
+  const owned: number[] = [];
   let live = 0;
-  for (const record of vault.records.inLabelOrder()) {
-    if (block && record.rowIn(block) >= 0) live++;
-    if (record.lsn > since) changed.push(records.length);
-    if (records.push(record) % 2048 === 0) await nextTurn();
+  for (const at of store.positions()) {
+    const row = positions.length;
+    if (store.positionRowIn(at, block) >= 0) live++;
+    const record = whole ? store.recordAt(at) : store.positionRecord(at);
+    if (record && record.lsn > since) changed.push(row);
+    if (record?.ownsVector) owned.push(row);
+    if (whole) records.push(record!);
+    if (positions.push(at) % 2048 === 0) await nextTurn();
   }
-  const previous: PreviousGraph | null = before ? { ...before, rowOf: (row) => records[row]!.rowIn(block), kept: new Uint8Array(before.rows.count), carried: 0 } : null;
-  const rows = { length: records.length, label: (row: number) => records[row]!.label, vector: (row: number) => records[row]!.vector };
-  const encoded = await encodeGraphVectors(fs, path.join(dir, graph.path), rows, vault.dimension, metric, previous);
-  return encoded ? { records, payload: encoded.parts, move: { records, encoded, previous, live }, changed, encoded } : null;
+  const n = positions.length;
+  const previous: PreviousGraph | null = before ? { ...before, rowOf: (row) => store.positionRowIn(positions[row]!, block), kept: new Uint8Array(before.rows.count), carried: 0 } : null;
+  const rows = { length: n, label: (row: number) => store.positionLabel(positions[row]!), vector: (row: number) => store.positionVector(positions[row]!) };
+  let only: Uint8Array | null = null;
+  if (!whole) {
+    only = new Uint8Array(n);
+    for (const row of changed) only[row] = 1;
+    for (const row of owned) only[row] = 1;
+  }
+  const encoded = await encodeGraphVectors(fs, path.join(dir, graph.path), rows, vault.dimension, metric, previous, only);
+  if (!encoded) return null;
+  const recordOf = (row: number): StoredRecord => (whole ? records[row]! : store.positionRecord(positions[row]!)!);
+  return { encoded, move: { recordOf, owned, encoded, previous, live }, whole: whole ? { records, payload: encoded.parts } : null, changed };
 }
 
 /** A changed vault's files at this checkpoint, the bytes they took, and what its next checkpoint needs (vault.deltaBase). */
@@ -154,19 +183,22 @@ async function writeVault(fs: FileSystem, dir: string, vault: VaultState, epoch:
   // The graph first: a segment whose vectors live in the graph is built from the graph's bytes.
   const saved = await writeGraph(fs, dir, vault, graphPath(vault.number, epoch), quantized);
   phase('graph vectors');
-  const inGraph = saved ? await graphVectors(fs, dir, vault, saved.graph, metric, base?.graphLsn ?? vault.segmentLsn) : null;
+  const since = base?.graphLsn ?? vault.segmentLsn;
+  const delta = Boolean(ref && base && deltaFits(vault, vault.records.changedSince(since).length, erased.length));
+  const inGraph = saved ? await graphVectors(fs, dir, vault, saved.graph, metric, since, !delta) : null;
   phase('segment');
   const graphBytes = saved ? saved.graph.bytes + saved.sidecar.bytes + (saved.codes?.bytes ?? 0) : 0;
   const graphRefs = { graph: saved?.graph ?? null, sidecar: saved?.sidecar ?? null, codes: saved?.codes ?? null };
   const move = inGraph?.move ?? null;
-  if (ref && base && inGraph && deltaFits(vault, inGraph.changed.length, erased.length)) {
+  if (ref && base && inGraph && delta) {
     // What changed since the graph before, as rows of this one, on the same base.
-    const content = { records: inGraph.changed.map((row) => inGraph.records[row]!), rows: await inGraph.encoded.section(inGraph.changed), erased, baseEpoch: segmentEpoch(ref.segment.path) };
+    const content = { records: inGraph.changed.map((row) => inGraph.move.recordOf(row)), rows: await inGraph.encoded.section(inGraph.changed), erased, baseEpoch: segmentEpoch(ref.segment.path) };
     const delta = await writeChunked(fs, dir, deltaPath(vault.number, epoch), deltaChunks(vault, content), unchanged);
     const next = { baseRows: base.baseRows, deltaRows: base.deltaRows + content.records.length + erased.length, graphLsn: vault.lsn, sinceGraph: 0 };
     return { ref: { epoch, segment: ref.segment, deltas: [...(ref.deltas ?? []), delta], ...graphRefs }, bytes: delta.bytes + graphBytes, base: next, move };
   }
-  const segment = await writeChunked(fs, dir, segmentPath(vault.number, epoch), segmentChunks(vault, inGraph), unchanged);
+  // A delta was planned but the graph does not give every vector back: a whole segment with VECTORS.
+  const segment = await writeChunked(fs, dir, segmentPath(vault.number, epoch), segmentChunks(vault, inGraph?.whole ?? null), unchanged);
   // A whole segment with GRAPH_VECTORS is a base for deltas; one with VECTORS is not.
   const next = inGraph ? { baseRows: vault.records.count, deltaRows: 0, graphLsn: vault.lsn, sinceGraph: 0 } : null;
   return { ref: { epoch, segment, ...graphRefs }, bytes: segment.bytes + graphBytes, base: next, move };

@@ -9,8 +9,10 @@ import { nextTurn, overdue } from '../../util/loop-turns.js';
 
 /** What a checkpoint keeps of the GRAPH_VECTORS it wrote for a vault, to move the vault's vectors after its commit. */
 export interface VectorMove {
-  /** The records in the section's row order. */
-  records: StoredRecord[];
+  /** The record at a row of the section (rows in label order). */
+  recordOf(row: number): StoredRecord;
+  /** The rows whose records hold their vectors in arrays of their own, ascending. */
+  owned: number[];
   encoded: EncodedGraphVectors;
   /** The mapped block's graph the section was carried from (GraphVectorBlock.previous()), or null. */
   previous: PreviousGraph | null;
@@ -43,19 +45,14 @@ export async function moveVectors(fs: FileSystem, dir: string, vault: VaultState
     block = made;
     vault.stored = block;
   } else return;
-  const { records, encoded } = move;
-  // In slices: the checkpoint holds the write order, but searches run between them (a record
-  // moved or not reads the same floats).
-  const wanted: number[] = [];
-  for (let row = 0; row < records.length; row++) {
-    if ((row & 4095) === 0 && overdue()) await nextTurn();
-    if (records[row]!.ownsVector) wanted.push(row);
-  }
+  const { recordOf, owned: wanted, encoded } = move;
   if (wanted.length === 0) return;
   const rows = GraphRows.decode(await encoded.section(wanted), vault.dimension, ref.segment.path);
-  const first = block.append(rows, Uint32Array.from(wanted, (row) => records[row]!.label));
+  const first = block.append(rows, Uint32Array.from(wanted, (row) => recordOf(row).label));
+  // In slices: the checkpoint holds the write order, but searches run between them (a record
+  // moved or not reads the same floats).
   for (let i = 0; i < wanted.length; i++) {
     if ((i & 1023) === 0 && overdue()) await nextTurn();
-    records[wanted[i]!]!.moveVector(block, first + i);
+    recordOf(wanted[i]!).moveVector(block, first + i);
   }
 }
