@@ -168,3 +168,15 @@ function recordLabels(bytes: Uint8Array, count: number, fail: (why: string) => n
   if (new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0, true) !== count) fail('RECORDS count differs from the meta\'s');
   return new Uint32Array(bytes.buffer, bytes.byteOffset + 8, count);
 }
+
+/**
+ * What open and `quiver check` require of delta `image`, the next on a vault's base: that it is
+ * this vault's (`number`, `name`), lies on this base (`baseEpoch`, the base file's epoch), and
+ * follows the file before it (its LSN above `previousLsn`). The problem found, or null.
+ */
+export function deltaProblem(image: DeltaImage, number: number, name: string, baseEpoch: number, previousLsn: number): string | null {
+  if (image.number !== number || image.name !== name) return 'holds a different vault than the manifest says';
+  if (image.baseEpoch !== baseEpoch) return `belongs on the base segment of epoch ${image.baseEpoch}, not ${baseEpoch}`;
+  if (image.lsn <= previousLsn) return 'does not follow the file before it (its LSN is not higher)';
+  return null;
+}

@@ -37,8 +37,19 @@ export interface Manifest {
   record: RootRecord | null;
 }
 
+/**
+ * A vault entry as the manifest's JSON holds it: with deltas, the base segment is named `base`,
+ * not `segment` (FORMAT.md "quiver.manifest"), so that a build before delta segments, which would
+ * read the base alone and lose what the deltas hold, refuses the manifest instead.
+ */
+function entryJson(v: ManifestVault): object {
+  if (!v.deltas?.length) return v;
+  const { number, name, epoch, segment, deltas, ...rest } = v;
+  return { number, name, epoch, base: segment, deltas, ...rest };
+}
+
 export function encodeManifest(manifest: Manifest): Uint8Array[] {
-  const { record, ...rest } = manifest;
+  const { record, ...rest } = { ...manifest, vaults: manifest.vaults.map(entryJson) as ManifestVault[] };
   const json = record ? { epoch: rest.epoch, checkpointLsn: rest.checkpointLsn, logId: record.logId, embedder: record.embedder, nextVaultNumber: rest.nextVaultNumber, vaults: rest.vaults } : rest;
   const body = Buffer.from(JSON.stringify(json, null, 2) + '\n', 'utf8');
   return encodeSectioned('manifest', FORMAT_VERSION, [{ kind: SectionKind.json, payload: body }]);
@@ -64,6 +75,13 @@ function decodeManifestBody(bytes: Uint8Array): Manifest {
     if (typeof v !== 'object' || v === null) fail('a vault entry is not an object');
     if (!int(v.number) || typeof v.name !== 'string' || !int(v.epoch) || seen.has(v.number)) fail('a vault entry is invalid');
     seen.add(v.number);
+    // An entry with deltas names its base segment `base` (entryJson), and only such an entry does.
+    const entry = v as ManifestVault & { base?: FileRef };
+    if ((entry.base !== undefined) !== (v.deltas !== undefined) || (entry.base !== undefined && v.segment !== undefined)) fail('a vault entry names a base segment without deltas, or deltas without one');
+    if (entry.base !== undefined) {
+      v.segment = entry.base;
+      delete entry.base;
+    }
     checkRef(v.segment, 'segment', fail);
     if (v.deltas !== undefined) {
       if (!Array.isArray(v.deltas) || v.deltas.length === 0) fail('a vault entry\'s deltas are not a non-empty list');

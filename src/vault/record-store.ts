@@ -231,6 +231,11 @@ export class RecordStore {
   private order: IdOrder<StoredRecord> | null = null;
   /** Labels of the records deleted since clearErased(): a delta segment's ERASED (FORMAT.md "Delta segments"). */
   private erased: number[] = [];
+  /**
+   * Whether to note them: only for a vault with checkpoint files, whose next checkpoint may
+   * write a delta (a vault without, or an in-memory database's, writes whole or nothing).
+   */
+  trackErased = false;
 
   idOrder(): IdOrder<StoredRecord> {
     return (this.order ??= new IdOrder(this));
@@ -476,7 +481,7 @@ export class RecordStore {
     }
     this.forget(old.label);
     this.bytes -= recordBytes(old, this.dimension);
-    this.erased.push(old.label);
+    if (this.trackErased) this.erased.push(old.label);
     return old;
   }
 

@@ -44,6 +44,16 @@ export interface DeltaBase {
   /** The LSN the saved graph the manifest names covers, and the records and erasures its deltas hold since (which no saved graph reflects). */
   graphLsn: number;
   sinceGraph: number;
+  /**
+   * The base's payload index fields (indexFields()): a delta cannot carry an index the base lacks
+   * (it would be rebuilt from every record at each open), so a vault whose fields changed is written whole.
+   */
+  indexes: string;
+}
+
+/** A vault's payload index fields, sorted, as one string (DeltaBase.indexes). */
+export function indexFields(vault: VaultState): string {
+  return JSON.stringify([...vault.payloadIndexes.keys()].sort());
 }
 
 /** The in-memory state of one vault: records (authoritative) and the index derived from them. */

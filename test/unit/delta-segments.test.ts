@@ -4,10 +4,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { checkDatabase, CorruptionError, open, type Database } from '../../src/index.js';
 import { deltaLimits, graphLag } from '../../src/engine/maintenance/checkpoint-files.js';
-import { decodeManifest } from '../../src/segments/manifest.js';
+import { decodeManifest, encodeManifest } from '../../src/segments/manifest.js';
+import type { FileRef } from '../../src/vault/vault-state.js';
 import { decodeDelta } from '../../src/segments/delta-file.js';
 import { dbPath, tmpDir, vectors } from '../helpers/tmp.js';
 import { dump } from '../helpers/state.js';
+import { nativeGraphs } from '../../src/native/mapped-graph.js';
 
 const DIM = 12;
 const vs = vectors(2000, DIM, 5);
@@ -44,7 +46,11 @@ async function churn(db: Database, round: number): Promise<void> {
   await v.patchWhere({ tag: 'a', round }, { set: { patched: true } });
   // An id erased above comes back under a new label.
   await v.insert(`r${round * 20}`, vs[at + 50]!, { back: round });
-  if (round === 1) await v.createIndex('round');
+  // The round before's new records: one replaced, one erased (a later delta over an earlier one).
+  if (round > 0) {
+    await v.insert(`n${round - 1}_0`, vs[at + 55]!, { tag: 'a', again: round });
+    await v.erase(`n${round - 1}_1`);
+  }
 }
 
 const saved = { ...deltaLimits };
@@ -57,7 +63,7 @@ afterEach(() => {
 /** The view from a writer, a reader with the addon's mapped graph, and a reader without it. */
 async function opens(dir: string): Promise<unknown[]> {
   const out: unknown[] = [];
-  for (const [readOnly, native] of [[false, true], [true, true], [true, false]] as const) {
+  for (const [readOnly, native] of [[false, true], [false, false], [true, true], [true, false]] as const) {
     if (!native) process.env.QUIVER_NATIVE = '0';
     try {
       const db = await open(dir, { readOnly });
@@ -97,6 +103,9 @@ describe('delta segments (FORMAT.md "Delta segments")', () => {
       assert.equal(entry.deltas?.length, round + 1);
       assert.ok(entry.deltas!.at(-1)!.bytes * 4 < base.segment.bytes, `delta ${entry.deltas!.at(-1)!.bytes} B vs base ${base.segment.bytes} B`);
       assert.deepEqual(files(dir, '.segment'), [path.basename(base.segment.path)]);
+      // Named `base`, not `segment`: a build before deltas refuses the manifest rather than read the base alone.
+      const json = fs.readFileSync(path.join(dir, 'quiver.manifest')).toString('latin1');
+      assert.ok(json.includes('"base"') && !json.includes('"segment"'), json);
       assert.deepEqual(files(dir, '.delta').sort(), entry.deltas!.map((d) => path.basename(d.path)).sort());
     }
     const live = views.at(-1);
@@ -119,6 +128,7 @@ describe('delta segments (FORMAT.md "Delta segments")', () => {
     const dir = dbPath();
     const db = await open(dir, { embedder: 'local', index: { type: 'hnsw' } });
     const v = await db.createVault('kb');
+    await v.createIndex('kind');
     const big = vectors(400, 256, 9);
     await v.insertMany(big.map((vector, i) => ({ id: `x${i}`, vector, payload: { n: i } })));
     await v.addText('lava', 'Volcanoes erupt when magma reaches the surface. '.repeat(30), { size: 300, overlap: 50, payload: { kind: 'doc' } });
@@ -133,7 +143,6 @@ describe('delta segments (FORMAT.md "Delta segments")', () => {
     await v.branches.create('side', 'L1');
     await v.traces.put('run/1', { steps: [1, 2] }, { at: 1234, links: { records: ['x20'], layers: ['L1'] } });
     await v.traces.setRetention({ maxCount: 100 });
-    await v.createIndex('kind');
     await db.checkpoint();
     assert.equal(manifestOf(dir).vaults[0]!.deltas?.length, 1, 'a delta');
     assert.equal(db.stats().vaults[0]!.deltas, 1);
@@ -165,11 +174,11 @@ describe('delta segments (FORMAT.md "Delta segments")', () => {
       assert.equal(entry.deltas?.length, round + 1);
       // The delta holds its records' vectors: a VECTORS section, not rows of a graph.
       const delta = decodeDelta(fs.readFileSync(path.join(dir, entry.deltas!.at(-1)!.path)), DIM, 'delta');
-      assert.ok(delta.vectors && !delta.rows && delta.count === 36, `${delta.count} records`);
+      assert.ok(delta.vectors && !delta.rows && delta.count === (round ? 37 : 36), `${delta.count} records`);
     }
     const live = await view(db);
     await db.close();
-    assert.deepEqual(await opens(dir), [live, live, live], 'writer, mapped reader, reader without the addon');
+    assert.deepEqual(await opens(dir), [live, live, live, live], 'writers and readers with the addon and without it');
     assert.ok((await checkDatabase(dir)).ok);
 
     // A writer reopened on them, then a checkpoint that saves the graph: its delta re-lists every record since the graph before.
@@ -185,7 +194,7 @@ describe('delta segments (FORMAT.md "Delta segments")', () => {
     assert.ok(relisted.rows && relisted.count > 3 * 30, `the graph's delta re-lists the records since the graph before: ${relisted.count}`);
     assert.deepEqual(await view(again), after);
     await again.close();
-    assert.deepEqual(await opens(dir), [after, after, after]);
+    assert.deepEqual(await opens(dir), [after, after, after, after]);
     const report = await checkDatabase(dir);
     assert.ok(report.ok, JSON.stringify(report.problems));
   });
@@ -217,6 +226,102 @@ describe('delta segments (FORMAT.md "Delta segments")', () => {
     const again = await open(dir);
     assert.deepEqual(await view(again), live);
     await again.close();
+  });
+
+  it('a reader refreshes across delta checkpoints; the quarter limit holds across a reopen; a new payload index writes whole', async () => {
+    const { dir, db } = await based();
+    const reader = await open(dir, { readOnly: true });
+    for (let round = 0; round < 2; round++) {
+      await churn(db, round);
+      await db.checkpoint();
+      await reader.refresh();
+      assert.deepEqual(await view(reader), await view(db), `reader after round ${round}`);
+    }
+    assert.equal(manifestOf(dir).vaults[0]!.deltas?.length, 2);
+    await db.close();
+    // Two rounds hold about 116 rows and erasures; a third passes a quarter of the 600 base rows
+    // only if the reopened writer counts what the two deltas on disk hold.
+    const again = await open(dir);
+    await churn(again, 2);
+    await again.checkpoint();
+    assert.equal(manifestOf(dir).vaults[0]!.deltas, undefined, 'merged past a quarter of the base');
+    await reader.refresh();
+    assert.deepEqual(await view(reader), await view(again), 'reader after the merge');
+    await churn(again, 3);
+    await again.vault('v').createIndex('round');
+    await again.checkpoint();
+    assert.equal(manifestOf(dir).vaults[0]!.deltas, undefined, 'a new payload index: whole');
+    await churn(again, 4);
+    await again.checkpoint();
+    assert.equal(manifestOf(dir).vaults[0]!.deltas?.length, 1, 'then deltas again');
+    const live = await view(again);
+    await again.close();
+    await reader.refresh();
+    assert.deepEqual(await view(reader), live);
+    await reader.close();
+    assert.deepEqual(await opens(dir), [live, live, live, live]);
+  });
+
+  it('a quantized reader that follows the log keeps its state across delta checkpoints that save graphs and codes on one base', async (t) => {
+    if (!nativeGraphs()) return t.skip('the native addon is not built');
+    const dir = dbPath();
+    const db = await open(dir, { dimension: DIM, index: { type: 'hnsw', quantization: 'int8' } });
+    const v = await db.createVault('v');
+    await v.insertMany(vs.slice(0, 600).map((vector, i) => ({ id: `r${i}`, vector })));
+    await db.checkpoint();
+    const reader = await open(dir, { readOnly: true, refreshIntervalMs: 0 });
+    const stateOf = (d: Database): unknown => (d as unknown as { parts: { state: unknown } }).parts.state;
+    let kept = 0;
+    for (let k = 0; k < 3; k++) {
+      // More than a sixteenth of the vault: the checkpoint saves the graph and its codes, the base stays.
+      await v.insertMany(vs.slice(700 + 50 * k, 750 + 50 * k).map((vector, i) => ({ id: `n${k}_${i}`, vector })));
+      await reader.refresh(); // past the writes: the checkpoint below adds nothing it lacks
+      const before = stateOf(reader);
+      await db.checkpoint();
+      await reader.refresh();
+      if (stateOf(reader) === before) kept++;
+    }
+    const entry = manifestOf(dir).vaults[0]!;
+    assert.equal(entry.deltas?.length, 3);
+    assert.ok(entry.codes?.path.includes('_4.'), 'the last checkpoint saved the graph and its codes');
+    assert.equal(kept, 3, 'the reader went on with its state at every checkpoint');
+    await reader.close();
+    await db.close();
+  });
+
+  it('a missing delta, deltas out of order, or a delta on another base is CorruptionError at open and in check', async () => {
+    const { dir, db } = await based();
+    for (let round = 0; round < 2; round++) {
+      await churn(db, round);
+      await db.checkpoint();
+    }
+    await db.close();
+    const good = fs.readFileSync(path.join(dir, 'quiver.manifest'));
+    const manifest = decodeManifest(good);
+    const entry = manifest.vaults[0]!;
+    const [first, second] = entry.deltas as [FileRef, FileRef];
+    const rewrite = (at: string, vault: typeof entry): void => fs.writeFileSync(path.join(at, 'quiver.manifest'), Buffer.concat(encodeManifest({ ...manifest, vaults: [vault] })));
+    const cases: [string, (at: string) => void, string][] = [
+      ['missing', (at) => fs.rmSync(path.join(at, second.path)), second.path],
+      ['out of order', (at) => rewrite(at, { ...entry, deltas: [second, first] }), first.path],
+      // The same base bytes under another epoch's name: the deltas say they lie on epoch 1's.
+      ['on another base', (at) => {
+        const other = 'segments/vault_1_0.segment';
+        fs.copyFileSync(path.join(at, entry.segment.path), path.join(at, other));
+        rewrite(at, { ...entry, segment: { ...entry.segment, path: other } });
+      }, first.path],
+    ];
+    for (const [what, damage, file] of cases) {
+      const copy = path.join(tmpDir(), 'db');
+      fs.cpSync(dir, copy, { recursive: true });
+      damage(copy);
+      for (const readOnly of [false, true]) {
+        await assert.rejects(open(copy, { readOnly }), (err: unknown) => err instanceof CorruptionError && err.file === file, `${what}, readOnly ${readOnly}`);
+      }
+      const report = await checkDatabase(copy);
+      assert.ok(report.problems.some((p) => p.file === file), `${what}: ${JSON.stringify(report.problems)}`);
+    }
+    assert.deepEqual(fs.readFileSync(path.join(dir, 'quiver.manifest')), good, 'the original is untouched');
   });
 
   it('a damaged delta is CorruptionError naming it; check names it too, and nothing on disk changes', async () => {

@@ -11,7 +11,7 @@ import { decodeSegment } from '../../segments/segment-file.js';
 import { GraphVectorBlock } from '../../segments/graph-vector-block.js';
 import { checkGraphRows, graphShape } from '../../segments/graph-vectors.js';
 import { decodeDelta, type DeltaImage } from '../../segments/delta-file.js';
-import { liveRows } from './check-deltas.js';
+import { checkDeltaChain, liveRows } from './check-deltas.js';
 import type { VaultImage } from '../../segments/vault-image.js';
 import { decodeSnapshot } from '../../segments/snapshot-file.js';
 import { decodeRecord } from '../../format/records.js';
@@ -147,6 +147,15 @@ export async function checkDatabase(dir: string, fs: FileSystem = nodeFileSystem
           if (!image || deltas.length !== (entry.deltas?.length ?? 0)) continue;
           const records = image.records;
           const labelOf = Array.isArray(records) ? (row: number) => records[row]!.label : (row: number) => records.label(row);
+          if (deltas.length > 0) {
+            try {
+              const ids = new Map((Array.isArray(records) ? records : []).map((r) => [r.label, r.id] as [number, string]));
+              checkDeltaChain(entry, image.lsn, ids, deltas, identity.dimension);
+            } catch (err) {
+              problem(err, entry.deltas![0]!.path);
+              continue;
+            }
+          }
           const live = liveRows(labelOf, records.length, deltas);
           report.records += live.records;
           if (image.vectors instanceof GraphVectorBlock) {

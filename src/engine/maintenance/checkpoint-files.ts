@@ -4,7 +4,7 @@ import { crc32c } from '../../format/crc.js';
 import type { FileSystem } from '../../fs/file-system.js';
 import { StorageError } from '../../errors.js';
 import { nextTurn } from '../../util/loop-turns.js';
-import type { FileRef, VaultState } from '../../vault/vault-state.js';
+import { indexFields, type FileRef, type VaultState } from '../../vault/vault-state.js';
 
 /**
  * FORMAT.md "Delta segments": a checkpoint writes a vault whole again (merging its deltas into a
@@ -17,13 +17,14 @@ export const deltaLimits = { share: 0.25, files: 16 };
  * Whether a checkpoint may write only what changed in `vault` since its last checkpoint
  * (`changed` records, `erased` labels) as a delta segment on its base: the base keeps its vectors
  * in the graph (the delta's rows are rows of the graph this checkpoint saved), the labels were not
- * renumbered since (compaction, re-embedding: segmentLsn -1), and the deltas stay within deltaLimits.
+ * renumbered since (compaction, re-embedding: segmentLsn -1), its payload indexes are the base's,
+ * and the deltas stay within deltaLimits.
  */
 export function deltaFits(vault: VaultState, changed: number, erased: number): boolean {
   const base = vault.deltaBase;
   const ref = vault.segment;
   if (!base || !ref?.graph || !ref.sidecar || vault.segmentLsn < 0) return false;
-  if ((ref.deltas?.length ?? 0) >= deltaLimits.files) return false;
+  if ((ref.deltas?.length ?? 0) >= deltaLimits.files || indexFields(vault) !== base.indexes) return false;
   return base.deltaRows + changed + erased <= base.baseRows * deltaLimits.share;
 }
 

@@ -18,7 +18,7 @@ import type { StoredRecord } from '../../vault/record-store.js';
 import { quantizationOf, type Metric } from '../../format/identity.js';
 import { encodeSnapshot } from '../../segments/snapshot-file.js';
 import { isPersistent } from '../../vault/index/vector-index.js';
-import type { DeltaBase, FileRef, SegmentRef, VaultState } from '../../vault/vault-state.js';
+import { indexFields, type DeltaBase, type FileRef, type SegmentRef, type VaultState } from '../../vault/vault-state.js';
 import type { DbState } from '../../vault/db-state.js';
 
 /**
@@ -194,13 +194,13 @@ async function writeVault(fs: FileSystem, dir: string, vault: VaultState, epoch:
     // What changed since the graph before, as rows of this one, on the same base.
     const content = { records: inGraph.changed.map((row) => inGraph.move.recordOf(row)), rows: await inGraph.encoded.section(inGraph.changed), erased, baseEpoch: segmentEpoch(ref.segment.path) };
     const delta = await writeChunked(fs, dir, deltaPath(vault.number, epoch), deltaChunks(vault, content), unchanged);
-    const next = { baseRows: base.baseRows, deltaRows: base.deltaRows + content.records.length + erased.length, graphLsn: vault.lsn, sinceGraph: 0 };
+    const next = { ...base, deltaRows: base.deltaRows + content.records.length + erased.length, graphLsn: vault.lsn, sinceGraph: 0 };
     return { ref: { epoch, segment: ref.segment, deltas: [...(ref.deltas ?? []), delta], ...graphRefs }, bytes: delta.bytes + graphBytes, base: next, move };
   }
   // A delta was planned but the graph does not give every vector back: a whole segment with VECTORS.
   const segment = await writeChunked(fs, dir, segmentPath(vault.number, epoch), segmentChunks(vault, inGraph?.whole ?? null), unchanged);
   // A whole segment with GRAPH_VECTORS is a base for deltas; one with VECTORS is not.
-  const next = inGraph ? { baseRows: vault.records.count, deltaRows: 0, graphLsn: vault.lsn, sinceGraph: 0 } : null;
+  const next = inGraph ? { baseRows: vault.records.count, deltaRows: 0, graphLsn: vault.lsn, sinceGraph: 0, indexes: indexFields(vault) } : null;
   return { ref: { epoch, segment, ...graphRefs }, bytes: segment.bytes + graphBytes, base: next, move };
 }
 
@@ -269,6 +269,7 @@ export async function writeSegmentedCheckpoint(fs: FileSystem, dir: string, stat
     if (base === undefined) continue; // recoded only
     vault.deltaBase = base;
     vault.records.clearErased();
+    vault.records.trackErased = base !== null;
   }
   state.epoch = epoch;
   state.checkpointLsn = lsn;

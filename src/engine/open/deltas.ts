@@ -1,7 +1,7 @@
 import { CorruptionError } from '../../errors.js';
 import { segmentEpoch } from '../../format/constants.js';
 import type { FileSystem } from '../../fs/file-system.js';
-import { decodeDelta, type DeltaImage } from '../../segments/delta-file.js';
+import { decodeDelta, deltaProblem, type DeltaImage } from '../../segments/delta-file.js';
 import { GraphVectorBlock } from '../../segments/graph-vector-block.js';
 import type { ManifestVault } from '../../segments/manifest.js';
 import { decodeRecords } from '../../segments/records-section.js';
@@ -35,9 +35,8 @@ export async function readDeltas(fs: FileSystem, dir: string, entry: ManifestVau
       throw new CorruptionError(ref.path, why);
     };
     if (!(block instanceof GraphVectorBlock)) fail(`lies on ${entry.segment.path}, whose vectors are not in its graph`);
-    if (image.number !== entry.number || image.name !== entry.name) fail('holds a different vault than the manifest says');
-    if (image.baseEpoch !== segmentEpoch(entry.segment.path)) fail(`belongs on the base segment of epoch ${image.baseEpoch}, not ${entry.segment.path}`);
-    if (image.lsn <= lsn) fail('does not follow the file before it (its LSN is not higher)');
+    const problem = deltaProblem(image, entry.number, entry.name, segmentEpoch(entry.segment.path), lsn);
+    if (problem) fail(problem);
     lsn = image.lsn;
     if (image.rows) {
       const first = (block as GraphVectorBlock).addDelta(image.rows, image.labels, ref.path);
@@ -45,7 +44,8 @@ export async function readDeltas(fs: FileSystem, dir: string, entry: ManifestVau
     } else {
       // In no saved graph yet: each record holds its vector in an array of its own, as one the
       // log wrote does, until a checkpoint that saves the graph moves it there (move-vectors.ts).
-      const decoded = decodeRecords(image.records, image.count, image.vectors!, dimension, true, fail);
+      // Payloads copied too (share false), so that nothing holds the delta's buffer, most of it vectors.
+      const decoded = decodeRecords(image.records, image.count, image.vectors!, dimension, false, fail);
       records.push(decoded.map((record) => record.with({ label: record.label, vector: record.vector.slice() })));
     }
     images.push(image);
@@ -151,5 +151,6 @@ export async function withDeltas(vault: VaultState, entry: ManifestVault, base: 
   finishDeltas(vault, deltas);
   let sinceGraph = 0;
   for (let k = split; k < deltas.images.length; k++) sinceGraph += deltas.images[k]!.count + deltas.images[k]!.erased.length;
-  if (base.vectors instanceof GraphVectorBlock) vault.deltaBase = { baseRows: base.records.length, deltaRows: held + after, graphLsn, sinceGraph };
+  const indexes = JSON.stringify(base.payloadIndexes.map((index) => index.field).sort());
+  if (base.vectors instanceof GraphVectorBlock) vault.deltaBase = { baseRows: base.records.length, deltaRows: held + after, graphLsn, sinceGraph, indexes };
 }

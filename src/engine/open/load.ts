@@ -315,6 +315,8 @@ export async function loadSegmented(fs: FileSystem, dir: string, identity: Ident
             rebuildIndex(vault);
           }
         });
+        // A writer's vault that may take deltas notes its erasures for the next one's ERASED (never a reader's, which does not checkpoint).
+        vault.records.trackErased = !readOnly && vault.deltaBase !== null;
         register(state, vault, { epoch: entry.epoch, segment: entry.segment, graph: entry.graph, sidecar: entry.sidecar ?? null, codes: entry.codes ?? null, ...(entry.deltas ? { deltas: entry.deltas } : {}) });
       } catch (err) {
         await mapped?.then((m) => {

@@ -225,10 +225,11 @@ function outgrown(state: DbState): boolean {
   return false;
 }
 
-/** Whether a vault the state keeps on the same segment has other codes in `manifest` (FORMAT.md "Graph codes"). */
+/** Whether a vault the state keeps on the same graph has other codes in `manifest` (FORMAT.md "Graph codes"). */
 function codesChanged(state: DbState, manifest: Manifest): boolean {
   return manifest.vaults.some((entry) => {
     const known = state.vaults.get(entry.number)?.segment;
-    return known !== undefined && known !== null && known.segment.path === entry.segment.path && (known.codes?.path ?? null) !== (entry.codes?.path ?? null);
+    // The same graph (a base segment stays while deltas and graphs come): only its codes differ.
+    return known !== undefined && known !== null && (known.graph?.path ?? null) === (entry.graph?.path ?? null) && (known.codes?.path ?? null) !== (entry.codes?.path ?? null);
   });
 }
