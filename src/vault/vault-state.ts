@@ -51,9 +51,9 @@ export interface DeltaBase {
   indexes: string;
 }
 
-/** A vault's payload index fields, sorted, as one string (DeltaBase.indexes). */
-export function indexFields(vault: VaultState): string {
-  return JSON.stringify([...vault.payloadIndexes.keys()].sort());
+/** Payload index fields, sorted, as one string (DeltaBase.indexes): a vault's (its payloadIndexes' keys) or a segment's. */
+export function indexFields(fields: Iterable<string>): string {
+  return JSON.stringify([...fields].sort());
 }
 
 /** The in-memory state of one vault: records (authoritative) and the index derived from them. */

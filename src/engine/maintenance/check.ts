@@ -126,7 +126,6 @@ export async function checkDatabase(dir: string, fs: FileSystem = nodeFileSystem
               try {
                 image = decodeSegment(file, identity.dimension, ref.path);
                 if (image.number !== entry.number) throw new CorruptionError(ref.path, 'holds a different vault than the manifest says');
-
               } catch (err) {
                 problem(err, ref.path);
                 continue;

@@ -24,7 +24,7 @@ export function deltaFits(vault: VaultState, changed: number, erased: number): b
   const base = vault.deltaBase;
   const ref = vault.segment;
   if (!base || !ref?.graph || !ref.sidecar || vault.segmentLsn < 0) return false;
-  if ((ref.deltas?.length ?? 0) >= deltaLimits.files || indexFields(vault) !== base.indexes) return false;
+  if ((ref.deltas?.length ?? 0) >= deltaLimits.files || indexFields(vault.payloadIndexes.keys()) !== base.indexes) return false;
   return base.deltaRows + changed + erased <= base.baseRows * deltaLimits.share;
 }
 
@@ -37,13 +37,14 @@ export function deltaFits(vault: VaultState, changed: number, erased: number): b
 export const graphLag = { share: 1 / 16 };
 
 /**
- * Whether the vault's graph may be kept as it is at this checkpoint (its changes then go in a
- * delta with their vectors): it is an HNSW vault on a base deltas can lie on, and its graph's
- * codes match the database's quantization (otherwise the graph is saved and coded anew).
+ * Whether the vault's graph may be kept as it is at this checkpoint, its `changes` (records and
+ * erasures since the last checkpoint) then going in a delta with their vectors: the changes no
+ * saved graph reflects stay within graphLag, and the graph's codes match the database's
+ * quantization (otherwise the graph is saved and coded anew). The delta must also fit (deltaFits).
  */
-export function graphLags(vault: VaultState, quantized: boolean): boolean {
-  const ref = vault.segment;
-  return Boolean(vault.deltaBase && ref?.graph && ref.sidecar && vault.segmentLsn >= 0 && Boolean(ref.codes) === quantized && graphLag.share > 0);
+export function graphLags(vault: VaultState, quantized: boolean, changes: number): boolean {
+  const base = vault.deltaBase;
+  return base !== null && graphLag.share > 0 && Boolean(vault.segment?.codes) === quantized && base.sinceGraph + changes <= vault.records.count * graphLag.share;
 }
 
 /**

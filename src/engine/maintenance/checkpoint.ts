@@ -11,7 +11,7 @@ import { segmentChunks, type GraphVectors } from '../../segments/segment-file.js
 import { nextTurn } from '../../util/loop-turns.js';
 import { encodeGraphVectors, type EncodedGraphVectors, type PreviousGraph } from '../../segments/graph-vectors-encode.js';
 import { deltaChunks } from '../../segments/delta-file.js';
-import { deltaFits, graphLag, graphLags, writeChunked } from './checkpoint-files.js';
+import { deltaFits, graphLags, writeChunked } from './checkpoint-files.js';
 import { GraphVectorBlock } from '../../segments/graph-vector-block.js';
 import { moveVectors, type VectorMove } from './move-vectors.js';
 import type { StoredRecord } from '../../vault/record-store.js';
@@ -168,9 +168,9 @@ async function writeVault(fs: FileSystem, dir: string, vault: VaultState, epoch:
   const erased = Uint32Array.from(vault.records.erasedLabels).sort();
   const ref = vault.segment;
   const base = vault.deltaBase;
-  if (ref && base && graphLags(vault, quantized)) {
+  if (ref && base) {
     const records = vault.records.changedSince(vault.segmentLsn);
-    if (base.sinceGraph + records.length + erased.length <= vault.records.count * graphLag.share && deltaFits(vault, records.length, erased.length)) {
+    if (graphLags(vault, quantized, records.length + erased.length) && deltaFits(vault, records.length, erased.length)) {
       phase('segment');
       const delta = await writeChunked(fs, dir, deltaPath(vault.number, epoch), deltaChunks(vault, { records, rows: null, erased, baseEpoch: segmentEpoch(ref.segment.path) }), unchanged);
       const next = { ...base, deltaRows: base.deltaRows + records.length + erased.length, sinceGraph: base.sinceGraph + records.length + erased.length };
@@ -200,7 +200,7 @@ async function writeVault(fs: FileSystem, dir: string, vault: VaultState, epoch:
   // A delta was planned but the graph does not give every vector back: a whole segment with VECTORS.
   const segment = await writeChunked(fs, dir, segmentPath(vault.number, epoch), segmentChunks(vault, inGraph?.whole ?? null), unchanged);
   // A whole segment with GRAPH_VECTORS is a base for deltas; one with VECTORS is not.
-  const next = inGraph ? { baseRows: vault.records.count, deltaRows: 0, graphLsn: vault.lsn, sinceGraph: 0, indexes: indexFields(vault) } : null;
+  const next = inGraph ? { baseRows: vault.records.count, deltaRows: 0, graphLsn: vault.lsn, sinceGraph: 0, indexes: indexFields(vault.payloadIndexes.keys()) } : null;
   return { ref: { epoch, segment, ...graphRefs }, bytes: segment.bytes + graphBytes, base: next, move };
 }
 

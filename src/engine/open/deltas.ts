@@ -9,7 +9,7 @@ import type { VaultImage } from '../../segments/vault-image.js';
 import { storeRecord, unstoreLabel } from '../../vault/apply-records.js';
 import { PayloadIndex } from '../../vault/payload-index.js';
 import type { StoredRecord } from '../../vault/record-store.js';
-import type { VaultState } from '../../vault/vault-state.js';
+import { indexFields, type VaultState } from '../../vault/vault-state.js';
 import { readRef } from './file-references.js';
 
 /** A vault's delta segments read at open, their records decoded over the vault's block. */
@@ -92,8 +92,7 @@ export function applyDeltas(vault: VaultState, deltas: Deltas, from: number, to:
 
 /**
  * After the deltas are applied: the payload indexes the last one lists (dropped, or built from
- * the records), and the block told which of its rows are still read. Every record from a delta
- * whose vector is in no saved graph must be one the graph does not hold yet (`inGraph` false).
+ * the records), and the block told which of its rows are still read.
  */
 export function finishDeltas(vault: VaultState, deltas: Deltas): void {
   const last = deltas.images.at(-1);
@@ -147,10 +146,9 @@ export async function withDeltas(vault: VaultState, entry: ManifestVault, base: 
     for (const record of deltas.records[k]!) if (vault.records.get(record.id) === record) throw new CorruptionError(file(k), `record ${JSON.stringify(record.id)} is in no saved graph, but lies before ${entry.graph?.path}`);
   }
   await makeIndex();
-  const after = applyDeltas(vault, deltas, split, deltas.images.length, file, true);
+  // What the deltas after the graph hold is what no saved graph reflects.
+  const sinceGraph = applyDeltas(vault, deltas, split, deltas.images.length, file, true);
   finishDeltas(vault, deltas);
-  let sinceGraph = 0;
-  for (let k = split; k < deltas.images.length; k++) sinceGraph += deltas.images[k]!.count + deltas.images[k]!.erased.length;
-  const indexes = JSON.stringify(base.payloadIndexes.map((index) => index.field).sort());
-  if (base.vectors instanceof GraphVectorBlock) vault.deltaBase = { baseRows: base.records.length, deltaRows: held + after, graphLsn, sinceGraph, indexes };
+  const indexes = indexFields(base.payloadIndexes.map((index) => index.field));
+  if (base.vectors instanceof GraphVectorBlock) vault.deltaBase = { baseRows: base.records.length, deltaRows: held + sinceGraph, graphLsn, sinceGraph, indexes };
 }
