@@ -308,35 +308,35 @@ static napi_value js_attach_codes(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-// ---- mapFile / unmapFile: a whole file mapped read-only and shared, as an ArrayBuffer ----------
-// For sections JavaScript reads in place (a segment's vectors): every process's views are the
-// page cache's pages, nothing copied. Files a manifest names are never rewritten (FORMAT.md
-// "Readers"), so the mapped bytes stay the ones the reader checked.
+// ---- mapFile / mapView / unmapFile: a whole file mapped read-only and shared ----------------------
+// For sections JavaScript reads in place (a segment's vectors, a graph's level-0 records): every
+// process's views are the page cache's pages, nothing copied. Files a manifest names are never
+// rewritten (FORMAT.md "Readers"), so the mapped bytes stay the ones the reader checked.
 //
-// The map is owned by two JavaScript values, the ArrayBuffer and a handle, each with a finalizer;
-// the record goes with the last of them. unmapFile(handle, buffer) detaches the buffer first, so
-// every view of it becomes empty and no JavaScript can reach the pages once they are unmapped.
+// mapFile returns a handle; mapView(handle, offset, length) an ArrayBuffer over a slice of the one
+// mapping. Slices exist because V8 counts an external buffer's bytes as memory the garbage
+// collector could free: one buffer over a 1.6 GB graph makes the next collection an atomic
+// mark-compact of the whole heap (133-340 ms on a writer's heap at 1M records), where slices of
+// tens of MiB made a turn apart let V8 mark incrementally (src/native/mapped-file.ts).
+//
+// The map is owned by the handle and every view, each with a finalizer; the mapping goes with the
+// last of them. unmapFile(handle, views) detaches the views first, so every typed array over them
+// becomes empty and no JavaScript can reach the pages once they are unmapped.
 
 typedef struct { void *base; size_t len; int unmapped; int owners; } file_map_t;
 
 static void file_map_drop(file_map_t *m) {
-  if (--m->owners == 0) free(m);
-}
-
-static void file_map_buffer_gone(napi_env env, void *data, void *hint) {
-  (void)env; (void)data;
-  file_map_t *m = hint;
+  if (--m->owners > 0) return;
   if (!m->unmapped) munmap(m->base, m->len);
-  m->unmapped = 1;
-  file_map_drop(m);
+  free(m);
 }
 
-static void file_map_handle_gone(napi_env env, void *data, void *hint) {
-  (void)env; (void)hint;
-  file_map_drop(data);
+static void file_map_gone(napi_env env, void *data, void *hint) {
+  (void)env; (void)data;
+  file_map_drop(hint);
 }
 
-// mapFile(path) -> { buffer: ArrayBuffer over the whole file, handle }
+// mapFile(path | fd) -> { handle, length }
 static napi_value js_map_file(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -371,39 +371,69 @@ static napi_value js_map_file(napi_env env, napi_callback_info info) {
   if (!m) { munmap(base, len); return throw_code(env, "QUIVER_NATIVE", "out of memory"); }
   m->base = base;
   m->len = len;
-  napi_value buffer, handle, out;
-  if (napi_create_external_arraybuffer(env, base, len, file_map_buffer_gone, m, &buffer) != napi_ok) {
+  napi_value handle, length, out;
+  if (napi_create_external(env, m, file_map_gone, m, &handle) != napi_ok) {
     munmap(base, len);
     free(m);
-    return throw_code(env, "QUIVER_NATIVE", "napi_create_external_arraybuffer failed");
+    return throw_code(env, "QUIVER_NATIVE", "napi_create_external failed");
   }
+  // From here the handle's finalizer unmaps, whatever fails below.
   m->owners = 1;
-  // From here the buffer's finalizer unmaps, whatever fails below.
-  NAPI(napi_create_external(env, m, file_map_handle_gone, NULL, &handle));
-  m->owners = 2;
+  NAPI(napi_create_double(env, (double)len, &length));
   NAPI(napi_create_object(env, &out));
-  NAPI(napi_set_named_property(env, out, "buffer", buffer));
   NAPI(napi_set_named_property(env, out, "handle", handle));
+  NAPI(napi_set_named_property(env, out, "length", length));
   return out;
 }
 
-// unmapFile(handle, buffer): unmaps now rather than at garbage collection. Idempotent.
+static file_map_t *map_arg(napi_env env, napi_value v) {
+  file_map_t *m = NULL;
+  return napi_get_value_external(env, v, (void **)&m) == napi_ok ? m : NULL;
+}
+
+// mapView(handle, offset, length) -> ArrayBuffer over bytes [offset, offset + length) of the map.
+static napi_value js_map_view(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  file_map_t *m = argc >= 3 ? map_arg(env, argv[0]) : NULL;
+  double offset = -1, length = -1;
+  if (!m || napi_get_value_double(env, argv[1], &offset) != napi_ok || napi_get_value_double(env, argv[2], &length) != napi_ok ||
+      !(offset >= 0) || !(length > 0) || offset != (double)(size_t)offset || length != (double)(size_t)length || (size_t)offset + (size_t)length > m->len)
+    return throw_code(env, "QUIVER_NATIVE", "mapView(handle, offset, length): not a map and a range inside it");
+  if (m->unmapped) return throw_code(env, "QUIVER_NATIVE", "mapView: the map is closed");
+  napi_value buffer;
+  if (napi_create_external_arraybuffer(env, (char *)m->base + (size_t)offset, (size_t)length, file_map_gone, m, &buffer) != napi_ok)
+    return throw_code(env, "QUIVER_NATIVE", "napi_create_external_arraybuffer failed");
+  m->owners++;
+  return buffer;
+}
+
+// unmapFile(handle, views): detaches every view, then unmaps now rather than at garbage collection. Idempotent.
 static napi_value js_unmap_file(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
   NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  file_map_t *m = NULL;
-  void *data = NULL;
-  size_t len = 0;
-  bool detached = false;
-  if (argc < 2 || napi_get_value_external(env, argv[0], (void **)&m) != napi_ok || !m ||
-      napi_is_detached_arraybuffer(env, argv[1], &detached) != napi_ok ||
-      (!detached && (napi_get_arraybuffer_info(env, argv[1], &data, &len) != napi_ok || data != m->base)))
-    return throw_code(env, "QUIVER_NATIVE", "unmapFile(handle, buffer): not a map and its buffer");
+  file_map_t *m = argc >= 2 ? map_arg(env, argv[0]) : NULL;
+  bool array = false;
+  uint32_t n = 0;
+  if (!m || napi_is_array(env, argv[1], &array) != napi_ok || !array || napi_get_array_length(env, argv[1], &n) != napi_ok)
+    return throw_code(env, "QUIVER_NATIVE", "unmapFile(handle, views): not a map and its views");
   if (m->unmapped) return NULL;
-  // Marked first: should detaching ever run the buffer's finalizer at once, it must not unmap too.
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value view;
+    void *data = NULL;
+    size_t len = 0;
+    bool detached = false;
+    NAPI(napi_get_element(env, argv[1], i, &view));
+    if (napi_is_detached_arraybuffer(env, view, &detached) != napi_ok) return throw_code(env, "QUIVER_NATIVE", "unmapFile: a view is not an ArrayBuffer");
+    if (detached) continue;
+    if (napi_get_arraybuffer_info(env, view, &data, &len) != napi_ok || (char *)data < (char *)m->base || (char *)data + len > (char *)m->base + m->len)
+      return throw_code(env, "QUIVER_NATIVE", "unmapFile: a view is not of this map");
+    NAPI(napi_detach_arraybuffer(env, view));
+  }
+  // Marked before unmapping: a view's finalizer, whenever it runs, only drops its ownership.
   m->unmapped = 1;
-  if (!detached) NAPI(napi_detach_arraybuffer(env, argv[1]));
   munmap(m->base, m->len);
   return NULL;
 }
@@ -421,6 +451,7 @@ static napi_value init(napi_env env, napi_value exports) {
     { "checkPages", NULL, js_check_pages, NULL, NULL, NULL, napi_default, NULL },
     { "attachCodes", NULL, js_attach_codes, NULL, NULL, NULL, napi_default, NULL },
     { "mapFile", NULL, js_map_file, NULL, NULL, NULL, napi_default, NULL },
+    { "mapView", NULL, js_map_view, NULL, NULL, NULL, napi_default, NULL },
     { "unmapFile", NULL, js_unmap_file, NULL, NULL, NULL, napi_default, NULL },
     { "scanRows", NULL, js_scan_rows, NULL, NULL, NULL, napi_default, NULL },
   };

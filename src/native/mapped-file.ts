@@ -2,28 +2,52 @@ import { CorruptionError } from '../errors.js';
 import { nativeAddon } from './mapped-graph.js';
 
 interface FileMapAddon {
-  mapFile(file: string | number): { buffer: ArrayBuffer; handle: unknown };
-  unmapFile(handle: unknown, buffer: ArrayBuffer): void;
+  mapFile(file: string | number): { handle: unknown; length: number };
+  mapView(handle: unknown, offset: number, length: number): ArrayBuffer;
+  unmapFile(handle: unknown, views: ArrayBuffer[]): void;
+}
+
+/** Bytes between the starts of two windows. */
+const WINDOW_STRIDE = 32 << 20;
+/** Bytes a window reaches past the next one's start: any range at most this long lies whole in the window of its first byte. */
+export const WINDOW_OVERLAP = 4 << 20;
+
+/** A slice of a map: `bytes` and `floats` view the file from byte `start`. */
+export interface MapWindow {
+  start: number;
+  bytes: Uint8Array;
+  /** The same bytes as floats (`start` is 4-aligned): float i is file bytes start + 4i. */
+  floats: Float32Array;
 }
 
 /**
- * A whole file memory-mapped read-only and shared (native/qmap.c mapFile): views of `buffer` are
- * the page cache's pages, one copy for every process on the machine. A reader views a segment's
+ * A whole file memory-mapped read-only and shared (native/qmap.c mapFile): views of it are the
+ * page cache's pages, one copy for every process on the machine. A reader views a segment's
  * vectors this way instead of reading them into a private copy (segments/vector-block.ts).
  *
- * close() unmaps at once and detaches `buffer`, so every view of it becomes empty: nothing can
- * read unmapped memory, but whoever still uses a view reads nothing. Until then the map lives as
- * long as `buffer` does (garbage collection unmaps it otherwise).
+ * Two ways to view it. `buffer` is the whole file as one ArrayBuffer, made at first use. window(at)
+ * is the slice holding bytes [at, at + WINDOW_OVERLAP): windows start every WINDOW_STRIDE bytes and
+ * overlap by WINDOW_OVERLAP, so any record up to that long is whole in one. V8 counts an external
+ * buffer's bytes as memory a collection could free: a 1.6 GB buffer made at once forces the next
+ * collection to be an atomic mark-compact of the whole heap (133-340 ms on a writer's heap at 1M
+ * records, measured), while windows made a turn apart (openWindows) let it mark incrementally.
+ * A writer's graph is read by window for that reason (segments/graph-view.ts).
+ *
+ * close() unmaps at once and detaches every view, so each becomes empty: nothing can read unmapped
+ * memory, but whoever still uses a view reads nothing. Until then the map lives as long as any
+ * view or the handle does (garbage collection unmaps it otherwise).
  */
 export class MappedFile {
   private closed = false;
   /** Holders that will each close() it (retain() adds one): the map goes with the last. */
   private owners = 1;
+  private whole: ArrayBuffer | null = null;
+  private readonly windows: (MapWindow | undefined)[] = [];
 
   private constructor(
     private readonly lib: FileMapAddon,
     private readonly handle: unknown,
-    readonly buffer: ArrayBuffer,
+    readonly byteLength: number,
   ) {}
 
   /**
@@ -34,10 +58,10 @@ export class MappedFile {
    */
   static open(file: string | number, name: string): MappedFile | null {
     const lib = nativeAddon() as FileMapAddon | null;
-    if (!lib?.mapFile) return null;
+    if (!lib?.mapFile || !lib.mapView) return null;
     try {
-      const { buffer, handle } = lib.mapFile(file);
-      return new MappedFile(lib, handle, buffer);
+      const { handle, length } = lib.mapFile(file);
+      return new MappedFile(lib, handle, length);
     } catch (err) {
       const code = (err as { code?: unknown } | null)?.code;
       const message = err instanceof Error ? err.message : String(err);
@@ -53,11 +77,44 @@ export class MappedFile {
 
   /** Whether files can be mapped here (the addon is built and QUIVER_NATIVE is not 0). */
   static available(): boolean {
-    return Boolean((nativeAddon() as FileMapAddon | null)?.mapFile);
+    const lib = nativeAddon() as FileMapAddon | null;
+    return Boolean(lib?.mapFile && lib.mapView);
   }
 
-  get byteLength(): number {
-    return this.buffer.byteLength;
+  /** The whole file as one buffer (made at first use; empty once closed). */
+  get buffer(): ArrayBuffer {
+    if (!this.whole) this.whole = this.closed ? new ArrayBuffer(0) : this.lib.mapView(this.handle, 0, this.byteLength);
+    return this.whole;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** The window holding bytes [at, at + WINDOW_OVERLAP) (or to the end of the file), made at first use. */
+  window(at: number): MapWindow {
+    const k = Math.floor(at / WINDOW_STRIDE);
+    return this.windows[k] ?? this.makeWindow(k);
+  }
+
+  /** Makes every window, one per turn of the event loop (see the class comment). */
+  async openWindows(): Promise<void> {
+    for (let k = 0; k * WINDOW_STRIDE < this.byteLength && !this.closed; k++) {
+      if (this.windows[k]) continue;
+      this.makeWindow(k);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  private makeWindow(k: number): MapWindow {
+    const start = k * WINDOW_STRIDE;
+    if (this.closed || start >= this.byteLength) return { start, bytes: new Uint8Array(0), floats: new Float32Array(0) };
+    const length = Math.min(this.byteLength - start, WINDOW_STRIDE + WINDOW_OVERLAP);
+    // Over the whole buffer where there is one (no more bytes for V8 to count); else a view of its own.
+    const [buffer, at] = this.whole ? [this.whole, start] : [this.lib.mapView(this.handle, start, length), 0];
+    const window = { start, bytes: new Uint8Array(buffer, at, length), floats: new Float32Array(buffer, at, length >>> 2) };
+    this.windows[k] = window;
+    return window;
   }
 
   /** One more holder (a graph searching the same map as a vault's vectors): the map stays until each has closed it. */
@@ -69,6 +126,9 @@ export class MappedFile {
   close(): void {
     if (this.closed || --this.owners > 0) return;
     this.closed = true;
-    this.lib.unmapFile(this.handle, this.buffer);
+    const views = new Set<ArrayBuffer>();
+    if (this.whole) views.add(this.whole);
+    for (const w of this.windows) if (w) views.add(w.bytes.buffer as ArrayBuffer);
+    this.lib.unmapFile(this.handle, [...views]);
   }
 }

@@ -223,11 +223,12 @@ export class GraphVectorBlock implements StoredVectors {
     const { per, dataOff } = source.shape;
     const element = this.set.element(row);
     const start = GRAPH_HEADER + element * per;
-    const bytes = view.bytes!;
-    if (map.buffer.byteLength === 0) throw closed();
+    if (map.isClosed) throw closed();
+    const w = map.window(start);
+    const at = start - w.start;
     this.checkMappedPages(view, start, start + per);
-    this.checkRecord(source, bytes, start, row, element);
-    if (!this.set.corrected) return new Float32Array(map.buffer, start + dataOff, d);
+    this.checkRecord(source, w.bytes, at, row, element);
+    if (!this.set.corrected) return w.floats.subarray((at + dataOff) >>> 2, ((at + dataOff) >>> 2) + d);
     let out: Float32Array;
     let bits: Uint32Array;
     if (reuse) {
@@ -237,7 +238,7 @@ export class GraphVectorBlock implements StoredVectors {
       out = new Float32Array(d);
       bits = new Uint32Array(out.buffer);
     }
-    this.set.reconstruct(row, view.floats!, (start + dataOff) / 4, out, bits, 0, source.file);
+    this.set.reconstruct(row, w.floats, (at + dataOff) / 4, out, bits, 0, source.file);
     return out;
   }
 
@@ -369,7 +370,10 @@ export class GraphVectorBlock implements StoredVectors {
       this.checkMappedPages(view, from, to);
       for (let e = e0; e < e1; e++) {
         const row = rowOf[e]!;
-        if (row >= 0) this.checkRecord(source, view.bytes!, GRAPH_HEADER + e * per, row, e);
+        if (row < 0) continue;
+        const at = GRAPH_HEADER + e * per;
+        const w = source.map!.window(at);
+        this.checkRecord(source, w.bytes, at - w.start, row, e);
       }
       await new Promise((resolve) => setImmediate(resolve));
     }

@@ -64,7 +64,11 @@ async function mappedSource(fs: FileSystem, dir: string, graph: FileRef, sidecar
   let map: MappedFile | null = null;
   try {
     map = MappedFile.open(path.join(dir, graph.path), graph.path);
-    return map ? await graphSource(fs, dir, graph, sidecarRef, map, null) : null;
+    if (!map) return null;
+    // By window, a turn apart: a writer's heap is large, and one buffer over the whole graph would
+    // make its next collection an atomic mark-compact (MappedFile).
+    await map.openWindows();
+    return await graphSource(fs, dir, graph, sidecarRef, map, null);
   } catch {
     map?.close();
     return null;
@@ -150,14 +154,22 @@ export async function sharedGraphRows(fs: FileSystem, fd: number, ref: FileRef, 
  * moves the records' vectors into it (checkpoint.ts). Null where nothing can be mapped.
  */
 export async function startGraphVectors(fs: FileSystem, dir: string, graph: FileRef, sidecarRef: FileRef, dimension: number, corrected: boolean): Promise<GraphVectorBlock | null> {
+  const block = GraphVectorBlock.fresh(GraphRows.empty(dimension, corrected), dimension);
+  return (await bindWrittenGraph(fs, dir, block, graph, sidecarRef, () => -1)) ? block : null;
+}
+
+/**
+ * Binds `block` (rows of a segment written with `graph`, `labelOf(row)` their labels) to that
+ * graph, mapped; false, nothing left open, where it cannot be mapped or read back.
+ */
+export async function bindWrittenGraph(fs: FileSystem, dir: string, block: GraphVectorBlock, graph: FileRef, sidecarRef: FileRef, labelOf: (row: number) => number): Promise<boolean> {
   const source = await mappedSource(fs, dir, graph, sidecarRef);
-  if (!source) return null;
+  if (!source) return false;
   try {
-    const block = GraphVectorBlock.fresh(GraphRows.empty(dimension, corrected), dimension);
-    block.bind(source, () => -1);
-    return block;
+    block.bind(source, labelOf);
+    return true;
   } catch {
     closeView(viewOf(source));
-    return null;
+    return false;
   }
 }
