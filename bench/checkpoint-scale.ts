@@ -1,7 +1,7 @@
 // Checkpoints at scale (issue #19): the event loop's longest stall during a checkpoint of a large
 // vault, by phase, with its time, bytes written and the writer's peak RSS.
 //
-//   node --import tsx bench/checkpoint-scale.ts [--db <dir>] [--work <dir>] [--skip N] [--add N] [--rounds R]
+//   node --import tsx bench/checkpoint-scale.ts [--db <dir>] [--work <dir>] [--skip N] [--add N] [--rounds R] [--whole]
 //   node --import tsx bench/checkpoint-scale.ts --build N [--work <dir>]   (a development database of N)
 //
 // The source database (default: the 748k x 384 cosine one bench:memory builds) is copied with
@@ -10,6 +10,7 @@
 // first --skip are drawn and dropped), the graph queue is drained (db.settle()), then one
 // checkpoint is taken and measured; --rounds times. A 1 ms timer chain records each gap in the
 // event loop and charges it to the checkpoint phase it began in (checkpointProbe, set only here).
+// --whole: every checkpoint writes the vault whole, as one that merges its deltas does (deltaLimits).
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -17,6 +18,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { clusteredStream } from './data.js';
 import { open } from '../src/index.js';
 import { checkpointProbe } from '../src/engine/maintenance/checkpoint.js';
+import { deltaLimits } from '../src/engine/maintenance/checkpoint-files.js';
 import { decodeManifest } from '../src/segments/manifest.js';
 
 const args = process.argv.slice(2);
@@ -32,6 +34,7 @@ const source = flag('db', '/tmp/quiver-bench-memory/n748000-d384/db');
 const skip = Number(flag('skip', build > 0 ? '0' : '748000'));
 const add = Number(flag('add', '40000'));
 const rounds = Number(flag('rounds', '2'));
+if (args.includes('--whole')) deltaLimits.share = 0;
 
 const status = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(fs.readFileSync('/proc/self/status', 'utf8'))?.[1] ?? 0) * 1024;
 const ioWritten = () => Number(/^write_bytes:\s+(\d+)/m.exec(fs.readFileSync('/proc/self/io', 'utf8'))?.[1] ?? 0);

@@ -98,9 +98,11 @@ export interface Hole {
  * Decodes and verifies every section: structure and CRC. Payloads are views into `bytes`.
  * `hole`: `bytes` is the file without that section's payload (its padding is there); the
  * section comes back with an empty payload and its CRC unchecked, for the caller to check when
- * it reads the payload.
+ * it reads the payload. `verified`: the caller has checked the whole file's CRC32C against the one
+ * computed as it was written (the writer reading back its own checkpoint), so the sections' own
+ * CRCs are not computed again; structure and padding are still checked.
  */
-export function decodeSectioned(bytes: Uint8Array, kind: MagicKind, file: string, hole?: Hole): SectionedFile {
+export function decodeSectioned(bytes: Uint8Array, kind: MagicKind, file: string, hole?: Hole, verified = false): SectionedFile {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const { version, sectionCount } = decodeSectionedHeader(buf, kind, file);
   const sections: Section[] = [];
@@ -119,7 +121,7 @@ export function decodeSectioned(bytes: Uint8Array, kind: MagicKind, file: string
     }
     const end = held ? start : start + Number(length);
     const payload = buf.subarray(start, end);
-    if (!held && crc32c(payload, crc32c(buf.subarray(offset, offset + 12))) !== stored) {
+    if (!held && !verified && crc32c(payload, crc32c(buf.subarray(offset, offset + 12))) !== stored) {
       throw new CorruptionError(file, `section ${i} (kind ${sectionKind}) checksum mismatch`, { offset });
     }
     const pad = padding(Number(length));

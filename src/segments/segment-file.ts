@@ -13,7 +13,8 @@ import type { SharedMap, VectorBlock } from './vector-block.js';
 
 /** A GRAPH_VECTORS payload built from the vault's saved graph, for `records` in label order (engine/maintenance/checkpoint.ts). */
 export interface GraphVectors {
-  records: StoredRecord[];
+  /** The records in label order; null: the vault's, walked as RecordStore.inLabelOrder() gives them. */
+  records: StoredRecord[] | null;
   /** The payload's bytes in order, in parts (none copied into one buffer). */
   payload: Uint8Array[];
 }

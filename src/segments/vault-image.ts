@@ -56,7 +56,7 @@ export function segmentRows(vault: VaultState): StoredRecord[] {
  * as segmentRows() gave them): the vectors' home is the graph, and the segment holds that
  * section in VECTORS' place (FORMAT.md "Segment files").
  */
-export function vaultSections(vault: VaultState, graphVectors?: { records: StoredRecord[]; payload: Uint8Array[] } | null): Section[] {
+export function vaultSections(vault: VaultState, graphVectors?: { records: StoredRecord[] | null; payload: Uint8Array[] } | null): Section[] {
   const records = graphVectors?.records ?? segmentRows(vault);
   const dim = vault.dimension;
   let vectors: Section;

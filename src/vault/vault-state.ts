@@ -110,14 +110,33 @@ export class VaultState {
   private holds = 0;
   private retired = false;
 
+  /** Vectors the records read before a writer's checkpoint rebased them (rebase-records.ts), closed once nothing holds the vault. */
+  private replaced: StoredVectors[] = [];
+
   /** Runs `work` with the vault held: retire() waits for it before unmapping. */
   async held<T>(work: () => Promise<T>): Promise<T> {
     this.holds++;
     try {
       return await work();
     } finally {
-      if (--this.holds === 0 && this.retired) this.unmap();
+      if (--this.holds === 0) {
+        if (this.retired) this.unmap();
+        else this.closeReplaced();
+      }
     }
+  }
+
+  /**
+   * `stored` is no longer the vault's (its records now read another block): closed at once if no
+   * search or export holds the vault, else when the last one ends, as a reader's replaced vault is.
+   */
+  retireStored(stored: StoredVectors): void {
+    this.replaced.push(stored);
+    if (this.holds === 0) this.closeReplaced();
+  }
+
+  private closeReplaced(): void {
+    for (const stored of this.replaced.splice(0)) stored.close();
   }
 
   /**
@@ -135,6 +154,7 @@ export class VaultState {
   private unmap(): void {
     this.index.close?.();
     this.stored?.close();
+    this.closeReplaced();
   }
 
   constructor(

@@ -209,8 +209,8 @@ describe("a writer's vectors mapped from its graph", () => {
       batch.length = 0;
       // The records' own arrays (copies of the caller's): held until the checkpoint moves them.
       const state = (db as unknown as { parts: { state: { vaults: Map<number, VaultState> } } }).parts.state;
-      const store = [...state.vaults.values()][0]!.records;
-      const arrays = Array.from({ length: 200 }, (_, i) => new WeakRef(store.get(`r${i * 60}`)!.vector));
+      // (The store is not kept here: a checkpoint that writes the vault whole replaces it, rebase-records.ts.)
+      const arrays = ((store: VaultState['records']) => Array.from({ length: 200 }, (_, i) => new WeakRef(store.get(`r${i * 60}`)!.vector)))([...state.vaults.values()][0]!.records);
       await db.checkpoint();
       await new Promise((resolve) => setTimeout(resolve, 0)); // WeakRefs read in this job stay alive to its end
       gc();

@@ -14,6 +14,7 @@ import { deltaChunks } from '../../segments/delta-file.js';
 import { deltaFits, graphLags, writeChunked } from './checkpoint-files.js';
 import { GraphVectorBlock } from '../../segments/graph-vector-block.js';
 import { moveVectors, type VectorMove } from './move-vectors.js';
+import { rebaseRecords } from './rebase-records.js';
 import type { StoredRecord } from '../../vault/record-store.js';
 import { quantizationOf, type Metric } from '../../format/identity.js';
 import { encodeSnapshot } from '../../segments/snapshot-file.js';
@@ -119,20 +120,19 @@ async function graphVectors(fs: FileSystem, dir: string, vault: VaultState, grap
   const block = vault.stored instanceof GraphVectorBlock ? vault.stored : null;
   const before = block?.previous() ?? null;
   const store = vault.records;
-  // The records in label order (segmentRows' order) as positions, gathered a slice at a time;
-  // records made only for a whole segment, none kept by the store.
+  // The records in label order (segmentRows' order) as positions, gathered a slice at a time: no
+  // record made for a base row (its RECORDS entry is made again as the segment is written, and
+  // dropped: a list of them would hold an object per row of the vault through the checkpoint).
   const positions: number[] = [];
-  const records: StoredRecord[] = [];
   const changed: number[] = [];
   const owned: number[] = [];
   let live = 0;
   for (const at of store.positions()) {
     const row = positions.length;
     if (store.positionRowIn(at, block) >= 0) live++;
-    const record = whole ? store.recordAt(at) : store.positionRecord(at);
+    const record = store.positionRecord(at);
     if (record && record.lsn > since) changed.push(row);
     if (record?.ownsVector) owned.push(row);
-    if (whole) records.push(record!);
     if (positions.push(at) % 2048 === 0) await nextTurn();
   }
   const n = positions.length;
@@ -146,8 +146,9 @@ async function graphVectors(fs: FileSystem, dir: string, vault: VaultState, grap
   }
   const encoded = await encodeGraphVectors(fs, path.join(dir, graph.path), rows, vault.dimension, metric, previous, only);
   if (!encoded) return null;
-  const recordOf = (row: number): StoredRecord => (whole ? records[row]! : store.positionRecord(positions[row]!)!);
-  return { encoded, move: { recordOf, owned, encoded, previous, live }, whole: whole ? { records, payload: encoded.parts } : null, changed };
+  // Rows of records put since the load (the changed and owned ones are), never of a base row.
+  const recordOf = (row: number): StoredRecord => store.positionRecord(positions[row]!)!;
+  return { encoded, move: { recordOf, owned, encoded, previous, live }, whole: whole ? { records: null, payload: encoded.parts } : null, changed };
 }
 
 /** A changed vault's files at this checkpoint, the bytes they took, and what its next checkpoint needs (vault.deltaBase). */
@@ -276,8 +277,20 @@ export async function writeSegmentedCheckpoint(fs: FileSystem, dir: string, stat
   // Memory only, after the commit: a failure leaves vectors where they were read from (each
   // record moved so far reads the same floats from its row), never fails a durable checkpoint.
   phase('move vectors');
-  for (const [number, move] of moves) {
-    await moveVectors(fs, dir, state.vaults.get(number)!, written.get(number)!, move, state.identity.metric === 'cosine').catch(() => undefined);
+  const corrected = state.identity.metric === 'cosine';
+  for (const number of [...moves.keys()]) {
+    const vault = state.vaults.get(number)!;
+    const ref = written.get(number)!;
+    if (ref.deltas?.length) {
+      await moveVectors(fs, dir, vault, ref, moves.get(number)!, corrected).catch(() => undefined);
+      continue;
+    }
+    // A new base: its records become columns over it, their vectors rows of its graph
+    // (rebase-records.ts). The section's rows encoded for it are let go first (at 1M x 384, 100
+    // MB), as the segment is read back: should that fail, the vectors stay where they are.
+    moves.delete(number);
+    phase('rebase records');
+    await rebaseRecords(fs, dir, vault, ref, corrected).catch(() => false);
   }
   // Cleanup after the commit point: a failure here (EMFILE listing segments/, say) must not fail
   // a checkpoint that is durable; the files are strays the next checkpoint or open removes.
