@@ -298,8 +298,9 @@ export class Database implements AsyncDisposable {
       let error: unknown = null;
       try {
         await this.refreshing?.catch(() => undefined);
-        // A background read that failed does not stop the log closing (it is reported below).
-        for (const read of await Promise.allSettled(this.vectorCheck.inFlight)) if (read.status === 'rejected') error ??= read.reason;
+        // A background read that failed does not stop the log closing (it is reported below,
+        // unless the handle had already failed: a call has raised the damage by then).
+        for (const read of await Promise.allSettled(this.vectorCheck.inFlight)) if (read.status === 'rejected' && !failed) error ??= read.reason;
         await this.parts.reader?.lease?.release();
         if (!failed) {
           await this.writes.checkpointing;

@@ -1,3 +1,4 @@
+import { finish } from '../util/loop-turns.js';
 import { CorruptionError, StorageError, ioError, type QuiverError } from '../errors.js';
 import type { StoredVectors, VectorRun } from '../vault/stored-vectors.js';
 import { GRAPH_HEADER, type GraphRows, type GraphShape } from './graph-vectors.js';
@@ -70,11 +71,17 @@ export class GraphVectorBlock implements StoredVectors {
    * element must carry. The block owns `source.fd` and `source.map` once bound (not on a throw).
    */
   bind(source: GraphVectorSource, labelOf: (row: number) => number): void {
+    finish(this.bindSteps(source, labelOf));
+  }
+
+  /** bind() in slices: each yield ends one (util/loop-turns.ts). */
+  *bindSteps(source: GraphVectorSource, labelOf: (row: number) => number): Generator<undefined, void> {
     const { count } = source.shape;
     for (let row = 0; row < this.set.count; row++) {
       if (this.set.element(row) >= count) {
         throw new CorruptionError(source.file, `segment row ${row} names graph element ${this.set.element(row)}, past the graph's ${count}`);
       }
+      if ((row & 0xffff) === 0xffff) yield;
     }
     this.view = viewOf(source);
     this.set.labelBase(labelOf);
@@ -108,6 +115,11 @@ export class GraphVectorBlock implements StoredVectors {
 
   get mapped(): boolean {
     return Boolean(this.view?.source.map);
+  }
+
+  /** A mapped block checks the pages of each vector it reads first (readMapped): StoredVectors.checksEachRead. */
+  get checksEachRead(): boolean {
+    return this.mapped;
   }
 
   /**

@@ -123,7 +123,14 @@ interface Columns {
   documentBase: number;
 }
 
+/** Iterations of a per-record check between yields of the sliced readers. */
+const SLICE = 1 << 16;
+
 function readColumns(bytes: Uint8Array, count: number, fail: (why: string) => never): Columns {
+  return finish(columnSteps(bytes, count, fail));
+}
+
+function* columnSteps(bytes: Uint8Array, count: number, fail: (why: string) => never): Generator<undefined, Columns> {
   // Column views need 4-byte alignment in memory: a section is 8-aligned in its file, so only a
   // buffer that does not start the file needs the copy.
   const section = bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
@@ -139,7 +146,12 @@ function readColumns(bytes: Uint8Array, count: number, fail: (why: string) => ne
   if (documentBase + (count > 0 ? documentEnd[count - 1]! : 0) !== buf.byteLength) return fail('records section length does not match its columns');
   // Ids flagged ASCII are read as latin1 but looked up by their UTF-8 bytes: any other byte would
   // make a listed id one that no look-up finds.
-  if ((flags & ASCII_IDS) !== 0) for (let i = idBase; i < payloadBase; i++) if (buf[i]! >= 0x80) return fail('records section flags its ids ASCII, but they are not');
+  if ((flags & ASCII_IDS) !== 0) {
+    for (let i = idBase; i < payloadBase; i++) {
+      if (buf[i]! >= 0x80) return fail('records section flags its ids ASCII, but they are not');
+      if ((i - idBase) % (8 * SLICE) === 0) yield;
+    }
+  }
   return { section, buf, flags, labels, lsnLow, lsnHigh, idEnd, payloadEnd, documentEnd, idBase, payloadBase, documentBase };
 }
 
@@ -191,7 +203,12 @@ export function decodeRecords(bytes: Uint8Array, count: number, block: Float32Ar
  * (a section this code did not write): decodeRecords then reads it.
  */
 export function recordColumns(bytes: Uint8Array, count: number, block: StoredVectors, dimension: number, file: string, fail: (why: string) => never): RecordColumns | null {
-  const { section, buf, flags, labels, lsnLow, lsnHigh, idEnd, payloadEnd, documentEnd, idBase, payloadBase, documentBase } = readColumns(bytes, count, fail);
+  return finish(recordColumnSteps(bytes, count, block, dimension, file, fail));
+}
+
+/** recordColumns in slices: each yield ends one (util/loop-turns.ts; a writer reading back a base it wrote gives the loop turns there). */
+export function* recordColumnSteps(bytes: Uint8Array, count: number, block: StoredVectors, dimension: number, file: string, fail: (why: string) => never): Generator<undefined, RecordColumns | null> {
+  const { section, buf, flags, labels, lsnLow, lsnHigh, idEnd, payloadEnd, documentEnd, idBase, payloadBase, documentBase } = yield* columnSteps(bytes, count, fail);
   let ascending = true;
   for (let i = 0, idStart = 0, payloadStart = 0, documentStart = 0; i < count; i++) {
     if (idEnd[i]! <= idStart || payloadEnd[i]! < payloadStart || documentEnd[i]! < documentStart) return fail(`record ${i} has malformed offsets`);
@@ -199,6 +216,7 @@ export function recordColumns(bytes: Uint8Array, count: number, block: StoredVec
     idStart = idEnd[i]!;
     payloadStart = payloadEnd[i]!;
     documentStart = documentEnd[i]!;
+    if (i % SLICE === SLICE - 1) yield;
   }
   if (!ascending) return null;
   // Documents (text vaults) are decoded now, as decodeRecords does, so a bad one fails the open.
@@ -209,6 +227,7 @@ export function recordColumns(bytes: Uint8Array, count: number, block: StoredVec
       const stop = documentEnd[i]!;
       docs[i] = stop > start ? documentAt(buf, documentBase + start, documentBase + stop, i, fail) : null;
       start = stop;
+      if (i % 4096 === 4095) yield;
     }
   }
   return new RecordColumns({ count, labels, lsnLow, lsnHigh, idEnd, payloadEnd, section, idBase, payloadBase, asciiIds: (flags & ASCII_IDS) !== 0, docs, block, dimension, file });

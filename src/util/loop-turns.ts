@@ -52,3 +52,12 @@ export function finish<T>(steps: Generator<unknown, T>): T {
     if (step.done) return step.value;
   }
 }
+
+/** finish(), giving the event loop a turn at a yield whenever one is overdue. */
+export async function inSlices<T>(steps: Generator<unknown, T>): Promise<T> {
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    if (overdue()) await nextTurn();
+  }
+}

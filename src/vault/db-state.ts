@@ -39,6 +39,12 @@ export async function vectorsLoaded(state: DbState): Promise<void> {
   await Promise.all([...state.vaults.values()].map((vault) => vault.vectorsLoaded()));
 }
 
+/** Whether every stored vector of the state is checked as it is read (StoredVectors.checksEachRead), or there are none. */
+export function readsChecked(state: DbState): boolean {
+  for (const vault of state.vaults.values()) if (vault.stored && vault.stored.checksEachRead !== true) return false;
+  return true;
+}
+
 /** Closes the files of the unread vector blocks of a state that will not be used. */
 export function releaseVectors(state: DbState): void {
   for (const block of state.unread.splice(0)) block.release();

@@ -76,7 +76,7 @@ export async function searchWithKnobs(vault: VaultState, metric: Metric, query: 
   // Knobs that read the hits' vectors wait for them first, so that no write can land between
   // the search and the reads; a hit whose record is gone by then (a write in a gap between
   // promise steps) is dropped, not read.
-  if (knobs.mmr || knobs.withVectors) await vault.vectorsLoaded();
+  if (knobs.mmr || knobs.withVectors) await vault.vectorsReadable();
   const present = (found: Hit[]): Hit[] => found.filter((h) => vault.records.get(h.id) !== undefined);
   let hits: Hit[];
   if (knobs.mmr) {

@@ -201,7 +201,7 @@ export async function searchVault(vault: VaultState, metric: Metric, query: Floa
   for (let attempt = 1; ; attempt++) {
     // A try after the first waits for the vectors first: the gap the last try lost to is usually
     // that wait, which then cannot open again.
-    if (attempt > 1) await vault.vectorsLoaded();
+    if (attempt > 1) await vault.vectorsReadable();
     const version = vault.version;
     const hits = await searchOnce(vault, metric, query, options, checked);
     if (vault.version === version) return hits;
@@ -228,7 +228,7 @@ const SEARCH_ATTEMPTS = 3;
 async function searchOnce(vault: VaultState, metric: Metric, query: Float32Array, options: SearchOptions, { k, ef }: Checked): Promise<Hit[]> {
   // Scans read stored vectors: they wait for the segment's block to reach memory (after open).
   const exact = async (candidates: Iterable<Candidate>): Promise<Neighbor[]> => {
-    await vault.vectorsLoaded();
+    await vault.vectorsReadable();
     return exactTopK(metric, query, candidates, k);
   };
   const predicate = options.filter === undefined ? null : compileFilter(options.filter);
@@ -270,7 +270,7 @@ async function searchOnce(vault: VaultState, metric: Metric, query: Float32Array
     const scanner = rowScanner();
     const scanMatches = async (): Promise<Neighbor[]> => {
       if (!scanner) return exact(matches());
-      await vault.vectorsLoaded();
+      await vault.vectorsReadable();
       const set = bitmap ? (bitmap.scan ??= scanSetFor(vault, bitmap.bitmap, true)) : scanSetFor(vault, matches(), false);
       return exactScanOf(scanner, vault, set, metric, query, k);
     };

@@ -32,6 +32,13 @@ export interface StoredVectors {
    * then read its rows as records (vault/filter-scan.ts).
    */
   readonly rowRuns?: boolean;
+  /**
+   * True when every read checks the bytes it uses before returning them (a graph block viewing a
+   * mapped graph: each page against the sidecar's sum before its first use), so a search need not
+   * wait for load()'s check of them all to compute no answer over unchecked data (open option
+   * `verify: 'full'`, engine/open/vector-check.ts).
+   */
+  readonly checksEachRead?: boolean;
   /** Resolves once the vectors are in memory and have matched their checksum. */
   load(): Promise<void>;
   /** Closes the file of a block that will not be read. */

@@ -106,6 +106,15 @@ export class VaultState {
     return this.stored?.load() ?? Promise.resolve();
   }
 
+  /**
+   * Before a search reads many stored vectors: vectorsLoaded(), except where every read checks
+   * its own bytes first (StoredVectors.checksEachRead: a mapped graph's pages), which are then
+   * read in place without waiting for the check of them all.
+   */
+  vectorsReadable(): Promise<unknown> {
+    return this.stored?.checksEachRead ? Promise.resolve() : this.vectorsLoaded();
+  }
+
   /** Searches and exports running over this vault (a reader's refresh unmaps a replaced vault only once none is). */
   private holds = 0;
   private retired = false;

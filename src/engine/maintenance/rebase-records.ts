@@ -6,9 +6,10 @@ import { decodeSectioned, requireSection } from '../../format/sectioned-file.js'
 import type { FileSystem } from '../../fs/file-system.js';
 import { GraphVectorBlock } from '../../segments/graph-vector-block.js';
 import { GraphRows } from '../../segments/graph-vectors.js';
-import { recordColumns } from '../../segments/records-section.js';
-import { nextTurn } from '../../util/loop-turns.js';
+import { recordColumnSteps } from '../../segments/records-section.js';
+import { inSlices, nextTurn } from '../../util/loop-turns.js';
 import { RecordStore } from '../../vault/record-store.js';
+import type { RecordColumns } from '../../vault/record-columns.js';
 import type { SegmentRef, VaultState } from '../../vault/vault-state.js';
 import { bindWrittenGraph } from '../open/graph-home.js';
 
@@ -42,9 +43,9 @@ export async function rebaseRecords(fs: FileSystem, dir: string, vault: VaultSta
   const fail = (why: string): never => {
     throw new CorruptionError(file, why);
   };
-  let columns: ReturnType<typeof recordColumns>;
+  let columns: RecordColumns | null;
   try {
-    columns = recordColumns(requireSection(parsed, SectionKind.records, file, 'RECORDS'), vault.records.count, block, vault.dimension, file, fail);
+    columns = await inSlices(recordColumnSteps(requireSection(parsed, SectionKind.records, file, 'RECORDS'), vault.records.count, block, vault.dimension, file, fail));
   } catch {
     return false;
   }

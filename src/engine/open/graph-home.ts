@@ -1,3 +1,4 @@
+import { inSlices } from '../../util/loop-turns.js';
 import * as path from 'node:path';
 import { CorruptionError } from '../../errors.js';
 import { crc32c } from '../../format/crc.js';
@@ -166,7 +167,7 @@ export async function bindWrittenGraph(fs: FileSystem, dir: string, block: Graph
   const source = await mappedSource(fs, dir, graph, sidecarRef);
   if (!source) return false;
   try {
-    block.bind(source, labelOf);
+    await inSlices(block.bindSteps(source, labelOf));
     return true;
   } catch {
     closeView(viewOf(source));

@@ -1,12 +1,15 @@
 import { CorruptionError, type QuiverError } from '../../errors.js';
-import { prefetchVectors, vectorsLoaded, type DbState } from '../../vault/db-state.js';
+import { prefetchVectors, readsChecked, vectorsLoaded, type DbState } from '../../vault/db-state.js';
 
 /**
  * When stored vectors are checked (open option `verify`, README "Verification"). Open leaves each
  * segment's VECTORS section on disk and reads it in the background, checking its CRC32C
  * (FORMAT.md "Segment files").
- * - 'full' (default): a search waits until every stored vector of the state it reads has
- *   matched its checksum; no answer is ever computed over unchecked data.
+ * - 'full' (default): no answer is ever computed over unchecked data. A search waits until every
+ *   stored vector of the state it reads has matched its checksum, unless each of them is checked
+ *   as it is read (a graph block viewing a mapped graph checks every page against the sidecar's
+ *   sum before its first use, as the mapped graph search does): then it answers at once, and the
+ *   background check still reads every page and fails the handle on damage.
  * - 'lazy': searches may answer from the graph (itself checked at open) before the vectors are
  *   checked; what the check finds later still fails the handle.
  * Either way, damage found by the check (or by a read of the vectors before it) fails the
@@ -51,7 +54,7 @@ export class VectorCheck {
 
   /** Before a search of `state`: in 'full' mode, resolves once its vectors are checked (rejects with what the check found). */
   async beforeSearch(state: DbState): Promise<void> {
-    if (this.mode === 'lazy' || this.checked.has(state)) return;
+    if (this.mode === 'lazy' || this.checked.has(state) || readsChecked(state)) return;
     const reads = this.reads.get(state);
     if (reads) await reads;
     else await vectorsLoaded(state).catch((err: QuiverError) => {
