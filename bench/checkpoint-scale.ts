@@ -9,7 +9,7 @@
 // next --add vectors of the generator that built it (clusteredStream(384, 64, 7), ids r<i>; the
 // first --skip are drawn and dropped), the graph queue is drained (db.settle()), then one
 // checkpoint is taken and measured; --rounds times. A 1 ms timer chain records each gap in the
-// event loop and charges it to the checkpoint phase it began in (checkpointProbe, set only here).
+// event loop and charges it to the checkpoint phase it began in (bench/loop-phases.ts).
 // --whole: every checkpoint writes the vault whole, as one that merges its deltas does (deltaLimits).
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -17,7 +17,7 @@ import * as path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { clusteredStream } from './data.js';
 import { open } from '../src/index.js';
-import { checkpointProbe } from '../src/engine/maintenance/checkpoint.js';
+import { LoopPhases } from './loop-phases.js';
 import { deltaLimits } from '../src/engine/maintenance/checkpoint-files.js';
 import { decodeManifest } from '../src/segments/manifest.js';
 
@@ -68,41 +68,7 @@ if (build > 0) {
 execFileSync('cp', ['-a', source, work]);
 for (let k = 0; k < skip; k++, next++) gen();
 
-/**
- * Gaps of the event loop, charged to phases: each phase active during a gap is charged the part
- * of it that phase covered (phases change synchronously inside a stall, so the one active when
- * the timer fires is often not the one that blocked).
- */
-let phase = 'idle';
-let phaseStart = 0;
-let phases = new Map<string, { ms: number; stallMs: number }>();
-/** Phase changes since the last tick. */
-let marks: { at: number; name: string }[] = [];
-let phaseAtLastTick = 'idle';
-let last = performance.now();
-let ticking = false;
-const tick = (): void => {
-  const now = performance.now();
-  const seen = [{ at: last, name: phaseAtLastTick }, ...marks];
-  seen.forEach((m, i) => {
-    const p = phases.get(m.name);
-    const covered = (i + 1 < seen.length ? seen[i + 1]!.at : now) - m.at;
-    if (p && covered > p.stallMs) p.stallMs = covered;
-  });
-  marks = [];
-  phaseAtLastTick = phase;
-  last = now;
-  if (ticking) setTimeout(tick, 1);
-};
-checkpointProbe.phase = (name: string) => {
-  const now = performance.now();
-  const p = phases.get(phase);
-  if (p) p.ms += now - phaseStart;
-  marks.push({ at: now, name });
-  phase = name;
-  phaseStart = now;
-  if (!phases.has(name)) phases.set(name, { ms: 0, stallMs: 0 });
-};
+const probe = new LoopPhases();
 
 const db = await open(work, { autoCheckpointBytes: 0 });
 const results: { bytesWritten: number; segmentBytes: number; changedBytes: number; segmentPerChanged: number; checkpointMs: number; stallMaxMs: number }[] = [];
@@ -114,17 +80,11 @@ for (let round = 1; round <= rounds; round++) {
   const hwmBefore = status('VmHWM');
   const io = ioWritten();
   const loop = monitorEventLoopDelay({ resolution: 1 });
-  phases = new Map();
   // The control: the same timer chain for 3 s with nothing of ours running. On a shared machine
   // this is the floor under any stall figure (the main thread waiting for a core).
-  checkpointProbe.phase('idle control (3 s)');
-  ticking = true;
-  last = performance.now();
-  marks = [];
-  phaseAtLastTick = phase;
-  setTimeout(tick, 1);
+  probe.start('idle control (3 s)');
   await new Promise((resolve) => setTimeout(resolve, 3000));
-  checkpointProbe.phase('checkpoint call');
+  probe.enter('checkpoint call');
   loop.enable();
   const start = performance.now();
   const r = await db.checkpoint();
@@ -137,8 +97,7 @@ for (let round = 1; round <= rounds; round++) {
   const segmentBytes = entry.deltas ? entry.deltas.at(-1)!.bytes : entry.segment.bytes;
   const changedBytes = add * DIM * 4 + Array.from({ length: add }, (_, k) => `r${next - add + k}`.length).reduce((a, b) => a + b, 0);
   loop.disable();
-  checkpointProbe.phase('idle');
-  ticking = false;
+  const phases = probe.stop();
   const result = {
     round,
     records: next,
@@ -155,7 +114,7 @@ for (let round = 1; round <= rounds; round++) {
     vmHwmBefore: hwmBefore,
     vmHwmAfter: status('VmHWM'),
     idleStallMaxMs: Math.round(phases.get('idle control (3 s)')?.stallMs ?? 0),
-    phases: Object.fromEntries([...phases].filter(([name]) => name !== 'idle').map(([name, p]) => [name, { ms: Math.round(p.ms), stallMs: Math.round(p.stallMs) }])),
+    phases: Object.fromEntries([...phases].map(([name, p]) => [name, { ms: Math.round(p.ms), stallMs: Math.round(p.stallMs) }])),
     loadavg: uptime(),
   };
   results.push(result);

@@ -15,6 +15,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { LoopPhases } from './loop-phases.js';
 import { clusteredStream } from './data.js';
 import { open } from '../src/index.js';
 
@@ -36,7 +37,8 @@ const walSize = () => {
   }
 };
 
-type Checkpoint = { at: number; ms: number; bytesWritten: number; ioBytes: number; stallMs: number };
+type Checkpoint = { at: number; ms: number; bytesWritten: number; ioBytes: number; stallMs: number; worstPhase: string; worstPhaseMs: number };
+const probe = new LoopPhases();
 const checkpoints: Checkpoint[] = [];
 const loop = monitorEventLoopDelay({ resolution: 1 });
 const whole = monitorEventLoopDelay({ resolution: 1 });
@@ -49,11 +51,14 @@ async function checkpoint(db: Awaited<ReturnType<typeof open>>, at: number): Pro
   loop.reset();
   loop.enable();
   const t = performance.now();
+  probe.start('checkpoint call');
   const r = await db.checkpoint();
   const ms = performance.now() - t;
   loop.disable();
-  checkpoints.push({ at, ms, bytesWritten: r.bytesWritten, ioBytes: written() - io, stallMs: loop.max / 1e6 });
-  console.error(`  checkpoint at ${at}: ${(ms / 1000).toFixed(1)} s, ${(r.bytesWritten / 2 ** 20).toFixed(0)} MiB, stall ${(loop.max / 1e6).toFixed(0)} ms, RSS ${(process.memoryUsage.rss() / 2 ** 20).toFixed(0)} MiB`);
+  // The phase of the longest gap (bench/loop-phases.ts), to say where a long stall came from.
+  const [worstPhase, worstPhaseMs] = LoopPhases.worst(probe.stop());
+  checkpoints.push({ at, ms, bytesWritten: r.bytesWritten, ioBytes: written() - io, stallMs: loop.max / 1e6, worstPhase, worstPhaseMs });
+  console.error(`  checkpoint at ${at}: ${(ms / 1000).toFixed(1)} s, ${(r.bytesWritten / 2 ** 20).toFixed(0)} MiB, stall ${(loop.max / 1e6).toFixed(0)} ms (longest gap ${worstPhaseMs.toFixed(0)} ms in ${worstPhase}), RSS ${(process.memoryUsage.rss() / 2 ** 20).toFixed(0)} MiB`);
 }
 
 const t0 = performance.now();
