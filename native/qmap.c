@@ -391,6 +391,20 @@ static file_map_t *map_arg(napi_env env, napi_value v) {
   return napi_get_value_external(env, v, (void **)&m) == napi_ok ? m : NULL;
 }
 
+// A view's hold on its map. `state`: 0 while the view is being made, 1 once made; a finalizer that
+// runs while it is being made marks it 2 and leaves the freeing to the maker (Node 20 refuses an
+// external buffer past 2^32 bytes by running the finalizer at once, inside the failed creation).
+typedef struct { file_map_t *m; int state; } view_hold_t;
+
+static void view_gone(napi_env env, void *data, void *hint) {
+  (void)env; (void)data;
+  view_hold_t *v = hint;
+  file_map_t *m = v->m;
+  if (v->state == 0) v->state = 2;
+  else free(v);
+  file_map_drop(m);
+}
+
 // mapView(handle, offset, length) -> ArrayBuffer over bytes [offset, offset + length) of the map.
 static napi_value js_map_view(napi_env env, napi_callback_info info) {
   size_t argc = 3;
@@ -398,14 +412,24 @@ static napi_value js_map_view(napi_env env, napi_callback_info info) {
   NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   file_map_t *m = argc >= 3 ? map_arg(env, argv[0]) : NULL;
   double offset = -1, length = -1;
+  // Whole numbers, each within the map, compared without a sum that could wrap.
   if (!m || napi_get_value_double(env, argv[1], &offset) != napi_ok || napi_get_value_double(env, argv[2], &length) != napi_ok ||
-      !(offset >= 0) || !(length > 0) || offset != (double)(size_t)offset || length != (double)(size_t)length || (size_t)offset + (size_t)length > m->len)
+      !(offset >= 0 && offset <= (double)m->len) || !(length > 0 && length <= (double)m->len - offset) ||
+      offset != (double)(size_t)offset || length != (double)(size_t)length)
     return throw_code(env, "QUIVER_NATIVE", "mapView(handle, offset, length): not a map and a range inside it");
   if (m->unmapped) return throw_code(env, "QUIVER_NATIVE", "mapView: the map is closed");
+  view_hold_t *v = malloc(sizeof *v);
+  if (!v) return throw_code(env, "QUIVER_NATIVE", "out of memory");
+  v->m = m;
+  v->state = 0;
+  m->owners++; // the view's, taken before it exists: its finalizer may run inside a failed creation
   napi_value buffer;
-  if (napi_create_external_arraybuffer(env, (char *)m->base + (size_t)offset, (size_t)length, file_map_gone, m, &buffer) != napi_ok)
+  if (napi_create_external_arraybuffer(env, (char *)m->base + (size_t)offset, (size_t)length, view_gone, v, &buffer) != napi_ok) {
+    if (v->state == 0) file_map_drop(m); // else the finalizer dropped it
+    free(v);
     return throw_code(env, "QUIVER_NATIVE", "napi_create_external_arraybuffer failed");
-  m->owners++;
+  }
+  v->state = 1;
   return buffer;
 }
 
@@ -420,17 +444,20 @@ static napi_value js_unmap_file(napi_env env, napi_callback_info info) {
   if (!m || napi_is_array(env, argv[1], &array) != napi_ok || !array || napi_get_array_length(env, argv[1], &n) != napi_ok)
     return throw_code(env, "QUIVER_NATIVE", "unmapFile(handle, views): not a map and its views");
   if (m->unmapped) return NULL;
-  for (uint32_t i = 0; i < n; i++) {
-    napi_value view;
-    void *data = NULL;
-    size_t len = 0;
-    bool detached = false;
-    NAPI(napi_get_element(env, argv[1], i, &view));
-    if (napi_is_detached_arraybuffer(env, view, &detached) != napi_ok) return throw_code(env, "QUIVER_NATIVE", "unmapFile: a view is not an ArrayBuffer");
-    if (detached) continue;
-    if (napi_get_arraybuffer_info(env, view, &data, &len) != napi_ok || (char *)data < (char *)m->base || (char *)data + len > (char *)m->base + m->len)
-      return throw_code(env, "QUIVER_NATIVE", "unmapFile: a view is not of this map");
-    NAPI(napi_detach_arraybuffer(env, view));
+  // Every view checked first, then detached: a bad one leaves the map and its views as they were.
+  for (int pass = 0; pass < 2; pass++) {
+    for (uint32_t i = 0; i < n; i++) {
+      napi_value view;
+      void *data = NULL;
+      size_t len = 0;
+      bool detached = false;
+      NAPI(napi_get_element(env, argv[1], i, &view));
+      if (napi_is_detached_arraybuffer(env, view, &detached) != napi_ok) return throw_code(env, "QUIVER_NATIVE", "unmapFile: a view is not an ArrayBuffer");
+      if (detached) continue;
+      if (napi_get_arraybuffer_info(env, view, &data, &len) != napi_ok || (char *)data < (char *)m->base || (char *)data + len > (char *)m->base + m->len)
+        return throw_code(env, "QUIVER_NATIVE", "unmapFile: a view is not of this map");
+      if (pass == 1) NAPI(napi_detach_arraybuffer(env, view));
+    }
   }
   // Marked before unmapping: a view's finalizer, whenever it runs, only drops its ownership.
   m->unmapped = 1;

@@ -1,3 +1,4 @@
+import { constants } from 'node:buffer';
 import { CorruptionError } from '../errors.js';
 import { nativeAddon } from './mapped-graph.js';
 
@@ -6,6 +7,8 @@ interface FileMapAddon {
   mapView(handle: unknown, offset: number, length: number): ArrayBuffer;
   unmapFile(handle: unknown, views: ArrayBuffer[]): void;
 }
+
+const MAX_LENGTH = constants.MAX_LENGTH;
 
 /** Bytes between the starts of two windows. */
 const WINDOW_STRIDE = 32 << 20;
@@ -61,7 +64,16 @@ export class MappedFile {
     if (!lib?.mapFile || !lib.mapView) return null;
     try {
       const { handle, length } = lib.mapFile(file);
-      return new MappedFile(lib, handle, length);
+      const map = new MappedFile(lib, handle, length);
+      // A file no one view can cover whole (Node refuses external buffers past MAX_LENGTH), or a
+      // runtime that forbids external buffers: read privately instead, as before maps by window.
+      if (length > MAX_LENGTH) return map.dropped();
+      try {
+        map.windows[0] = map.makeWindow(0);
+      } catch {
+        return map.dropped();
+      }
+      return map;
     } catch (err) {
       const code = (err as { code?: unknown } | null)?.code;
       const message = err instanceof Error ? err.message : String(err);
@@ -104,6 +116,12 @@ export class MappedFile {
       this.makeWindow(k);
       await new Promise((resolve) => setImmediate(resolve));
     }
+  }
+
+  /** Unmaps a map open() will not hand out; null. */
+  private dropped(): null {
+    this.close();
+    return null;
   }
 
   private makeWindow(k: number): MapWindow {

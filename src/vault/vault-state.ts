@@ -119,33 +119,53 @@ export class VaultState {
   private holds = 0;
   private retired = false;
 
-  /** Vectors the records read before a writer's checkpoint rebased them (rebase-records.ts), closed once nothing holds the vault. */
-  private replaced: StoredVectors[] = [];
+  /**
+   * Vectors the records read before a writer's checkpoint rebased them (rebase-records.ts), each
+   * with the generation of holds that may still read it: closed once those holds have ended, however
+   * many later ones (which read the new records) are running.
+   */
+  private replaced: { stored: StoredVectors; generation: number }[] = [];
+  private generation = 0;
+  /** Holds running, by the generation current when each began. */
+  private readonly holdsOf = new Map<number, number>();
 
   /** Runs `work` with the vault held: retire() waits for it before unmapping. */
   async held<T>(work: () => Promise<T>): Promise<T> {
     this.holds++;
+    const generation = this.generation;
+    this.holdsOf.set(generation, (this.holdsOf.get(generation) ?? 0) + 1);
     try {
       return await work();
     } finally {
-      if (--this.holds === 0) {
-        if (this.retired) this.unmap();
-        else this.closeReplaced();
-      }
+      const left = this.holdsOf.get(generation)! - 1;
+      if (left === 0) this.holdsOf.delete(generation);
+      else this.holdsOf.set(generation, left);
+      if (--this.holds === 0 && this.retired) this.unmap();
+      else this.closeReplaced();
     }
   }
 
   /**
    * `stored` is no longer the vault's (its records now read another block): closed at once if no
-   * search or export holds the vault, else when the last one ends, as a reader's replaced vault is.
+   * search or export holds the vault, else when the last one begun before now ends.
    */
   retireStored(stored: StoredVectors): void {
-    this.replaced.push(stored);
-    if (this.holds === 0) this.closeReplaced();
+    this.replaced.push({ stored, generation: this.generation++ });
+    this.closeReplaced();
+  }
+
+  get isRetired(): boolean {
+    return this.retired;
   }
 
   private closeReplaced(): void {
-    for (const stored of this.replaced.splice(0)) stored.close();
+    if (this.replaced.length === 0) return;
+    const oldest = this.holdsOf.size === 0 ? Infinity : Math.min(...this.holdsOf.keys());
+    this.replaced = this.replaced.filter(({ stored, generation }) => {
+      if (generation >= oldest) return true;
+      stored.close();
+      return false;
+    });
   }
 
   /**
@@ -163,7 +183,7 @@ export class VaultState {
   private unmap(): void {
     this.index.close?.();
     this.stored?.close();
-    this.closeReplaced();
+    for (const { stored } of this.replaced.splice(0)) stored.close();
   }
 
   constructor(

@@ -105,6 +105,28 @@ describe("a writer's records after its vault is written whole", () => {
     }
   });
 
+  it('are searched with a payload filter the planner cached before the checkpoint, as the records they are now', async () => {
+    const dir = dbPath();
+    const db = await open(dir, { dimension: DIM, index: { type: 'hnsw', M: 8, efConstruction: 40 } });
+    try {
+      const v = await db.createVault('v');
+      await v.createIndex('g');
+      await v.insertMany(Array.from({ length: COUNT }, (_, i) => ({ id: `r${i}`, vector: vectorWithExtremes(DIM, i), payload: { g: i % 50 } })));
+      await db.checkpoint(); // whole: the records become columns over it
+      const query = vectorWithExtremes(DIM, 77);
+      await v.insertMany(Array.from({ length: COUNT }, (_, i) => ({ id: `s${i}`, vector: vectorWithExtremes(DIM, 20_000 + i), payload: { g: 7 } })));
+      // Cached by the planner against the vault as it is now, the last write before the checkpoint.
+      const first = await v.search(query, { k: 5, filter: { g: 2 } });
+      await db.checkpoint(); // whole again (past a quarter of the base): the block before is closed
+      assert.ok(baseOf(vaultOf(db)) instanceof RecordColumns);
+      const again = await v.search(query, { k: 5, filter: { g: 2 } });
+      assert.deepEqual(again.map((h) => [h.id, h.score]), first.map((h) => [h.id, h.score]));
+      assert.equal((await v.search(query, { k: 3, filter: { g: 7 } })).length, 3);
+    } finally {
+      await db.close();
+    }
+  });
+
   it('leave a search holding the vault across the checkpoint on the records it began with, then close their block', async () => {
     const dir = dbPath();
     const db = await open(dir, { dimension: DIM, index: { type: 'hnsw', M: 8, efConstruction: 40 } });
@@ -117,18 +139,24 @@ describe("a writer's records after its vault is written whole", () => {
       const old = vaultOf(db).stored as GraphVectorBlock;
       let closedDuring: boolean | null = null;
       let checkpointed!: Promise<unknown>;
+      let release!: () => void;
+      let later!: Promise<void>;
       const held = vaultOf(db).held(async () => {
         checkpointed = db.checkpoint();
         await checkpointed;
         assert.ok(baseOf(vaultOf(db)) instanceof RecordColumns, 'rebased while the vault was held');
         assert.notEqual(vaultOf(db).stored, old);
         closedDuring = (old as unknown as { shut: boolean }).shut;
+        // A search begun after the rebase reads the new records: it does not keep the old block open.
+        later = vaultOf(db).held(() => new Promise<void>((resolve) => (release = resolve)));
         // The block the records before read is still open: a vector of it reads.
         assert.ok(sameBits(old.vector(3), vectorWithExtremes(DIM, 4)) || old.vector(3).length === DIM);
       });
       await held;
       assert.equal(closedDuring, false, 'not closed while held');
-      assert.equal((old as unknown as { shut: boolean }).shut, true, 'closed once the hold ended');
+      assert.equal((old as unknown as { shut: boolean }).shut, true, 'closed once the hold begun before the rebase ended, a later one still running');
+      release();
+      await later;
       assert.ok(sameBits(v.get('s7')!.vector, vectorWithExtremes(DIM, 10_007)));
       assert.equal(v.get('r0'), null);
     } finally {

@@ -50,21 +50,23 @@ export async function rebaseRecords(fs: FileSystem, dir: string, vault: VaultSta
     return false;
   }
   if (!columns || !(await bindWrittenGraph(fs, dir, block, ref.graph, ref.sidecar, (row) => columns.label(row)))) return false;
-  try {
-    const before = vault.records;
-    const store = new RecordStore(vault.dimension);
-    store.load(columns);
-    if (store.count !== before.count || store.bytes !== before.bytes) throw fail('does not hold the records it was written from');
-    store.nextLabel = before.nextLabel;
-    store.trackErased = before.trackErased;
-    if (vault.stored) vault.retireStored(vault.stored);
-    vault.stored = block;
-    vault.records = store;
-    return true;
-  } catch {
+  const before = vault.records;
+  const store = new RecordStore(vault.dimension);
+  store.load(columns);
+  // A handle closing (or failed) meanwhile has let the vault go: nothing would close the block.
+  if (store.count !== before.count || store.bytes !== before.bytes || vault.isRetired) {
     block.close();
     return false;
   }
+  store.nextLabel = before.nextLabel;
+  store.trackErased = before.trackErased;
+  const old = vault.stored;
+  vault.stored = block;
+  vault.records = store;
+  // The filter planner's cached scan sets hold the records before: made again for the new ones.
+  vault.version++;
+  if (old) vault.retireStored(old);
+  return true;
 }
 
 /** CRC32C of `bytes`, a slice per turn of the event loop. */

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { CorruptionError } from '../../errors.js';
 import { crc32c } from '../../format/crc.js';
 import type { FileSystem } from '../../fs/file-system.js';
-import { MappedFile } from '../../native/mapped-file.js';
+import { MappedFile, WINDOW_OVERLAP } from '../../native/mapped-file.js';
 import { checksumRange } from '../../fs/checksum.js';
 import type { Hole } from '../../format/sectioned-file.js';
 import type { SharedRows } from '../../segments/segment-file.js';
@@ -97,6 +97,8 @@ async function graphSource(fs: FileSystem, dir: string, graph: FileRef, sidecarR
     if (crc32c(first) >>> 0 !== sums.readUInt32LE(0)) throw new CorruptionError(graph.path, "page 0 does not match its checksum in the graph's sidecar");
     const shape = graphShape(first);
     if (shape.per % 4 !== 0 || shape.dataOff % 4 !== 0 || GRAPH_HEADER + shape.count * shape.per > graph.bytes) throw new CorruptionError(graph.path, 'header does not describe level-0 records inside the file');
+    // A record is read whole from the window of its first byte (MappedFile.window).
+    if (shared && shape.per > WINDOW_OVERLAP) throw new CorruptionError(graph.path, `level-0 records of ${shape.per} bytes are longer than a mapped window reads whole`);
     if (shared && shared.byteLength !== graph.bytes) throw new CorruptionError(graph.path, `is ${shared.byteLength} bytes mapped, the manifest says ${graph.bytes}`);
     return { fs, fd, file: graph.path, shape, fileBytes: graph.bytes, pageLog2, sums: sidecar.sums, map: shared, checkPages: shared ? checkPages : null };
   } catch (err) {
