@@ -1,5 +1,6 @@
 import { constants } from 'node:buffer';
 import { CorruptionError } from '../errors.js';
+import { nextTurn } from '../util/loop-turns.js';
 import { nativeAddon } from './mapped-graph.js';
 
 interface FileMapAddon {
@@ -69,7 +70,7 @@ export class MappedFile {
       // runtime that forbids external buffers: read privately instead, as before maps by window.
       if (length > MAX_LENGTH) return map.dropped();
       try {
-        map.windows[0] = map.makeWindow(0);
+        map.makeWindow(0);
       } catch {
         return map.dropped();
       }
@@ -114,7 +115,7 @@ export class MappedFile {
     for (let k = 0; k * WINDOW_STRIDE < this.byteLength && !this.closed; k++) {
       if (this.windows[k]) continue;
       this.makeWindow(k);
-      await new Promise((resolve) => setImmediate(resolve));
+      await nextTurn();
     }
   }
 

@@ -1,7 +1,7 @@
-import { finish } from '../util/loop-turns.js';
 import { CorruptionError, StorageError, ioError, type QuiverError } from '../errors.js';
 import type { StoredVectors, VectorRun } from '../vault/stored-vectors.js';
 import { GRAPH_HEADER, type GraphRows, type GraphShape } from './graph-vectors.js';
+import { finish } from '../util/loop-turns.js';
 import { GraphRowSet } from './graph-row-set.js';
 import type { SharedMap } from './vector-block.js';
 import { checkMappedPages, checkReadPages, chunkBuffer, closeFd, closeView, holdsLabel, levelZeroChunks, viewOf, type GraphVectorSource, type GraphView } from './graph-view.js';

@@ -76,7 +76,7 @@ export function* segmentChunks(vault: VaultState, graphVectors?: GraphVectors | 
 }
 
 /** The CRC32C of `parts` in order from `seed`, `chunkBytes` at a time, with a turn (`undefined`) after each. */
-function* partsCrc(parts: readonly Uint8Array[], seed: number, chunkBytes: number): Generator<undefined, number> {
+export function* partsCrc(parts: readonly Uint8Array[], seed: number, chunkBytes: number): Generator<undefined, number> {
   let crc = seed;
   for (const part of parts) {
     for (let at = 0; at < part.byteLength; at += chunkBytes) {

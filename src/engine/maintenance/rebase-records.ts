@@ -1,19 +1,19 @@
 import * as path from 'node:path';
 import { CorruptionError } from '../../errors.js';
 import { GRAPH_SEGMENT_VERSION, SectionKind } from '../../format/constants.js';
-import { crc32c } from '../../format/crc.js';
 import { decodeSectioned, requireSection } from '../../format/sectioned-file.js';
 import type { FileSystem } from '../../fs/file-system.js';
 import { GraphVectorBlock } from '../../segments/graph-vector-block.js';
 import { GraphRows } from '../../segments/graph-vectors.js';
 import { recordColumnSteps } from '../../segments/records-section.js';
-import { inSlices, nextTurn } from '../../util/loop-turns.js';
+import { partsCrc } from '../../segments/segment-file.js';
+import { inSlices } from '../../util/loop-turns.js';
 import { RecordStore } from '../../vault/record-store.js';
 import type { RecordColumns } from '../../vault/record-columns.js';
 import type { SegmentRef, VaultState } from '../../vault/vault-state.js';
 import { bindWrittenGraph } from '../open/graph-home.js';
 
-/** Bytes of the segment checked per turn of the event loop. */
+/** Bytes of the segment checked between chances to give the event loop a turn. */
 const CRC_SLICE = 4 << 20;
 
 /**
@@ -24,7 +24,7 @@ const CRC_SLICE = 4 << 20;
  * objects are most of the writer's memory beside hnswlib's index (README "A writer's memory").
  *
  * The segment is read back whole (in the thread pool), checked against the CRC32C computed as it
- * was written, a slice per turn, and its sections then decoded without computing their CRCs
+ * was written, in slices with turns of the event loop between, and its sections then decoded without computing their CRCs
  * again. Nothing on disk changes, and the records read the same: false (the vault left as it
  * was) on anything unexpected, as a failed move of vectors does. The block the records read
  * before is retired, not closed: a search or export still reading the records before keeps
@@ -33,7 +33,7 @@ const CRC_SLICE = 4 << 20;
 export async function rebaseRecords(fs: FileSystem, dir: string, vault: VaultState, ref: SegmentRef, corrected: boolean): Promise<boolean> {
   if (!ref.graph || !ref.sidecar || ref.deltas?.length) return false;
   const bytes = await fs.readFile(path.join(dir, ref.segment.path));
-  if (bytes.byteLength !== ref.segment.bytes || (await slicedCrc(bytes)) !== ref.segment.crc32c >>> 0) return false;
+  if (bytes.byteLength !== ref.segment.bytes || (await inSlices(partsCrc([bytes], 0, CRC_SLICE))) >>> 0 !== ref.segment.crc32c >>> 0) return false;
   const file = ref.segment.path;
   const parsed = decodeSectioned(bytes, 'segment', file, undefined, true);
   if (parsed.version !== GRAPH_SEGMENT_VERSION) return false;
@@ -53,8 +53,9 @@ export async function rebaseRecords(fs: FileSystem, dir: string, vault: VaultSta
   const before = vault.records;
   const store = new RecordStore(vault.dimension);
   store.load(columns);
+  // (The columns hold vault.records.count rows: recordColumnSteps checks the section against it.)
   // A handle closing (or failed) meanwhile has let the vault go: nothing would close the block.
-  if (store.count !== before.count || store.bytes !== before.bytes || vault.isRetired) {
+  if (store.bytes !== before.bytes || vault.isRetired) {
     block.close();
     return false;
   }
@@ -67,14 +68,4 @@ export async function rebaseRecords(fs: FileSystem, dir: string, vault: VaultSta
   vault.version++;
   if (old) vault.retireStored(old);
   return true;
-}
-
-/** CRC32C of `bytes`, a slice per turn of the event loop. */
-async function slicedCrc(bytes: Uint8Array): Promise<number> {
-  let crc = 0;
-  for (let at = 0; at < bytes.byteLength; at += CRC_SLICE) {
-    crc = crc32c(bytes.subarray(at, Math.min(bytes.byteLength, at + CRC_SLICE)), crc);
-    await nextTurn();
-  }
-  return crc >>> 0;
 }

@@ -1,10 +1,10 @@
-import { inSlices } from '../../util/loop-turns.js';
 import * as path from 'node:path';
 import { CorruptionError } from '../../errors.js';
 import { crc32c } from '../../format/crc.js';
 import type { FileSystem } from '../../fs/file-system.js';
 import { MappedFile, WINDOW_OVERLAP } from '../../native/mapped-file.js';
 import { checksumRange } from '../../fs/checksum.js';
+import { inSlices } from '../../util/loop-turns.js';
 import type { Hole } from '../../format/sectioned-file.js';
 import type { SharedRows } from '../../segments/segment-file.js';
 import { checkSidecar, decodeGraphSidecar } from '../../segments/graph-sidecar.js';
