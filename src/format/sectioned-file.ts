@@ -92,13 +92,19 @@ export interface Hole {
   /** Where the payload starts, in the file and in the bytes (everything before it is there). */
   at: number;
   length: number;
+  /**
+   * The payload is in the bytes after all (a mapped file viewed whole): it comes back as its
+   * bytes, and only its CRC is left to the caller, who checked it apart (a reader's GRAPH_VECTORS).
+   */
+  inPlace?: boolean;
 }
 
 /**
  * Decodes and verifies every section: structure and CRC. Payloads are views into `bytes`.
  * `hole`: `bytes` is the file without that section's payload (its padding is there); the
  * section comes back with an empty payload and its CRC unchecked, for the caller to check when
- * it reads the payload. `verified`: the caller has checked the whole file's CRC32C against the one
+ * it reads the payload (with `hole.inPlace`, the file whole and the payload viewed in it, its
+ * CRC still the caller's). `verified`: the caller has checked the whole file's CRC32C against the one
  * computed as it was written (the writer reading back its own checkpoint), so the sections' own
  * CRCs are not computed again; structure and padding are still checked.
  */
@@ -116,10 +122,11 @@ export function decodeSectioned(bytes: Uint8Array, kind: MagicKind, file: string
     const stored = buf.readUInt32LE(offset + 12);
     const start = offset + SECTION_HEADER_SIZE;
     const held = hole !== undefined && start === hole.at;
-    if (held ? length !== BigInt(hole.length) : length > BigInt(buf.byteLength - start)) {
+    const apart = held && !hole.inPlace;
+    if ((held && length !== BigInt(hole.length)) || (!apart && length > BigInt(buf.byteLength - start))) {
       throw new CorruptionError(file, `section ${i} length ${length} runs past the end of the file`, { offset });
     }
-    const end = held ? start : start + Number(length);
+    const end = apart ? start : start + Number(length);
     const payload = buf.subarray(start, end);
     if (!held && !verified && crc32c(payload, crc32c(buf.subarray(offset, offset + 12))) !== stored) {
       throw new CorruptionError(file, `section ${i} (kind ${sectionKind}) checksum mismatch`, { offset });

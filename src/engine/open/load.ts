@@ -48,6 +48,8 @@ async function readSegment(fs: FileSystem, dir: string, ref: FileRef, dimension:
     let rest: Buffer;
     let hole: Hole | null;
     let rowsHole: Hole | null = null;
+    let rowsHeader: Buffer | null = null;
+    let readPrivately: (skip: Hole | null) => Promise<Buffer>;
     try {
       const size = fs.sizeSync(fd);
       checkSize(ref, size);
@@ -56,23 +58,36 @@ async function readSegment(fs: FileSystem, dir: string, ref: FileRef, dimension:
         return bytes.subarray(0, await fs.read(fd, bytes, position));
       };
       hole = await findSection(readAt, size, 'segment', ref.path, SectionKind.vectors);
-      // A reader with the addon views a version 2 segment's GRAPH_VECTORS in a map, shared as the graph is.
+      // A reader with the addon views a version 2 segment in a map, shared as the graph is: its
+      // GRAPH_VECTORS (checked apart, faulting nothing in), and its records' ids and payloads.
       if (!hole && share && MappedFile.available()) rowsHole = await findSection(readAt, size, 'segment', ref.path, SectionKind.graphVectors);
-      hole ??= rowsHole;
-      const skip = hole?.length ?? 0;
-      rest = Buffer.allocUnsafeSlow(size - skip);
-      const at = hole?.at ?? size;
-      const read = (await fs.read(fd, rest.subarray(0, at), 0)) + (await fs.read(fd, rest.subarray(at), at + skip));
-      checkSize(ref, read + skip);
+      if (rowsHole) rowsHeader = await readAt(rowsHole.at - SECTION_HEADER_SIZE, SECTION_HEADER_SIZE);
+      // Everything but `skip`'s payload, into a buffer of this process's own.
+      readPrivately = async (skip) => {
+        const length = skip?.length ?? 0;
+        const bytes = Buffer.allocUnsafeSlow(size - length);
+        const at = skip?.at ?? size;
+        const read = (await fs.read(fd, bytes.subarray(0, at), 0)) + (await fs.read(fd, bytes.subarray(at), at + length));
+        checkSize(ref, read + length);
+        return bytes;
+      };
     } catch (cause) {
       throw unreadable(ref, cause);
     }
     let apart: { hole: Hole; block?: VectorBlock; rows?: SharedRows } | undefined;
     let map: { close(): void } | null = null;
     if (rowsHole) {
-      apart = { hole: rowsHole, rows: await sharedGraphRows(fs, fd, ref, rowsHole, rest.subarray(rowsHole.at - SECTION_HEADER_SIZE, rowsHole.at)) };
-      map = apart.rows!.map;
-    } else if (hole) {
+      const rows = await sharedGraphRows(fs, fd, ref, rowsHole, rowsHeader!);
+      map = rows.map;
+      apart = { hole: rows.map ? { ...rowsHole, inPlace: true } : rowsHole, rows };
+    }
+    try {
+      rest = apart?.rows?.map ? Buffer.from(apart.rows.map.buffer) : await readPrivately(rowsHole ?? hole);
+    } catch (cause) {
+      map?.close();
+      throw unreadable(ref, cause);
+    }
+    if (hole) {
       // The section header just before the payload: its first 12 bytes seed the CRC, its last 4 hold it.
       const header = rest.subarray(hole.at - SECTION_HEADER_SIZE, hole.at);
       // Mapped through the descriptor just read: the map is of the file whose sections were checked.
