@@ -5,6 +5,7 @@ import type { DocumentInfo } from './document.js';
 import type { StoredVectors } from './stored-vectors.js';
 import { IdOrder } from './id-order.js';
 import { LabelSet } from './index/label-set.js';
+import { LabelSlots } from './label-slots.js';
 import { scanSetBuilder, type ScanSet } from './row-scan.js';
 
 /** One record as the database holds it. */
@@ -197,16 +198,22 @@ export interface RecordRows {
 
 const EMPTY_VECTOR: Float32Array = new Float32Array(0);
 
-/** A base row's state: replaced or erased since the load, or still the segment's record. */
+/**
+ * A base row's state: erased or replaced since the load, or still the segment's record, with its
+ * StoredRecord not made (BASE) or made and kept in `made` (MADE).
+ */
 const GONE = 0;
 const BASE = 1;
 const REPLACED = 2;
+const MADE = 3;
+/** Whether a base row is still the segment's record. */
+const live = (state: number | undefined): boolean => state === BASE || state === MADE;
 
 /**
  * The authoritative records of one vault, by id and by label.
  *
  * Loaded from a segment, the records stay the segment's rows (`base`) until used: a row becomes
- * a StoredRecord on first read and is kept in `rows`. A record put over a base row takes the
+ * a StoredRecord on first read and is kept in `made`. A record put over a base row takes the
  * row's place (as a Map entry keeps its place when set again), so values() iterates in the order
  * the eager store did: the segment's rows, then records with new ids in the order they came.
  */
@@ -215,14 +222,17 @@ export class RecordStore {
   private readonly byId = new Map<string, StoredRecord>();
   /**
    * Records by label, except base rows still in their segment state (found through `base`).
-   * Labels are dense (handed out in order), so an array, not a map.
+   * Labels are dense (handed out in order), so an array from the first label put since the load.
    */
-  private readonly byLabel: (StoredRecord | undefined)[] = [];
+  private readonly byLabel = new LabelSlots<StoredRecord>();
   private base: RecordRows | null = null;
-  /** Per base row: GONE, BASE or REPLACED. */
+  /** Per base row: GONE, BASE, MADE or REPLACED. */
   private state: Uint8Array = new Uint8Array(0);
-  /** Per base row: its record once made (BASE) or the one that replaced it (REPLACED); made on first use. */
-  private rows: (StoredRecord | undefined)[] | null = null;
+  /**
+   * Per base row in state MADE its record, made on first read; in state REPLACED the record that
+   * replaced it. A map, not an array per row: a reader reads few of a million rows.
+   */
+  private readonly made = new Map<number, StoredRecord>();
   private baseLive = 0;
   /** The next label to hand out; labels are never reused before a compaction. */
   nextLabel = 0;
@@ -255,35 +265,40 @@ export class RecordStore {
   }
 
   byLabelGet(label: number): StoredRecord | undefined {
-    const record = this.byLabel[label];
+    const record = this.byLabel.get(label);
     if (record !== undefined || this.baseLive === 0) return record;
     const row = this.base!.rowOfLabel(label);
-    return row >= 0 && this.state[row] === BASE ? this.row(row) : undefined;
+    return row >= 0 && live(this.state[row]) ? this.row(row) : undefined;
   }
 
   /** Whether a record holds `label`, without making its record. */
   hasLabel(label: number): boolean {
-    if (this.byLabel[label] !== undefined) return true;
+    if (this.byLabel.get(label) !== undefined) return true;
     if (this.baseLive === 0) return false;
     const row = this.base!.rowOfLabel(label);
-    return row >= 0 && this.state[row] === BASE;
+    return row >= 0 && live(this.state[row]);
   }
 
   /** The labels of every record, as a bitmap-backed set. */
   labelSet(): LabelSet {
     const labels = new LabelSet(this.nextLabel);
-    for (let row = 0; row < this.state.length; row++) if (this.state[row] === BASE) labels.add(this.base!.label(row));
-    this.byLabel.forEach((record, label) => {
-      if (record !== undefined) labels.add(label);
-    });
+    for (let row = 0; row < this.state.length; row++) if (live(this.state[row])) labels.add(this.base!.label(row));
+    this.byLabel.forEach((_, label) => labels.add(label));
     return labels;
   }
 
+  /** A base row's record (not GONE): the segment's, made now and kept, or the one that replaced it. */
   private row(row: number): StoredRecord {
-    const rows = (this.rows ??= new Array<StoredRecord | undefined>(this.state.length));
-    let record = rows[row];
-    if (record === undefined) rows[row] = record = this.base!.record(row);
+    if (this.state[row] !== BASE) return this.made.get(row)!;
+    const record = this.base!.record(row);
+    this.made.set(row, record);
+    this.state[row] = MADE;
     return record;
+  }
+
+  /** A base row's record if made or replaced (not GONE), else undefined. */
+  private madeAt(row: number): StoredRecord | undefined {
+    return this.state[row] === BASE ? undefined : this.made.get(row);
   }
 
   *values(): IterableIterator<StoredRecord> {
@@ -303,9 +318,8 @@ export class RecordStore {
   *vectors(): IterableIterator<{ label: number; vector: Float32Array }> {
     const view: { label: number; vector: Float32Array } = { label: 0, vector: EMPTY_VECTOR };
     for (let row = 0; row < this.state.length; row++) {
-      const state = this.state[row];
-      if (state === GONE) continue;
-      const made = this.rows?.[row];
+      if (this.state[row] === GONE) continue;
+      const made = this.madeAt(row);
       view.label = made !== undefined ? made.label : this.base!.label(row);
       view.vector = made !== undefined ? made.scanVector : this.base!.vector(row);
       yield view;
@@ -331,7 +345,7 @@ export class RecordStore {
 
   /** The record at a position of positions(): a base row's made anew (not kept) unless already made. */
   recordAt(at: number): StoredRecord {
-    return at >= 0 ? (this.rows?.[at] ?? this.base!.record(at)) : this.byLabel[~at]!;
+    return at >= 0 ? (this.madeAt(at) ?? this.base!.record(at)) : this.byLabel.get(~at)!;
   }
 
   /**
@@ -348,29 +362,29 @@ export class RecordStore {
   }
 
   positionVector(at: number): Float32Array {
-    return at >= 0 ? (this.rows?.[at]?.vector ?? this.base!.vector(at)) : this.byLabel[~at]!.vector;
+    return at >= 0 ? (this.madeAt(at)?.vector ?? this.base!.vector(at)) : this.byLabel.get(~at)!.vector;
   }
 
   /** The record put since at a position, or null for a base row. */
   positionRecord(at: number): StoredRecord | null {
-    return at >= 0 ? null : this.byLabel[~at]!;
+    return at >= 0 ? null : this.byLabel.get(~at)!;
   }
 
   /** The row of `block` a position's vector is read from (StoredRecord.rowIn), or -1. */
   positionRowIn(at: number, block: StoredVectors | null): number {
-    if (at < 0) return this.byLabel[~at]!.rowIn(block);
+    if (at < 0) return this.byLabel.get(~at)!.rowIn(block);
     return block !== null && this.base!.block === block ? at : -1;
   }
 
   /** The vectors of inLabelOrder(), making no record for a base row. */
   *vectorsInLabelOrder(): IterableIterator<Float32Array> {
-    for (const at of this.labelWalk()) yield at >= 0 ? (this.rows?.[at]?.vector ?? this.base!.vector(at)) : this.byLabel[~at]!.vector;
+    for (const at of this.labelWalk()) yield this.positionVector(at);
   }
 
   /**
    * Where each record is, in label order: a base row still in its segment state (row >= 0), or
    * ~label for a record in `byLabel` (put after the load, a base row's replacement included). A
-   * live base row is never in `byLabel` (row() keeps it in `rows`), so nothing comes twice. One
+   * live base row is never in `byLabel` (row() keeps it in `made`), so nothing comes twice. One
    * step per label, each a base row's or a look-up in `byLabel`: no stretch of the walk runs
    * through the base's labels without yielding (`byLabel` is all holes there, and slow to scan).
    */
@@ -378,11 +392,11 @@ export class RecordStore {
     if (this.baseLive > 0) this.base!.checkIds();
     const rows = this.state.length;
     const byLabel = this.byLabel;
-    const end = Math.max(byLabel.length, rows > 0 ? this.base!.label(rows - 1) + 1 : 0);
+    const end = Math.max(byLabel.end, rows > 0 ? this.base!.label(rows - 1) + 1 : 0);
     // Base labels ascend strictly, so the row holding `label` (if any) is always the next one.
     for (let label = 0, row = 0; label < end; label++) {
-      if (row < rows && this.base!.label(row) === label && this.state[row++] === BASE) yield row - 1;
-      else if (label < byLabel.length && byLabel[label] !== undefined) yield ~label;
+      if (row < rows && this.base!.label(row) === label && live(this.state[row++])) yield row - 1;
+      else if (byLabel.get(label) !== undefined) yield ~label;
     }
   }
 
@@ -394,9 +408,8 @@ export class RecordStore {
   scanSet(bitmap: Uint8Array, block: StoredVectors | null): ScanSet {
     const set = scanSetBuilder(block);
     for (let row = 0; row < this.state.length; row++) {
-      const state = this.state[row];
-      if (state === GONE) continue;
-      const made = this.rows?.[row];
+      if (this.state[row] === GONE) continue;
+      const made = this.madeAt(row);
       if (made !== undefined) {
         if (bitmap[made.label] === 1) set.record(made);
         continue;
@@ -424,7 +437,7 @@ export class RecordStore {
     if (row >= 0) {
       old = this.row(row);
       this.state[row] = REPLACED;
-      this.rows![row] = record;
+      this.made.set(row, record);
     } else {
       if (old === undefined) this.order?.note(record.id);
       this.byId.set(record.id, record);
@@ -433,7 +446,7 @@ export class RecordStore {
       this.forget(old.label);
       this.bytes -= recordBytes(old, this.dimension);
     }
-    this.byLabel[record.label] = record;
+    this.byLabel.set(record.label, record);
     this.bytes += recordBytes(record, this.dimension);
     if (record.label >= this.nextLabel) this.nextLabel = record.label + 1;
     return old;
@@ -459,9 +472,9 @@ export class RecordStore {
     }
     const list = records as readonly StoredRecord[];
     for (const record of list) {
-      if (this.byLabel[record.label] !== undefined) return false;
+      if (this.byLabel.get(record.label) !== undefined) return false;
       this.byId.set(record.id, record);
-      this.byLabel[record.label] = record;
+      this.byLabel.set(record.label, record);
       this.bytes += recordBytes(record, this.dimension);
       if (record.label >= this.nextLabel) this.nextLabel = record.label + 1;
     }
@@ -476,7 +489,7 @@ export class RecordStore {
       if (row < 0) return undefined;
       old = this.row(row);
       this.state[row] = GONE;
-      this.rows![row] = undefined;
+      this.made.delete(row);
       this.baseLive--;
     }
     this.forget(old.label);
@@ -504,9 +517,9 @@ export class RecordStore {
     const own = this.base?.block === block;
     for (let row = 0; row < this.state.length; row++) {
       const state = this.state[row];
-      if (state === BASE && own) into[row] = 1;
+      if (live(state) && own) into[row] = 1;
       else if (state === REPLACED) {
-        const at = this.rows![row]!.rowIn(block);
+        const at = this.made.get(row)!.rowIn(block);
         if (at >= 0) into[at] = 1;
       }
     }
@@ -524,7 +537,7 @@ export class RecordStore {
   changedSince(lsn: number): StoredRecord[] {
     const out: StoredRecord[] = [];
     for (let row = 0; row < this.state.length; row++) {
-      if (this.state[row] === REPLACED && this.rows![row]!.lsn > lsn) out.push(this.rows![row]!);
+      if (this.state[row] === REPLACED && this.made.get(row)!.lsn > lsn) out.push(this.made.get(row)!);
     }
     for (const record of this.byId.values()) if (record.lsn > lsn) out.push(record);
     return out.sort((a, b) => a.label - b.label);
@@ -532,6 +545,6 @@ export class RecordStore {
 
   /** Clears a label's slot; a base row's label has none (no write past the array's end). */
   private forget(label: number): void {
-    if (this.byLabel[label] !== undefined) this.byLabel[label] = undefined;
+    this.byLabel.delete(label);
   }
 }
