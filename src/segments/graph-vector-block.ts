@@ -42,6 +42,8 @@ export class GraphVectorBlock implements StoredVectors {
   private shut = false;
   /** A mapped block whose every page and record has been checked once (load() has nothing left to do). */
   private checked = false;
+  /** Delta segments mapped, whose rows (addDelta) and records view them: closed with the block. */
+  private readonly deltaMaps: SharedMap[] = [];
   /** The array vector(row, d, true) rebuilds into (a scan's), and its bits. */
   private scratch: Float32Array | null = null;
   private scratchBits: Uint32Array | null = null;
@@ -91,10 +93,12 @@ export class GraphVectorBlock implements StoredVectors {
    * At open, before bind(): adds a delta segment's GRAPH_VECTORS rows (FORMAT.md "Delta
    * segments"), row i of `rows` holding labels[i]. Returns the block row of the first.
    */
-  addDelta(rows: GraphRows, labels: Uint32Array, file: string): number {
+  addDelta(rows: GraphRows, labels: Uint32Array, file: string, map: SharedMap | null = null): number {
     if (this.view) throw new StorageError('DATABASE_FAILED', 'internal: delta rows are added before the block is bound');
     if (rows.corrected !== this.set.corrected) throw new CorruptionError(file, 'its GRAPH_VECTORS rows are not corrected as its base segment\'s are');
-    return this.set.append(rows, labels);
+    const first = this.set.append(rows, labels);
+    if (map) this.deltaMaps.push(map);
+    return first;
   }
 
   /**
@@ -290,6 +294,7 @@ export class GraphVectorBlock implements StoredVectors {
     this.dropPrevious();
     this.view?.source.map?.close();
     this.segmentMap?.close();
+    for (const map of this.deltaMaps.splice(0)) map.close();
     if (this.view?.source.map) this.data = null;
   }
 

@@ -10,12 +10,24 @@ import { storeRecord, unstoreLabel } from '../../vault/apply-records.js';
 import { PayloadIndex } from '../../vault/payload-index.js';
 import type { StoredRecord } from '../../vault/record-store.js';
 import { indexFields, type VaultState } from '../../vault/vault-state.js';
-import { readRef } from './file-references.js';
+import { mapRef, readRef } from './file-references.js';
+import type { MappedFile } from '../../native/mapped-file.js';
 
 /** A vault's delta segments read at open, their records decoded over the vault's block. */
 export interface Deltas {
   images: DeltaImage[];
   records: StoredRecord[][];
+  /**
+   * Per delta, its map when read in one (a reader with the addon), else null. A delta with
+   * GRAPH_VECTORS rows gives its map to the block, whose rows and records view it; withDeltas
+   * closes the others, whose records are copies or gone; closeDeltas on a failure before.
+   */
+  maps: (MappedFile | null)[];
+}
+
+/** Closes the maps of deltas no block has taken (a failed open): closing twice is nothing. */
+export function closeDeltas(deltas: Deltas | null): void {
+  for (const map of deltas?.maps ?? []) map?.close();
 }
 
 /**
@@ -24,13 +36,31 @@ export interface Deltas {
  * in LSN order; their GRAPH_VECTORS rows are added to the base's block (before it is bound to the
  * graph, which holds every row) and their records decoded as rows of it.
  */
-export async function readDeltas(fs: FileSystem, dir: string, entry: ManifestVault, base: VaultImage, dimension: number): Promise<Deltas> {
-  const images: DeltaImage[] = [];
-  const records: StoredRecord[][] = [];
+export async function readDeltas(fs: FileSystem, dir: string, entry: ManifestVault, base: VaultImage, dimension: number, share = false): Promise<Deltas> {
+  const deltas: Deltas = { images: [], records: [], maps: [] };
+  try {
+    await readEach(fs, dir, entry, base, dimension, share, deltas);
+  } catch (err) {
+    closeDeltas(deltas);
+    throw err;
+  }
+  return deltas;
+}
+
+/**
+ * readDeltas' loop. With `share` (a reader with the addon) each delta is mapped, not read into a
+ * buffer of the process's own: the page cache's pages, one copy for every reader, and nothing
+ * left for the collector to free (a 69 MB delta read whole stayed in each reader's heap until a
+ * major collection).
+ */
+async function readEach(fs: FileSystem, dir: string, entry: ManifestVault, base: VaultImage, dimension: number, share: boolean, { images, records, maps }: Deltas): Promise<void> {
   const block = base.vectors;
+  const graphEpoch = entry.graph ? segmentEpoch(entry.graph.path) : -1;
   let lsn = base.lsn;
   for (const ref of entry.deltas ?? []) {
-    const image = decodeDelta(await readRef(fs, dir, ref), dimension, ref.path);
+    const map = share ? mapRef(fs, dir, ref) : null;
+    maps.push(map);
+    const image = decodeDelta(map ? new Uint8Array(map.buffer) : await readRef(fs, dir, ref), dimension, ref.path);
     const fail = (why: string): never => {
       throw new CorruptionError(ref.path, why);
     };
@@ -39,8 +69,14 @@ export async function readDeltas(fs: FileSystem, dir: string, entry: ManifestVau
     if (problem) fail(problem);
     lsn = image.lsn;
     if (image.rows) {
-      const first = (block as GraphVectorBlock).addDelta(image.rows, image.labels, ref.path);
+      const first = (block as GraphVectorBlock).addDelta(image.rows, image.labels, ref.path, map);
+      maps[maps.length - 1] = null;
       records.push(decodeRecords(image.records, image.count, block, dimension, true, fail, first));
+    } else if (segmentEpoch(ref.path) <= graphEpoch) {
+      // At or before the saved graph, holding its vectors: a delta the graph's own delta re-lists
+      // (withDeltas checks that none of its records stays live), so its records are read in place,
+      // not copied: they and the file's buffer are garbage once the open is done.
+      records.push(decodeRecords(image.records, image.count, image.vectors!, dimension, true, fail));
     } else {
       // In no saved graph yet: each record holds its vector in an array of its own, as one the
       // log wrote does, until a checkpoint that saves the graph moves it there (move-vectors.ts).
@@ -50,7 +86,6 @@ export async function readDeltas(fs: FileSystem, dir: string, entry: ManifestVau
     }
     images.push(image);
   }
-  return { images, records };
 }
 
 /** The base image with the last delta's whole parts (meta, layers, branches, traces) in place of its own. */
@@ -149,6 +184,8 @@ export async function withDeltas(vault: VaultState, entry: ManifestVault, base: 
   // What the deltas after the graph hold is what no saved graph reflects.
   const sinceGraph = applyDeltas(vault, deltas, split, deltas.images.length, file, true);
   finishDeltas(vault, deltas);
+  // No live record views a map the block did not take: those before the graph are gone (checked above), those after copies.
+  closeDeltas(deltas);
   const indexes = indexFields(base.payloadIndexes.map((index) => index.field));
   if (base.vectors instanceof GraphVectorBlock) vault.deltaBase = { baseRows: base.records.length, deltaRows: held + sinceGraph, graphLsn, sinceGraph, indexes };
 }

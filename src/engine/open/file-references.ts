@@ -5,6 +5,7 @@ import { FileName } from '../../format/constants.js';
 import { crc32c } from '../../format/crc.js';
 import { checksumFile } from '../../fs/checksum.js';
 import { isMissing, isSymlinkRefusal, type FileSystem } from '../../fs/file-system.js';
+import { MappedFile } from '../../native/mapped-file.js';
 import type { FileRef } from '../../vault/vault-state.js';
 import type { RootRecord } from '../../format/root-record.js';
 import type { WalHeader } from '../../wal/frame.js';
@@ -29,6 +30,35 @@ export function checkSize(ref: FileRef, size: number): void {
 
 function checkCrc(ref: FileRef, crc: number): void {
   if (crc !== ref.crc32c) throw new CorruptionError(ref.path, 'checksum does not match the manifest');
+}
+
+/**
+ * A file the manifest names, mapped (src/native/mapped-file.ts: the page cache's pages, shared by
+ * every reader) and checked against its size and CRC32C through the map; null when it cannot be
+ * mapped here (no addon, QUIVER_NATIVE=0), for readRef instead. The caller owns the map.
+ */
+export function mapRef(fs: FileSystem, dir: string, ref: FileRef): MappedFile | null {
+  if (!MappedFile.available()) return null;
+  let map: MappedFile | null;
+  try {
+    const fd = fs.openSync(path.join(dir, ref.path), 'read');
+    try {
+      map = MappedFile.open(fd, ref.path);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch (cause) {
+    throw unreadable(ref, cause);
+  }
+  if (!map) return null;
+  try {
+    checkSize(ref, map.byteLength);
+    checkCrc(ref, crc32c(new Uint8Array(map.buffer)));
+  } catch (err) {
+    map.close();
+    throw err;
+  }
+  return map;
 }
 
 /** A file the manifest names, checked against the size and CRC32C it records (CorruptionError otherwise). */

@@ -12,7 +12,7 @@ import { decodeSegment } from '../../segments/segment-file.js';
 import { VectorBlock } from '../../segments/vector-block.js';
 import { GraphVectorBlock } from '../../segments/graph-vector-block.js';
 import { bindGraphVectors, sharedGraphRows } from './graph-home.js';
-import { readDeltas, withDeltas, withLastDelta } from './deltas.js';
+import { closeDeltas, readDeltas, withDeltas, withLastDelta, type Deltas } from './deltas.js';
 import type { SharedRows } from '../../segments/segment-file.js';
 import { findSection, type Hole } from '../../format/sectioned-file.js';
 import type { LabelSet } from '../../vault/index/label-set.js';
@@ -293,13 +293,14 @@ export async function loadSegmented(fs: FileSystem, dir: string, identity: Ident
       // Until the vault owns them, a failure below must release the mapped graph and its map's hold.
       let mapOwned = false;
       let graphOwned = false;
+      let deltas: Deltas | null = null;
       try {
         // A reader with the addon views its vectors in the mapped segment: no private copy.
         const image = await readSegment(fs, dir, entry.segment, identity.dimension, readOnly && nativeGraphs());
         state.unread.push(image.vectors);
         if (image.number !== entry.number || image.name !== entry.name) throw new CorruptionError(entry.segment.path, 'holds a different vault than the manifest says');
         // Delta segments' rows join the base's block before it is bound to the graph (FORMAT.md "Delta segments").
-        const deltas = await readDeltas(fs, dir, entry, image, identity.dimension);
+        deltas = await readDeltas(fs, dir, entry, image, identity.dimension, readOnly && nativeGraphs());
         const onMap = mapped ? await mapped : null;
         if (image.vectors instanceof GraphVectorBlock) {
           // The block takes over the mapping's hold (a reader's vectors are read in place). A
@@ -334,6 +335,7 @@ export async function loadSegmented(fs: FileSystem, dir: string, identity: Ident
         vault.records.trackErased = !readOnly && vault.deltaBase !== null;
         register(state, vault, { epoch: entry.epoch, segment: entry.segment, graph: entry.graph, sidecar: entry.sidecar ?? null, codes: entry.codes ?? null, ...(entry.deltas ? { deltas: entry.deltas } : {}) });
       } catch (err) {
+        closeDeltas(deltas);
         await mapped?.then((m) => {
           if (!graphOwned) m.graph.close();
           if (!mapOwned) m.map?.close();
