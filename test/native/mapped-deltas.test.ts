@@ -10,6 +10,7 @@ import { decodeDelta } from '../../src/segments/delta-file.js';
 import { findSection } from '../../src/format/sectioned-file.js';
 import { SectionKind } from '../../src/format/constants.js';
 import { dbPath, vectors } from '../helpers/tmp.js';
+import { withNative } from '../helpers/native-env.js';
 
 /**
  * A reader with the native addon maps its delta segments instead of reading each into a buffer
@@ -87,14 +88,9 @@ describe('a reader maps its delta segments', () => {
     assert.equal(mapsOf(after), 0, 'the delta after the graph: its records hold copies, the map is gone');
     await reader.close();
     assert.equal(mapsOf(rows), 0, 'close unmaps it');
-    process.env.QUIVER_NATIVE = '0';
-    try {
-      const plain = await open(dir, { readOnly: true });
-      assert.deepEqual(await answers(plain), live, 'the private reader');
-      await plain.close();
-    } finally {
-      delete process.env.QUIVER_NATIVE;
-    }
+    const plain = await withNative(false, () => open(dir, { readOnly: true }));
+    assert.deepEqual(await answers(plain), live, 'the private reader');
+    await plain.close();
     await db.close();
   });
 

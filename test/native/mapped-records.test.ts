@@ -7,6 +7,7 @@ import { nativeGraphs } from '../../src/native/mapped-graph.js';
 import { findSection } from '../../src/format/sectioned-file.js';
 import { SectionKind } from '../../src/format/constants.js';
 import { dbPath } from '../helpers/tmp.js';
+import { withNative } from '../helpers/native-env.js';
 
 /**
  * A reader with the native addon views a version 2 segment whole in its shared map: not only
@@ -53,17 +54,6 @@ function columnsBuffer(db: Database): { columns: ArrayBufferLike; map: ArrayBuff
   return { columns: store.base.c.section.buffer, map: map?.buffer ?? null };
 }
 
-async function withoutNative<T>(run: () => Promise<T>): Promise<T> {
-  const before = process.env.QUIVER_NATIVE;
-  process.env.QUIVER_NATIVE = '0';
-  try {
-    return await run();
-  } finally {
-    if (before === undefined) delete process.env.QUIVER_NATIVE;
-    else process.env.QUIVER_NATIVE = before;
-  }
-}
-
 /** Reads that go through ids, payloads and labels: gets, filtered searches, a page of a scan. */
 async function answers(db: Database): Promise<unknown> {
   const v = db.vault('v');
@@ -91,7 +81,7 @@ describe("a reader's records, viewed in the mapped segment", () => {
     await reader.close();
     assert.equal(mapsOf(segment), 0, 'close() unmapped the segment');
 
-    const plain = await withoutNative(() => open(dir, { readOnly: true }));
+    const plain = await withNative(false, () => open(dir, { readOnly: true }));
     assert.equal(columnsBuffer(plain).map, null, 'QUIVER_NATIVE=0: a private read');
     assert.deepEqual(await answers(plain), mapped, 'the same answers with and without the map');
     await plain.close();

@@ -7,6 +7,7 @@ import { nativeGraphs } from '../../src/native/mapped-graph.js';
 import { findSection } from '../../src/format/sectioned-file.js';
 import { SectionKind } from '../../src/format/constants.js';
 import { nodeFileSystem, overlay } from '../../src/fs/file-system.js';
+import { withNative } from '../helpers/native-env.js';
 import { dbPath, tmpDir } from '../helpers/tmp.js';
 
 // Segments with a VECTORS section, as builds before "vectors stored once" wrote them for every
@@ -74,18 +75,6 @@ function mappings(dir: string, suffix: string): Mapping[] {
     if (current && field) current[field[1] === 'Rss' ? 'rss' : 'anonymous'] = Number(field[2]);
   }
   return out;
-}
-
-async function withNative<T>(on: boolean, run: () => Promise<T>): Promise<T> {
-  const before = process.env.QUIVER_NATIVE;
-  if (on) delete process.env.QUIVER_NATIVE;
-  else process.env.QUIVER_NATIVE = '0';
-  try {
-    return await run();
-  } finally {
-    if (before === undefined) delete process.env.QUIVER_NATIVE;
-    else process.env.QUIVER_NATIVE = before;
-  }
 }
 
 /** The reader's answers to a few exact and graph searches, and some stored vectors. */
