@@ -5,7 +5,7 @@ import { guarded } from '../format/decode-guard.js';
 import { decodeQuota, encodeQuota } from '../format/quota.js';
 import { decodeSectioned, fileHeader, requireSection, sectionChunks, sectionHead, sectionPadding } from '../format/sectioned-file.js';
 import { crc32c } from '../format/crc.js';
-import type { StoredRecord } from '../vault/record-store.js';
+import type { StoredRecord } from '../vault/stored-record.js';
 import type { Quota, VaultState } from '../vault/vault-state.js';
 import { byCodeUnits } from '../util/code-units.js';
 import { GraphRows } from './graph-vectors.js';

@@ -1,6 +1,6 @@
 import { decode, encode } from '../format/codec.js';
 import { decodeDocument, encodeDocument } from '../format/document-codec.js';
-import { StoredRecord } from '../vault/record-store.js';
+import { StoredRecord } from '../vault/stored-record.js';
 import { RecordColumns } from '../vault/record-columns.js';
 import type { DocumentInfo } from '../vault/document.js';
 import type { StoredVectors } from '../vault/stored-vectors.js';

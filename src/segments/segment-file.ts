@@ -3,7 +3,7 @@ import { guarded } from '../format/decode-guard.js';
 import { FORMAT_VERSION, GRAPH_SEGMENT_VERSION, SectionKind } from '../format/constants.js';
 import { crc32c } from '../format/crc.js';
 import { decodeSectioned, encodeSectioned, fileHeader, requireSection, sectionChunks, sectionHead, sectionPadding, type Hole } from '../format/sectioned-file.js';
-import type { StoredRecord } from '../vault/record-store.js';
+import type { StoredRecord } from '../vault/stored-record.js';
 import type { VaultState } from '../vault/vault-state.js';
 import { GraphVectorBlock } from './graph-vector-block.js';
 import { GraphRows } from './graph-vectors.js';

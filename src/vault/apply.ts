@@ -1,7 +1,7 @@
 import type { Op } from '../format/records.js';
 import { createIndex, VaultState } from './vault-state.js';
 import { PayloadIndex } from './payload-index.js';
-import { StoredRecord } from './record-store.js';
+import { StoredRecord } from './stored-record.js';
 import type { DbState } from './db-state.js';
 import { applyEraseMany, applyPatchOp, storeRecord } from './apply-records.js';
 

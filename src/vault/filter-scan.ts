@@ -1,6 +1,6 @@
 import type { Metric } from '../format/identity.js';
 import type { Neighbor } from './index/vector-index.js';
-import type { StoredRecord } from './record-store.js';
+import type { StoredRecord } from './stored-record.js';
 import { packTail, scanExact, scanSetBuilder, scanSetBytes, type RowScanner, type ScanSet } from './row-scan.js';
 import type { VaultState } from './vault-state.js';
 

@@ -1,6 +1,6 @@
 import { documentIdOf } from './document.js';
 import { lookup } from './filter-terms.js';
-import type { StoredRecord } from './record-store.js';
+import type { StoredRecord } from './stored-record.js';
 import type { Hit } from './search.js';
 
 export type GroupKey = string | number | boolean;

@@ -1,6 +1,6 @@
 import { compileFilter, type Filter, type Predicate } from './filter.js';
 import { answeredByIndexes, candidates } from './payload-index.js';
-import type { StoredRecord } from './record-store.js';
+import type { StoredRecord } from './stored-record.js';
 import type { VaultState } from './vault-state.js';
 
 /** Records a predicate accepts: payload and, for `$document`, the record's document. */

@@ -1,7 +1,7 @@
 import { CorruptionError } from '../errors.js';
 import type { DocumentInfo } from './document.js';
 import type { StoredVectors } from './stored-vectors.js';
-import { StoredRecord } from './record-store.js';
+import { StoredRecord } from './stored-record.js';
 
 /** What segments/records-section.ts hands over: a RECORDS section's columns, checked. */
 export interface RecordColumnsInit {

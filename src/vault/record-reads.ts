@@ -4,7 +4,7 @@ import { compileFilter, type Filter } from './filter.js';
 import { accepts, countMatching } from './matching.js';
 import { clonePayload } from './payload.js';
 import { answeredByIndexes, candidates } from './payload-index.js';
-import type { StoredRecord } from './record-store.js';
+import type { StoredRecord } from './stored-record.js';
 import type { VaultState } from './vault-state.js';
 import type { RecordOutput, ScannedRecord, ScanOptions, ScanPage } from './record-types.js';
 import { byCodeUnits } from '../util/code-units.js';

@@ -9,7 +9,7 @@ import { documentIdOf, type ChunkInfo } from './document.js';
 import { answeredByIndexes, candidates } from './payload-index.js';
 import type { Bm25Params } from '../text/text-index.js';
 import { queryAcronyms } from '../text/acronyms.js';
-import type { StoredRecord } from './record-store.js';
+import type { StoredRecord } from './stored-record.js';
 import { defaultMode, fuse, fusionOptions, type DocumentScores, type FusionRule } from './fusion.js';
 import type { VaultState } from './vault-state.js';
 import type { HitExtras, SearchKnobs } from './search-options.js';

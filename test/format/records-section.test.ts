@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { CorruptionError } from '../../src/errors.js';
 import { encode } from '../../src/format/codec.js';
 import { decodeRecords, encodeRecords } from '../../src/segments/records-section.js';
-import { StoredRecord } from '../../src/vault/record-store.js';
+import { StoredRecord } from '../../src/vault/stored-record.js';
 import type { DocumentInfo } from '../../src/vault/document.js';
 
 const DIM = 3;

@@ -4,7 +4,8 @@ import { CorruptionError } from '../../src/errors.js';
 import { encode } from '../../src/format/codec.js';
 import { decodeRecords, encodeRecords, recordColumns } from '../../src/segments/records-section.js';
 import { VectorBlock } from '../../src/segments/vector-block.js';
-import { RecordStore, StoredRecord } from '../../src/vault/record-store.js';
+import { RecordStore } from '../../src/vault/record-store.js';
+import { StoredRecord } from '../../src/vault/stored-record.js';
 import type { DocumentInfo } from '../../src/vault/document.js';
 import { seededRandom } from '../../src/util/random.js';
 

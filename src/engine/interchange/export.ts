@@ -8,7 +8,7 @@ import type { EmbedderManifest } from '../../embedder/embedder.js';
 import { driftBetween } from '../../embedder/resolve.js';
 import type { Identity } from '../../format/identity.js';
 import type { Layer } from '../../vault/layers.js';
-import type { StoredRecord } from '../../vault/record-store.js';
+import type { StoredRecord } from '../../vault/stored-record.js';
 import type { Retention, StoredTrace } from '../../vault/traces.js';
 import type { Quota } from '../../vault/vault-state.js';
 import { vectorsLoaded, type DbState } from '../../vault/db-state.js';

@@ -15,7 +15,7 @@ import { deltaFits, graphLags, writeChunked } from './checkpoint-files.js';
 import { GraphVectorBlock } from '../../segments/graph-vector-block.js';
 import { moveVectors, type VectorMove } from './move-vectors.js';
 import { rebaseRecords } from './rebase-records.js';
-import type { StoredRecord } from '../../vault/record-store.js';
+import type { StoredRecord } from '../../vault/stored-record.js';
 import { quantizationOf, type Metric } from '../../format/identity.js';
 import { encodeSnapshot } from '../../segments/snapshot-file.js';
 import { isPersistent } from '../../vault/index/vector-index.js';

@@ -2,7 +2,7 @@ import { GraphRows } from '../../segments/graph-vectors.js';
 import { GraphVectorBlock } from '../../segments/graph-vector-block.js';
 import type { EncodedGraphVectors, PreviousGraph } from '../../segments/graph-vectors-encode.js';
 import type { FileSystem } from '../../fs/file-system.js';
-import type { StoredRecord } from '../../vault/record-store.js';
+import type { StoredRecord } from '../../vault/stored-record.js';
 import type { SegmentRef, VaultState } from '../../vault/vault-state.js';
 import { rebindGraphVectors, startGraphVectors } from '../open/graph-home.js';
 import { nextTurn, overdue } from '../../util/loop-turns.js';

@@ -11,7 +11,8 @@ import { checkSidecar, decodeGraphSidecar } from '../../segments/graph-sidecar.j
 import { GraphVectorBlock, type GraphVectorSource } from '../../segments/graph-vector-block.js';
 import { closeView, viewOf } from '../../segments/graph-view.js';
 import { GRAPH_HEADER, GraphRows, graphShape } from '../../segments/graph-vectors.js';
-import type { RecordRows, StoredRecord } from '../../vault/record-store.js';
+import type { RecordRows } from '../../vault/record-store.js';
+import type { StoredRecord } from '../../vault/stored-record.js';
 import type { FileRef } from '../../vault/vault-state.js';
 import { readRef, unreadable } from './file-references.js';
 

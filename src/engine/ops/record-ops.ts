@@ -4,7 +4,7 @@ import { compileFilter, type Filter } from '../../vault/filter.js';
 import { isEmptyFilter, matchingRecords } from '../../vault/matching.js';
 import { checkPatch, patchedPayload, type CheckedPatch } from '../../vault/patch.js';
 import type { Payload } from '../../vault/payload.js';
-import { recordBytes } from '../../vault/record-store.js';
+import { recordBytes } from '../../vault/stored-record.js';
 import type { VaultState } from '../../vault/vault-state.js';
 import type { EraseWhereOptions, PatchSpec } from '../../vault/record-types.js';
 import type { RecordOp } from '../../format/record-ops-codec.js';

@@ -1,5 +1,5 @@
 import { QuotaExceededError, ValidationError } from '../../errors.js';
-import { recordBytes } from '../../vault/record-store.js';
+import { recordBytes } from '../../vault/stored-record.js';
 import type { Quota } from '../../vault/vault-state.js';
 import type { Op } from '../../format/records.js';
 import type { DbState } from '../../vault/db-state.js';
