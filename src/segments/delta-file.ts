@@ -105,16 +105,20 @@ export interface DeltaImage extends Lineage {
   erased: Uint32Array;
 }
 
-/** Decodes a delta segment read whole; every section's CRC is checked by the sectioned container. */
-export function decodeDelta(bytes: Uint8Array, dimension: number, file: string): DeltaImage {
-  return guarded(file, () => decodeDeltaBody(bytes, dimension, file));
+/**
+ * Decodes a delta segment read whole; every section's CRC is checked by the sectioned container,
+ * unless `verified`: the caller has checked the whole file against the manifest's CRC32C (open
+ * does, through readRef or mapRef), so a second pass over every byte would find nothing new.
+ */
+export function decodeDelta(bytes: Uint8Array, dimension: number, file: string, verified = false): DeltaImage {
+  return guarded(file, () => decodeDeltaBody(bytes, dimension, file, verified));
 }
 
-function decodeDeltaBody(bytes: Uint8Array, dimension: number, file: string): DeltaImage {
+function decodeDeltaBody(bytes: Uint8Array, dimension: number, file: string, verified: boolean): DeltaImage {
   const fail = (why: string): never => {
     throw new CorruptionError(file, why);
   };
-  const parsed = decodeSectioned(bytes, 'delta', file);
+  const parsed = decodeSectioned(bytes, 'delta', file, undefined, verified);
   if (parsed.version !== DELTA_VERSION) fail(`delta segment version ${parsed.version} is not one this build reads`);
   const inGraph = parsed.sections[1]?.kind !== SectionKind.vectors;
   const kinds = DELTA_SECTION_KINDS.map((kind) => (kind === SectionKind.graphVectors && !inGraph ? SectionKind.vectors : kind));

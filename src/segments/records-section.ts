@@ -1,3 +1,4 @@
+import { isAscii } from 'node:buffer';
 import { decode, encode } from '../format/codec.js';
 import { decodeDocument, encodeDocument } from '../format/document-codec.js';
 import { StoredRecord } from '../vault/stored-record.js';
@@ -147,9 +148,10 @@ function* columnSteps(bytes: Uint8Array, count: number, fail: (why: string) => n
   // Ids flagged ASCII are read as latin1 but looked up by their UTF-8 bytes: any other byte would
   // make a listed id one that no look-up finds.
   if ((flags & ASCII_IDS) !== 0) {
-    for (let i = idBase; i < payloadBase; i++) {
-      if (buf[i]! >= 0x80) return fail('records section flags its ids ASCII, but they are not');
-      if ((i - idBase) % (8 * SLICE) === 0) yield;
+    // buffer.isAscii in slices: a byte loop here was a tenth of a 1M reader's open.
+    for (let at = idBase; at < payloadBase; at += 8 * SLICE) {
+      if (!isAscii(buf.subarray(at, Math.min(payloadBase, at + 8 * SLICE)))) return fail('records section flags its ids ASCII, but they are not');
+      yield;
     }
   }
   return { section, buf, flags, labels, lsnLow, lsnHigh, idEnd, payloadEnd, documentEnd, idBase, payloadBase, documentBase };

@@ -2,15 +2,16 @@ import { encode } from '../format/codec.js';
 import { applyPatch } from './patch.js';
 import type { VaultState } from './vault-state.js';
 import type { RecordOp } from '../format/record-ops-codec.js';
-import type { StoredRecord } from './record-store.js';
+import type { StoredRecord } from './stored-record.js';
 import { documentIdOf } from './document.js';
 
 /**
  * Puts `record` in the vault's store, text index and payload indexes, over `existing` (the record
  * it replaces, same id), but not in the graph: an insert's (the caller adds the vector) and, at
- * open, a delta segment's records, whose graph already holds them (FORMAT.md "Delta segments").
+ * open, a delta segment's records (`delta` its file), whose graph already holds them (FORMAT.md
+ * "Delta segments"), put by label (RecordStore.putLabelled).
  */
-export function storeRecord(vault: VaultState, record: StoredRecord, existing: StoredRecord | undefined): void {
+export function storeRecord(vault: VaultState, record: StoredRecord, existing: StoredRecord | undefined, delta?: string): void {
   const { id, doc, label } = record;
   if (doc) vault.text.add(id, doc.text, existing?.doc?.text ?? null, documentIdOf(id, doc));
   else if (existing?.doc) vault.text.remove(id, existing.doc.text);
@@ -18,14 +19,14 @@ export function storeRecord(vault: VaultState, record: StoredRecord, existing: S
     if (existing) index.remove(existing.label);
     index.add(label, record.payload);
   }
-  vault.records.put(record);
+  if (delta === undefined) vault.records.put(record);
+  else vault.records.putLabelled(record, delta);
 }
 
 /** Takes the record holding `label` out of the store, text index and payload indexes (not the graph): a delta segment's ERASED at open. False when no record holds it. */
 export function unstoreLabel(vault: VaultState, label: number): boolean {
-  const old = vault.records.byLabelGet(label);
+  const old = vault.records.deleteLabel(label);
   if (!old) return false;
-  vault.records.delete(old.id);
   if (old.doc) vault.text.remove(old.id, old.doc.text);
   for (const index of vault.payloadIndexes.values()) index.remove(label);
   return true;

@@ -1,4 +1,4 @@
-import { StorageError } from '../errors.js';
+import { CorruptionError, StorageError } from '../errors.js';
 import type { StoredVectors } from './stored-vectors.js';
 import { IdOrder } from './id-order.js';
 import { LabelSet } from './index/label-set.js';
@@ -79,6 +79,11 @@ export class RecordStore {
    * write a delta (a vault without, or an in-memory database's, writes whole or nothing).
    */
   trackErased = false;
+  /**
+   * The delta segment whose records putLabelled() took as new since the last check, or null:
+   * their ids are checked against the base's on the first look-up by id (checkPut).
+   */
+  private unchecked: string | null = null;
 
   idOrder(): IdOrder<StoredRecord> {
     return (this.order ??= new IdOrder(this));
@@ -91,6 +96,7 @@ export class RecordStore {
   }
 
   get(id: string): StoredRecord | undefined {
+    if (this.unchecked !== null) this.checkPut();
     const record = this.byId.get(id);
     if (record !== undefined || this.baseLive === 0) return record;
     const row = this.base!.find(id);
@@ -138,7 +144,7 @@ export class RecordStore {
     // Every walk of all records (checkpoint, compaction, export, ids(), filter scans) sees the
     // base's ids checked first: a segment whose rows share an id is refused there, not rewritten
     // with one of them silently kept.
-    if (this.baseLive > 0) this.base!.checkIds();
+    if (this.baseLive > 0) this.checkBase();
     for (let row = 0; row < this.state.length; row++) if (this.state[row] !== GONE) yield this.row(row);
     yield* this.byId.values();
   }
@@ -222,7 +228,7 @@ export class RecordStore {
    * through the base's labels without yielding (`byLabel` is all holes there, and slow to scan).
    */
   private *labelWalk(): IterableIterator<number> {
-    if (this.baseLive > 0) this.base!.checkIds();
+    if (this.baseLive > 0) this.checkBase();
     const rows = this.state.length;
     const byLabel = this.byLabel;
     const end = Math.max(byLabel.end, rows > 0 ? this.base!.label(rows - 1) + 1 : 0);
@@ -265,6 +271,7 @@ export class RecordStore {
 
   /** Inserts or replaces; returns the record it replaced. */
   put(record: StoredRecord): StoredRecord | undefined {
+    if (this.unchecked !== null) this.checkPut();
     let old = this.byId.get(record.id);
     const row = old === undefined ? this.baseRow(record.id) : -1;
     if (row >= 0) {
@@ -315,12 +322,17 @@ export class RecordStore {
   }
 
   delete(id: string): StoredRecord | undefined {
-    let old = this.byId.get(id);
-    if (old) this.byId.delete(id);
+    if (this.unchecked !== null) this.checkPut();
+    const old = this.byId.get(id);
+    if (old) return this.remove(old, -1);
+    const row = this.baseRow(id);
+    return row < 0 ? undefined : this.remove(this.row(row), row);
+  }
+
+  /** Takes out `old`: a record in `byId` (row -1), or the record of base row `row` (not GONE). */
+  private remove(old: StoredRecord, row: number): StoredRecord {
+    if (row < 0) this.byId.delete(old.id);
     else {
-      const row = this.baseRow(id);
-      if (row < 0) return undefined;
-      old = this.row(row);
       this.state[row] = GONE;
       this.made.delete(row);
       this.baseLive--;
@@ -329,6 +341,77 @@ export class RecordStore {
     this.bytes -= recordBytes(old, this.dimension);
     if (this.trackErased) this.erased.push(old.label);
     return old;
+  }
+
+  /**
+   * Where the record holding `label` is, found by label alone: in `byId` (row -1), at base row
+   * `row` (live, or REPLACED by a record that kept its label), or nowhere (undefined). A record
+   * put over a base row under another label (a writer's) gives null: only put() and delete()
+   * by id find it.
+   */
+  private atLabel(label: number): { record: StoredRecord; row: number } | undefined | null {
+    const record = this.byLabel.get(label);
+    if (record !== undefined && this.byId.get(record.id) === record) return { record, row: -1 };
+    const row = this.baseLive > 0 ? this.base!.rowOfLabel(label) : -1;
+    if (record === undefined) return row >= 0 && live(this.state[row]) ? { record: this.row(row), row } : undefined;
+    return row >= 0 && this.state[row] === REPLACED && this.made.get(row) === record ? { record, row } : null;
+  }
+
+  /**
+   * put() for a delta segment's record at open (`file`), by label, not id: in a delta a record
+   * keeps its label (FORMAT.md "Delta segments"), so the record it replaces is the one holding
+   * its label, which the caller has checked holds its id too, or none. Applying deltas so builds
+   * no id table over the base; a record with a new label is checked against the base's ids on
+   * the first look-up by id (a base row holding its id under another label is CorruptionError
+   * then, as two base rows sharing an id are).
+   */
+  putLabelled(record: StoredRecord, file: string): StoredRecord | undefined {
+    const at = this.atLabel(record.label);
+    if (at === null || (at !== undefined && at.record.id !== record.id)) return this.put(record);
+    if (at === undefined) {
+      this.order?.note(record.id);
+      this.byId.set(record.id, record);
+      this.unchecked ??= file;
+    } else if (at.row < 0) this.byId.set(record.id, record);
+    else {
+      this.state[at.row] = REPLACED;
+      this.made.set(at.row, record);
+    }
+    if (at) this.bytes -= recordBytes(at.record, this.dimension);
+    this.byLabel.set(record.label, record);
+    this.bytes += recordBytes(record, this.dimension);
+    if (record.label >= this.nextLabel) this.nextLabel = record.label + 1;
+    return at?.record;
+  }
+
+  /** delete() of the record holding `label`, found by label (a delta's ERASED at open); undefined when none does. */
+  deleteLabel(label: number): StoredRecord | undefined {
+    const at = this.atLabel(label);
+    if (at === null) return this.delete(this.byLabel.get(label)!.id);
+    return at && this.remove(at.record, at.row);
+  }
+
+  /** Whether a record put since the load (not a base row, nor its replacement) holds `id`. */
+  hasPut(id: string): boolean {
+    return this.byId.has(id);
+  }
+
+  /** The base's own ids checked (checkIds), and putLabelled's against them. */
+  private checkBase(): void {
+    this.base!.checkIds();
+    if (this.unchecked !== null) this.checkPut();
+  }
+
+  /**
+   * No record in `byId` has an id a base row still holds: putLabelled's, taken by label alone.
+   * Run before any look-up by id (get, put, delete) and any walk of every record.
+   */
+  private checkPut(): void {
+    if (this.baseLive > 0) for (const record of this.byId.values()) {
+      const row = this.base!.find(record.id);
+      if (row >= 0 && this.state[row] !== GONE) throw new CorruptionError(this.unchecked!, `record ${JSON.stringify(record.id)} does not keep its label`);
+    }
+    this.unchecked = null;
   }
 
   /** The labels deleted since the last clearErased(), in the order they went (a label at most once: labels are not reused). */

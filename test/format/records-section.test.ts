@@ -78,6 +78,19 @@ describe('RECORDS section (columnar)', () => {
     backwards.writeUInt32LE(0, 8 + 3 * 4 * 3 + 4);
     assert.throws(() => decoded(records, backwards, true), CorruptionError);
   });
+
+  it('refuses a section that flags its ids ASCII when one byte is not, wherever it lies', () => {
+    // Enough ids that the blob spans several of the check's slices (512 KiB each).
+    const records = Array.from({ length: 120_000 }, (_, i) => new StoredRecord(`id-${i.toString().padStart(8, '0')}`, i, new Float32Array(DIM), null, 1, null));
+    const bytes = Buffer.from(encodeRecords(records));
+    assert.equal(decoded(records, bytes, true).length, records.length);
+    const idBase = 8 + 6 * 4 * records.length;
+    for (const at of [idBase, idBase + 700_000, bytes.length - 1]) {
+      const bad = Buffer.from(bytes);
+      bad[at] = 0xe9;
+      assert.throws(() => decoded(records, bad, true), (err: unknown) => err instanceof CorruptionError && /ASCII/.test(err.message), `byte ${at}`);
+    }
+  });
 });
 
 describe('RecordStore.load', () => {

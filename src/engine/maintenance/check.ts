@@ -148,7 +148,10 @@ export async function checkDatabase(dir: string, fs: FileSystem = nodeFileSystem
           const labelOf = Array.isArray(records) ? (row: number) => records[row]!.label : (row: number) => records.label(row);
           if (deltas.length > 0) {
             try {
-              const ids = new Map((Array.isArray(records) ? records : []).map((r) => [r.label, r.id] as [number, string]));
+              // The base's id by label, from its records or its columns (a version 2 segment's).
+              const ids = new Map<number, string>();
+              if (Array.isArray(records)) for (const r of records) ids.set(r.label, r.id);
+              else for (let row = 0; row < records.length; row++) ids.set(records.label(row), records.record(row).id);
               checkDeltaChain(entry, image.lsn, ids, deltas, identity.dimension);
             } catch (err) {
               problem(err, entry.deltas![0]!.path);

@@ -8,7 +8,7 @@ import { decodeRecords } from '../../segments/records-section.js';
 import type { VaultImage } from '../../segments/vault-image.js';
 import { storeRecord, unstoreLabel } from '../../vault/apply-records.js';
 import { PayloadIndex } from '../../vault/payload-index.js';
-import type { StoredRecord } from '../../vault/record-store.js';
+import type { StoredRecord } from '../../vault/stored-record.js';
 import { indexFields, type VaultState } from '../../vault/vault-state.js';
 import { mapRef, readRef } from './file-references.js';
 import type { MappedFile } from '../../native/mapped-file.js';
@@ -60,7 +60,8 @@ async function readEach(fs: FileSystem, dir: string, entry: ManifestVault, base:
   for (const ref of entry.deltas ?? []) {
     const map = share ? mapRef(fs, dir, ref) : null;
     maps.push(map);
-    const image = decodeDelta(map ? new Uint8Array(map.buffer) : await readRef(fs, dir, ref), dimension, ref.path);
+    // Checked whole against the manifest's CRC32C by mapRef or readRef: its sections' CRCs are not computed again.
+    const image = decodeDelta(map ? new Uint8Array(map.buffer) : await readRef(fs, dir, ref), dimension, ref.path, true);
     const fail = (why: string): never => {
       throw new CorruptionError(ref.path, why);
     };
@@ -74,9 +75,9 @@ async function readEach(fs: FileSystem, dir: string, entry: ManifestVault, base:
       records.push(decodeRecords(image.records, image.count, block, dimension, true, fail, first));
     } else if (segmentEpoch(ref.path) <= graphEpoch) {
       // At or before the saved graph, holding its vectors: a delta the graph's own delta re-lists
-      // (withDeltas checks that none of its records stays live), so its records are read in place,
-      // not copied: they and the file's buffer are garbage once the open is done.
-      records.push(decodeRecords(image.records, image.count, image.vectors!, dimension, true, fail));
+      // (each of its records still live is written again there, or erased since: withDeltas
+      // checks by label), so its records are not read at all; its erasures still count.
+      records.push([]);
     } else {
       // In no saved graph yet: each record holds its vector in an array of its own, as one the
       // log wrote does, until a checkpoint that saves the graph moves it there (move-vectors.ts).
@@ -114,10 +115,10 @@ export function applyDeltas(vault: VaultState, deltas: Deltas, from: number, to:
       if (unstoreLabel(vault, label) && index) vault.index.remove(label);
     }
     for (const record of deltas.records[k]!) {
-      const existing = vault.records.get(record.id);
-      const holder = vault.records.byLabelGet(record.label);
-      if ((existing && existing.label !== record.label) || (holder && holder.id !== record.id)) fail(`record ${JSON.stringify(record.id)} does not keep its label`);
-      storeRecord(vault, record, existing);
+      // By label, which a record keeps across deltas: no look-up by id, so no id table over the base.
+      const existing = vault.records.byLabelGet(record.label);
+      if (existing ? existing.id !== record.id : vault.records.hasPut(record.id)) fail(`record ${JSON.stringify(record.id)} does not keep its label`);
+      storeRecord(vault, record, existing, file(k));
       if (index) vault.index.add(record.label, record.vector);
     }
     rows += image.count + image.erased.length;
@@ -165,6 +166,26 @@ export function graphSplit(entry: ManifestVault, base: VaultImage, deltas: Delta
 }
 
 /**
+ * Checks that a delta before the graph holding its vectors (whose records readDeltas leaves
+ * unread) has no record still live: each of its labels is written again by a later delta up to
+ * the graph (the graph's own re-lists every record since the graph before) or erased by one. A
+ * label that is neither is a record no saved graph holds (CorruptionError naming the delta).
+ */
+function relisted(entry: ManifestVault, deltas: Deltas, split: number): void {
+  const later = new Set<number>();
+  for (let k = split - 1; k >= 0; k--) {
+    const image = deltas.images[k]!;
+    if (!image.rows) {
+      for (const label of image.labels) {
+        if (!later.has(label)) throw new CorruptionError(entry.deltas![k]!.path, `the record of label ${label} is in no saved graph, but lies before ${entry.graph?.path}`);
+      }
+    }
+    for (const label of image.labels) later.add(label);
+    for (const label of image.erased) later.add(label);
+  }
+}
+
+/**
  * Applies a vault's deltas around the making of its index (FORMAT.md "Delta segments"): those the
  * saved graph holds, then `makeIndex` (the index over that graph, for the records as they stand),
  * then those after the graph, through the index as well. Sets what the vault's next checkpoint
@@ -174,12 +195,7 @@ export async function withDeltas(vault: VaultState, entry: ManifestVault, base: 
   const file = (k: number): string => entry.deltas![k]!.path;
   const { split, graphLsn } = graphSplit(entry, base, deltas);
   const held = applyDeltas(vault, deltas, 0, split, file);
-  // A delta before the graph that holds its vectors is one the graph's own delta re-lists (or
-  // whose records were erased since): a record of it still live is one no graph holds.
-  for (let k = 0; k < split; k++) {
-    if (deltas.images[k]!.rows) continue;
-    for (const record of deltas.records[k]!) if (vault.records.get(record.id) === record) throw new CorruptionError(file(k), `record ${JSON.stringify(record.id)} is in no saved graph, but lies before ${entry.graph?.path}`);
-  }
+  relisted(entry, deltas, split);
   await makeIndex();
   // What the deltas after the graph hold is what no saved graph reflects.
   const sinceGraph = applyDeltas(vault, deltas, split, deltas.images.length, file, true);
