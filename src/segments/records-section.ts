@@ -204,12 +204,12 @@ export function decodeRecords(bytes: Uint8Array, count: number, block: Float32Ar
  * section's buffer, which the columns keep alive. Null when the labels do not ascend strictly
  * (a section this code did not write): decodeRecords then reads it.
  */
-export function recordColumns(bytes: Uint8Array, count: number, block: StoredVectors, dimension: number, file: string, fail: (why: string) => never): RecordColumns | null {
-  return finish(recordColumnSteps(bytes, count, block, dimension, file, fail));
+export function recordColumns(bytes: Uint8Array, count: number, block: StoredVectors, dimension: number, file: string, fail: (why: string) => never, rowBase = 0): RecordColumns | null {
+  return finish(recordColumnSteps(bytes, count, block, dimension, file, fail, rowBase));
 }
 
 /** recordColumns in slices: each yield ends one (util/loop-turns.ts; a writer reading back a base it wrote gives the loop turns there). */
-export function* recordColumnSteps(bytes: Uint8Array, count: number, block: StoredVectors, dimension: number, file: string, fail: (why: string) => never): Generator<undefined, RecordColumns | null> {
+export function* recordColumnSteps(bytes: Uint8Array, count: number, block: StoredVectors, dimension: number, file: string, fail: (why: string) => never, rowBase = 0): Generator<undefined, RecordColumns | null> {
   const { section, buf, flags, labels, lsnLow, lsnHigh, idEnd, payloadEnd, documentEnd, idBase, payloadBase, documentBase } = yield* columnSteps(bytes, count, fail);
   let ascending = true;
   for (let i = 0, idStart = 0, payloadStart = 0, documentStart = 0; i < count; i++) {
@@ -232,5 +232,5 @@ export function* recordColumnSteps(bytes: Uint8Array, count: number, block: Stor
       if (i % 4096 === 4095) yield;
     }
   }
-  return new RecordColumns({ count, labels, lsnLow, lsnHigh, idEnd, payloadEnd, section, idBase, payloadBase, asciiIds: (flags & ASCII_IDS) !== 0, docs, block, dimension, file });
+  return new RecordColumns({ count, labels, lsnLow, lsnHigh, idEnd, payloadEnd, section, idBase, payloadBase, asciiIds: (flags & ASCII_IDS) !== 0, docs, block, rowBase, dimension, file });
 }

@@ -12,6 +12,16 @@ import { documentIdOf } from './document.js';
  * "Delta segments"), put by label (RecordStore.putLabelled).
  */
 export function storeRecord(vault: VaultState, record: StoredRecord, existing: StoredRecord | undefined, delta?: string): void {
+  indexRecord(vault, record, existing);
+  if (delta === undefined) vault.records.put(record);
+  else vault.records.putLabelled(record, delta);
+}
+
+/**
+ * storeRecord's part in the text index and payload indexes: also, at open, for each record a
+ * delta segment's rows hold in the store already (a RecordChain's tail), with no `existing`.
+ */
+export function indexRecord(vault: VaultState, record: StoredRecord, existing: StoredRecord | undefined): void {
   const { id, doc, label } = record;
   if (doc) vault.text.add(id, doc.text, existing?.doc?.text ?? null, documentIdOf(id, doc));
   else if (existing?.doc) vault.text.remove(id, existing.doc.text);
@@ -19,8 +29,6 @@ export function storeRecord(vault: VaultState, record: StoredRecord, existing: S
     if (existing) index.remove(existing.label);
     index.add(label, record.payload);
   }
-  if (delta === undefined) vault.records.put(record);
-  else vault.records.putLabelled(record, delta);
 }
 
 /** Takes the record holding `label` out of the store, text index and payload indexes (not the graph): a delta segment's ERASED at open. False when no record holds it. */

@@ -22,6 +22,8 @@ export interface RecordColumnsInit {
   /** Each record's document (decoded at open, as before), or null when the vault holds none. */
   docs: (DocumentInfo | null)[] | null;
   block: StoredVectors;
+  /** The block row of row 0 (a delta segment's rows follow the base's in one block); 0 for a base. */
+  rowBase?: number;
   dimension: number;
   /** The segment, for CorruptionError. */
   file: string;
@@ -72,15 +74,43 @@ export class RecordColumns {
     return -1;
   }
 
+  /** Row `row`'s id. */
+  id(row: number): string {
+    const c = this.c;
+    const idStart = row === 0 ? 0 : c.idEnd[row - 1]!;
+    return this.buf.toString(c.asciiIds ? 'latin1' : 'utf8', c.idBase + idStart, c.idBase + c.idEnd[row]!);
+  }
+
   /** A new StoredRecord for row `row`. */
   record(row: number): StoredRecord {
     const c = this.c;
-    const idStart = row === 0 ? 0 : c.idEnd[row - 1]!;
-    const id = this.buf.toString(c.asciiIds ? 'latin1' : 'utf8', c.idBase + idStart, c.idBase + c.idEnd[row]!);
     const payloadStart = row === 0 ? 0 : c.payloadEnd[row - 1]!;
     const payloadAt = c.section.byteOffset + c.payloadBase + payloadStart;
     const lsn = c.lsnLow[row]! + c.lsnHigh[row]! * 0x1_0000_0000;
-    return StoredRecord.inSegment(id, c.labels[row]!, c.block, row, c.dimension, c.section, payloadAt, c.payloadEnd[row]! - payloadStart, lsn, c.docs?.[row] ?? null);
+    return StoredRecord.inSegment(this.id(row), c.labels[row]!, c.block, this.blockRow(row), c.dimension, c.section, payloadAt, c.payloadEnd[row]! - payloadStart, lsn, c.docs?.[row] ?? null);
+  }
+
+  /** recordBytes of row `row` (what `bytes` sums). */
+  rowBytes(row: number): number {
+    const c = this.c;
+    const ids = c.idEnd[row]! - (row === 0 ? 0 : c.idEnd[row - 1]!);
+    const payloads = c.payloadEnd[row]! - (row === 0 ? 0 : c.payloadEnd[row - 1]!);
+    const doc = c.docs?.[row];
+    return ids + payloads + (doc ? Buffer.byteLength(doc.text, 'utf8') : 0) + c.dimension * 4;
+  }
+
+  blockRow(row: number): number {
+    return (this.c.rowBase ?? 0) + row;
+  }
+
+  /** Whether any row holds a document (a text vault's). */
+  get hasDocs(): boolean {
+    return this.c.docs !== null;
+  }
+
+  /** The segment the rows are from, for CorruptionError. */
+  get file(): string {
+    return this.c.file;
   }
 
   get block(): StoredVectors {
@@ -89,7 +119,7 @@ export class RecordColumns {
 
   vector(row: number): Float32Array {
     // Only RecordStore.vectors() reads rows this way, each read before the next (its contract).
-    return this.c.block.vector(row, this.c.dimension, true);
+    return this.c.block.vector(this.blockRow(row), this.c.dimension, true);
   }
 
   checkIds(): void {

@@ -21,12 +21,18 @@ export interface RecordRows {
   record(row: number): StoredRecord;
   /** The row whose id is `id`, or -1. */
   find(id: string): number;
-  /** Raises CorruptionError if two rows share an id (what find() finds when it first builds its table). */
-  checkIds(): void;
+  /**
+   * Raises CorruptionError if two rows share an id (what find() finds when it first builds its
+   * table); rows from several files (a RecordChain) are checked across them too, given `live`,
+   * whether a row is still a record.
+   */
+  checkIds(live?: (row: number) => boolean): void;
   /** Row `row`'s vector, read now from the block (no record made). */
   vector(row: number): Float32Array;
-  /** The block holding the rows' vectors (row r at r·dimension). */
+  /** The block holding the rows' vectors. */
   readonly block: StoredVectors;
+  /** The row of `block` holding row `row`'s vector (a base's row r is its row r). */
+  blockRow(row: number): number;
 }
 
 const EMPTY_VECTOR: Float32Array = new Float32Array(0);
@@ -212,7 +218,7 @@ export class RecordStore {
   /** The row of `block` a position's vector is read from (StoredRecord.rowIn), or -1. */
   positionRowIn(at: number, block: StoredVectors | null): number {
     if (at < 0) return this.byLabel.get(~at)!.rowIn(block);
-    return block !== null && this.base!.block === block ? at : -1;
+    return block !== null && this.base!.block === block ? this.base!.blockRow(at) : -1;
   }
 
   /** The vectors of inLabelOrder(), making no record for a base row. */
@@ -255,7 +261,7 @@ export class RecordStore {
       }
       const label = this.base!.label(row);
       if (bitmap[label] !== 1) continue;
-      if (block !== null && this.base!.block === block) set.row(row, label);
+      if (block !== null && this.base!.block === block) set.row(this.base!.blockRow(row), label);
       else set.record(this.row(row));
     }
     for (const record of this.byId.values()) if (bitmap[record.label] === 1) set.record(record);
@@ -319,6 +325,24 @@ export class RecordStore {
       if (record.label >= this.nextLabel) this.nextLabel = record.label + 1;
     }
     return this.byId.size === list.length;
+  }
+
+  /**
+   * Takes `rows` (a RecordChain: the base's rows, then delta segments' rows after them) in place
+   * of the base's rows, at open, before any change to the store. Their ids are checked across
+   * files on the first look-up by id (`file`, the first delta, names what is at fault).
+   */
+  extend(rows: RecordRows, file: string): void {
+    const before = this.state.length;
+    if (!this.base || this.byId.size > 0 || this.baseLive !== before || rows.length < before) throw new StorageError('DATABASE_FAILED', 'internal: RecordStore.extend needs a store as loaded');
+    this.base = rows;
+    const state = new Uint8Array(rows.length).fill(BASE);
+    state.set(this.state);
+    this.state = state;
+    this.baseLive = rows.length;
+    this.bytes = rows.bytes;
+    if (rows.length > before) this.nextLabel = Math.max(this.nextLabel, rows.label(rows.length - 1) + 1);
+    this.unchecked ??= file;
   }
 
   delete(id: string): StoredRecord | undefined {
@@ -407,6 +431,7 @@ export class RecordStore {
    * Run before any look-up by id (get, put, delete) and any walk of every record.
    */
   private checkPut(): void {
+    if (this.baseLive > 0) this.base!.checkIds((row) => this.state[row] !== GONE);
     if (this.baseLive > 0) for (const record of this.byId.values()) {
       const row = this.base!.find(record.id);
       if (row >= 0 && this.state[row] !== GONE) throw new CorruptionError(this.unchecked!, `record ${JSON.stringify(record.id)} does not keep its label`);
@@ -433,7 +458,7 @@ export class RecordStore {
     const own = this.base?.block === block;
     for (let row = 0; row < this.state.length; row++) {
       const state = this.state[row];
-      if (live(state) && own) into[row] = 1;
+      if (live(state) && own) into[this.base!.blockRow(row)] = 1;
       else if (state === REPLACED) {
         const at = this.made.get(row)!.rowIn(block);
         if (at >= 0) into[at] = 1;

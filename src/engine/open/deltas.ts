@@ -4,19 +4,24 @@ import type { FileSystem } from '../../fs/file-system.js';
 import { decodeDelta, deltaProblem, type DeltaImage } from '../../segments/delta-file.js';
 import { GraphVectorBlock } from '../../segments/graph-vector-block.js';
 import type { ManifestVault } from '../../segments/manifest.js';
-import { decodeRecords } from '../../segments/records-section.js';
+import { decodeRecords, recordColumns } from '../../segments/records-section.js';
 import type { VaultImage } from '../../segments/vault-image.js';
-import { storeRecord, unstoreLabel } from '../../vault/apply-records.js';
+import { unstoreLabel } from '../../vault/apply-records.js';
 import { PayloadIndex } from '../../vault/payload-index.js';
 import type { StoredRecord } from '../../vault/stored-record.js';
 import { indexFields, type VaultState } from '../../vault/vault-state.js';
 import { mapRef, readRef } from './file-references.js';
 import type { MappedFile } from '../../native/mapped-file.js';
+import type { RecordColumns } from '../../vault/record-columns.js';
+import { applyHeld, putDeltaRecord } from './delta-chain.js';
 
 /** A vault's delta segments read at open, their records decoded over the vault's block. */
 export interface Deltas {
   images: DeltaImage[];
+  /** Per delta after the graph (holding its vectors), its records; empty for the others. */
   records: StoredRecord[][];
+  /** Per delta with GRAPH_VECTORS, its RECORDS as columns over the file (rows of the block); null for the others. */
+  columns: (RecordColumns | null)[];
   /**
    * Per delta, its map when read in one (a reader with the addon), else null. A delta with
    * GRAPH_VECTORS rows gives its map to the block, whose rows and records view it; withDeltas
@@ -37,7 +42,7 @@ export function closeDeltas(deltas: Deltas | null): void {
  * graph, which holds every row) and their records decoded as rows of it.
  */
 export async function readDeltas(fs: FileSystem, dir: string, entry: ManifestVault, base: VaultImage, dimension: number, share = false): Promise<Deltas> {
-  const deltas: Deltas = { images: [], records: [], maps: [] };
+  const deltas: Deltas = { images: [], records: [], columns: [], maps: [] };
   try {
     await readEach(fs, dir, entry, base, dimension, share, deltas);
   } catch (err) {
@@ -53,7 +58,7 @@ export async function readDeltas(fs: FileSystem, dir: string, entry: ManifestVau
  * left for the collector to free (a 69 MB delta read whole stayed in each reader's heap until a
  * major collection).
  */
-async function readEach(fs: FileSystem, dir: string, entry: ManifestVault, base: VaultImage, dimension: number, share: boolean, { images, records, maps }: Deltas): Promise<void> {
+async function readEach(fs: FileSystem, dir: string, entry: ManifestVault, base: VaultImage, dimension: number, share: boolean, { images, records, columns, maps }: Deltas): Promise<void> {
   const block = base.vectors;
   const graphEpoch = entry.graph ? segmentEpoch(entry.graph.path) : -1;
   let lsn = base.lsn;
@@ -72,17 +77,21 @@ async function readEach(fs: FileSystem, dir: string, entry: ManifestVault, base:
     if (image.rows) {
       const first = (block as GraphVectorBlock).addDelta(image.rows, image.labels, ref.path, map);
       maps[maps.length - 1] = null;
-      records.push(decodeRecords(image.records, image.count, block, dimension, true, fail, first));
+      // Its records stay columns over the file, as a base's do (open/delta-chain.ts).
+      columns.push(recordColumns(image.records, image.count, block as GraphVectorBlock, dimension, ref.path, fail, first) ?? fail('record labels do not ascend'));
+      records.push([]);
     } else if (segmentEpoch(ref.path) <= graphEpoch) {
       // At or before the saved graph, holding its vectors: a delta the graph's own delta re-lists
       // (each of its records still live is written again there, or erased since: withDeltas
       // checks by label), so its records are not read at all; its erasures still count.
+      columns.push(null);
       records.push([]);
     } else {
       // In no saved graph yet: each record holds its vector in an array of its own, as one the
       // log wrote does, until a checkpoint that saves the graph moves it there (move-vectors.ts).
       // Payloads copied too (share false), so that nothing holds the delta's buffer, most of it vectors.
       const decoded = decodeRecords(image.records, image.count, image.vectors!, dimension, false, fail);
+      columns.push(null);
       records.push(decoded.map((record) => record.with({ label: record.label, vector: record.vector.slice() })));
     }
     images.push(image);
@@ -108,17 +117,12 @@ export function applyDeltas(vault: VaultState, deltas: Deltas, from: number, to:
   let rows = 0;
   for (let k = from; k < to; k++) {
     const image = deltas.images[k]!;
-    const fail = (why: string): never => {
-      throw new CorruptionError(file(k), why);
-    };
     for (const label of image.erased) {
       if (unstoreLabel(vault, label) && index) vault.index.remove(label);
     }
     for (const record of deltas.records[k]!) {
       // By label, which a record keeps across deltas: no look-up by id, so no id table over the base.
-      const existing = vault.records.byLabelGet(record.label);
-      if (existing ? existing.id !== record.id : vault.records.hasPut(record.id)) fail(`record ${JSON.stringify(record.id)} does not keep its label`);
-      storeRecord(vault, record, existing, file(k));
+      putDeltaRecord(vault, record, file(k));
       if (index) vault.index.add(record.label, record.vector);
     }
     rows += image.count + image.erased.length;
@@ -194,8 +198,10 @@ function relisted(entry: ManifestVault, deltas: Deltas, split: number): void {
 export async function withDeltas(vault: VaultState, entry: ManifestVault, base: VaultImage, deltas: Deltas, makeIndex: () => Promise<void>): Promise<void> {
   const file = (k: number): string => entry.deltas![k]!.path;
   const { split, graphLsn } = graphSplit(entry, base, deltas);
-  const held = applyDeltas(vault, deltas, 0, split, file);
   relisted(entry, deltas, split);
+  applyHeld(vault, base, deltas, split, file);
+  let held = 0;
+  for (let k = 0; k < split; k++) held += deltas.images[k]!.count + deltas.images[k]!.erased.length;
   await makeIndex();
   // What the deltas after the graph hold is what no saved graph reflects.
   const sinceGraph = applyDeltas(vault, deltas, split, deltas.images.length, file, true);
