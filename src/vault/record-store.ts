@@ -90,6 +90,8 @@ export class RecordStore {
    * their ids are checked against the base's on the first look-up by id (checkPut).
    */
   private unchecked: string | null = null;
+  /** The delta each of putLabelled's new records came from, until checkPut (what its error names). */
+  private putFrom: Map<string, string> | null = null;
 
   idOrder(): IdOrder<StoredRecord> {
     return (this.order ??= new IdOrder(this));
@@ -396,6 +398,7 @@ export class RecordStore {
       this.order?.note(record.id);
       this.byId.set(record.id, record);
       this.unchecked ??= file;
+      (this.putFrom ??= new Map()).set(record.id, file);
     } else if (at.row < 0) this.byId.set(record.id, record);
     else {
       this.state[at.row] = REPLACED;
@@ -434,9 +437,10 @@ export class RecordStore {
     if (this.baseLive > 0) this.base!.checkIds((row) => this.state[row] !== GONE);
     if (this.baseLive > 0) for (const record of this.byId.values()) {
       const row = this.base!.find(record.id);
-      if (row >= 0 && this.state[row] !== GONE) throw new CorruptionError(this.unchecked!, `record ${JSON.stringify(record.id)} does not keep its label`);
+      if (row >= 0 && this.state[row] !== GONE) throw new CorruptionError(this.putFrom?.get(record.id) ?? this.unchecked!, `record ${JSON.stringify(record.id)} does not keep its label`);
     }
     this.unchecked = null;
+    this.putFrom = null;
   }
 
   /** The labels deleted since the last clearErased(), in the order they went (a label at most once: labels are not reused). */

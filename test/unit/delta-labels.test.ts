@@ -30,11 +30,11 @@ function writeManifest(dir: string, manifest: Manifest): void {
 }
 
 /** A copy of `dir` whose first delta names record `from` `to` instead (ids of one length; sections re-encoded, the manifest's size and CRC rewritten). */
-function renamed(dir: string, from: string, to: string): { copy: string; delta: string } {
+function renamed(dir: string, from: string, to: string, k = 0): { copy: string; delta: string } {
   const copy = path.join(tmpDir(), 'db');
   fs.cpSync(dir, copy, { recursive: true });
   const manifest = manifestOf(copy);
-  const ref = manifest.vaults[0]!.deltas![0]!;
+  const ref = manifest.vaults[0]!.deltas![k]!;
   const file = path.join(copy, ref.path);
   const parsed = decodeSectioned(fs.readFileSync(file), 'delta', ref.path);
   const sections = parsed.sections.map((s) => {
@@ -47,7 +47,7 @@ function renamed(dir: string, from: string, to: string): { copy: string; delta: 
   });
   const bytes = Buffer.concat(encodeSectioned('delta', DELTA_VERSION, sections));
   fs.writeFileSync(file, bytes);
-  manifest.vaults[0]!.deltas![0] = { path: ref.path, bytes: bytes.byteLength, crc32c: crc32c(bytes) };
+  manifest.vaults[0]!.deltas![k] = { path: ref.path, bytes: bytes.byteLength, crc32c: crc32c(bytes) };
   writeManifest(copy, manifest);
   return { copy, delta: ref.path };
 }
@@ -104,6 +104,34 @@ describe('delta segments applied by label (FORMAT.md "Delta segments")', () => {
       assert.ok((await checkDatabase(dir)).ok);
     });
   }
+
+  it('the error names the delta at fault, not the first that added records', async () => {
+    const dir = dbPath();
+    const db = await open(dir, { dimension: DIM, index: { type: 'hnsw' } });
+    const v = await db.createVault('v');
+    await v.insertMany(vs.slice(0, 200).map((vector, i) => ({ id: `r${i}`, vector })));
+    await db.checkpoint();
+    // A delta with GRAPH_VECTORS adding records, then one after the graph adding n7.
+    graphLag.share = 0;
+    await v.insertMany(vs.slice(200, 203).map((vector, i) => ({ id: `m${i}`, vector })));
+    await db.checkpoint();
+    graphLag.share = 1;
+    await v.insert('n7', vs[300]!);
+    await db.checkpoint();
+    await db.close();
+    assert.equal(manifestOf(dir).vaults[0]!.deltas?.length, 2);
+    const { copy, delta } = renamed(dir, 'n7', 'r7', 1);
+    for (const [readOnly, native] of opens) {
+      await withNative(native, async () => {
+        const reopened = await open(copy, { readOnly });
+        try {
+          assert.throws(() => reopened.vault('v').get('m1'), (err: unknown) => err instanceof CorruptionError && err.file === delta, `readOnly ${readOnly}, native ${native}`);
+        } finally {
+          await reopened.close();
+        }
+      });
+    }
+  });
 
   it('a delta before the graph holding a record no later delta writes again or erases is CorruptionError at open', async () => {
     const dir = dbPath();

@@ -31,14 +31,24 @@ export function applyHeld(vault: VaultState, base: VaultImage, deltas: HeldDelta
   if (Array.isArray(records)) return applyOneByOne(vault, deltas, split, file);
   // Base labels are below the base's next label (or its last row's, were that higher).
   const lowest = Math.max(base.nextLabel, records.length > 0 ? records.label(records.length - 1) + 1 : 0);
+  // The span of labels the deltas name above the base's, one slot each: a writer hands labels
+  // out in order and every one since the base is in some delta's RECORDS or ERASED, so the span
+  // is about their sum; a file naming far more (damaged, but checksummed) goes one by one instead.
   let top = lowest;
-  for (let k = 0; k < split; k++) top = Math.max(top, deltas.images[k]!.nextLabel);
+  let named = 0;
+  for (let k = 0; k < split; k++) {
+    const { labels, erased } = deltas.images[k]!;
+    if (labels.length > 0) top = Math.max(top, labels[labels.length - 1]! + 1);
+    if (erased.length > 0) top = Math.max(top, erased[erased.length - 1]! + 1);
+    named += labels.length + erased.length;
+  }
+  if (top - lowest > 4 * named + 65_536) return applyOneByOne(vault, deltas, split, file);
   const owner = new Int16Array(top - lowest).fill(UNNAMED);
   const ownRow = new Uint32Array(top - lowest);
   for (let k = split - 1; k >= 0; k--) {
     const image = deltas.images[k]!;
     const columns = deltas.columns[k] ?? null;
-    for (const label of image.erased) if (label >= lowest && owner[label - lowest] === UNNAMED) owner[label - lowest] = ERASED;
+    // Newest first, and within a file its records before its erasures (it applies them after).
     for (let row = 0; row < image.count; row++) {
       const at = image.labels[row]! - lowest;
       if (at < 0) continue;
@@ -50,6 +60,7 @@ export function applyHeld(vault: VaultState, base: VaultImage, deltas: HeldDelta
         throw new CorruptionError(file(held), `record ${JSON.stringify(deltas.columns[held]!.id(ownRow[at]!))} takes the label of another`);
       }
     }
+    for (const label of image.erased) if (label >= lowest && owner[label - lowest] === UNNAMED) owner[label - lowest] = ERASED;
   }
   const parts: RecordColumns[] = [];
   const partOf = new Map<number, number>();
