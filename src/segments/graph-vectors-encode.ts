@@ -4,6 +4,7 @@ import type { FileSystem } from '../fs/file-system.js';
 import { nextTurn, overdue } from '../util/loop-turns.js';
 import { CORRECTED, EXCEPTION_BYTES, GRAPH_HEADER, HEAD_BYTES, correctionBytes, graphShape, stepDown, stepUp, type GraphShape } from './graph-vectors.js';
 import type { GraphRowSet } from './graph-row-set.js';
+import { indexInAscending } from '../util/sorted-search.js';
 
 /**
  * The checkpoint's side of GRAPH_VECTORS (FORMAT.md "Segment files"; graph-vectors.ts reads it):
@@ -97,18 +98,7 @@ export async function encodeGraphVectors(fs: FileSystem, file: string, rows: Row
   const maxLabel = n > 0 ? rows.label(n - 1) : -1;
   // Rows are in label order: a label's row by binary search, so memory follows the rows, not the
   // largest label (labels only grow under churn).
-  const rowOfLabel = (label: number): number => {
-    let lo = 0;
-    let hi = n - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      const at = rows.label(mid);
-      if (at === label) return mid;
-      if (at < label) lo = mid + 1;
-      else hi = mid - 1;
-    }
-    return -1;
-  };
+  const rowOfLabel = (label: number): number => indexInAscending(n, (row) => rows.label(row), label);
   const elements = new Uint32Array(n).fill(0xffffffff);
   // The corrections in blocks of graphVectorSlices.rows rows, each made when a row first needs
   // it and written out as it is: one buffer the size of the section (100 MB at 1M x 384), made

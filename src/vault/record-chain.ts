@@ -3,6 +3,7 @@ import type { RecordColumns } from './record-columns.js';
 import type { RecordRows } from './record-store.js';
 import type { StoredRecord } from './stored-record.js';
 import type { StoredVectors } from './stored-vectors.js';
+import { indexInAscending } from '../util/sorted-search.js';
 
 /**
  * The records of a base segment and of the delta segments on it that hold GRAPH_VECTORS, as one
@@ -104,14 +105,5 @@ export class RecordChain implements RecordRows {
 
 /** The index of `label` in the ascending `labels`, or -1. */
 function search(labels: Uint32Array, label: number): number {
-  let lo = 0;
-  let hi = labels.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >>> 1;
-    const at = labels[mid]!;
-    if (at === label) return mid;
-    if (at < label) lo = mid + 1;
-    else hi = mid - 1;
-  }
-  return -1;
+  return indexInAscending(labels.length, (i) => labels[i]!, label);
 }

@@ -2,6 +2,7 @@ import { CorruptionError } from '../errors.js';
 import type { DocumentInfo } from './document.js';
 import type { StoredVectors } from './stored-vectors.js';
 import { StoredRecord } from './stored-record.js';
+import { indexInAscending } from '../util/sorted-search.js';
 
 /** What segments/records-section.ts hands over: a RECORDS section's columns, checked. */
 export interface RecordColumnsInit {
@@ -62,16 +63,7 @@ export class RecordColumns {
   /** The row holding `label`, or -1 (labels ascend, so a binary search). */
   rowOfLabel(label: number): number {
     const labels = this.c.labels;
-    let lo = 0;
-    let hi = this.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      const at = labels[mid]!;
-      if (at === label) return mid;
-      if (at < label) lo = mid + 1;
-      else hi = mid - 1;
-    }
-    return -1;
+    return indexInAscending(this.length, (row) => labels[row]!, label);
   }
 
   /** Row `row`'s id. */
