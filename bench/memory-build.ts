@@ -58,7 +58,8 @@ async function checkpoint(db: Awaited<ReturnType<typeof open>>, at: number): Pro
   // The phase of the longest gap (bench/loop-phases.ts), to say where a long stall came from.
   const [worstPhase, worstPhaseMs] = LoopPhases.worst(probe.stop());
   checkpoints.push({ at, ms, bytesWritten: r.bytesWritten, ioBytes: written() - io, stallMs: loop.max / 1e6, worstPhase, worstPhaseMs });
-  console.error(`  checkpoint at ${at}: ${(ms / 1000).toFixed(1)} s, ${(r.bytesWritten / 2 ** 20).toFixed(0)} MiB, stall ${(loop.max / 1e6).toFixed(0)} ms (longest gap ${worstPhaseMs.toFixed(0)} ms in ${worstPhase}), RSS ${(process.memoryUsage.rss() / 2 ** 20).toFixed(0)} MiB`);
+  // From/to in ms of performance.now(), to line up with node --trace-gc's times.
+  console.error(`  checkpoint at ${at} (${t.toFixed(0)}-${(t + ms).toFixed(0)} ms): ${(ms / 1000).toFixed(1)} s, ${(r.bytesWritten / 2 ** 20).toFixed(0)} MiB, stall ${(loop.max / 1e6).toFixed(0)} ms (longest gap ${worstPhaseMs.toFixed(0)} ms in ${worstPhase}), RSS ${(process.memoryUsage.rss() / 2 ** 20).toFixed(0)} MiB`);
 }
 
 const t0 = performance.now();
